@@ -1,0 +1,136 @@
+//! The one error type of this crate, and how a process ended.
+
+use std::fmt;
+
+use nix::sys::signal::Signal;
+
+/// What can go wrong when creating, joining or pooling processes.
+///
+/// Every message is one lowercase line. When a child process is involved, the
+/// message names it (name or pid) and says how it ended.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// [`Process::start`](crate::Process::start) was called on a process that
+    /// had already been started. Python raises `AssertionError` here.
+    #[error("{name} was already started; a process can be started only once")]
+    AlreadyStarted {
+        /// The process's name, such as `Process-1`.
+        name: String,
+    },
+
+    /// An operation that needs a running or finished process was called before
+    /// [`Process::start`](crate::Process::start).
+    #[error("{name} has not been started")]
+    NotStarted {
+        /// The process's name, such as `Process-1`.
+        name: String,
+    },
+
+    /// The calling process has more than one thread, so forking it is unsafe:
+    /// the child would inherit locks (the allocator's, stdout's) that other
+    /// threads may have held at the moment of the fork, and could deadlock.
+    #[error(
+        "refusing to fork: this process has {threads} threads, and a forked child could deadlock \
+         on a lock another thread held; create processes from a single-threaded program"
+    )]
+    MultiThreaded {
+        /// How many threads the process had.
+        threads: usize,
+    },
+
+    /// A pool must have at least one worker.
+    #[error("a pool needs at least one worker process, got {0}")]
+    NoWorkers(usize),
+
+    /// A pool worker ended while it was running a task.
+    #[error("pool worker (pid {pid}) {how} while running item {index}")]
+    WorkerDied {
+        /// The position, in the input, of the item the worker was running.
+        index: usize,
+        /// The worker's process id.
+        pid: u32,
+        /// How the worker ended.
+        how: Ended,
+    },
+
+    /// A task panicked inside a pool worker. Python re-raises the worker's
+    /// exception in the parent; this is the Rust equivalent.
+    #[error("item {index} panicked in pool worker (pid {pid}): {message}")]
+    TaskPanicked {
+        /// The position, in the input, of the item whose task panicked.
+        index: usize,
+        /// The worker's process id.
+        pid: u32,
+        /// The panic's message.
+        message: String,
+    },
+
+    /// An argument or a result could not be serialized or deserialized on its
+    /// way between the parent and a pool worker.
+    #[error("item {index} could not cross the pipe to or from the worker: {message}")]
+    Codec {
+        /// The position, in the input, of the item concerned.
+        index: usize,
+        /// What the serializer said.
+        message: String,
+    },
+
+    /// A system call failed.
+    #[error("{call} failed")]
+    Os {
+        /// What was being done, such as `fork`.
+        call: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn os(call: &'static str, source: impl Into<std::io::Error>) -> Error {
+        Error::Os {
+            call,
+            source: source.into(),
+        }
+    }
+}
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a child process ended: an exit code or a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The process exited with this code.
+    Exited(i32),
+    /// The process was killed by this signal.
+    Signaled(Signal),
+}
+
+impl Ended {
+    /// The value Python's `Process.exitcode` gives: the exit code, or `-N`
+    /// when killed by signal `N`.
+    pub fn exitcode(self) -> i32 {
+        match self {
+            Ended::Exited(code) => code,
+            Ended::Signaled(signal) => -(signal as i32),
+        }
+    }
+}
+
+impl fmt::Display for Ended {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ended::Exited(code) => write!(f, "exited with code {code}"),
+            Ended::Signaled(signal) => {
+                write!(
+                    f,
+                    "was killed by signal {} ({})",
+                    *signal as i32,
+                    signal.as_str()
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Length-prefixed messages over the pipes between a pool and its workers.
+//!
+//! A frame is a little-endian `u32` byte count followed by that many bytes of
+//! `postcard`. Reads are unbuffered, so that `poll` on the pipe tells the
+//! truth about what is left to read.
+
+use std::io::{self, Read, Write};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Writes `message` as one frame, in one `write` call where the pipe allows.
+pub(crate) fn write<T: Serialize>(to: &mut impl Write, message: &T) -> io::Result<()> {
+    let body = postcard::to_stdvec(message).map_err(io::Error::other)?;
+    let len = u32::try_from(body.len()).map_err(|_| io::Error::other("frame over 4 GiB"))?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&len.to_le_bytes());
+    frame.extend_from_slice(&body);
+    to.write_all(&frame)
+}
+
+/// Reads one frame. `Ok(None)` means the writer closed the pipe between
+/// frames; a pipe closed inside a frame is an error.
+pub(crate) fn read<T: DeserializeOwned>(from: &mut impl Read) -> io::Result<Option<T>> {
+    let mut len = [0u8; 4];
+    match from.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+    from.read_exact(&mut body)?;
+    postcard::from_bytes(&body)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}

@@ -1,0 +1,197 @@
+//! [`Process`]: one function run in a child process, like Python's
+//! `multiprocessing.Process`.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::error::{Ended, Error, Result};
+use crate::sys;
+
+/// Numbers processes in creation order, as Python names them `Process-1`, ...
+static CREATED: AtomicUsize = AtomicUsize::new(0);
+
+/// A function to run in a child process of its own.
+///
+/// Built with a target, it does nothing until [`start`](Process::start)
+/// forks. The child runs the target and exits with code 0, or 1 if the
+/// target panics; the parent goes on at once and can [`join`](Process::join)
+/// it later.
+///
+/// ```
+/// use common::Process;
+///
+/// let mut process = Process::new(|| println!("This is a process!"));
+/// process.start()?;
+/// process.join()?;
+/// assert!(!process.is_alive());
+/// assert_eq!(process.exitcode(), Some(0));
+/// # Ok::<(), common::Error>(())
+/// ```
+///
+/// # Invariants
+///
+/// - A process can be started once; a second `start` is
+///   [`Error::AlreadyStarted`].
+/// - `join` is idempotent: after the child has been reaped it returns at once.
+/// - Dropping a started process joins it, as Python joins its non-daemon
+///   children at exit, so no zombie is left behind.
+pub struct Process {
+    name: String,
+    target: Option<Box<dyn FnOnce()>>,
+    pid: Option<Pid>,
+    ended: Cell<Option<Ended>>,
+}
+
+impl Process {
+    /// A process that will run `target`, like `Process(target=f)`.
+    pub fn new(target: impl FnOnce() + 'static) -> Process {
+        let number = CREATED.fetch_add(1, Ordering::Relaxed) + 1;
+        Process {
+            name: format!("Process-{number}"),
+            target: Some(Box::new(target)),
+            pid: None,
+            ended: Cell::new(None),
+        }
+    }
+
+    /// A process that will run `target(args)`, like
+    /// `Process(target=f, args=(args,))`.
+    pub fn with_args<A: 'static>(target: impl FnOnce(A) + 'static, args: A) -> Process {
+        Process::new(move || target(args))
+    }
+
+    /// The process's name: `Process-N` unless changed with
+    /// [`set_name`](Process::set_name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Renames the process, like assigning `Process.name`.
+    pub fn set_name(&mut self, name: impl Into<String>) {
+        self.name = name.into();
+    }
+
+    /// The child's process id, once started.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid.map(|pid| pid.as_raw().unsigned_abs())
+    }
+
+    /// Forks the child, which runs the target. Stdout and stderr are flushed
+    /// first, so nothing buffered is printed twice.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyStarted`] on a second call, [`Error::MultiThreaded`]
+    /// when the caller has other threads, [`Error::Os`] when `fork` fails.
+    pub fn start(&mut self) -> Result<()> {
+        if self.target.is_none() {
+            return Err(Error::AlreadyStarted {
+                name: self.name.clone(),
+            });
+        }
+        // The child takes the target out of its copy of `self`; in the parent
+        // it stays put if the fork fails, so the process may be started again.
+        let target = &mut self.target;
+        let pid = sys::fork(&self.name, || {
+            if let Some(target) = target.take() {
+                target();
+            }
+            0
+        })?;
+        self.target = None;
+        self.pid = Some(pid);
+        Ok(())
+    }
+
+    /// Waits for the child to end. Returns at once if it already has.
+    pub fn join(&self) -> Result<()> {
+        let pid = self.started()?;
+        if self.ended.get().is_none() {
+            self.ended.set(sys::reap(pid, true)?);
+        }
+        Ok(())
+    }
+
+    /// Waits at most `timeout` for the child to end. Returns whether it did,
+    /// which Python leaves the caller to find out with `is_alive`.
+    pub fn join_timeout(&self, timeout: Duration) -> Result<bool> {
+        let pid = self.started()?;
+        if self.ended.get().is_none() {
+            self.ended.set(sys::reap_timeout(pid, timeout)?);
+        }
+        Ok(self.ended.get().is_some())
+    }
+
+    /// Whether the child has been started and has not ended yet.
+    pub fn is_alive(&self) -> bool {
+        let Some(pid) = self.pid else {
+            return false;
+        };
+        if self.ended.get().is_none() {
+            // An error here means the child is not ours to wait for any more.
+            self.ended.set(sys::reap(pid, false).unwrap_or(None));
+        }
+        self.ended.get().is_none()
+    }
+
+    /// Python's `exitcode`: `None` while running (or not started), else the
+    /// exit code, 1 if the target panicked, `-N` if killed by signal `N`.
+    pub fn exitcode(&self) -> Option<i32> {
+        self.is_alive();
+        self.ended.get().map(Ended::exitcode)
+    }
+
+    /// How the child ended, once it has.
+    pub fn ended(&self) -> Option<Ended> {
+        self.is_alive();
+        self.ended.get()
+    }
+
+    /// Sends SIGTERM, like `Process.terminate`. Does not wait: join after it.
+    pub fn terminate(&self) -> Result<()> {
+        self.signal(Signal::SIGTERM)
+    }
+
+    /// Sends SIGKILL, like `Process.kill`. Does not wait: join after it.
+    pub fn kill(&self) -> Result<()> {
+        self.signal(Signal::SIGKILL)
+    }
+
+    fn signal(&self, signal: Signal) -> Result<()> {
+        let pid = self.started()?;
+        // Once reaped, the pid may belong to another process: leave it alone.
+        if self.is_alive() {
+            kill(pid, signal).map_err(|e| Error::os("kill", e))?;
+        }
+        Ok(())
+    }
+
+    fn started(&self) -> Result<Pid> {
+        self.pid.ok_or_else(|| Error::NotStarted {
+            name: self.name.clone(),
+        })
+    }
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Process")
+            .field("name", &self.name)
+            .field("pid", &self.pid())
+            .field("ended", &self.ended.get())
+            .finish()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.pid.is_some() {
+            let _ = self.join();
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Everything that talks to the operating system below std, and the only
+//! module of this crate allowed to use `unsafe`.
+//!
+//! # Why forking is refused in a multi-threaded process
+//!
+//! `fork` copies only the calling thread. Any lock another thread held at that
+//! instant (the allocator's, stdout's, the environment's) stays locked forever
+//! in the child, which deadlocks the first time it touches it. Python forked
+//! anyway until 3.14 moved its default start method away from fork
+//! (cpython gh-84559). [`fork`] counts the threads in `/proc/self/task` and
+//! returns [`Error::MultiThreaded`] instead. No thread can appear between the
+//! count and the fork: only the one running thread could create it.
+//!
+//! This is also why the crate's own fork tests do not run under libtest, which
+//! runs each test on a thread of its own: `tests/fork.rs` has a harness that
+//! runs them on the main thread.
+//!
+//! # Output
+//!
+//! Rust's stdout is buffered in user space. Bytes still in the buffer at the
+//! fork would be printed twice, once by each process, so [`fork`] flushes
+//! stdout and stderr first; the child flushes again before `_exit`, and
+//! `_exit` (not `exit`) ends it, so the parent's destructors and exit handlers
+//! never run twice.
+
+use std::io::{self, Write};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::checkin;
+use crate::error::{Ended, Error, Result};
+
+/// File descriptors that belong to the parent side of this process's pools:
+/// every forked child closes them first, so that a worker sees end-of-file
+/// when the parent closes its end, not when the last of its siblings exits.
+static PARENT_FDS: Mutex<Vec<RawFd>> = Mutex::new(Vec::new());
+
+/// Marks `fd` as one that forked children must close.
+pub(crate) fn register_parent_fd(fd: RawFd) {
+    lock_parent_fds().push(fd);
+}
+
+/// Undoes [`register_parent_fd`]; call it before closing `fd`, so that a
+/// later child does not close an unrelated file that reuses the number.
+pub(crate) fn forget_parent_fd(fd: RawFd) {
+    lock_parent_fds().retain(|&registered| registered != fd);
+}
+
+fn lock_parent_fds() -> std::sync::MutexGuard<'static, Vec<RawFd>> {
+    // A panic while holding this lock cannot leave the Vec half-updated.
+    PARENT_FDS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The number of threads in this process, as the kernel counts them.
+pub(crate) fn thread_count() -> Result<usize> {
+    let tasks =
+        std::fs::read_dir("/proc/self/task").map_err(|e| Error::os("read /proc/self/task", e))?;
+    Ok(tasks.count())
+}
+
+/// Writes out what the standard streams hold, so that a child does not print
+/// it a second time. Errors are ignored: a closed stdout must not stop a fork.
+pub(crate) fn flush_stdio() {
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+}
+
+/// Forks. The child checks in (see [`checkin`]), runs `child` and exits with
+/// the code it returns, or 1 if it panics; it never returns into the caller.
+/// The parent gets the child's pid.
+pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
+    let threads = thread_count()?;
+    if threads > 1 {
+        return Err(Error::MultiThreaded { threads });
+    }
+    flush_stdio();
+    // SAFETY: the process has a single thread (checked above, and only this
+    // thread could have started another since), so the child inherits no lock
+    // held by a thread that does not exist in it.
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => Ok(child),
+        Ok(ForkResult::Child) => {
+            for fd in lock_parent_fds().drain(..) {
+                // SAFETY: the fd was registered by the parent as its own and
+                // is not used by anything the child runs; closing it here
+                // only drops the child's copy.
+                drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+            // An unwinding panic must never return into the parent's code,
+            // which would then run twice.
+            let code = panic::catch_unwind(AssertUnwindSafe(|| {
+                checkin::check_in(label);
+                child()
+            }))
+            .unwrap_or(1);
+            flush_stdio();
+            // SAFETY: `_exit` ends the process at once; nothing of ours runs
+            // after it, which is the point: no destructor, no exit handler.
+            unsafe { libc::_exit(code) }
+        }
+        Err(errno) => Err(Error::os("fork", errno)),
+    }
+}
+
+/// Reaps `pid` if it has ended. `block` waits for it to end.
+pub(crate) fn reap(pid: Pid, block: bool) -> Result<Option<Ended>> {
+    let flags = if block {
+        None
+    } else {
+        Some(WaitPidFlag::WNOHANG)
+    };
+    loop {
+        return match waitpid(pid, flags) {
+            Ok(WaitStatus::Exited(_, code)) => Ok(Some(Ended::Exited(code))),
+            Ok(WaitStatus::Signaled(_, signal, _)) => Ok(Some(Ended::Signaled(signal))),
+            Ok(WaitStatus::StillAlive) => Ok(None),
+            // Stopped or continued: it has not ended.
+            Ok(_) if !block => Ok(None),
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(errno) => Err(Error::os("waitpid", errno)),
+        };
+    }
+}
+
+/// Waits up to `timeout` for `pid` to end and reaps it. `None`: still running.
+///
+/// It sleeps on a pidfd, which becomes readable exactly when the process
+/// ends; a kernel older than 5.3 has none, and then it polls.
+pub(crate) fn reap_timeout(pid: Pid, timeout: Duration) -> Result<Option<Ended>> {
+    let deadline = Instant::now() + timeout;
+    let pidfd = pidfd_open(pid);
+    loop {
+        if let Some(ended) = reap(pid, false)? {
+            return Ok(Some(ended));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        match &pidfd {
+            Some(fd) => {
+                let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+                let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(fd), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::from(ms)) {
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(errno) => return Err(Error::os("poll", errno)),
+                }
+            }
+            None => std::thread::sleep(left.min(Duration::from_millis(2))),
+        }
+    }
+}
+
+fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and a flags word and returns a new fd or
+    // -1; it touches no memory of ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let fd = RawFd::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: the kernel just returned this fd, so nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Creates a pipe whose ends close on `exec` (they are inherited by `fork`).
+pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))
+}
+
+/// A `fn(A) -> R` that a forked pool worker can call, sent to it as an address.
+///
+/// # Why this is sound
+///
+/// A function pointer is an address in the code of this binary. A child made
+/// by `fork` has the very same mapping of the very same binary, so the address
+/// names the same function there. `anchor` is the address of a function of
+/// this crate as the sender saw it: [`ErasedFn::call`] refuses to run unless
+/// the receiver sees it at the same place, which would catch a receiver that
+/// runs another binary or the same one at another base address (a re-executed
+/// child under ASLR, which a `spawn` start method would have to handle by
+/// sending offsets from the anchor instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ErasedFn {
+    anchor: usize,
+    shim: usize,
+    func: usize,
+}
+
+/// The signature every [`ErasedFn`] shim has: the erased function's address
+/// and the encoded argument in, the encoded result out.
+type Shim = fn(usize, &[u8]) -> Result<Vec<u8>, String>;
+
+fn anchor() -> usize {
+    anchor as fn() -> usize as usize
+}
+
+fn shim<A: DeserializeOwned, R: Serialize>(func: usize, arg: &[u8]) -> Result<Vec<u8>, String> {
+    // SAFETY: `func` came from `ErasedFn::new::<A, R>`, which stored a
+    // `fn(A) -> R` together with this very instantiation of `shim`, and
+    // `ErasedFn::call` checked that this process maps the code where the
+    // sender did, so the address is that function's.
+    let func = unsafe { std::mem::transmute::<usize, fn(A) -> R>(func) };
+    let arg: A =
+        postcard::from_bytes(arg).map_err(|e| format!("cannot decode the argument: {e}"))?;
+    postcard::to_stdvec(&func(arg)).map_err(|e| format!("cannot encode the result: {e}"))
+}
+
+impl ErasedFn {
+    /// Erases `func`'s type; `A` and `R` are remembered by the shim.
+    pub(crate) fn new<A: DeserializeOwned, R: Serialize>(func: fn(A) -> R) -> ErasedFn {
+        ErasedFn {
+            anchor: anchor(),
+            shim: shim::<A, R> as Shim as usize,
+            func: func as usize,
+        }
+    }
+
+    /// Decodes `arg`, calls the function and encodes its result. A panic in
+    /// the function unwinds out of this call.
+    pub(crate) fn call(self, arg: &[u8]) -> Result<Vec<u8>, String> {
+        if self.anchor != anchor() {
+            return Err("the function was sent by a process whose code is mapped elsewhere".into());
+        }
+        // SAFETY: `shim` holds a `Shim` stored by `ErasedFn::new`, and the
+        // anchor check shows that code is mapped here as it was there.
+        let shim = unsafe { std::mem::transmute::<usize, Shim>(self.shim) };
+        shim(self.func, arg)
+    }
+}
