@@ -1,1 +1,422 @@
-fn main() {}
+//! Tests of `common` that fork.
+//!
+//! libtest runs every test on a thread of its own, and `common` refuses to
+//! fork a multi-threaded process (see the crate docs), so this file has its
+//! own harness: libtest-mimic with one test thread, which runs each test on
+//! the main thread. After every test, passed or failed, the harness kills and
+//! reaps any child the test left behind, and fails the test if there was one.
+//!
+//! Tests that need to see this process's own stdout re-run this binary with
+//! `ROLE_ENV` set, and read its output through a pipe or a file.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Ended, Error, Pool, Process};
+use libtest_mimic::{Arguments, Failed, Trial};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::waitpid;
+use nix::unistd::{Pid, getpid};
+
+/// When set, this binary plays the program named by its value instead of
+/// running tests.
+const ROLE_ENV: &str = "COMMON_FORK_TEST_ROLE";
+
+fn main() {
+    if let Ok(role) = std::env::var(ROLE_ENV) {
+        play(&role);
+        return;
+    }
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    let tests: &[(&str, fn())] = &[
+        ("process_runs_target_in_a_child", process_runs_target_in_a_child),
+        ("process_exitcode_follows_python", process_exitcode_follows_python),
+        ("process_starts_once", process_starts_once),
+        ("process_not_started", process_not_started),
+        ("process_is_alive_until_it_ends", process_is_alive_until_it_ends),
+        ("process_join_timeout_says_whether_it_ended", process_join_timeout_says_whether_it_ended),
+        ("process_names_count_up", process_names_count_up),
+        ("process_drop_joins", process_drop_joins),
+        ("fork_refused_when_multi_threaded", fork_refused_when_multi_threaded),
+        ("output_is_not_doubled_to_a_pipe", output_is_not_doubled_to_a_pipe),
+        ("output_is_not_doubled_to_a_file", output_is_not_doubled_to_a_file),
+        ("child_output_without_newline_is_kept", child_output_without_newline_is_kept),
+        ("pool_map_keeps_input_order", pool_map_keeps_input_order),
+        ("pool_workers_are_child_processes_reused", pool_workers_are_child_processes_reused),
+        ("pool_default_size_is_cpu_count", pool_default_size_is_cpu_count),
+        ("pool_of_zero_is_an_error", pool_of_zero_is_an_error),
+        ("pool_worker_exit_names_item_and_code", pool_worker_exit_names_item_and_code),
+        ("pool_worker_sigkill_names_signal", pool_worker_sigkill_names_signal),
+        ("pool_worker_abort_names_signal", pool_worker_abort_names_signal),
+        ("pool_task_panic_names_item", pool_task_panic_names_item),
+        ("pool_drop_reaps_workers", pool_drop_reaps_workers),
+    ];
+    let trials = tests
+        .iter()
+        .map(|&(name, test)| Trial::test(name, move || run_leaving_nothing(test)))
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// Runs `test`, then kills and reaps every child it left; a leftover fails it.
+fn run_leaving_nothing(test: fn()) -> Result<(), Failed> {
+    let outcome = panic::catch_unwind(AssertUnwindSafe(test));
+    let leftovers = children_of(getpid());
+    for &pid in &leftovers {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+    }
+    if let Err(payload) = outcome {
+        panic::resume_unwind(payload);
+    }
+    if leftovers.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("left child processes behind: {leftovers:?}").into())
+    }
+}
+
+/// The processes whose parent is `parent`, zombies included, from /proc.
+fn children_of(parent: Pid) -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            (parent_of(Pid::from_raw(pid))? == parent).then_some(Pid::from_raw(pid))
+        })
+        .collect()
+}
+
+/// The parent of `pid` by the kernel's account (`/proc/PID/stat`, field 4).
+fn parent_of(pid: Pid) -> Option<Pid> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name in parentheses may itself hold spaces or parentheses.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let ppid = after_name.split_whitespace().nth(1)?.parse().ok()?;
+    Some(Pid::from_raw(ppid))
+}
+
+fn read_all(mut from: impl Read) -> String {
+    let mut text = String::new();
+    from.read_to_string(&mut text).expect("the pipe is readable");
+    text
+}
+
+fn process_runs_target_in_a_child() {
+    let (reader, mut writer) = io::pipe().expect("pipe");
+    let mut process = Process::new(move || {
+        let ppid = nix::unistd::getppid();
+        write!(writer, "{} {}", std::process::id(), ppid).expect("write to pipe");
+    });
+    process.start().expect("start");
+    let pid = process.pid().expect("a started process has a pid");
+    // Dropping the closure dropped the parent's copy of the writer, so the
+    // read ends when the child exits.
+    process.join().expect("join");
+    let text = read_all(reader);
+    let (child, parent) = text.split_once(' ').expect("the child wrote two pids");
+    assert_eq!(child, pid.to_string(), "the target ran in the process with the reported pid");
+    assert_ne!(child, std::process::id().to_string(), "the target ran in another process");
+    assert_eq!(parent, std::process::id().to_string(), "the child's parent is this process");
+}
+
+fn exitcode_of(target: impl FnOnce() + 'static) -> Option<i32> {
+    let mut process = Process::new(target);
+    process.start().expect("start");
+    process.join().expect("join");
+    process.exitcode()
+}
+
+fn process_exitcode_follows_python() {
+    assert_eq!(exitcode_of(|| {}), Some(0), "a target that returns");
+    assert_eq!(exitcode_of(|| panic!("on purpose")), Some(1), "a target that panics");
+    assert_eq!(exitcode_of(|| std::process::exit(3)), Some(3), "a target that exits with 3");
+    assert_eq!(exitcode_of(|| std::process::abort()), Some(-6), "a target that aborts");
+    let killed = exitcode_of(|| {
+        let _ = kill(getpid(), Signal::SIGKILL);
+    });
+    assert_eq!(killed, Some(-9), "a target killed by SIGKILL");
+}
+
+fn process_starts_once() {
+    let mut process = Process::new(|| {});
+    process.start().expect("first start");
+    let second = process.start();
+    assert!(
+        matches!(&second, Err(Error::AlreadyStarted { name }) if name == process.name()),
+        "a second start is an error, got {second:?}"
+    );
+    process.join().expect("join");
+}
+
+fn process_not_started() {
+    let process = Process::new(|| {});
+    assert!(!process.is_alive());
+    assert_eq!(process.exitcode(), None);
+    assert_eq!(process.pid(), None);
+    assert!(matches!(process.join(), Err(Error::NotStarted { .. })));
+    assert!(matches!(process.terminate(), Err(Error::NotStarted { .. })));
+}
+
+/// A process that runs until it is signalled: it cannot end on its own, so
+/// what the tests observe of it does not depend on timing.
+fn blocked_process() -> Process {
+    let mut process = Process::new(|| {
+        loop {
+            std::thread::park();
+        }
+    });
+    process.start().expect("start");
+    process
+}
+
+fn process_is_alive_until_it_ends() {
+    let process = blocked_process();
+    assert!(process.is_alive(), "a child that cannot end on its own is alive");
+    assert_eq!(process.exitcode(), None, "no exit code while running");
+    process.terminate().expect("terminate");
+    process.join().expect("join");
+    assert!(!process.is_alive());
+    assert_eq!(process.exitcode(), Some(-15), "killed by SIGTERM");
+    process.join().expect("join is idempotent");
+    process.terminate().expect("terminating an ended process does nothing");
+}
+
+fn process_join_timeout_says_whether_it_ended() {
+    let process = blocked_process();
+    let ended = process.join_timeout(Duration::from_millis(20)).expect("join_timeout");
+    assert!(!ended, "the child cannot end on its own");
+    process.kill().expect("kill");
+    let ended = process.join_timeout(Duration::from_secs(30)).expect("join_timeout");
+    assert!(ended, "the child ends once killed");
+    assert_eq!(process.ended(), Some(Ended::Signaled(Signal::SIGKILL)));
+}
+
+fn process_names_count_up() {
+    let first = Process::new(|| {});
+    let second = Process::new(|| {});
+    let number = |p: &Process| -> usize {
+        p.name()
+            .strip_prefix("Process-")
+            .and_then(|n| n.parse().ok())
+            .expect("named Process-N")
+    };
+    assert_eq!(number(&second), number(&first) + 1);
+}
+
+fn process_drop_joins() {
+    let process = blocked_process();
+    let pid = Pid::from_raw(process.pid().expect("started") as i32);
+    process.terminate().expect("terminate");
+    drop(process);
+    // Reaped: the pid is no longer a child of ours, not even a zombie.
+    assert!(!children_of(getpid()).contains(&pid), "drop reaps the child");
+}
+
+fn fork_refused_when_multi_threaded() {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || rx.recv());
+    let mut process = Process::new(|| {});
+    let started = process.start();
+    let pool = Pool::new(1);
+    drop(tx);
+    thread.join().expect("the thread ends").ok();
+    assert!(
+        matches!(started, Err(Error::MultiThreaded { threads: 2 })),
+        "start with a second thread alive: {started:?}"
+    );
+    assert!(matches!(pool, Err(Error::MultiThreaded { .. })), "pool: {pool:?}");
+    assert_eq!(process.pid(), None);
+    process.start().expect("once single-threaded again, start works");
+    process.join().expect("join");
+}
+
+/// Runs this binary as `role` with stdout going to `stdout` and returns what
+/// it printed there, after checking it succeeded.
+fn play_as(role: &str, stdout: std::process::Stdio) -> std::process::Output {
+    let output = Command::new(std::env::current_exe().expect("current exe"))
+        .env(ROLE_ENV, role)
+        .stdout(stdout)
+        .output()
+        .expect("run this binary");
+    assert!(output.status.success(), "{role} failed: {output:?}");
+    output
+}
+
+/// The programs `play_as` runs.
+fn play(role: &str) {
+    match role {
+        "partial-line-before-fork" => {
+            print!("partial ");
+            let mut process = Process::new(|| println!("child"));
+            process.start().expect("start");
+            process.join().expect("join");
+            println!("parent");
+        }
+        "child-without-newline" => {
+            let mut process = Process::new(|| print!("child without newline"));
+            process.start().expect("start");
+            process.join().expect("join");
+            println!();
+        }
+        _ => panic!("unknown role {role}"),
+    }
+}
+
+fn output_is_not_doubled_to_a_pipe() {
+    let output = play_as("partial-line-before-fork", std::process::Stdio::piped());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "partial child\nparent\n");
+}
+
+fn output_is_not_doubled_to_a_file() {
+    let file = tempfile::tempfile().expect("temp file");
+    play_as("partial-line-before-fork", file.try_clone().expect("clone").into());
+    let mut file: File = file;
+    io::Seek::rewind(&mut file).expect("rewind");
+    assert_eq!(read_all(file), "partial child\nparent\n");
+}
+
+fn child_output_without_newline_is_kept() {
+    let output = play_as("child-without-newline", std::process::Stdio::piped());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "child without newline\n");
+}
+
+fn square(n: u64) -> u64 {
+    n * n
+}
+
+fn worker_pid(_: u32) -> u32 {
+    std::process::id()
+}
+
+fn pool_map_keeps_input_order() {
+    let mut pool = Pool::new(3).expect("pool");
+    let expected: Vec<u64> = (0..1000).map(|n| n * n).collect();
+    assert_eq!(pool.map(square, 0..1000).expect("map"), expected);
+    assert_eq!(pool.map(square, Vec::<u64>::new()).expect("empty map"), Vec::<u64>::new());
+}
+
+fn pool_workers_are_child_processes_reused() {
+    let mut pool = Pool::new(2).expect("pool");
+    let workers = pool.pids();
+    assert_eq!(workers.len(), 2);
+    assert_ne!(workers[0], workers[1], "two distinct processes");
+    for &pid in &workers {
+        assert_eq!(parent_of(Pid::from_raw(pid as i32)), Some(getpid()), "worker {pid} is our child");
+    }
+    for round in 0..3 {
+        let seen = pool.map(worker_pid, 0..50).expect("map");
+        assert!(
+            seen.iter().all(|pid| workers.contains(pid)),
+            "round {round}: every task ran in one of the pool's workers {workers:?}, got {seen:?}"
+        );
+    }
+    assert_eq!(pool.pids(), workers, "the same workers after three maps");
+}
+
+fn pool_default_size_is_cpu_count() {
+    let pool = Pool::with_cpus().expect("pool");
+    assert_eq!(pool.processes(), common::cpu_count());
+    assert_eq!(common::cpu_count(), num_cpus_from_proc());
+}
+
+/// What `/sys` says about online CPUs, as a second opinion on `cpu_count`.
+fn num_cpus_from_proc() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn pool_of_zero_is_an_error() {
+    let error = Pool::new(0).expect_err("a pool of 0 workers");
+    assert_eq!(error.to_string(), "a pool needs at least one worker process, got 0");
+}
+
+fn exit_at_3(n: u32) -> u32 {
+    if n == 3 {
+        std::process::exit(7);
+    }
+    n
+}
+
+fn sigkill_at_5(n: u32) -> u32 {
+    if n == 5 {
+        let _ = kill(getpid(), Signal::SIGKILL);
+    }
+    n
+}
+
+fn abort_at_2(n: u32) -> u32 {
+    if n == 2 {
+        std::process::abort();
+    }
+    n
+}
+
+fn panic_at_4(n: u32) -> u32 {
+    assert_ne!(n, 4, "four is not allowed");
+    n
+}
+
+fn identity(n: u32) -> u32 {
+    n
+}
+
+/// Maps `func` over 0..8 on a pool of 2, expects it to fail with
+/// `WorkerDied` for item `index` ended by `how`, then checks the pool
+/// still works with fresh workers.
+fn expect_worker_death(func: fn(u32) -> u32, index: usize, how: Ended) {
+    let mut pool = Pool::new(2).expect("pool");
+    let before = pool.pids();
+    let error = pool.map(func, 0..8).expect_err("a worker died");
+    match &error {
+        Error::WorkerDied { index: i, pid, how: h } => {
+            assert_eq!((*i, *h), (index, how), "{error}");
+            assert!(before.contains(pid), "the pid {pid} is one of the workers {before:?}");
+            assert!(!pool.pids().contains(pid), "the dead worker {pid} was replaced");
+        }
+        other => panic!("expected WorkerDied, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(message.contains(&format!("item {index}")), "the message names the item: {message}");
+    assert_eq!(pool.processes(), 2, "the pool keeps its size");
+    assert_eq!(pool.map(identity, 0..8).expect("map after a death"), (0..8).collect::<Vec<_>>());
+}
+
+fn pool_worker_exit_names_item_and_code() {
+    expect_worker_death(exit_at_3, 3, Ended::Exited(7));
+}
+
+fn pool_worker_sigkill_names_signal() {
+    expect_worker_death(sigkill_at_5, 5, Ended::Signaled(Signal::SIGKILL));
+}
+
+fn pool_worker_abort_names_signal() {
+    expect_worker_death(abort_at_2, 2, Ended::Signaled(Signal::SIGABRT));
+}
+
+fn pool_task_panic_names_item() {
+    let mut pool = Pool::new(2).expect("pool");
+    let error = pool.map(panic_at_4, 0..8).expect_err("a task panicked");
+    assert!(
+        matches!(&error, Error::TaskPanicked { index: 4, message, .. } if message.contains("four is not allowed")),
+        "{error:?}"
+    );
+    assert_eq!(pool.map(identity, 0..3).expect("map after a panic"), [0, 1, 2]);
+}
+
+fn pool_drop_reaps_workers() {
+    let mut pool = Pool::new(3).expect("pool");
+    pool.map(square, 0..10).expect("map");
+    let workers = pool.pids();
+    drop(pool);
+    let left = children_of(getpid());
+    for pid in workers {
+        assert!(!left.contains(&Pid::from_raw(pid as i32)), "worker {pid} was reaped");
+    }
+}
