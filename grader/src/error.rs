@@ -1,0 +1,44 @@
+//! The grader's error type: what stops it from grading at all. A submission
+//! that fails its checks is not an error; it is a report.
+
+/// Why grading could not go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The workspace did not build.
+    #[error("the workspace at {workspace} did not build: {first_error}")]
+    Build {
+        /// The workspace's directory.
+        workspace: String,
+        /// The compiler's first error, or cargo's last words.
+        first_error: String,
+    },
+    /// An exercise's binary was not among the build's artifacts.
+    #[error("no binary named {0} was built; is its package a member of the workspace?")]
+    MissingBinary(String),
+    /// No exercise has this id or package name.
+    #[error("no exercise is named {0:?}")]
+    UnknownExercise(String),
+    /// An I/O operation failed.
+    #[error("could not {what}")]
+    Io {
+        /// What the grader was doing.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn os(what: &str, errno: nix::errno::Errno) -> Error {
+        Error::io(what, errno.into())
+    }
+}

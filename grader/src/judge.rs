@@ -1,0 +1,277 @@
+//! Turns what was observed of a run into checks, each with expected, got
+//! and a hint.
+
+use std::collections::BTreeMap;
+
+use nix::sys::signal::Signal;
+
+use crate::exercises::{Exercise, Run};
+use crate::observe::{Ending, Observation, Release};
+use crate::report::{Check, Failure, RunReport};
+
+/// Judges one run of `exercise`.
+pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
+    let mut checks = vec![exit_status(exercise, seen), output(exercise, run, seen)];
+    if run.children > 0 {
+        checks.push(processes(exercise, run, seen));
+    }
+    if run.concurrent {
+        checks.push(concurrency(exercise, run, seen));
+    }
+    checks.push(nothing_left(seen));
+    let mut notes = Vec::new();
+    if !seen.saw_waits && run.parent_waits {
+        notes.push(
+            "the kernel did not show what the main process was blocked in (/proc/PID/syscall), \
+             so the order of the final line was checked only as the output came"
+                .to_owned(),
+        );
+    }
+    RunReport {
+        exercise: exercise.id,
+        command: run.command_line(exercise.package),
+        checks,
+        notes,
+    }
+}
+
+/// The last few lines of stderr, for a failure's "got".
+fn stderr_tail(seen: &Observation) -> String {
+    let text = seen.stderr.text();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(5)..].join("\n");
+    if tail.is_empty() { String::new() } else { format!("\nstderr ends with:\n{tail}") }
+}
+
+fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
+    const NAME: &str = "exit status";
+    let (problem, got, hint) = match seen.ending {
+        Ending::Exited(0) => return Check::pass(NAME),
+        Ending::Exited(code) => (
+            format!("the program exited with code {code}"),
+            format!("exit code {code}"),
+            "read the error it printed; main should return success when the work is done".to_owned(),
+        ),
+        Ending::Signaled(signal) => {
+            let name = Signal::try_from(signal).map_or("an unknown signal", Signal::as_str);
+            (
+                format!("the program was killed by signal {signal} ({name})"),
+                format!("killed by signal {signal} ({name})"),
+                "a crash in the main process: look for an abort, a stack overflow or unsafe code"
+                    .to_owned(),
+            )
+        }
+        Ending::TimedOut(limit) => (
+            format!(
+                "the program did not finish within {} s and its process group was killed",
+                limit.as_secs()
+            ),
+            "still running at the timeout".to_owned(),
+            format!("look for a loop that never ends or a join that waits forever; {}", exercise.hint),
+        ),
+    };
+    Check::fail(
+        NAME,
+        Failure {
+            problem,
+            expected: "exit code 0".to_owned(),
+            got: got + &stderr_tail(seen),
+            hint,
+        },
+    )
+}
+
+fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
+    const NAME: &str = "output";
+    let text = seen.stdout.text();
+    let got: Vec<&str> = text.lines().collect();
+    let mut problems = Vec::new();
+
+    let mut count: BTreeMap<&str, isize> = BTreeMap::new();
+    for line in run.racing.iter().chain(&run.last) {
+        *count.entry(line).or_default() += 1;
+    }
+    for line in &got {
+        *count.entry(line).or_default() -= 1;
+    }
+    for (line, &n) in &count {
+        match n {
+            0 => {}
+            n if n > 0 => problems.push(format!("`{line}` is missing")),
+            n => {
+                let wanted = run.racing.iter().chain(&run.last).filter(|l| l == line).count();
+                if wanted == 0 {
+                    problems.push(format!("`{line}` is not expected"));
+                } else {
+                    let times = wanted as isize - n;
+                    problems.push(format!("`{line}` printed {times} times, expected {wanted}"));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        let tail = &got[got.len() - run.last.len()..];
+        if tail != run.last.as_slice() {
+            let mut problem = format!(
+                "`{}` must be printed last, after every child's line",
+                run.last.join(" / ")
+            );
+            if run.parent_waits && seen.saw_waits {
+                problem.push_str(
+                    " (the grader held the children until the main process waited for them, \
+                     so anything printed before joining comes first)",
+                );
+            }
+            problems.push(problem);
+        }
+        let position = |line: &str| got.iter().position(|g| *g == line);
+        for (first, second) in &run.before {
+            if position(first) > position(second) {
+                problems.push(format!("`{first}` must come before `{second}`"));
+            }
+        }
+    }
+    if seen.stdout.total > seen.stdout.bytes.len() as u64 {
+        problems.push(format!(
+            "printed {} bytes; only the first {} were kept",
+            seen.stdout.total,
+            seen.stdout.bytes.len()
+        ));
+    }
+    if problems.is_empty() {
+        return Check::pass(NAME);
+    }
+    let mut expected = String::new();
+    if !run.racing.is_empty() {
+        expected.push_str("these lines, in any order:\n");
+        expected.push_str(&run.racing.join("\n"));
+        expected.push_str("\nthen, last:\n");
+    }
+    expected.push_str(&run.last.join("\n"));
+    Check::fail(
+        NAME,
+        Failure {
+            problem: problems.join("; "),
+            expected,
+            got: text.trim_end().to_owned(),
+            hint: exercise.hint.to_owned(),
+        },
+    )
+}
+
+fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
+    const NAME: &str = "processes";
+    let main = seen.main;
+    let mut problems = Vec::new();
+    let mut children = Vec::new();
+    for checkin in &seen.checkins {
+        if checkin.pid == main {
+            problems.push(format!(
+                "`{}` checked in from the main process itself (pid {main}): that is a thread, \
+                 not a child process",
+                checkin.label
+            ));
+        } else if checkin.ppid != Some(main) {
+            let parent = checkin.ppid.map_or("gone".to_owned(), |p| p.to_string());
+            problems.push(format!(
+                "process {} (`{}`) is a child of {parent}, not of the main process {main}",
+                checkin.pid, checkin.label
+            ));
+        } else if !children.contains(&checkin.pid) {
+            children.push(checkin.pid);
+        }
+    }
+    if children.len() != run.children {
+        let mut problem = format!(
+            "expected {} child processes of the main process, the kernel saw {}",
+            run.children,
+            children.len()
+        );
+        if children.is_empty() && seen.most_threads > 1 {
+            problem.push_str(&format!(
+                "; the main process ran {} threads, and threads are not processes",
+                seen.most_threads
+            ));
+        }
+        problems.insert(0, problem);
+    }
+    if problems.is_empty() {
+        return Check::pass(NAME);
+    }
+    let got = if seen.checkins.is_empty() {
+        "no process checked in".to_owned()
+    } else {
+        seen.checkins
+            .iter()
+            .map(|c| {
+                let parent = c.ppid.map_or("gone".to_owned(), |p| p.to_string());
+                format!("pid {} `{}`, parent {parent}", c.pid, c.label)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Check::fail(
+        NAME,
+        Failure {
+            problem: problems.join("; "),
+            expected: format!(
+                "{} processes created with common (Process or Pool), each a child of the main \
+                 process {main}",
+                run.children
+            ),
+            got,
+            hint: format!(
+                "create the workers with common::Process or common::Pool, from the main process; {}",
+                exercise.hint
+            ),
+        },
+    )
+}
+
+fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
+    const NAME: &str = "concurrency";
+    if seen.release == Release::AllHeld && seen.most_held >= run.children {
+        return Check::pass(NAME);
+    }
+    let why = match seen.release {
+        Release::Stalled => {
+            "; the main process waited for a child before starting the others, so they ran one \
+             after another"
+        }
+        Release::TimedOut => "; the timeout struck first",
+        Release::MainExited | Release::AllHeld => "",
+    };
+    Check::fail(
+        NAME,
+        Failure {
+            problem: format!(
+                "only {} of {} child processes were alive at the same time{why}",
+                seen.most_held, run.children
+            ),
+            expected: format!("{} child processes alive at once", run.children),
+            got: format!("at most {} at once", seen.most_held),
+            hint: format!("start every process before joining any; {}", exercise.hint),
+        },
+    )
+}
+
+fn nothing_left(seen: &Observation) -> Check {
+    const NAME: &str = "nothing left behind";
+    if seen.leftovers.is_empty() {
+        return Check::pass(NAME);
+    }
+    let pids: Vec<String> = seen.leftovers.iter().map(ToString::to_string).collect();
+    Check::fail(
+        NAME,
+        Failure {
+            problem: format!(
+                "{} processes were still running after the main process ended; the grader \
+                 killed them",
+                pids.len()
+            ),
+            expected: "no process left once the main process has exited".to_owned(),
+            got: format!("still running: {}", pids.join(", ")),
+            hint: "join every process you start (dropping a common::Process joins it)".to_owned(),
+        },
+    )
+}

@@ -1,0 +1,105 @@
+//! What the kernel says about a process, read from `/proc`.
+//!
+//! The grader trusts this, not what a program prints: a program can print
+//! any pid it likes, but it cannot change its entry in `/proc`.
+
+use std::fs;
+
+use nix::unistd::Pid;
+
+/// The fields of `/proc/PID/stat` the grader uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// `R`, `S`, `D`, `Z` (zombie), ...
+    pub state: char,
+    /// The parent process.
+    pub ppid: Pid,
+    /// The process group.
+    pub pgrp: Pid,
+    /// How many threads the process has.
+    pub threads: u32,
+}
+
+impl Stat {
+    /// Whether the process has ended and waits to be reaped.
+    pub fn is_zombie(&self) -> bool {
+        self.state == 'Z'
+    }
+}
+
+/// Reads `/proc/PID/stat`; `None` once the process is gone.
+pub fn stat(pid: Pid) -> Option<Stat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may itself hold spaces and ')'.
+    let mut fields = text[text.rfind(')')? + 2..].split(' ');
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    // Fields 6 to 19 are not needed; num_threads is field 20.
+    let threads = fields.nth(14)?.parse().ok()?;
+    Some(Stat {
+        state,
+        ppid: Pid::from_raw(ppid),
+        pgrp: Pid::from_raw(pgrp),
+        threads,
+    })
+}
+
+/// Every process on the machine, with its stat.
+pub fn processes() -> Vec<(Pid, Stat)> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = Pid::from_raw(entry.file_name().to_str()?.parse().ok()?);
+            Some((pid, stat(pid)?))
+        })
+        .collect()
+}
+
+/// The processes whose parent is `parent`.
+pub fn children_of(parent: Pid) -> Vec<(Pid, Stat)> {
+    processes().into_iter().filter(|(_, s)| s.ppid == parent).collect()
+}
+
+/// The processes in process group `group`.
+pub fn group_members(group: Pid) -> Vec<(Pid, Stat)> {
+    processes().into_iter().filter(|(_, s)| s.pgrp == group).collect()
+}
+
+/// What `pid` is blocked in, from `/proc/PID/syscall`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// Waiting for a child to change state (`wait4`, `waitid`).
+    InWait,
+    /// Waiting on file descriptors (`poll` and its kin), as a pool's parent
+    /// does while its workers run.
+    InPoll,
+    /// Running, or blocked in another call.
+    Other,
+    /// The kernel does not say (no such file, or not allowed to read it).
+    Unknown,
+}
+
+/// What `pid` is blocked in right now.
+pub fn blocked(pid: Pid) -> Blocked {
+    let Ok(text) = fs::read_to_string(format!("/proc/{pid}/syscall")) else {
+        return Blocked::Unknown;
+    };
+    let Some(Ok(number)) = text.split_whitespace().next().map(str::parse::<libc::c_long>) else {
+        return Blocked::Other;
+    };
+    #[cfg(target_arch = "x86_64")]
+    let polls = [libc::SYS_poll, libc::SYS_ppoll, libc::SYS_epoll_pwait, libc::SYS_select];
+    #[cfg(not(target_arch = "x86_64"))]
+    let polls = [libc::SYS_ppoll, libc::SYS_epoll_pwait];
+    if number == libc::SYS_wait4 || number == libc::SYS_waitid {
+        Blocked::InWait
+    } else if polls.contains(&number) {
+        Blocked::InPoll
+    } else {
+        Blocked::Other
+    }
+}

@@ -1,0 +1,86 @@
+//! Grades the exercises by running their binaries and watching, through the
+//! kernel, what they do.
+//!
+//! ```no_run
+//! let report = grader::grade(std::path::Path::new("."), &[])?;
+//! print!("{report}");
+//! assert!(report.passed());
+//! # Ok::<(), grader::Error>(())
+//! ```
+//!
+//! # What is checked
+//!
+//! Each exercise in the registry ([`EXERCISES`]) has runs: arguments and what
+//! a correct program does with them. For each run the grader checks:
+//!
+//! - **exit status**: exit code 0 within the run's timeout;
+//! - **output**: the expected lines, as a set where processes race, with the
+//!   main process's final lines last and in order;
+//! - **processes**: the expected number of child processes checked in, each
+//!   with a distinct pid (from `SO_PEERCRED`) whose parent (from `/proc`) is
+//!   the main process the grader started;
+//! - **concurrency**, where asked: all of them alive at the same time, shown
+//!   by holding each at a rendezvous rather than by timing;
+//! - **nothing left behind**: no process of the run's group outlives the
+//!   main process.
+//!
+//! [`observe`](mod@observe) tells how the evidence is gathered.
+//!
+//! # Building
+//!
+//! [`build`] compiles the workspace's binaries through cargo before grading,
+//! so a stale binary is never graded (see [`cargo`](mod@cargo)).
+
+pub mod cargo;
+mod error;
+pub mod exercises;
+mod judge;
+pub mod kernel;
+pub mod observe;
+mod report;
+
+use std::path::Path;
+
+pub use cargo::{Binaries, build};
+pub use error::Error;
+pub use exercises::{EXERCISES, Exercise, Run};
+pub use judge::judge;
+pub use report::{Check, ExerciseReport, Failure, Report, RunReport};
+
+/// Runs `binary` as `run` of `exercise` and judges it.
+pub fn grade_run(exercise: &'static Exercise, run: &Run, binary: &Path) -> Result<RunReport, Error> {
+    let seen = observe::observe(binary, run)?;
+    Ok(judge(exercise, run, &seen))
+}
+
+/// Runs every run of `exercise` with `binary`.
+pub fn grade_exercise(exercise: &'static Exercise, binary: &Path) -> Result<ExerciseReport, Error> {
+    let runs = (exercise.runs)()
+        .iter()
+        .map(|run| grade_run(exercise, run, binary))
+        .collect::<Result<_, _>>()?;
+    Ok(ExerciseReport {
+        id: exercise.id,
+        package: exercise.package,
+        points: exercise.points,
+        runs,
+    })
+}
+
+/// Builds the workspace at `workspace` and grades the exercises named in
+/// `only` (ids or packages), or all of them when `only` is empty.
+pub fn grade(workspace: &Path, only: &[String]) -> Result<Report, Error> {
+    let chosen: Vec<&'static Exercise> = if only.is_empty() {
+        EXERCISES.iter().collect()
+    } else {
+        only.iter()
+            .map(|name| exercises::find(name).ok_or_else(|| Error::UnknownExercise(name.clone())))
+            .collect::<Result<_, _>>()?
+    };
+    let binaries = build(workspace)?;
+    let exercises = chosen
+        .into_iter()
+        .map(|exercise| grade_exercise(exercise, binaries.get(exercise.package)?))
+        .collect::<Result<_, _>>()?;
+    Ok(Report { exercises })
+}

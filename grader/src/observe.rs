@@ -1,0 +1,376 @@
+//! Runs one exercise binary and records what it did, as the kernel saw it.
+//!
+//! # How processes are observed
+//!
+//! The binary runs in a process group of its own, with stdin closed and
+//! stdout and stderr captured. `common` makes every process it creates check
+//! in on a Unix socket named by [`common::CHECKIN_ENV`] before running
+//! anything; the grader learns each one's pid from the kernel
+//! (`SO_PEERCRED`) and its parent from `/proc`, so a program that only
+//! prints, or runs threads, cannot pass for one that creates processes.
+//!
+//! # How concurrency and ordering are shown without a stopwatch
+//!
+//! The grader holds every checked-in process at the socket (it answers
+//! later). When as many as the run expects are held at once, they were alive
+//! at the same time: that is the proof of concurrency. When the run says the
+//! main process must wait for its children, the grader also keeps holding
+//! them until `/proc/PID/syscall` shows the main process blocked in `wait4`
+//! or `waitid`. Whatever the main process printed before joining is then
+//! already in the pipe before any child has printed a byte, so printing the
+//! final line too early is caught every time, not just when the scheduler
+//! happens to run the parent first.
+//!
+//! When the main process is blocked waiting while every child it has is held
+//! and fewer than expected have checked in, nothing can move again (it waits
+//! for a child that waits for the grader): the grader lets them all go and
+//! records that the children were not all alive at once.
+//!
+//! # How nothing is left behind
+//!
+//! The grader makes itself a child subreaper, so processes orphaned by the
+//! exercise become its children rather than init's. When the main process
+//! has exited (or the timeout killed its group), whatever is left in the
+//! group is recorded as a leftover, killed and reaped.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::socket::{getsockopt, sockopt};
+use nix::sys::wait::waitpid;
+use nix::unistd::{Pid, getpid};
+
+use crate::error::Error;
+use crate::exercises::Run;
+use crate::kernel::{self, Blocked};
+
+/// How much of each output stream is kept; the rest is read and counted.
+pub const OUTPUT_CAP: usize = 1 << 20;
+
+/// How often the grader looks at the running program.
+const TICK: Duration = Duration::from_millis(1);
+
+/// How long, after the program has ended, its output pipes may stay open.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The main process exited with this code.
+    Exited(i32),
+    /// The main process was killed by this signal.
+    Signaled(i32),
+    /// The run outlived its timeout and its process group was killed.
+    TimedOut(Duration),
+}
+
+/// A process that checked in, as the kernel describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckIn {
+    /// Its pid, from `SO_PEERCRED`.
+    pub pid: Pid,
+    /// Its parent, from `/proc` while it was held.
+    pub ppid: Option<Pid>,
+    /// The name it gave, such as `Process-1`.
+    pub label: String,
+}
+
+/// Why the held processes were let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// As many as expected were held at once (and the main process was
+    /// waiting, when the run asks for that).
+    AllHeld,
+    /// The main process waited while fewer than expected were held.
+    Stalled,
+    /// The main process exited first.
+    MainExited,
+    /// The timeout struck first.
+    TimedOut,
+}
+
+/// Output captured from one stream.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    /// The first [`OUTPUT_CAP`] bytes.
+    pub bytes: Vec<u8>,
+    /// How many bytes were written in all.
+    pub total: u64,
+    /// Whether the pipe was still held open by a stray process when the
+    /// grader stopped reading.
+    pub still_open: bool,
+}
+
+impl Captured {
+    /// The kept bytes as text, with invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// Everything observed of one run.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The main process, which the grader started.
+    pub main: Pid,
+    /// How it ended.
+    pub ending: Ending,
+    /// Its standard output.
+    pub stdout: Captured,
+    /// Its standard error.
+    pub stderr: Captured,
+    /// Every process that checked in, in order.
+    pub checkins: Vec<CheckIn>,
+    /// The most processes held at the socket at once.
+    pub most_held: usize,
+    /// Why they were let go.
+    pub release: Release,
+    /// Whether the grader could see what the main process was blocked in;
+    /// without it, ordering is checked only as the output came.
+    pub saw_waits: bool,
+    /// The most threads the main process was seen with.
+    pub most_threads: u32,
+    /// Processes of the run's group still running after the main process
+    /// ended; they were killed.
+    pub leftovers: Vec<Pid>,
+}
+
+/// Runs `binary` as `run` says and observes it.
+pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
+    // Orphans of the exercise must come to us, to be found and reaped.
+    nix::sys::prctl::set_child_subreaper(true).map_err(|e| Error::os("prctl", e))?;
+    let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary directory", e))?;
+    let socket = dir.path().join("checkin.sock");
+    let listener = UnixListener::bind(&socket).map_err(|e| Error::io("bind the check-in socket", e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io("set up the check-in socket", e))?;
+
+    let mut child = Command::new(binary)
+        .args(&run.args)
+        .env(common::CHECKIN_ENV, &socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::io(format!("start {}", binary.display()), e))?;
+    let main = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+    let stdout = capture(child.stdout.take());
+    let stderr = capture(child.stderr.take());
+
+    let mut watch = Watch {
+        main,
+        run,
+        held: Vec::new(),
+        checkins: Vec::new(),
+        most_held: 0,
+        release: None,
+        saw_waits: true,
+        most_threads: 0,
+    };
+    let ending = watch.until_exit(&listener, &mut child)?;
+    let leftovers = clear_group(main);
+    Ok(Observation {
+        main,
+        ending,
+        stdout: stdout.collect(),
+        stderr: stderr.collect(),
+        checkins: watch.checkins,
+        most_held: watch.most_held,
+        release: watch.release.unwrap_or(Release::MainExited),
+        saw_waits: watch.saw_waits,
+        most_threads: watch.most_threads,
+        leftovers,
+    })
+}
+
+struct Watch<'a> {
+    main: Pid,
+    run: &'a Run,
+    held: Vec<(Pid, UnixStream)>,
+    checkins: Vec<CheckIn>,
+    most_held: usize,
+    release: Option<Release>,
+    saw_waits: bool,
+    most_threads: u32,
+}
+
+impl Watch<'_> {
+    fn until_exit(&mut self, listener: &UnixListener, child: &mut Child) -> Result<Ending, Error> {
+        let deadline = Instant::now() + self.run.timeout;
+        loop {
+            self.accept(listener);
+            if let Some(status) = child.try_wait().map_err(|e| Error::io("wait for the program", e))? {
+                // Late check-ins of its children must not wait for us.
+                self.let_go(Release::MainExited);
+                self.accept(listener);
+                return Ok(match status.code() {
+                    Some(code) => Ending::Exited(code),
+                    None => Ending::Signaled(status.signal().unwrap_or(0)),
+                });
+            }
+            if let Some(stat) = kernel::stat(self.main) {
+                self.most_threads = self.most_threads.max(stat.threads);
+            }
+            if self.release.is_none() {
+                self.judge_release();
+            }
+            if Instant::now() >= deadline {
+                let _ = killpg(self.main, Signal::SIGKILL);
+                let _ = child.wait();
+                self.let_go(Release::TimedOut);
+                return Ok(Ending::TimedOut(self.run.timeout));
+            }
+            thread::sleep(TICK);
+        }
+    }
+
+    /// Takes in every pending check-in; holds it unless already released.
+    fn accept(&mut self, listener: &UnixListener) {
+        while let Ok((stream, _)) = listener.accept() {
+            let Some(checkin) = describe(&stream) else {
+                continue;
+            };
+            let pid = checkin.pid;
+            self.checkins.push(checkin);
+            if self.release.is_some() {
+                answer(stream);
+            } else {
+                self.held.push((pid, stream));
+                self.most_held = self.most_held.max(self.held.len());
+            }
+        }
+    }
+
+    fn judge_release(&mut self) {
+        let blocked = kernel::blocked(self.main);
+        if blocked == Blocked::Unknown {
+            self.saw_waits = false;
+        }
+        let parent_ready =
+            !self.run.parent_waits || matches!(blocked, Blocked::InWait | Blocked::Unknown);
+        if self.held.len() >= self.run.children && parent_ready {
+            self.let_go(Release::AllHeld);
+        } else if matches!(blocked, Blocked::InWait | Blocked::InPoll) && self.stalled() {
+            self.let_go(Release::Stalled);
+        }
+    }
+
+    /// Whether every live child of the main process is held by us while the
+    /// main process is blocked: then nothing can happen until we answer.
+    fn stalled(&self) -> bool {
+        let children = kernel::children_of(self.main);
+        let all_held = children
+            .iter()
+            .all(|(pid, s)| !s.is_zombie() && self.held.iter().any(|(held, _)| held == pid));
+        // Read again: the main process must not have moved meanwhile.
+        all_held && matches!(kernel::blocked(self.main), Blocked::InWait | Blocked::InPoll)
+    }
+
+    fn let_go(&mut self, why: Release) {
+        if self.release.is_none() {
+            self.release = Some(why);
+        }
+        for (_, stream) in self.held.drain(..) {
+            answer(stream);
+        }
+    }
+}
+
+/// Who is on the other end of a check-in, by the kernel's account.
+fn describe(stream: &UnixStream) -> Option<CheckIn> {
+    let credentials = getsockopt(stream, sockopt::PeerCredentials).ok()?;
+    let pid = Pid::from_raw(credentials.pid());
+    let ppid = kernel::stat(pid).map(|s| s.ppid);
+    stream.set_nonblocking(false).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    let mut label = String::new();
+    let _ = BufReader::new(stream).take(256).read_line(&mut label);
+    Some(CheckIn {
+        pid,
+        ppid,
+        label: label.trim_end().to_owned(),
+    })
+}
+
+/// Lets a held process go on.
+fn answer(mut stream: UnixStream) {
+    let _ = stream.write_all(b"g");
+}
+
+/// Kills and reaps whatever is left of process group `group`; returns the
+/// processes that were still running (zombies are only reaped).
+fn clear_group(group: Pid) -> Vec<Pid> {
+    let me = getpid();
+    let mut leftovers: Vec<Pid> = kernel::group_members(group)
+        .into_iter()
+        .filter(|(_, s)| !s.is_zombie())
+        .map(|(pid, _)| pid)
+        .collect();
+    leftovers.sort();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let members = kernel::group_members(group);
+        if members.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+        for (pid, stat) in members {
+            if stat.ppid == me {
+                let _ = waitpid(pid, None);
+            }
+        }
+        thread::sleep(TICK);
+    }
+    leftovers
+}
+
+/// A thread reading one output stream into shared memory, so that what it
+/// read is kept even if the pipe never closes.
+struct Capture {
+    captured: Arc<Mutex<Captured>>,
+    done: mpsc::Receiver<()>,
+}
+
+fn capture(stream: Option<impl Read + Send + 'static>) -> Capture {
+    let captured = Arc::new(Mutex::new(Captured::default()));
+    let (tx, done) = mpsc::channel();
+    let shared = Arc::clone(&captured);
+    thread::spawn(move || {
+        let Some(mut stream) = stream else { return };
+        let mut buffer = [0u8; 64 * 1024];
+        while let Ok(n) = stream.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            let mut captured = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            let room = OUTPUT_CAP.saturating_sub(captured.bytes.len());
+            captured.bytes.extend_from_slice(&buffer[..n.min(room)]);
+            captured.total += n as u64;
+        }
+        drop(tx);
+    });
+    Capture { captured, done }
+}
+
+impl Capture {
+    /// What was read, once the pipe closes or [`DRAIN`] has passed (a stray
+    /// process outside the group may hold it open; its reader is abandoned).
+    fn collect(self) -> Captured {
+        let closed = matches!(
+            self.done.recv_timeout(DRAIN),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        );
+        let mut captured = self.captured.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        captured.still_open = !closed;
+        captured
+    }
+}
