@@ -1,0 +1,27 @@
+use grader::{EXERCISES, grade_exercise};
+
+#[test]
+fn every_reference_solution_passes_every_check() {
+    for exercise in EXERCISES {
+        let binary = crate::binaries().get(exercise.package).expect("built");
+        let report = grade_exercise(exercise, binary).expect("graded");
+        for run in &report.runs {
+            run.assert_pass();
+        }
+        assert_eq!(report.score(), exercise.points, "{} scores full marks", exercise.id);
+    }
+}
+
+/// Concurrency and ordering are proven by rendezvous, not timing, so grading
+/// the same solution many times gives the same verdict every time.
+#[test]
+fn reference_q6_passes_twenty_times_in_a_row() {
+    let exercise = grader::exercises::find("q6").expect("q6 is registered");
+    let binary = crate::binaries().get(exercise.package).expect("built");
+    for attempt in 0..20 {
+        let report = grade_exercise(exercise, binary).expect("graded");
+        if let Err(failure) = report.runs[0].try_pass() {
+            panic!("attempt {attempt} failed:\n{failure}");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The grader's own tests. Every one builds the workspace once (shared) and
+//! runs binaries through the grader, which kills and reaps whatever they
+//! leave; none of them forks this multi-threaded test process.
+
+/// The registry and the workspace agree.
+mod registry;
+/// The reference solutions pass every check of every exercise.
+mod reference;
+/// Deliberately wrong solutions fail with the right messages.
+mod wrong_solutions;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use grader::Binaries;
+
+/// The workspace this crate belongs to.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the grader lives inside the workspace")
+        .to_path_buf()
+}
+
+/// The workspace's binaries and examples, built once for all tests.
+fn binaries() -> &'static Binaries {
+    static BUILT: OnceLock<Binaries> = OnceLock::new();
+    BUILT.get_or_init(|| grader::build(&workspace()).unwrap_or_else(|e| panic!("{e}")))
+}

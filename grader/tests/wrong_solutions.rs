@@ -1,0 +1,122 @@
+//! Each deliberately wrong solution (grader/examples/wrong_*.rs) is graded
+//! as the exercise it imitates; the test names the checks that must fail
+//! and what their message must say.
+
+use std::time::Duration;
+
+use grader::{Run, RunReport, exercises, grade_run};
+
+/// Grades example `fixture` as run `run_index` of `exercise`, adjusted by
+/// `adjust`, three times: a verdict that changes between tries is a defect.
+fn grade_wrong(fixture: &str, exercise: &str, run_index: usize, adjust: fn(&mut Run)) -> RunReport {
+    let exercise = exercises::find(exercise).expect("registered");
+    let mut run = (exercise.runs)().swap_remove(run_index);
+    adjust(&mut run);
+    let binary = crate::binaries().get(fixture).expect("fixture built");
+    let first = grade_run(exercise, &run, binary).expect("graded");
+    for _ in 0..2 {
+        let again = grade_run(exercise, &run, binary).expect("graded");
+        let failed = |r: &RunReport| -> Vec<&str> {
+            r.checks.iter().filter(|c| c.failure.is_some()).map(|c| c.name).collect()
+        };
+        assert_eq!(failed(&again), failed(&first), "{fixture}: the verdict changed between runs");
+    }
+    first
+}
+
+fn unchanged(_: &mut Run) {}
+
+/// Asserts that `check` failed and its problem mentions `words`.
+#[track_caller]
+fn assert_fails(report: &RunReport, check: &str, words: &str) {
+    let failure = report
+        .failure(check)
+        .unwrap_or_else(|| panic!("`{check}` should have failed:\n{report}"));
+    assert!(
+        failure.problem.contains(words),
+        "`{check}` failed, but its problem does not mention {words:?}:\n{report}"
+    );
+    assert!(!failure.hint.is_empty(), "a failure has a hint");
+}
+
+#[track_caller]
+fn assert_passes(report: &RunReport, check: &str) {
+    assert!(report.failure(check).is_none(), "`{check}` should have passed:\n{report}");
+}
+
+#[test]
+fn threads_instead_of_processes() {
+    let report = grade_wrong("wrong_q6_threads", "q6", 0, unchanged);
+    assert_passes(&report, "output");
+    assert_fails(&report, "processes", "expected 4 child processes of the main process, the kernel saw 0");
+    assert_fails(&report, "concurrency", "only 0 of 4");
+}
+
+#[test]
+fn no_processes_at_all() {
+    let report = grade_wrong("wrong_q6_no_processes", "q6", 0, unchanged);
+    assert_passes(&report, "output");
+    assert_fails(&report, "processes", "the kernel saw 0");
+}
+
+#[test]
+fn final_line_before_children_finish() {
+    let report = grade_wrong("wrong_q6_final_line_first", "q6", 0, unchanged);
+    assert_fails(&report, "output", "`All processes have completed.` must be printed last");
+    assert_passes(&report, "processes");
+    assert_passes(&report, "concurrency");
+}
+
+#[test]
+fn final_line_without_joining() {
+    let report = grade_wrong("wrong_q6_no_join", "q6", 0, unchanged);
+    assert_fails(&report, "output", "must be printed last");
+}
+
+#[test]
+fn a_number_twice() {
+    let report = grade_wrong("wrong_q6_number_twice", "q6", 0, unchanged);
+    assert_fails(&report, "output", "`Process 2: Printing 2` printed 2 times, expected 1");
+    assert_fails(&report, "output", "`Process 3: Printing 3` is missing");
+    assert_passes(&report, "processes");
+}
+
+#[test]
+fn non_zero_exit() {
+    let report = grade_wrong("wrong_q6_exit_code", "q6", 0, unchanged);
+    assert_fails(&report, "exit status", "exited with code 3");
+    let failure = report.failure("exit status").expect("failed");
+    assert!(failure.got.contains("something went wrong at the end"), "stderr is shown:\n{report}");
+    assert_passes(&report, "output");
+}
+
+#[test]
+fn a_hang_is_killed_at_the_timeout() {
+    let report = grade_wrong("wrong_q6_hang", "q6", 0, |run| run.timeout = Duration::from_secs(2));
+    assert_fails(&report, "exit status", "did not finish within 2 s");
+    assert_fails(&report, "output", "`All processes have completed.` is missing");
+    assert_passes(&report, "nothing left behind");
+}
+
+#[test]
+fn grandchildren_are_not_children() {
+    let report = grade_wrong("wrong_q6_grandchildren", "q6", 0, unchanged);
+    assert_fails(&report, "processes", "expected 4 child processes of the main process, the kernel saw 1");
+    assert_fails(&report, "processes", "not of the main process");
+}
+
+#[test]
+fn workers_one_after_another() {
+    let report = grade_wrong("wrong_q3_sequential", "q3", 1, unchanged);
+    assert_passes(&report, "output");
+    assert_passes(&report, "processes");
+    assert_fails(&report, "concurrency", "only 1 of 3 child processes were alive at the same time");
+    assert_fails(&report, "concurrency", "waited for a child before starting the others");
+}
+
+#[test]
+fn a_pool_without_processes() {
+    let report = grade_wrong("wrong_q5_no_pool", "q5", 0, unchanged);
+    assert_passes(&report, "output");
+    assert_fails(&report, "processes", "expected 4 child processes");
+}
