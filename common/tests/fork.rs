@@ -33,25 +33,64 @@ fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
     let tests: &[(&str, fn())] = &[
-        ("process_runs_target_in_a_child", process_runs_target_in_a_child),
-        ("process_exitcode_follows_python", process_exitcode_follows_python),
+        (
+            "process_runs_target_in_a_child",
+            process_runs_target_in_a_child,
+        ),
+        (
+            "process_exitcode_follows_python",
+            process_exitcode_follows_python,
+        ),
         ("process_starts_once", process_starts_once),
         ("process_not_started", process_not_started),
-        ("process_is_alive_until_it_ends", process_is_alive_until_it_ends),
-        ("process_join_timeout_says_whether_it_ended", process_join_timeout_says_whether_it_ended),
+        (
+            "process_is_alive_until_it_ends",
+            process_is_alive_until_it_ends,
+        ),
+        (
+            "process_join_timeout_says_whether_it_ended",
+            process_join_timeout_says_whether_it_ended,
+        ),
         ("process_names_count_up", process_names_count_up),
         ("process_drop_joins", process_drop_joins),
-        ("fork_refused_when_multi_threaded", fork_refused_when_multi_threaded),
-        ("output_is_not_doubled_to_a_pipe", output_is_not_doubled_to_a_pipe),
-        ("output_is_not_doubled_to_a_file", output_is_not_doubled_to_a_file),
-        ("child_output_without_newline_is_kept", child_output_without_newline_is_kept),
+        (
+            "fork_refused_when_multi_threaded",
+            fork_refused_when_multi_threaded,
+        ),
+        (
+            "output_is_not_doubled_to_a_pipe",
+            output_is_not_doubled_to_a_pipe,
+        ),
+        (
+            "output_is_not_doubled_to_a_file",
+            output_is_not_doubled_to_a_file,
+        ),
+        (
+            "child_output_without_newline_is_kept",
+            child_output_without_newline_is_kept,
+        ),
         ("pool_map_keeps_input_order", pool_map_keeps_input_order),
-        ("pool_workers_are_child_processes_reused", pool_workers_are_child_processes_reused),
-        ("pool_default_size_is_cpu_count", pool_default_size_is_cpu_count),
+        (
+            "pool_workers_are_child_processes_reused",
+            pool_workers_are_child_processes_reused,
+        ),
+        (
+            "pool_default_size_is_cpu_count",
+            pool_default_size_is_cpu_count,
+        ),
         ("pool_of_zero_is_an_error", pool_of_zero_is_an_error),
-        ("pool_worker_exit_names_item_and_code", pool_worker_exit_names_item_and_code),
-        ("pool_worker_sigkill_names_signal", pool_worker_sigkill_names_signal),
-        ("pool_worker_abort_names_signal", pool_worker_abort_names_signal),
+        (
+            "pool_worker_exit_names_item_and_code",
+            pool_worker_exit_names_item_and_code,
+        ),
+        (
+            "pool_worker_sigkill_names_signal",
+            pool_worker_sigkill_names_signal,
+        ),
+        (
+            "pool_worker_abort_names_signal",
+            pool_worker_abort_names_signal,
+        ),
         ("pool_task_panic_names_item", pool_task_panic_names_item),
         ("pool_drop_reaps_workers", pool_drop_reaps_workers),
     ];
@@ -105,7 +144,8 @@ fn parent_of(pid: Pid) -> Option<Pid> {
 
 fn read_all(mut from: impl Read) -> String {
     let mut text = String::new();
-    from.read_to_string(&mut text).expect("the pipe is readable");
+    from.read_to_string(&mut text)
+        .expect("the pipe is readable");
     text
 }
 
@@ -122,9 +162,21 @@ fn process_runs_target_in_a_child() {
     process.join().expect("join");
     let text = read_all(reader);
     let (child, parent) = text.split_once(' ').expect("the child wrote two pids");
-    assert_eq!(child, pid.to_string(), "the target ran in the process with the reported pid");
-    assert_ne!(child, std::process::id().to_string(), "the target ran in another process");
-    assert_eq!(parent, std::process::id().to_string(), "the child's parent is this process");
+    assert_eq!(
+        child,
+        pid.to_string(),
+        "the target ran in the process with the reported pid"
+    );
+    assert_ne!(
+        child,
+        std::process::id().to_string(),
+        "the target ran in another process"
+    );
+    assert_eq!(
+        parent,
+        std::process::id().to_string(),
+        "the child's parent is this process"
+    );
 }
 
 fn exitcode_of(target: impl FnOnce() + 'static) -> Option<i32> {
@@ -136,9 +188,21 @@ fn exitcode_of(target: impl FnOnce() + 'static) -> Option<i32> {
 
 fn process_exitcode_follows_python() {
     assert_eq!(exitcode_of(|| {}), Some(0), "a target that returns");
-    assert_eq!(exitcode_of(|| panic!("on purpose")), Some(1), "a target that panics");
-    assert_eq!(exitcode_of(|| std::process::exit(3)), Some(3), "a target that exits with 3");
-    assert_eq!(exitcode_of(|| std::process::abort()), Some(-6), "a target that aborts");
+    assert_eq!(
+        exitcode_of(|| panic!("on purpose")),
+        Some(1),
+        "a target that panics"
+    );
+    assert_eq!(
+        exitcode_of(|| std::process::exit(3)),
+        Some(3),
+        "a target that exits with 3"
+    );
+    assert_eq!(
+        exitcode_of(|| std::process::abort()),
+        Some(-6),
+        "a target that aborts"
+    );
     let killed = exitcode_of(|| {
         let _ = kill(getpid(), Signal::SIGKILL);
     });
@@ -179,22 +243,31 @@ fn blocked_process() -> Process {
 
 fn process_is_alive_until_it_ends() {
     let process = blocked_process();
-    assert!(process.is_alive(), "a child that cannot end on its own is alive");
+    assert!(
+        process.is_alive(),
+        "a child that cannot end on its own is alive"
+    );
     assert_eq!(process.exitcode(), None, "no exit code while running");
     process.terminate().expect("terminate");
     process.join().expect("join");
     assert!(!process.is_alive());
     assert_eq!(process.exitcode(), Some(-15), "killed by SIGTERM");
     process.join().expect("join is idempotent");
-    process.terminate().expect("terminating an ended process does nothing");
+    process
+        .terminate()
+        .expect("terminating an ended process does nothing");
 }
 
 fn process_join_timeout_says_whether_it_ended() {
     let process = blocked_process();
-    let ended = process.join_timeout(Duration::from_millis(20)).expect("join_timeout");
+    let ended = process
+        .join_timeout(Duration::from_millis(20))
+        .expect("join_timeout");
     assert!(!ended, "the child cannot end on its own");
     process.kill().expect("kill");
-    let ended = process.join_timeout(Duration::from_secs(30)).expect("join_timeout");
+    let ended = process
+        .join_timeout(Duration::from_secs(30))
+        .expect("join_timeout");
     assert!(ended, "the child ends once killed");
     assert_eq!(process.ended(), Some(Ended::Signaled(Signal::SIGKILL)));
 }
@@ -217,7 +290,10 @@ fn process_drop_joins() {
     process.terminate().expect("terminate");
     drop(process);
     // Reaped: the pid is no longer a child of ours, not even a zombie.
-    assert!(!children_of(getpid()).contains(&pid), "drop reaps the child");
+    assert!(
+        !children_of(getpid()).contains(&pid),
+        "drop reaps the child"
+    );
 }
 
 fn fork_refused_when_multi_threaded() {
@@ -232,9 +308,14 @@ fn fork_refused_when_multi_threaded() {
         matches!(started, Err(Error::MultiThreaded { threads: 2 })),
         "start with a second thread alive: {started:?}"
     );
-    assert!(matches!(pool, Err(Error::MultiThreaded { .. })), "pool: {pool:?}");
+    assert!(
+        matches!(pool, Err(Error::MultiThreaded { .. })),
+        "pool: {pool:?}"
+    );
     assert_eq!(process.pid(), None);
-    process.start().expect("once single-threaded again, start works");
+    process
+        .start()
+        .expect("once single-threaded again, start works");
     process.join().expect("join");
 }
 
@@ -272,12 +353,18 @@ fn play(role: &str) {
 
 fn output_is_not_doubled_to_a_pipe() {
     let output = play_as("partial-line-before-fork", std::process::Stdio::piped());
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "partial child\nparent\n");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "partial child\nparent\n"
+    );
 }
 
 fn output_is_not_doubled_to_a_file() {
     let file = tempfile::tempfile().expect("temp file");
-    play_as("partial-line-before-fork", file.try_clone().expect("clone").into());
+    play_as(
+        "partial-line-before-fork",
+        file.try_clone().expect("clone").into(),
+    );
     let mut file: File = file;
     io::Seek::rewind(&mut file).expect("rewind");
     assert_eq!(read_all(file), "partial child\nparent\n");
@@ -285,7 +372,10 @@ fn output_is_not_doubled_to_a_file() {
 
 fn child_output_without_newline_is_kept() {
     let output = play_as("child-without-newline", std::process::Stdio::piped());
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "child without newline\n");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "child without newline\n"
+    );
 }
 
 fn square(n: u64) -> u64 {
@@ -300,7 +390,10 @@ fn pool_map_keeps_input_order() {
     let mut pool = Pool::new(3).expect("pool");
     let expected: Vec<u64> = (0..1000).map(|n| n * n).collect();
     assert_eq!(pool.map(square, 0..1000).expect("map"), expected);
-    assert_eq!(pool.map(square, Vec::<u64>::new()).expect("empty map"), Vec::<u64>::new());
+    assert_eq!(
+        pool.map(square, Vec::<u64>::new()).expect("empty map"),
+        Vec::<u64>::new()
+    );
 }
 
 fn pool_workers_are_child_processes_reused() {
@@ -309,7 +402,11 @@ fn pool_workers_are_child_processes_reused() {
     assert_eq!(workers.len(), 2);
     assert_ne!(workers[0], workers[1], "two distinct processes");
     for &pid in &workers {
-        assert_eq!(parent_of(Pid::from_raw(pid as i32)), Some(getpid()), "worker {pid} is our child");
+        assert_eq!(
+            parent_of(Pid::from_raw(pid as i32)),
+            Some(getpid()),
+            "worker {pid} is our child"
+        );
     }
     for round in 0..3 {
         let seen = pool.map(worker_pid, 0..50).expect("map");
@@ -334,7 +431,10 @@ fn num_cpus_from_proc() -> usize {
 
 fn pool_of_zero_is_an_error() {
     let error = Pool::new(0).expect_err("a pool of 0 workers");
-    assert_eq!(error.to_string(), "a pool needs at least one worker process, got 0");
+    assert_eq!(
+        error.to_string(),
+        "a pool needs at least one worker process, got 0"
+    );
 }
 
 fn exit_at_3(n: u32) -> u32 {
@@ -375,17 +475,33 @@ fn expect_worker_death(func: fn(u32) -> u32, index: usize, how: Ended) {
     let before = pool.pids();
     let error = pool.map(func, 0..8).expect_err("a worker died");
     match &error {
-        Error::WorkerDied { index: i, pid, how: h } => {
+        Error::WorkerDied {
+            index: i,
+            pid,
+            how: h,
+        } => {
             assert_eq!((*i, *h), (index, how), "{error}");
-            assert!(before.contains(pid), "the pid {pid} is one of the workers {before:?}");
-            assert!(!pool.pids().contains(pid), "the dead worker {pid} was replaced");
+            assert!(
+                before.contains(pid),
+                "the pid {pid} is one of the workers {before:?}"
+            );
+            assert!(
+                !pool.pids().contains(pid),
+                "the dead worker {pid} was replaced"
+            );
         }
         other => panic!("expected WorkerDied, got {other:?}"),
     }
     let message = error.to_string();
-    assert!(message.contains(&format!("item {index}")), "the message names the item: {message}");
+    assert!(
+        message.contains(&format!("item {index}")),
+        "the message names the item: {message}"
+    );
     assert_eq!(pool.processes(), 2, "the pool keeps its size");
-    assert_eq!(pool.map(identity, 0..8).expect("map after a death"), (0..8).collect::<Vec<_>>());
+    assert_eq!(
+        pool.map(identity, 0..8).expect("map after a death"),
+        (0..8).collect::<Vec<_>>()
+    );
 }
 
 fn pool_worker_exit_names_item_and_code() {
@@ -407,7 +523,10 @@ fn pool_task_panic_names_item() {
         matches!(&error, Error::TaskPanicked { index: 4, message, .. } if message.contains("four is not allowed")),
         "{error:?}"
     );
-    assert_eq!(pool.map(identity, 0..3).expect("map after a panic"), [0, 1, 2]);
+    assert_eq!(
+        pool.map(identity, 0..3).expect("map after a panic"),
+        [0, 1, 2]
+    );
 }
 
 fn pool_drop_reaps_workers() {
@@ -417,6 +536,9 @@ fn pool_drop_reaps_workers() {
     drop(pool);
     let left = children_of(getpid());
     for pid in workers {
-        assert!(!left.contains(&Pid::from_raw(pid as i32)), "worker {pid} was reaped");
+        assert!(
+            !left.contains(&Pid::from_raw(pid as i32)),
+            "worker {pid} was reaped"
+        );
     }
 }

@@ -45,7 +45,12 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
         .arg("build")
         .arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"))
-        .args(["--workspace", "--bins", "--examples", "--message-format=json-render-diagnostics"])
+        .args([
+            "--workspace",
+            "--bins",
+            "--examples",
+            "--message-format=json-render-diagnostics",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -57,13 +62,17 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     let mut binaries = Binaries::default();
     let stdout = BufReader::new(child.stdout.take().expect("stdout was piped"));
     for message in Message::parse_stream(stdout).flatten() {
-        if let Message::CompilerArtifact(artifact) = message {
-            if let Some(path) = artifact.executable {
-                binaries.paths.insert(artifact.target.name.clone(), path.into());
-            }
+        if let Message::CompilerArtifact(artifact) = message
+            && let Some(path) = artifact.executable
+        {
+            binaries
+                .paths
+                .insert(artifact.target.name.clone(), path.into());
         }
     }
-    let status = child.wait().map_err(|e| Error::io("wait for cargo build", e))?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("wait for cargo build", e))?;
     let stderr = stderr.join().unwrap_or_default();
     if status.success() {
         Ok(binaries)
@@ -80,7 +89,12 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
 fn first_error(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().collect();
     match lines.iter().position(|l| l.starts_with("error")) {
-        Some(i) => lines[i..].iter().take(2).map(|l| l.trim()).collect::<Vec<_>>().join(" "),
+        Some(i) => lines[i..]
+            .iter()
+            .take(2)
+            .map(|l| l.trim())
+            .collect::<Vec<_>>()
+            .join(" "),
         None => lines.last().map_or("cargo failed", |l| l.trim()).to_owned(),
     }
 }

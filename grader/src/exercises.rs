@@ -114,15 +114,28 @@ fn q3_runs() -> Vec<Run> {
     let workers = 3;
     let seed_000 = Run {
         racing: (0..workers)
-            .flat_map(|i| [format!("Worker {i} started"), format!("Worker {i} finished")])
+            .flat_map(|i| {
+                [
+                    format!("Worker {i} started"),
+                    format!("Worker {i} finished"),
+                ]
+            })
             .collect(),
         before: (0..workers)
-            .map(|i| (format!("Worker {i} started"), format!("Worker {i} finished")))
+            .map(|i| {
+                (
+                    format!("Worker {i} started"),
+                    format!("Worker {i} finished"),
+                )
+            })
             .collect(),
         children: workers,
         concurrent: true,
         parent_waits: true,
-        ..Run::new(&["--workers", "3", "--sleep-ms", "50"], &["All processes are done."])
+        ..Run::new(
+            &["--workers", "3", "--sleep-ms", "50"],
+            &["All processes are done."],
+        )
     };
     vec![seed_001, seed_000]
 }
@@ -146,7 +159,9 @@ fn q5_runs() -> Vec<Run> {
 
 fn q6_runs() -> Vec<Run> {
     vec![Run {
-        racing: (1..=4).map(|n| format!("Process {n}: Printing {n}")).collect(),
+        racing: (1..=4)
+            .map(|n| format!("Process {n}: Printing {n}"))
+            .collect(),
         children: 4,
         concurrent: true,
         parent_waits: true,

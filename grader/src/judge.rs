@@ -40,7 +40,11 @@ fn stderr_tail(seen: &Observation) -> String {
     let text = seen.stderr.text();
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(5)..].join("\n");
-    if tail.is_empty() { String::new() } else { format!("\nstderr ends with:\n{tail}") }
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("\nstderr ends with:\n{tail}")
+    }
 }
 
 fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
@@ -50,7 +54,8 @@ fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
         Ending::Exited(code) => (
             format!("the program exited with code {code}"),
             format!("exit code {code}"),
-            "read the error it printed; main should return success when the work is done".to_owned(),
+            "read the error it printed; main should return success when the work is done"
+                .to_owned(),
         ),
         Ending::Signaled(signal) => {
             let name = Signal::try_from(signal).map_or("an unknown signal", Signal::as_str);
@@ -67,7 +72,10 @@ fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
                 limit.as_secs()
             ),
             "still running at the timeout".to_owned(),
-            format!("look for a loop that never ends or a join that waits forever; {}", exercise.hint),
+            format!(
+                "look for a loop that never ends or a join that waits forever; {}",
+                exercise.hint
+            ),
         ),
     };
     Check::fail(
@@ -99,7 +107,12 @@ fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
             0 => {}
             n if n > 0 => problems.push(format!("`{line}` is missing")),
             n => {
-                let wanted = run.racing.iter().chain(&run.last).filter(|l| l == line).count();
+                let wanted = run
+                    .racing
+                    .iter()
+                    .chain(&run.last)
+                    .filter(|l| l == line)
+                    .count();
                 if wanted == 0 {
                     problems.push(format!("`{line}` is not expected"));
                 } else {

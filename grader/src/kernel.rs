@@ -61,12 +61,18 @@ pub fn processes() -> Vec<(Pid, Stat)> {
 
 /// The processes whose parent is `parent`.
 pub fn children_of(parent: Pid) -> Vec<(Pid, Stat)> {
-    processes().into_iter().filter(|(_, s)| s.ppid == parent).collect()
+    processes()
+        .into_iter()
+        .filter(|(_, s)| s.ppid == parent)
+        .collect()
 }
 
 /// The processes in process group `group`.
 pub fn group_members(group: Pid) -> Vec<(Pid, Stat)> {
-    processes().into_iter().filter(|(_, s)| s.pgrp == group).collect()
+    processes()
+        .into_iter()
+        .filter(|(_, s)| s.pgrp == group)
+        .collect()
 }
 
 /// What `pid` is blocked in, from `/proc/PID/syscall`.
@@ -88,11 +94,20 @@ pub fn blocked(pid: Pid) -> Blocked {
     let Ok(text) = fs::read_to_string(format!("/proc/{pid}/syscall")) else {
         return Blocked::Unknown;
     };
-    let Some(Ok(number)) = text.split_whitespace().next().map(str::parse::<libc::c_long>) else {
+    let Some(Ok(number)) = text
+        .split_whitespace()
+        .next()
+        .map(str::parse::<libc::c_long>)
+    else {
         return Blocked::Other;
     };
     #[cfg(target_arch = "x86_64")]
-    let polls = [libc::SYS_poll, libc::SYS_ppoll, libc::SYS_epoll_pwait, libc::SYS_select];
+    let polls = [
+        libc::SYS_poll,
+        libc::SYS_ppoll,
+        libc::SYS_epoll_pwait,
+        libc::SYS_select,
+    ];
     #[cfg(not(target_arch = "x86_64"))]
     let polls = [libc::SYS_ppoll, libc::SYS_epoll_pwait];
     if number == libc::SYS_wait4 || number == libc::SYS_waitid {

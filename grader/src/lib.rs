@@ -48,7 +48,11 @@ pub use judge::judge;
 pub use report::{Check, ExerciseReport, Failure, Report, RunReport};
 
 /// Runs `binary` as `run` of `exercise` and judges it.
-pub fn grade_run(exercise: &'static Exercise, run: &Run, binary: &Path) -> Result<RunReport, Error> {
+pub fn grade_run(
+    exercise: &'static Exercise,
+    run: &Run,
+    binary: &Path,
+) -> Result<RunReport, Error> {
     let seen = observe::observe(binary, run)?;
     Ok(judge(exercise, run, &seen))
 }

@@ -30,8 +30,10 @@
 //!
 //! The grader makes itself a child subreaper, so processes orphaned by the
 //! exercise become its children rather than init's. When the main process
-//! has exited (or the timeout killed its group), whatever is left in the
-//! group is recorded as a leftover, killed and reaped.
+//! has exited (or the timeout killed its group), whatever is left running in
+//! the group is recorded as a leftover, killed and reaped. Processes still
+//! held at the socket then are leftovers for certain (they cannot have
+//! ended), and are killed without being let go.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -90,7 +92,8 @@ pub enum Release {
     AllHeld,
     /// The main process waited while fewer than expected were held.
     Stalled,
-    /// The main process exited first.
+    /// The main process exited first; they were killed with the rest of
+    /// its group.
     MainExited,
     /// The timeout struck first.
     TimedOut,
@@ -148,7 +151,8 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| Error::os("prctl", e))?;
     let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary directory", e))?;
     let socket = dir.path().join("checkin.sock");
-    let listener = UnixListener::bind(&socket).map_err(|e| Error::io("bind the check-in socket", e))?;
+    let listener =
+        UnixListener::bind(&socket).map_err(|e| Error::io("bind the check-in socket", e))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| Error::io("set up the check-in socket", e))?;
@@ -208,10 +212,16 @@ impl Watch<'_> {
         let deadline = Instant::now() + self.run.timeout;
         loop {
             self.accept(listener);
-            if let Some(status) = child.try_wait().map_err(|e| Error::io("wait for the program", e))? {
-                // Late check-ins of its children must not wait for us.
-                self.let_go(Release::MainExited);
-                self.accept(listener);
+            if let Some(status) = child
+                .try_wait()
+                .map_err(|e| Error::io("wait for the program", e))?
+            {
+                // Processes still held have outlived the main process: they
+                // stay held, to be counted as leftovers and killed, so that
+                // the verdict does not depend on how far they get meanwhile.
+                if self.release.is_none() {
+                    self.release = Some(Release::MainExited);
+                }
                 return Ok(match status.code() {
                     Some(code) => Ending::Exited(code),
                     None => Ending::Signaled(status.signal().unwrap_or(0)),
@@ -272,7 +282,11 @@ impl Watch<'_> {
             .iter()
             .all(|(pid, s)| !s.is_zombie() && self.held.iter().any(|(held, _)| held == pid));
         // Read again: the main process must not have moved meanwhile.
-        all_held && matches!(kernel::blocked(self.main), Blocked::InWait | Blocked::InPoll)
+        all_held
+            && matches!(
+                kernel::blocked(self.main),
+                Blocked::InWait | Blocked::InPoll
+            )
     }
 
     fn let_go(&mut self, why: Release) {
@@ -369,7 +383,11 @@ impl Capture {
             self.done.recv_timeout(DRAIN),
             Err(mpsc::RecvTimeoutError::Disconnected)
         );
-        let mut captured = self.captured.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let mut captured = self
+            .captured
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         captured.still_open = !closed;
         captured
     }

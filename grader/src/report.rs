@@ -29,7 +29,10 @@ pub struct Check {
 impl Check {
     /// A check that passed.
     pub fn pass(name: &'static str) -> Check {
-        Check { name, failure: None }
+        Check {
+            name,
+            failure: None,
+        }
     }
 
     /// A check that failed.
@@ -70,7 +73,11 @@ impl RunReport {
 
     /// `Ok` when every check passed; else the report, to print.
     pub fn try_pass(&self) -> Result<(), String> {
-        if self.passed() { Ok(()) } else { Err(self.to_string()) }
+        if self.passed() {
+            Ok(())
+        } else {
+            Err(self.to_string())
+        }
     }
 
     /// Panics with the report unless every check passed.
@@ -152,7 +159,9 @@ pub struct Report {
 impl Report {
     /// Whether every check of every exercise passed.
     pub fn passed(&self) -> bool {
-        self.exercises.iter().all(|e| e.runs.iter().all(RunReport::passed))
+        self.exercises
+            .iter()
+            .all(|e| e.runs.iter().all(RunReport::passed))
     }
 
     /// Points earned and points possible.
@@ -167,9 +176,17 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{:<5} {:<20} {:>7}  verdict", "id", "package", "points")?;
         for exercise in &self.exercises {
-            let verdict = if exercise.runs.iter().all(RunReport::passed) { "pass" } else { "FAIL" };
+            let verdict = if exercise.runs.iter().all(RunReport::passed) {
+                "pass"
+            } else {
+                "FAIL"
+            };
             let points = format!("{}/{}", exercise.score(), exercise.points);
-            writeln!(f, "{:<5} {:<20} {:>7}  {verdict}", exercise.id, exercise.package, points)?;
+            writeln!(
+                f,
+                "{:<5} {:<20} {:>7}  {verdict}",
+                exercise.id, exercise.package, points
+            )?;
         }
         let (earned, possible) = self.score();
         writeln!(f, "total {earned}/{possible}")?;

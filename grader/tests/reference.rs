@@ -8,7 +8,12 @@ fn every_reference_solution_passes_every_check() {
         for run in &report.runs {
             run.assert_pass();
         }
-        assert_eq!(report.score(), exercise.points, "{} scores full marks", exercise.id);
+        assert_eq!(
+            report.score(),
+            exercise.points,
+            "{} scores full marks",
+            exercise.id
+        );
     }
 }
 

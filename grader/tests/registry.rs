@@ -38,9 +38,17 @@ fn registry_ids_and_packages_are_unique() {
     let ids: BTreeSet<_> = EXERCISES.iter().map(|e| e.id).collect();
     let packages: BTreeSet<_> = EXERCISES.iter().map(|e| e.package).collect();
     assert_eq!(ids.len(), EXERCISES.len(), "two exercises share an id");
-    assert_eq!(packages.len(), EXERCISES.len(), "two exercises share a package");
+    assert_eq!(
+        packages.len(),
+        EXERCISES.len(),
+        "two exercises share a package"
+    );
     for exercise in EXERCISES {
         assert!(exercise.points > 0, "{} is worth no points", exercise.id);
-        assert!(!(exercise.runs)().is_empty(), "{} has no runs to grade", exercise.id);
+        assert!(
+            !(exercise.runs)().is_empty(),
+            "{} has no runs to grade",
+            exercise.id
+        );
     }
 }

@@ -2,10 +2,10 @@
 //! runs binaries through the grader, which kills and reaps whatever they
 //! leave; none of them forks this multi-threaded test process.
 
-/// The registry and the workspace agree.
-mod registry;
 /// The reference solutions pass every check of every exercise.
 mod reference;
+/// The registry and the workspace agree.
+mod registry;
 /// Deliberately wrong solutions fail with the right messages.
 mod wrong_solutions;
 

@@ -17,9 +17,17 @@ fn grade_wrong(fixture: &str, exercise: &str, run_index: usize, adjust: fn(&mut 
     for _ in 0..2 {
         let again = grade_run(exercise, &run, binary).expect("graded");
         let failed = |r: &RunReport| -> Vec<&str> {
-            r.checks.iter().filter(|c| c.failure.is_some()).map(|c| c.name).collect()
+            r.checks
+                .iter()
+                .filter(|c| c.failure.is_some())
+                .map(|c| c.name)
+                .collect()
         };
-        assert_eq!(failed(&again), failed(&first), "{fixture}: the verdict changed between runs");
+        assert_eq!(
+            failed(&again),
+            failed(&first),
+            "{fixture}: the verdict changed between runs"
+        );
     }
     first
 }
@@ -41,14 +49,21 @@ fn assert_fails(report: &RunReport, check: &str, words: &str) {
 
 #[track_caller]
 fn assert_passes(report: &RunReport, check: &str) {
-    assert!(report.failure(check).is_none(), "`{check}` should have passed:\n{report}");
+    assert!(
+        report.failure(check).is_none(),
+        "`{check}` should have passed:\n{report}"
+    );
 }
 
 #[test]
 fn threads_instead_of_processes() {
     let report = grade_wrong("wrong_q6_threads", "q6", 0, unchanged);
     assert_passes(&report, "output");
-    assert_fails(&report, "processes", "expected 4 child processes of the main process, the kernel saw 0");
+    assert_fails(
+        &report,
+        "processes",
+        "expected 4 child processes of the main process, the kernel saw 0",
+    );
     assert_fails(&report, "concurrency", "only 0 of 4");
 }
 
@@ -62,7 +77,11 @@ fn no_processes_at_all() {
 #[test]
 fn final_line_before_children_finish() {
     let report = grade_wrong("wrong_q6_final_line_first", "q6", 0, unchanged);
-    assert_fails(&report, "output", "`All processes have completed.` must be printed last");
+    assert_fails(
+        &report,
+        "output",
+        "`All processes have completed.` must be printed last",
+    );
     assert_passes(&report, "processes");
     assert_passes(&report, "concurrency");
 }
@@ -70,13 +89,24 @@ fn final_line_before_children_finish() {
 #[test]
 fn final_line_without_joining() {
     let report = grade_wrong("wrong_q6_no_join", "q6", 0, unchanged);
-    assert_fails(&report, "output", "must be printed last");
+    // Held at the rendezvous until the main process exited, the children
+    // never printed: they are leftovers, and their lines are missing.
+    assert_fails(
+        &report,
+        "nothing left behind",
+        "4 processes were still running",
+    );
+    assert_fails(&report, "output", "`Process 1: Printing 1` is missing");
 }
 
 #[test]
 fn a_number_twice() {
     let report = grade_wrong("wrong_q6_number_twice", "q6", 0, unchanged);
-    assert_fails(&report, "output", "`Process 2: Printing 2` printed 2 times, expected 1");
+    assert_fails(
+        &report,
+        "output",
+        "`Process 2: Printing 2` printed 2 times, expected 1",
+    );
     assert_fails(&report, "output", "`Process 3: Printing 3` is missing");
     assert_passes(&report, "processes");
 }
@@ -86,22 +116,35 @@ fn non_zero_exit() {
     let report = grade_wrong("wrong_q6_exit_code", "q6", 0, unchanged);
     assert_fails(&report, "exit status", "exited with code 3");
     let failure = report.failure("exit status").expect("failed");
-    assert!(failure.got.contains("something went wrong at the end"), "stderr is shown:\n{report}");
+    assert!(
+        failure.got.contains("something went wrong at the end"),
+        "stderr is shown:\n{report}"
+    );
     assert_passes(&report, "output");
 }
 
 #[test]
 fn a_hang_is_killed_at_the_timeout() {
-    let report = grade_wrong("wrong_q6_hang", "q6", 0, |run| run.timeout = Duration::from_secs(2));
+    let report = grade_wrong("wrong_q6_hang", "q6", 0, |run| {
+        run.timeout = Duration::from_secs(2)
+    });
     assert_fails(&report, "exit status", "did not finish within 2 s");
-    assert_fails(&report, "output", "`All processes have completed.` is missing");
+    assert_fails(
+        &report,
+        "output",
+        "`All processes have completed.` is missing",
+    );
     assert_passes(&report, "nothing left behind");
 }
 
 #[test]
 fn grandchildren_are_not_children() {
     let report = grade_wrong("wrong_q6_grandchildren", "q6", 0, unchanged);
-    assert_fails(&report, "processes", "expected 4 child processes of the main process, the kernel saw 1");
+    assert_fails(
+        &report,
+        "processes",
+        "expected 4 child processes of the main process, the kernel saw 1",
+    );
     assert_fails(&report, "processes", "not of the main process");
 }
 
@@ -110,8 +153,16 @@ fn workers_one_after_another() {
     let report = grade_wrong("wrong_q3_sequential", "q3", 1, unchanged);
     assert_passes(&report, "output");
     assert_passes(&report, "processes");
-    assert_fails(&report, "concurrency", "only 1 of 3 child processes were alive at the same time");
-    assert_fails(&report, "concurrency", "waited for a child before starting the others");
+    assert_fails(
+        &report,
+        "concurrency",
+        "only 1 of 3 child processes were alive at the same time",
+    );
+    assert_fails(
+        &report,
+        "concurrency",
+        "waited for a child before starting the others",
+    );
 }
 
 #[test]
