@@ -87,3 +87,8 @@ pub use process::Process;
 pub fn cpu_count() -> usize {
     num_cpus::get()
 }
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -78,18 +78,30 @@ pub(crate) fn flush_stdio() {
 
 /// Forks. The child checks in (see [`checkin`]), runs `child` and exits with
 /// the code it returns, or 1 if it panics; it never returns into the caller.
-/// The parent gets the child's pid.
+/// The parent gets the child's pid, once a grader watching has seen it.
 pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
     let threads = thread_count()?;
     if threads > 1 {
         return Err(Error::MultiThreaded { threads });
     }
+    // Closed by the child once a grader has seen it (see `checkin`).
+    let seen = if checkin::enabled() {
+        Some(pipe()?)
+    } else {
+        None
+    };
     flush_stdio();
     // SAFETY: the process has a single thread (checked above, and only this
     // thread could have started another since), so the child inherits no lock
     // held by a thread that does not exist in it.
     match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Parent { child }) => Ok(child),
+        Ok(ForkResult::Parent { child }) => {
+            if let Some((seen_rx, seen_tx)) = seen {
+                drop(seen_tx);
+                checkin::wait_until_seen(seen_rx);
+            }
+            Ok(child)
+        }
         Ok(ForkResult::Child) => {
             for fd in lock_parent_fds().drain(..) {
                 // SAFETY: the fd was registered by the parent as its own and
@@ -100,7 +112,7 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
             // An unwinding panic must never return into the parent's code,
             // which would then run twice.
             let code = panic::catch_unwind(AssertUnwindSafe(|| {
-                checkin::check_in(label);
+                checkin::check_in(label, seen.map(|(_, seen_tx)| seen_tx));
                 child()
             }))
             .unwrap_or(1);

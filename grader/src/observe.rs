@@ -8,6 +8,9 @@
 //! anything; the grader learns each one's pid from the kernel
 //! (`SO_PEERCRED`) and its parent from `/proc`, so a program that only
 //! prints, or runs threads, cannot pass for one that creates processes.
+//! `start` returns in the parent only after the grader has looked the child
+//! up, so even a parent that exits at once cannot orphan a child before its
+//! parentage is recorded.
 //!
 //! # How concurrency and ordering are shown without a stopwatch
 //!
@@ -182,6 +185,13 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     };
     let ending = watch.until_exit(&listener, &mut child)?;
     let leftovers = clear_group(main);
+    // After a timeout the grader killed the group itself: nothing was left
+    // behind by the program, and what is still dying is no verdict.
+    let leftovers = if matches!(ending, Ending::TimedOut(_)) {
+        Vec::new()
+    } else {
+        leftovers
+    };
     Ok(Observation {
         main,
         ending,
@@ -249,6 +259,11 @@ impl Watch<'_> {
             let Some(checkin) = describe(&stream) else {
                 continue;
             };
+            // First answer: looked at. Its parent may now go on.
+            let mut stream = stream;
+            if stream.write_all(b"s").is_err() {
+                continue;
+            }
             let pid = checkin.pid;
             self.checkins.push(checkin);
             if self.release.is_some() {
@@ -315,7 +330,7 @@ fn describe(stream: &UnixStream) -> Option<CheckIn> {
     })
 }
 
-/// Lets a held process go on.
+/// Second answer: lets a held process go on.
 fn answer(mut stream: UnixStream) {
     let _ = stream.write_all(b"g");
 }
