@@ -30,8 +30,9 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     processes: u16,
 
-    /// Map over the numbers 1 to N.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Map over the numbers 1 to N (at most ten million).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(i64).range(0..=10_000_000))]
     upto: i64,
 
     /// Which function to map: seed 000's `square` or seed 001's `worker_function`.

@@ -44,6 +44,16 @@ fn a_pool_of_zero_is_a_usage_error() {
 }
 
 #[test]
+fn a_range_too_large_is_a_usage_error() {
+    q5().args(["--upto", "10000001"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: invalid value '10000001' for '--upto <N>'",
+        ));
+}
+
+#[test]
 fn an_unknown_function_is_a_usage_error() {
     q5().args(["--function", "cube"])
         .assert()
