@@ -35,6 +35,7 @@
 //! | `Pool(processes=n)`                 | [`Pool::new`]`(n)`                          |
 //! | `Pool()`                            | [`Pool::with_cpus`]                         |
 //! | `pool.map(f, items)`                | [`Pool::map`]`(f, items)`                   |
+//! | `pool.map(f, items, chunksize)`     | [`Pool::map_chunked`]`(f, items, Some(n))`  |
 //! | `with Pool(...) as pool:` (exit)    | dropping the [`Pool`] (closes and joins)    |
 //! | `os.cpu_count()`                    | [`cpu_count`]                               |
 //!

@@ -154,6 +154,22 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
+        self.map_chunked(func, items, None)
+    }
+
+    /// [`map`](Pool::map) with Python's `chunksize`: how many items a worker
+    /// is sent at a time (`None`: Python's default). Small chunks balance
+    /// uneven tasks across workers; large ones cost fewer messages.
+    pub fn map_chunked<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
         let args = items
             .into_iter()
             .enumerate()
@@ -164,7 +180,9 @@ impl Pool {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let chunksize = args.len().div_ceil(4 * self.workers.len()).max(1);
+        let chunksize = chunksize
+            .unwrap_or_else(|| args.len().div_ceil(4 * self.workers.len()))
+            .max(1);
         let mut chunks: VecDeque<Range<usize>> = (0..args.len())
             .step_by(chunksize)
             .map(|start| start..args.len().min(start + chunksize))

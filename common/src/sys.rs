@@ -63,10 +63,25 @@ fn lock_parent_fds() -> std::sync::MutexGuard<'static, Vec<RawFd>> {
 }
 
 /// The number of threads in this process, as the kernel counts them.
+///
+/// A thread that was just joined may still be listed for a few microseconds
+/// while the kernel finishes its exit, so a count above one is taken again,
+/// a few times over at most 20 ms, before it is believed.
 pub(crate) fn thread_count() -> Result<usize> {
-    let tasks =
-        std::fs::read_dir("/proc/self/task").map_err(|e| Error::os("read /proc/self/task", e))?;
-    Ok(tasks.count())
+    let count = || -> Result<usize> {
+        let tasks = std::fs::read_dir("/proc/self/task")
+            .map_err(|e| Error::os("read /proc/self/task", e))?;
+        Ok(tasks.count())
+    };
+    let mut threads = count()?;
+    for _ in 0..20 {
+        if threads <= 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+        threads = count()?;
+    }
+    Ok(threads)
 }
 
 /// Writes out what the standard streams hold, so that a child does not print
