@@ -3,7 +3,12 @@
 //! Adding an exercise means adding one entry to [`EXERCISES`]; the test
 //! `registry_matches_workspace` fails until the workspace and this list agree.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::observe::Observation;
 
 /// One exercise of the homework.
 #[derive(Debug)]
@@ -43,7 +48,15 @@ pub struct Run {
     pub parent_waits: bool,
     /// How long the run may take before its process group is killed.
     pub timeout: Duration,
+    /// For programs that print JSON (`--json`): the facts their output must
+    /// state. Returns one line per fact that is wrong; the lines fields
+    /// above are then not used.
+    pub facts: Option<Facts>,
 }
+
+/// Checks the JSON a run printed, next to what the kernel saw of it; returns
+/// one line per wrong fact.
+pub type Facts = fn(&Value, &Observation) -> Vec<String>;
 
 impl Run {
     /// A run with `args` whose main process prints `last` and nothing else.
@@ -57,6 +70,17 @@ impl Run {
             concurrent: false,
             parent_waits: false,
             timeout: Duration::from_secs(20),
+            facts: None,
+        }
+    }
+
+    /// A run with `args` that prints JSON stating `facts`, and creates
+    /// `children` processes.
+    pub fn json(args: &[&str], children: usize, facts: Facts) -> Run {
+        Run {
+            children,
+            facts: Some(facts),
+            ..Run::new(args, &[])
         }
     }
 
@@ -72,6 +96,22 @@ impl Run {
 /// Every exercise, in the homework's order.
 pub static EXERCISES: &[Exercise] = &[
     Exercise {
+        id: "q1",
+        package: "q1-why-multiprocessing",
+        ports: "Q1 of both seeds, as an experiment: a CPU-bound job sequentially, over processes, over threads",
+        points: 5,
+        hint: "every method must count the same primes, and the processes must come from a common::Pool",
+        runs: q1_runs,
+    },
+    Exercise {
+        id: "q2",
+        package: "q2-processes-vs-threads",
+        ports: "Q2 of both seeds, as experiments: memory, crashes, cost and communication",
+        points: 5,
+        hint: "run each experiment in a real child process (common::Process) and report what it saw",
+        runs: q2_runs,
+    },
+    Exercise {
         id: "q3",
         package: "q3-create-process",
         ports: "Q3 of both seeds: create a process, join it, check is_alive",
@@ -79,6 +119,14 @@ pub static EXERCISES: &[Exercise] = &[
         hint: "start the Process, join it, then ask is_alive; with --workers, start every \
                worker before joining any of them",
         runs: q3_runs,
+    },
+    Exercise {
+        id: "q4",
+        package: "q4-why-pool",
+        ports: "Q4 of both seeds, as an experiment: a process per task against a pool's reused workers",
+        points: 5,
+        hint: "run one common::Process per task, then the same tasks on one common::Pool",
+        runs: q4_runs,
     },
     Exercise {
         id: "q5",
@@ -167,4 +215,144 @@ fn q6_runs() -> Vec<Run> {
         parent_waits: true,
         ..Run::new(&[], &["All processes have completed."])
     }]
+}
+
+/// The pids of the processes that checked in.
+fn checked_in(seen: &Observation) -> BTreeSet<u64> {
+    seen.checkins
+        .iter()
+        .map(|c| c.pid.as_raw().unsigned_abs().into())
+        .collect()
+}
+
+/// A list of pids in the JSON at `pointer`.
+fn pids(json: &Value, pointer: &str) -> BTreeSet<u64> {
+    json.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
+}
+
+/// `want` unless `json` has exactly `expected` at `pointer`.
+fn expect(problems: &mut Vec<String>, json: &Value, pointer: &str, expected: Value) {
+    let got = json.pointer(pointer).cloned().unwrap_or(Value::Null);
+    if got != expected {
+        problems.push(format!("{pointer} is {got}, expected {expected}"));
+    }
+}
+
+fn q1_runs() -> Vec<Run> {
+    vec![Run::json(
+        &["--bound", "20000", "--workers", "2", "--json"],
+        2,
+        q1_facts,
+    )]
+}
+
+fn q1_facts(json: &Value, seen: &Observation) -> Vec<String> {
+    let mut problems = Vec::new();
+    let primes = (2..20_000u64)
+        .filter(|&n| {
+            (2..)
+                .take_while(|d| d * d <= n)
+                .all(|d| !n.is_multiple_of(d))
+        })
+        .count();
+    let timings = json["timings"].as_array().cloned().unwrap_or_default();
+    let methods: Vec<&str> = timings
+        .iter()
+        .filter_map(|t| t["method"].as_str())
+        .collect();
+    if methods != ["sequential", "processes", "threads"] {
+        problems.push(format!(
+            "timings cover {methods:?}, expected sequential, processes and threads"
+        ));
+    }
+    for timing in &timings {
+        if timing["primes"].as_u64() != Some(primes as u64) {
+            problems.push(format!(
+                "{} counted {} primes below 20000, expected {primes}",
+                timing["method"], timing["primes"]
+            ));
+        }
+    }
+    let workers = pids(json, "/worker_pids");
+    if workers.len() != 2 || !workers.is_subset(&checked_in(seen)) {
+        problems.push(format!(
+            "worker_pids {workers:?} are not the 2 pool workers the kernel saw {:?}",
+            checked_in(seen)
+        ));
+    }
+    problems
+}
+
+fn q2_runs() -> Vec<Run> {
+    // 1 (memory) + 2 (crashing children) + 1 (crashing thread's process)
+    // + 10 (cost) + 1 (pipe).
+    vec![Run::json(&["--iterations", "10", "--json"], 15, q2_facts)]
+}
+
+fn q2_facts(json: &Value, _: &Observation) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (pointer, expected) in [
+        ("/memory/child_saw", Value::from(42)),
+        ("/memory/parent_after_child", Value::from(0)),
+        ("/memory/parent_after_thread", Value::from(42)),
+        ("/crash/child_abort_exitcode", Value::from(-6)),
+        ("/crash/child_segfault_exitcode", Value::from(-11)),
+        ("/crash/thread_abort_exitcode", Value::from(-6)),
+        ("/crash/thread_panic_contained", Value::from(true)),
+        ("/cost/iterations", Value::from(10)),
+        ("/communication/through_pipe", Value::from(12345)),
+        ("/communication/through_shared_memory", Value::from(12345)),
+    ] {
+        expect(&mut problems, json, pointer, expected);
+    }
+    problems
+}
+
+fn q4_runs() -> Vec<Run> {
+    // 20 processes, one per task, then a pool of 2.
+    vec![Run::json(
+        &["--tasks", "20", "--workers", "2", "--json"],
+        22,
+        q4_facts,
+    )]
+}
+
+fn q4_facts(json: &Value, seen: &Observation) -> Vec<String> {
+    let mut problems = Vec::new();
+    let kernel = checked_in(seen);
+    let per_task = pids(json, "/process_per_task/pids");
+    let pool = pids(json, "/pool/pids");
+    let workers = pids(json, "/pool_workers");
+    if per_task.len() != 20 || !per_task.is_subset(&kernel) {
+        problems.push(format!(
+            "a process per task used {} processes, expected 20 distinct ones the kernel saw",
+            per_task.len()
+        ));
+    }
+    if workers.len() != 2 || !workers.is_subset(&kernel) {
+        problems.push(format!(
+            "pool_workers {workers:?} are not 2 processes the kernel saw"
+        ));
+    }
+    if pool.is_empty() || !pool.is_subset(&workers) {
+        problems.push(format!(
+            "the pool's tasks ran in {pool:?}, not only in its workers {workers:?}"
+        ));
+    }
+    expect(
+        &mut problems,
+        json,
+        "/process_per_task/results_correct",
+        Value::from(true),
+    );
+    expect(
+        &mut problems,
+        json,
+        "/pool/results_correct",
+        Value::from(true),
+    );
+    problems
 }

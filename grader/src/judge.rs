@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use nix::sys::signal::Signal;
 
-use crate::exercises::{Exercise, Run};
+use crate::exercises::{Exercise, Facts, Run};
 use crate::observe::{Ending, Observation, Release};
 use crate::report::{Check, Failure, RunReport};
 
@@ -90,6 +90,9 @@ fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
 }
 
 fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
+    if let Some(facts) = run.facts {
+        return json_output(exercise, facts, seen);
+    }
     const NAME: &str = "output";
     let text = seen.stdout.text();
     let got: Vec<&str> = text.lines().collect();
@@ -166,6 +169,27 @@ fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
         Failure {
             problem: problems.join("; "),
             expected,
+            got: text.trim_end().to_owned(),
+            hint: exercise.hint.to_owned(),
+        },
+    )
+}
+
+fn json_output(exercise: &Exercise, facts: Facts, seen: &Observation) -> Check {
+    const NAME: &str = "output";
+    let text = seen.stdout.text();
+    let problems = match serde_json::from_str(&text) {
+        Ok(json) => facts(&json, seen),
+        Err(error) => vec![format!("the output is not JSON: {error}")],
+    };
+    if problems.is_empty() {
+        return Check::pass(NAME);
+    }
+    Check::fail(
+        NAME,
+        Failure {
+            problem: problems.join("; "),
+            expected: "a JSON report whose facts match what the kernel saw".to_owned(),
             got: text.trim_end().to_owned(),
             hint: exercise.hint.to_owned(),
         },

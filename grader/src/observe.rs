@@ -282,7 +282,9 @@ impl Watch<'_> {
         }
         let parent_ready =
             !self.run.parent_waits || matches!(blocked, Blocked::InWait | Blocked::Unknown);
-        if self.held.len() >= self.run.children && parent_ready {
+        // Without a question of concurrency or order, nothing is held.
+        let hold = self.run.concurrent || self.run.parent_waits;
+        if !hold || (self.held.len() >= self.run.children && parent_ready) {
             self.let_go(Release::AllHeld);
         } else if matches!(blocked, Blocked::InWait | Blocked::InPoll) && self.stalled() {
             self.let_go(Release::Stalled);

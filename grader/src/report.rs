@@ -174,7 +174,7 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<5} {:<20} {:>7}  verdict", "id", "package", "points")?;
+        writeln!(f, "{:<5} {:<24} {:>7}  verdict", "id", "package", "points")?;
         for exercise in &self.exercises {
             let verdict = if exercise.runs.iter().all(RunReport::passed) {
                 "pass"
@@ -184,7 +184,7 @@ impl fmt::Display for Report {
             let points = format!("{}/{}", exercise.score(), exercise.points);
             writeln!(
                 f,
-                "{:<5} {:<20} {:>7}  {verdict}",
+                "{:<5} {:<24} {:>7}  {verdict}",
                 exercise.id, exercise.package, points
             )?;
         }

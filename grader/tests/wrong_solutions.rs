@@ -171,3 +171,37 @@ fn a_pool_without_processes() {
     assert_passes(&report, "output");
     assert_fails(&report, "processes", "expected 4 child processes");
 }
+
+#[test]
+fn facts_printed_without_experiments() {
+    let report = grade_wrong("wrong_q2_no_processes", "q2", 0, unchanged);
+    assert_passes(&report, "output");
+    assert_fails(
+        &report,
+        "processes",
+        "expected 15 child processes of the main process, the kernel saw 0",
+    );
+}
+
+#[test]
+fn memory_shared_through_a_thread() {
+    let report = grade_wrong("wrong_q2_thread_memory", "q2", 0, unchanged);
+    assert_fails(
+        &report,
+        "output",
+        "/memory/parent_after_child is 42, expected 0",
+    );
+    assert_passes(&report, "processes");
+}
+
+#[test]
+fn pids_made_up() {
+    let report = grade_wrong("wrong_q4_made_up_pids", "q4", 0, unchanged);
+    assert_fails(
+        &report,
+        "output",
+        "expected 20 distinct ones the kernel saw",
+    );
+    assert_fails(&report, "output", "are not 2 processes the kernel saw");
+    assert_fails(&report, "processes", "the kernel saw 0");
+}
