@@ -1,0 +1,170 @@
+//! Q4. What is a multiprocessing pool in Python? Why is it used?
+//!
+//! Both seeds answer: a pool keeps a fixed number of worker processes and
+//! hands them task after task, which saves creating a process per task and
+//! bounds how many run at once. This program runs many small tasks both ways
+//! and prints the rate and which processes did the work:
+//!
+//! ```text
+//! 200 small tasks
+//! way                   tasks/s  processes used
+//! a process per task       4100  200 (one per task)
+//! a pool of 2 workers     95000  2 (reused: the pool's workers)
+//! ```
+//!
+//! A process per task pays for a fork and a join every time; the pool pays
+//! once, when it starts. `--json` prints the figures and the pids.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use common::{Pool, Process};
+use serde::Serialize;
+
+/// A process per task against a pool of reused workers.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// How many tasks.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    tasks: u32,
+
+    /// How many workers the pool has.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: u16,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+// The small task: a little arithmetic, and which process did it.
+fn task(n: u64) -> (u64, u32) {
+    (n * n, std::process::id())
+}
+
+#[derive(Serialize)]
+struct Way {
+    tasks_per_second: f64,
+    /// The distinct processes that ran tasks.
+    pids: BTreeSet<u32>,
+    /// Whether every result was right.
+    results_correct: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    tasks: u32,
+    process_per_task: Way,
+    pool: Way,
+    /// The pool's workers, as the pool reports them.
+    pool_workers: Vec<u32>,
+}
+
+/// Runs `task(n)` in a process of its own and receives its result.
+fn in_own_process(n: u64) -> common::Result<(u64, u32)> {
+    let os = |source| common::Error::Os {
+        call: "pipe",
+        source,
+    };
+    let (mut reader, mut writer) = std::io::pipe().map_err(os)?;
+    let mut process = Process::new(move || {
+        let (square, pid) = task(n);
+        let mut message = square.to_le_bytes().to_vec();
+        message.extend_from_slice(&pid.to_le_bytes());
+        writer
+            .write_all(&message)
+            .expect("the parent reads the pipe");
+    });
+    process.start()?;
+    let mut message = [0u8; 12];
+    let read = reader.read_exact(&mut message);
+    process.join()?;
+    read.map_err(os)?;
+    let square = u64::from_le_bytes(message[..8].try_into().expect("8 bytes"));
+    let pid = u32::from_le_bytes(message[8..].try_into().expect("4 bytes"));
+    Ok((square, pid))
+}
+
+fn way(tasks: u32, start: Instant, results: &[(u64, u32)]) -> Way {
+    Way {
+        tasks_per_second: f64::from(tasks) / start.elapsed().as_secs_f64(),
+        pids: results.iter().map(|&(_, pid)| pid).collect(),
+        results_correct: results
+            .iter()
+            .enumerate()
+            .all(|(n, &(square, _))| square == (n * n) as u64),
+    }
+}
+
+fn run(args: &Args) -> common::Result<Report> {
+    let numbers = 0..u64::from(args.tasks);
+
+    let start = Instant::now();
+    let results = numbers
+        .clone()
+        .map(in_own_process)
+        .collect::<common::Result<Vec<_>>>()?;
+    let process_per_task = way(args.tasks, start, &results);
+
+    // The pool's start-up is part of its cost.
+    let start = Instant::now();
+    let mut pool = Pool::new(args.workers.into())?;
+    let results = pool.map(task, numbers)?;
+    let pool_workers = pool.pids();
+    drop(pool);
+    let pool = way(args.tasks, start, &results);
+
+    Ok(Report {
+        tasks: args.tasks,
+        process_per_task,
+        pool,
+        pool_workers,
+    })
+}
+
+fn print_table(r: &Report) {
+    println!("{} small tasks", r.tasks);
+    println!("{:<20} {:>9}  processes used", "way", "tasks/s");
+    println!(
+        "{:<20} {:>9.0}  {} (one per task)",
+        "a process per task",
+        r.process_per_task.tasks_per_second,
+        r.process_per_task.pids.len()
+    );
+    let reused = if r.pool.pids.iter().all(|pid| r.pool_workers.contains(pid)) {
+        "reused: the pool's workers"
+    } else {
+        "NOT only the pool's workers"
+    };
+    println!(
+        "{:<20} {:>9.0}  {} ({reused})",
+        format!("a pool of {} workers", r.pool_workers.len()),
+        r.pool.tasks_per_second,
+        r.pool.pids.len()
+    );
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(report) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("plain data")
+                );
+            } else {
+                print_table(&report);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("q4-why-pool: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
