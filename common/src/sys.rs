@@ -209,7 +209,7 @@ pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 ///
 /// A function pointer is an address in the code of this binary. A child made
 /// by `fork` has the very same mapping of the very same binary, so the address
-/// names the same function there. `anchor` is the address of a function of
+/// names the same function there. `anchor` is the address of a static of
 /// this crate as the sender saw it: [`ErasedFn::call`] refuses to run unless
 /// the receiver sees it at the same place, which would catch a receiver that
 /// runs another binary or the same one at another base address (a re-executed
@@ -226,8 +226,13 @@ pub(crate) struct ErasedFn {
 /// and the encoded argument in, the encoded result out.
 type Shim = fn(usize, &[u8]) -> Result<Vec<u8>, String>;
 
+/// A fixed point of this binary's image. A static has one address, whereas
+/// a function may have several: the compiler can copy a small function into
+/// each crate that uses it, and then `f as usize` differs between crates.
+static ANCHOR: u8 = 0;
+
 fn anchor() -> usize {
-    anchor as fn() -> usize as usize
+    std::ptr::addr_of!(ANCHOR) as usize
 }
 
 fn shim<A: DeserializeOwned, R: Serialize>(func: usize, arg: &[u8]) -> Result<Vec<u8>, String> {
