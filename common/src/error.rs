@@ -76,6 +76,39 @@ pub enum Error {
         message: String,
     },
 
+    /// Work was submitted to a pool after [`Pool::close`](crate::Pool::close)
+    /// or [`Pool::terminate`](crate::Pool::terminate). Python raises
+    /// `ValueError("Pool not running")`.
+    #[error("the pool is not running: it was closed or terminated")]
+    PoolNotRunning,
+
+    /// [`Pool::join`](crate::Pool::join) was called on a pool that is still
+    /// running. Python raises `ValueError` here.
+    #[error("join needs a closed or terminated pool; call close or terminate first")]
+    PoolStillRunning,
+
+    /// The pool was terminated before this task finished.
+    #[error("the pool was terminated before item {index} finished")]
+    Terminated {
+        /// The position, in its call's input, of the unfinished item.
+        index: usize,
+    },
+
+    /// A result was not ready within the time given. Python raises
+    /// `multiprocessing.TimeoutError`.
+    #[error("the result was not ready within {0:?}")]
+    Timeout(std::time::Duration),
+
+    /// [`AsyncResult::successful`](crate::AsyncResult::successful) was asked
+    /// before the result was ready. Python raises `ValueError`.
+    #[error("the result is not ready yet")]
+    NotReady,
+
+    /// SIGINT (Ctrl-C) arrived while waiting for a pool. The pool's workers
+    /// were terminated and reaped; the caller should exit with code 130.
+    #[error("interrupted")]
+    Interrupted,
+
     /// A system call failed.
     #[error("{call} failed")]
     Os {
@@ -88,6 +121,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The exit code a program should end with after this error: 130 (as a
+    /// shell reports Ctrl-C) for [`Error::Interrupted`], else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Interrupted => 130,
+            _ => 1,
+        }
+    }
+
     pub(crate) fn os(call: &'static str, source: impl Into<std::io::Error>) -> Error {
         Error::Os {
             call,

@@ -20,24 +20,37 @@
 //!
 //! # Python name -> Rust item
 //!
-//! | Python `multiprocessing`            | this crate                                  |
-//! |-------------------------------------|---------------------------------------------|
-//! | `Process(target=f)`                 | [`Process::new`]`(f)`                       |
-//! | `Process(target=f, args=(x,))`      | [`Process::with_args`]`(f, x)`              |
-//! | `p.start()`                         | [`Process::start`]                          |
-//! | `p.join()`                          | [`Process::join`]                           |
-//! | `p.join(timeout)`                   | [`Process::join_timeout`] (says if it ended)|
-//! | `p.is_alive()`                      | [`Process::is_alive`]                       |
-//! | `p.exitcode`                        | [`Process::exitcode`]                       |
-//! | `p.pid`                             | [`Process::pid`]                            |
-//! | `p.name`                            | [`Process::name`], [`Process::set_name`]    |
-//! | `p.terminate()`, `p.kill()`         | [`Process::terminate`], [`Process::kill`]   |
-//! | `Pool(processes=n)`                 | [`Pool::new`]`(n)`                          |
-//! | `Pool()`                            | [`Pool::with_cpus`]                         |
-//! | `pool.map(f, items)`                | [`Pool::map`]`(f, items)`                   |
-//! | `pool.map(f, items, chunksize)`     | [`Pool::map_chunked`]`(f, items, Some(n))`  |
-//! | `with Pool(...) as pool:` (exit)    | dropping the [`Pool`] (closes and joins)    |
-//! | `os.cpu_count()`                    | [`cpu_count`]                               |
+//! | Python `multiprocessing`          | this crate                                   | where it differs, and why |
+//! |-----------------------------------|----------------------------------------------|---------------------------|
+//! | `Process(target=f)`               | [`Process::new`]`(f)`                        | any closure: it runs in a forked copy of the parent |
+//! | `Process(target=f, args=(x,))`    | [`Process::with_args`]`(f, x)`               | one argument; pass a tuple for more |
+//! | `p.start()`                       | [`Process::start`]                           | a second start is [`Error::AlreadyStarted`]; refused in a multi-threaded process ([`Error::MultiThreaded`]) |
+//! | `p.join()`                        | [`Process::join`]                            | |
+//! | `p.join(timeout)`                 | [`Process::join_timeout`]                    | returns whether the process ended; Python returns `None` either way |
+//! | `p.is_alive()`, `p.exitcode`      | [`Process::is_alive`], [`Process::exitcode`] | |
+//! | `p.pid`, `p.name`                 | [`Process::pid`], [`Process::name`], [`Process::set_name`] | |
+//! | `p.daemon`                        | [`Process::daemon`], [`Process::set_daemon`] | a daemon is terminated when its handle is dropped |
+//! | `p.terminate()`, `p.kill()`       | [`Process::terminate`], [`Process::kill`]    | |
+//! | (parent exits)                    | dropping a [`Process`]                       | joins it; and the kernel kills every child whose parent dies, even by SIGKILL, where Python's children live on |
+//! | `current_process()`               | [`current_process`]                          | name and pid only |
+//! | `parent_process()`                | [`parent_process`]                           | name and pid only |
+//! | `os.cpu_count()`                  | [`cpu_count`]                                | |
+//! | `Pool(processes=n)`, `Pool()`     | [`Pool::new`]`(n)`, [`Pool::with_cpus`]      | |
+//! | `Pool(initializer=f, maxtasksperchild=n)` | [`Pool::builder`]                    | the initializer takes no arguments |
+//! | `pool.map(f, items, chunksize)`   | [`Pool::map`], [`Pool::map_chunked`]         | `f` is a `fn`, as Python's must be picklable; a dead worker fails the item instead of hanging (gh-66587) |
+//! | `pool.starmap(f, pairs)`          | [`Pool::starmap`]                            | two-argument functions |
+//! | `pool.imap`, `pool.imap_unordered`| [`Pool::imap`], [`Pool::imap_unordered`]     | each result comes with its input index, and a failed item does not end the iteration |
+//! | `pool.apply(f, (x,))`             | [`Pool::apply`]                              | |
+//! | `pool.apply_async(f, (x,))`       | [`Pool::apply_async`] -> [`AsyncResult`]     | |
+//! | `r.get()`, `r.get(timeout)`       | [`AsyncResult::get`], [`AsyncResult::get_timeout`] | |
+//! | `r.ready()`, `r.successful()`     | [`AsyncResult::ready`], [`AsyncResult::successful`] | |
+//! | `pool.close()`, `pool.join()`     | [`Pool::close`], [`Pool::join`]              | |
+//! | `pool.terminate()`                | [`Pool::terminate`]                          | SIGTERM, then SIGKILL after a second: never hangs (gh-78178) |
+//! | `with Pool(...) as pool:` (exit)  | dropping the [`Pool`]                        | closes and joins, bounded to five seconds; Python terminates and loses queued work (gh-74140) |
+//! | `KeyboardInterrupt` in `map`      | [`Error::Interrupted`]                       | the workers ignore SIGINT and are terminated by the parent: one message, not one per worker |
+//! | `log_to_stderr()`                 | [`LOG_ENV`] (`COMMON_LOG=1`)                 | an environment variable, so that any program can be watched |
+//! | `set_start_method("spawn")`       | not yet                                      | only fork is implemented |
+//! | `Queue`, `Pipe`, `Lock`, `Manager`, `shared_memory` | not yet                    | |
 //!
 //! # Processes
 //!
@@ -48,8 +61,8 @@
 //! # Pools
 //!
 //! [`Pool`] keeps worker processes alive across tasks and across calls. A
-//! worker that dies or a task that panics fails the call with an error naming
-//! the item; it never hangs.
+//! worker that dies or a task that panics fails that item with an error
+//! naming it; the pool replaces the worker, and never hangs.
 //!
 //! # Forking safely
 //!
@@ -71,6 +84,8 @@
 mod checkin;
 mod error;
 mod frame;
+mod identity;
+mod log;
 mod pool;
 mod process;
 #[expect(
@@ -81,7 +96,9 @@ mod sys;
 
 pub use checkin::CHECKIN_ENV;
 pub use error::{Ended, Error, Result};
-pub use pool::Pool;
+pub use identity::{ProcessInfo, current_process, parent_process};
+pub use log::LOG_ENV;
+pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;
 
 /// The number of CPUs, as `os.cpu_count()` counts them.

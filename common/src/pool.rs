@@ -1,11 +1,26 @@
-//! [`Pool`]: long-lived worker processes that map a function over items,
-//! like Python's `multiprocessing.Pool`.
+//! [`Pool`]: long-lived worker processes that run tasks, like Python's
+//! `multiprocessing.Pool`.
+//!
+//! # How it works
+//!
+//! The pool has no thread of its own. Each worker has two pipes: jobs go
+//! down one (a function and a chunk of encoded arguments), and one outcome
+//! per item comes back up the other. Whoever waits for a result (`map`,
+//! `AsyncResult::get`, an `imap` iterator) drives the pool: it hands queued
+//! jobs to idle workers and `poll`s the busy workers' pipes, routing each
+//! outcome to the call it belongs to. A pipe that closes while its worker
+//! has a job means the worker died; it is reaped at once and replaced, its
+//! current item fails with the exit code or signal, and the rest of its job
+//! goes back to the queue. Nothing ever waits for a worker that cannot
+//! answer, so nothing hangs.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::ops::Range;
+use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd};
 use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -17,20 +32,27 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Ended, Error, Result};
 use crate::frame;
-use crate::sys::{self, ErasedFn};
+use crate::log;
+use crate::sys::{self, ErasedFn, SigintGuard};
 
-/// How long [`Drop`] waits for workers to exit after their task pipes close,
-/// before it kills them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long [`Drop`] lets queued work finish and workers exit before it
+/// kills them.
+const DROP_GRACE: Duration = Duration::from_secs(5);
 
-/// How long a worker whose result pipe closed may take to be reaped before it
-/// is killed (it may have closed the pipe without exiting).
-const DEATH_GRACE: Duration = Duration::from_secs(1);
+/// How long a worker may take to end after SIGTERM, or after its pipe
+/// closed, before it is killed.
+const KILL_GRACE: Duration = Duration::from_secs(1);
 
-/// A chunk of items for a worker: the function and the encoded arguments.
-/// The parent remembers which items they are (`Worker::pending`).
-#[derive(Serialize, Deserialize)]
-struct Job {
+/// A job as sent to a worker.
+#[derive(Serialize)]
+struct JobOut<'a> {
+    func: ErasedFn,
+    items: &'a [Vec<u8>],
+}
+
+/// A job as a worker receives it (the same bytes as [`JobOut`]).
+#[derive(Deserialize)]
+struct JobIn {
     func: ErasedFn,
     items: Vec<Vec<u8>>,
 }
@@ -45,12 +67,13 @@ enum Outcome {
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
 ///
-/// The workers are forked when the pool is created and live until it is
-/// dropped, running task after task and `map` after `map`. Arguments and
-/// results cross the pipes between them as serde data; the function crosses
-/// as an address, which is why it must be a plain `fn` (a closure that
-/// captures nothing coerces to one), just as Python's pool needs a function it
-/// can pickle by name.
+/// The workers are forked when the pool is built and live until it is
+/// closed, running task after task and call after call (or, with
+/// [`PoolBuilder::maxtasksperchild`], until they have run that many jobs).
+/// Arguments and results cross pipes as serde data; the function crosses as
+/// an address, which is why it must be a plain `fn` (a closure that captures
+/// nothing coerces to one), just as Python's pool needs a function it can
+/// pickle by name.
 ///
 /// ```
 /// use common::Pool;
@@ -66,20 +89,148 @@ enum Outcome {
 ///
 /// # Failures
 ///
-/// - A task that panics fails `map` with [`Error::TaskPanicked`], naming the
-///   item; the worker lives on, as Python's does after an exception.
-/// - A worker that dies mid-task (killed, aborted, `exit`) fails `map` with
-///   [`Error::WorkerDied`], naming the item, the pid and the exit code or
-///   signal. It never hangs, where Python's pool waits forever
-///   (cpython gh-66587).
-/// - After a failure, `map` returns at once: workers still busy with items of
-///   that call are killed, and every lost worker is replaced, so the pool is
-///   ready for the next call.
-/// - Dropping the pool closes the workers' task pipes, waits up to five
-///   seconds for them to exit, kills those that did not, and reaps them all.
+/// - A task that panics fails with [`Error::TaskPanicked`], naming the item;
+///   the worker lives on, as Python's does after an exception.
+/// - A worker that dies mid-task (killed, aborted, `exit`) fails that item
+///   with [`Error::WorkerDied`], naming the item, the pid and the exit code
+///   or signal, and is replaced. It never hangs, where Python's pool waits
+///   forever (cpython gh-66587).
+/// - A result that cannot be decoded fails that item with [`Error::Codec`].
+/// - `map` and `starmap` return the first failure at once; items of that
+///   call still running finish in the background and are discarded.
+/// - SIGINT (Ctrl-C) while waiting terminates the workers and returns
+///   [`Error::Interrupted`]; the workers ignore SIGINT themselves, so the
+///   terminal shows no message per worker.
+/// - Dropping the pool closes it, lets queued work finish and the workers
+///   exit for up to five seconds, then kills what is left and reaps every
+///   worker. Python's `with` block terminates instead, losing queued work
+///   (cpython gh-74140).
+/// - If the parent is killed, even by SIGKILL, the kernel kills its workers.
 pub struct Pool {
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// Settings for a [`Pool`], as Python's `Pool(...)` takes them by keyword.
+///
+/// ```
+/// use common::Pool;
+///
+/// fn warm_up() {}
+///
+/// let pool = Pool::builder().processes(2).initializer(warm_up).maxtasksperchild(100).build()?;
+/// assert_eq!(pool.processes(), 2);
+/// # Ok::<(), common::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct PoolBuilder {
+    processes: Option<usize>,
+    initializer: Option<fn()>,
+    maxtasksperchild: Option<usize>,
+}
+
+impl PoolBuilder {
+    /// How many workers (default: one per CPU), like `processes=`.
+    pub fn processes(mut self, processes: usize) -> PoolBuilder {
+        self.processes = Some(processes);
+        self
+    }
+
+    /// A function each worker runs once when it starts, like `initializer=`.
+    pub fn initializer(mut self, initializer: fn()) -> PoolBuilder {
+        self.initializer = Some(initializer);
+        self
+    }
+
+    /// Replace each worker after it has run this many jobs (chunks), like
+    /// `maxtasksperchild=`.
+    pub fn maxtasksperchild(mut self, jobs: usize) -> PoolBuilder {
+        self.maxtasksperchild = Some(jobs.max(1));
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoWorkers`] for 0 processes, [`Error::MultiThreaded`] when
+    /// the caller has other threads, [`Error::Os`] when a pipe or fork fails.
+    pub fn build(self) -> Result<Pool> {
+        let processes = self.processes.unwrap_or_else(num_cpus::get);
+        if processes == 0 {
+            return Err(Error::NoWorkers(processes));
+        }
+        let mut inner = Inner {
+            workers: Vec::with_capacity(processes),
+            queue: VecDeque::new(),
+            batches: HashMap::new(),
+            next_batch: 0,
+            state: State::Running,
+            initializer: self.initializer,
+            maxtasksperchild: self.maxtasksperchild,
+            spawned: 0,
+        };
+        for _ in 0..processes {
+            let worker = inner.spawn_worker()?;
+            inner.workers.push(worker);
+        }
+        Ok(Pool {
+            inner: Rc::new(RefCell::new(inner)),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    Closed,
+    Terminated,
+}
+
+struct Inner {
     workers: Vec<Worker>,
+    /// Jobs waiting for an idle worker.
+    queue: VecDeque<Job>,
+    /// The results of each call, by batch number.
+    batches: HashMap<u64, Batch>,
+    next_batch: u64,
+    state: State,
+    initializer: Option<fn()>,
+    maxtasksperchild: Option<usize>,
     spawned: usize,
+}
+
+/// Consecutive items of a batch, for one worker: `items[k]` is input item
+/// `start + k`, and the first `answered` have been answered.
+struct Job {
+    batch: u64,
+    func: ErasedFn,
+    start: usize,
+    items: Vec<Vec<u8>>,
+    answered: usize,
+}
+
+impl Job {
+    /// The input index of the item being worked on.
+    fn current(&self) -> usize {
+        self.start + self.answered
+    }
+
+    /// The input indices not answered yet.
+    fn unanswered(&self) -> std::ops::Range<usize> {
+        self.current()..self.start + self.items.len()
+    }
+}
+
+/// The results of one call: a slot per item, filled as outcomes arrive.
+struct Batch {
+    slots: Vec<Option<Result<Vec<u8>>>>,
+    /// Items in the order they completed, for `imap_unordered`.
+    completed: VecDeque<usize>,
+    /// Items not completed yet.
+    outstanding: usize,
+    /// Whether some item failed.
+    failed: bool,
 }
 
 struct Worker {
@@ -87,8 +238,9 @@ struct Worker {
     /// `None` once closed, which tells the worker to exit.
     tasks: Option<File>,
     results: File,
-    /// Items of the current job that have not been answered yet.
-    pending: Range<usize>,
+    /// The job it is running.
+    job: Option<Job>,
+    jobs_done: usize,
     /// Set once the worker has been reaped: its pid may then be reused by an
     /// unrelated process, so it must never be signalled or waited for again.
     ended: Option<Ended>,
@@ -99,38 +251,33 @@ impl Pool {
     ///
     /// # Errors
     ///
-    /// [`Error::NoWorkers`] for 0, [`Error::MultiThreaded`] when the caller has
-    /// other threads, [`Error::Os`] when a pipe or fork fails.
+    /// As [`PoolBuilder::build`].
     pub fn new(processes: usize) -> Result<Pool> {
-        if processes == 0 {
-            return Err(Error::NoWorkers(processes));
-        }
-        let mut pool = Pool {
-            workers: Vec::with_capacity(processes),
-            spawned: 0,
-        };
-        for _ in 0..processes {
-            let worker = pool.spawn_worker()?;
-            pool.workers.push(worker);
-        }
-        Ok(pool)
+        Pool::builder().processes(processes).build()
     }
 
     /// A pool with one worker per CPU, like `Pool()`.
     pub fn with_cpus() -> Result<Pool> {
-        Pool::new(num_cpus::get())
+        Pool::builder().build()
+    }
+
+    /// Settings beyond the size: initializer, maxtasksperchild.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
     }
 
     /// How many workers the pool has.
     pub fn processes(&self) -> usize {
-        self.workers.len()
+        self.inner.borrow().workers.len()
     }
 
     /// The workers' process ids.
     pub fn pids(&self) -> Vec<u32> {
-        self.workers
+        self.inner
+            .borrow()
+            .workers
             .iter()
-            .map(|w| w.pid.as_raw().unsigned_abs())
+            .map(Worker::pid_u32)
             .collect()
     }
 
@@ -142,9 +289,9 @@ impl Pool {
     ///
     /// # Errors
     ///
-    /// The first item that failed: [`Error::TaskPanicked`],
-    /// [`Error::WorkerDied`] or [`Error::Codec`]; see [`Pool`] for what
-    /// happens to the workers then.
+    /// The first item to fail ([`Error::TaskPanicked`],
+    /// [`Error::WorkerDied`], [`Error::Codec`]), or [`Error::Interrupted`],
+    /// or [`Error::PoolNotRunning`] after `close` or `terminate`.
     pub fn map<A, R>(
         &mut self,
         func: fn(A) -> R,
@@ -170,124 +317,600 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let args = items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                postcard::to_stdvec(&item).map_err(|e| Error::Codec {
-                    index,
-                    message: e.to_string(),
-                })
+        self.run_all(ErasedFn::new(func), encode_all(items)?, chunksize)
+    }
+
+    /// Like [`map`](Pool::map) for a two-argument function, each item a
+    /// tuple of its arguments, like `Pool.starmap`.
+    pub fn starmap<A, B, R>(
+        &mut self,
+        func: fn(A, B) -> R,
+        items: impl IntoIterator<Item = (A, B)>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        B: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.run_all(ErasedFn::pair(func), encode_all(items)?, None)
+    }
+
+    /// A lazy [`map`](Pool::map): yields each result, in input order, as
+    /// soon as it and those before it are done, like `Pool.imap`. Items are
+    /// sent one at a time unless `chunksize` says otherwise (Python's
+    /// default too). A failed item yields its error and iteration goes on.
+    pub fn imap<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Imap<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.imap_with(func, items, chunksize, true)
+    }
+
+    /// Like [`imap`](Pool::imap), but yields results in the order they
+    /// complete, like `Pool.imap_unordered`. Each is `(index, result)`.
+    pub fn imap_unordered<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Imap<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.imap_with(func, items, chunksize, false)
+    }
+
+    /// Runs `func(arg)` in a worker and waits for it, like `Pool.apply`.
+    pub fn apply<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<R>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.apply_async(func, arg)?.get()
+    }
+
+    /// Queues `func(arg)` for a worker and returns at once, like
+    /// `Pool.apply_async`. The result is fetched from the handle.
+    pub fn apply_async<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<AsyncResult<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let batch =
+            self.inner
+                .borrow_mut()
+                .submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
+        Ok(AsyncResult {
+            inner: Rc::clone(&self.inner),
+            batch,
+            _result: PhantomData,
+        })
+    }
+
+    /// Takes no more work, like `Pool.close`; queued work still runs, and
+    /// the workers exit once it is done.
+    pub fn close(&mut self) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.state == State::Running {
+            inner.state = State::Closed;
+        }
+    }
+
+    /// Stops the workers now, like `Pool.terminate`: SIGTERM, then SIGKILL
+    /// for any still alive a second later, and reaps them. Unfinished items
+    /// fail with [`Error::Terminated`]. Never hangs.
+    pub fn terminate(&mut self) {
+        self.inner.borrow_mut().terminate();
+    }
+
+    /// Waits for the workers to exit, like `Pool.join`: after `close`, once
+    /// queued work is done; after `terminate`, at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PoolStillRunning`] if neither `close` nor `terminate` came
+    /// first; [`Error::Interrupted`] on SIGINT.
+    pub fn join(&mut self) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        if inner.state == State::Running {
+            return Err(Error::PoolStillRunning);
+        }
+        inner.finish(None)
+    }
+
+    fn run_all<R: DeserializeOwned>(
+        &mut self,
+        func: ErasedFn,
+        items: Vec<Vec<u8>>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>> {
+        let mut inner = self.inner.borrow_mut();
+        let batch = inner.submit(func, items, chunksize)?;
+        let waited = inner.wait(batch, None, |b| b.outstanding == 0 || b.failed);
+        let done = inner
+            .batches
+            .remove(&batch)
+            .expect("a batch lives until taken");
+        inner.forget(batch);
+        waited?;
+        let mut results = Vec::with_capacity(done.slots.len());
+        // A failed call reports the item that failed first.
+        if let Some(&index) = done
+            .completed
+            .iter()
+            .find(|&&i| matches!(done.slots[i], Some(Err(_))))
+        {
+            let mut slots = done.slots;
+            return Err(slots[index].take().expect("completed").expect_err("failed"));
+        }
+        for (index, slot) in done.slots.into_iter().enumerate() {
+            results.push(decode(index, slot.expect("every item completed")?)?);
+        }
+        Ok(results)
+    }
+
+    fn imap_with<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+        ordered: bool,
+    ) -> Result<Imap<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let items = encode_all(items)?;
+        let total = items.len();
+        let batch = self.inner.borrow_mut().submit(
+            ErasedFn::new(func),
+            items,
+            Some(chunksize.unwrap_or(1)),
+        )?;
+        Ok(Imap {
+            inner: Rc::clone(&self.inner),
+            batch,
+            next: 0,
+            total,
+            ordered,
+            _result: PhantomData,
+        })
+    }
+}
+
+fn encode_all<T: Serialize>(items: impl IntoIterator<Item = T>) -> Result<Vec<Vec<u8>>> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            postcard::to_stdvec(&item).map_err(|e| Error::Codec {
+                index,
+                message: e.to_string(),
             })
-            .collect::<Result<Vec<_>>>()?;
+        })
+        .collect()
+}
+
+fn decode<R: DeserializeOwned>(index: usize, bytes: Vec<u8>) -> Result<R> {
+    postcard::from_bytes(&bytes).map_err(|e| Error::Codec {
+        index,
+        message: e.to_string(),
+    })
+}
+
+/// The pending result of [`Pool::apply_async`], like Python's `AsyncResult`.
+///
+/// It shares the pool: waiting on it drives the pool's work.
+pub struct AsyncResult<R> {
+    inner: Rc<RefCell<Inner>>,
+    batch: u64,
+    _result: PhantomData<R>,
+}
+
+impl<R: DeserializeOwned> AsyncResult<R> {
+    /// Waits for the result, like `AsyncResult.get()`.
+    pub fn get(self) -> Result<R> {
+        self.fetch(None)
+    }
+
+    /// Waits at most `timeout`, like `AsyncResult.get(timeout)`:
+    /// [`Error::Timeout`] if it is not ready by then (the handle is gone,
+    /// and the result will be discarded).
+    pub fn get_timeout(self, timeout: Duration) -> Result<R> {
+        self.fetch(Some(timeout))
+    }
+
+    /// Whether the result is ready, like `AsyncResult.ready()`.
+    pub fn ready(&self) -> bool {
+        let mut inner = self.inner.borrow_mut();
+        // A look at the pipes without waiting; its errors show in `get`.
+        let _ = inner.step(Some(Instant::now()), None);
+        inner
+            .batches
+            .get(&self.batch)
+            .is_none_or(|b| b.outstanding == 0)
+    }
+
+    /// Whether it completed without failing, like
+    /// `AsyncResult.successful()`; [`Error::NotReady`] before it is ready.
+    pub fn successful(&self) -> Result<bool> {
+        if !self.ready() {
+            return Err(Error::NotReady);
+        }
+        let inner = self.inner.borrow();
+        Ok(inner.batches.get(&self.batch).is_some_and(|b| !b.failed))
+    }
+
+    fn fetch(self, timeout: Option<Duration>) -> Result<R> {
+        let mut inner = self.inner.borrow_mut();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        inner.wait(self.batch, deadline, |b| b.outstanding == 0)?;
+        if inner
+            .batches
+            .get(&self.batch)
+            .is_some_and(|b| b.outstanding > 0)
+        {
+            return Err(Error::Timeout(timeout.unwrap_or_default()));
+        }
+        let slot = inner
+            .batches
+            .get_mut(&self.batch)
+            .and_then(|b| b.slots[0].take());
+        decode(0, slot.ok_or(Error::NotReady)??)
+    }
+}
+
+impl<R> Drop for AsyncResult<R> {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.forget(self.batch);
+        }
+    }
+}
+
+/// The iterator of [`Pool::imap`] and [`Pool::imap_unordered`].
+///
+/// It shares the pool: each `next` drives the pool's work until a result is
+/// there. Dropping it early discards the results still to come.
+pub struct Imap<R> {
+    inner: Rc<RefCell<Inner>>,
+    batch: u64,
+    next: usize,
+    total: usize,
+    ordered: bool,
+    _result: PhantomData<R>,
+}
+
+impl<R: DeserializeOwned> Iterator for Imap<R> {
+    /// `(index in the input, result)`.
+    type Item = (usize, Result<R>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next == self.total {
+            return None;
+        }
+        let mut inner = self.inner.borrow_mut();
+        let want = self.next;
+        let ordered = self.ordered;
+        let ready = |b: &Batch| {
+            if ordered {
+                b.slots[want].is_some()
+            } else {
+                !b.completed.is_empty()
+            }
+        };
+        if let Err(error) = inner.wait(self.batch, None, ready) {
+            self.next = self.total;
+            return Some((want, Err(error)));
+        }
+        let batch = inner
+            .batches
+            .get_mut(&self.batch)
+            .expect("a batch lives until forgotten");
+        let index = if ordered {
+            want
+        } else {
+            batch.completed.pop_front().expect("ready")
+        };
+        let slot = batch.slots[index].take().expect("completed");
+        self.next += 1;
+        Some((index, slot.and_then(|bytes| decode(index, bytes))))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.total - self.next;
+        (left, Some(left))
+    }
+}
+
+impl<R> Drop for Imap<R> {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.forget(self.batch);
+        }
+    }
+}
+
+impl Inner {
+    /// Queues `items` as jobs of a new batch and returns its number.
+    fn submit(
+        &mut self,
+        func: ErasedFn,
+        items: Vec<Vec<u8>>,
+        chunksize: Option<usize>,
+    ) -> Result<u64> {
+        if self.state != State::Running {
+            return Err(Error::PoolNotRunning);
+        }
+        let batch = self.next_batch;
+        self.next_batch += 1;
+        let len = items.len();
         let chunksize = chunksize
-            .unwrap_or_else(|| args.len().div_ceil(4 * self.workers.len()))
+            .unwrap_or_else(|| len.div_ceil(4 * self.workers.len()))
             .max(1);
-        let mut chunks: VecDeque<Range<usize>> = (0..args.len())
-            .step_by(chunksize)
-            .map(|start| start..args.len().min(start + chunksize))
-            .collect();
-        let mut results: Vec<Option<R>> = args.iter().map(|_| None).collect();
-        let func = ErasedFn::new(func);
-        let outcome = self.run(
-            &mut chunks,
-            |index, bytes| {
-                let value = postcard::from_bytes(&bytes).map_err(|e| Error::Codec {
-                    index,
-                    message: e.to_string(),
-                })?;
-                results[index] = Some(value);
-                Ok(())
-            },
-            |range| Job {
+        let mut items = items.into_iter();
+        for first in (0..len).step_by(chunksize) {
+            self.queue.push_back(Job {
+                batch,
                 func,
-                items: args[range].to_vec(),
+                start: first,
+                items: items.by_ref().take(chunksize).collect(),
+                answered: 0,
+            });
+        }
+        self.batches.insert(
+            batch,
+            Batch {
+                slots: (0..len).map(|_| None).collect(),
+                completed: VecDeque::new(),
+                outstanding: len,
+                failed: false,
             },
         );
-        if let Err(error) = outcome {
-            self.recover()?;
-            return Err(error);
-        }
-        Ok(results.into_iter().flatten().collect())
+        Ok(batch)
     }
 
-    /// Hands chunks to idle workers and feeds each answer to `accept` until
-    /// every chunk is answered or an item fails.
-    fn run(
+    /// Drops a batch nobody will read: its queued jobs are withdrawn, and
+    /// outcomes still to come for it are discarded.
+    fn forget(&mut self, batch: u64) {
+        self.batches.remove(&batch);
+        self.queue.retain(|job| job.batch != batch);
+    }
+
+    /// Drives the pool until `done` holds for `batch` (or the batch is gone),
+    /// or `deadline` passes. Catches SIGINT meanwhile.
+    fn wait(
         &mut self,
-        chunks: &mut VecDeque<Range<usize>>,
-        mut accept: impl FnMut(usize, Vec<u8>) -> Result<()>,
-        job: impl Fn(Range<usize>) -> Job,
+        batch: u64,
+        deadline: Option<Instant>,
+        done: impl Fn(&Batch) -> bool,
     ) -> Result<()> {
+        let sigint = SigintGuard::install()?;
         loop {
-            for worker in self.workers.iter_mut().filter(|w| w.pending.is_empty()) {
-                let Some(range) = chunks.pop_front() else {
-                    break;
-                };
-                worker.pending = range.clone();
-                let sent = match &mut worker.tasks {
-                    Some(tasks) => frame::write(tasks, &job(range)),
-                    None => Err(std::io::ErrorKind::BrokenPipe.into()),
-                };
-                if sent.is_err() {
-                    return Err(worker.died());
-                }
+            match self.batches.get(&batch) {
+                Some(b) if !done(b) => {}
+                _ => return Ok(()),
             }
-            let busy: Vec<usize> = (0..self.workers.len())
-                .filter(|&i| !self.workers[i].pending.is_empty())
-                .collect();
-            if busy.is_empty() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(());
             }
-            let mut fds: Vec<PollFd> = busy
-                .iter()
-                .map(|&i| PollFd::new(self.workers[i].results.as_fd(), PollFlags::POLLIN))
-                .collect();
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(errno) => return Err(Error::os("poll", errno)),
-            }
-            let ready: Vec<usize> = busy
-                .iter()
-                .zip(&fds)
-                .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
-                .map(|(&i, _)| i)
-                .collect();
-            for i in ready {
-                let worker = &mut self.workers[i];
-                let index = worker.pending.start;
-                match frame::read::<Outcome>(&mut worker.results) {
-                    Ok(Some(Outcome::Done(bytes))) => {
-                        worker.pending.start += 1;
-                        accept(index, bytes)?;
-                    }
-                    Ok(Some(Outcome::Panicked(message))) => {
-                        return Err(Error::TaskPanicked {
-                            index,
-                            pid: worker.pid_u32(),
-                            message,
-                        });
-                    }
-                    Ok(Some(Outcome::Codec(message))) => {
-                        return Err(Error::Codec { index, message });
-                    }
-                    Ok(None) | Err(_) => return Err(worker.died()),
-                }
+            if !self.step(deadline, Some(&sigint))? && deadline.is_none() {
+                // Nothing running and nothing to run, yet not done: only a
+                // terminated pool gets here.
+                return Err(Error::PoolNotRunning);
             }
         }
     }
 
-    /// After a failed `map`: kills the workers still busy, and replaces them
-    /// and any that died, so that every worker is idle and alive.
-    fn recover(&mut self) -> Result<()> {
+    /// Hands queued jobs to idle workers, then waits until `deadline` for
+    /// outcomes and handles those that came. Returns whether any worker was
+    /// busy.
+    fn step(&mut self, deadline: Option<Instant>, sigint: Option<&SigintGuard>) -> Result<bool> {
+        self.dispatch()?;
+        let busy: Vec<usize> = (0..self.workers.len())
+            .filter(|&i| self.workers[i].job.is_some())
+            .collect();
+        if busy.is_empty() {
+            return Ok(false);
+        }
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let ms = d.saturating_duration_since(Instant::now()).as_millis();
+                PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX))
+            }
+        };
+        let mut fds: Vec<PollFd> = busy
+            .iter()
+            .map(|&i| PollFd::new(self.workers[i].results.as_fd(), PollFlags::POLLIN))
+            .collect();
+        if let Some(guard) = sigint {
+            fds.push(PollFd::new(guard.fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(errno) => return Err(Error::os("poll", errno)),
+        }
+        if sigint.is_some_and(SigintGuard::fired) {
+            self.terminate();
+            return Err(Error::Interrupted);
+        }
+        let ready: Vec<usize> = busy
+            .iter()
+            .zip(&fds)
+            .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(&i, _)| i)
+            .collect();
+        for i in ready {
+            self.receive(i)?;
+        }
+        Ok(true)
+    }
+
+    fn dispatch(&mut self) -> Result<()> {
         for i in 0..self.workers.len() {
-            let worker = &mut self.workers[i];
-            if worker.ended.is_none() && worker.pending.is_empty() {
+            if self.queue.is_empty() {
+                break;
+            }
+            if self.workers[i].job.is_some() || self.workers[i].tasks.is_none() {
                 continue;
             }
-            worker.kill();
-            let fresh = self.spawn_worker()?;
-            std::mem::replace(&mut self.workers[i], fresh).close_and_reap(Duration::ZERO);
+            let job = self.queue.pop_front().expect("not empty");
+            let worker = &mut self.workers[i];
+            let sent = match &mut worker.tasks {
+                Some(tasks) => frame::write(
+                    tasks,
+                    &JobOut {
+                        func: job.func,
+                        items: &job.items,
+                    },
+                ),
+                None => Err(std::io::ErrorKind::BrokenPipe.into()),
+            };
+            let range = job.unanswered();
+            log::event(format_args!(
+                "dispatched items {}..{} to pool worker pid {}",
+                range.start, range.end, worker.pid
+            ));
+            worker.job = Some(job);
+            if sent.is_err() {
+                self.worker_died(i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one outcome from worker `i`, or handles its death.
+    fn receive(&mut self, i: usize) -> Result<()> {
+        let worker = &mut self.workers[i];
+        let outcome = match frame::read::<Outcome>(&mut worker.results) {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) | Err(_) => return self.worker_died(i),
+        };
+        let pid = worker.pid_u32();
+        let job = worker.job.as_mut().expect("only busy workers are read");
+        let (batch, index) = (job.batch, job.current());
+        job.answered += 1;
+        if job.answered == job.items.len() {
+            worker.job = None;
+            worker.jobs_done += 1;
+        }
+        let result = match outcome {
+            Outcome::Done(bytes) => Ok(bytes),
+            Outcome::Panicked(message) => Err(Error::TaskPanicked {
+                index,
+                pid,
+                message,
+            }),
+            Outcome::Codec(message) => Err(Error::Codec { index, message }),
+        };
+        self.complete(batch, index, result);
+        let worker = &self.workers[i];
+        if worker.job.is_none()
+            && self
+                .maxtasksperchild
+                .is_some_and(|max| worker.jobs_done >= max)
+        {
+            // The worker exits by itself after its last job; reap and replace.
+            self.replace(i, KILL_GRACE)?;
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, batch: u64, index: usize, result: Result<Vec<u8>>) {
+        if let Some(b) = self.batches.get_mut(&batch) {
+            b.failed |= result.is_err();
+            b.slots[index] = Some(result);
+            b.completed.push_back(index);
+            b.outstanding -= 1;
+        }
+    }
+
+    /// Worker `i`'s pipe broke: reap it, fail its current item, queue the
+    /// rest of its job again, and replace it.
+    fn worker_died(&mut self, i: usize) -> Result<()> {
+        let worker = &mut self.workers[i];
+        let how = worker.reap_within(KILL_GRACE);
+        let pid = worker.pid_u32();
+        if let Some(mut job) = worker.job.take() {
+            let (batch, index) = (job.batch, job.current());
+            // The items after the one it died on never ran: queue them again.
+            let rest = job.items.split_off(job.answered + 1);
+            if !rest.is_empty() {
+                self.queue.push_front(Job {
+                    batch,
+                    func: job.func,
+                    start: index + 1,
+                    items: rest,
+                    answered: 0,
+                });
+            }
+            self.complete(batch, index, Err(Error::WorkerDied { index, pid, how }));
+        }
+        if self.state == State::Terminated {
+            return Ok(());
+        }
+        self.replace(i, Duration::ZERO)
+    }
+
+    /// Replaces worker `i` by a new one, reaping the old.
+    fn replace(&mut self, i: usize, grace: Duration) -> Result<()> {
+        let fresh = self.spawn_worker()?;
+        let mut old = std::mem::replace(&mut self.workers[i], fresh);
+        old.close_tasks();
+        old.reap_within(grace);
+        Ok(())
+    }
+
+    fn terminate(&mut self) {
+        self.state = State::Terminated;
+        for worker in &mut self.workers {
+            worker.close_tasks();
+            worker.signal(Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + KILL_GRACE;
+        for worker in &mut self.workers {
+            worker.reap_within(deadline.saturating_duration_since(Instant::now()));
+        }
+        // Whatever was unfinished fails now, so no waiter waits forever.
+        let unfinished: Vec<(u64, usize)> = self
+            .workers
+            .iter_mut()
+            .filter_map(|w| w.job.take())
+            .chain(self.queue.drain(..))
+            .flat_map(|job| job.unanswered().map(move |i| (job.batch, i)))
+            .collect();
+        for (batch, index) in unfinished {
+            self.complete(batch, index, Err(Error::Terminated { index }));
+        }
+    }
+
+    /// Runs queued work to the end (until `deadline`), then closes the
+    /// workers' pipes and reaps them.
+    fn finish(&mut self, deadline: Option<Instant>) -> Result<()> {
+        if self.state != State::Terminated {
+            let sigint = SigintGuard::install()?;
+            while self.step(deadline, Some(&sigint))? {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+            }
+        }
+        for worker in &mut self.workers {
+            worker.close_tasks();
+        }
+        let grace = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        for worker in &mut self.workers {
+            worker.reap_within(grace.min(DROP_GRACE));
         }
         Ok(())
     }
@@ -299,15 +922,22 @@ impl Pool {
         sys::register_parent_fd(result_rx.as_raw_fd());
         self.spawned += 1;
         let label = format!("PoolWorker-{}", self.spawned);
+        let initializer = self.initializer;
+        let maxtasks = self.maxtasksperchild;
         let forked = sys::fork(&label, || {
-            worker_loop(File::from(task_rx), File::from(result_tx))
+            sys::ignore_sigint();
+            if let Some(initializer) = initializer {
+                initializer();
+            }
+            worker_loop(File::from(task_rx), File::from(result_tx), maxtasks)
         });
         match forked {
             Ok(pid) => Ok(Worker {
                 pid,
                 tasks: Some(File::from(task_tx)),
                 results: File::from(result_rx),
-                pending: 0..0,
+                job: None,
+                jobs_done: 0,
                 ended: None,
             }),
             Err(error) => {
@@ -324,10 +954,10 @@ impl Worker {
         self.pid.as_raw().unsigned_abs()
     }
 
-    /// Sends SIGKILL unless the worker has been reaped already.
-    fn kill(&self) {
+    /// Sends `signal` unless the worker has been reaped already.
+    fn signal(&self, signal: Signal) {
         if self.ended.is_none() {
-            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = kill(self.pid, signal);
         }
     }
 
@@ -339,7 +969,7 @@ impl Worker {
         let ended = match sys::reap_timeout(self.pid, grace) {
             Ok(Some(ended)) => ended,
             _ => {
-                self.kill();
+                self.signal(Signal::SIGKILL);
                 // If even this fails the child is not ours to wait for.
                 sys::reap(self.pid, true)
                     .ok()
@@ -347,19 +977,9 @@ impl Worker {
                     .unwrap_or(Ended::Signaled(Signal::SIGKILL))
             }
         };
+        log::event(format_args!("pool worker pid {} {ended}", self.pid));
         self.ended = Some(ended);
         ended
-    }
-
-    /// The error for a worker whose pipe broke while it ran `pending.start`.
-    /// Reaps it, killing it first if it does not end within a second (it
-    /// may have closed the pipe without exiting).
-    fn died(&mut self) -> Error {
-        Error::WorkerDied {
-            index: self.pending.start,
-            pid: self.pid_u32(),
-            how: self.reap_within(DEATH_GRACE),
-        }
     }
 
     /// Closes the task pipe, the worker's cue to exit, without waiting.
@@ -367,11 +987,6 @@ impl Worker {
         if let Some(tasks) = self.tasks.take() {
             sys::forget_parent_fd(tasks.as_raw_fd());
         }
-    }
-
-    fn close_and_reap(mut self, grace: Duration) {
-        self.close_tasks();
-        self.reap_within(grace);
     }
 }
 
@@ -386,13 +1001,16 @@ impl Drop for Worker {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        // Close every task pipe first, so that the workers exit side by side.
-        for worker in &mut self.workers {
-            worker.close_tasks();
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            return;
+        };
+        if inner.state == State::Running {
+            inner.state = State::Closed;
         }
-        let deadline = Instant::now() + SHUTDOWN_GRACE;
-        for worker in &mut self.workers {
-            worker.reap_within(deadline.saturating_duration_since(Instant::now()));
+        // Bounded: queued work gets DROP_GRACE, then what is left is killed.
+        let _ = inner.finish(Some(Instant::now() + DROP_GRACE));
+        for worker in &mut inner.workers {
+            worker.reap_within(Duration::ZERO);
         }
     }
 }
@@ -403,10 +1021,12 @@ impl std::fmt::Debug for Pool {
     }
 }
 
-/// A worker's life: run jobs until the task pipe closes.
-fn worker_loop(mut tasks: File, mut results: File) -> i32 {
-    loop {
-        let job: Job = match frame::read(&mut tasks) {
+/// A worker's life: run jobs until the task pipe closes, or until it has
+/// run `maxtasks` jobs.
+fn worker_loop(mut tasks: File, mut results: File, maxtasks: Option<usize>) -> i32 {
+    let mut jobs = 0;
+    while maxtasks.is_none_or(|max| jobs < max) {
+        let job: JobIn = match frame::read(&mut tasks) {
             Ok(Some(job)) => job,
             Ok(None) => return 0,
             Err(_) => return 1,
@@ -424,7 +1044,9 @@ fn worker_loop(mut tasks: File, mut results: File) -> i32 {
                 return 1;
             }
         }
+        jobs += 1;
     }
+    0
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -10,6 +10,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::error::{Ended, Error, Result};
+use crate::log;
 use crate::sys;
 
 /// Numbers processes in creation order, as Python names them `Process-1`, ...
@@ -39,12 +40,17 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 ///   [`Error::AlreadyStarted`].
 /// - `join` is idempotent: after the child has been reaped it returns at once.
 /// - Dropping a started process joins it, as Python joins its non-daemon
-///   children at exit, so no zombie is left behind.
+///   children at exit, so no zombie is left behind; a daemon is terminated
+///   and reaped instead.
+/// - If the parent dies, even by SIGKILL, the kernel kills the child
+///   (`PR_SET_PDEATHSIG`). Python's non-daemon children outlive a killed
+///   parent; here no child is ever orphaned.
 pub struct Process {
     name: String,
     target: Option<Box<dyn FnOnce()>>,
     pid: Option<Pid>,
     ended: Cell<Option<Ended>>,
+    daemon: bool,
 }
 
 impl Process {
@@ -56,6 +62,7 @@ impl Process {
             target: Some(Box::new(target)),
             pid: None,
             ended: Cell::new(None),
+            daemon: false,
         }
     }
 
@@ -74,6 +81,18 @@ impl Process {
     /// Renames the process, like assigning `Process.name`.
     pub fn set_name(&mut self, name: impl Into<String>) {
         self.name = name.into();
+    }
+
+    /// Whether the process is a daemon, like `Process.daemon`.
+    pub fn daemon(&self) -> bool {
+        self.daemon
+    }
+
+    /// Makes the process a daemon (or not), like setting `Process.daemon`
+    /// before `start`: dropping a started daemon terminates it instead of
+    /// joining it, as Python terminates daemons when their parent exits.
+    pub fn set_daemon(&mut self, daemon: bool) {
+        self.daemon = daemon;
     }
 
     /// The child's process id, once started.
@@ -112,7 +131,7 @@ impl Process {
     pub fn join(&self) -> Result<()> {
         let pid = self.started()?;
         if self.ended.get().is_none() {
-            self.ended.set(sys::reap(pid, true)?);
+            self.record(sys::reap(pid, true)?);
         }
         Ok(())
     }
@@ -122,7 +141,7 @@ impl Process {
     pub fn join_timeout(&self, timeout: Duration) -> Result<bool> {
         let pid = self.started()?;
         if self.ended.get().is_none() {
-            self.ended.set(sys::reap_timeout(pid, timeout)?);
+            self.record(sys::reap_timeout(pid, timeout)?);
         }
         Ok(self.ended.get().is_some())
     }
@@ -134,7 +153,7 @@ impl Process {
         };
         if self.ended.get().is_none() {
             // An error here means the child is not ours to wait for any more.
-            self.ended.set(sys::reap(pid, false).unwrap_or(None));
+            self.record(sys::reap(pid, false).unwrap_or(None));
         }
         self.ended.get().is_none()
     }
@@ -171,6 +190,18 @@ impl Process {
         Ok(())
     }
 
+    /// Notes how the child ended, once it has.
+    fn record(&self, ended: Option<Ended>) {
+        if let Some(ended) = ended {
+            log::event(format_args!(
+                "{} (pid {}) {ended}",
+                self.name,
+                self.pid.map_or(0, Pid::as_raw)
+            ));
+            self.ended.set(Some(ended));
+        }
+    }
+
     fn started(&self) -> Result<Pid> {
         self.pid.ok_or_else(|| Error::NotStarted {
             name: self.name.clone(),
@@ -190,8 +221,18 @@ impl fmt::Debug for Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        if self.pid.is_some() {
-            let _ = self.join();
+        if self.pid.is_none() {
+            return;
         }
+        if self.daemon
+            && self.terminate().is_ok()
+            && !self.join_timeout(DAEMON_GRACE).unwrap_or(false)
+        {
+            let _ = self.kill();
+        }
+        let _ = self.join();
     }
 }
+
+/// How long a dropped daemon has to end after SIGTERM before SIGKILL.
+const DAEMON_GRACE: Duration = Duration::from_secs(1);

@@ -24,13 +24,17 @@
 //! never run twice.
 
 use std::io::{self, Write};
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
 use serde::Serialize;
@@ -38,6 +42,8 @@ use serde::de::DeserializeOwned;
 
 use crate::checkin;
 use crate::error::{Ended, Error, Result};
+use crate::identity;
+use crate::log;
 
 /// File descriptors that belong to the parent side of this process's pools:
 /// every forked child closes them first, so that a worker sees end-of-file
@@ -99,6 +105,8 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
     if threads > 1 {
         return Err(Error::MultiThreaded { threads });
     }
+    let parent = nix::unistd::getpid();
+    let parent_info = identity::current_process();
     // Closed by the child once a grader has seen it (see `checkin`).
     let seen = if checkin::enabled() {
         Some(pipe()?)
@@ -111,6 +119,9 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
     // held by a thread that does not exist in it.
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Parent { child }) => {
+            log::event(format_args!(
+                "{label} started: pid {child}, parent {parent}"
+            ));
             if let Some((seen_rx, seen_tx)) = seen {
                 drop(seen_tx);
                 checkin::wait_until_seen(seen_rx);
@@ -124,6 +135,8 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
                 // only drops the child's copy.
                 drop(unsafe { OwnedFd::from_raw_fd(fd) });
             }
+            die_with(parent);
+            identity::become_child(label, parent_info);
             // An unwinding panic must never return into the parent's code,
             // which would then run twice.
             let code = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -137,6 +150,96 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
             unsafe { libc::_exit(code) }
         }
         Err(errno) => Err(Error::os("fork", errno)),
+    }
+}
+
+/// In a new child: asks the kernel for SIGKILL when `parent` dies, so that
+/// no child outlives a parent killed with SIGKILL, and exits at once if the
+/// parent died before the request took effect.
+fn die_with(parent: Pid) {
+    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_ok() && nix::unistd::getppid() != parent {
+        // SAFETY: as in `fork`: end now, running nothing of the parent's.
+        unsafe { libc::_exit(1) }
+    }
+}
+
+/// Makes this process ignore SIGINT. Pool workers do, so that Ctrl-C, which
+/// the terminal sends to the whole process group, is handled once, by the
+/// parent, which then terminates them.
+pub(crate) fn ignore_sigint() {
+    // SAFETY: SIG_IGN installs no handler of ours; nothing can run in it.
+    let _ = unsafe { signal::signal(Signal::SIGINT, SigHandler::SigIgn) };
+}
+
+/// SIGINT turned into something `poll` can wait for: while a guard is
+/// installed, SIGINT sets a flag and writes a byte to a pipe.
+pub(crate) struct SigintGuard {
+    previous: SigAction,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGINT_WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+static SIGINT_PIPE: OnceLock<(OwnedFd, OwnedFd)> = OnceLock::new();
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let fd = SIGINT_WRITE_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = 1u8;
+        // SAFETY: write(2) is async-signal-safe; the buffer is a live local.
+        // A full pipe only loses a wake-up byte; the flag is already set.
+        let _ = unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+    }
+}
+
+impl SigintGuard {
+    /// Installs the handler until the guard is dropped.
+    pub(crate) fn install() -> Result<SigintGuard> {
+        let (read, write) = match SIGINT_PIPE.get() {
+            Some(pipe) => pipe,
+            None => {
+                let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+                    .map_err(|e| Error::os("pipe", e))?;
+                register_parent_fd(read.as_raw_fd());
+                register_parent_fd(write.as_raw_fd());
+                SIGINT_PIPE.get_or_init(|| (read, write))
+            }
+        };
+        // Empty the pipe of an earlier interruption's bytes.
+        while nix::unistd::read(read, &mut [0u8; 64]).is_ok_and(|n| n > 0) {}
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        SIGINT_WRITE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
+        let action = SigAction::new(
+            SigHandler::Handler(on_sigint),
+            SaFlags::empty(),
+            SigSet::empty(),
+        );
+        // SAFETY: `on_sigint` only stores to atomics and calls write(2), both
+        // async-signal-safe.
+        let previous = unsafe { signal::sigaction(Signal::SIGINT, &action) }
+            .map_err(|e| Error::os("sigaction", e))?;
+        Ok(SigintGuard { previous })
+    }
+
+    /// Becomes readable when SIGINT arrives.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        SIGINT_PIPE
+            .get()
+            .expect("installed with the guard")
+            .0
+            .as_fd()
+    }
+
+    /// Whether SIGINT arrived since the guard was installed.
+    pub(crate) fn fired(&self) -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SigintGuard {
+    fn drop(&mut self) {
+        // SAFETY: puts back the action that was there before, whatever it was.
+        let _ = unsafe { signal::sigaction(Signal::SIGINT, &self.previous) };
     }
 }
 
@@ -178,7 +281,7 @@ pub(crate) fn reap_timeout(pid: Pid, timeout: Duration) -> Result<Option<Ended>>
         match &pidfd {
             Some(fd) => {
                 let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
-                let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(fd), PollFlags::POLLIN)];
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
                 match poll(&mut fds, PollTimeout::from(ms)) {
                     Ok(_) | Err(Errno::EINTR) => {}
                     Err(errno) => return Err(Error::os("poll", errno)),
@@ -200,7 +303,7 @@ fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
 
 /// Creates a pipe whose ends close on `exec` (they are inherited by `fork`).
 pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))
+    nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))
 }
 
 /// A `fn(A) -> R` that a forked pool worker can call, sent to it as an address.
@@ -246,7 +349,29 @@ fn shim<A: DeserializeOwned, R: Serialize>(func: usize, arg: &[u8]) -> Result<Ve
     postcard::to_stdvec(&func(arg)).map_err(|e| format!("cannot encode the result: {e}"))
 }
 
+fn shim_pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
+    func: usize,
+    args: &[u8],
+) -> Result<Vec<u8>, String> {
+    // SAFETY: as in `shim`, for a `fn(A, B) -> R` stored by `ErasedFn::pair`.
+    let func = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(func) };
+    let (a, b): (A, B) =
+        postcard::from_bytes(args).map_err(|e| format!("cannot decode the arguments: {e}"))?;
+    postcard::to_stdvec(&func(a, b)).map_err(|e| format!("cannot encode the result: {e}"))
+}
+
 impl ErasedFn {
+    /// Erases a two-argument `func`, called with a tuple `(A, B)`.
+    pub(crate) fn pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
+        func: fn(A, B) -> R,
+    ) -> ErasedFn {
+        ErasedFn {
+            anchor: anchor(),
+            shim: shim_pair::<A, B, R> as Shim as usize,
+            func: func as usize,
+        }
+    }
+
     /// Erases `func`'s type; `A` and `R` are remembered by the shim.
     pub(crate) fn new<A: DeserializeOwned, R: Serialize>(func: fn(A) -> R) -> ErasedFn {
         ErasedFn {

@@ -93,6 +93,66 @@ fn main() {
         ),
         ("pool_task_panic_names_item", pool_task_panic_names_item),
         ("pool_drop_reaps_workers", pool_drop_reaps_workers),
+        ("pool_chunksizes_agree", pool_chunksizes_agree),
+        ("pool_starmap_and_apply", pool_starmap_and_apply),
+        (
+            "pool_apply_async_waits_for_its_task",
+            pool_apply_async_waits_for_its_task,
+        ),
+        (
+            "pool_apply_async_reports_success",
+            pool_apply_async_reports_success,
+        ),
+        ("pool_get_timeout_gives_up", pool_get_timeout_gives_up),
+        (
+            "pool_imap_is_ordered_and_lazy",
+            pool_imap_is_ordered_and_lazy,
+        ),
+        (
+            "pool_imap_unordered_yields_as_completed",
+            pool_imap_unordered_yields_as_completed,
+        ),
+        (
+            "pool_close_then_join_finishes_queued_work",
+            pool_close_then_join_finishes_queued_work,
+        ),
+        (
+            "pool_join_before_close_is_an_error",
+            pool_join_before_close_is_an_error,
+        ),
+        (
+            "pool_terminate_kills_a_stuck_worker",
+            pool_terminate_kills_a_stuck_worker,
+        ),
+        (
+            "pool_initializer_runs_once_per_worker",
+            pool_initializer_runs_once_per_worker,
+        ),
+        (
+            "pool_maxtasksperchild_replaces_workers",
+            pool_maxtasksperchild_replaces_workers,
+        ),
+        (
+            "pool_undecodable_result_fails_that_item_only",
+            pool_undecodable_result_fails_that_item_only,
+        ),
+        (
+            "pool_sigint_terminates_workers_and_exits_130",
+            pool_sigint_terminates_workers_and_exits_130,
+        ),
+        (
+            "pool_workers_die_with_a_killed_parent",
+            pool_workers_die_with_a_killed_parent,
+        ),
+        (
+            "process_daemon_is_terminated_on_drop",
+            process_daemon_is_terminated_on_drop,
+        ),
+        ("current_and_parent_process", current_and_parent_process),
+        (
+            "lifecycle_log_names_each_event",
+            lifecycle_log_names_each_event,
+        ),
     ];
     let trials = tests
         .iter()
@@ -347,6 +407,28 @@ fn play(role: &str) {
             process.join().expect("join");
             println!();
         }
+        "pool-until-interrupted" | "pool-until-killed" => {
+            let dir = std::env::var("FORK_TEST_DIR").expect("FORK_TEST_DIR is set");
+            let mut pool = Pool::new(2).expect("pool");
+            println!("{:?}", pool.pids());
+            let tasks = (0..2)
+                .map(|i| format!("{dir}/started-{i}"))
+                .collect::<Vec<_>>();
+            match pool.map_chunked(announce_then_block, tasks, Some(1)) {
+                Err(Error::Interrupted) => {
+                    eprintln!("interrupted");
+                    std::process::exit(130);
+                }
+                other => panic!("expected an interruption, got {other:?}"),
+            }
+        }
+        "logged" => {
+            let mut process = Process::new(|| {});
+            process.start().expect("start");
+            process.join().expect("join");
+            let mut pool = Pool::new(1).expect("pool");
+            pool.map(square, [1, 2]).expect("map");
+        }
         _ => panic!("unknown role {role}"),
     }
 }
@@ -541,4 +623,431 @@ fn pool_drop_reaps_workers() {
             "worker {pid} was reaped"
         );
     }
+}
+
+fn pow(base: u64, exponent: u32) -> u64 {
+    base.pow(exponent)
+}
+
+/// Blocks until `path` exists; a rendezvous with the test, not a timer.
+fn wait_for_file(path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::path::Path::new(path).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn wait_then_42(path: String) -> u32 {
+    wait_for_file(&path);
+    42
+}
+
+/// Item `(index, Some(path))` waits for `path`; `(index, None)` does not.
+fn maybe_wait(item: (u32, Option<String>)) -> u32 {
+    if let Some(path) = &item.1 {
+        wait_for_file(path);
+    }
+    item.0
+}
+
+fn announce_then_block(path: String) -> u32 {
+    std::fs::write(&path, b"").expect("write the started file");
+    loop {
+        std::thread::park();
+    }
+}
+
+fn block_forever(_: u32) -> u32 {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Blocks SIGTERM, then spins: only SIGKILL ends it.
+fn spin_deaf_to_sigterm(_: u32) -> u32 {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.thread_block().expect("block SIGTERM");
+    #[expect(clippy::empty_loop, reason = "a worker stuck in a loop is the point")]
+    loop {}
+}
+
+fn boom(_: u32) -> u32 {
+    panic!("boom");
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn path_in(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path()
+        .join(name)
+        .to_str()
+        .expect("utf-8 path")
+        .to_owned()
+}
+
+fn pool_chunksizes_agree() {
+    let mut pool = Pool::new(3).expect("pool");
+    let expected: Vec<u64> = (0..100).map(|n| n * n).collect();
+    for chunksize in [1, 3, 1000] {
+        let got = pool
+            .map_chunked(square, 0..100, Some(chunksize))
+            .expect("map");
+        assert_eq!(got, expected, "chunksize {chunksize}");
+    }
+}
+
+fn pool_starmap_and_apply() {
+    let mut pool = Pool::new(2).expect("pool");
+    assert_eq!(
+        pool.starmap(pow, [(2, 3), (3, 2), (10, 0)])
+            .expect("starmap"),
+        [8, 9, 1]
+    );
+    assert_eq!(pool.apply(square, 7).expect("apply"), 49);
+}
+
+fn pool_apply_async_waits_for_its_task() {
+    let dir = temp_dir();
+    let gate = path_in(&dir, "gate");
+    let mut pool = Pool::new(2).expect("pool");
+    let handle = pool
+        .apply_async(wait_then_42, gate.clone())
+        .expect("apply_async");
+    assert!(
+        !handle.ready(),
+        "the task cannot finish before the gate opens"
+    );
+    assert!(matches!(handle.successful(), Err(Error::NotReady)));
+    // The pool is free for other work meanwhile.
+    assert_eq!(pool.apply(square, 5).expect("apply"), 25);
+    std::fs::write(&gate, b"").expect("open the gate");
+    assert_eq!(handle.get().expect("get"), 42);
+}
+
+fn wait_until_ready<R: serde::de::DeserializeOwned>(handle: &common::AsyncResult<R>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !handle.ready() {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn pool_apply_async_reports_success() {
+    let mut pool = Pool::new(2).expect("pool");
+    let fine = pool.apply_async(square, 3).expect("apply_async");
+    let failing = pool.apply_async(boom, 3).expect("apply_async");
+    wait_until_ready(&fine);
+    wait_until_ready(&failing);
+    assert!(fine.successful().expect("ready"));
+    assert!(!failing.successful().expect("ready"));
+    assert_eq!(fine.get().expect("get"), 9);
+    assert!(matches!(
+        failing.get(),
+        Err(Error::TaskPanicked { index: 0, .. })
+    ));
+}
+
+fn pool_get_timeout_gives_up() {
+    let mut pool = Pool::new(1).expect("pool");
+    let stuck = pool.apply_async(block_forever, 0).expect("apply_async");
+    let error = stuck
+        .get_timeout(Duration::from_millis(30))
+        .expect_err("cannot finish");
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    pool.terminate();
+}
+
+fn pool_imap_is_ordered_and_lazy() {
+    let dir = temp_dir();
+    let gate = path_in(&dir, "gate");
+    let mut pool = Pool::new(2).expect("pool");
+    let items = vec![(0, None), (1, Some(gate.clone())), (2, None)];
+    let mut results = pool.imap(maybe_wait, items, None).expect("imap");
+    // Item 1 cannot finish until the gate opens: item 0 comes first anyway.
+    assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((0, Some(0))));
+    std::fs::write(&gate, b"").expect("open the gate");
+    assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((1, Some(1))));
+    assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((2, Some(2))));
+    assert!(results.next().is_none());
+}
+
+fn pool_imap_unordered_yields_as_completed() {
+    let dir = temp_dir();
+    let gate = path_in(&dir, "gate");
+    let mut pool = Pool::new(2).expect("pool");
+    let items = vec![(0, Some(gate.clone())), (1, None)];
+    let mut results = pool
+        .imap_unordered(maybe_wait, items, None)
+        .expect("imap_unordered");
+    // Item 0 waits for the gate, so item 1 completes first.
+    assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((1, Some(1))));
+    std::fs::write(&gate, b"").expect("open the gate");
+    assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((0, Some(0))));
+    assert!(results.next().is_none());
+}
+
+fn pool_close_then_join_finishes_queued_work() {
+    let mut pool = Pool::new(2).expect("pool");
+    let handle = pool.apply_async(square, 5).expect("apply_async");
+    pool.close();
+    assert!(matches!(pool.map(square, [1]), Err(Error::PoolNotRunning)));
+    pool.join().expect("join");
+    assert_eq!(handle.get().expect("queued work ran"), 25);
+    for pid in pool.pids() {
+        assert!(
+            !children_of(getpid()).contains(&Pid::from_raw(pid as i32)),
+            "{pid} reaped"
+        );
+    }
+}
+
+fn pool_join_before_close_is_an_error() {
+    let mut pool = Pool::new(1).expect("pool");
+    assert!(matches!(pool.join(), Err(Error::PoolStillRunning)));
+}
+
+fn pool_terminate_kills_a_stuck_worker() {
+    let mut pool = Pool::new(1).expect("pool");
+    let stuck = pool
+        .apply_async(spin_deaf_to_sigterm, 0)
+        .expect("apply_async");
+    assert!(!stuck.ready(), "dispatched, and it cannot finish");
+    pool.terminate();
+    assert!(matches!(stuck.get(), Err(Error::Terminated { index: 0 })));
+    pool.join().expect("join after terminate");
+    assert!(matches!(pool.map(square, [1]), Err(Error::PoolNotRunning)));
+}
+
+static INITIALIZED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn initialize() {
+    INITIALIZED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn times_initialized(_: u32) -> (u32, u32) {
+    (
+        std::process::id(),
+        INITIALIZED.load(std::sync::atomic::Ordering::SeqCst),
+    )
+}
+
+fn pool_initializer_runs_once_per_worker() {
+    let mut pool = Pool::builder()
+        .processes(2)
+        .initializer(initialize)
+        .build()
+        .expect("pool");
+    let seen = pool
+        .map_chunked(times_initialized, 0..20, Some(1))
+        .expect("map");
+    assert!(seen.iter().all(|&(_, count)| count == 1), "{seen:?}");
+    assert_eq!(
+        INITIALIZED.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "not in the parent"
+    );
+}
+
+fn pool_maxtasksperchild_replaces_workers() {
+    let mut pool = Pool::builder()
+        .processes(2)
+        .maxtasksperchild(1)
+        .build()
+        .expect("pool");
+    let pids = pool.map_chunked(worker_pid, 0..6, Some(1)).expect("map");
+    let distinct: std::collections::BTreeSet<_> = pids.iter().collect();
+    assert_eq!(distinct.len(), 6, "each job in a fresh worker: {pids:?}");
+    assert_eq!(pool.processes(), 2);
+    assert_eq!(pool.map(identity, [7]).expect("still usable"), [7]);
+}
+
+/// A value that refuses to decode when it is 3.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+struct Picky(u32);
+
+impl TryFrom<u32> for Picky {
+    type Error = String;
+    fn try_from(n: u32) -> Result<Picky, String> {
+        if n == 3 {
+            Err("3 is refused".into())
+        } else {
+            Ok(Picky(n))
+        }
+    }
+}
+
+impl From<Picky> for u32 {
+    fn from(p: Picky) -> u32 {
+        p.0
+    }
+}
+
+fn unchecked_picky(n: u32) -> u32 {
+    n
+}
+
+fn pool_undecodable_result_fails_that_item_only() {
+    let mut pool = Pool::new(2).expect("pool");
+    // The worker sends a plain u32; decoding it as Picky fails for 3 only.
+    let as_picky: fn(u32) -> Picky = |n| Picky(unchecked_picky(n));
+    let error = pool.map(as_picky, 0..6).expect_err("3 cannot be decoded");
+    assert!(matches!(&error, Error::Codec { index: 3, .. }), "{error:?}");
+    let results: Vec<_> = pool.imap(as_picky, 0..6, None).expect("imap").collect();
+    for (index, result) in results {
+        assert_eq!(result.is_err(), index == 3, "item {index}: {result:?}");
+    }
+}
+
+/// Runs this binary as `role` in a process group of its own, with a
+/// directory for rendezvous files; returns the child and the directory.
+fn start_role(role: &str) -> (std::process::Child, tempfile::TempDir) {
+    use std::os::unix::process::CommandExt;
+    let dir = temp_dir();
+    let child = Command::new(std::env::current_exe().expect("current exe"))
+        .env(ROLE_ENV, role)
+        .env("FORK_TEST_DIR", dir.path())
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the role");
+    for i in 0..2 {
+        wait_for_file(&path_in(&dir, &format!("started-{i}")));
+    }
+    (child, dir)
+}
+
+/// The live (not zombie) processes of process group `group`.
+fn group_alive(group: Pid) -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(close) = stat.rfind(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+            fields.first() != Some(&"Z") && fields.get(2) == Some(&group.to_string().as_str())
+        })
+        .map(Pid::from_raw)
+        .collect()
+}
+
+/// Waits, at most 5 s, for group `group` to have no live process left.
+fn wait_group_gone(group: Pid) -> Vec<Pid> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive = group_alive(group);
+        if alive.is_empty() || std::time::Instant::now() >= deadline {
+            return alive;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn pool_sigint_terminates_workers_and_exits_130() {
+    let (child, _dir) = start_role("pool-until-interrupted");
+    let group = Pid::from_raw(child.id() as i32);
+    nix::sys::signal::killpg(group, Signal::SIGINT).expect("Ctrl-C");
+    let output = child.wait_with_output().expect("the role ends");
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "interrupted\n",
+        "one line, none per worker"
+    );
+    assert_eq!(
+        wait_group_gone(group),
+        Vec::<Pid>::new(),
+        "workers terminated and reaped"
+    );
+}
+
+fn pool_workers_die_with_a_killed_parent() {
+    let (mut child, _dir) = start_role("pool-until-killed");
+    let group = Pid::from_raw(child.id() as i32);
+    kill(group, Signal::SIGKILL).expect("kill -9 the parent");
+    child.wait().expect("reap the parent");
+    assert_eq!(
+        wait_group_gone(group),
+        Vec::<Pid>::new(),
+        "the kernel killed the orphaned workers"
+    );
+}
+
+fn process_daemon_is_terminated_on_drop() {
+    let mut process = Process::new(|| {
+        loop {
+            std::thread::park();
+        }
+    });
+    process.set_daemon(true);
+    process.start().expect("start");
+    let pid = Pid::from_raw(process.pid().expect("started") as i32);
+    drop(process);
+    assert!(
+        !children_of(getpid()).contains(&pid),
+        "terminated and reaped"
+    );
+}
+
+fn current_and_parent_process() {
+    let me = common::current_process();
+    assert_eq!(me.name, "MainProcess");
+    assert_eq!(me.pid, std::process::id());
+    assert_eq!(common::parent_process(), None);
+    let (reader, mut writer) = io::pipe().expect("pipe");
+    let mut process = Process::new(move || {
+        let me = common::current_process();
+        let parent = common::parent_process().expect("a child has a parent");
+        write!(
+            writer,
+            "{} {} {} {}",
+            me.name, me.pid, parent.name, parent.pid
+        )
+        .expect("write");
+    });
+    process.start().expect("start");
+    process.join().expect("join");
+    let text = read_all(reader);
+    let expected = format!(
+        "{} {} MainProcess {}",
+        process.name(),
+        process.pid().expect("started"),
+        std::process::id()
+    );
+    assert_eq!(text, expected);
+}
+
+fn lifecycle_log_names_each_event() {
+    let output = Command::new(std::env::current_exe().expect("current exe"))
+        .env(ROLE_ENV, "logged")
+        .env(common::LOG_ENV, "1")
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{output:?}");
+    let log = String::from_utf8_lossy(&output.stderr);
+    for event in [
+        "started: pid",
+        "exited with code 0",
+        "dispatched items 0..",
+        "PoolWorker-1 started",
+    ] {
+        assert!(log.contains(event), "the log lacks {event:?}:\n{log}");
+    }
+    assert!(log.lines().all(|l| l.starts_with("[common ")), "{log}");
 }

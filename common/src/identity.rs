@@ -1,0 +1,58 @@
+//! Who this process is: [`current_process`] and [`parent_process`], like
+//! Python's `multiprocessing.current_process()` and `parent_process()`.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// A process's name and pid, as `current_process()` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// `MainProcess`, `Process-N` or `PoolWorker-N`.
+    pub name: String,
+    /// Its process id.
+    pub pid: u32,
+}
+
+struct Identity {
+    name: String,
+    parent: Option<ProcessInfo>,
+}
+
+static IDENTITY: Mutex<Option<Identity>> = Mutex::new(None);
+
+fn identity() -> MutexGuard<'static, Option<Identity>> {
+    IDENTITY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// This process: its name (`MainProcess` unless this crate created it) and
+/// pid.
+///
+/// ```
+/// assert_eq!(common::current_process().name, "MainProcess");
+/// ```
+pub fn current_process() -> ProcessInfo {
+    let name = identity()
+        .as_ref()
+        .map_or_else(|| "MainProcess".to_owned(), |id| id.name.clone());
+    ProcessInfo {
+        name,
+        pid: std::process::id(),
+    }
+}
+
+/// The process that created this one, or `None` in a process this crate
+/// did not create (such as the main process).
+///
+/// ```
+/// assert_eq!(common::parent_process(), None);
+/// ```
+pub fn parent_process() -> Option<ProcessInfo> {
+    identity().as_ref().and_then(|id| id.parent.clone())
+}
+
+/// In a new child: records its name, and its parent as the parent was.
+pub(crate) fn become_child(name: &str, parent: ProcessInfo) {
+    *identity() = Some(Identity {
+        name: name.to_owned(),
+        parent: Some(parent),
+    });
+}
