@@ -302,9 +302,12 @@ fn nothing_left(seen: &Observation) -> Check {
         NAME,
         Failure {
             problem: format!(
-                "{} processes were still running after the main process ended; the grader \
-                 killed them",
-                pids.len()
+                "{} still running after the main process ended; the grader killed {}",
+                match pids.len() {
+                    1 => "1 process was".to_owned(),
+                    n => format!("{n} processes were"),
+                },
+                if pids.len() == 1 { "it" } else { "them" }
             ),
             expected: "no process left once the main process has exited".to_owned(),
             got: format!("still running: {}", pids.join(", ")),

@@ -33,10 +33,11 @@
 //!
 //! The grader makes itself a child subreaper, so processes orphaned by the
 //! exercise become its children rather than init's. When the main process
-//! has exited (or the timeout killed its group), whatever is left running in
-//! the group is recorded as a leftover, killed and reaped. Processes still
-//! held at the socket then are leftovers for certain (they cannot have
-//! ended), and are killed without being let go.
+//! has exited (or the timeout killed its group), whatever is still running
+//! in the group a second later is recorded as a leftover, killed and reaped.
+//! Processes still held at the socket then are not let go. `common` has the
+//! kernel kill every child whose parent dies, so its processes never linger;
+//! the second only bounds the wait for them to finish dying.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -337,15 +338,38 @@ fn answer(mut stream: UnixStream) {
     let _ = stream.write_all(b"g");
 }
 
-/// Kills and reaps whatever is left of process group `group`; returns the
-/// processes that were still running (zombies are only reaped).
+/// How long processes of the group may take to finish dying after the main
+/// process has ended. `common` asks the kernel to kill every child when its
+/// parent dies (PR_SET_PDEATHSIG), so its processes are gone within
+/// microseconds; this only bounds the wait for them.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Waits for the processes of group `group` that are dying to be gone, then
+/// kills and reaps whatever is left; returns the processes that were still
+/// running then.
 fn clear_group(group: Pid) -> Vec<Pid> {
     let me = getpid();
-    let mut leftovers: Vec<Pid> = kernel::group_members(group)
-        .into_iter()
-        .filter(|(_, s)| !s.is_zombie())
-        .map(|(pid, _)| pid)
-        .collect();
+    let reap_ours = |members: &[(Pid, kernel::Stat)]| {
+        for (pid, stat) in members {
+            if stat.ppid == me && stat.is_zombie() {
+                let _ = waitpid(*pid, None);
+            }
+        }
+    };
+    let settle = Instant::now() + SETTLE;
+    let mut leftovers = loop {
+        let members = kernel::group_members(group);
+        reap_ours(&members);
+        let running: Vec<Pid> = members
+            .iter()
+            .filter(|(_, s)| !s.is_zombie())
+            .map(|(pid, _)| *pid)
+            .collect();
+        if running.is_empty() || Instant::now() >= settle {
+            break running;
+        }
+        thread::sleep(TICK);
+    };
     leftovers.sort();
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {

@@ -90,12 +90,9 @@ fn final_line_before_children_finish() {
 fn final_line_without_joining() {
     let report = grade_wrong("wrong_q6_no_join", "q6", 0, unchanged);
     // Held at the rendezvous until the main process exited, the children
-    // never printed: they are leftovers, and their lines are missing.
-    assert_fails(
-        &report,
-        "nothing left behind",
-        "4 processes were still running",
-    );
+    // never printed; the kernel killed them with their parent
+    // (PR_SET_PDEATHSIG), so none is left behind.
+    assert_passes(&report, "nothing left behind");
     assert_fails(&report, "output", "`Process 1: Printing 1` is missing");
 }
 
@@ -204,4 +201,15 @@ fn pids_made_up() {
     );
     assert_fails(&report, "output", "are not 2 processes the kernel saw");
     assert_fails(&report, "processes", "the kernel saw 0");
+}
+
+#[test]
+fn a_process_left_running() {
+    let report = grade_wrong("wrong_q6_leaves_a_process", "q6", 0, unchanged);
+    assert_fails(
+        &report,
+        "nothing left behind",
+        "1 process was still running",
+    );
+    assert_passes(&report, "output");
 }

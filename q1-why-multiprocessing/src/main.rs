@@ -290,7 +290,7 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("q1-why-multiprocessing: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(error.exit_code())
         }
     }
 }

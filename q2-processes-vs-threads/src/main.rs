@@ -290,7 +290,7 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("q2-processes-vs-threads: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(error.exit_code())
         }
     }
 }

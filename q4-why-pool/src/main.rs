@@ -164,7 +164,7 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("q4-why-pool: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(error.exit_code())
         }
     }
 }

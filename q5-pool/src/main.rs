@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("q5-pool: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(error.exit_code())
         }
     }
 }
