@@ -15,6 +15,7 @@
 //!
 //! Without the variable this costs one environment lookup per process.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -28,19 +29,16 @@ pub const CHECKIN_ENV: &str = "COMMON_CHECKIN";
 /// on alone.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// Whether processes must check in.
-pub(crate) fn enabled() -> bool {
-    std::env::var_os(CHECKIN_ENV).is_some()
+/// The socket processes must check in at, if any.
+pub(crate) fn socket() -> Option<OsString> {
+    std::env::var_os(CHECKIN_ENV)
 }
 
-/// In the child: checks in with the listener, tells the parent through
+/// In the child: checks in with the listener at `path`, tells the parent through
 /// `seen` (by closing it) once the listener has looked, then waits to be
 /// let go. Every failure is ignored: a missing listener must not stop a
 /// process.
-pub(crate) fn check_in(label: &str, seen: Option<OwnedFd>) {
-    let Some(path) = std::env::var_os(CHECKIN_ENV) else {
-        return;
-    };
+pub(crate) fn check_in(path: &OsStr, label: &str, seen: OwnedFd) {
     let Ok(mut socket) = UnixStream::connect(path) else {
         return;
     };

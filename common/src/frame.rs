@@ -9,14 +9,19 @@ use std::io::{self, Read, Write};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Writes `message` as one frame, in one `write` call where the pipe allows.
-pub(crate) fn write<T: Serialize>(to: &mut impl Write, message: &T) -> io::Result<()> {
+/// Encodes `message` as one frame, ready to write.
+pub(crate) fn encode<T: Serialize>(message: &T) -> io::Result<Vec<u8>> {
     let body = postcard::to_stdvec(message).map_err(io::Error::other)?;
     let len = u32::try_from(body.len()).map_err(|_| io::Error::other("frame over 4 GiB"))?;
     let mut frame = Vec::with_capacity(4 + body.len());
     frame.extend_from_slice(&len.to_le_bytes());
     frame.extend_from_slice(&body);
-    to.write_all(&frame)
+    Ok(frame)
+}
+
+/// Writes `message` as one frame, in one `write` call where the pipe allows.
+pub(crate) fn write<T: Serialize>(to: &mut impl Write, message: &T) -> io::Result<()> {
+    to.write_all(&encode(message)?)
 }
 
 /// Reads one frame. `Ok(None)` means the writer closed the pipe between

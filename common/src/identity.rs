@@ -12,7 +12,9 @@ pub struct ProcessInfo {
     pub pid: u32,
 }
 
-struct Identity {
+/// Who a child is, prepared by the parent before the fork, so that the child
+/// allocates nothing to learn it.
+pub(crate) struct Identity {
     name: String,
     parent: Option<ProcessInfo>,
 }
@@ -49,10 +51,15 @@ pub fn parent_process() -> Option<ProcessInfo> {
     identity().as_ref().and_then(|id| id.parent.clone())
 }
 
-/// In a new child: records its name, and its parent as the parent was.
-pub(crate) fn become_child(name: &str, parent: ProcessInfo) {
-    *identity() = Some(Identity {
+/// In the parent: the identity of a child about to be created as `name`.
+pub(crate) fn for_child(name: &str) -> Identity {
+    Identity {
         name: name.to_owned(),
-        parent: Some(parent),
-    });
+        parent: Some(current_process()),
+    }
+}
+
+/// In a new child: takes on the identity its parent prepared.
+pub(crate) fn become_child(identity_of_child: Identity) {
+    *identity() = Some(identity_of_child);
 }

@@ -17,6 +17,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
+use std::io::Write;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd};
 use std::panic::{self, AssertUnwindSafe};
@@ -33,11 +34,23 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Ended, Error, Result};
 use crate::frame;
 use crate::log;
-use crate::sys::{self, ErasedFn, SigintGuard};
+use crate::sys::{self, ErasedFn, Progress, SigintGuard};
 
 /// How long [`Drop`] lets queued work finish and workers exit before it
 /// kills them.
 const DROP_GRACE: Duration = Duration::from_secs(5);
+
+/// How many jobs a worker may have been sent ahead of its answers: the next
+/// job is already in its pipe when it finishes one, so it does not sit idle
+/// while the parent reads the answer and sends more.
+const PIPELINE: usize = 4;
+
+/// The largest job sent ahead. A worker reads its current job whole before
+/// it works and answers, so what waits in its pipe is only jobs sent ahead:
+/// at most `(PIPELINE - 1) * AHEAD_LIMIT` bytes, which fits in a pipe (64
+/// KiB on Linux). The parent's write then never blocks while the worker is
+/// blocked writing answers the parent is not reading, which would deadlock.
+const AHEAD_LIMIT: usize = 16 * 1024;
 
 /// How long a worker may take to end after SIGTERM, or after its pipe
 /// closed, before it is killed.
@@ -169,9 +182,10 @@ impl PoolBuilder {
             initializer: self.initializer,
             maxtasksperchild: self.maxtasksperchild,
             spawned: 0,
+            progress: Progress::new(processes)?,
         };
-        for _ in 0..processes {
-            let worker = inner.spawn_worker()?;
+        for slot in 0..processes {
+            let worker = inner.spawn_worker(slot)?;
             inner.workers.push(worker);
         }
         Ok(Pool {
@@ -198,27 +212,23 @@ struct Inner {
     initializer: Option<fn()>,
     maxtasksperchild: Option<usize>,
     spawned: usize,
+    /// How far each worker (by slot) is into its current job.
+    progress: Progress,
 }
 
 /// Consecutive items of a batch, for one worker: `items[k]` is input item
-/// `start + k`, and the first `answered` have been answered.
+/// `start + k`.
 struct Job {
     batch: u64,
     func: ErasedFn,
     start: usize,
     items: Vec<Vec<u8>>,
-    answered: usize,
 }
 
 impl Job {
-    /// The input index of the item being worked on.
-    fn current(&self) -> usize {
-        self.start + self.answered
-    }
-
-    /// The input indices not answered yet.
-    fn unanswered(&self) -> std::ops::Range<usize> {
-        self.current()..self.start + self.items.len()
+    /// The input indices of its items.
+    fn indices(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.items.len()
     }
 }
 
@@ -235,11 +245,14 @@ struct Batch {
 
 struct Worker {
     pid: Pid,
+    /// Its counter in [`Inner::progress`].
+    slot: usize,
     /// `None` once closed, which tells the worker to exit.
     tasks: Option<File>,
     results: File,
-    /// The job it is running.
-    job: Option<Job>,
+    /// The jobs sent to it and not answered yet, oldest (the one it is
+    /// running) first; at most [`PIPELINE`].
+    jobs: VecDeque<Job>,
     jobs_done: usize,
     /// Set once the worker has been reaped: its pid may then be reused by an
     /// unrelated process, so it must never be signalled or waited for again.
@@ -662,7 +675,6 @@ impl Inner {
                 func,
                 start: first,
                 items: items.by_ref().take(chunksize).collect(),
-                answered: 0,
             });
         }
         self.batches.insert(
@@ -715,7 +727,7 @@ impl Inner {
     fn step(&mut self, deadline: Option<Instant>, sigint: Option<&SigintGuard>) -> Result<bool> {
         self.dispatch()?;
         let busy: Vec<usize> = (0..self.workers.len())
-            .filter(|&i| self.workers[i].job.is_some())
+            .filter(|&i| !self.workers[i].jobs.is_empty())
             .collect();
         if busy.is_empty() {
             return Ok(false);
@@ -754,69 +766,85 @@ impl Inner {
         Ok(true)
     }
 
+    /// Sends queued jobs: first one to each idle worker, then a second to
+    /// each, so that work spreads before it piles up.
     fn dispatch(&mut self) -> Result<()> {
-        for i in 0..self.workers.len() {
-            if self.queue.is_empty() {
-                break;
-            }
-            if self.workers[i].job.is_some() || self.workers[i].tasks.is_none() {
-                continue;
-            }
-            let job = self.queue.pop_front().expect("not empty");
-            let worker = &mut self.workers[i];
-            let sent = match &mut worker.tasks {
-                Some(tasks) => frame::write(
-                    tasks,
-                    &JobOut {
-                        func: job.func,
-                        items: &job.items,
-                    },
-                ),
-                None => Err(std::io::ErrorKind::BrokenPipe.into()),
-            };
-            let range = job.unanswered();
-            log::event(format_args!(
-                "dispatched items {}..{} to pool worker pid {}",
-                range.start, range.end, worker.pid
-            ));
-            worker.job = Some(job);
-            if sent.is_err() {
-                self.worker_died(i)?;
+        for depth in 0..PIPELINE {
+            for i in 0..self.workers.len() {
+                if self.queue.is_empty() {
+                    return Ok(());
+                }
+                let worker = &self.workers[i];
+                let allowance = self
+                    .maxtasksperchild
+                    .is_none_or(|max| worker.jobs_done + worker.jobs.len() < max);
+                if worker.jobs.len() != depth || worker.tasks.is_none() || !allowance {
+                    continue;
+                }
+                let frame = match frame::encode(&JobOut {
+                    func: self.queue[0].func,
+                    items: &self.queue[0].items,
+                }) {
+                    Ok(frame) => frame,
+                    Err(error) => {
+                        // Only a job over 4 GiB gets here: its items fail.
+                        let job = self.queue.pop_front().expect("not empty");
+                        for index in job.indices() {
+                            let message = error.to_string();
+                            self.complete(job.batch, index, Err(Error::Codec { index, message }));
+                        }
+                        continue;
+                    }
+                };
+                if depth > 0 && frame.len() > AHEAD_LIMIT {
+                    continue;
+                }
+                let job = self.queue.pop_front().expect("not empty");
+                let worker = &mut self.workers[i];
+                let sent = match &mut worker.tasks {
+                    Some(tasks) => tasks.write_all(&frame),
+                    None => Err(std::io::ErrorKind::BrokenPipe.into()),
+                };
+                let range = job.indices();
+                log::event(format_args!(
+                    "dispatched items {}..{} to pool worker pid {}",
+                    range.start, range.end, worker.pid
+                ));
+                worker.jobs.push_back(job);
+                if sent.is_err() {
+                    self.worker_died(i)?;
+                }
             }
         }
         Ok(())
     }
 
-    /// Reads one outcome from worker `i`, or handles its death.
+    /// Reads the outcomes of worker `i`'s job, or handles its death.
     fn receive(&mut self, i: usize) -> Result<()> {
         let worker = &mut self.workers[i];
-        let outcome = match frame::read::<Outcome>(&mut worker.results) {
-            Ok(Some(outcome)) => outcome,
+        let outcomes = match frame::read::<Vec<Outcome>>(&mut worker.results) {
+            Ok(Some(outcomes)) => outcomes,
             Ok(None) | Err(_) => return self.worker_died(i),
         };
         let pid = worker.pid_u32();
-        let job = worker.job.as_mut().expect("only busy workers are read");
-        let (batch, index) = (job.batch, job.current());
-        job.answered += 1;
-        if job.answered == job.items.len() {
-            worker.job = None;
-            worker.jobs_done += 1;
+        let job = worker.jobs.pop_front().expect("only busy workers are read");
+        worker.jobs_done += 1;
+        for (index, outcome) in (job.start..).zip(outcomes) {
+            let result = match outcome {
+                Outcome::Done(bytes) => Ok(bytes),
+                Outcome::Panicked(message) => Err(Error::TaskPanicked {
+                    index,
+                    pid,
+                    message,
+                }),
+                Outcome::Codec(message) => Err(Error::Codec { index, message }),
+            };
+            self.complete(job.batch, index, result);
         }
-        let result = match outcome {
-            Outcome::Done(bytes) => Ok(bytes),
-            Outcome::Panicked(message) => Err(Error::TaskPanicked {
-                index,
-                pid,
-                message,
-            }),
-            Outcome::Codec(message) => Err(Error::Codec { index, message }),
-        };
-        self.complete(batch, index, result);
         let worker = &self.workers[i];
-        if worker.job.is_none()
-            && self
-                .maxtasksperchild
-                .is_some_and(|max| worker.jobs_done >= max)
+        if self
+            .maxtasksperchild
+            .is_some_and(|max| worker.jobs_done >= max)
         {
             // The worker exits by itself after its last job; reap and replace.
             self.replace(i, KILL_GRACE)?;
@@ -833,26 +861,38 @@ impl Inner {
         }
     }
 
-    /// Worker `i`'s pipe broke: reap it, fail its current item, queue the
+    /// Worker `i`'s pipe broke: reap it, fail the item it died on, queue the
     /// rest of its job again, and replace it.
     fn worker_died(&mut self, i: usize) -> Result<()> {
         let worker = &mut self.workers[i];
         let how = worker.reap_within(KILL_GRACE);
         let pid = worker.pid_u32();
-        if let Some(mut job) = worker.job.take() {
-            let (batch, index) = (job.batch, job.current());
-            // The items after the one it died on never ran: queue them again.
-            let rest = job.items.split_off(job.answered + 1);
-            if !rest.is_empty() {
-                self.queue.push_front(Job {
-                    batch,
-                    func: job.func,
-                    start: index + 1,
-                    items: rest,
-                    answered: 0,
-                });
+        // Jobs sent ahead never started: they go back to the queue whole.
+        while worker.jobs.len() > 1 {
+            let job = worker.jobs.pop_back().expect("more than one");
+            self.queue.push_front(job);
+        }
+        let worker = &mut self.workers[i];
+        if let Some(job) = worker.jobs.pop_front() {
+            // Items before it finished, but their results died with the
+            // worker: they run again, with those after it.
+            let done = usize::try_from(self.progress.get(worker.slot)).unwrap_or(usize::MAX);
+            let fatal = done.min(job.items.len() - 1);
+            let index = job.start + fatal;
+            let mut items = job.items;
+            let after = items.split_off(fatal + 1);
+            items.truncate(fatal);
+            for (start, items) in [(index + 1, after), (job.start, items)] {
+                if !items.is_empty() {
+                    self.queue.push_front(Job {
+                        batch: job.batch,
+                        func: job.func,
+                        start,
+                        items,
+                    });
+                }
             }
-            self.complete(batch, index, Err(Error::WorkerDied { index, pid, how }));
+            self.complete(job.batch, index, Err(Error::WorkerDied { index, pid, how }));
         }
         if self.state == State::Terminated {
             return Ok(());
@@ -862,7 +902,7 @@ impl Inner {
 
     /// Replaces worker `i` by a new one, reaping the old.
     fn replace(&mut self, i: usize, grace: Duration) -> Result<()> {
-        let fresh = self.spawn_worker()?;
+        let fresh = self.spawn_worker(self.workers[i].slot)?;
         let mut old = std::mem::replace(&mut self.workers[i], fresh);
         old.close_tasks();
         old.reap_within(grace);
@@ -883,9 +923,9 @@ impl Inner {
         let unfinished: Vec<(u64, usize)> = self
             .workers
             .iter_mut()
-            .filter_map(|w| w.job.take())
+            .flat_map(|w| w.jobs.drain(..).collect::<Vec<_>>())
             .chain(self.queue.drain(..))
-            .flat_map(|job| job.unanswered().map(move |i| (job.batch, i)))
+            .flat_map(|job| job.indices().map(move |i| (job.batch, i)))
             .collect();
         for (batch, index) in unfinished {
             self.complete(batch, index, Err(Error::Terminated { index }));
@@ -915,7 +955,7 @@ impl Inner {
         Ok(())
     }
 
-    fn spawn_worker(&mut self) -> Result<Worker> {
+    fn spawn_worker(&mut self, slot: usize) -> Result<Worker> {
         let (task_rx, task_tx) = sys::pipe()?;
         let (result_rx, result_tx) = sys::pipe()?;
         sys::register_parent_fd(task_tx.as_raw_fd());
@@ -924,19 +964,24 @@ impl Inner {
         let label = format!("PoolWorker-{}", self.spawned);
         let initializer = self.initializer;
         let maxtasks = self.maxtasksperchild;
+        let progress = &self.progress;
         let forked = sys::fork(&label, || {
             sys::ignore_sigint();
             if let Some(initializer) = initializer {
                 initializer();
             }
-            worker_loop(File::from(task_rx), File::from(result_tx), maxtasks)
+            let tasks = File::from(task_rx);
+            worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
+                progress.set(slot, done)
+            })
         });
         match forked {
             Ok(pid) => Ok(Worker {
                 pid,
+                slot,
                 tasks: Some(File::from(task_tx)),
                 results: File::from(result_rx),
-                job: None,
+                jobs: VecDeque::new(),
                 jobs_done: 0,
                 ended: None,
             }),
@@ -1022,8 +1067,14 @@ impl std::fmt::Debug for Pool {
 }
 
 /// A worker's life: run jobs until the task pipe closes, or until it has
-/// run `maxtasks` jobs.
-fn worker_loop(mut tasks: File, mut results: File, maxtasks: Option<usize>) -> i32 {
+/// run `maxtasks` jobs. `progress` is told how many items of the current job
+/// are done, before and after each item.
+fn worker_loop(
+    mut tasks: File,
+    mut results: File,
+    maxtasks: Option<usize>,
+    progress: impl Fn(u64),
+) -> i32 {
     let mut jobs = 0;
     while maxtasks.is_none_or(|max| jobs < max) {
         let job: JobIn = match frame::read(&mut tasks) {
@@ -1031,19 +1082,25 @@ fn worker_loop(mut tasks: File, mut results: File, maxtasks: Option<usize>) -> i
             Ok(None) => return 0,
             Err(_) => return 1,
         };
-        for item in &job.items {
-            let outcome = match panic::catch_unwind(AssertUnwindSafe(|| job.func.call(item))) {
-                Ok(Ok(bytes)) => Outcome::Done(bytes),
-                Ok(Err(message)) => Outcome::Codec(message),
-                Err(payload) => Outcome::Panicked(panic_message(payload.as_ref())),
-            };
-            // What the task printed goes out before its result, so a parent
-            // that prints after `map` returns cannot overtake it.
-            sys::flush_stdio();
-            if frame::write(&mut results, &outcome).is_err() {
-                return 1;
-            }
+        let mut outcomes = Vec::with_capacity(job.items.len());
+        for (done, item) in (0..).zip(&job.items) {
+            progress(done);
+            outcomes.push(
+                match panic::catch_unwind(AssertUnwindSafe(|| job.func.call(item))) {
+                    Ok(Ok(bytes)) => Outcome::Done(bytes),
+                    Ok(Err(message)) => Outcome::Codec(message),
+                    Err(payload) => Outcome::Panicked(panic_message(payload.as_ref())),
+                },
+            );
         }
+        progress(outcomes.len() as u64);
+        // What the tasks printed goes out before their results, so a parent
+        // that prints after `map` returns cannot overtake it.
+        sys::flush_stdio();
+        if frame::write(&mut results, &outcomes).is_err() {
+            return 1;
+        }
+        progress(0);
         jobs += 1;
     }
     0

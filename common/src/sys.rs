@@ -24,16 +24,19 @@
 //! never run twice.
 
 use std::io::{self, Write};
+use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
@@ -106,12 +109,11 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
         return Err(Error::MultiThreaded { threads });
     }
     let parent = nix::unistd::getpid();
-    let parent_info = identity::current_process();
+    let child_identity = identity::for_child(label);
     // Closed by the child once a grader has seen it (see `checkin`).
-    let seen = if checkin::enabled() {
-        Some(pipe()?)
-    } else {
-        None
+    let checkin = match checkin::socket() {
+        Some(socket) => Some((socket, pipe()?)),
+        None => None,
     };
     flush_stdio();
     // SAFETY: the process has a single thread (checked above, and only this
@@ -122,7 +124,7 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
             log::event(format_args!(
                 "{label} started: pid {child}, parent {parent}"
             ));
-            if let Some((seen_rx, seen_tx)) = seen {
+            if let Some((_, (seen_rx, seen_tx))) = checkin {
                 drop(seen_tx);
                 checkin::wait_until_seen(seen_rx);
             }
@@ -136,11 +138,13 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
                 drop(unsafe { OwnedFd::from_raw_fd(fd) });
             }
             die_with(parent);
-            identity::become_child(label, parent_info);
+            identity::become_child(child_identity);
             // An unwinding panic must never return into the parent's code,
             // which would then run twice.
             let code = panic::catch_unwind(AssertUnwindSafe(|| {
-                checkin::check_in(label, seen.map(|(_, seen_tx)| seen_tx));
+                if let Some((socket, (_, seen_tx))) = checkin {
+                    checkin::check_in(&socket, label, seen_tx);
+                }
                 child()
             }))
             .unwrap_or(1);
@@ -240,6 +244,64 @@ impl Drop for SigintGuard {
     fn drop(&mut self) {
         // SAFETY: puts back the action that was there before, whatever it was.
         let _ = unsafe { signal::sigaction(Signal::SIGINT, &self.previous) };
+    }
+}
+
+/// Counters in memory shared with forked children: each pool worker records
+/// there how far into its current job it is, so that if it dies, the parent
+/// knows which item it died on without the worker having to say so item by
+/// item through the pipe.
+pub(crate) struct Progress {
+    slots: NonNull<AtomicU64>,
+    len: usize,
+}
+
+impl Progress {
+    /// `len` counters, all 0.
+    pub(crate) fn new(len: usize) -> Result<Progress> {
+        let bytes = NonZeroUsize::new(len.max(1) * std::mem::size_of::<AtomicU64>())
+            .expect("at least one slot");
+        // SAFETY: a fresh anonymous mapping, aliasing nothing; the kernel
+        // zero-fills it, and all-zero bytes are valid AtomicU64s.
+        let memory = unsafe {
+            nix::sys::mman::mmap_anonymous(
+                None,
+                bytes,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .map_err(|e| Error::os("mmap", e))?;
+        Ok(Progress {
+            slots: memory.cast(),
+            len: len.max(1),
+        })
+    }
+
+    fn slot(&self, slot: usize) -> &AtomicU64 {
+        assert!(slot < self.len, "progress slot {slot} of {}", self.len);
+        // SAFETY: in bounds (checked), mapped until `self` is dropped, and
+        // only ever accessed atomically, here or in a forked copy.
+        unsafe { self.slots.add(slot).as_ref() }
+    }
+
+    /// Sets counter `slot`.
+    pub(crate) fn set(&self, slot: usize, value: u64) {
+        self.slot(slot).store(value, Ordering::Release);
+    }
+
+    /// Reads counter `slot`.
+    pub(crate) fn get(&self, slot: usize) -> u64 {
+        self.slot(slot).load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        let bytes = self.len * std::mem::size_of::<AtomicU64>();
+        // SAFETY: unmaps exactly the mapping made in `new`; no reference into
+        // it outlives `self`.
+        let _ = unsafe { nix::sys::mman::munmap(self.slots.cast(), bytes) };
     }
 }
 

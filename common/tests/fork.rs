@@ -94,6 +94,14 @@ fn main() {
         ("pool_task_panic_names_item", pool_task_panic_names_item),
         ("pool_drop_reaps_workers", pool_drop_reaps_workers),
         ("pool_chunksizes_agree", pool_chunksizes_agree),
+        (
+            "pool_large_jobs_and_results_do_not_deadlock",
+            pool_large_jobs_and_results_do_not_deadlock,
+        ),
+        (
+            "pool_death_mid_chunk_names_the_item",
+            pool_death_mid_chunk_names_the_item,
+        ),
         ("pool_starmap_and_apply", pool_starmap_and_apply),
         (
             "pool_apply_async_waits_for_its_task",
@@ -162,8 +170,12 @@ fn main() {
 }
 
 /// Runs `test`, then kills and reaps every child it left; a leftover fails it.
+/// A test still running after two minutes kills the whole binary.
 fn run_leaving_nothing(test: fn()) -> Result<(), Failed> {
+    // A test that hangs is killed by SIGALRM rather than holding up CI.
+    nix::unistd::alarm::set(120);
     let outcome = panic::catch_unwind(AssertUnwindSafe(test));
+    nix::unistd::alarm::cancel();
     let leftovers = children_of(getpid());
     for &pid in &leftovers {
         let _ = kill(pid, Signal::SIGKILL);
@@ -1050,4 +1062,51 @@ fn lifecycle_log_names_each_event() {
         assert!(log.contains(event), "the log lacks {event:?}:\n{log}");
     }
     assert!(log.lines().all(|l| l.starts_with("[common ")), "{log}");
+}
+
+fn pool_death_mid_chunk_names_the_item() {
+    let mut pool = Pool::new(2).expect("pool");
+    // One chunk of eight: the worker dies on the fourth item, having
+    // finished three whose results it never sent.
+    let error = pool
+        .map_chunked(exit_at_3, 0..8, Some(8))
+        .expect_err("died");
+    assert!(
+        matches!(
+            error,
+            Error::WorkerDied {
+                index: 3,
+                how: Ended::Exited(7),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let results: Vec<_> = pool.imap(exit_at_3, 0..8, Some(8)).expect("imap").collect();
+    for (index, result) in &results {
+        assert_eq!(result.is_err(), *index == 3, "item {index}: {result:?}");
+    }
+    assert_eq!(results.len(), 8, "every item answered once");
+}
+
+fn hundred_bytes(n: u32) -> Vec<u8> {
+    vec![n.to_le_bytes()[0]; 100]
+}
+
+/// Jobs and answers far larger than a pipe's buffer, with jobs sent ahead:
+/// neither side may block writing while the other does.
+fn pool_large_jobs_and_results_do_not_deadlock() {
+    let mut pool = Pool::new(2).expect("pool");
+    let results = pool.map(hundred_bytes, 0..100_000).expect("map");
+    assert_eq!(results.len(), 100_000);
+    assert!(
+        results
+            .iter()
+            .enumerate()
+            .all(|(n, r)| r[99] == (n as u32).to_le_bytes()[0])
+    );
+    let results = pool
+        .map_chunked(hundred_bytes, 0..20_000, Some(1))
+        .expect("map");
+    assert_eq!(results.len(), 20_000);
 }
