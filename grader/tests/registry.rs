@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use grader::EXERCISES;
 
 /// Packages of the workspace that are not exercises.
-const NOT_EXERCISES: &[&str] = &["common", "grader"];
+const NOT_EXERCISES: &[&str] = &["bench", "common", "grader"];
 
 #[test]
 fn registry_matches_workspace() {
