@@ -34,6 +34,7 @@
 pub mod cargo;
 mod error;
 pub mod exercises;
+pub mod formats;
 mod judge;
 pub mod kernel;
 pub mod observe;

@@ -2,11 +2,11 @@
 //! report. Exit code 0 when every check passed, 1 when one failed, 2 when
 //! grading itself could not be done (a bad argument, a build that fails).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
-use grader::{Error, Report, exercises};
+use clap::{Parser, ValueEnum};
+use grader::{Error, Report, exercises, formats};
 
 /// Grade the multiprocessing exercises of a workspace.
 #[derive(Parser)]
@@ -20,12 +20,31 @@ struct Args {
     #[arg(long, value_name = "PATH", requires = "only")]
     binary: Option<PathBuf>,
 
+    /// How to report: a table for people, or JSON for classroom tools.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// With --format json: where to write autograding.json (GitHub
+    /// Classroom) and results.json (Exercism).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+
     /// Grade only these exercises (id such as q6, or package name).
     #[arg(value_name = "EXERCISE")]
     only: Vec<String>,
 }
 
-fn run(args: &Args) -> Result<Report, Error> {
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// A table of exercises and points, then every failure in full.
+    Text,
+    /// GitHub Classroom's autograding result (version 1) to
+    /// OUT/autograding.json and Exercism's results.json (version 3) to
+    /// OUT/results.json; the table still goes to stdout.
+    Json,
+}
+
+fn grade(args: &Args) -> Result<Report, Error> {
     let Some(binary) = &args.binary else {
         return grader::grade(&args.workspace, &args.only);
     };
@@ -38,9 +57,32 @@ fn run(args: &Args) -> Result<Report, Error> {
     })
 }
 
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).expect("plain data");
+    std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let graded = grade(&args);
+    if let Format::Json = args.format {
+        let written = match &graded {
+            Ok(report) => write_json(
+                &args.out.join("autograding.json"),
+                &formats::classroom(report),
+            )
+            .and_then(|()| write_json(&args.out.join("results.json"), &formats::exercism(report))),
+            Err(error) => write_json(
+                &args.out.join("results.json"),
+                &formats::exercism_error(&error.to_string()),
+            ),
+        };
+        if let Err(why) = written {
+            eprintln!("grader: {why}");
+            return ExitCode::from(2);
+        }
+    }
+    match graded {
         Ok(report) => {
             print!("{report}");
             if report.passed() {

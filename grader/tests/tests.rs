@@ -6,6 +6,8 @@
 mod reference;
 /// The registry and the workspace agree.
 mod registry;
+/// The JSON reports for GitHub Classroom and Exercism.
+mod report_formats;
 /// Deliberately wrong solutions fail with the right messages.
 mod wrong_solutions;
 
