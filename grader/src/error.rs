@@ -19,6 +19,14 @@ pub enum Error {
     /// No exercise has this id or package name.
     #[error("no exercise is named {0:?}")]
     UnknownExercise(String),
+    /// A new exercise's name is not `qN-words`.
+    #[error(
+        "{0:?} is not an exercise name: use q<number>-<lowercase-words>, such as q7-shared-memory"
+    )]
+    BadExerciseName(String),
+    /// A new exercise could not be added.
+    #[error("cannot add the exercise: {0}")]
+    Scaffold(String),
     /// An I/O operation failed.
     #[error("could not {what}")]
     Io {

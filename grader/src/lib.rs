@@ -39,6 +39,7 @@ mod judge;
 pub mod kernel;
 pub mod observe;
 mod report;
+pub mod scaffold;
 
 use std::path::Path;
 

@@ -5,13 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use grader::{Error, Report, exercises, formats};
 
 /// Grade the multiprocessing exercises of a workspace.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// The workspace to grade.
     #[arg(long, value_name = "DIR", default_value = ".")]
     workspace: PathBuf,
@@ -32,6 +35,16 @@ struct Args {
     /// Grade only these exercises (id such as q6, or package name).
     #[arg(value_name = "EXERCISE")]
     only: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add an exercise: a crate, a workspace member and a registry entry
+    /// whose placeholder check fails until it is filled in.
+    New {
+        /// The package, q<number>-<words>, such as q7-shared-memory.
+        package: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -64,6 +77,21 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> 
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::New { package }) = &args.command {
+        return match grader::scaffold::new_exercise(&args.workspace, package) {
+            Ok(written) => {
+                for path in written {
+                    println!("wrote {path}");
+                }
+                println!("now: cargo test (the placeholder check fails until you fill it in)");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("grader: {error}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let graded = grade(&args);
     if let Format::Json = args.format {
         let written = match &graded {
