@@ -40,6 +40,7 @@
 //! the second only bounds the wait for them to finish dying.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -65,6 +66,10 @@ const TICK: Duration = Duration::from_millis(1);
 
 /// How long, after the program has ended, its output pipes may stay open.
 const DRAIN: Duration = Duration::from_secs(2);
+
+/// How long the output pipes may take to close once the run's group is gone,
+/// before the grader looks for a process elsewhere that holds them.
+const PIPE_GRACE: Duration = Duration::from_millis(50);
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +176,13 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         .spawn()
         .map_err(|e| Error::io(format!("start {}", binary.display()), e))?;
     let main = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+    let pipes: Vec<u64> = [
+        child.stdout.as_ref().map(inode),
+        child.stderr.as_ref().map(inode),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let stdout = capture(child.stdout.take());
     let stderr = capture(child.stderr.take());
 
@@ -185,7 +197,11 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         most_threads: 0,
     };
     let ending = watch.until_exit(&listener, &mut child)?;
-    let leftovers = clear_group(main);
+    let mut leftovers = clear_group(main);
+    // A process that left the group may still hold the output pipes open.
+    if !(stdout.closed_within(PIPE_GRACE) && stderr.closed_within(PIPE_GRACE)) {
+        leftovers.extend(clear_pipe_holders(&pipes));
+    }
     // After a timeout the grader killed the group itself: nothing was left
     // behind by the program, and what is still dying is no verdict.
     let leftovers = if matches!(ending, Ending::TimedOut(_)) {
@@ -388,6 +404,37 @@ fn clear_group(group: Pid) -> Vec<Pid> {
     leftovers
 }
 
+/// The inode of a pipe, which names it in `/proc/PID/fd`.
+fn inode(pipe: &impl AsFd) -> u64 {
+    nix::sys::stat::fstat(pipe.as_fd()).map_or(0, |stat| stat.st_ino)
+}
+
+/// Kills and reaps every process but this one that holds one of `pipes`
+/// open, as `/proc/PID/fd` shows; returns them.
+fn clear_pipe_holders(pipes: &[u64]) -> Vec<Pid> {
+    let me = getpid();
+    let names: Vec<String> = pipes.iter().map(|ino| format!("pipe:[{ino}]")).collect();
+    let holders: Vec<(Pid, kernel::Stat)> = kernel::processes()
+        .into_iter()
+        .filter(|(pid, _)| *pid != me)
+        .filter(|(pid, _)| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.flatten().any(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|target| names.iter().any(|n| target.as_os_str() == n.as_str()))
+                })
+            })
+        })
+        .collect();
+    for (pid, stat) in &holders {
+        let _ = nix::sys::signal::kill(*pid, Signal::SIGKILL);
+        if stat.ppid == me {
+            let _ = waitpid(*pid, None);
+        }
+    }
+    holders.into_iter().map(|(pid, _)| pid).collect()
+}
+
 /// A thread reading one output stream into shared memory, so that what it
 /// read is kept even if the pipe never closes.
 struct Capture {
@@ -417,6 +464,14 @@ fn capture(stream: Option<impl Read + Send + 'static>) -> Capture {
 }
 
 impl Capture {
+    /// Whether the pipe closes within `wait` (or already has).
+    fn closed_within(&self, wait: Duration) -> bool {
+        matches!(
+            self.done.recv_timeout(wait),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        )
+    }
+
     /// What was read, once the pipe closes or [`DRAIN`] has passed (a stray
     /// process outside the group may hold it open; its reader is abandoned).
     fn collect(self) -> Captured {

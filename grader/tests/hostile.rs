@@ -1,0 +1,117 @@
+//! Hostile submissions (grader/examples/hostile_*.rs): each gets a clear
+//! verdict within its timeout plus a second and leaves no process behind.
+
+use std::time::{Duration, Instant};
+
+use grader::{RunReport, exercises, grade_run, kernel};
+
+/// Grades example `fixture` as q6 with `timeout`; returns the report and how
+/// long grading took.
+fn grade_hostile(fixture: &str, timeout: Duration) -> (RunReport, Duration) {
+    let exercise = exercises::find("q6").expect("registered");
+    let mut run = (exercise.runs)().swap_remove(0);
+    run.timeout = timeout;
+    let binary = crate::binaries().get(fixture).expect("fixture built");
+    let start = Instant::now();
+    let report = grade_run(exercise, &run, binary).expect("graded");
+    (report, start.elapsed())
+}
+
+/// No process runs the fixture's binary any more.
+#[track_caller]
+fn assert_none_left(fixture: &str) {
+    let binary = crate::binaries().get(fixture).expect("fixture built");
+    let left: Vec<_> = kernel::processes()
+        .into_iter()
+        .filter(|(pid, s)| {
+            !s.is_zombie()
+                && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary)
+        })
+        .collect();
+    assert!(left.is_empty(), "{fixture} left {left:?}");
+}
+
+#[test]
+fn an_output_flood_is_stopped_at_the_timeout_and_capped() {
+    let timeout = Duration::from_secs(2);
+    let (report, took) = grade_hostile("hostile_flood", timeout);
+    assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+    let exit = report.failure("exit status").expect("timed out");
+    assert!(
+        exit.problem.contains("did not finish within 2 s"),
+        "{report}"
+    );
+    let output = report.failure("output").expect("wrong output");
+    assert!(
+        output.problem.contains("only the first 1048576 were kept"),
+        "{}",
+        output.problem
+    );
+    assert_none_left("hostile_flood");
+}
+
+#[test]
+fn a_process_escaping_the_group_with_stdout_open_is_found() {
+    let timeout = Duration::from_secs(10);
+    let (report, took) = grade_hostile("hostile_escaped_grandchild", timeout);
+    assert!(
+        took < Duration::from_secs(3),
+        "the held pipe did not hold up grading: {took:?}"
+    );
+    let left = report
+        .failure("nothing left behind")
+        .expect("a process was left");
+    assert!(
+        left.problem.contains("1 process was still running"),
+        "{report}"
+    );
+    assert!(report.failure("output").is_none(), "{report}");
+    // The straggler is `sleep`, not the fixture: look for it by its parent.
+    let me = nix::unistd::getpid();
+    let sleeping = kernel::processes()
+        .into_iter()
+        .filter(|(pid, s)| {
+            s.ppid == me
+                && !s.is_zombie()
+                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep")
+        })
+        .count();
+    assert_eq!(sleeping, 0, "the escaped sleep was killed and reaped");
+}
+
+#[test]
+fn a_segfault_is_named() {
+    let (report, _) = grade_hostile("hostile_segfault", Duration::from_secs(10));
+    let exit = report.failure("exit status").expect("crashed");
+    assert!(
+        exit.problem.contains("killed by signal 11 (SIGSEGV)"),
+        "{report}"
+    );
+    assert_none_left("hostile_segfault");
+}
+
+#[test]
+fn output_that_is_not_utf8_is_shown_not_fatal() {
+    let (report, _) = grade_hostile("hostile_non_utf8", Duration::from_secs(10));
+    let output = report.failure("output").expect("wrong output");
+    assert!(
+        output.got.contains("Process 1: Printing \u{fffd}\u{fffd}"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_program_reading_stdin_gets_end_of_file() {
+    let timeout = Duration::from_secs(10);
+    let (report, took) = grade_hostile("hostile_reads_stdin", timeout);
+    assert!(took < timeout, "it did not wait for input: {took:?}");
+    assert!(report.failure("exit status").is_none(), "{report}");
+    assert!(
+        report
+            .failure("output")
+            .expect("wrong output")
+            .got
+            .contains("read 0 bytes")
+    );
+}
