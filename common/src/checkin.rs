@@ -34,20 +34,22 @@ pub(crate) fn socket() -> Option<OsString> {
     std::env::var_os(CHECKIN_ENV)
 }
 
-/// In the child: checks in with the listener at `path`, tells the parent through
-/// `seen` (by closing it) once the listener has looked, then waits to be
+/// In the child: checks in with the listener at `path`, calls `seen` once the
+/// listener has looked (or at once if it cannot be reached), then waits to be
 /// let go. Every failure is ignored: a missing listener must not stop a
 /// process.
-pub(crate) fn check_in(path: &OsStr, label: &str, seen: OwnedFd) {
+pub(crate) fn check_in(path: &OsStr, label: &str, seen: impl FnOnce()) {
     let Ok(mut socket) = UnixStream::connect(path) else {
+        seen();
         return;
     };
     let _ = socket.set_read_timeout(Some(PATIENCE));
     if writeln!(socket, "{label}").is_err() {
+        seen();
         return;
     }
     let _ = socket.read(&mut [0u8; 1]);
-    drop(seen);
+    seen();
     let _ = socket.read(&mut [0u8; 1]);
 }
 

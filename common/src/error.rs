@@ -32,7 +32,8 @@ pub enum Error {
     /// threads may have held at the moment of the fork, and could deadlock.
     #[error(
         "refusing to fork: this process has {threads} threads, and a forked child could deadlock \
-         on a lock another thread held; create processes from a single-threaded program"
+         on a lock another thread held; create processes from a single-threaded program, or use \
+         the spawn start method (COMMON_START_METHOD=spawn)"
     )]
     MultiThreaded {
         /// How many threads the process had.
@@ -108,6 +109,22 @@ pub enum Error {
     /// were terminated and reaped; the caller should exit with code 130.
     #[error("interrupted")]
     Interrupted,
+
+    /// [`START_METHOD_ENV`](crate::START_METHOD_ENV) or a caller named a
+    /// start method that does not exist.
+    #[error("unknown start method {0:?}: use fork or spawn")]
+    UnknownStartMethod(String),
+
+    /// A process built from a closure was to be started with spawn, which
+    /// can only send a `fn` and serde arguments to the new process.
+    #[error(
+        "{name} runs a closure, which cannot cross to a spawned process; build it with \
+         Process::with_args(function, args), or use the fork start method"
+    )]
+    NeedsFork {
+        /// The process's name.
+        name: String,
+    },
 
     /// A system call failed.
     #[error("{call} failed")]

@@ -4,7 +4,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// A process's name and pid, as `current_process()` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessInfo {
     /// `MainProcess`, `Process-N` or `PoolWorker-N`.
     pub name: String,
@@ -13,7 +13,8 @@ pub struct ProcessInfo {
 }
 
 /// Who a child is, prepared by the parent before the fork, so that the child
-/// allocates nothing to learn it.
+/// allocates nothing to learn it (or sent to a spawned child).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Identity {
     name: String,
     parent: Option<ProcessInfo>,
@@ -56,6 +57,18 @@ pub(crate) fn for_child(name: &str) -> Identity {
     Identity {
         name: name.to_owned(),
         parent: Some(current_process()),
+    }
+}
+
+impl Identity {
+    /// The name the child will have.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The pid of the child's parent.
+    pub(crate) fn parent_pid(&self) -> Option<u32> {
+        self.parent.as_ref().map(|p| p.pid)
     }
 }
 

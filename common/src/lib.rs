@@ -22,8 +22,9 @@
 //!
 //! | Python `multiprocessing`          | this crate                                   | where it differs, and why |
 //! |-----------------------------------|----------------------------------------------|---------------------------|
-//! | `Process(target=f)`               | [`Process::new`]`(f)`                        | any closure: it runs in a forked copy of the parent |
-//! | `Process(target=f, args=(x,))`    | [`Process::with_args`]`(f, x)`               | one argument; pass a tuple for more |
+//! | `Process(target=f)`               | [`Process::new`]`(f)`                        | `f` is a `fn`, as Python's target must be picklable under spawn |
+//! | `Process(target=f, args=(x,))`    | [`Process::with_args`]`(f, x)`               | one serde argument; pass a tuple for more |
+//! | (a lambda, under fork)            | [`Process::from_closure`]                    | any closure, even one holding pipes; fork only |
 //! | `p.start()`                       | [`Process::start`]                           | a second start is [`Error::AlreadyStarted`]; refused in a multi-threaded process ([`Error::MultiThreaded`]) |
 //! | `p.join()`                        | [`Process::join`]                            | |
 //! | `p.join(timeout)`                 | [`Process::join_timeout`]                    | returns whether the process ended; Python returns `None` either way |
@@ -49,7 +50,8 @@
 //! | `with Pool(...) as pool:` (exit)  | dropping the [`Pool`]                        | closes and joins, bounded to five seconds; Python terminates and loses queued work (gh-74140) |
 //! | `KeyboardInterrupt` in `map`      | [`Error::Interrupted`]                       | the workers ignore SIGINT and are terminated by the parent: one message, not one per worker |
 //! | `log_to_stderr()`                 | [`LOG_ENV`] (`COMMON_LOG=1`)                 | an environment variable, so that any program can be watched |
-//! | `set_start_method("spawn")`       | not yet                                      | only fork is implemented |
+//! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`], [`START_METHOD_ENV`] | also per process ([`Process::set_start_method`]) and per pool ([`PoolBuilder::start_method`]); fork and spawn, no forkserver |
+//! | `if __name__ == "__main__":`      | nothing to write                             | a spawned child does its work before `main` and exits, so `main` runs in the parent only |
 //! | `Queue`, `Pipe`, `Lock`, `Manager`, `shared_memory` | not yet                    | |
 //!
 //! # Processes
@@ -64,11 +66,19 @@
 //! worker that dies or a task that panics fails that item with an error
 //! naming it; the pool replaces the worker, and never hangs.
 //!
+//! # Start methods
+//!
+//! As in Python, a process is started by `fork` (a copy of the parent, the
+//! default) or by `spawn` (a fresh run of the same executable, sent a `fn`
+//! and serde arguments), chosen with [`set_start_method`], the
+//! `COMMON_START_METHOD` environment variable, or per process and pool.
+//!
 //! # Forking safely
 //!
 //! This crate forks only single-threaded processes and returns
 //! [`Error::MultiThreaded`] otherwise, because a child forked from a
-//! multi-threaded process can deadlock on a lock another thread held. Stdout
+//! multi-threaded process can deadlock on a lock another thread held; spawn
+//! has no such limit. Stdout
 //! and stderr are flushed before every fork and before every child exits, and
 //! children leave with `_exit`, so output is neither lost nor printed twice,
 //! whether it goes to a terminal, a pipe or a file.
@@ -88,6 +98,7 @@ mod identity;
 mod log;
 mod pool;
 mod process;
+mod start;
 #[expect(
     unsafe_code,
     reason = "fork, pidfd and function addresses need it; see the module docs"
@@ -100,6 +111,7 @@ pub use identity::{ProcessInfo, current_process, parent_process};
 pub use log::LOG_ENV;
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;
+pub use start::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
 
 /// The number of CPUs, as `os.cpu_count()` counts them.
 pub fn cpu_count() -> usize {

@@ -17,9 +17,9 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Ended, Error, Result};
 use crate::frame;
 use crate::log;
+use crate::start::{self, StartMethod, Work, get_start_method};
 use crate::sys::{self, ErasedFn, Progress, SigintGuard};
 
 /// How long [`Drop`] lets queued work finish and workers exit before it
@@ -138,6 +139,7 @@ pub struct Pool {
 #[must_use]
 pub struct PoolBuilder {
     processes: Option<usize>,
+    start_method: Option<StartMethod>,
     initializer: Option<fn()>,
     maxtasksperchild: Option<usize>,
 }
@@ -146,6 +148,13 @@ impl PoolBuilder {
     /// How many workers (default: one per CPU), like `processes=`.
     pub fn processes(mut self, processes: usize) -> PoolBuilder {
         self.processes = Some(processes);
+        self
+    }
+
+    /// How the workers are started (default: [`get_start_method`]), like
+    /// `multiprocessing.get_context(method).Pool(...)`.
+    pub fn start_method(mut self, method: StartMethod) -> PoolBuilder {
+        self.start_method = Some(method);
         self
     }
 
@@ -173,7 +182,12 @@ impl PoolBuilder {
         if processes == 0 {
             return Err(Error::NoWorkers(processes));
         }
+        let method = match self.start_method {
+            Some(method) => method,
+            None => get_start_method()?,
+        };
         let mut inner = Inner {
+            method,
             workers: Vec::with_capacity(processes),
             queue: VecDeque::new(),
             batches: HashMap::new(),
@@ -202,6 +216,7 @@ enum State {
 }
 
 struct Inner {
+    method: StartMethod,
     workers: Vec<Worker>,
     /// Jobs waiting for an idle worker.
     queue: VecDeque<Job>,
@@ -821,13 +836,29 @@ impl Inner {
 
     /// Reads the outcomes of worker `i`'s job, or handles its death.
     fn receive(&mut self, i: usize) -> Result<()> {
-        let worker = &mut self.workers[i];
-        let outcomes = match frame::read::<Vec<Outcome>>(&mut worker.results) {
+        let outcomes = match frame::read::<Vec<Outcome>>(&mut self.workers[i].results) {
             Ok(Some(outcomes)) => outcomes,
             Ok(None) | Err(_) => return self.worker_died(i),
         };
+        self.answered(i, outcomes);
+        let worker = &self.workers[i];
+        if self
+            .maxtasksperchild
+            .is_some_and(|max| worker.jobs_done >= max)
+        {
+            // The worker exits by itself after its last job; reap and replace.
+            self.replace(i, KILL_GRACE)?;
+        }
+        Ok(())
+    }
+
+    /// Records the answers to worker `i`'s oldest job.
+    fn answered(&mut self, i: usize, outcomes: Vec<Outcome>) {
+        let worker = &mut self.workers[i];
         let pid = worker.pid_u32();
-        let job = worker.jobs.pop_front().expect("only busy workers are read");
+        let Some(job) = worker.jobs.pop_front() else {
+            return;
+        };
         worker.jobs_done += 1;
         for (index, outcome) in (job.start..).zip(outcomes) {
             let result = match outcome {
@@ -841,15 +872,6 @@ impl Inner {
             };
             self.complete(job.batch, index, result);
         }
-        let worker = &self.workers[i];
-        if self
-            .maxtasksperchild
-            .is_some_and(|max| worker.jobs_done >= max)
-        {
-            // The worker exits by itself after its last job; reap and replace.
-            self.replace(i, KILL_GRACE)?;
-        }
-        Ok(())
     }
 
     fn complete(&mut self, batch: u64, index: usize, result: Result<Vec<u8>>) {
@@ -867,6 +889,17 @@ impl Inner {
         let worker = &mut self.workers[i];
         let how = worker.reap_within(KILL_GRACE);
         let pid = worker.pid_u32();
+        // Answers it sent before dying may still wait in the pipe (the death
+        // may have been noticed on a write): take them first, without waiting
+        // for more, so that the death is blamed on the job it really died in.
+        let _ = nix::fcntl::fcntl(
+            &worker.results,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        );
+        while let Ok(Some(outcomes)) = frame::read::<Vec<Outcome>>(&mut self.workers[i].results) {
+            self.answered(i, outcomes);
+        }
+        let worker = &mut self.workers[i];
         // Jobs sent ahead never started: they go back to the queue whole.
         while worker.jobs.len() > 1 {
             let job = worker.jobs.pop_back().expect("more than one");
@@ -956,41 +989,62 @@ impl Inner {
     }
 
     fn spawn_worker(&mut self, slot: usize) -> Result<Worker> {
-        let (task_rx, task_tx) = sys::pipe()?;
-        let (result_rx, result_tx) = sys::pipe()?;
-        sys::register_parent_fd(task_tx.as_raw_fd());
-        sys::register_parent_fd(result_rx.as_raw_fd());
         self.spawned += 1;
         let label = format!("PoolWorker-{}", self.spawned);
+        let (pid, tasks, results) = match self.method {
+            StartMethod::Fork => self.fork_worker(&label, slot)?,
+            StartMethod::Spawn => {
+                let work = Work::PoolWorker {
+                    initializer: self.initializer.map(ErasedFn::nullary),
+                    maxtasks: self.maxtasksperchild,
+                    slot,
+                    slots: self.progress.len(),
+                };
+                let (pid, socket) = start::spawn(&label, work, Some(self.progress.memory()))?;
+                let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
+                (
+                    pid,
+                    File::from(OwnedFd::from(tasks)),
+                    File::from(OwnedFd::from(socket)),
+                )
+            }
+        };
+        sys::register_parent_fd(tasks.as_raw_fd());
+        sys::register_parent_fd(results.as_raw_fd());
+        Ok(Worker {
+            pid,
+            slot,
+            tasks: Some(tasks),
+            results,
+            jobs: VecDeque::new(),
+            jobs_done: 0,
+            ended: None,
+        })
+    }
+
+    /// Forks a worker; returns its pid and the parent's ends of its pipes.
+    fn fork_worker(&mut self, label: &str, slot: usize) -> Result<(Pid, File, File)> {
+        let (task_rx, task_tx) = sys::pipe()?;
+        let (result_rx, result_tx) = sys::pipe()?;
+        // The new worker must not keep its own parent-side ends open.
+        sys::register_parent_fd(task_tx.as_raw_fd());
+        sys::register_parent_fd(result_rx.as_raw_fd());
         let initializer = self.initializer;
         let maxtasks = self.maxtasksperchild;
         let progress = &self.progress;
-        let forked = sys::fork(&label, || {
+        let forked = sys::fork(label, || {
             sys::ignore_sigint();
             if let Some(initializer) = initializer {
                 initializer();
             }
             let tasks = File::from(task_rx);
             worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
-                progress.set(slot, done)
+                progress.set(slot, done);
             })
         });
-        match forked {
-            Ok(pid) => Ok(Worker {
-                pid,
-                slot,
-                tasks: Some(File::from(task_tx)),
-                results: File::from(result_rx),
-                jobs: VecDeque::new(),
-                jobs_done: 0,
-                ended: None,
-            }),
-            Err(error) => {
-                sys::forget_parent_fd(task_tx.as_raw_fd());
-                sys::forget_parent_fd(result_rx.as_raw_fd());
-                Err(error)
-            }
-        }
+        sys::forget_parent_fd(task_tx.as_raw_fd());
+        sys::forget_parent_fd(result_rx.as_raw_fd());
+        Ok((forked?, File::from(task_tx), File::from(result_rx)))
     }
 }
 
@@ -1031,6 +1085,10 @@ impl Worker {
     fn close_tasks(&mut self) {
         if let Some(tasks) = self.tasks.take() {
             sys::forget_parent_fd(tasks.as_raw_fd());
+            // A spawned worker's tasks and results share one socket: closing
+            // this copy alone would not tell it that no more work comes.
+            let _ =
+                nix::sys::socket::shutdown(tasks.as_raw_fd(), nix::sys::socket::Shutdown::Write);
         }
     }
 }
@@ -1069,9 +1127,9 @@ impl std::fmt::Debug for Pool {
 /// A worker's life: run jobs until the task pipe closes, or until it has
 /// run `maxtasks` jobs. `progress` is told how many items of the current job
 /// are done, before and after each item.
-fn worker_loop(
-    mut tasks: File,
-    mut results: File,
+pub(crate) fn worker_loop(
+    mut tasks: impl Read,
+    mut results: impl Write,
     maxtasks: Option<usize>,
     progress: impl Fn(u64),
 ) -> i32 {

@@ -10,8 +10,13 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::error::{Ended, Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::log;
+use crate::start::{self, StartMethod, Work, get_start_method};
 use crate::sys;
+use crate::sys::ErasedFn;
 
 /// Numbers processes in creation order, as Python names them `Process-1`, ...
 static CREATED: AtomicUsize = AtomicUsize::new(0);
@@ -48,18 +53,34 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 pub struct Process {
     name: String,
     target: Option<Box<dyn FnOnce()>>,
+    /// For spawn: the `fn` and its encoded arguments (`None` for a closure).
+    sendable: Option<(ErasedFn, Vec<u8>)>,
+    start_method: Option<StartMethod>,
     pid: Option<Pid>,
     ended: Cell<Option<Ended>>,
     daemon: bool,
 }
 
 impl Process {
-    /// A process that will run `target`, like `Process(target=f)`.
-    pub fn new(target: impl FnOnce() + 'static) -> Process {
+    /// A process that will run `target`, like `Process(target=f)`. It can be
+    /// started with either start method: `target` is a `fn` (a closure that
+    /// captures nothing coerces to one).
+    pub fn new(target: fn()) -> Process {
+        let mut process = Process::from_closure(target);
+        process.sendable = Some((ErasedFn::nullary(target), Vec::new()));
+        process
+    }
+
+    /// A process that will run a closure, which may capture anything, even
+    /// what cannot be serialized (pipes, channels). Only the fork start
+    /// method can run it: the child is a copy of the parent, closure and all.
+    pub fn from_closure(target: impl FnOnce() + 'static) -> Process {
         let number = CREATED.fetch_add(1, Ordering::Relaxed) + 1;
         Process {
             name: format!("Process-{number}"),
             target: Some(Box::new(target)),
+            sendable: None,
+            start_method: None,
             pid: None,
             ended: Cell::new(None),
             daemon: false,
@@ -67,9 +88,25 @@ impl Process {
     }
 
     /// A process that will run `target(args)`, like
-    /// `Process(target=f, args=(args,))`.
-    pub fn with_args<A: 'static>(target: impl FnOnce(A) + 'static, args: A) -> Process {
-        Process::new(move || target(args))
+    /// `Process(target=f, args=(args,))`. Unlike [`Process::new`], it can be
+    /// started with either start method: `target` is a `fn` (a closure that
+    /// captures nothing coerces to one) and `args` crosses as serde data
+    /// under spawn.
+    pub fn with_args<A>(target: fn(A), args: A) -> Process
+    where
+        A: Serialize + DeserializeOwned + 'static,
+    {
+        let encoded = postcard::to_stdvec(&args);
+        let mut process = Process::from_closure(move || target(args));
+        // An argument that cannot be encoded shows up when spawn needs it.
+        process.sendable = encoded.ok().map(|bytes| (ErasedFn::new(target), bytes));
+        process
+    }
+
+    /// Chooses how this process is started, like creating it from
+    /// `multiprocessing.get_context(method)`; default: [`get_start_method`].
+    pub fn set_start_method(&mut self, method: StartMethod) {
+        self.start_method = Some(method);
     }
 
     /// The process's name: `Process-N` unless changed with
@@ -113,15 +150,32 @@ impl Process {
                 name: self.name.clone(),
             });
         }
-        // The child takes the target out of its copy of `self`; in the parent
-        // it stays put if the fork fails, so the process may be started again.
-        let target = &mut self.target;
-        let pid = sys::fork(&self.name, || {
-            if let Some(target) = target.take() {
-                target();
+        let method = match self.start_method {
+            Some(method) => method,
+            None => get_start_method()?,
+        };
+        let pid = match method {
+            StartMethod::Fork => {
+                // The child takes the target out of its copy of `self`; in the
+                // parent it stays put if the fork fails, so the process may be
+                // started again.
+                let target = &mut self.target;
+                sys::fork(&self.name, || {
+                    if let Some(target) = target.take() {
+                        target();
+                    }
+                    0
+                })?
             }
-            0
-        })?;
+            StartMethod::Spawn => {
+                let Some((func, args)) = self.sendable.clone() else {
+                    return Err(Error::NeedsFork {
+                        name: self.name.clone(),
+                    });
+                };
+                start::spawn(&self.name, Work::Process { func, args }, None)?.0
+            }
+        };
         self.target = None;
         self.pid = Some(pid);
         Ok(())

@@ -30,7 +30,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -47,6 +47,7 @@ use crate::checkin;
 use crate::error::{Ended, Error, Result};
 use crate::identity;
 use crate::log;
+use crate::start;
 
 /// File descriptors that belong to the parent side of this process's pools:
 /// every forked child closes them first, so that a worker sees end-of-file
@@ -143,7 +144,7 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
             // which would then run twice.
             let code = panic::catch_unwind(AssertUnwindSafe(|| {
                 if let Some((socket, (_, seen_tx))) = checkin {
-                    checkin::check_in(&socket, label, seen_tx);
+                    checkin::check_in(&socket, label, || drop(seen_tx));
                 }
                 child()
             }))
@@ -160,11 +161,43 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
 /// In a new child: asks the kernel for SIGKILL when `parent` dies, so that
 /// no child outlives a parent killed with SIGKILL, and exits at once if the
 /// parent died before the request took effect.
-fn die_with(parent: Pid) {
+pub(crate) fn die_with(parent: Pid) {
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_ok() && nix::unistd::getppid() != parent {
         // SAFETY: as in `fork`: end now, running nothing of the parent's.
         unsafe { libc::_exit(1) }
     }
+}
+
+/// Ends this process at once with `code`: no destructor, no exit handler.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: `_exit` ends the process at once; nothing of ours runs after
+    // it, which is the point.
+    unsafe { libc::_exit(code) }
+}
+
+/// Makes writes to a closed pipe fail with EPIPE instead of killing the
+/// process, as Rust's runtime arranges before `main`; a spawned child runs
+/// before that.
+pub(crate) fn ignore_sigpipe() {
+    // SAFETY: SIG_IGN installs no handler of ours.
+    let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+}
+
+/// Runs before `main` in every program linked with this crate. In a child
+/// started by the spawn start method it does the child's work and exits, so
+/// that `main` never runs there (see `start`); elsewhere it returns at once.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static SPAWNED_ENTRY: extern "C" fn() = spawned_entry;
+
+extern "C" fn spawned_entry() {
+    if std::env::var_os(start::SPAWNED_ENV).is_none() {
+        return;
+    }
+    // SAFETY: before `main` the process has one thread, so nothing reads the
+    // environment meanwhile; grandchildren must not inherit the variable.
+    unsafe { std::env::remove_var(start::SPAWNED_ENV) };
+    start::run_spawned()
 }
 
 /// Makes this process ignore SIGINT. Pool workers do, so that Ctrl-C, which
@@ -254,28 +287,59 @@ impl Drop for SigintGuard {
 pub(crate) struct Progress {
     slots: NonNull<AtomicU64>,
     len: usize,
+    /// The memory, as a file a spawned worker can be sent and map too.
+    memory: OwnedFd,
 }
 
 impl Progress {
     /// `len` counters, all 0.
     pub(crate) fn new(len: usize) -> Result<Progress> {
+        let len = len.max(1);
+        let memory = nix::sys::memfd::memfd_create(
+            c"common-progress",
+            nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
+        )
+        .map_err(|e| Error::os("memfd_create", e))?;
+        let bytes = len * std::mem::size_of::<AtomicU64>();
+        nix::unistd::ftruncate(&memory, i64::try_from(bytes).expect("a few slots"))
+            .map_err(|e| Error::os("ftruncate", e))?;
+        Progress::map(memory, len)
+    }
+
+    /// Maps `len` counters from `memory`, made by [`Progress::new`] in this
+    /// process or its parent.
+    pub(crate) fn map(memory: OwnedFd, len: usize) -> Result<Progress> {
         let bytes = NonZeroUsize::new(len.max(1) * std::mem::size_of::<AtomicU64>())
             .expect("at least one slot");
-        // SAFETY: a fresh anonymous mapping, aliasing nothing; the kernel
-        // zero-fills it, and all-zero bytes are valid AtomicU64s.
-        let memory = unsafe {
-            nix::sys::mman::mmap_anonymous(
+        // SAFETY: a new shared mapping of a file sized for it; it aliases only
+        // the other mappings of the same file, which are accessed atomically
+        // too, and zero bytes are valid AtomicU64s.
+        let slots = unsafe {
+            nix::sys::mman::mmap(
                 None,
                 bytes,
                 ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
                 MapFlags::MAP_SHARED,
+                &memory,
+                0,
             )
         }
         .map_err(|e| Error::os("mmap", e))?;
         Ok(Progress {
-            slots: memory.cast(),
+            slots: slots.cast(),
             len: len.max(1),
+            memory,
         })
+    }
+
+    /// The file behind the counters, to send to a spawned worker.
+    pub(crate) fn memory(&self) -> BorrowedFd<'_> {
+        self.memory.as_fd()
+    }
+
+    /// How many counters there are.
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
 
     fn slot(&self, slot: usize) -> &AtomicU64 {
@@ -368,21 +432,23 @@ pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))
 }
 
-/// A `fn(A) -> R` that a forked pool worker can call, sent to it as an address.
+/// A `fn(A) -> R` that another process running this binary can call, sent
+/// to it as offsets from a fixed point of the binary.
 ///
 /// # Why this is sound
 ///
 /// A function pointer is an address in the code of this binary. A child made
-/// by `fork` has the very same mapping of the very same binary, so the address
-/// names the same function there. `anchor` is the address of a static of
-/// this crate as the sender saw it: [`ErasedFn::call`] refuses to run unless
-/// the receiver sees it at the same place, which would catch a receiver that
-/// runs another binary or the same one at another base address (a re-executed
-/// child under ASLR, which a `spawn` start method would have to handle by
-/// sending offsets from the anchor instead).
+/// by `fork` has the very same mapping, so the address names the same
+/// function there; a child made by `spawn` runs the same file (it executes
+/// `/proc/self/exe`), mapped at another base address (ASLR) but with the same
+/// layout, so the function lies at the same offset from any fixed point of
+/// the image. [`ErasedFn`] therefore carries offsets from [`ANCHOR`], and a
+/// `layout` value (the distance between two statics in different sections)
+/// that [`ErasedFn::call`] compares with its own, refusing to run if the
+/// receiver's image is laid out differently, as another binary's would be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ErasedFn {
-    anchor: usize,
+    layout: usize,
     shim: usize,
     func: usize,
 }
@@ -396,19 +462,42 @@ type Shim = fn(usize, &[u8]) -> Result<Vec<u8>, String>;
 /// each crate that uses it, and then `f as usize` differs between crates.
 static ANCHOR: u8 = 0;
 
+/// A second fixed point, in a writable section, far from [`ANCHOR`]'s.
+static LAYOUT_PROBE: AtomicU8 = AtomicU8::new(0);
+
 fn anchor() -> usize {
     std::ptr::addr_of!(ANCHOR) as usize
+}
+
+fn layout() -> usize {
+    (std::ptr::addr_of!(LAYOUT_PROBE) as usize).wrapping_sub(anchor())
+}
+
+/// An address as an offset from the anchor, and back.
+fn offset(address: usize) -> usize {
+    address.wrapping_sub(anchor())
+}
+
+fn address(offset: usize) -> usize {
+    anchor().wrapping_add(offset)
 }
 
 fn shim<A: DeserializeOwned, R: Serialize>(func: usize, arg: &[u8]) -> Result<Vec<u8>, String> {
     // SAFETY: `func` came from `ErasedFn::new::<A, R>`, which stored a
     // `fn(A) -> R` together with this very instantiation of `shim`, and
-    // `ErasedFn::call` checked that this process maps the code where the
-    // sender did, so the address is that function's.
+    // `ErasedFn::call` checked that this process's image is laid out as the
+    // sender's, so the rebased address is that function's.
     let func = unsafe { std::mem::transmute::<usize, fn(A) -> R>(func) };
     let arg: A =
         postcard::from_bytes(arg).map_err(|e| format!("cannot decode the argument: {e}"))?;
     postcard::to_stdvec(&func(arg)).map_err(|e| format!("cannot encode the result: {e}"))
+}
+
+fn shim_nullary(func: usize, _: &[u8]) -> Result<Vec<u8>, String> {
+    // SAFETY: as in `shim`, for a `fn()` stored by `ErasedFn::nullary`.
+    let func = unsafe { std::mem::transmute::<usize, fn()>(func) };
+    func();
+    Ok(Vec::new())
 }
 
 fn shim_pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
@@ -423,35 +512,63 @@ fn shim_pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
 }
 
 impl ErasedFn {
+    fn from_addresses(shim: Shim, func: usize) -> ErasedFn {
+        ErasedFn {
+            layout: layout(),
+            shim: offset(shim as usize),
+            func: offset(func),
+        }
+    }
+
     /// Erases a two-argument `func`, called with a tuple `(A, B)`.
     pub(crate) fn pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
         func: fn(A, B) -> R,
     ) -> ErasedFn {
-        ErasedFn {
-            anchor: anchor(),
-            shim: shim_pair::<A, B, R> as Shim as usize,
-            func: func as usize,
-        }
+        ErasedFn::from_addresses(shim_pair::<A, B, R>, func as usize)
     }
 
     /// Erases `func`'s type; `A` and `R` are remembered by the shim.
     pub(crate) fn new<A: DeserializeOwned, R: Serialize>(func: fn(A) -> R) -> ErasedFn {
-        ErasedFn {
-            anchor: anchor(),
-            shim: shim::<A, R> as Shim as usize,
-            func: func as usize,
-        }
+        ErasedFn::from_addresses(shim::<A, R>, func as usize)
+    }
+
+    /// Erases a function of no arguments, called with an encoded `()`.
+    pub(crate) fn nullary(func: fn()) -> ErasedFn {
+        ErasedFn::from_addresses(shim_nullary, func as usize)
     }
 
     /// Decodes `arg`, calls the function and encodes its result. A panic in
     /// the function unwinds out of this call.
     pub(crate) fn call(self, arg: &[u8]) -> Result<Vec<u8>, String> {
-        if self.anchor != anchor() {
-            return Err("the function was sent by a process whose code is mapped elsewhere".into());
+        if self.layout != layout() {
+            return Err("the function was sent by a process running another binary".into());
         }
-        // SAFETY: `shim` holds a `Shim` stored by `ErasedFn::new`, and the
-        // anchor check shows that code is mapped here as it was there.
-        let shim = unsafe { std::mem::transmute::<usize, Shim>(self.shim) };
-        shim(self.func, arg)
+        // SAFETY: `shim` is the offset of a `Shim` stored by `from_addresses`,
+        // and the layout check shows that this image is laid out as the
+        // sender's, so the rebased address is that shim.
+        let shim = unsafe { std::mem::transmute::<usize, Shim>(address(self.shim)) };
+        shim(address(self.func), arg)
     }
+}
+
+/// Receives one file descriptor sent over `socket` (SCM_RIGHTS), as a
+/// spawned pool worker receives its pool's progress counters.
+pub(crate) fn receive_fd(socket: &std::os::unix::net::UnixStream) -> Option<OwnedFd> {
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let message = nix::sys::socket::recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .ok()?;
+    let fd = message.cmsgs().ok()?.find_map(|cmsg| match cmsg {
+        nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+        _ => None,
+    })?;
+    // SAFETY: the kernel just installed this descriptor in this process for
+    // us; nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
