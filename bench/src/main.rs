@@ -133,7 +133,7 @@ const STOP: [u8; 8] = [0xff; 8];
 fn pipe_round_trips(count: usize) -> f64 {
     let (mut to_child_rx, mut to_child_tx) = std::io::pipe().expect("pipe");
     let (mut from_child_rx, mut from_child_tx) = std::io::pipe().expect("pipe");
-    let mut echo = Process::new(move || {
+    let mut echo = Process::from_closure(move || {
         // The child holds a copy of the parent's write end too (fork copies
         // every descriptor), so it would never see end-of-file: a message
         // of all ones says stop.

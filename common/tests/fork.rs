@@ -10,7 +10,7 @@
 //! `ROLE_ENV` set, and read its output through a pipe or a file.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::panic::{self, AssertUnwindSafe};
 use std::process::Command;
 use std::time::Duration;
@@ -221,18 +221,20 @@ fn read_all(mut from: impl Read) -> String {
     text
 }
 
+/// Writes this process's pid and parent pid to the file `path`.
+fn write_pids(path: String) {
+    let ppid = nix::unistd::getppid();
+    std::fs::write(path, format!("{} {}", std::process::id(), ppid)).expect("write the file");
+}
+
 fn process_runs_target_in_a_child() {
-    let (reader, mut writer) = io::pipe().expect("pipe");
-    let mut process = Process::new(move || {
-        let ppid = nix::unistd::getppid();
-        write!(writer, "{} {}", std::process::id(), ppid).expect("write to pipe");
-    });
+    let dir = temp_dir();
+    let path = path_in(&dir, "pids");
+    let mut process = Process::with_args(write_pids, path.clone());
     process.start().expect("start");
     let pid = process.pid().expect("a started process has a pid");
-    // Dropping the closure dropped the parent's copy of the writer, so the
-    // read ends when the child exits.
     process.join().expect("join");
-    let text = read_all(reader);
+    let text = std::fs::read_to_string(&path).expect("the child wrote the file");
     let (child, parent) = text.split_once(' ').expect("the child wrote two pids");
     assert_eq!(
         child,
@@ -251,7 +253,7 @@ fn process_runs_target_in_a_child() {
     );
 }
 
-fn exitcode_of(target: impl FnOnce() + 'static) -> Option<i32> {
+fn exitcode_of(target: fn()) -> Option<i32> {
     let mut process = Process::new(target);
     process.start().expect("start");
     process.join().expect("join");
@@ -372,8 +374,18 @@ fn fork_refused_when_multi_threaded() {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || rx.recv());
     let mut process = Process::new(|| {});
+    process.set_start_method(common::StartMethod::Fork);
     let started = process.start();
-    let pool = Pool::new(1);
+    let pool = Pool::builder()
+        .processes(1)
+        .start_method(common::StartMethod::Fork)
+        .build();
+    // Spawn starts the child afresh, so it is safe from here.
+    let mut spawned = Process::new(|| {});
+    spawned.set_start_method(common::StartMethod::Spawn);
+    spawned.start().expect("spawn works with threads");
+    spawned.join().expect("join");
+    assert_eq!(spawned.exitcode(), Some(0));
     drop(tx);
     thread.join().expect("the thread ends").ok();
     assert!(
@@ -1017,25 +1029,25 @@ fn process_daemon_is_terminated_on_drop() {
     );
 }
 
+/// Writes who this process is, and who its parent is, to the file `path`.
+fn write_identity(path: String) {
+    let me = common::current_process();
+    let parent = common::parent_process().expect("a child has a parent");
+    let text = format!("{} {} {} {}", me.name, me.pid, parent.name, parent.pid);
+    std::fs::write(path, text).expect("write the file");
+}
+
 fn current_and_parent_process() {
     let me = common::current_process();
     assert_eq!(me.name, "MainProcess");
     assert_eq!(me.pid, std::process::id());
     assert_eq!(common::parent_process(), None);
-    let (reader, mut writer) = io::pipe().expect("pipe");
-    let mut process = Process::new(move || {
-        let me = common::current_process();
-        let parent = common::parent_process().expect("a child has a parent");
-        write!(
-            writer,
-            "{} {} {} {}",
-            me.name, me.pid, parent.name, parent.pid
-        )
-        .expect("write");
-    });
+    let dir = temp_dir();
+    let path = path_in(&dir, "identity");
+    let mut process = Process::with_args(write_identity, path.clone());
     process.start().expect("start");
     process.join().expect("join");
-    let text = read_all(reader);
+    let text = std::fs::read_to_string(&path).expect("the child wrote the file");
     let expected = format!(
         "{} {} MainProcess {}",
         process.name(),

@@ -7,7 +7,7 @@ use common::Process;
 
 fn main() -> common::Result<()> {
     let mut processes: Vec<Process> = (1..=4)
-        .map(|n: u32| Process::new(move || println!("Process {n}: Printing {n}")))
+        .map(|n: u32| Process::from_closure(move || println!("Process {n}: Printing {n}")))
         .collect();
     for process in &mut processes {
         process.start()?;

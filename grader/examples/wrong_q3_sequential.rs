@@ -6,7 +6,7 @@ use common::Process;
 
 fn main() -> common::Result<()> {
     for i in 0..3 {
-        let mut process = Process::new(move || {
+        let mut process = Process::from_closure(move || {
             println!("Worker {i} started");
             println!("Worker {i} finished");
         });

@@ -5,7 +5,7 @@ use common::Process;
 fn main() -> common::Result<()> {
     let mut processes: Vec<Process> = (1..=4)
         .map(|n: u32| {
-            Process::new(move || {
+            Process::from_closure(move || {
                 println!("Process {n}: Printing {n}");
                 if n == 4 {
                     loop {

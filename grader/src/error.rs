@@ -27,6 +27,9 @@ pub enum Error {
     /// A new exercise could not be added.
     #[error("cannot add the exercise: {0}")]
     Scaffold(String),
+    /// The start method asked for does not exist.
+    #[error("{0}")]
+    StartMethod(String),
     /// An I/O operation failed.
     #[error("could not {what}")]
     Io {

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::StartMethod;
 use serde_json::Value;
 
 use crate::observe::Observation;
@@ -25,6 +26,10 @@ pub struct Exercise {
     pub hint: &'static str,
     /// The runs to grade, each with its arguments and expectations.
     pub runs: fn() -> Vec<Run>,
+    /// Whether it runs only under the fork start method (its experiments
+    /// hand closures that capture pipes to its processes, which only a
+    /// forked child can receive); it is then not graded under spawn.
+    pub fork_only: bool,
 }
 
 /// One run of an exercise binary and what it must do.
@@ -48,6 +53,9 @@ pub struct Run {
     pub parent_waits: bool,
     /// How long the run may take before its process group is killed.
     pub timeout: Duration,
+    /// How the program's processes are started (it is given the method in
+    /// `COMMON_START_METHOD`).
+    pub start_method: StartMethod,
     /// For programs that print JSON (`--json`): the facts their output must
     /// state. Returns one line per fact that is wrong; the lines fields
     /// above are then not used.
@@ -70,6 +78,7 @@ impl Run {
             concurrent: false,
             parent_waits: false,
             timeout: Duration::from_secs(20),
+            start_method: StartMethod::Fork,
             facts: None,
         }
     }
@@ -86,7 +95,13 @@ impl Run {
 
     /// The command line as a student would type it.
     pub fn command_line(&self, package: &str) -> String {
-        std::iter::once(package.to_owned())
+        let method = match self.start_method {
+            StartMethod::Fork => None,
+            method => Some(format!("{}={method}", common::START_METHOD_ENV)),
+        };
+        method
+            .into_iter()
+            .chain(std::iter::once(package.to_owned()))
             .chain(self.args.iter().cloned())
             .collect::<Vec<_>>()
             .join(" ")
@@ -102,6 +117,7 @@ pub static EXERCISES: &[Exercise] = &[
         points: 5,
         hint: "every method must count the same primes, and the processes must come from a common::Pool",
         runs: q1_runs,
+        fork_only: false,
     },
     Exercise {
         id: "q2",
@@ -110,6 +126,7 @@ pub static EXERCISES: &[Exercise] = &[
         points: 5,
         hint: "run each experiment in a real child process (common::Process) and report what it saw",
         runs: q2_runs,
+        fork_only: true,
     },
     Exercise {
         id: "q3",
@@ -119,6 +136,7 @@ pub static EXERCISES: &[Exercise] = &[
         hint: "start the Process, join it, then ask is_alive; with --workers, start every \
                worker before joining any of them",
         runs: q3_runs,
+        fork_only: false,
     },
     Exercise {
         id: "q4",
@@ -127,6 +145,7 @@ pub static EXERCISES: &[Exercise] = &[
         points: 5,
         hint: "run one common::Process per task, then the same tasks on one common::Pool",
         runs: q4_runs,
+        fork_only: true,
     },
     Exercise {
         id: "q5",
@@ -135,6 +154,7 @@ pub static EXERCISES: &[Exercise] = &[
         points: 10,
         hint: "create a Pool of the requested size and print the result of pool.map",
         runs: q5_runs,
+        fork_only: false,
     },
     Exercise {
         id: "q6",
@@ -144,6 +164,7 @@ pub static EXERCISES: &[Exercise] = &[
         hint: "create the four Processes, start each, join each, and only then print the \
                final line",
         runs: q6_runs,
+        fork_only: false,
     },
 ];
 

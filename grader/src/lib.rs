@@ -2,7 +2,7 @@
 //! kernel, what they do.
 //!
 //! ```no_run
-//! let report = grader::grade(std::path::Path::new("."), &[])?;
+//! let report = grader::grade(std::path::Path::new("."), &[], &[grader::StartMethod::Fork])?;
 //! print!("{report}");
 //! assert!(report.passed());
 //! # Ok::<(), grader::Error>(())
@@ -43,6 +43,8 @@ pub mod scaffold;
 
 use std::path::Path;
 
+pub use common::StartMethod;
+
 pub use cargo::{Binaries, build};
 pub use error::Error;
 pub use exercises::{EXERCISES, Exercise, Run};
@@ -59,12 +61,32 @@ pub fn grade_run(
     Ok(judge(exercise, run, &seen))
 }
 
-/// Runs every run of `exercise` with `binary`.
+/// Runs every run of `exercise` with `binary`, under the start method
+/// `COMMON_START_METHOD` names (fork by default).
 pub fn grade_exercise(exercise: &'static Exercise, binary: &Path) -> Result<ExerciseReport, Error> {
-    let runs = (exercise.runs)()
-        .iter()
-        .map(|run| grade_run(exercise, run, binary))
-        .collect::<Result<_, _>>()?;
+    let method = common::get_start_method().map_err(|e| Error::StartMethod(e.to_string()))?;
+    grade_exercise_with(exercise, binary, &[method])
+}
+
+/// Runs every run of `exercise` with `binary` under each of `methods` (an
+/// exercise that is fork only runs under fork alone).
+pub fn grade_exercise_with(
+    exercise: &'static Exercise,
+    binary: &Path,
+    methods: &[StartMethod],
+) -> Result<ExerciseReport, Error> {
+    let methods: &[StartMethod] = if exercise.fork_only {
+        &[StartMethod::Fork]
+    } else {
+        methods
+    };
+    let mut runs = Vec::new();
+    for &method in methods {
+        for mut run in (exercise.runs)() {
+            run.start_method = method;
+            runs.push(grade_run(exercise, &run, binary)?);
+        }
+    }
     Ok(ExerciseReport {
         id: exercise.id,
         package: exercise.package,
@@ -74,8 +96,9 @@ pub fn grade_exercise(exercise: &'static Exercise, binary: &Path) -> Result<Exer
 }
 
 /// Builds the workspace at `workspace` and grades the exercises named in
-/// `only` (ids or packages), or all of them when `only` is empty.
-pub fn grade(workspace: &Path, only: &[String]) -> Result<Report, Error> {
+/// `only` (ids or packages), or all of them when `only` is empty, under each
+/// of `methods`.
+pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Result<Report, Error> {
     let chosen: Vec<&'static Exercise> = if only.is_empty() {
         EXERCISES.iter().collect()
     } else {
@@ -86,7 +109,7 @@ pub fn grade(workspace: &Path, only: &[String]) -> Result<Report, Error> {
     let binaries = build(workspace)?;
     let exercises = chosen
         .into_iter()
-        .map(|exercise| grade_exercise(exercise, binaries.get(exercise.package)?))
+        .map(|exercise| grade_exercise_with(exercise, binaries.get(exercise.package)?, methods))
         .collect::<Result<_, _>>()?;
     Ok(Report { exercises })
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use grader::{Error, Report, exercises, formats};
+use grader::{Error, Report, StartMethod, exercises, formats};
 
 /// Grade the multiprocessing exercises of a workspace.
 #[derive(Parser)]
@@ -22,6 +22,10 @@ struct Args {
     /// Grade this executable as the one exercise named, without building.
     #[arg(long, value_name = "PATH", requires = "only")]
     binary: Option<PathBuf>,
+
+    /// Which start methods to grade under: each run is made once per method.
+    #[arg(long, value_enum, default_value_t = Methods::Fork)]
+    start_method: Methods,
 
     /// How to report: a table for people, or JSON for classroom tools.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -48,6 +52,26 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum Methods {
+    /// fork only
+    Fork,
+    /// spawn only (exercises that are fork only are graded under fork)
+    Spawn,
+    /// every run under fork, then under spawn
+    Both,
+}
+
+impl Methods {
+    fn list(self) -> &'static [StartMethod] {
+        match self {
+            Methods::Fork => &[StartMethod::Fork],
+            Methods::Spawn => &[StartMethod::Spawn],
+            Methods::Both => &[StartMethod::Fork, StartMethod::Spawn],
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     /// A table of exercises and points, then every failure in full.
     Text,
@@ -59,14 +83,18 @@ enum Format {
 
 fn grade(args: &Args) -> Result<Report, Error> {
     let Some(binary) = &args.binary else {
-        return grader::grade(&args.workspace, &args.only);
+        return grader::grade(&args.workspace, &args.only, args.start_method.list());
     };
     let [name] = args.only.as_slice() else {
         return Err(Error::UnknownExercise(args.only.join(" ")));
     };
     let exercise = exercises::find(name).ok_or_else(|| Error::UnknownExercise(name.clone()))?;
     Ok(Report {
-        exercises: vec![grader::grade_exercise(exercise, binary)?],
+        exercises: vec![grader::grade_exercise_with(
+            exercise,
+            binary,
+            args.start_method.list(),
+        )?],
     })
 }
 

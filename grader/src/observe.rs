@@ -169,6 +169,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     let mut child = Command::new(binary)
         .args(&run.args)
         .env(common::CHECKIN_ENV, &socket)
+        .env(common::START_METHOD_ENV, run.start_method.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

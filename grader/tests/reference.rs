@@ -1,4 +1,4 @@
-use grader::{EXERCISES, grade_exercise};
+use grader::{EXERCISES, StartMethod, grade_exercise, grade_exercise_with};
 
 #[test]
 fn every_reference_solution_passes_every_check() {
@@ -27,6 +27,25 @@ fn reference_q6_passes_twenty_times_in_a_row() {
         let report = grade_exercise(exercise, binary).expect("graded");
         if let Err(failure) = report.runs[0].try_pass() {
             panic!("attempt {attempt} failed:\n{failure}");
+        }
+    }
+}
+
+/// Under spawn every process starts as a fresh run of the binary; the
+/// exercises that can (all but the fork-only experiments) pass all the same.
+#[test]
+fn every_reference_solution_passes_under_spawn() {
+    for exercise in EXERCISES {
+        let binary = crate::binaries().get(exercise.package).expect("built");
+        let report = grade_exercise_with(exercise, binary, &[StartMethod::Spawn]).expect("graded");
+        for run in &report.runs {
+            run.assert_pass();
+            let spawned = run.command.starts_with("COMMON_START_METHOD=spawn");
+            assert_eq!(
+                spawned, !exercise.fork_only,
+                "{}: {}",
+                exercise.id, run.command
+            );
         }
     }
 }

@@ -110,7 +110,7 @@ fn in_child(
         call: "pipe",
         source: e,
     })?;
-    let mut process = Process::new(move || target(&mut writer));
+    let mut process = Process::from_closure(move || target(&mut writer));
     process.start()?;
     // The parent's copy of the writer went with the target when `start`
     // dropped it, so the read sees end-of-file if the child sends nothing.

@@ -70,20 +70,20 @@ fn one_process() -> common::Result<()> {
 }
 
 // Define a function to be executed by the process
-fn worker(num: u32, sleep: Duration) {
+fn worker((num, sleep_ms): (u32, u64)) {
     println!("Worker {num} started");
-    thread::sleep(sleep); // Simulate a task taking some time
+    thread::sleep(Duration::from_millis(sleep_ms)); // Simulate a task taking some time
     println!("Worker {num} finished");
 }
 
 /// Seed 000's program.
-fn many_workers(workers: u32, sleep: Duration) -> common::Result<()> {
+fn many_workers(workers: u32, sleep_ms: u64) -> common::Result<()> {
     // Create a list of processes
     let mut processes = Vec::new();
 
     // Create and start new processes
     for i in 0..workers {
-        let mut process = Process::new(move || worker(i, sleep));
+        let mut process = Process::with_args(worker, (i, sleep_ms));
         process.start()?;
         processes.push(process);
     }
@@ -101,7 +101,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let outcome = match args.workers {
         None => one_process(),
-        Some(n) => many_workers(n, Duration::from_millis(args.sleep_ms)),
+        Some(n) => many_workers(n, args.sleep_ms),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -71,7 +71,7 @@ fn in_own_process(n: u64) -> common::Result<(u64, u32)> {
         source,
     };
     let (mut reader, mut writer) = std::io::pipe().map_err(os)?;
-    let mut process = Process::new(move || {
+    let mut process = Process::from_closure(move || {
         let (square, pid) = task(n);
         let mut message = square.to_le_bytes().to_vec();
         message.extend_from_slice(&pid.to_le_bytes());
