@@ -103,9 +103,10 @@ fn raw_fork_join() -> Duration {
     start.elapsed()
 }
 
-fn common_process_join() -> Duration {
+fn common_process_join(method: common::StartMethod) -> Duration {
     let start = Instant::now();
     let mut process = Process::new(|| {});
+    process.set_start_method(method);
     process.start().expect("start");
     process.join().expect("join");
     start.elapsed()
@@ -303,12 +304,22 @@ fn run(args: &Args) -> common::Result<()> {
     table.section("1. process start+join, median microseconds");
     // Interleaved, so that both see the machine in the same state.
     let (raw, common): (Vec<_>, Vec<_>) = (0..sizes.starts)
-        .map(|_| (raw_fork_join(), common_process_join()))
+        .map(|_| {
+            (
+                raw_fork_join(),
+                common_process_join(common::StartMethod::Fork),
+            )
+        })
         .unzip();
     let (floor, ours) = (micros(median(raw)), micros(median(common)));
     table.row("raw fork + _exit + waitpid (floor)", Some(floor), "us");
     table.row("common::Process, fork", Some(ours), "us");
-    table.row("common::Process, spawn", None, "us (not implemented yet)");
+    let spawned = micros(median(
+        (0..(sizes.starts / 5).max(10))
+            .map(|_| common_process_join(common::StartMethod::Spawn))
+            .collect(),
+    ));
+    table.row("common::Process, spawn", Some(spawned), "us");
     for method in ["fork", "forkserver", "spawn"] {
         table.row(
             &format!("python Process, {method}"),
@@ -321,6 +332,11 @@ fn run(args: &Args) -> common::Result<()> {
         "python fork / common fork",
         py("/start_join_us/fork").map(|p| p / ours),
         ">= 10",
+    );
+    table.ratio(
+        "python spawn / common spawn",
+        py("/start_join_us/spawn").map(|p| p / spawned),
+        ">= 30",
     );
 
     table.section("2. pools, 2 workers");
