@@ -140,6 +140,11 @@ pub enum Error {
 impl Error {
     /// The exit code a program should end with after this error: 130 (as a
     /// shell reports Ctrl-C) for [`Error::Interrupted`], else 1.
+    ///
+    /// ```
+    /// assert_eq!(common::Error::Interrupted.exit_code(), 130);
+    /// assert_eq!(common::Error::NoWorkers(0).exit_code(), 1);
+    /// ```
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Interrupted => 130,
@@ -170,6 +175,13 @@ pub enum Ended {
 impl Ended {
     /// The value Python's `Process.exitcode` gives: the exit code, or `-N`
     /// when killed by signal `N`.
+    ///
+    /// ```
+    /// use nix::sys::signal::Signal;
+    ///
+    /// assert_eq!(common::Ended::Exited(3).exitcode(), 3);
+    /// assert_eq!(common::Ended::Signaled(Signal::SIGKILL).exitcode(), -9);
+    /// ```
     pub fn exitcode(self) -> i32 {
         match self {
             Ended::Exited(code) => code,

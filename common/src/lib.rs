@@ -114,6 +114,10 @@ pub use process::Process;
 pub use start::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
 
 /// The number of CPUs, as `os.cpu_count()` counts them.
+///
+/// ```
+/// assert!(common::cpu_count() >= 1);
+/// ```
 pub fn cpu_count() -> usize {
     num_cpus::get()
 }

@@ -146,6 +146,11 @@ pub struct PoolBuilder {
 
 impl PoolBuilder {
     /// How many workers (default: one per CPU), like `processes=`.
+    ///
+    /// ```
+    /// assert_eq!(common::Pool::builder().processes(3).build()?.processes(), 3);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn processes(mut self, processes: usize) -> PoolBuilder {
         self.processes = Some(processes);
         self
@@ -153,12 +158,34 @@ impl PoolBuilder {
 
     /// How the workers are started (default: [`get_start_method`]), like
     /// `multiprocessing.get_context(method).Pool(...)`.
+    ///
+    /// ```
+    /// fn double(n: u32) -> u32 {
+    ///     n * 2
+    /// }
+    ///
+    /// let mut pool = common::Pool::builder()
+    ///     .processes(2)
+    ///     .start_method(common::StartMethod::Spawn)
+    ///     .build()?;
+    /// assert_eq!(pool.map(double, [1, 2])?, [2, 4]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn start_method(mut self, method: StartMethod) -> PoolBuilder {
         self.start_method = Some(method);
         self
     }
 
     /// A function each worker runs once when it starts, like `initializer=`.
+    ///
+    /// ```
+    /// fn announce() {
+    ///     eprintln!("worker {} ready", std::process::id());
+    /// }
+    ///
+    /// let pool = common::Pool::builder().processes(1).initializer(announce).build()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn initializer(mut self, initializer: fn()) -> PoolBuilder {
         self.initializer = Some(initializer);
         self
@@ -166,6 +193,17 @@ impl PoolBuilder {
 
     /// Replace each worker after it has run this many jobs (chunks), like
     /// `maxtasksperchild=`.
+    ///
+    /// ```
+    /// fn pid(_: u32) -> u32 {
+    ///     std::process::id()
+    /// }
+    ///
+    /// let mut pool = common::Pool::builder().processes(1).maxtasksperchild(1).build()?;
+    /// let pids = pool.map_chunked(pid, [0, 1], Some(1))?;
+    /// assert_ne!(pids[0], pids[1], "a fresh worker for each job");
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn maxtasksperchild(mut self, jobs: usize) -> PoolBuilder {
         self.maxtasksperchild = Some(jobs.max(1));
         self
@@ -177,6 +215,10 @@ impl PoolBuilder {
     ///
     /// [`Error::NoWorkers`] for 0 processes, [`Error::MultiThreaded`] when
     /// the caller has other threads, [`Error::Os`] when a pipe or fork fails.
+    ///
+    /// ```
+    /// assert!(common::Pool::builder().processes(0).build().is_err());
+    /// ```
     pub fn build(self) -> Result<Pool> {
         let processes = self.processes.unwrap_or_else(num_cpus::get);
         if processes == 0 {
@@ -280,26 +322,52 @@ impl Pool {
     /// # Errors
     ///
     /// As [`PoolBuilder::build`].
+    ///
+    /// ```
+    /// assert_eq!(common::Pool::new(2)?.processes(), 2);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn new(processes: usize) -> Result<Pool> {
         Pool::builder().processes(processes).build()
     }
 
     /// A pool with one worker per CPU, like `Pool()`.
+    ///
+    /// ```
+    /// assert_eq!(common::Pool::with_cpus()?.processes(), common::cpu_count());
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn with_cpus() -> Result<Pool> {
         Pool::builder().build()
     }
 
     /// Settings beyond the size: initializer, maxtasksperchild.
+    ///
+    /// ```
+    /// let pool = common::Pool::builder().processes(1).build()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn builder() -> PoolBuilder {
         PoolBuilder::default()
     }
 
     /// How many workers the pool has.
+    ///
+    /// ```
+    /// assert_eq!(common::Pool::new(1)?.processes(), 1);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn processes(&self) -> usize {
         self.inner.borrow().workers.len()
     }
 
     /// The workers' process ids.
+    ///
+    /// ```
+    /// let pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.pids().len(), 2);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn pids(&self) -> Vec<u32> {
         self.inner
             .borrow()
@@ -320,6 +388,16 @@ impl Pool {
     /// The first item to fail ([`Error::TaskPanicked`],
     /// [`Error::WorkerDied`], [`Error::Codec`]), or [`Error::Interrupted`],
     /// or [`Error::PoolNotRunning`] after `close` or `terminate`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(4)?;
+    /// assert_eq!(pool.map(square, 1..=5)?, [1, 4, 9, 16, 25]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn map<A, R>(
         &mut self,
         func: fn(A) -> R,
@@ -335,6 +413,16 @@ impl Pool {
     /// [`map`](Pool::map) with Python's `chunksize`: how many items a worker
     /// is sent at a time (`None`: Python's default). Small chunks balance
     /// uneven tasks across workers; large ones cost fewer messages.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.map_chunked(square, 1..=3, Some(1))?, [1, 4, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn map_chunked<A, R>(
         &mut self,
         func: fn(A) -> R,
@@ -350,6 +438,16 @@ impl Pool {
 
     /// Like [`map`](Pool::map) for a two-argument function, each item a
     /// tuple of its arguments, like `Pool.starmap`.
+    ///
+    /// ```
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.starmap(power, [(2, 3), (3, 2)])?, [8, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn starmap<A, B, R>(
         &mut self,
         func: fn(A, B) -> R,
@@ -367,6 +465,18 @@ impl Pool {
     /// soon as it and those before it are done, like `Pool.imap`. Items are
     /// sent one at a time unless `chunksize` says otherwise (Python's
     /// default too). A failed item yields its error and iteration goes on.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// for (index, result) in pool.imap(square, 1..=3, None)? {
+    ///     assert_eq!(result?, (index as i64 + 1).pow(2));
+    /// }
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn imap<A, R>(
         &mut self,
         func: fn(A) -> R,
@@ -382,6 +492,21 @@ impl Pool {
 
     /// Like [`imap`](Pool::imap), but yields results in the order they
     /// complete, like `Pool.imap_unordered`. Each is `(index, result)`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// let mut results: Vec<i64> = pool
+    ///     .imap_unordered(square, 1..=3, None)?
+    ///     .map(|(_, r)| r)
+    ///     .collect::<Result<_, _>>()?;
+    /// results.sort();
+    /// assert_eq!(results, [1, 4, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn imap_unordered<A, R>(
         &mut self,
         func: fn(A) -> R,
@@ -396,6 +521,15 @@ impl Pool {
     }
 
     /// Runs `func(arg)` in a worker and waits for it, like `Pool.apply`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// assert_eq!(common::Pool::new(1)?.apply(square, 12)?, 144);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn apply<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<R>
     where
         A: Serialize + DeserializeOwned,
@@ -406,6 +540,18 @@ impl Pool {
 
     /// Queues `func(arg)` for a worker and returns at once, like
     /// `Pool.apply_async`. The result is fetched from the handle.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// let a = pool.apply_async(square, 3)?;
+    /// let b = pool.apply_async(square, 4)?;
+    /// assert_eq!(a.get()? + b.get()?, 25);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn apply_async<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<AsyncResult<R>>
     where
         A: Serialize + DeserializeOwned,
@@ -424,6 +570,18 @@ impl Pool {
 
     /// Takes no more work, like `Pool.close`; queued work still runs, and
     /// the workers exit once it is done.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// pool.close();
+    /// assert!(matches!(pool.map(square, [1]), Err(common::Error::PoolNotRunning)));
+    /// pool.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn close(&mut self) {
         let mut inner = self.inner.borrow_mut();
         if inner.state == State::Running {
@@ -434,6 +592,13 @@ impl Pool {
     /// Stops the workers now, like `Pool.terminate`: SIGTERM, then SIGKILL
     /// for any still alive a second later, and reaps them. Unfinished items
     /// fail with [`Error::Terminated`]. Never hangs.
+    ///
+    /// ```
+    /// let mut pool = common::Pool::new(2)?;
+    /// pool.terminate();
+    /// pool.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn terminate(&mut self) {
         self.inner.borrow_mut().terminate();
     }
@@ -445,6 +610,14 @@ impl Pool {
     ///
     /// [`Error::PoolStillRunning`] if neither `close` nor `terminate` came
     /// first; [`Error::Interrupted`] on SIGINT.
+    ///
+    /// ```
+    /// let mut pool = common::Pool::new(1)?;
+    /// assert!(matches!(pool.join(), Err(common::Error::PoolStillRunning)));
+    /// pool.close();
+    /// pool.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn join(&mut self) -> Result<()> {
         let mut inner = self.inner.borrow_mut();
         if inner.state == State::Running {
@@ -544,6 +717,16 @@ pub struct AsyncResult<R> {
 
 impl<R: DeserializeOwned> AsyncResult<R> {
     /// Waits for the result, like `AsyncResult.get()`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// assert_eq!(pool.apply_async(square, 5)?.get()?, 25);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn get(self) -> Result<R> {
         self.fetch(None)
     }
@@ -551,11 +734,42 @@ impl<R: DeserializeOwned> AsyncResult<R> {
     /// Waits at most `timeout`, like `AsyncResult.get(timeout)`:
     /// [`Error::Timeout`] if it is not ready by then (the handle is gone,
     /// and the result will be discarded).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// fn forever(_: u32) -> u32 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// let stuck = pool.apply_async(forever, 0)?;
+    /// assert!(matches!(stuck.get_timeout(Duration::from_millis(10)), Err(common::Error::Timeout(_))));
+    /// pool.terminate();
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn get_timeout(self, timeout: Duration) -> Result<R> {
         self.fetch(Some(timeout))
     }
 
     /// Whether the result is ready, like `AsyncResult.ready()`.
+    ///
+    /// ```
+    /// fn forever(_: u32) -> u32 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// let stuck = pool.apply_async(forever, 0)?;
+    /// assert!(!stuck.ready());
+    /// pool.terminate();
+    /// assert!(stuck.ready(), "terminate fails what was unfinished");
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn ready(&self) -> bool {
         let mut inner = self.inner.borrow_mut();
         // A look at the pipes without waiting; its errors show in `get`.
@@ -568,6 +782,21 @@ impl<R: DeserializeOwned> AsyncResult<R> {
 
     /// Whether it completed without failing, like
     /// `AsyncResult.successful()`; [`Error::NotReady`] before it is ready.
+    ///
+    /// ```
+    /// fn forever(_: u32) -> u32 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// let stuck = pool.apply_async(forever, 0)?;
+    /// assert!(matches!(stuck.successful(), Err(common::Error::NotReady)));
+    /// pool.terminate();
+    /// assert!(!stuck.successful()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn successful(&self) -> Result<bool> {
         if !self.ready() {
             return Err(Error::NotReady);

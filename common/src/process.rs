@@ -65,6 +65,13 @@ impl Process {
     /// A process that will run `target`, like `Process(target=f)`. It can be
     /// started with either start method: `target` is a `fn` (a closure that
     /// captures nothing coerces to one).
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| println!("hello from a child"));
+    /// process.start()?;
+    /// process.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn new(target: fn()) -> Process {
         let mut process = Process::from_closure(target);
         process.sendable = Some((ErasedFn::nullary(target), Vec::new()));
@@ -74,6 +81,14 @@ impl Process {
     /// A process that will run a closure, which may capture anything, even
     /// what cannot be serialized (pipes, channels). Only the fork start
     /// method can run it: the child is a copy of the parent, closure and all.
+    ///
+    /// ```
+    /// let greeting = String::from("captured");
+    /// let mut process = common::Process::from_closure(move || println!("{greeting}"));
+    /// process.start()?;
+    /// process.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn from_closure(target: impl FnOnce() + 'static) -> Process {
         let number = CREATED.fetch_add(1, Ordering::Relaxed) + 1;
         Process {
@@ -92,6 +107,18 @@ impl Process {
     /// started with either start method: `target` is a `fn` (a closure that
     /// captures nothing coerces to one) and `args` crosses as serde data
     /// under spawn.
+    ///
+    /// ```
+    /// fn print_number(n: u32) {
+    ///     println!("Process {n}: Printing {n}");
+    /// }
+    ///
+    /// let mut process = common::Process::with_args(print_number, 7);
+    /// process.start()?;
+    /// process.join()?;
+    /// assert_eq!(process.exitcode(), Some(0));
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn with_args<A>(target: fn(A), args: A) -> Process
     where
         A: Serialize + DeserializeOwned + 'static,
@@ -105,22 +132,46 @@ impl Process {
 
     /// Chooses how this process is started, like creating it from
     /// `multiprocessing.get_context(method)`; default: [`get_start_method`].
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| {});
+    /// process.set_start_method(common::StartMethod::Spawn);
+    /// process.start()?;
+    /// process.join()?;
+    /// assert_eq!(process.exitcode(), Some(0));
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn set_start_method(&mut self, method: StartMethod) {
         self.start_method = Some(method);
     }
 
     /// The process's name: `Process-N` unless changed with
     /// [`set_name`](Process::set_name).
+    ///
+    /// ```
+    /// let process = common::Process::new(|| {});
+    /// assert!(process.name().starts_with("Process-"));
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Renames the process, like assigning `Process.name`.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| {});
+    /// process.set_name("printer");
+    /// assert_eq!(process.name(), "printer");
+    /// ```
     pub fn set_name(&mut self, name: impl Into<String>) {
         self.name = name.into();
     }
 
     /// Whether the process is a daemon, like `Process.daemon`.
+    ///
+    /// ```
+    /// assert!(!common::Process::new(|| {}).daemon());
+    /// ```
     pub fn daemon(&self) -> bool {
         self.daemon
     }
@@ -128,11 +179,27 @@ impl Process {
     /// Makes the process a daemon (or not), like setting `Process.daemon`
     /// before `start`: dropping a started daemon terminates it instead of
     /// joining it, as Python terminates daemons when their parent exits.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| loop { std::thread::park() });
+    /// process.set_daemon(true);
+    /// process.start()?;
+    /// drop(process); // terminated and reaped, not waited for
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn set_daemon(&mut self, daemon: bool) {
         self.daemon = daemon;
     }
 
     /// The child's process id, once started.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| {});
+    /// assert_eq!(process.pid(), None);
+    /// process.start()?;
+    /// assert_ne!(process.pid(), Some(std::process::id()));
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn pid(&self) -> Option<u32> {
         self.pid.map(|pid| pid.as_raw().unsigned_abs())
     }
@@ -144,6 +211,13 @@ impl Process {
     ///
     /// [`Error::AlreadyStarted`] on a second call, [`Error::MultiThreaded`]
     /// when the caller has other threads, [`Error::Os`] when `fork` fails.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| {});
+    /// process.start()?;
+    /// assert!(matches!(process.start(), Err(common::Error::AlreadyStarted { .. })));
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn start(&mut self) -> Result<()> {
         if self.target.is_none() {
             return Err(Error::AlreadyStarted {
@@ -182,6 +256,15 @@ impl Process {
     }
 
     /// Waits for the child to end. Returns at once if it already has.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| {});
+    /// process.start()?;
+    /// process.join()?;
+    /// process.join()?; // idempotent
+    /// assert!(!process.is_alive());
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn join(&self) -> Result<()> {
         let pid = self.started()?;
         if self.ended.get().is_none() {
@@ -192,6 +275,17 @@ impl Process {
 
     /// Waits at most `timeout` for the child to end. Returns whether it did,
     /// which Python leaves the caller to find out with `is_alive`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mut process = common::Process::new(|| loop { std::thread::park() });
+    /// process.start()?;
+    /// assert!(!process.join_timeout(Duration::from_millis(10))?);
+    /// process.kill()?;
+    /// assert!(process.join_timeout(Duration::from_secs(10))?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn join_timeout(&self, timeout: Duration) -> Result<bool> {
         let pid = self.started()?;
         if self.ended.get().is_none() {
@@ -201,6 +295,17 @@ impl Process {
     }
 
     /// Whether the child has been started and has not ended yet.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| loop { std::thread::park() });
+    /// assert!(!process.is_alive());
+    /// process.start()?;
+    /// assert!(process.is_alive());
+    /// process.kill()?;
+    /// process.join()?;
+    /// assert!(!process.is_alive());
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn is_alive(&self) -> bool {
         let Some(pid) = self.pid else {
             return false;
@@ -214,23 +319,57 @@ impl Process {
 
     /// Python's `exitcode`: `None` while running (or not started), else the
     /// exit code, 1 if the target panicked, `-N` if killed by signal `N`.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| std::process::exit(3));
+    /// process.start()?;
+    /// process.join()?;
+    /// assert_eq!(process.exitcode(), Some(3));
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn exitcode(&self) -> Option<i32> {
         self.is_alive();
         self.ended.get().map(Ended::exitcode)
     }
 
     /// How the child ended, once it has.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| {});
+    /// process.start()?;
+    /// process.join()?;
+    /// assert_eq!(process.ended(), Some(common::Ended::Exited(0)));
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn ended(&self) -> Option<Ended> {
         self.is_alive();
         self.ended.get()
     }
 
     /// Sends SIGTERM, like `Process.terminate`. Does not wait: join after it.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| loop { std::thread::park() });
+    /// process.start()?;
+    /// process.terminate()?;
+    /// process.join()?;
+    /// assert_eq!(process.exitcode(), Some(-15));
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn terminate(&self) -> Result<()> {
         self.signal(Signal::SIGTERM)
     }
 
     /// Sends SIGKILL, like `Process.kill`. Does not wait: join after it.
+    ///
+    /// ```
+    /// let mut process = common::Process::new(|| loop { std::thread::park() });
+    /// process.start()?;
+    /// process.kill()?;
+    /// process.join()?;
+    /// assert_eq!(process.exitcode(), Some(-9));
+    /// # Ok::<(), common::Error>(())
+    /// ```
     pub fn kill(&self) -> Result<()> {
         self.signal(Signal::SIGKILL)
     }

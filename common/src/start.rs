@@ -84,6 +84,12 @@ static CHOSEN: Mutex<Option<StartMethod>> = Mutex::new(None);
 
 /// Chooses the start method for every process and pool created from now on
 /// without one of their own, like `multiprocessing.set_start_method`.
+///
+/// ```
+/// common::set_start_method(common::StartMethod::Spawn);
+/// assert_eq!(common::get_start_method()?, common::StartMethod::Spawn);
+/// # Ok::<(), common::Error>(())
+/// ```
 pub fn set_start_method(method: StartMethod) {
     *CHOSEN.lock().unwrap_or_else(PoisonError::into_inner) = Some(method);
 }
@@ -95,6 +101,12 @@ pub fn set_start_method(method: StartMethod) {
 /// # Errors
 ///
 /// [`Error::UnknownStartMethod`] when the environment variable names none.
+///
+/// ```
+/// let method = common::get_start_method()?;
+/// assert!(matches!(method, common::StartMethod::Fork | common::StartMethod::Spawn));
+/// # Ok::<(), common::Error>(())
+/// ```
 pub fn get_start_method() -> Result<StartMethod> {
     if let Some(method) = *CHOSEN.lock().unwrap_or_else(PoisonError::into_inner) {
         return Ok(method);
