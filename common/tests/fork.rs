@@ -30,6 +30,10 @@ fn main() {
         play(&role);
         return;
     }
+    // Orphans of the processes a test starts (its roles' workers, once the
+    // role is killed) come to this process, so that no zombie is left to
+    // init and `run_leaving_nothing` sees every one.
+    nix::sys::prctl::set_child_subreaper(true).expect("become a subreaper");
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
     let tests: &[(&str, fn())] = &[
@@ -971,12 +975,16 @@ fn group_alive(group: Pid) -> Vec<Pid> {
         .collect()
 }
 
-/// Waits, at most 5 s, for group `group` to have no live process left.
+/// Waits, at most 5 s, for group `group` to have no live process left, and
+/// reaps those that came to this process (it is a subreaper).
 fn wait_group_gone(group: Pid) -> Vec<Pid> {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         let alive = group_alive(group);
         if alive.is_empty() || std::time::Instant::now() >= deadline {
+            for pid in children_of(getpid()) {
+                let _ = waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+            }
             return alive;
         }
         std::thread::sleep(Duration::from_millis(5));
