@@ -150,9 +150,7 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
             }))
             .unwrap_or(1);
             flush_stdio();
-            // SAFETY: `_exit` ends the process at once; nothing of ours runs
-            // after it, which is the point: no destructor, no exit handler.
-            unsafe { libc::_exit(code) }
+            exit_now(code)
         }
         Err(errno) => Err(Error::os("fork", errno)),
     }
@@ -163,12 +161,12 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
 /// parent died before the request took effect.
 pub(crate) fn die_with(parent: Pid) {
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_ok() && nix::unistd::getppid() != parent {
-        // SAFETY: as in `fork`: end now, running nothing of the parent's.
-        unsafe { libc::_exit(1) }
+        exit_now(1);
     }
 }
 
-/// Ends this process at once with `code`: no destructor, no exit handler.
+/// Ends this process at once with `code`: no destructor, no exit handler,
+/// so a child never runs the parent's a second time.
 pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: `_exit` ends the process at once; nothing of ours runs after
     // it, which is the point.
@@ -309,8 +307,9 @@ impl Progress {
     /// Maps `len` counters from `memory`, made by [`Progress::new`] in this
     /// process or its parent.
     pub(crate) fn map(memory: OwnedFd, len: usize) -> Result<Progress> {
-        let bytes = NonZeroUsize::new(len.max(1) * std::mem::size_of::<AtomicU64>())
-            .expect("at least one slot");
+        let len = len.max(1);
+        let bytes =
+            NonZeroUsize::new(len * std::mem::size_of::<AtomicU64>()).expect("at least one slot");
         // SAFETY: a new shared mapping of a file sized for it; it aliases only
         // the other mappings of the same file, which are accessed atomically
         // too, and zero bytes are valid AtomicU64s.
@@ -327,7 +326,7 @@ impl Progress {
         .map_err(|e| Error::os("mmap", e))?;
         Ok(Progress {
             slots: slots.cast(),
-            len: len.max(1),
+            len,
             memory,
         })
     }
