@@ -562,8 +562,7 @@ impl Pool {
                 .borrow_mut()
                 .submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
         Ok(AsyncResult {
-            inner: Rc::clone(&self.inner),
-            batch,
+            claim: self.claim(batch),
             _result: PhantomData,
         })
     }
@@ -626,6 +625,13 @@ impl Pool {
         inner.finish(None)
     }
 
+    fn claim(&self, batch: u64) -> Claim {
+        Claim {
+            inner: Rc::clone(&self.inner),
+            batch,
+        }
+    }
+
     fn run_all<R: DeserializeOwned>(
         &mut self,
         func: ErasedFn,
@@ -641,20 +647,19 @@ impl Pool {
             .expect("a batch lives until taken");
         inner.forget(batch);
         waited?;
-        let mut results = Vec::with_capacity(done.slots.len());
+        let mut slots = done.slots;
         // A failed call reports the item that failed first.
         if let Some(&index) = done
             .completed
             .iter()
-            .find(|&&i| matches!(done.slots[i], Some(Err(_))))
+            .find(|&&i| matches!(slots[i], Some(Err(_))))
         {
-            let mut slots = done.slots;
             return Err(slots[index].take().expect("completed").expect_err("failed"));
         }
-        for (index, slot) in done.slots.into_iter().enumerate() {
-            results.push(decode(index, slot.expect("every item completed")?)?);
-        }
-        Ok(results)
+        (0..)
+            .zip(slots)
+            .map(|(index, slot)| decode(index, slot.expect("every item completed")?))
+            .collect()
     }
 
     fn imap_with<A, R>(
@@ -676,8 +681,7 @@ impl Pool {
             Some(chunksize.unwrap_or(1)),
         )?;
         Ok(Imap {
-            inner: Rc::clone(&self.inner),
-            batch,
+            claim: self.claim(batch),
             next: 0,
             total,
             ordered,
@@ -710,9 +714,23 @@ fn decode<R: DeserializeOwned>(index: usize, bytes: Vec<u8>) -> Result<R> {
 ///
 /// It shares the pool: waiting on it drives the pool's work.
 pub struct AsyncResult<R> {
+    claim: Claim,
+    _result: PhantomData<R>,
+}
+
+/// A handle's hold on its batch in the pool: dropping it forgets the batch,
+/// so that results nobody will read are discarded.
+struct Claim {
     inner: Rc<RefCell<Inner>>,
     batch: u64,
-    _result: PhantomData<R>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.forget(self.batch);
+        }
+    }
 }
 
 impl<R: DeserializeOwned> AsyncResult<R> {
@@ -771,12 +789,12 @@ impl<R: DeserializeOwned> AsyncResult<R> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn ready(&self) -> bool {
-        let mut inner = self.inner.borrow_mut();
+        let mut inner = self.claim.inner.borrow_mut();
         // A look at the pipes without waiting; its errors show in `get`.
         let _ = inner.step(Some(Instant::now()), None);
         inner
             .batches
-            .get(&self.batch)
+            .get(&self.claim.batch)
             .is_none_or(|b| b.outstanding == 0)
     }
 
@@ -801,34 +819,29 @@ impl<R: DeserializeOwned> AsyncResult<R> {
         if !self.ready() {
             return Err(Error::NotReady);
         }
-        let inner = self.inner.borrow();
-        Ok(inner.batches.get(&self.batch).is_some_and(|b| !b.failed))
+        let inner = self.claim.inner.borrow();
+        Ok(inner
+            .batches
+            .get(&self.claim.batch)
+            .is_some_and(|b| !b.failed))
     }
 
     fn fetch(self, timeout: Option<Duration>) -> Result<R> {
-        let mut inner = self.inner.borrow_mut();
+        let mut inner = self.claim.inner.borrow_mut();
         let deadline = timeout.map(|t| Instant::now() + t);
-        inner.wait(self.batch, deadline, |b| b.outstanding == 0)?;
+        inner.wait(self.claim.batch, deadline, |b| b.outstanding == 0)?;
         if inner
             .batches
-            .get(&self.batch)
+            .get(&self.claim.batch)
             .is_some_and(|b| b.outstanding > 0)
         {
             return Err(Error::Timeout(timeout.unwrap_or_default()));
         }
         let slot = inner
             .batches
-            .get_mut(&self.batch)
+            .get_mut(&self.claim.batch)
             .and_then(|b| b.slots[0].take());
         decode(0, slot.ok_or(Error::NotReady)??)
-    }
-}
-
-impl<R> Drop for AsyncResult<R> {
-    fn drop(&mut self) {
-        if let Ok(mut inner) = self.inner.try_borrow_mut() {
-            inner.forget(self.batch);
-        }
     }
 }
 
@@ -837,8 +850,7 @@ impl<R> Drop for AsyncResult<R> {
 /// It shares the pool: each `next` drives the pool's work until a result is
 /// there. Dropping it early discards the results still to come.
 pub struct Imap<R> {
-    inner: Rc<RefCell<Inner>>,
-    batch: u64,
+    claim: Claim,
     next: usize,
     total: usize,
     ordered: bool,
@@ -853,7 +865,7 @@ impl<R: DeserializeOwned> Iterator for Imap<R> {
         if self.next == self.total {
             return None;
         }
-        let mut inner = self.inner.borrow_mut();
+        let mut inner = self.claim.inner.borrow_mut();
         let want = self.next;
         let ordered = self.ordered;
         let ready = |b: &Batch| {
@@ -863,13 +875,13 @@ impl<R: DeserializeOwned> Iterator for Imap<R> {
                 !b.completed.is_empty()
             }
         };
-        if let Err(error) = inner.wait(self.batch, None, ready) {
+        if let Err(error) = inner.wait(self.claim.batch, None, ready) {
             self.next = self.total;
             return Some((want, Err(error)));
         }
         let batch = inner
             .batches
-            .get_mut(&self.batch)
+            .get_mut(&self.claim.batch)
             .expect("a batch lives until forgotten");
         let index = if ordered {
             want
@@ -884,14 +896,6 @@ impl<R: DeserializeOwned> Iterator for Imap<R> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         let left = self.total - self.next;
         (left, Some(left))
-    }
-}
-
-impl<R> Drop for Imap<R> {
-    fn drop(&mut self) {
-        if let Ok(mut inner) = self.inner.try_borrow_mut() {
-            inner.forget(self.batch);
-        }
     }
 }
 
