@@ -115,9 +115,6 @@ pub struct Captured {
     pub bytes: Vec<u8>,
     /// How many bytes were written in all.
     pub total: u64,
-    /// Whether the pipe was still held open by a stray process when the
-    /// grader stopped reading.
-    pub still_open: bool,
 }
 
 impl Captured {
@@ -476,16 +473,10 @@ impl Capture {
     /// What was read, once the pipe closes or [`DRAIN`] has passed (a stray
     /// process outside the group may hold it open; its reader is abandoned).
     fn collect(self) -> Captured {
-        let closed = matches!(
-            self.done.recv_timeout(DRAIN),
-            Err(mpsc::RecvTimeoutError::Disconnected)
-        );
-        let mut captured = self
-            .captured
+        self.closed_within(DRAIN);
+        self.captured
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        captured.still_open = !closed;
-        captured
+            .clone()
     }
 }
