@@ -85,6 +85,7 @@ impl Process {
     /// ```
     /// let greeting = String::from("captured");
     /// let mut process = common::Process::from_closure(move || println!("{greeting}"));
+    /// process.set_start_method(common::StartMethod::Fork); // whatever the default
     /// process.start()?;
     /// process.join()?;
     /// # Ok::<(), common::Error>(())
