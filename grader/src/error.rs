@@ -13,6 +13,12 @@ pub enum Error {
         /// The compiler's first error, or cargo's last words.
         first_error: String,
     },
+    /// A directory to grade holds no `Cargo.toml`.
+    #[error("{0} is not a workspace to grade (no Cargo.toml in it)")]
+    NotAWorkspace(String),
+    /// An exercise's name was given where a directory belongs.
+    #[error("{0} is not a directory to grade; to grade exercise {0} alone: --exercise {0}")]
+    ExerciseAsPath(String),
     /// An exercise's binary was not among the build's artifacts.
     #[error("no binary named {0} was built; is its package a member of the workspace?")]
     MissingBinary(String),

@@ -31,6 +31,7 @@
 //! [`build`] compiles the workspace's binaries through cargo before grading,
 //! so a stale binary is never graded (see [`cargo`](mod@cargo)).
 
+pub mod batch;
 pub mod cargo;
 mod error;
 pub mod exercises;
@@ -98,18 +99,48 @@ pub fn grade_exercise_with(
 /// Builds the workspace at `workspace` and grades the exercises named in
 /// `only` (ids or packages), or all of them when `only` is empty, under each
 /// of `methods`.
+///
+/// A workspace that does not build, or lacks an exercise's package, is
+/// graded, not refused: each exercise concerned gets a failed `build` check
+/// whose `got` is the compiler's first error.
 pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Result<Report, Error> {
-    let chosen: Vec<&'static Exercise> = if only.is_empty() {
-        EXERCISES.iter().collect()
-    } else {
-        only.iter()
-            .map(|name| exercises::find(name).ok_or_else(|| Error::UnknownExercise(name.clone())))
-            .collect::<Result<_, _>>()?
+    let chosen = choose(only)?;
+    if !workspace.join("Cargo.toml").is_file() {
+        return Err(Error::NotAWorkspace(workspace.display().to_string()));
+    }
+    let binaries = match build(workspace) {
+        Ok(binaries) => binaries,
+        Err(Error::Build { first_error, .. }) => {
+            let exercises = chosen
+                .into_iter()
+                .map(|exercise| {
+                    ExerciseReport::unbuilt(exercise, "the workspace did not build", &first_error)
+                })
+                .collect();
+            return Ok(Report { exercises });
+        }
+        Err(error) => return Err(error),
     };
-    let binaries = build(workspace)?;
     let exercises = chosen
         .into_iter()
-        .map(|exercise| grade_exercise_with(exercise, binaries.get(exercise.package)?, methods))
+        .map(|exercise| match binaries.get(exercise.package) {
+            Ok(binary) => grade_exercise_with(exercise, binary, methods),
+            Err(missing) => Ok(ExerciseReport::unbuilt(
+                exercise,
+                "the exercise's binary was not built",
+                &missing.to_string(),
+            )),
+        })
         .collect::<Result<_, _>>()?;
     Ok(Report { exercises })
+}
+
+/// The exercises named in `only`, or all of them when it is empty.
+fn choose(only: &[String]) -> Result<Vec<&'static Exercise>, Error> {
+    if only.is_empty() {
+        return Ok(EXERCISES.iter().collect());
+    }
+    only.iter()
+        .map(|name| exercises::find(name).ok_or_else(|| Error::UnknownExercise(name.clone())))
+        .collect()
 }

@@ -1,27 +1,44 @@
-//! `grader`: builds a workspace of exercises, runs each one and prints a
-//! report. Exit code 0 when every check passed, 1 when one failed, 2 when
-//! grading itself could not be done (a bad argument, a build that fails).
+//! `grader`: builds a workspace of exercises (or each of several
+//! submissions), runs each exercise and prints a report. Exit code 0 when
+//! every check passed, 1 when one failed (a submission that does not build
+//! fails), 2 when grading itself could not be done (a bad argument, a
+//! directory that is not a workspace).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use grader::{Error, Report, StartMethod, exercises, formats};
+use grader::{Error, Report, StartMethod, batch, exercises, formats};
+use indicatif::{ProgressBar, ProgressStyle};
 
-/// Grade the multiprocessing exercises of a workspace.
+/// Grade the multiprocessing exercises of a workspace, or of a whole class
+/// of submissions (each a student's copy of the workspace).
 #[derive(Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
 
-    /// The workspace to grade.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    workspace: PathBuf,
+    /// The submissions to grade: workspace directories. With more than one,
+    /// or with --jobs, each gets a line in a summary and its own report
+    /// under --out.
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<PathBuf>,
 
-    /// Grade this executable as the one exercise named, without building.
-    #[arg(long, value_name = "PATH", requires = "only")]
+    /// Grade only this exercise (id such as q6, or package name); repeat
+    /// for several.
+    #[arg(short, long = "exercise", value_name = "ID")]
+    only: Vec<String>,
+
+    /// Grade this executable as the one --exercise named, without building.
+    #[arg(long, value_name = "FILE", requires = "only", conflicts_with_all = ["paths", "jobs"])]
     binary: Option<PathBuf>,
+
+    /// Grade this many submissions at a time, with a progress bar, and write
+    /// OUT/summary.csv, OUT/summary.json and OUT/<submission>/report.txt.
+    /// [default: the number of CPUs, when several PATHs are given]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 
     /// Which start methods to grade under: each run is made once per method.
     #[arg(long, value_enum, default_value_t = Methods::Fork)]
@@ -31,14 +48,10 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
-    /// With --format json: where to write autograding.json (GitHub
-    /// Classroom) and results.json (Exercism).
+    /// Where to write the JSON reports and, for several submissions, the
+    /// summaries and per-submission reports.
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
-
-    /// Grade only these exercises (id such as q6, or package name).
-    #[arg(value_name = "EXERCISE")]
-    only: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -48,6 +61,10 @@ enum Command {
     New {
         /// The package, q<number>-<words>, such as q7-shared-memory.
         package: String,
+
+        /// The workspace to add it to.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
     },
 }
 
@@ -83,7 +100,18 @@ enum Format {
 
 fn grade(args: &Args) -> Result<Report, Error> {
     let Some(binary) = &args.binary else {
-        return grader::grade(&args.workspace, &args.only, args.start_method.list());
+        let [path] = args.paths.as_slice() else {
+            unreachable!("one path unless grading a batch")
+        };
+        return grader::grade(path, &args.only, args.start_method.list()).map_err(|error| {
+            match error {
+                // `grader q6` was how one exercise used to be chosen.
+                Error::NotAWorkspace(path) if exercises::find(&path).is_some() => {
+                    Error::ExerciseAsPath(path)
+                }
+                error => error,
+            }
+        });
     };
     let [name] = args.only.as_slice() else {
         return Err(Error::UnknownExercise(args.only.join(" ")));
@@ -98,15 +126,38 @@ fn grade(args: &Args) -> Result<Report, Error> {
     })
 }
 
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(value).expect("plain data");
-    std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+/// Grades every PATH, `--jobs` at a time, with a progress bar on stderr.
+fn grade_batch(args: &Args) -> Result<bool, Error> {
+    let jobs = args.jobs.map_or_else(num_cpus::get, usize::from);
+    let bar = ProgressBar::new(args.paths.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} graded, {elapsed} {msg}")
+            .expect("a valid template"),
+    );
+    let graded = batch::grade_all(
+        &args.paths,
+        &args.only,
+        args.start_method.list(),
+        jobs,
+        &|s| {
+            bar.set_message(format!("{}: {}", s.name, s.verdict()));
+            bar.inc(1);
+        },
+    )?;
+    bar.finish_and_clear();
+    batch::write_summary(&args.out, &graded)?;
+    batch::write_reports(&args.out, &graded, matches!(args.format, Format::Json))?;
+    print!("{}", batch::Table(&graded));
+    println!(
+        "wrote {0}/summary.csv, {0}/summary.json and a report per submission in {0}/<submission>/",
+        args.out.display()
+    );
+    Ok(graded.iter().all(|s| s.verdict() == "pass"))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(Command::New { package }) = &args.command {
-        return match grader::scaffold::new_exercise(&args.workspace, package) {
+    if let Some(Command::New { package, workspace }) = &args.command {
+        return match grader::scaffold::new_exercise(workspace, package) {
             Ok(written) => {
                 for path in written {
                     println!("wrote {path}");
@@ -120,15 +171,27 @@ fn main() -> ExitCode {
             }
         };
     }
+    if args.paths.len() > 1 || args.jobs.is_some() {
+        return match grade_batch(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => {
+                eprintln!("grader: {error}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let graded = grade(&args);
     if let Format::Json = args.format {
         let written = match &graded {
-            Ok(report) => write_json(
+            Ok(report) => batch::write_json(
                 &args.out.join("autograding.json"),
                 &formats::classroom(report),
             )
-            .and_then(|()| write_json(&args.out.join("results.json"), &formats::exercism(report))),
-            Err(error) => write_json(
+            .and_then(|()| {
+                batch::write_json(&args.out.join("results.json"), &formats::exercism(report))
+            }),
+            Err(error) => batch::write_json(
                 &args.out.join("results.json"),
                 &formats::exercism_error(&error.to_string()),
             ),

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::exercises::Exercise;
+
 /// Why a check failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -136,6 +138,29 @@ pub struct ExerciseReport {
 }
 
 impl ExerciseReport {
+    /// The report of an exercise that could not be run because it was not
+    /// built: one failed `build` check, `why` as its problem and `error`
+    /// (the compiler's first error) as what was got.
+    pub fn unbuilt(exercise: &'static Exercise, why: &str, error: &str) -> ExerciseReport {
+        let failure = Failure {
+            problem: why.to_owned(),
+            expected: format!("cargo build builds the binary {}", exercise.package),
+            got: error.to_owned(),
+            hint: "run `cargo build` in the submission and fix the first error it shows".to_owned(),
+        };
+        ExerciseReport {
+            id: exercise.id,
+            package: exercise.package,
+            points: exercise.points,
+            runs: vec![RunReport {
+                exercise: exercise.id,
+                command: "cargo build".to_owned(),
+                checks: vec![Check::fail("build", failure)],
+                notes: Vec::new(),
+            }],
+        }
+    }
+
     /// Points earned: a share of the exercise's points equal to the share of
     /// checks passed, rounded down, so that full marks need every check.
     pub fn score(&self) -> u32 {

@@ -12,7 +12,7 @@ fn grade_json(binary: &str) -> (Option<i32>, Value, Value) {
         .expect("the grader is built")
         .arg("--binary")
         .arg(path)
-        .args(["q6", "--format", "json", "--out"])
+        .args(["--exercise", "q6", "--format", "json", "--out"])
         .arg(out.path())
         .output()
         .expect("runs");

@@ -2,6 +2,8 @@
 //! runs binaries through the grader, which kills and reaps whatever they
 //! leave; none of them forks this multi-threaded test process.
 
+/// Several submissions graded at once, with summaries.
+mod batch;
 /// Hostile submissions: floods, escapes, crashes, odd bytes, stdin.
 mod hostile;
 /// The reference solutions pass every check of every exercise.

@@ -1,0 +1,100 @@
+//! Grading a class at once: a good submission, one that does not compile,
+//! one without its exercise's package and a directory that is no workspace,
+//! graded two at a time; the summaries read back as a spreadsheet would.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+/// Writes a one-package workspace into `dir` whose `src/main.rs` is `main`.
+fn tiny_workspace(dir: &Path, package: &str, main: &str) {
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    let manifest = format!(
+        "[package]\nname = \"{package}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n"
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).expect("write");
+    std::fs::write(dir.join("src/main.rs"), main).expect("write");
+}
+
+#[test]
+fn a_class_is_graded_with_a_verdict_for_each_submission() {
+    let class = tempfile::tempdir().expect("temp dir");
+    let broken = class.path().join("bob");
+    tiny_workspace(
+        &broken,
+        "q6-four-processes",
+        "fn main() {\n    let n: u32 = \"four\";\n}\n",
+    );
+    let elsewhere = class.path().join("carol");
+    tiny_workspace(&elsewhere, "something-else", "fn main() {}\n");
+    let empty = class.path().join("dave");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let out = class.path().join("out");
+
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .args(["--exercise", "q6", "--jobs", "2", "--out"])
+        .arg(&out)
+        .arg(crate::workspace())
+        .args([&broken, &elsewhere, &empty])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "some failed:\n{stdout}");
+
+    let mut csv = csv::Reader::from_path(out.join("summary.csv")).expect("summary.csv");
+    let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.expect("a row")).collect();
+    let header = csv.headers().expect("a header").clone();
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let row = |submission: &str| {
+        rows.iter()
+            .find(|r| &r[column("submission")] == submission)
+            .unwrap_or_else(|| panic!("a row for {submission}:\n{stdout}"))
+    };
+    let main = row("main");
+    assert_eq!(&main[column("verdict")], "pass");
+    assert_eq!(&main[column("score")], &main[column("possible")]);
+    let bob = row("bob");
+    assert_eq!(&bob[column("verdict")], "build failed");
+    assert_eq!(&bob[column("score")], "0");
+    assert!(
+        bob[column("detail")].contains("error[E0308]: mismatched types"),
+        "the compiler's first error: {:?}",
+        &bob[column("detail")]
+    );
+    assert!(row("carol")[column("detail")].contains("no binary named q6-four-processes"));
+    assert_eq!(&row("dave")[column("verdict")], "error");
+    assert!(row("dave")[column("detail")].contains("no Cargo.toml"));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("read"))
+            .expect("JSON");
+    let verdicts: Vec<&str> = json
+        .as_array()
+        .expect("one entry per submission")
+        .iter()
+        .map(|s| s["verdict"].as_str().expect("a verdict"))
+        .collect();
+    assert_eq!(verdicts, ["pass", "build failed", "build failed", "error"]);
+    let report = std::fs::read_to_string(out.join("bob/report.txt")).expect("bob's report");
+    assert!(report.contains("FAIL  build"), "{report}");
+}
+
+#[test]
+fn one_submission_that_does_not_build_is_a_verdict_not_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    tiny_workspace(dir.path(), "q6-four-processes", "fn main() { oops }\n");
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .args(["--exercise", "q6"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("q6    q6-four-processes           0/10  FAIL"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error[E0425]"), "{stdout}");
+}
