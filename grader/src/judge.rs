@@ -20,6 +20,12 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
     }
     checks.push(nothing_left(seen));
     let mut notes = Vec::new();
+    if let Err(why) = &seen.kernel {
+        notes.push(format!(
+            "the kernel could not trace the program ({why}), so processes are known from their \
+             check-ins and /proc only"
+        ));
+    }
     if !seen.saw_waits && run.parent_waits {
         notes.push(
             "the kernel did not show what the main process was blocked in (/proc/PID/syscall), \
@@ -66,6 +72,16 @@ fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
                     .to_owned(),
             )
         }
+        Ending::TooManyProcesses(limit) => (
+            format!(
+                "the program tried to create more than {limit} processes and was stopped there \
+                 (a fork bomb?)"
+            ),
+            format!("more than {limit} processes"),
+            "a process that creates processes in a loop, or a child that runs the parent's \
+             code again: create each child once, from the main process"
+                .to_owned(),
+        ),
         Ending::TimedOut(limit) => (
             format!(
                 "the program did not finish within {} s and its process group was killed",
@@ -218,17 +234,50 @@ fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
             children.push(checkin.pid);
         }
     }
+    if let Ok(events) = &seen.kernel {
+        // A check-in names a pid; the kernel says whether this run made it.
+        for checkin in &seen.checkins {
+            if checkin.pid != main && events.process(checkin.pid).is_none() {
+                problems.push(format!(
+                    "pid {} (`{}`) checked in, but the kernel never saw this program create it",
+                    checkin.pid, checkin.label
+                ));
+            }
+        }
+    }
     if children.len() != run.children {
         let mut problem = format!(
             "expected {} child processes of the main process, the kernel saw {}",
             run.children,
             children.len()
         );
-        if children.is_empty() && seen.most_threads > 1 {
-            problem.push_str(&format!(
-                "; the main process ran {} threads, and threads are not processes",
-                seen.most_threads
-            ));
+        match &seen.kernel {
+            Ok(events) => {
+                let created = events.children_of(main).count();
+                if created > children.len() {
+                    problem.push_str(&format!(
+                        " created with common; the main process created {created} child \
+                         processes in all, but {} of them never checked in (they were not made \
+                         with common::Process or common::Pool), so the grader could not hold \
+                         them",
+                        created - children.len()
+                    ));
+                }
+                let threads = events.threads_of(main);
+                if children.is_empty() && threads > 0 {
+                    problem.push_str(&format!(
+                        "; the main process created {threads} threads, and threads are not \
+                         processes"
+                    ));
+                }
+            }
+            Err(_) if children.is_empty() && seen.most_threads > 1 => {
+                problem.push_str(&format!(
+                    "; the main process ran {} threads, and threads are not processes",
+                    seen.most_threads
+                ));
+            }
+            Err(_) => {}
         }
         problems.insert(0, problem);
     }

@@ -18,13 +18,15 @@
 //!   main process's final lines last and in order;
 //! - **processes**: the expected number of child processes checked in, each
 //!   with a distinct pid (from `SO_PEERCRED`) whose parent (from `/proc`) is
-//!   the main process the grader started;
+//!   the main process the grader started, and each one the kernel reported
+//!   the run creating ([`trace`](mod@trace), `ptrace`);
 //! - **concurrency**, where asked: all of them alive at the same time, shown
 //!   by holding each at a rendezvous rather than by timing;
 //! - **nothing left behind**: no process of the run's group outlives the
 //!   main process.
 //!
-//! [`observe`](mod@observe) tells how the evidence is gathered.
+//! [`observe`](mod@observe) tells how the evidence is gathered, and
+//! [`batch`](mod@batch) how a whole class is graded at once.
 //!
 //! # Building
 //!
@@ -41,6 +43,7 @@ pub mod kernel;
 pub mod observe;
 mod report;
 pub mod scaffold;
+pub mod trace;
 
 use std::path::Path;
 

@@ -27,7 +27,7 @@ struct Args {
 
     /// Grade only this exercise (id such as q6, or package name); repeat
     /// for several.
-    #[arg(short, long = "exercise", value_name = "ID")]
+    #[arg(short = 'e', long = "exercise", value_name = "ID")]
     only: Vec<String>,
 
     /// Grade this executable as the one --exercise named, without building.

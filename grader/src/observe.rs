@@ -12,6 +12,16 @@
 //! up, so even a parent that exits at once cannot orphan a child before its
 //! parentage is recorded.
 //!
+//! Where the kernel permits it, the program also runs under `ptrace`
+//! ([`trace`](crate::trace)): every process and thread it creates, at any
+//! depth, is reported by the kernel as it is created, with its parent and
+//! how it ended. That is the evidence that it made processes, not threads,
+//! even for processes that never check in, and it bounds how many processes
+//! a run may create ([`PROCESS_LIMIT`]): a fork bomb is stopped at the limit.
+//! Where tracing is not permitted the report says so, and the check-ins and
+//! `/proc` are the evidence (the limit is then enforced by counting the
+//! process group every tick).
+//!
 //! # How concurrency and ordering are shown without a stopwatch
 //!
 //! The grader holds every checked-in process at the socket (it answers
@@ -57,6 +67,7 @@ use nix::unistd::{Pid, getpid};
 use crate::error::Error;
 use crate::exercises::Run;
 use crate::kernel::{self, Blocked};
+use crate::trace::{self, Events, Tracer};
 
 /// How much of each output stream is kept; the rest is read and counted.
 pub const OUTPUT_CAP: usize = 1 << 20;
@@ -71,6 +82,10 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// before the grader looks for a process elsewhere that holds them.
 const PIPE_GRACE: Duration = Duration::from_millis(50);
 
+/// How many processes a run may create, at any depth, before the grader
+/// stops it as a fork bomb. The exercises need at most a few dozen.
+pub const PROCESS_LIMIT: usize = 256;
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -80,6 +95,9 @@ pub enum Ending {
     Signaled(i32),
     /// The run outlived its timeout and its process group was killed.
     TimedOut(Duration),
+    /// The run tried to create more than this many processes and was
+    /// killed.
+    TooManyProcesses(usize),
 }
 
 /// A process that checked in, as the kernel describes it.
@@ -149,6 +167,8 @@ pub struct Observation {
     /// Processes of the run's group still running after the main process
     /// ended; they were killed.
     pub leftovers: Vec<Pid>,
+    /// What `ptrace` reported, or why the run could not be traced.
+    pub kernel: Result<Events, String>,
 }
 
 /// Runs `binary` as `run` says and observes it.
@@ -163,16 +183,23 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         .set_nonblocking(true)
         .map_err(|e| Error::io("set up the check-in socket", e))?;
 
-    let mut child = Command::new(binary)
-        .args(&run.args)
-        .env(common::CHECKIN_ENV, &socket)
-        .env(common::START_METHOD_ENV, run.start_method.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| Error::io(format!("start {}", binary.display()), e))?;
+    let command = || {
+        let mut command = Command::new(binary);
+        command
+            .args(&run.args)
+            .env(common::CHECKIN_ENV, &socket)
+            .env(common::START_METHOD_ENV, run.start_method.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        command
+    };
+    let start_error = |e| Error::io(format!("start {}", binary.display()), e);
+    let (mut waiter, mut child) = match Tracer::spawn(&mut command(), PROCESS_LIMIT) {
+        Ok((tracer, child)) => (Waiter::Traced(tracer), child),
+        Err(why) => (Waiter::Plain(why), command().spawn().map_err(start_error)?),
+    };
     let main = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
     let pipes: Vec<u64> = [
         child.stdout.as_ref().map(inode),
@@ -194,18 +221,39 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         saw_waits: true,
         most_threads: 0,
     };
-    let ending = watch.until_exit(&listener, &mut child)?;
-    let mut leftovers = clear_group(main);
+    let ending = watch.until_exit(&listener, &mut child, &mut waiter)?;
+    let mut leftovers = clear_group(main, &mut waiter);
+    let kernel = match waiter {
+        Waiter::Traced(tracer) => {
+            // Traced processes that left the group are still known.
+            for pid in tracer.alive() {
+                if !leftovers.contains(&pid) {
+                    leftovers.push(pid);
+                }
+            }
+            Ok(tracer.finish())
+        }
+        Waiter::Plain(why) => Err(why),
+    };
     // A process that left the group may still hold the output pipes open.
     if !(stdout.closed_within(PIPE_GRACE) && stderr.closed_within(PIPE_GRACE)) {
-        leftovers.extend(clear_pipe_holders(&pipes));
+        for pid in clear_pipe_holders(&pipes) {
+            if !leftovers.contains(&pid) {
+                leftovers.push(pid);
+            }
+        }
     }
     // After a timeout the grader killed the group itself: nothing was left
     // behind by the program, and what is still dying is no verdict.
-    let leftovers = if matches!(ending, Ending::TimedOut(_)) {
+    let leftovers = if matches!(ending, Ending::TimedOut(_) | Ending::TooManyProcesses(_)) {
         Vec::new()
     } else {
         leftovers
+    };
+    let most_threads = match &kernel {
+        // Exact: one plus every thread the kernel saw it create.
+        Ok(events) => u32::try_from(1 + events.threads_of(main)).unwrap_or(u32::MAX),
+        Err(_) => watch.most_threads,
     };
     Ok(Observation {
         main,
@@ -216,8 +264,9 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         most_held: watch.most_held,
         release: watch.release.unwrap_or(Release::MainExited),
         saw_waits: watch.saw_waits,
-        most_threads: watch.most_threads,
+        most_threads,
         leftovers,
+        kernel,
     })
 }
 
@@ -233,24 +282,23 @@ struct Watch<'a> {
 }
 
 impl Watch<'_> {
-    fn until_exit(&mut self, listener: &UnixListener, child: &mut Child) -> Result<Ending, Error> {
+    fn until_exit(
+        &mut self,
+        listener: &UnixListener,
+        child: &mut Child,
+        waiter: &mut Waiter,
+    ) -> Result<Ending, Error> {
         let deadline = Instant::now() + self.run.timeout;
         loop {
             self.accept(listener);
-            if let Some(status) = child
-                .try_wait()
-                .map_err(|e| Error::io("wait for the program", e))?
-            {
+            if let Some(ending) = waiter.ended(child)? {
                 // Processes still held have outlived the main process: they
                 // stay held, to be counted as leftovers and killed, so that
                 // the verdict does not depend on how far they get meanwhile.
                 if self.release.is_none() {
                     self.release = Some(Release::MainExited);
                 }
-                return Ok(match status.code() {
-                    Some(code) => Ending::Exited(code),
-                    None => Ending::Signaled(status.signal().unwrap_or(0)),
-                });
+                return Ok(ending);
             }
             if let Some(stat) = kernel::stat(self.main) {
                 self.most_threads = self.most_threads.max(stat.threads);
@@ -258,11 +306,16 @@ impl Watch<'_> {
             if self.release.is_none() {
                 self.judge_release();
             }
-            if Instant::now() >= deadline {
-                let _ = killpg(self.main, Signal::SIGKILL);
-                let _ = child.wait();
+            let bomb = waiter.over_limit(self.main);
+            if bomb || Instant::now() >= deadline {
+                waiter.kill(self.main);
+                waiter.reap(child);
                 self.let_go(Release::TimedOut);
-                return Ok(Ending::TimedOut(self.run.timeout));
+                return Ok(if bomb {
+                    Ending::TooManyProcesses(PROCESS_LIMIT)
+                } else {
+                    Ending::TimedOut(self.run.timeout)
+                });
             }
             thread::sleep(TICK);
         }
@@ -310,9 +363,11 @@ impl Watch<'_> {
     /// main process is blocked: then nothing can happen until we answer.
     fn stalled(&self) -> bool {
         let children = kernel::children_of(self.main);
-        let all_held = children
-            .iter()
-            .all(|(pid, s)| !s.is_zombie() && self.held.iter().any(|(held, _)| held == pid));
+        // With no child at all, the main process waits for none of ours.
+        let all_held = !children.is_empty()
+            && children
+                .iter()
+                .all(|(pid, s)| !s.is_zombie() && self.held.iter().any(|(held, _)| held == pid));
         // Read again: the main process must not have moved meanwhile.
         all_held
             && matches!(
@@ -327,6 +382,91 @@ impl Watch<'_> {
         }
         for (_, stream) in self.held.drain(..) {
             answer(stream);
+        }
+    }
+}
+
+/// How the main process is waited for: as a tracee, or as a plain child
+/// when tracing is not permitted (with the reason).
+enum Waiter {
+    Traced(Tracer),
+    Plain(String),
+}
+
+impl Waiter {
+    /// How the main process ended, once it has; handles pending kernel
+    /// events meanwhile.
+    fn ended(&mut self, child: &mut Child) -> Result<Option<Ending>, Error> {
+        match self {
+            Waiter::Traced(tracer) => Ok(tracer.poll().map(|exit| match exit {
+                trace::Exit::Code(code) => Ending::Exited(code),
+                trace::Exit::Signal(signal) => Ending::Signaled(signal),
+            })),
+            Waiter::Plain(_) => {
+                let status = child
+                    .try_wait()
+                    .map_err(|e| Error::io("wait for the program", e))?;
+                Ok(status.map(|status| match status.code() {
+                    Some(code) => Ending::Exited(code),
+                    None => Ending::Signaled(status.signal().unwrap_or(0)),
+                }))
+            }
+        }
+    }
+
+    /// Whether the run has tried to create more than [`PROCESS_LIMIT`]
+    /// processes: exactly, from the kernel's events, or else by counting
+    /// the group now.
+    fn over_limit(&self, group: Pid) -> bool {
+        match self {
+            Waiter::Traced(tracer) => tracer.events().over_limit,
+            Waiter::Plain(_) => kernel::group_members(group).len() > PROCESS_LIMIT + 1,
+        }
+    }
+
+    /// Reaps the main process once its group has been killed.
+    fn reap(&mut self, child: &mut Child) {
+        match self {
+            // The tracer reaps what it traces, as the events come.
+            Waiter::Traced(tracer) => {
+                tracer.poll();
+            }
+            Waiter::Plain(_) => {
+                let _ = child.wait();
+            }
+        }
+    }
+
+    /// Kills the run's process group and, traced, every task the run
+    /// created wherever it went.
+    fn kill(&mut self, group: Pid) {
+        let _ = killpg(group, Signal::SIGKILL);
+        if let Waiter::Traced(tracer) = self {
+            tracer.kill_all();
+        }
+    }
+
+    /// Reaps `pid`, a member of the group that has been killed or has
+    /// ended and is a child of the grader. Traced, the tracer reaps it and
+    /// takes its exit as an event (a plain wait could take an event the
+    /// tracer must answer); untraced, it is waited for.
+    fn reap_member(&mut self, pid: Pid) {
+        match self {
+            Waiter::Traced(tracer) => {
+                tracer.poll();
+                tracer.reap(pid);
+            }
+            Waiter::Plain(_) => {
+                let _ = waitpid(pid, None);
+            }
+        }
+    }
+
+    /// Lets traced tasks stopped at an event go on (they may be on their
+    /// way out); nothing to do untraced.
+    fn pump(&mut self) {
+        if let Waiter::Traced(tracer) = self {
+            tracer.poll();
         }
     }
 }
@@ -361,19 +501,17 @@ const SETTLE: Duration = Duration::from_secs(1);
 /// Waits for the processes of group `group` that are dying to be gone, then
 /// kills and reaps whatever is left; returns the processes that were still
 /// running then.
-fn clear_group(group: Pid) -> Vec<Pid> {
+fn clear_group(group: Pid, waiter: &mut Waiter) -> Vec<Pid> {
     let me = getpid();
-    let reap_ours = |members: &[(Pid, kernel::Stat)]| {
-        for (pid, stat) in members {
-            if stat.ppid == me && stat.is_zombie() {
-                let _ = waitpid(*pid, None);
-            }
-        }
-    };
     let settle = Instant::now() + SETTLE;
     let mut leftovers = loop {
+        waiter.pump();
         let members = kernel::group_members(group);
-        reap_ours(&members);
+        for (pid, stat) in &members {
+            if stat.ppid == me && stat.is_zombie() {
+                waiter.reap_member(*pid);
+            }
+        }
         let running: Vec<Pid> = members
             .iter()
             .filter(|(_, s)| !s.is_zombie())
@@ -391,10 +529,10 @@ fn clear_group(group: Pid) -> Vec<Pid> {
         if members.is_empty() || Instant::now() >= deadline {
             break;
         }
-        let _ = killpg(group, Signal::SIGKILL);
+        waiter.kill(group);
         for (pid, stat) in members {
             if stat.ppid == me {
-                let _ = waitpid(pid, None);
+                waiter.reap_member(pid);
             }
         }
         thread::sleep(TICK);

@@ -17,15 +17,19 @@ fn grade_hostile(fixture: &str, timeout: Duration) -> (RunReport, Duration) {
     (report, start.elapsed())
 }
 
-/// No process runs the fixture's binary any more.
+/// No process runs the fixture's binary any more, not even as a zombie
+/// (a zombie is known by its name, `comm`, which the kernel cuts to 15
+/// bytes).
 #[track_caller]
 fn assert_none_left(fixture: &str) {
     let binary = crate::binaries().get(fixture).expect("fixture built");
+    let comm = &fixture[..fixture.len().min(15)];
     let left: Vec<_> = kernel::processes()
         .into_iter()
-        .filter(|(pid, s)| {
-            !s.is_zombie()
-                && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary)
+        .filter(|(pid, _)| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary)
+                || std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim_end() == comm)
         })
         .collect();
     assert!(left.is_empty(), "{fixture} left {left:?}");
@@ -114,4 +118,31 @@ fn a_program_reading_stdin_gets_end_of_file() {
             .got
             .contains("read 0 bytes")
     );
+}
+
+#[test]
+fn a_fork_bomb_is_stopped_at_the_process_limit() {
+    let timeout = Duration::from_secs(10);
+    let (report, took) = grade_hostile("hostile_fork_bomb", timeout);
+    assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+    let exit = report.failure("exit status").expect("stopped");
+    assert!(
+        exit.problem.contains(&format!(
+            "tried to create more than {} processes",
+            grader::observe::PROCESS_LIMIT
+        )),
+        "{report}"
+    );
+    assert_none_left("hostile_fork_bomb");
+}
+
+#[test]
+fn an_abort_is_named() {
+    let (report, _) = grade_hostile("hostile_abort", Duration::from_secs(10));
+    let exit = report.failure("exit status").expect("crashed");
+    assert!(
+        exit.problem.contains("killed by signal 6 (SIGABRT)"),
+        "{report}"
+    );
+    assert_none_left("hostile_abort");
 }

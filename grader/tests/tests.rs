@@ -4,8 +4,12 @@
 
 /// Several submissions graded at once, with summaries.
 mod batch;
+/// Golden reports of the wrong solutions.
+mod golden;
 /// Hostile submissions: floods, escapes, crashes, odd bytes, stdin.
 mod hostile;
+/// What ptrace reports, and grading without it.
+mod kernel_evidence;
 /// The reference solutions pass every check of every exercise.
 mod reference;
 /// The registry and the workspace agree.

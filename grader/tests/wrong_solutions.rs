@@ -4,18 +4,27 @@
 
 use std::time::Duration;
 
-use grader::{Run, RunReport, exercises, grade_run};
+use grader::{Run, RunReport, exercises, judge, observe};
+
+use crate::golden::assert_golden;
 
 /// Grades example `fixture` as run `run_index` of `exercise`, adjusted by
 /// `adjust`, three times: a verdict that changes between tries is a defect.
+/// The first report must match the fixture's golden report.
 fn grade_wrong(fixture: &str, exercise: &str, run_index: usize, adjust: fn(&mut Run)) -> RunReport {
     let exercise = exercises::find(exercise).expect("registered");
     let mut run = (exercise.runs)().swap_remove(run_index);
     adjust(&mut run);
     let binary = crate::binaries().get(fixture).expect("fixture built");
-    let first = grade_run(exercise, &run, binary).expect("graded");
+    let grade = || {
+        let seen = observe::observe(binary, &run).expect("observed");
+        let report = judge(exercise, &run, &seen);
+        (seen, report)
+    };
+    let (seen, first) = grade();
+    assert_golden(fixture, &run, &seen, &first);
     for _ in 0..2 {
-        let again = grade_run(exercise, &run, binary).expect("graded");
+        let (_, again) = grade();
         let failed = |r: &RunReport| -> Vec<&str> {
             r.checks
                 .iter()
@@ -212,4 +221,16 @@ fn a_process_left_running() {
         "1 process was still running",
     );
     assert_passes(&report, "output");
+}
+
+#[test]
+fn processes_made_without_common() {
+    let report = grade_wrong("wrong_q6_raw_fork", "q6", 0, unchanged);
+    assert_passes(&report, "output");
+    assert_fails(
+        &report,
+        "processes",
+        "the main process created 4 child processes in all, but 4 of them never checked in",
+    );
+    assert_fails(&report, "concurrency", "only 0 of 4");
 }

@@ -1,0 +1,99 @@
+//! Golden reports: the full text a student would read for each deliberately
+//! wrong solution, kept in `grader/tests/golden/<fixture>.txt` and compared
+//! whole, so that a change to any message shows up in review.
+//!
+//! What legitimately differs between two gradings is replaced before the
+//! comparison: pids (by their role: `<main>`, `<child-1>`, ...), decimal
+//! figures such as timings (`<x.y>`), and the order of lines printed by
+//! processes that race (sorted among themselves).
+//!
+//! After changing a message on purpose, rewrite the files with
+//! `GRADER_BLESS=1 cargo test -p grader wrong_solutions` and review the diff.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use grader::observe::Observation;
+use grader::{Run, RunReport};
+
+/// The environment variable that rewrites the golden files.
+const BLESS: &str = "GRADER_BLESS";
+
+/// Compares the report of `fixture` with its golden file.
+#[track_caller]
+pub fn assert_golden(fixture: &str, run: &Run, seen: &Observation, report: &RunReport) {
+    let text = normalize(&report.to_string(), run, seen);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{fixture}.txt"));
+    if std::env::var_os(BLESS).is_some() {
+        std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(&path, &text).expect("write the golden file");
+        return;
+    }
+    let golden = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        golden == text,
+        "the report of {fixture} differs from {}\n--- golden\n{golden}\n--- now\n{text}\n\
+         (if the change is meant: {BLESS}=1 cargo test -p grader wrong_solutions)",
+        path.display()
+    );
+}
+
+/// `report` with pids named by role, decimals hidden and racing lines
+/// sorted.
+fn normalize(report: &str, run: &Run, seen: &Observation) -> String {
+    let mut roles: HashMap<i32, String> = HashMap::new();
+    roles.insert(seen.main.as_raw(), "<main>".to_owned());
+    for (i, checkin) in seen.checkins.iter().enumerate() {
+        roles
+            .entry(checkin.pid.as_raw())
+            .or_insert_with(|| format!("<child-{}>", i + 1));
+    }
+    for (i, pid) in seen.leftovers.iter().enumerate() {
+        roles
+            .entry(pid.as_raw())
+            .or_insert_with(|| format!("<leftover-{}>", i + 1));
+    }
+    let lines: Vec<String> = report.lines().map(|l| numbers(l, &roles)).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut racing: Vec<String> = Vec::new();
+    for line in lines {
+        if run.racing.iter().any(|r| line.trim() == r) {
+            racing.push(line);
+            continue;
+        }
+        racing.sort();
+        out.append(&mut racing);
+        out.push(line);
+    }
+    racing.sort();
+    out.append(&mut racing);
+    out.join("\n") + "\n"
+}
+
+/// `line` with each whole number that is a known pid replaced by its role,
+/// and each decimal such as `12.5` by `<x.y>`.
+fn numbers(line: &str, roles: &HashMap<i32, String>) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let glued = before.ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        let end = from
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(from.len());
+        let token = from[..end].trim_end_matches('.');
+        let after = &from[token.len()..];
+        let role = token.parse::<i32>().ok().and_then(|n| roles.get(&n));
+        match role {
+            Some(role) if !glued => out.push_str(role),
+            _ if !glued && token.contains('.') => out.push_str("<x.y>"),
+            _ => out.push_str(token),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
