@@ -13,7 +13,7 @@
 //! parentage is recorded.
 //!
 //! Where the kernel permits it, the program also runs under `ptrace`
-//! ([`trace`](crate::trace)): every process and thread it creates, at any
+//! ([`trace`](mod@crate::trace)): every process and thread it creates, at any
 //! depth, is reported by the kernel as it is created, with its parent and
 //! how it ended. That is the evidence that it made processes, not threads,
 //! even for processes that never check in, and it bounds how many processes
