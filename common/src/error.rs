@@ -126,6 +126,11 @@ pub enum Error {
         name: String,
     },
 
+    /// The other end of a [`pipe`](crate::pipe) was closed: nothing more
+    /// will come. Python raises `EOFError`.
+    #[error("the other end of the pipe was closed")]
+    PipeClosed,
+
     /// A system call failed.
     #[error("{call} failed")]
     Os {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// Encodes `message` as one frame, ready to write.
-pub(crate) fn encode<T: Serialize>(message: &T) -> io::Result<Vec<u8>> {
+pub(crate) fn encode<T: Serialize + ?Sized>(message: &T) -> io::Result<Vec<u8>> {
     let body = postcard::to_stdvec(message).map_err(io::Error::other)?;
     let len = u32::try_from(body.len()).map_err(|_| io::Error::other("frame over 4 GiB"))?;
     let mut frame = Vec::with_capacity(4 + body.len());
@@ -20,7 +20,7 @@ pub(crate) fn encode<T: Serialize>(message: &T) -> io::Result<Vec<u8>> {
 }
 
 /// Writes `message` as one frame, in one `write` call where the pipe allows.
-pub(crate) fn write<T: Serialize>(to: &mut impl Write, message: &T) -> io::Result<()> {
+pub(crate) fn write<T: Serialize + ?Sized>(to: &mut impl Write, message: &T) -> io::Result<()> {
     to.write_all(&encode(message)?)
 }
 

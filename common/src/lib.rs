@@ -52,7 +52,9 @@
 //! | `log_to_stderr()`                 | [`LOG_ENV`] (`COMMON_LOG=1`)                 | an environment variable, so that any program can be watched |
 //! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`], [`START_METHOD_ENV`] | also per process ([`Process::set_start_method`]) and per pool ([`PoolBuilder::start_method`]); fork and spawn, no forkserver |
 //! | `if __name__ == "__main__":`      | nothing to write                             | a spawned child does its work before `main` and exits, so `main` runs in the parent only |
-//! | `Queue`, `Pipe`, `Lock`, `Manager`, `shared_memory` | not yet                    | |
+//! | `a, b = Pipe()`                   | [`pipe`]`()` -> two [`Connection`]s          | values are serde, not pickles; an end crosses to a spawned child as a descriptor (SCM_RIGHTS), only as a [`Process::with_args`] argument |
+//! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`) |
+//! | `Queue`, `Lock`, `Manager`, `shared_memory` | not yet                            | |
 //!
 //! # Processes
 //!
@@ -92,6 +94,7 @@
 #![deny(unsafe_code)]
 
 mod checkin;
+mod connection;
 mod error;
 mod frame;
 mod identity;
@@ -106,6 +109,7 @@ mod start;
 mod sys;
 
 pub use checkin::CHECKIN_ENV;
+pub use connection::{Connection, pipe};
 pub use error::{Ended, Error, Result};
 pub use identity::{ProcessInfo, current_process, parent_process};
 pub use log::LOG_ENV;

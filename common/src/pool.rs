@@ -697,7 +697,8 @@ fn encode_all<T: Serialize>(items: impl IntoIterator<Item = T>) -> Result<Vec<Ve
         .map(|(index, item)| {
             postcard::to_stdvec(&item).map_err(|e| Error::Codec {
                 index,
-                message: e.to_string(),
+                message: crate::connection::take_refusal()
+                    .map_or_else(|| e.to_string(), str::to_owned),
             })
         })
         .collect()
@@ -1233,7 +1234,7 @@ impl Inner {
                     slot,
                     slots: self.progress.len(),
                 };
-                let (pid, socket) = start::spawn(&label, work, Some(self.progress.memory()))?;
+                let (pid, socket) = start::spawn(&label, work, &[self.progress.memory()])?;
                 let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
                 (
                     pid,

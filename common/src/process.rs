@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use crate::error::{Ended, Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::connection;
 use crate::log;
 use crate::start::{self, StartMethod, Work, get_start_method};
 use crate::sys;
@@ -53,8 +55,10 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 pub struct Process {
     name: String,
     target: Option<Box<dyn FnOnce()>>,
-    /// For spawn: the `fn` and its encoded arguments (`None` for a closure).
-    sendable: Option<(ErasedFn, Vec<u8>)>,
+    /// For spawn: the `fn`, its encoded arguments and the descriptors of
+    /// the [`Connection`](crate::Connection)s among them (`None` for a
+    /// closure).
+    sendable: Option<(ErasedFn, Vec<u8>, Vec<OwnedFd>)>,
     start_method: Option<StartMethod>,
     pid: Option<Pid>,
     ended: Cell<Option<Ended>>,
@@ -74,7 +78,7 @@ impl Process {
     /// ```
     pub fn new(target: fn()) -> Process {
         let mut process = Process::from_closure(target);
-        process.sendable = Some((ErasedFn::nullary(target), Vec::new()));
+        process.sendable = Some((ErasedFn::nullary(target), Vec::new(), Vec::new()));
         process
     }
 
@@ -107,7 +111,8 @@ impl Process {
     /// `Process(target=f, args=(args,))`. Unlike [`Process::new`], it can be
     /// started with either start method: `target` is a `fn` (a closure that
     /// captures nothing coerces to one) and `args` crosses as serde data
-    /// under spawn.
+    /// under spawn, with the descriptor of each [`Connection`](crate::Connection)
+    /// in it.
     ///
     /// ```
     /// fn print_number(n: u32) {
@@ -124,10 +129,12 @@ impl Process {
     where
         A: Serialize + DeserializeOwned + 'static,
     {
-        let encoded = postcard::to_stdvec(&args);
+        let (encoded, fds) = connection::collect_fds(|| postcard::to_stdvec(&args));
         let mut process = Process::from_closure(move || target(args));
         // An argument that cannot be encoded shows up when spawn needs it.
-        process.sendable = encoded.ok().map(|bytes| (ErasedFn::new(target), bytes));
+        process.sendable = encoded
+            .ok()
+            .map(|bytes| (ErasedFn::new(target), bytes, fds));
         process
     }
 
@@ -243,15 +250,25 @@ impl Process {
                 })?
             }
             StartMethod::Spawn => {
-                let Some((func, args)) = self.sendable.clone() else {
+                let Some((func, args, fds)) = &self.sendable else {
                     return Err(Error::NeedsFork {
                         name: self.name.clone(),
                     });
                 };
-                start::spawn(&self.name, Work::Process { func, args }, None)?.0
+                let work = Work::Process {
+                    func: *func,
+                    args: args.clone(),
+                    fds: fds.len(),
+                };
+                let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
+                start::spawn(&self.name, work, &fds)?.0
             }
         };
+        // The parent's copies of what went to the child close here, so that
+        // the child holds the only ones (a pipe's end sees end-of-file when
+        // the child ends).
         self.target = None;
+        self.sendable = None;
         self.pid = Some(pid);
         Ok(())
     }

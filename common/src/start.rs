@@ -23,7 +23,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, Stdio};
@@ -120,8 +120,13 @@ pub fn get_start_method() -> Result<StartMethod> {
 /// What a spawned child is to do.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Work {
-    /// Call `func` with `args`, then exit.
-    Process { func: ErasedFn, args: Vec<u8> },
+    /// Call `func` with `args`, then exit. `fds` descriptors follow the
+    /// frame (SCM_RIGHTS), for the connections in `args`.
+    Process {
+        func: ErasedFn,
+        args: Vec<u8>,
+        fds: usize,
+    },
     /// Run a pool worker's loop over the socket. The pool's progress
     /// counters follow the frame, as a file descriptor (SCM_RIGHTS).
     PoolWorker {
@@ -143,11 +148,7 @@ pub(crate) struct Boot {
 
 /// In the parent: starts a child running `work` as `name`. Returns its pid
 /// and the socket to it, once a grader watching has seen it.
-pub(crate) fn spawn(
-    name: &str,
-    work: Work,
-    fd: Option<BorrowedFd<'_>>,
-) -> Result<(Pid, UnixStream)> {
+pub(crate) fn spawn(name: &str, work: Work, fds: &[BorrowedFd<'_>]) -> Result<(Pid, UnixStream)> {
     use std::os::unix::ffi::OsStrExt;
     let checkin = checkin::socket().map(|path| path.as_bytes().to_vec());
     let watched = checkin.is_some();
@@ -169,8 +170,8 @@ pub(crate) fn spawn(
         std::process::id()
     ));
     frame::write(&mut ours, &boot).map_err(|e| Error::os("send to the spawned child", e))?;
-    if let Some(fd) = fd {
-        let fds = [fd.as_raw_fd()];
+    if !fds.is_empty() {
+        let fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         nix::sys::socket::sendmsg::<()>(
             ours.as_raw_fd(),
             &[std::io::IoSlice::new(b"f")],
@@ -230,7 +231,13 @@ fn run(boot: Boot, socket: UnixStream) -> i32 {
         });
     }
     match boot.work {
-        Work::Process { func, args } => {
+        Work::Process { func, args, fds } => {
+            if fds > 0 {
+                match sys::receive_fds(&socket, fds) {
+                    Some(fds) => crate::connection::install_fds(fds),
+                    None => return 1,
+                }
+            }
             match panic::catch_unwind(AssertUnwindSafe(|| func.call(&args))) {
                 Ok(Ok(_)) => 0,
                 Ok(Err(message)) => {
@@ -247,8 +254,9 @@ fn run(boot: Boot, socket: UnixStream) -> i32 {
             slots,
         } => {
             sys::ignore_sigint();
-            let Some(progress) =
-                sys::receive_fd(&socket).and_then(|fd| sys::Progress::map(fd, slots).ok())
+            let Some(progress) = sys::receive_fds(&socket, 1)
+                .and_then(|fds| fds.into_iter().next())
+                .and_then(|fd| sys::Progress::map(fd, slots).ok())
             else {
                 return 1;
             };

@@ -550,12 +550,17 @@ impl ErasedFn {
     }
 }
 
-/// Receives one file descriptor sent over `socket` (SCM_RIGHTS), as a
-/// spawned pool worker receives its pool's progress counters.
-pub(crate) fn receive_fd(socket: &std::os::unix::net::UnixStream) -> Option<OwnedFd> {
+/// Receives `count` file descriptors sent over `socket` in one message
+/// (SCM_RIGHTS), as a spawned pool worker receives its pool's progress
+/// counters and a spawned process the pipes among its arguments.
+pub(crate) fn receive_fds(
+    socket: &std::os::unix::net::UnixStream,
+    count: usize,
+) -> Option<Vec<OwnedFd>> {
     let mut byte = [0u8; 1];
     let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
+    // Room for the most descriptors one message can carry (SCM_MAX_FD).
+    let mut space = nix::cmsg_space!([RawFd; 253]);
     let message = nix::sys::socket::recvmsg::<()>(
         socket.as_raw_fd(),
         &mut iov,
@@ -563,11 +568,15 @@ pub(crate) fn receive_fd(socket: &std::os::unix::net::UnixStream) -> Option<Owne
         nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC,
     )
     .ok()?;
-    let fd = message.cmsgs().ok()?.find_map(|cmsg| match cmsg {
-        nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
-        _ => None,
-    })?;
-    // SAFETY: the kernel just installed this descriptor in this process for
-    // us; nothing else owns it.
-    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+    let mut received = Vec::new();
+    for cmsg in message.cmsgs().ok()? {
+        if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = cmsg {
+            for fd in fds {
+                // SAFETY: the kernel just installed this descriptor in this
+                // process for us; nothing else owns it.
+                received.push(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    (received.len() == count).then_some(received)
 }
