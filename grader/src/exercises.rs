@@ -26,10 +26,6 @@ pub struct Exercise {
     pub hint: &'static str,
     /// The runs to grade, each with its arguments and expectations.
     pub runs: fn() -> Vec<Run>,
-    /// Whether it runs only under the fork start method (its experiments
-    /// hand closures that capture pipes to its processes, which only a
-    /// forked child can receive); it is then not graded under spawn.
-    pub fork_only: bool,
 }
 
 /// One run of an exercise binary and what it must do.
@@ -117,7 +113,6 @@ pub static EXERCISES: &[Exercise] = &[
         points: 5,
         hint: "every method must count the same primes, and the processes must come from a common::Pool",
         runs: q1_runs,
-        fork_only: false,
     },
     Exercise {
         id: "q2",
@@ -126,7 +121,6 @@ pub static EXERCISES: &[Exercise] = &[
         points: 5,
         hint: "run each experiment in a real child process (common::Process) and report what it saw",
         runs: q2_runs,
-        fork_only: true,
     },
     Exercise {
         id: "q3",
@@ -136,7 +130,6 @@ pub static EXERCISES: &[Exercise] = &[
         hint: "start the Process, join it, then ask is_alive; with --workers, start every \
                worker before joining any of them",
         runs: q3_runs,
-        fork_only: false,
     },
     Exercise {
         id: "q4",
@@ -145,7 +138,6 @@ pub static EXERCISES: &[Exercise] = &[
         points: 5,
         hint: "run one common::Process per task, then the same tasks on one common::Pool",
         runs: q4_runs,
-        fork_only: true,
     },
     Exercise {
         id: "q5",
@@ -154,7 +146,6 @@ pub static EXERCISES: &[Exercise] = &[
         points: 10,
         hint: "create a Pool of the requested size and print the result of pool.map",
         runs: q5_runs,
-        fork_only: false,
     },
     Exercise {
         id: "q6",
@@ -164,7 +155,6 @@ pub static EXERCISES: &[Exercise] = &[
         hint: "create the four Processes, start each, join each, and only then print the \
                final line",
         runs: q6_runs,
-        fork_only: false,
     },
 ];
 

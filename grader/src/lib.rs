@@ -72,18 +72,12 @@ pub fn grade_exercise(exercise: &'static Exercise, binary: &Path) -> Result<Exer
     grade_exercise_with(exercise, binary, &[method])
 }
 
-/// Runs every run of `exercise` with `binary` under each of `methods` (an
-/// exercise that is fork only runs under fork alone).
+/// Runs every run of `exercise` with `binary` under each of `methods`.
 pub fn grade_exercise_with(
     exercise: &'static Exercise,
     binary: &Path,
     methods: &[StartMethod],
 ) -> Result<ExerciseReport, Error> {
-    let methods: &[StartMethod] = if exercise.fork_only {
-        &[StartMethod::Fork]
-    } else {
-        methods
-    };
     let mut runs = Vec::new();
     for &method in methods {
         for mut run in (exercise.runs)() {

@@ -72,7 +72,7 @@ enum Command {
 enum Methods {
     /// fork only
     Fork,
-    /// spawn only (exercises that are fork only are graded under fork)
+    /// spawn only
     Spawn,
     /// every run under fork, then under spawn
     Both,

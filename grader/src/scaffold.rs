@@ -71,7 +71,6 @@ pub fn add_entry(registry: &str, id: &str, package: &str) -> Result<String, Erro
         points: 10,
         hint: "TODO: what to look at first when a check fails",
         runs: {id}_runs,
-        fork_only: false,
     }},"#
     );
     let runs = format!(

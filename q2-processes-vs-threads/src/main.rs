@@ -23,14 +23,13 @@
 //! an abort or a segmentation fault does not, which is the seeds' point.
 //! `--json` prints the same facts for machines.
 
-use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::Process;
+use common::{Connection, Process};
 use nix::sys::signal::{SigHandler, Signal, raise, signal};
 use serde::Serialize;
 
@@ -101,36 +100,46 @@ struct Report {
 /// The value every experiment sends.
 const SENT: u64 = 12345;
 
-/// Runs `target` in a child process and returns the number it wrote to a
-/// pipe, and its exit code.
-fn in_child(
-    target: impl FnOnce(&mut std::io::PipeWriter) + 'static,
-) -> common::Result<(Option<u64>, Option<i32>)> {
-    let (mut reader, mut writer) = std::io::pipe().map_err(|e| common::Error::Os {
-        call: "pipe",
-        source: e,
-    })?;
-    let mut process = Process::from_closure(move || target(&mut writer));
+/// Runs `target` in a child process, with one end of a pipe, and returns
+/// the number it sent back, and its exit code.
+fn in_child(target: fn(Connection)) -> common::Result<(Option<u64>, Option<i32>)> {
+    let (ours, theirs) = common::pipe()?;
+    let mut process = Process::with_args(target, theirs);
     process.start()?;
-    // The parent's copy of the writer went with the target when `start`
-    // dropped it, so the read sees end-of-file if the child sends nothing.
-    let mut bytes = [0u8; 8];
-    let received = reader
-        .read_exact(&mut bytes)
-        .ok()
-        .map(|()| u64::from_le_bytes(bytes));
+    // The child holds the only copy of its end, so this sees the pipe close
+    // if the child ends without sending anything.
+    let received = ours.recv().ok();
     process.join()?;
     Ok((received, process.exitcode()))
 }
 
-fn send(writer: &mut std::io::PipeWriter, value: u64) {
-    writer
-        .write_all(&value.to_le_bytes())
-        .expect("the parent reads the pipe");
+fn send(conn: &Connection, value: u64) {
+    conn.send(&value).expect("the parent listens");
+}
+
+/// The child's side of the memory experiment: change the value, report it.
+fn set_value(conn: Connection) {
+    VALUE.store(42, Ordering::SeqCst);
+    send(&conn, VALUE.load(Ordering::SeqCst));
+}
+
+fn abort(_: Connection) {
+    std::process::abort();
+}
+
+/// A crashing thread, inside a sacrificial child: it sends nothing if the
+/// abort takes its main thread down too.
+fn abort_in_a_thread(conn: Connection) {
+    let _ = std::thread::spawn(|| std::process::abort()).join();
+    send(&conn, 1);
+}
+
+fn send_the_value(conn: Connection) {
+    send(&conn, SENT);
 }
 
 /// Ends this process as an invalid memory access would: with SIGSEGV.
-fn segfault() {
+fn segfault(_: Connection) {
     // Rust's runtime handles SIGSEGV to report stack overflows; a signal that
     // did not come from a fault would return from that handler, so the
     // default action is restored first.
@@ -148,21 +157,13 @@ fn median(mut samples: Vec<Duration>) -> f64 {
 /// no longer forks (see `common`'s docs).
 fn run(args: &Args) -> common::Result<Report> {
     // Memory, a process: the child changes its own copy.
-    let (child_saw, _) = in_child(|w| {
-        VALUE.store(42, Ordering::SeqCst);
-        send(w, VALUE.load(Ordering::SeqCst));
-    })?;
+    let (child_saw, _) = in_child(set_value)?;
     let parent_after_child = VALUE.load(Ordering::SeqCst);
 
     // Crashes in child processes.
-    let (_, child_abort_exitcode) = in_child(|_| std::process::abort())?;
-    let (_, child_segfault_exitcode) = in_child(|_| segfault())?;
-    // A crashing thread, inside a sacrificial child: it sends nothing if
-    // the abort takes its main thread down too.
-    let (main_thread_went_on, thread_abort_exitcode) = in_child(|w| {
-        let _ = std::thread::spawn(|| std::process::abort()).join();
-        send(w, 1);
-    })?;
+    let (_, child_abort_exitcode) = in_child(abort)?;
+    let (_, child_segfault_exitcode) = in_child(segfault)?;
+    let (main_thread_went_on, thread_abort_exitcode) = in_child(abort_in_a_thread)?;
     debug_assert!(main_thread_went_on.is_none() || thread_abort_exitcode == Some(0));
 
     // Cost of a process.
@@ -176,7 +177,7 @@ fn run(args: &Args) -> common::Result<Report> {
     }
 
     // Communication through a pipe.
-    let (through_pipe, _) = in_child(|w| send(w, SENT))?;
+    let (through_pipe, _) = in_child(send_the_value)?;
 
     // From here on, threads.
     std::thread::spawn(|| VALUE.store(42, Ordering::SeqCst))

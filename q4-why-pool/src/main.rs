@@ -16,12 +16,11 @@
 //! once, when it starts. `--json` prints the figures and the pids.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use common::{Pool, Process};
+use common::{Connection, Pool, Process};
 use serde::Serialize;
 
 /// A process per task against a pool of reused workers.
@@ -64,29 +63,19 @@ struct Report {
     pool_workers: Vec<u32>,
 }
 
+/// In a child: runs the task and sends its result back.
+fn task_in_child((n, conn): (u64, Connection)) {
+    conn.send(&task(n)).expect("the parent listens");
+}
+
 /// Runs `task(n)` in a process of its own and receives its result.
 fn in_own_process(n: u64) -> common::Result<(u64, u32)> {
-    let os = |source| common::Error::Os {
-        call: "pipe",
-        source,
-    };
-    let (mut reader, mut writer) = std::io::pipe().map_err(os)?;
-    let mut process = Process::from_closure(move || {
-        let (square, pid) = task(n);
-        let mut message = square.to_le_bytes().to_vec();
-        message.extend_from_slice(&pid.to_le_bytes());
-        writer
-            .write_all(&message)
-            .expect("the parent reads the pipe");
-    });
+    let (ours, theirs) = common::pipe()?;
+    let mut process = Process::with_args(task_in_child, (n, theirs));
     process.start()?;
-    let mut message = [0u8; 12];
-    let read = reader.read_exact(&mut message);
+    let result = ours.recv();
     process.join()?;
-    read.map_err(os)?;
-    let square = u64::from_le_bytes(message[..8].try_into().expect("8 bytes"));
-    let pid = u32::from_le_bytes(message[8..].try_into().expect("4 bytes"));
-    Ok((square, pid))
+    result
 }
 
 fn way(tasks: u32, start: Instant, results: &[(u64, u32)]) -> Way {
