@@ -54,7 +54,10 @@
 //! | `if __name__ == "__main__":`      | nothing to write                             | a spawned child does its work before `main` and exits, so `main` runs in the parent only |
 //! | `a, b = Pipe()`                   | [`pipe`]`()` -> two [`Connection`]s          | values are serde, not pickles; an end crosses to a spawned child as a descriptor (SCM_RIGHTS), only as a [`Process::with_args`] argument |
 //! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`) |
-//! | `Queue`, `Lock`, `Manager`, `shared_memory` | not yet                            | |
+//! | `Queue()`, `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::new`], [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | `put` writes in the caller's thread, not a feeder thread, so it waits while the pipe is full; a timeout is [`Error::Timeout`] (Python: `queue.Empty`); no `qsize`/`empty`, which Python calls unreliable |
+//! | `Lock()`, `with lock:`            | [`Lock::new`], [`Lock::acquire`] -> [`LockGuard`] | released when the guard drops; `acquire(timeout=t)` is [`Lock::acquire_timeout`] |
+//! | passing one lock, queue or pipe end to several processes | [`Connection::try_clone`], [`Lock::try_clone`], [`Queue::try_clone`] | Rust moves a value into one process; each process gets its own handle |
+//! | `Manager`, `Value`, `Array`, `shared_memory`, `Semaphore`, `Event` | not here | out of this kit's scope for now |
 //!
 //! # Processes
 //!
@@ -95,12 +98,15 @@
 
 mod checkin;
 mod connection;
+mod crossing;
 mod error;
 mod frame;
 mod identity;
+mod lock;
 mod log;
 mod pool;
 mod process;
+mod queue;
 mod start;
 #[expect(
     unsafe_code,
@@ -112,9 +118,11 @@ pub use checkin::CHECKIN_ENV;
 pub use connection::{Connection, pipe};
 pub use error::{Ended, Error, Result};
 pub use identity::{ProcessInfo, current_process, parent_process};
+pub use lock::{Lock, LockGuard};
 pub use log::LOG_ENV;
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;
+pub use queue::Queue;
 pub use start::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
 
 /// The number of CPUs, as `os.cpu_count()` counts them.

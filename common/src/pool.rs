@@ -697,7 +697,7 @@ fn encode_all<T: Serialize>(items: impl IntoIterator<Item = T>) -> Result<Vec<Ve
         .map(|(index, item)| {
             postcard::to_stdvec(&item).map_err(|e| Error::Codec {
                 index,
-                message: crate::connection::take_refusal()
+                message: crate::crossing::take_refusal()
                     .map_or_else(|| e.to_string(), str::to_owned),
             })
         })

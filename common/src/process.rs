@@ -14,7 +14,7 @@ use crate::error::{Ended, Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::connection;
+use crate::crossing;
 use crate::log;
 use crate::start::{self, StartMethod, Work, get_start_method};
 use crate::sys;
@@ -129,7 +129,7 @@ impl Process {
     where
         A: Serialize + DeserializeOwned + 'static,
     {
-        let (encoded, fds) = connection::collect_fds(|| postcard::to_stdvec(&args));
+        let (encoded, fds) = crossing::collect_fds(|| postcard::to_stdvec(&args));
         let mut process = Process::from_closure(move || target(args));
         // An argument that cannot be encoded shows up when spawn needs it.
         process.sendable = encoded

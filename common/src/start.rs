@@ -234,7 +234,7 @@ fn run(boot: Boot, socket: UnixStream) -> i32 {
         Work::Process { func, args, fds } => {
             if fds > 0 {
                 match sys::receive_fds(&socket, fds) {
-                    Some(fds) => crate::connection::install_fds(fds),
+                    Some(fds) => crate::crossing::install_fds(fds),
                     None => return 1,
                 }
             }

@@ -15,7 +15,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Connection, Ended, Error, Pool, Process};
+use common::{Connection, Ended, Error, Lock, Pool, Process, Queue};
 use libtest_mimic::{Arguments, Failed, Trial};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
@@ -173,6 +173,18 @@ fn main() {
         (
             "pipe_end_refused_as_a_pool_task",
             pipe_end_refused_as_a_pool_task,
+        ),
+        (
+            "lock_held_by_one_process_at_a_time",
+            lock_held_by_one_process_at_a_time,
+        ),
+        (
+            "queue_keeps_each_producers_order",
+            queue_keeps_each_producers_order,
+        ),
+        (
+            "queue_carries_values_larger_than_a_pipe",
+            queue_carries_values_larger_than_a_pipe,
         ),
     ];
     let trials = tests
@@ -1192,4 +1204,100 @@ fn pipe_end_refused_as_a_pool_task() {
             .contains("only as an argument of Process::with_args"),
         "{error}"
     );
+}
+
+/// Takes the lock, says so, and holds it until told to let go.
+fn hold_until_told((lock, talk): (Lock, Connection)) {
+    let _held = lock.acquire().expect("the lock");
+    talk.send(&"holding").expect("the parent listens");
+    let _: String = talk.recv().expect("told to let go");
+}
+
+/// Tries the lock at once, reports, then waits for it and reports again.
+fn try_then_wait((lock, talk): (Lock, Connection)) {
+    let free_at_once = lock
+        .acquire_timeout(Duration::ZERO)
+        .expect("tried")
+        .is_some();
+    talk.send(&free_at_once).expect("the parent listens");
+    let _held = lock.acquire().expect("the lock");
+    talk.send(&true).expect("the parent listens");
+}
+
+/// Mutual exclusion shown by rendezvous, not timing: while one process is
+/// known to hold the lock, another cannot take it; once the first lets go,
+/// the second does.
+fn lock_held_by_one_process_at_a_time() {
+    let lock = Lock::new().expect("lock");
+    let (first_talk, theirs) = common::pipe().expect("pipe");
+    let mut first = Process::with_args(hold_until_told, (lock.try_clone().expect("dup"), theirs));
+    first.start().expect("start");
+    assert_eq!(first_talk.recv::<String>().expect("news"), "holding");
+
+    let (second_talk, theirs) = common::pipe().expect("pipe");
+    let mut second = Process::with_args(try_then_wait, (lock.try_clone().expect("dup"), theirs));
+    second.start().expect("start");
+    assert!(
+        !second_talk.recv::<bool>().expect("news"),
+        "the lock was taken while another process held it"
+    );
+    first_talk.send(&"let go").expect("send");
+    assert!(second_talk.recv::<bool>().expect("news"), "taken once free");
+    first.join().expect("join");
+    second.join().expect("join");
+    assert!(
+        lock.acquire_timeout(Duration::ZERO)
+            .expect("tried")
+            .is_some()
+    );
+}
+
+fn produce((queue, producer): (Queue<(u32, u32)>, u32)) {
+    for n in 0..200 {
+        queue.put(&(producer, n)).expect("put");
+    }
+}
+
+/// Three processes put at once; every value arrives once and whole, each
+/// producer's in the order it put them.
+fn queue_keeps_each_producers_order() {
+    let queue = Queue::new().expect("queue");
+    let producers: Vec<Process> = (0..3)
+        .map(|p| {
+            let mut process = Process::with_args(produce, (queue.try_clone().expect("dup"), p));
+            process.start().expect("start");
+            process
+        })
+        .collect();
+    let mut next = [0u32; 3];
+    for _ in 0..600 {
+        let (producer, n) = queue.get().expect("a value");
+        assert_eq!(n, next[producer as usize], "producer {producer} in order");
+        next[producer as usize] += 1;
+    }
+    assert_eq!(next, [200; 3]);
+    for process in &producers {
+        process.join().expect("join");
+        assert_eq!(process.exitcode(), Some(0));
+    }
+    assert!(matches!(
+        queue.get_timeout(Duration::from_millis(1)),
+        Err(Error::Timeout(_))
+    ));
+}
+
+fn put_a_megabyte(queue: Queue<Vec<u8>>) {
+    queue.put(&vec![7u8; 1 << 20]).expect("put");
+}
+
+/// A value far larger than a pipe's buffer: the child's put waits for the
+/// parent's get, and both finish.
+fn queue_carries_values_larger_than_a_pipe() {
+    let queue = Queue::new().expect("queue");
+    let mut process = Process::with_args(put_a_megabyte, queue.try_clone().expect("dup"));
+    process.start().expect("start");
+    let value = queue.get().expect("the value");
+    process.join().expect("join");
+    assert_eq!(value.len(), 1 << 20);
+    assert!(value.iter().all(|&b| b == 7));
 }
