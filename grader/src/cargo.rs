@@ -8,11 +8,18 @@
 //! `compiler-artifact` messages. Cargo rebuilds what changed and nothing
 //! else, so this costs little under `cargo test`, which has just built the
 //! same code.
+//!
+//! A build that hangs (a build script that never ends, say) is stopped after
+//! [`build_timeout`]: cargo runs in a process group of its own, which is
+//! killed whole, and the submission's verdict is that it did not build.
 
 use std::collections::BTreeMap;
 use std::io::BufReader;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use cargo_metadata::Message;
 
@@ -39,7 +46,20 @@ fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
 }
 
-/// Builds every binary and example of the workspace at `workspace`.
+/// Sets how long a build may take, in seconds; see [`build_timeout`].
+pub const BUILD_TIMEOUT_ENV: &str = "GRADER_BUILD_TIMEOUT";
+
+/// How long a build may take: [`BUILD_TIMEOUT_ENV`] seconds, or ten
+/// minutes (a whole workspace from scratch takes about one here).
+pub fn build_timeout() -> Duration {
+    std::env::var(BUILD_TIMEOUT_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(600), Duration::from_secs)
+}
+
+/// Builds every binary and example of the workspace at `workspace`, within
+/// [`build_timeout`].
 pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     let mut child = Command::new(cargo())
         .arg("build")
@@ -54,8 +74,22 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| Error::io("run cargo build", e))?;
+    let group = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+    let timeout = build_timeout();
+    let (finished, watch) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let late = matches!(
+            watch.recv_timeout(timeout),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
+        if late {
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        }
+        late
+    });
     // Cargo's stderr is read on a thread of its own so neither pipe can fill.
     let stderr = child.stderr.take().expect("stderr was piped");
     let stderr = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
@@ -73,14 +107,46 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     let status = child
         .wait()
         .map_err(|e| Error::io("wait for cargo build", e))?;
+    drop(finished);
+    let late = watchdog.join().unwrap_or(false);
     let stderr = stderr.join().unwrap_or_default();
-    if status.success() {
+    if late {
+        // Whatever cargo had started (rustc, a build script) was in its
+        // group and died with it; what was orphaned to us is reaped.
+        reap_group(group);
+        Err(Error::Build {
+            workspace: workspace.display().to_string(),
+            first_error: format!(
+                "cargo build did not finish within {} s and was stopped ({BUILD_TIMEOUT_ENV})",
+                timeout.as_secs()
+            ),
+        })
+    } else if status.success() {
         Ok(binaries)
     } else {
         Err(Error::Build {
             workspace: workspace.display().to_string(),
             first_error: first_error(&stderr),
         })
+    }
+}
+
+/// Waits (at most two seconds) for killed group `group` to be gone, reaping
+/// those of its processes that were orphaned to this one (a subreaper).
+fn reap_group(group: nix::unistd::Pid) {
+    let me = nix::unistd::getpid();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let members = crate::kernel::group_members(group);
+        if members.is_empty() || std::time::Instant::now() >= deadline {
+            return;
+        }
+        for (pid, stat) in members {
+            if stat.ppid == me && stat.is_zombie() {
+                let _ = nix::sys::wait::waitpid(pid, None);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

@@ -14,7 +14,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Grade the multiprocessing exercises of a workspace, or of a whole class
 /// of submissions (each a student's copy of the workspace).
 #[derive(Parser)]
-#[command(version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    after_help = "Environment: GRADER_BUILD_TIMEOUT=SECONDS bounds each build (default 600); \
+                  GRADER_PTRACE=off grades without kernel tracing."
+)]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,

@@ -98,3 +98,35 @@ fn one_submission_that_does_not_build_is_a_verdict_not_a_crash() {
     );
     assert!(stdout.contains("error[E0425]"), "{stdout}");
 }
+
+/// A build script that never ends: the build is stopped at the build
+/// timeout, the verdict says so, and no process of the build is left.
+#[test]
+fn a_build_that_hangs_is_stopped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    tiny_workspace(dir.path(), "q6-four-processes", "fn main() {}\n");
+    std::fs::write(
+        dir.path().join("build.rs"),
+        "fn main() { std::thread::sleep(std::time::Duration::from_secs(600)); }\n",
+    )
+    .expect("write");
+    let started = std::time::Instant::now();
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .env(grader::cargo::BUILD_TIMEOUT_ENV, "3")
+        .args(["--exercise", "q6"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("cargo build did not finish within 3 s"),
+        "{stdout}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let inside = grader::kernel::processes().into_iter().filter(|(pid, _)| {
+        std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(dir.path()))
+    });
+    assert_eq!(inside.count(), 0, "the build script was killed");
+}
