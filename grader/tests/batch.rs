@@ -80,18 +80,27 @@ fn a_class_is_graded_with_a_verdict_for_each_submission() {
     assert!(report.contains("FAIL  build"), "{report}");
 }
 
+/// Grades the submission at `dir` as q6 alone, with `env` set; asserts
+/// that it failed (exit code 1) and returns the report.
+#[track_caller]
+fn grade_failing_q6(dir: &Path, env: &[(&str, &str)]) -> String {
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .envs(env.iter().copied())
+        .args(["--exercise", "q6"])
+        .arg(dir)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    stdout
+}
+
 #[test]
 fn one_submission_that_does_not_build_is_a_verdict_not_a_crash() {
     let dir = tempfile::tempdir().expect("temp dir");
     tiny_workspace(dir.path(), "q6-four-processes", "fn main() { oops }\n");
-    let output = Command::cargo_bin("grader")
-        .expect("the grader is built")
-        .args(["--exercise", "q6"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let stdout = grade_failing_q6(dir.path(), &[]);
     assert!(
         stdout.contains("q6    q6-four-processes           0/10  FAIL"),
         "{stdout}"
@@ -111,15 +120,7 @@ fn a_build_that_hangs_is_stopped() {
     )
     .expect("write");
     let started = std::time::Instant::now();
-    let output = Command::cargo_bin("grader")
-        .expect("the grader is built")
-        .env(grader::cargo::BUILD_TIMEOUT_ENV, "3")
-        .args(["--exercise", "q6"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let stdout = grade_failing_q6(dir.path(), &[(grader::cargo::BUILD_TIMEOUT_ENV, "3")]);
     assert!(
         stdout.contains("cargo build did not finish within 3 s"),
         "{stdout}"
