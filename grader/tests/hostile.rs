@@ -146,3 +146,17 @@ fn an_abort_is_named() {
     );
     assert_none_left("hostile_abort");
 }
+
+/// A daemon made by fork, setsid, fork, with its output elsewhere: found
+/// through the kernel's events, reported, killed.
+#[test]
+fn a_daemon_that_cut_every_tie_is_found() {
+    let (report, took) = grade_hostile("hostile_daemon", Duration::from_secs(10));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let left = report
+        .failure("nothing left behind")
+        .expect("the daemon was left");
+    assert!(left.problem.contains("still running"), "{report}");
+    assert!(report.failure("output").is_none(), "{report}");
+    assert_none_left("hostile_daemon");
+}
