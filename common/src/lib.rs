@@ -56,8 +56,12 @@
 //! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`) |
 //! | `Queue()`, `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::new`], [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | `put` writes in the caller's thread, not a feeder thread, so it waits while the pipe is full; a timeout is [`Error::Timeout`] (Python: `queue.Empty`); no `qsize`/`empty`, which Python calls unreliable |
 //! | `Lock()`, `with lock:`            | [`Lock::new`], [`Lock::acquire`] -> [`LockGuard`] | released when the guard drops; `acquire(timeout=t)` is [`Lock::acquire_timeout`] |
-//! | passing one lock, queue or pipe end to several processes | [`Connection::try_clone`], [`Lock::try_clone`], [`Queue::try_clone`] | Rust moves a value into one process; each process gets its own handle |
-//! | `Manager`, `Value`, `Array`, `shared_memory`, `Semaphore`, `Event` | not here | out of this kit's scope for now |
+//! | `Semaphore(n)`                    | [`Semaphore::new`], [`Semaphore::acquire`], [`Semaphore::acquire_timeout`] | a guard gives the place back; no `BoundedSemaphore` check |
+//! | `Event()`: `set`, `clear`, `is_set`, `wait(t)` | [`Event::new`], [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | `wait` always takes a timeout |
+//! | `Value('q', 0)`, `v.value`        | [`Value::new`], [`Value::get`], [`Value::set`] | `i64` only; [`Value::add`] is `v.value += d` under `get_lock()`, in one atomic step |
+//! | `Array('q', n)`, `a[i]`, `a[:]`   | [`Array::new`], [`Array::get`], [`Array::set`], [`Array::to_vec`] | `i64` only; [`Array::add`] is atomic |
+//! | passing one lock, queue, value or pipe end to several processes | `try_clone` on each | Rust moves a value into one process; each process gets its own handle |
+//! | `RLock`, `Condition`, `Barrier`, `JoinableQueue`, `Manager`, `shared_memory`, `active_children()` | not here | out of this kit's scope for now |
 //!
 //! # Processes
 //!
@@ -107,6 +111,7 @@ mod log;
 mod pool;
 mod process;
 mod queue;
+mod shared;
 mod start;
 #[expect(
     unsafe_code,
@@ -118,11 +123,12 @@ pub use checkin::CHECKIN_ENV;
 pub use connection::{Connection, pipe};
 pub use error::{Ended, Error, Result};
 pub use identity::{ProcessInfo, current_process, parent_process};
-pub use lock::{Lock, LockGuard};
+pub use lock::{Event, Lock, LockGuard, Semaphore};
 pub use log::LOG_ENV;
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;
 pub use queue::Queue;
+pub use shared::{Array, Value};
 pub use start::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
 
 /// The number of CPUs, as `os.cpu_count()` counts them.

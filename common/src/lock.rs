@@ -1,5 +1,12 @@
-//! [`Lock`]: a lock that processes share, like Python's
-//! `multiprocessing.Lock`.
+//! [`Lock`], [`Semaphore`] and [`Event`]: synchronization that processes
+//! share, like Python's `multiprocessing.Lock`, `Semaphore` and `Event`.
+//!
+//! Each is a pipe: a lock or a semaphore holds its free tokens as bytes in
+//! it (taking a byte is acquiring, writing one back is releasing); an event
+//! is set while a byte waits in it. A pipe's descriptors are inherited by a
+//! forked child and sent to a spawned one (see
+//! [`crossing`](crate::crossing)), and the kernel gives each byte to one
+//! reader only.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -44,19 +51,99 @@ use crate::error::{Error, Result};
 /// ```
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Lock {
-    /// The read end, non-blocking: the token is taken from here.
+    tokens: Tokens,
+}
+
+/// Holds a [`Lock`] or a place in a [`Semaphore`] until dropped.
+#[derive(Debug)]
+#[must_use = "the token is given back as soon as the guard is dropped"]
+pub struct LockGuard<'a> {
+    tokens: &'a Tokens,
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        // Writing one byte to a pipe that has room for 64 KiB cannot block
+        // or fail while the pipe's own read end is open.
+        let _ = self.tokens.give_back();
+    }
+}
+
+/// A pipe holding tokens, one byte each.
+#[derive(Debug, Serialize, Deserialize)]
+struct Tokens {
+    /// The read end, non-blocking: tokens are taken from here.
     #[serde(with = "crate::crossing")]
     take: OwnedFd,
-    /// The write end: the token is put back here.
+    /// The write end: tokens are put back here.
     #[serde(with = "crate::crossing")]
     give: OwnedFd,
 }
 
-/// Holds a [`Lock`] until dropped.
-#[derive(Debug)]
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct LockGuard<'a> {
-    lock: &'a Lock,
+impl Tokens {
+    fn new(count: usize) -> Result<Tokens> {
+        let (take, give) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))?;
+        fcntl(&take, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(|e| Error::os("fcntl", e))?;
+        let tokens = Tokens { take, give };
+        for _ in 0..count {
+            tokens.give_back()?;
+        }
+        Ok(tokens)
+    }
+
+    fn try_clone(&self) -> Result<Tokens> {
+        let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| Error::os("dup", e));
+        Ok(Tokens {
+            take: dup(&self.take)?,
+            give: dup(&self.give)?,
+        })
+    }
+
+    /// Takes a token if one comes within `timeout`.
+    fn take(&self, timeout: Duration) -> Result<Option<LockGuard<'_>>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match nix::unistd::read(&self.take, &mut [0u8]) {
+                Ok(1) => return Ok(Some(LockGuard { tokens: self })),
+                Ok(_) => return Err(Error::os("take a token", Errno::EPIPE)),
+                Err(Errno::EAGAIN | Errno::EINTR) => {}
+                Err(e) => return Err(Error::os("take a token", e)),
+            }
+            // Another process may take the token first: then wait again.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            readable(&self.take, left)?;
+        }
+    }
+
+    /// Waits as long as it takes for a token.
+    fn take_waiting(&self) -> Result<LockGuard<'_>> {
+        loop {
+            if let Some(guard) = self.take(Duration::from_secs(60))? {
+                return Ok(guard);
+            }
+        }
+    }
+
+    fn give_back(&self) -> Result<()> {
+        nix::unistd::write(&self.give, &[1u8])
+            .map(drop)
+            .map_err(|e| Error::os("give a token back", e))
+    }
+}
+
+/// Whether `fd` is readable, or becomes so within `timeout`.
+fn readable(fd: &OwnedFd, timeout: Duration) -> Result<bool> {
+    let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    match nix::poll::poll(&mut fds, PollTimeout::from(millis)) {
+        Ok(ready) => Ok(ready > 0),
+        Err(Errno::EINTR) => Ok(false),
+        Err(e) => Err(Error::os("poll", e)),
+    }
 }
 
 impl Lock {
@@ -68,12 +155,9 @@ impl Lock {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn new() -> Result<Lock> {
-        let (take, give) =
-            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))?;
-        fcntl(&take, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(|e| Error::os("fcntl", e))?;
-        let lock = Lock { take, give };
-        lock.release()?;
-        Ok(lock)
+        Ok(Lock {
+            tokens: Tokens::new(1)?,
+        })
     }
 
     /// Another handle to the same lock, to give to another process.
@@ -86,10 +170,8 @@ impl Lock {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn try_clone(&self) -> Result<Lock> {
-        let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| Error::os("dup", e));
         Ok(Lock {
-            take: dup(&self.take)?,
-            give: dup(&self.give)?,
+            tokens: self.tokens.try_clone()?,
         })
     }
 
@@ -104,11 +186,7 @@ impl Lock {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<LockGuard<'_>> {
-        loop {
-            if let Some(guard) = self.acquire_timeout(Duration::from_secs(60))? {
-                return Ok(guard);
-            }
-        }
+        self.tokens.take_waiting()
     }
 
     /// Takes the lock if it becomes free within `timeout`, like
@@ -124,39 +202,196 @@ impl Lock {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<LockGuard<'_>>> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match nix::unistd::read(&self.take, &mut [0u8]) {
-                Ok(1) => return Ok(Some(LockGuard { lock: self })),
-                Ok(_) => return Err(Error::os("acquire a lock", Errno::EPIPE)),
-                Err(Errno::EAGAIN | Errno::EINTR) => {}
-                Err(e) => return Err(Error::os("acquire a lock", e)),
-            }
-            // Another process may take the token first: then wait again.
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            let millis = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
-            let mut fds = [PollFd::new(self.take.as_fd(), PollFlags::POLLIN)];
-            match nix::poll::poll(&mut fds, PollTimeout::from(millis)) {
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(e) => return Err(Error::os("acquire a lock", e)),
-            }
-        }
-    }
-
-    fn release(&self) -> Result<()> {
-        nix::unistd::write(&self.give, &[1u8])
-            .map(drop)
-            .map_err(|e| Error::os("release a lock", e))
+        self.tokens.take(timeout)
     }
 }
 
-impl Drop for LockGuard<'_> {
-    fn drop(&mut self) {
-        // Writing one byte to a pipe that has room for 64 KiB cannot block
-        // or fail while the lock's own read end is open.
-        let _ = self.lock.release();
+/// A counter of free places that processes share, like
+/// `multiprocessing.Semaphore(n)`: at most `n` holders at once. Like
+/// [`Lock`], [`acquire`](Semaphore::acquire) returns a guard that gives the
+/// place back when dropped.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let places = common::Semaphore::new(2)?;
+/// let first = places.acquire()?;
+/// let second = places.acquire()?;
+/// assert!(places.acquire_timeout(Duration::ZERO)?.is_none());
+/// drop(first);
+/// assert!(places.acquire_timeout(Duration::ZERO)?.is_some());
+/// # drop(second);
+/// # Ok::<(), common::Error>(())
+/// ```
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Semaphore {
+    tokens: Tokens,
+}
+
+impl Semaphore {
+    /// A semaphore with `places` free places (at most 65536, a pipe's
+    /// room).
+    ///
+    /// ```
+    /// let one = common::Semaphore::new(1)?;
+    /// drop(one.acquire()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn new(places: usize) -> Result<Semaphore> {
+        Ok(Semaphore {
+            tokens: Tokens::new(places)?,
+        })
+    }
+
+    /// Another handle to the same semaphore, to give to another process.
+    ///
+    /// ```
+    /// let s = common::Semaphore::new(1)?;
+    /// let other = s.try_clone()?;
+    /// let _held = other.acquire()?;
+    /// assert!(s.acquire_timeout(std::time::Duration::ZERO)?.is_none());
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<Semaphore> {
+        Ok(Semaphore {
+            tokens: self.tokens.try_clone()?,
+        })
+    }
+
+    /// Waits for a free place and takes it, like `sem.acquire()`.
+    ///
+    /// ```
+    /// let s = common::Semaphore::new(3)?;
+    /// let _place = s.acquire()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<LockGuard<'_>> {
+        self.tokens.take_waiting()
+    }
+
+    /// Takes a place if one frees within `timeout`, like
+    /// `sem.acquire(timeout=t)`; `None` when none did.
+    ///
+    /// ```
+    /// let s = common::Semaphore::new(0)?;
+    /// assert!(s.acquire_timeout(std::time::Duration::from_millis(1))?.is_none());
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<LockGuard<'_>>> {
+        self.tokens.take(timeout)
+    }
+}
+
+/// A flag that processes share and can wait on, like
+/// `multiprocessing.Event()`: [`wait`](Event::wait) returns once another
+/// process has [`set`](Event::set) it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let started = common::Event::new()?;
+/// assert!(!started.wait(Duration::from_millis(1))?);
+/// started.set()?;
+/// assert!(started.is_set()?);
+/// assert!(started.wait(Duration::ZERO)?);
+/// started.clear()?;
+/// assert!(!started.is_set()?);
+/// # Ok::<(), common::Error>(())
+/// ```
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Event {
+    /// Holds one byte while the event is set.
+    flag: Tokens,
+    /// Makes `set` and `clear` whole: a byte is written only if none is
+    /// there, and taken only while no `set` is half done.
+    whole: Tokens,
+}
+
+impl Event {
+    /// A new event, not set.
+    ///
+    /// ```
+    /// assert!(!common::Event::new()?.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn new() -> Result<Event> {
+        Ok(Event {
+            flag: Tokens::new(0)?,
+            whole: Tokens::new(1)?,
+        })
+    }
+
+    /// Another handle to the same event, to give to another process.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// e.try_clone()?.set()?;
+    /// assert!(e.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<Event> {
+        Ok(Event {
+            flag: self.flag.try_clone()?,
+            whole: self.whole.try_clone()?,
+        })
+    }
+
+    /// Whether it is set, like `event.is_set()`.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// e.set()?;
+    /// assert!(e.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn is_set(&self) -> Result<bool> {
+        readable(&self.flag.take, Duration::ZERO)
+    }
+
+    /// Sets it, waking every process waiting on it, like `event.set()`.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// e.set()?;
+    /// e.set()?; // setting twice is setting once
+    /// e.clear()?;
+    /// assert!(!e.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn set(&self) -> Result<()> {
+        let _whole = self.whole.take_waiting()?;
+        if !self.is_set()? {
+            self.flag.give_back()?;
+        }
+        Ok(())
+    }
+
+    /// Unsets it, like `event.clear()`.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// e.clear()?; // clearing an unset event does nothing
+    /// assert!(!e.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn clear(&self) -> Result<()> {
+        let _whole = self.whole.take_waiting()?;
+        while let Some(flag) = self.flag.take(Duration::ZERO)? {
+            // The byte is the flag: keeping it taken unsets the event.
+            std::mem::forget(flag);
+        }
+        Ok(())
+    }
+
+    /// Waits until it is set or `timeout` passes, like
+    /// `event.wait(timeout)`; returns whether it is set.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// assert!(!e.wait(std::time::Duration::from_millis(1))?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn wait(&self, timeout: Duration) -> Result<bool> {
+        readable(&self.flag.take, timeout)
     }
 }

@@ -35,7 +35,7 @@ use crate::error::{Ended, Error, Result};
 use crate::frame;
 use crate::log;
 use crate::start::{self, StartMethod, Work, get_start_method};
-use crate::sys::{self, ErasedFn, Progress, SigintGuard};
+use crate::sys::{self, ErasedFn, SigintGuard, Slots};
 
 /// How long [`Drop`] lets queued work finish and workers exit before it
 /// kills them.
@@ -238,7 +238,7 @@ impl PoolBuilder {
             initializer: self.initializer,
             maxtasksperchild: self.maxtasksperchild,
             spawned: 0,
-            progress: Progress::new(processes)?,
+            progress: Slots::new(processes)?,
         };
         for slot in 0..processes {
             let worker = inner.spawn_worker(slot)?;
@@ -270,7 +270,7 @@ struct Inner {
     maxtasksperchild: Option<usize>,
     spawned: usize,
     /// How far each worker (by slot) is into its current job.
-    progress: Progress,
+    progress: Slots,
 }
 
 /// Consecutive items of a batch, for one worker: `items[k]` is input item

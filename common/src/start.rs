@@ -256,7 +256,7 @@ fn run(boot: Boot, socket: UnixStream) -> i32 {
             sys::ignore_sigint();
             let Some(progress) = sys::receive_fds(&socket, 1)
                 .and_then(|fds| fds.into_iter().next())
-                .and_then(|fd| sys::Progress::map(fd, slots).ok())
+                .and_then(|fd| sys::Slots::map(fd, slots).ok())
             else {
                 return 1;
             };

@@ -278,35 +278,35 @@ impl Drop for SigintGuard {
     }
 }
 
-/// Counters in memory shared with forked children: each pool worker records
-/// there how far into its current job it is, so that if it dies, the parent
-/// knows which item it died on without the worker having to say so item by
-/// item through the pipe.
-pub(crate) struct Progress {
+/// 64-bit atomic slots in memory shared with children (forked, or spawned
+/// and sent the memory's descriptor). Each pool worker records in one how
+/// far into its current job it is, so that if it dies, the parent knows
+/// which item it died on without the worker having to say so item by item
+/// through the pipe; [`Value`](crate::Value) and [`Array`](crate::Array)
+/// are slots too.
+pub(crate) struct Slots {
     slots: NonNull<AtomicU64>,
     len: usize,
     /// The memory, as a file a spawned worker can be sent and map too.
     memory: OwnedFd,
 }
 
-impl Progress {
+impl Slots {
     /// `len` counters, all 0.
-    pub(crate) fn new(len: usize) -> Result<Progress> {
+    pub(crate) fn new(len: usize) -> Result<Slots> {
         let len = len.max(1);
-        let memory = nix::sys::memfd::memfd_create(
-            c"common-progress",
-            nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
-        )
-        .map_err(|e| Error::os("memfd_create", e))?;
+        let memory =
+            nix::sys::memfd::memfd_create(c"common-shared", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+                .map_err(|e| Error::os("memfd_create", e))?;
         let bytes = len * std::mem::size_of::<AtomicU64>();
         nix::unistd::ftruncate(&memory, i64::try_from(bytes).expect("a few slots"))
             .map_err(|e| Error::os("ftruncate", e))?;
-        Progress::map(memory, len)
+        Slots::map(memory, len)
     }
 
-    /// Maps `len` counters from `memory`, made by [`Progress::new`] in this
+    /// Maps `len` counters from `memory`, made by [`Slots::new`] in this
     /// process or its parent.
-    pub(crate) fn map(memory: OwnedFd, len: usize) -> Result<Progress> {
+    pub(crate) fn map(memory: OwnedFd, len: usize) -> Result<Slots> {
         let len = len.max(1);
         let bytes =
             NonZeroUsize::new(len * std::mem::size_of::<AtomicU64>()).expect("at least one slot");
@@ -324,7 +324,7 @@ impl Progress {
             )
         }
         .map_err(|e| Error::os("mmap", e))?;
-        Ok(Progress {
+        Ok(Slots {
             slots: slots.cast(),
             len,
             memory,
@@ -357,9 +357,15 @@ impl Progress {
     pub(crate) fn get(&self, slot: usize) -> u64 {
         self.slot(slot).load(Ordering::Acquire)
     }
+
+    /// Adds `delta` to counter `slot` (wrapping) in one atomic step;
+    /// returns the value before.
+    pub(crate) fn add(&self, slot: usize, delta: u64) -> u64 {
+        self.slot(slot).fetch_add(delta, Ordering::AcqRel)
+    }
 }
 
-impl Drop for Progress {
+impl Drop for Slots {
     fn drop(&mut self) {
         let bytes = self.len * std::mem::size_of::<AtomicU64>();
         // SAFETY: unmaps exactly the mapping made in `new`; no reference into

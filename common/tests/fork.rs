@@ -15,7 +15,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Connection, Ended, Error, Lock, Pool, Process, Queue};
+use common::{
+    Array, Connection, Ended, Error, Event, Lock, Pool, Process, Queue, Semaphore, Value,
+};
 use libtest_mimic::{Arguments, Failed, Trial};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
@@ -185,6 +187,15 @@ fn main() {
         (
             "queue_carries_values_larger_than_a_pipe",
             queue_carries_values_larger_than_a_pipe,
+        ),
+        (
+            "semaphore_lets_in_as_many_as_it_has_places",
+            semaphore_lets_in_as_many_as_it_has_places,
+        ),
+        ("event_wakes_a_waiting_child", event_wakes_a_waiting_child),
+        (
+            "value_add_loses_no_update_across_processes",
+            value_add_loses_no_update_across_processes,
         ),
     ];
     let trials = tests
@@ -1300,4 +1311,104 @@ fn queue_carries_values_larger_than_a_pipe() {
     process.join().expect("join");
     assert_eq!(value.len(), 1 << 20);
     assert!(value.iter().all(|&b| b == 7));
+}
+
+/// Takes a place, says so, and keeps it until told to let go.
+fn hold_a_place((places, talk): (Semaphore, Connection)) {
+    let _place = places.acquire().expect("a place");
+    talk.send(&true).expect("the parent listens");
+    let _: bool = talk.recv().expect("told to let go");
+}
+
+/// Two places, two processes known to hold them: a third cannot get in
+/// until one lets go.
+fn semaphore_lets_in_as_many_as_it_has_places() {
+    let places = Semaphore::new(2).expect("semaphore");
+    let holders: Vec<(Process, Connection)> = (0..2)
+        .map(|_| {
+            let (talk, theirs) = common::pipe().expect("pipe");
+            let mut process =
+                Process::with_args(hold_a_place, (places.try_clone().expect("dup"), theirs));
+            process.start().expect("start");
+            assert!(talk.recv::<bool>().expect("holding"));
+            (process, talk)
+        })
+        .collect();
+    assert!(
+        places
+            .acquire_timeout(Duration::ZERO)
+            .expect("tried")
+            .is_none(),
+        "a third holder got in"
+    );
+    holders[0].1.send(&true).expect("send");
+    holders[0].0.join().expect("join");
+    assert!(
+        places
+            .acquire_timeout(Duration::ZERO)
+            .expect("tried")
+            .is_some()
+    );
+    holders[1].1.send(&true).expect("send");
+    holders[1].0.join().expect("join");
+}
+
+/// Waits (without a deadline that matters) for the event, then reports
+/// whether it was set.
+fn wait_for_event((event, talk): (Event, Connection)) {
+    talk.send(&"waiting").expect("the parent listens");
+    let set = event.wait(Duration::from_secs(60)).expect("waited");
+    talk.send(&set).expect("the parent listens");
+}
+
+/// A child blocked on an event wakes when the parent sets it, and sees it
+/// set; the parent's own `is_set` agrees.
+fn event_wakes_a_waiting_child() {
+    let event = Event::new().expect("event");
+    let (talk, theirs) = common::pipe().expect("pipe");
+    let mut process = Process::with_args(wait_for_event, (event.try_clone().expect("dup"), theirs));
+    process.start().expect("start");
+    assert_eq!(talk.recv::<String>().expect("news"), "waiting");
+    assert!(
+        !talk.poll(Duration::ZERO).expect("polled"),
+        "woke before set"
+    );
+    event.set().expect("set");
+    assert!(talk.recv::<bool>().expect("news"), "woke and saw it set");
+    process.join().expect("join");
+    assert!(event.is_set().expect("asked"));
+    event.clear().expect("cleared");
+    assert!(!event.is_set().expect("asked"));
+}
+
+fn add_a_thousand((total, counts, slot): (Value, Array, usize)) {
+    for _ in 0..1000 {
+        total.add(1);
+        counts.add(slot, 1);
+    }
+}
+
+/// Four processes add at once to one shared value and each to its own
+/// element: the atomic adds lose nothing, whatever the interleaving.
+fn value_add_loses_no_update_across_processes() {
+    let total = Value::new(0).expect("value");
+    let counts = Array::new(4).expect("array");
+    let processes: Vec<Process> = (0..4)
+        .map(|slot| {
+            let args = (
+                total.try_clone().expect("dup"),
+                counts.try_clone().expect("dup"),
+                slot,
+            );
+            let mut process = Process::with_args(add_a_thousand, args);
+            process.start().expect("start");
+            process
+        })
+        .collect();
+    for process in &processes {
+        process.join().expect("join");
+        assert_eq!(process.exitcode(), Some(0));
+    }
+    assert_eq!(total.get(), 4000);
+    assert_eq!(counts.to_vec(), [1000; 4]);
 }
