@@ -197,20 +197,61 @@ impl Report {
     }
 }
 
+/// Points with at most two decimals, and none when they are whole.
+fn points(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+impl ExerciseReport {
+    /// Each check by name, over every run: its share of the points (the
+    /// exercise's points split evenly among all checks of all runs), the
+    /// share earned, and whether it passed in every run.
+    pub fn checks(&self) -> Vec<(&'static str, f64, f64, bool)> {
+        let all: Vec<&Check> = self.runs.iter().flat_map(|r| &r.checks).collect();
+        let each = f64::from(self.points) / all.len().max(1) as f64;
+        let mut rows: Vec<(&'static str, f64, f64, bool)> = Vec::new();
+        for check in all {
+            let passed = check.failure.is_none();
+            let earned = if passed { each } else { 0.0 };
+            match rows.iter_mut().find(|(name, ..)| *name == check.name) {
+                Some(row) => {
+                    row.1 += each;
+                    row.2 += earned;
+                    row.3 &= passed;
+                }
+                None => rows.push((check.name, each, earned, passed)),
+            }
+        }
+        rows
+    }
+}
+
+fn verdict(passed: bool) -> &'static str {
+    if passed { "pass" } else { "FAIL" }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<5} {:<24} {:>7}  verdict", "id", "package", "points")?;
+        writeln!(f, "{:<5} {:<26} {:>11}  verdict", "id", "check", "points")?;
         for exercise in &self.exercises {
-            let verdict = if exercise.runs.iter().all(RunReport::passed) {
-                "pass"
-            } else {
-                "FAIL"
-            };
-            let points = format!("{}/{}", exercise.score(), exercise.points);
+            for (name, possible, earned, passed) in exercise.checks() {
+                let shown = format!("{}/{}", points(earned), points(possible));
+                writeln!(
+                    f,
+                    "{:<5} {name:<26} {shown:>11}  {}",
+                    exercise.id,
+                    verdict(passed)
+                )?;
+            }
+            let passed = exercise.runs.iter().all(RunReport::passed);
+            let shown = format!("{}/{}", exercise.score(), exercise.points);
             writeln!(
                 f,
-                "{:<5} {:<24} {:>7}  {verdict}",
-                exercise.id, exercise.package, points
+                "{:<5} {:<26} {shown:>11}  {}",
+                exercise.id,
+                format!("= {}", exercise.package),
+                verdict(passed)
             )?;
         }
         let (earned, possible) = self.score();
