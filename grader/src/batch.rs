@@ -2,8 +2,10 @@
 //! workspace), some at the same time, and a score summary of them all.
 //!
 //! Each submission is built in its own directory and graded as
-//! [`grade`](crate::grade) grades one; a submission that does not build gets
-//! the verdict `build failed` with the compiler's first error, and one that
+//! [`grade`](crate::grade) grades one; an exercise that does not compile
+//! scores 0 with the compiler's first error while the others are graded, a
+//! submission where nothing could be built gets the verdict `build failed`,
+//! and one that
 //! cannot be graded at all (no `Cargo.toml`) gets `error`, so that one bad
 //! submission never stops the others. Running several at once is safe: each
 //! run has its own process group and check-in socket, and the evidence is
@@ -64,13 +66,15 @@ impl Submission {
             Err(error) => return error.clone(),
             Ok(report) => report,
         };
+        let whole = self.verdict() == "build failed";
         let first = report.exercises.iter().find_map(|exercise| {
             exercise.runs.iter().find_map(|run| {
                 run.checks.iter().find_map(|check| {
                     check.failure.as_ref().map(|f| {
                         let got = f.got.lines().next().unwrap_or_default();
                         match check.name {
-                            "build" => format!("{}: {got}", f.problem),
+                            "build" if whole => format!("{}: {got}", f.problem),
+                            "build" => format!("{}: {}: {got}", exercise.id, f.problem),
                             name => format!("{}: {name}: {}", exercise.id, f.problem),
                         }
                     })

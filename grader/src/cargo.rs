@@ -3,9 +3,12 @@
 //!
 //! assert_cmd's `cargo_bin` only finds binaries of the package under test and
 //! does not build other packages' (assert_cmd#164). The grader instead runs
-//! `cargo build --workspace --bins --examples --message-format=json` on the
-//! workspace it grades and takes each executable's path from cargo's own
-//! `compiler-artifact` messages. Cargo rebuilds what changed and nothing
+//! `cargo build --workspace --bins --examples --keep-going
+//! --message-format=json` on the workspace it grades and takes each
+//! executable's path from cargo's own `compiler-artifact` messages, and each
+//! target's first compile error from its `compiler-message`s. With
+//! `--keep-going`, an exercise that does not compile costs that exercise
+//! only; the others are built and graded. Cargo rebuilds what changed and nothing
 //! else, so this costs little under `cargo test`, which has just built the
 //! same code.
 //!
@@ -25,10 +28,15 @@ use cargo_metadata::Message;
 
 use crate::error::Error;
 
-/// The executables of a built workspace, by target name.
+/// The executables of a built workspace, by target name, and the first
+/// error of each target that did not compile.
 #[derive(Debug, Clone, Default)]
 pub struct Binaries {
     paths: BTreeMap<String, PathBuf>,
+    /// The first error of each target that failed, by target name.
+    errors: BTreeMap<String, String>,
+    /// When the build failed: its first error, whichever target it was in.
+    failed: Option<String>,
 }
 
 impl Binaries {
@@ -38,6 +46,16 @@ impl Binaries {
             .get(name)
             .map(PathBuf::as_path)
             .ok_or_else(|| Error::MissingBinary(name.to_owned()))
+    }
+
+    /// Why the binary called `name` is missing, when the build failed:
+    /// `(true, its own first error)`, or `(false, the build's first error)`
+    /// when it failed for another target it needs (a library, say).
+    pub fn compile_error(&self, name: &str) -> Option<(bool, &str)> {
+        match self.errors.get(name) {
+            Some(own) => Some((true, own)),
+            None => self.failed.as_deref().map(|first| (false, first)),
+        }
     }
 }
 
@@ -59,7 +77,9 @@ pub fn build_timeout() -> Duration {
 }
 
 /// Builds every binary and example of the workspace at `workspace`, within
-/// [`build_timeout`].
+/// [`build_timeout`]. A build that fails still returns what was built, with
+/// the errors ([`Binaries::compile_error`]); only a build stopped at its
+/// timeout is an error.
 pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     let mut child = Command::new(cargo())
         .arg("build")
@@ -69,7 +89,8 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
             "--workspace",
             "--bins",
             "--examples",
-            "--message-format=json-render-diagnostics",
+            "--keep-going",
+            "--message-format=json",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -95,13 +116,24 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     let stderr = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
     let mut binaries = Binaries::default();
     let stdout = BufReader::new(child.stdout.take().expect("stdout was piped"));
+    let mut first = None;
     for message in Message::parse_stream(stdout).flatten() {
-        if let Message::CompilerArtifact(artifact) = message
-            && let Some(path) = artifact.executable
-        {
-            binaries
-                .paths
-                .insert(artifact.target.name.clone(), path.into());
+        match message {
+            Message::CompilerArtifact(artifact) => {
+                if let Some(path) = artifact.executable {
+                    binaries.paths.insert(artifact.target.name, path.into());
+                }
+            }
+            Message::CompilerMessage(compiled) if is_error(compiled.message.level) => {
+                let text = compiled
+                    .message
+                    .rendered
+                    .unwrap_or(compiled.message.message);
+                let error = first_error(&text);
+                first.get_or_insert_with(|| error.clone());
+                binaries.errors.entry(compiled.target.name).or_insert(error);
+            }
+            _ => {}
         }
     }
     let status = child
@@ -121,13 +153,13 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
                 timeout.as_secs()
             ),
         })
-    } else if status.success() {
-        Ok(binaries)
     } else {
-        Err(Error::Build {
-            workspace: workspace.display().to_string(),
-            first_error: first_error(&stderr),
-        })
+        if !status.success() {
+            // A compile error came as a message; anything else (a bad
+            // manifest, a failed build script) only on stderr.
+            binaries.failed = Some(first.unwrap_or_else(|| first_error(&stderr)));
+        }
+        Ok(binaries)
     }
 }
 
@@ -148,6 +180,11 @@ fn reap_group(group: nix::unistd::Pid) {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+fn is_error(level: cargo_metadata::diagnostic::DiagnosticLevel) -> bool {
+    use cargo_metadata::diagnostic::DiagnosticLevel;
+    matches!(level, DiagnosticLevel::Error | DiagnosticLevel::Ice)
 }
 
 /// The compiler's first error with the line that locates it, or cargo's last

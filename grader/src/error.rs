@@ -5,7 +5,7 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The workspace did not build.
+    /// The workspace's build did not finish within its timeout.
     #[error("the workspace at {workspace} did not build: {first_error}")]
     Build {
         /// The workspace's directory.

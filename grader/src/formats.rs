@@ -130,7 +130,7 @@ pub fn exercism(report: &Report) -> Exercism {
 }
 
 /// Exercism's `results.json` for a submission that could not be graded at
-/// all (it did not build): status `error` and the reason.
+/// all (not a workspace, say): status `error` and the reason.
 pub fn exercism_error(message: &str) -> Exercism {
     Exercism {
         version: 3,

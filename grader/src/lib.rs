@@ -99,7 +99,8 @@ pub fn grade_exercise_with(
 ///
 /// A workspace that does not build, or lacks an exercise's package, is
 /// graded, not refused: each exercise concerned gets a failed `build` check
-/// whose `got` is the compiler's first error.
+/// whose `got` is the compiler's first error (its own, when it is the
+/// exercise that does not compile); the others are graded as usual.
 pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Result<Report, Error> {
     let chosen = choose(only)?;
     if !workspace.join("Cargo.toml").is_file() {
@@ -122,11 +123,19 @@ pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Resu
         .into_iter()
         .map(|exercise| match binaries.get(exercise.package) {
             Ok(binary) => grade_exercise_with(exercise, binary, methods),
-            Err(missing) => Ok(ExerciseReport::unbuilt(
-                exercise,
-                "the exercise's binary was not built",
-                &missing.to_string(),
-            )),
+            Err(missing) => Ok(match binaries.compile_error(exercise.package) {
+                Some((true, error)) => {
+                    ExerciseReport::unbuilt(exercise, "the exercise did not compile", error)
+                }
+                Some((false, error)) => {
+                    ExerciseReport::unbuilt(exercise, "the workspace did not build", error)
+                }
+                None => ExerciseReport::unbuilt(
+                    exercise,
+                    "the exercise's binary was not built",
+                    &missing.to_string(),
+                ),
+            }),
         })
         .collect::<Result<_, _>>()?;
     Ok(Report { exercises })

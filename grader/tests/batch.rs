@@ -83,14 +83,14 @@ fn a_class_is_graded_with_a_verdict_for_each_submission() {
     assert!(report.contains("FAIL  build"), "{report}");
 }
 
-/// Grades the submission at `dir` as q6 alone, with `env` set; asserts
+/// Grades the submission at `dir` with `args`, with `env` set; asserts
 /// that it failed (exit code 1) and returns the report.
 #[track_caller]
-fn grade_failing_q6(dir: &Path, env: &[(&str, &str)]) -> String {
+fn grade_failing(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let output = Command::cargo_bin("grader")
         .expect("the grader is built")
         .envs(env.iter().copied())
-        .args(["--exercise", "q6"])
+        .args(args)
         .arg(dir)
         .output()
         .expect("runs");
@@ -103,7 +103,7 @@ fn grade_failing_q6(dir: &Path, env: &[(&str, &str)]) -> String {
 fn one_submission_that_does_not_build_is_a_verdict_not_a_crash() {
     let dir = tempfile::tempdir().expect("temp dir");
     tiny_workspace(dir.path(), "q6-four-processes", "fn main() { oops }\n");
-    let stdout = grade_failing_q6(dir.path(), &[]);
+    let stdout = grade_failing(dir.path(), &["--exercise", "q6"], &[]);
     let row = |check: &str| {
         stdout
             .lines()
@@ -131,7 +131,11 @@ fn a_build_that_hangs_is_stopped() {
     )
     .expect("write");
     let started = std::time::Instant::now();
-    let stdout = grade_failing_q6(dir.path(), &[(grader::cargo::BUILD_TIMEOUT_ENV, "3")]);
+    let stdout = grade_failing(
+        dir.path(),
+        &["--exercise", "q6"],
+        &[(grader::cargo::BUILD_TIMEOUT_ENV, "3")],
+    );
     assert!(
         stdout.contains("cargo build did not finish within 3 s"),
         "{stdout}"
@@ -141,4 +145,46 @@ fn a_build_that_hangs_is_stopped() {
         std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(dir.path()))
     });
     assert_eq!(inside.count(), 0, "the build script was killed");
+}
+
+/// With `--keep-going`, an exercise that does not compile costs that
+/// exercise only: the others are built and graded, and the broken one's
+/// report shows its own first error.
+#[test]
+fn an_exercise_that_does_not_compile_costs_only_itself() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"q3-create-process\", \"q6-four-processes\"]\n",
+    )
+    .expect("write");
+    tiny_member(root, "q3-create-process", "fn main() {}\n");
+    tiny_member(
+        root,
+        "q6-four-processes",
+        "fn main() { let n: u32 = \"four\"; }\n",
+    );
+    let stdout = grade_failing(root, &["--exercise", "q3", "--exercise", "q6"], &[]);
+    assert!(
+        stdout.contains("FAIL  build: the exercise did not compile"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("q6-four-processes/src/main.rs"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("q3 ") && l.contains("exit status")),
+        "q3 was run and graded:\n{stdout}"
+    );
+}
+
+/// Writes package `name` with `main` as its `src/main.rs` under `root`.
+fn tiny_member(root: &Path, name: &str, main: &str) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    let manifest =
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n");
+    std::fs::write(dir.join("Cargo.toml"), manifest).expect("write");
+    std::fs::write(dir.join("src/main.rs"), main).expect("write");
 }
