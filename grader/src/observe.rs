@@ -226,23 +226,17 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     let kernel = match waiter {
         Waiter::Traced(tracer) => {
             // Traced processes that left the group are still known.
-            for pid in tracer.alive() {
-                if !leftovers.contains(&pid) {
-                    leftovers.push(pid);
-                }
-            }
+            leftovers.extend(tracer.alive());
             Ok(tracer.finish())
         }
         Waiter::Plain(why) => Err(why),
     };
     // A process that left the group may still hold the output pipes open.
     if !(stdout.closed_within(PIPE_GRACE) && stderr.closed_within(PIPE_GRACE)) {
-        for pid in clear_pipe_holders(&pipes) {
-            if !leftovers.contains(&pid) {
-                leftovers.push(pid);
-            }
-        }
+        leftovers.extend(clear_pipe_holders(&pipes));
     }
+    leftovers.sort();
+    leftovers.dedup();
     // After a timeout the grader killed the group itself: nothing was left
     // behind by the program, and what is still dying is no verdict.
     let leftovers = if matches!(ending, Ending::TimedOut(_) | Ending::TooManyProcesses(_)) {
@@ -300,7 +294,10 @@ impl Watch<'_> {
                 }
                 return Ok(ending);
             }
-            if let Some(stat) = kernel::stat(self.main) {
+            // Traced, the kernel reports every thread; untraced, sample.
+            if let Waiter::Plain(_) = waiter
+                && let Some(stat) = kernel::stat(self.main)
+            {
                 self.most_threads = self.most_threads.max(stat.threads);
             }
             if self.release.is_none() {
@@ -504,7 +501,7 @@ const SETTLE: Duration = Duration::from_secs(1);
 fn clear_group(group: Pid, waiter: &mut Waiter) -> Vec<Pid> {
     let me = getpid();
     let settle = Instant::now() + SETTLE;
-    let mut leftovers = loop {
+    let leftovers = loop {
         waiter.pump();
         let members = kernel::group_members(group);
         for (pid, stat) in &members {
@@ -522,7 +519,6 @@ fn clear_group(group: Pid, waiter: &mut Waiter) -> Vec<Pid> {
         }
         thread::sleep(TICK);
     };
-    leftovers.sort();
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         let members = kernel::group_members(group);
