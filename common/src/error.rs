@@ -131,6 +131,11 @@ pub enum Error {
     #[error("the other end of the pipe was closed")]
     PipeClosed,
 
+    /// [`JoinableQueue::task_done`](crate::JoinableQueue::task_done) was
+    /// called more times than values were put. Python raises `ValueError`.
+    #[error("task_done was called more times than values were put")]
+    TaskDoneTooOften,
+
     /// A system call failed.
     #[error("{call} failed")]
     Os {

@@ -61,7 +61,11 @@
 //! | `Value('q', 0)`, `v.value`        | [`Value::new`], [`Value::get`], [`Value::set`] | `i64` only; [`Value::add`] is `v.value += d` under `get_lock()`, in one atomic step |
 //! | `Array('q', n)`, `a[i]`, `a[:]`   | [`Array::new`], [`Array::get`], [`Array::set`], [`Array::to_vec`] | `i64` only; [`Array::add`] is atomic |
 //! | passing one lock, queue, value or pipe end to several processes | `try_clone` on each | Rust moves a value into one process; each process gets its own handle |
-//! | `RLock`, `Condition`, `Barrier`, `JoinableQueue`, `Manager`, `shared_memory`, `active_children()` | not here | out of this kit's scope for now |
+//! | `Barrier(n)`, `b.wait()`, `b.parties` | [`Barrier::new`], [`Barrier::wait`], [`Barrier::parties`] | no timeout and no `abort` |
+//! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue::new`], [`JoinableQueue::task_done`], [`JoinableQueue::join`] | too many `task_done`s is [`Error::TaskDoneTooOften`] |
+//! | `get_all_start_methods()`         | [`get_all_start_methods`]                   | no `forkserver` |
+//! | `get_context(m).Process(...)`     | [`Process::set_start_method`], [`PoolBuilder::start_method`] | a method per process or pool instead of a context object |
+//! | `RLock`, `Condition`, `Manager`, `shared_memory`, `active_children()` | not here | out of this kit's scope for now |
 //!
 //! # Processes
 //!
@@ -123,13 +127,15 @@ pub use checkin::CHECKIN_ENV;
 pub use connection::{Connection, pipe};
 pub use error::{Ended, Error, Result};
 pub use identity::{ProcessInfo, current_process, parent_process};
-pub use lock::{Event, Lock, LockGuard, Semaphore};
+pub use lock::{Barrier, Event, Lock, LockGuard, Semaphore};
 pub use log::LOG_ENV;
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;
-pub use queue::Queue;
+pub use queue::{JoinableQueue, Queue};
 pub use shared::{Array, Value};
-pub use start::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
+pub use start::{
+    START_METHOD_ENV, StartMethod, get_all_start_methods, get_start_method, set_start_method,
+};
 
 /// The number of CPUs, as `os.cpu_count()` counts them.
 ///

@@ -395,3 +395,123 @@ impl Event {
         readable(&self.flag.take, timeout)
     }
 }
+
+/// A meeting point for a fixed number of processes, like
+/// `multiprocessing.Barrier(parties)`: each [`wait`](Barrier::wait) returns
+/// once `parties` processes are waiting, and the barrier can be used again.
+///
+/// It counts arrivals in shared memory under a lock; the last to arrive
+/// lets the others through a turnstile (a [`Semaphore`]), and a second
+/// turnstile keeps a fast process from lapping the slow ones on the next
+/// round.
+///
+/// ```
+/// use common::{Barrier, Process};
+///
+/// fn meet(barrier: Barrier) {
+///     barrier.wait().expect("the others come");
+/// }
+///
+/// let barrier = Barrier::new(3)?;
+/// let mut others = Vec::new();
+/// for _ in 0..2 {
+///     let mut process = Process::with_args(meet, barrier.try_clone()?);
+///     process.start()?;
+///     others.push(process);
+/// }
+/// barrier.wait()?; // returns once both children wait too
+/// for process in &others {
+///     process.join()?;
+/// }
+/// # Ok::<(), common::Error>(())
+/// ```
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Barrier {
+    parties: usize,
+    /// How many are waiting at the current stage.
+    count: crate::Value,
+    lock: Lock,
+    /// Opened by the last to arrive, one place per party.
+    arrive: Semaphore,
+    /// Opened by the last to leave, so that the next round starts clean.
+    leave: Semaphore,
+}
+
+impl Barrier {
+    /// A barrier for `parties` processes (at least one).
+    ///
+    /// ```
+    /// let alone = common::Barrier::new(1)?;
+    /// alone.wait()?; // one party: returns at once
+    /// alone.wait()?; // and again
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn new(parties: usize) -> Result<Barrier> {
+        Ok(Barrier {
+            parties: parties.max(1),
+            count: crate::Value::new(0)?,
+            lock: Lock::new()?,
+            arrive: Semaphore::new(0)?,
+            leave: Semaphore::new(0)?,
+        })
+    }
+
+    /// Another handle to the same barrier, to give to another process.
+    ///
+    /// ```
+    /// let b = common::Barrier::new(1)?;
+    /// b.try_clone()?.wait()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<Barrier> {
+        Ok(Barrier {
+            parties: self.parties,
+            count: self.count.try_clone()?,
+            lock: self.lock.try_clone()?,
+            arrive: self.arrive.try_clone()?,
+            leave: self.leave.try_clone()?,
+        })
+    }
+
+    /// How many processes must wait for the barrier to open, like
+    /// `barrier.parties`.
+    ///
+    /// ```
+    /// assert_eq!(common::Barrier::new(4)?.parties(), 4);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn parties(&self) -> usize {
+        self.parties
+    }
+
+    /// Waits until `parties` processes are waiting, like `barrier.wait()`.
+    /// Python's also has a timeout and `abort`; this one waits as long as it
+    /// takes.
+    ///
+    /// ```
+    /// let b = common::Barrier::new(1)?;
+    /// b.wait()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn wait(&self) -> Result<()> {
+        self.stage(&self.arrive, 1, self.parties)?;
+        self.stage(&self.leave, -1, 0)
+    }
+
+    /// One turnstile: counts this process in (`step`), opens `gate` for
+    /// every party when the count reaches `last`, then goes through.
+    fn stage(&self, gate: &Semaphore, step: i64, last: usize) -> Result<()> {
+        {
+            let _counting = self.lock.acquire()?;
+            let now = self.count.add(step) + step;
+            if usize::try_from(now).is_ok_and(|n| n == last) {
+                for _ in 0..self.parties {
+                    gate.tokens.give_back()?;
+                }
+            }
+        }
+        // The place taken is the one the last arrival made for us.
+        std::mem::forget(gate.acquire()?);
+        Ok(())
+    }
+}

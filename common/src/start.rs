@@ -73,6 +73,19 @@ impl FromStr for StartMethod {
     }
 }
 
+/// Every start method this crate has, like
+/// `multiprocessing.get_all_start_methods()` (which also lists
+/// `forkserver`, not here).
+///
+/// ```
+/// use common::StartMethod;
+///
+/// assert_eq!(common::get_all_start_methods(), [StartMethod::Fork, StartMethod::Spawn]);
+/// ```
+pub fn get_all_start_methods() -> [StartMethod; 2] {
+    [StartMethod::Fork, StartMethod::Spawn]
+}
+
 /// The environment variable that chooses the start method for a whole
 /// program (`fork` or `spawn`), unless it calls [`set_start_method`].
 pub const START_METHOD_ENV: &str = "COMMON_START_METHOD";

@@ -16,7 +16,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    Array, Connection, Ended, Error, Event, Lock, Pool, Process, Queue, Semaphore, Value,
+    Array, Barrier, Connection, Ended, Error, Event, JoinableQueue, Lock, Pool, Process, Queue,
+    Semaphore, Value,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
 use nix::sys::signal::{Signal, kill};
@@ -196,6 +197,14 @@ fn main() {
         (
             "value_add_loses_no_update_across_processes",
             value_add_loses_no_update_across_processes,
+        ),
+        (
+            "barrier_lets_no_one_through_early",
+            barrier_lets_no_one_through_early,
+        ),
+        (
+            "joinable_queue_join_waits_for_every_task",
+            joinable_queue_join_waits_for_every_task,
         ),
     ];
     let trials = tests
@@ -1411,4 +1420,79 @@ fn value_add_loses_no_update_across_processes() {
     }
     assert_eq!(total.get(), 4000);
     assert_eq!(counts.to_vec(), [1000; 4]);
+}
+
+const ROUNDS: usize = 5;
+
+/// Each round: count myself in, wait at the barrier, and check that every
+/// party was counted in before anyone got through.
+fn meet_every_round((barrier, arrived): (Barrier, Array)) {
+    for round in 0..ROUNDS {
+        arrived.add(round, 1);
+        barrier.wait().expect("the others come");
+        assert_eq!(
+            arrived.get(round),
+            barrier.parties() as i64,
+            "through round {round} before everyone arrived"
+        );
+    }
+}
+
+/// Three processes and the parent meet five times at one barrier; nobody
+/// passes a round before all four have arrived at it.
+fn barrier_lets_no_one_through_early() {
+    let barrier = Barrier::new(4).expect("barrier");
+    let arrived = Array::new(ROUNDS).expect("array");
+    let processes: Vec<Process> = (0..3)
+        .map(|_| {
+            let args = (
+                barrier.try_clone().expect("dup"),
+                arrived.try_clone().expect("dup"),
+            );
+            let mut process = Process::with_args(meet_every_round, args);
+            process.start().expect("start");
+            process
+        })
+        .collect();
+    meet_every_round((barrier, arrived.try_clone().expect("dup")));
+    for process in &processes {
+        process.join().expect("join");
+        assert_eq!(process.exitcode(), Some(0), "a child got through early");
+    }
+    assert_eq!(arrived.to_vec(), [4; ROUNDS]);
+}
+
+/// Takes values, adds them up in shared memory, marks each done.
+fn add_up((queue, sum): (JoinableQueue<i64>, Value)) {
+    loop {
+        let n = queue.get().expect("a value");
+        sum.add(n);
+        queue.task_done().expect("one per get");
+    }
+}
+
+/// `join` returns only once every value put has been taken and marked
+/// done: the sum the workers built is complete by then.
+fn joinable_queue_join_waits_for_every_task() {
+    let queue = JoinableQueue::new().expect("queue");
+    let sum = Value::new(0).expect("value");
+    let mut workers: Vec<Process> = (0..2)
+        .map(|_| {
+            let args = (
+                queue.try_clone().expect("dup"),
+                sum.try_clone().expect("dup"),
+            );
+            Process::with_args(add_up, args)
+        })
+        .collect();
+    for worker in &mut workers {
+        worker.set_daemon(true);
+        worker.start().expect("start");
+    }
+    for n in 1..=100 {
+        queue.put(&n).expect("put");
+    }
+    queue.join().expect("join");
+    assert_eq!(sum.get(), 5050);
+    assert!(matches!(queue.task_done(), Err(Error::TaskDoneTooOften)));
 }
