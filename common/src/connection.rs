@@ -111,12 +111,7 @@ impl Connection {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn poll(&self, timeout: Duration) -> Result<bool> {
-        use nix::poll::{PollFd, PollFlags, PollTimeout};
-        let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLIN)];
-        nix::poll::poll(&mut fds, PollTimeout::from(millis))
-            .map(|ready| ready > 0)
-            .map_err(|e| Error::os("poll a pipe", e))
+        crate::sys::readable(self.stream.as_fd(), timeout).map_err(|e| Error::os("poll a pipe", e))
     }
 }
 

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
-use nix::poll::{PollFd, PollFlags, PollTimeout};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -137,13 +136,7 @@ impl Tokens {
 
 /// Whether `fd` is readable, or becomes so within `timeout`.
 fn readable(fd: &OwnedFd, timeout: Duration) -> Result<bool> {
-    let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-    match nix::poll::poll(&mut fds, PollTimeout::from(millis)) {
-        Ok(ready) => Ok(ready > 0),
-        Err(Errno::EINTR) => Ok(false),
-        Err(e) => Err(Error::os("poll", e)),
-    }
+    crate::sys::readable(fd.as_fd(), timeout).map_err(|e| Error::os("poll", e))
 }
 
 impl Lock {

@@ -6,7 +6,6 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -146,11 +145,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             return Err(Error::Timeout(timeout));
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        let millis = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(self.reader.as_fd(), PollFlags::POLLIN)];
-        let ready = nix::poll::poll(&mut fds, PollTimeout::from(millis))
+        let ready = crate::sys::readable(self.reader.as_fd(), left)
             .map_err(|e| Error::os("poll a queue", e))?;
-        if ready == 0 {
+        if !ready {
             return Err(Error::Timeout(timeout));
         }
         self.read_one()

@@ -394,6 +394,27 @@ pub(crate) fn reap(pid: Pid, block: bool) -> Result<Option<Ended>> {
     }
 }
 
+/// Whether `fd` is readable now or becomes so within `timeout`: the one
+/// wait under every timed wait of this crate (pipes, queues, locks, events,
+/// pidfds). `poll` takes at most 65535 ms at a time and may be cut short
+/// by a signal, so it is called again until the deadline.
+pub(crate) fn readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Errno> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) => return Ok(true),
+            Err(errno) => return Err(errno),
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+    }
+}
+
 /// Waits up to `timeout` for `pid` to end and reaps it. `None`: still running.
 ///
 /// It sleeps on a pidfd, which becomes readable exactly when the process
@@ -411,12 +432,7 @@ pub(crate) fn reap_timeout(pid: Pid, timeout: Duration) -> Result<Option<Ended>>
         }
         match &pidfd {
             Some(fd) => {
-                let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
-                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-                match poll(&mut fds, PollTimeout::from(ms)) {
-                    Ok(_) | Err(Errno::EINTR) => {}
-                    Err(errno) => return Err(Error::os("poll", errno)),
-                }
+                readable(fd.as_fd(), left).map_err(|errno| Error::os("poll", errno))?;
             }
             None => std::thread::sleep(left.min(Duration::from_millis(2))),
         }
