@@ -12,20 +12,24 @@
 //! rendezvous, not timing, so a busy machine changes no verdict.
 //!
 //! ```no_run
-//! use std::path::PathBuf;
+//! use std::path::{Path, PathBuf};
 //! let class = [PathBuf::from("alice"), PathBuf::from("bob")];
 //! let graded = grader::batch::grade_all(&class, &[], &[grader::StartMethod::Fork], 2, &|_| {})?;
-//! grader::batch::write_summary(std::path::Path::new("."), &graded)?;
+//! let mut book = grader::batch::Gradebook::open(Path::new("marks"))?;
+//! for submission in &graded {
+//!     book.record(submission);
+//! }
+//! book.save()?;
 //! # Ok::<(), grader::Error>(())
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::report::{Report, RunReport};
@@ -165,77 +169,226 @@ fn names(paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// One line of the score summary.
-#[derive(Debug, Serialize)]
-struct Row<'a> {
-    submission: &'a str,
-    path: String,
-    score: u32,
-    possible: u32,
-    verdict: &'static str,
-    failed_checks: usize,
-    detail: String,
+/// The points of one exercise in a gradebook row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseMarks {
+    /// Points earned.
+    pub score: u32,
+    /// Points possible.
+    pub possible: u32,
+    /// Each check by name: points earned and possible.
+    pub checks: BTreeMap<String, (u32, u32)>,
 }
 
-fn rows(submissions: &[Submission]) -> Vec<Row<'_>> {
-    submissions
-        .iter()
-        .map(|s| Row {
-            submission: &s.name,
+/// One row of the gradebook: a submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// The submission's name (its directory's name).
+    pub submission: String,
+    /// Its directory.
+    pub path: String,
+    /// Points earned over every exercise graded.
+    pub score: u32,
+    /// Points possible.
+    pub possible: u32,
+    /// `pass`, `fail`, `build failed` or `error`.
+    pub verdict: String,
+    /// How many checks failed.
+    pub failed_checks: usize,
+    /// Each exercise graded, by id.
+    pub exercises: BTreeMap<String, ExerciseMarks>,
+    /// The first thing wrong, in one line.
+    pub detail: String,
+}
+
+impl Row {
+    fn of(s: &Submission) -> Row {
+        let exercises = s.outcome.as_ref().map_or_else(
+            |_| BTreeMap::new(),
+            |report| {
+                report
+                    .exercises
+                    .iter()
+                    .map(|e| {
+                        let checks = e
+                            .checks()
+                            .into_iter()
+                            .map(|row| (row.name.to_owned(), (row.earned, row.possible)))
+                            .collect();
+                        let marks = ExerciseMarks {
+                            score: e.score(),
+                            possible: e.points,
+                            checks,
+                        };
+                        (e.id.to_owned(), marks)
+                    })
+                    .collect()
+            },
+        );
+        Row {
+            submission: s.name.clone(),
             path: s.path.display().to_string(),
             score: s.score(),
             possible: s.possible,
-            verdict: s.verdict(),
+            verdict: s.verdict().to_owned(),
             failed_checks: s.failed_checks(),
-            detail: s.detail(),
-        })
-        .collect()
-}
-
-/// Writes `summary.csv` and `summary.json` into `dir` (made if need be): one row per
-/// submission with its score, points possible, verdict, number of failed
-/// checks and the first thing wrong.
-pub fn write_summary(dir: &Path, submissions: &[Submission]) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
-    let rows = rows(submissions);
-    let csv_path = dir.join("summary.csv");
-    let mut csv = csv::Writer::from_path(&csv_path)
-        .map_err(|e| Error::io(format!("write {}", csv_path.display()), e.into()))?;
-    for row in &rows {
-        csv.serialize(row)
-            .map_err(|e| Error::io(format!("write {}", csv_path.display()), e.into()))?;
+            exercises,
+            detail: crate::safe::text(&s.detail()),
+        }
     }
-    csv.flush()
-        .map_err(|e| Error::io(format!("write {}", csv_path.display()), e))?;
-    write_json(&dir.join("summary.json"), &rows)
 }
 
-/// Writes each submission's full report into `dir/<name>/`: `report.txt`,
-/// and with `json`, GitHub Classroom's `autograding.json` and Exercism's
-/// `results.json`.
-pub fn write_reports(dir: &Path, submissions: &[Submission], json: bool) -> Result<(), Error> {
-    for submission in submissions {
-        let own = dir.join(&submission.name);
-        std::fs::create_dir_all(&own)
-            .map_err(|e| Error::io(format!("create {}", own.display()), e))?;
-        let text = match &submission.outcome {
-            Ok(report) => report.to_string(),
-            Err(error) => format!("not graded: {error}\n"),
+/// The class's marks: `summary.json` (a row per submission, with each
+/// exercise's checks) and `summary.csv` (a row per submission, a column per
+/// exercise) in one directory. Grading into a directory that has them
+/// updates the rows of the submissions graded again and keeps the others.
+#[derive(Debug)]
+pub struct Gradebook {
+    dir: PathBuf,
+    rows: Vec<Row>,
+}
+
+impl Gradebook {
+    /// The gradebook in `dir` (made if missing), with the rows it already
+    /// has.
+    pub fn open(dir: &Path) -> Result<Gradebook, Error> {
+        create_dir(dir)?;
+        let path = dir.join("summary.json");
+        let rows = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                Error::io(
+                    format!(
+                        "read {} (not a gradebook this grader wrote)",
+                        path.display()
+                    ),
+                    e.into(),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(format!("read {}", path.display()), e)),
         };
-        let path = own.join("report.txt");
-        std::fs::write(&path, text)
-            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
-        if json {
-            match &submission.outcome {
-                Ok(report) => {
-                    write_json(&own.join("autograding.json"), &formats::classroom(report))?;
-                    write_json(&own.join("results.json"), &formats::exercism(report))?;
-                }
-                Err(error) => {
-                    write_json(&own.join("results.json"), &formats::exercism_error(error))?
-                }
+        Ok(Gradebook {
+            dir: dir.to_path_buf(),
+            rows,
+        })
+    }
+
+    /// Puts the submission's row in, in place of its earlier one.
+    pub fn record(&mut self, submission: &Submission) {
+        let row = Row::of(submission);
+        match self
+            .rows
+            .iter_mut()
+            .find(|r| r.submission == row.submission)
+        {
+            Some(old) => *old = row,
+            None => self.rows.push(row),
+        }
+    }
+
+    /// The rows, in the order submissions were first graded.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// Writes `summary.json` and `summary.csv`.
+    pub fn save(&self) -> Result<(), Error> {
+        write_json(&self.dir.join("summary.json"), &self.rows)?;
+        let ids: BTreeSet<&str> = self
+            .rows
+            .iter()
+            .flat_map(|r| r.exercises.keys().map(String::as_str))
+            .collect();
+        // Registry order, then any id this registry no longer has.
+        let mut columns: Vec<&str> = crate::EXERCISES
+            .iter()
+            .map(|e| e.id)
+            .filter(|id| ids.contains(id))
+            .collect();
+        let unknown: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !columns.contains(id))
+            .collect();
+        columns.extend(unknown);
+        let csv_path = self.dir.join("summary.csv");
+        let failed = |e: csv::Error| Error::io(format!("write {}", csv_path.display()), e.into());
+        let mut csv = csv::Writer::from_path(&csv_path).map_err(failed)?;
+        let mut header = vec![
+            "submission",
+            "path",
+            "score",
+            "possible",
+            "verdict",
+            "failed_checks",
+        ];
+        header.extend(&columns);
+        header.push("detail");
+        csv.write_record(&header).map_err(failed)?;
+        for row in &self.rows {
+            let mut record = vec![
+                row.submission.clone(),
+                row.path.clone(),
+                row.score.to_string(),
+                row.possible.to_string(),
+                row.verdict.clone(),
+                row.failed_checks.to_string(),
+            ];
+            record.extend(columns.iter().map(|id| {
+                row.exercises
+                    .get(*id)
+                    .map_or_else(String::new, |m| m.score.to_string())
+            }));
+            record.push(row.detail.clone());
+            csv.write_record(&record).map_err(failed)?;
+        }
+        csv.flush()
+            .map_err(|e| Error::io(format!("write {}", csv_path.display()), e))
+    }
+}
+
+/// Which platform files [`write_report`] writes beside `report.txt`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Formats {
+    /// GitHub Classroom's `autograding.json` and Exercism's `results.json`.
+    pub json: bool,
+    /// Gradescope's `results.json`.
+    pub gradescope: bool,
+}
+
+/// Makes directory `dir` (and its parents) if missing.
+pub fn create_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))
+}
+
+/// Writes the submission's full report into `dir/<name>/`: `report.txt`,
+/// and the platform files `formats` asks for.
+pub fn write_report(dir: &Path, submission: &Submission, formats: Formats) -> Result<(), Error> {
+    let own = dir.join(&submission.name);
+    create_dir(&own)?;
+    let text = match &submission.outcome {
+        Ok(report) => report.to_string(),
+        Err(error) => format!("not graded: {error}\n"),
+    };
+    let path = own.join("report.txt");
+    std::fs::write(&path, text).map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+    match &submission.outcome {
+        Ok(report) => {
+            if formats.json {
+                write_json(&own.join("autograding.json"), &formats::classroom(report))?;
+                write_json(&own.join("results.json"), &formats::exercism(report))?;
+            }
+            if formats.gradescope {
+                write_json(
+                    &own.join("results.json"),
+                    &formats::gradescope(report, std::time::Duration::ZERO),
+                )?;
             }
         }
+        Err(error) if formats.json => {
+            write_json(&own.join("results.json"), &formats::exercism_error(error))?;
+        }
+        Err(_) => {}
     }
     Ok(())
 }

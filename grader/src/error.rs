@@ -25,6 +25,27 @@ pub enum Error {
     /// No exercise has this id or package name.
     #[error("no exercise is named {0:?}")]
     UnknownExercise(String),
+    /// `--binary` was given with more or fewer than one `--exercise`.
+    #[error(
+        "--binary grades one executable as one exercise; name exactly one with --exercise (got {})",
+        if .0.is_empty() { "none".to_owned() } else { .0.join(", ") }
+    )]
+    OneExerciseForBinary(Vec<String>),
+    /// The executable given with `--binary` cannot be run.
+    #[error("cannot grade {path}: {source}")]
+    NotExecutable {
+        /// The path given.
+        path: String,
+        /// Why, from the operating system.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not one of the submissions of a batch could be graded.
+    #[error("no submission could be graded (see the table above)")]
+    NothingGraded,
+    /// A handout could not be written.
+    #[error("cannot write the handout: {0}")]
+    Handout(String),
     /// A new exercise's name is not `qN-words`.
     #[error(
         "{0:?} is not an exercise name: use q<number>-<lowercase-words>, such as q7-shared-memory"

@@ -56,6 +56,10 @@ pub struct Run {
     /// state. Returns one line per fact that is wrong; the lines fields
     /// above are then not used.
     pub facts: Option<Facts>,
+    /// Whether the run is hidden from students: the handout's grader does
+    /// not have it (it says how many checks it withholds), the instructor's
+    /// grading runs it, and Gradescope shows it after grades are published.
+    pub hidden: bool,
 }
 
 /// Checks the JSON a run printed, next to what the kernel saw of it; returns
@@ -76,7 +80,15 @@ impl Run {
             timeout: Duration::from_secs(20),
             start_method: StartMethod::Fork,
             facts: None,
+            hidden: false,
         }
+    }
+
+    /// How many checks grading this run makes.
+    pub fn check_count(&self) -> usize {
+        // exit status, output and nothing left behind, plus processes and
+        // concurrency where asked.
+        3 + usize::from(self.children > 0) + usize::from(self.concurrent)
     }
 
     /// A run with `args` that prints JSON stating `facts`, and creates
@@ -163,6 +175,37 @@ pub fn find(name: &str) -> Option<&'static Exercise> {
     EXERCISES.iter().find(|e| e.id == name || e.package == name)
 }
 
+/// Where each exercise is in the registry, from 1 (Exercism's task id).
+pub fn position(id: &str) -> Option<usize> {
+    EXERCISES.iter().position(|e| e.id == id).map(|i| i + 1)
+}
+
+/// What [`withheld`] reads: `id count` lines, written by the handout for
+/// its copy of the grader; the instructor's copy withholds nothing.
+const WITHHELD: &str = include_str!("../withheld.txt");
+
+/// How many of exercise `id`'s checks this copy of the grader does not
+/// have: in a student's handout, the hidden runs' checks.
+pub fn withheld(id: &str) -> usize {
+    WITHHELD
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .find(|(exercise, _)| *exercise == id)
+        .and_then(|(_, count)| count.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// How many checks the hidden runs of `exercise` make, under one start
+/// method: what a handout withholds.
+pub fn hidden_checks(exercise: &Exercise) -> usize {
+    (exercise.runs)()
+        .iter()
+        .filter(|r| r.hidden)
+        .map(Run::check_count)
+        .sum()
+}
+
 fn q3_runs() -> Vec<Run> {
     let seed_001 = Run {
         racing: vec!["This is a process!".into()],
@@ -196,7 +239,41 @@ fn q3_runs() -> Vec<Run> {
             &["All processes are done."],
         )
     };
-    vec![seed_001, seed_000]
+    // BEGIN INSTRUCTOR
+    let more_workers = Run {
+        racing: (0..5)
+            .flat_map(|i| {
+                [
+                    format!("Worker {i} started"),
+                    format!("Worker {i} finished"),
+                ]
+            })
+            .collect(),
+        before: (0..5)
+            .map(|i| {
+                (
+                    format!("Worker {i} started"),
+                    format!("Worker {i} finished"),
+                )
+            })
+            .collect(),
+        children: 5,
+        concurrent: true,
+        parent_waits: true,
+        hidden: true,
+        ..Run::new(
+            &["--workers", "5", "--sleep-ms", "20"],
+            &["All processes are done."],
+        )
+    };
+    // END INSTRUCTOR
+    vec![
+        seed_001,
+        seed_000,
+        // BEGIN INSTRUCTOR
+        more_workers,
+        // END INSTRUCTOR
+    ]
 }
 
 fn q5_runs() -> Vec<Run> {
@@ -213,7 +290,22 @@ fn q5_runs() -> Vec<Run> {
             &["[2, 4, 6, 8, 10]"],
         )
     };
-    vec![seed_000, seed_001]
+    // BEGIN INSTRUCTOR
+    let other_size = Run {
+        children: 3,
+        concurrent: true,
+        hidden: true,
+        ..Run::new(
+            &["--processes", "3", "--upto", "12"],
+            &["[1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121, 144]"],
+        )
+    };
+    // END INSTRUCTOR
+    vec![
+        seed_000, seed_001, // BEGIN INSTRUCTOR
+        other_size,
+        // END INSTRUCTOR
+    ]
 }
 
 fn q6_runs() -> Vec<Run> {

@@ -1,25 +1,44 @@
-//! The report in the formats classroom tools read.
+//! The report in the formats classroom platforms read.
 //!
-//! - [`classroom`]: GitHub Classroom's autograding result, version 1: an
-//!   overall status, `max_score`, and one entry per test with its own
-//!   `score`, as its grading reporter reads them.
-//! - [`exercism`]: Exercism's `results.json`, version 3: one test per check,
-//!   each tied to its exercise as a task.
+//! - [`classroom`]: GitHub Classroom's autograding result, version 1, as
+//!   its command grader action produces it and its grading reporter reads
+//!   it: an overall status, `max_score`, and one entry per test with a
+//!   whole-number `score`, so that the reporter's sum is exact.
+//!   [`github_output`] is the step output line (`result=<base64>`) the
+//!   reporter takes from `<STEP>_RESULTS`.
+//! - [`gradescope`]: Gradescope's `results.json` (its autograder
+//!   specification): a test per check with `score`, `max_score`, `status`
+//!   and `output`, hidden checks shown `after_published`.
+//! - [`exercism`]: Exercism's `results.json`, version 3: one test per
+//!   check, each exercise a task numbered by its place in the registry;
+//!   `status: error` with the compiler's first error when nothing built.
 //!
-//! A test is one check of one run, named `id: command / check`.
+//! A test is one check of one run, named `id: command / check`, and is worth
+//! that check's whole-number share of its exercise's points.
 
+use std::time::Duration;
+
+use base64::Engine as _;
 use serde::Serialize;
 
-use crate::report::{Check, ExerciseReport, Report};
+use crate::exercises;
+use crate::report::{Allotted, ExerciseReport, Report};
 
 /// A test's name: which exercise, which run, which check.
-fn test_name(exercise: &ExerciseReport, command: &str, check: &Check) -> String {
-    format!("{}: {command} / {}", exercise.id, check.name)
+fn test_name(exercise: &ExerciseReport, allotted: &Allotted<'_>) -> String {
+    format!(
+        "{}: {} / {}",
+        exercise.id, allotted.run.command, allotted.check.name
+    )
 }
 
-/// A failure in one paragraph: the problem, expected, got, hint.
-fn failure_message(check: &Check) -> Option<String> {
-    check.failure.as_ref().map(|f| {
+/// Why a test failed, in one paragraph: the problem, expected, got, hint;
+/// or that its run reached a placeholder.
+fn failure_message(allotted: &Allotted<'_>) -> Option<String> {
+    if let Some(todo) = &allotted.run.not_started {
+        return Some(format!("not started: {todo}"));
+    }
+    allotted.check.failure.as_ref().map(|f| {
         format!(
             "{}\nexpected:\n{}\ngot:\n{}\nhint: {}",
             f.problem, f.expected, f.got, f.hint
@@ -46,40 +65,100 @@ struct ClassroomTest {
     status: &'static str,
     message: Option<String>,
     test_code: String,
-    score: f64,
-    max_score: f64,
+    filename: String,
+    line_no: u32,
+    score: u32,
+    max_score: u32,
 }
 
 /// The report as GitHub Classroom's autograding result, version 1. Each
-/// exercise's points are shared equally among its checks.
+/// test's `score` is a whole number and they add up to the points earned;
+/// `max_score` is the points possible.
 pub fn classroom(report: &Report) -> Classroom {
     let mut tests = Vec::new();
     for exercise in &report.exercises {
-        let checks = exercise
-            .runs
-            .iter()
-            .map(|r| r.checks.len())
-            .sum::<usize>()
-            .max(1);
-        let share = f64::from(exercise.points) / checks as f64;
-        for run in &exercise.runs {
-            for check in &run.checks {
-                let passed = check.failure.is_none();
-                tests.push(ClassroomTest {
-                    name: test_name(exercise, &run.command, check),
-                    status: status(passed),
-                    message: failure_message(check),
-                    test_code: run.command.clone(),
-                    score: if passed { share } else { 0.0 },
-                    max_score: share,
-                });
-            }
+        for allotted in exercise.allotted() {
+            tests.push(ClassroomTest {
+                name: test_name(exercise, &allotted),
+                status: status(allotted.passed),
+                message: failure_message(&allotted),
+                test_code: allotted.run.command.clone(),
+                filename: String::new(),
+                line_no: 0,
+                score: if allotted.passed { allotted.points } else { 0 },
+                max_score: allotted.points,
+            });
         }
     }
     Classroom {
         version: 1,
         status: status(report.passed()),
         max_score: report.score().1,
+        tests,
+    }
+}
+
+/// The line a GitHub Actions step appends to `$GITHUB_OUTPUT` to set its
+/// output `result`: the classroom result as base64 JSON, which Classroom's
+/// grading reporter decodes from the variable `<STEP ID>_RESULTS`.
+pub fn github_output(report: &Report) -> String {
+    let json = serde_json::to_string(&classroom(report)).expect("plain data");
+    format!(
+        "result={}",
+        base64::engine::general_purpose::STANDARD.encode(json)
+    )
+}
+
+/// Gradescope's `results.json`.
+#[derive(Debug, Serialize)]
+pub struct Gradescope {
+    score: u32,
+    execution_time: f64,
+    output: String,
+    visibility: &'static str,
+    stdout_visibility: &'static str,
+    tests: Vec<GradescopeTest>,
+}
+
+#[derive(Debug, Serialize)]
+struct GradescopeTest {
+    name: String,
+    number: String,
+    score: u32,
+    max_score: u32,
+    status: &'static str,
+    output: String,
+    visibility: &'static str,
+}
+
+/// The report as Gradescope's `results.json`: the total score, how long
+/// grading took, the text report as `output`, and a test per check.
+/// Checks of hidden runs are shown only once grades are published.
+pub fn gradescope(report: &Report, took: Duration) -> Gradescope {
+    let mut tests = Vec::new();
+    for exercise in &report.exercises {
+        for (n, allotted) in (1..).zip(exercise.allotted()) {
+            tests.push(GradescopeTest {
+                name: test_name(exercise, &allotted),
+                number: format!("{}.{n}", exercise.id),
+                score: if allotted.passed { allotted.points } else { 0 },
+                max_score: allotted.points,
+                status: if allotted.passed { "passed" } else { "failed" },
+                output: failure_message(&allotted).unwrap_or_default(),
+                visibility: if allotted.run.hidden {
+                    "after_published"
+                } else {
+                    "visible"
+                },
+            });
+        }
+    }
+    Gradescope {
+        score: report.score().0,
+        execution_time: (took.as_secs_f64() * 100.0).round() / 100.0,
+        output: crate::safe::text(&report.to_string()),
+        visibility: "visible",
+        stdout_visibility: "hidden",
         tests,
     }
 }
@@ -104,21 +183,25 @@ struct ExercismTest {
     task_id: usize,
 }
 
-/// The report as Exercism's `results.json`, version 3; exercise `n` (in
-/// registry order, from 1) is task `n`.
+/// The report as Exercism's `results.json`, version 3. Each exercise is
+/// the task numbered by its place in the registry (q1 is task 1), whichever
+/// exercises were graded. When nothing was built the status is `error`
+/// with the compiler's first error, as the specification asks.
 pub fn exercism(report: &Report) -> Exercism {
+    if let Some(error) = report.build_failed() {
+        return exercism_error(&error);
+    }
     let mut tests = Vec::new();
-    for (task, exercise) in report.exercises.iter().enumerate() {
-        for run in &exercise.runs {
-            for check in &run.checks {
-                tests.push(ExercismTest {
-                    name: test_name(exercise, &run.command, check),
-                    status: status(check.failure.is_none()),
-                    message: failure_message(check),
-                    test_code: run.command.clone(),
-                    task_id: task + 1,
-                });
-            }
+    for exercise in &report.exercises {
+        let task_id = exercises::position(exercise.id).unwrap_or(0);
+        for allotted in exercise.allotted() {
+            tests.push(ExercismTest {
+                name: test_name(exercise, &allotted),
+                status: status(allotted.passed),
+                message: failure_message(&allotted),
+                test_code: allotted.run.command.clone(),
+                task_id,
+            });
         }
     }
     Exercism {
@@ -130,7 +213,7 @@ pub fn exercism(report: &Report) -> Exercism {
 }
 
 /// Exercism's `results.json` for a submission that could not be graded at
-/// all (not a workspace, say): status `error` and the reason.
+/// all (not a workspace, or nothing built): status `error` and the reason.
 pub fn exercism_error(message: &str) -> Exercism {
     Exercism {
         version: 3,

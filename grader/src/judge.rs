@@ -38,7 +38,27 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
         command: run.command_line(exercise.package),
         checks,
         notes,
+        not_started: placeholder(&seen.stderr.text()),
+        hidden: run.hidden,
     }
+}
+
+/// Where the program panicked in a `todo!` placeholder and its message,
+/// from Rust's panic report on stderr (`panicked at FILE:LINE:COL:` then
+/// `not yet implemented: MESSAGE`).
+pub fn placeholder(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    lines.windows(2).find_map(|pair| {
+        let (_, at) = pair[0].split_once("panicked at ")?;
+        let message = pair[1].strip_prefix("not yet implemented")?;
+        let message = message.trim_start_matches(':').trim();
+        let at = at.trim_end_matches(':');
+        Some(if message.is_empty() {
+            format!("the program reached todo!() at {at}")
+        } else {
+            format!("the program reached todo!(\"{message}\") at {at}")
+        })
+    })
 }
 
 /// The last few lines of stderr, for a failure's "got".

@@ -38,12 +38,16 @@ pub mod cargo;
 mod error;
 pub mod exercises;
 pub mod formats;
+pub mod gradescope;
+pub mod handout;
 mod judge;
 pub mod kernel;
 pub mod observe;
 mod report;
+pub mod safe;
 pub mod scaffold;
 pub mod trace;
+pub mod watch;
 
 use std::path::Path;
 
@@ -53,7 +57,7 @@ pub use cargo::{Binaries, build};
 pub use error::Error;
 pub use exercises::{EXERCISES, Exercise, Run};
 pub use judge::judge;
-pub use report::{Check, ExerciseReport, Failure, Report, RunReport};
+pub use report::{Allotted, Check, CheckRow, ExerciseReport, Failure, Report, RunReport};
 
 /// Runs `binary` as `run` of `exercise` and judges it.
 pub fn grade_run(
@@ -90,6 +94,7 @@ pub fn grade_exercise_with(
         package: exercise.package,
         points: exercise.points,
         runs,
+        withheld: exercises::withheld(exercise.id),
     })
 }
 
@@ -139,6 +144,32 @@ pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Resu
         })
         .collect::<Result<_, _>>()?;
     Ok(Report { exercises })
+}
+
+/// The executable `--binary` names, as a path: a bare name is a file in
+/// the current directory, never a command looked up on `PATH`. Refused with
+/// the operating system's reason when it is not an executable file.
+pub fn executable(path: &Path) -> Result<std::path::PathBuf, Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let refuse = |source| Error::NotExecutable {
+        path: path.display().to_string(),
+        source,
+    };
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map_err(refuse)?.join(path)
+    };
+    let meta = std::fs::metadata(&path).map_err(refuse)?;
+    if !meta.is_file() {
+        return Err(refuse(std::io::Error::other("not a regular file")));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(refuse(std::io::Error::from(
+            std::io::ErrorKind::PermissionDenied,
+        )));
+    }
+    Ok(path)
 }
 
 /// The exercises named in `only`, or all of them when it is empty.

@@ -2,10 +2,13 @@
 //! submissions), runs each exercise and prints a report. Exit code 0 when
 //! every check passed, 1 when one failed (a submission that does not build
 //! fails), 2 when grading itself could not be done (a bad argument, a
-//! directory that is not a workspace).
+//! directory that is not a workspace). With `--format github` it exits 0
+//! whenever it graded, so that the workflow's reporter step always runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use grader::{Error, Report, StartMethod, batch, exercises, formats};
@@ -26,7 +29,7 @@ struct Args {
     command: Option<Command>,
 
     /// The submissions to grade: workspace directories. With more than one,
-    /// or with --jobs, each gets a line in a summary and its own report
+    /// or with --jobs, each gets a row in the gradebook and its own report
     /// under --out.
     #[arg(value_name = "PATH", default_value = ".")]
     paths: Vec<PathBuf>,
@@ -50,12 +53,12 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Methods::Fork)]
     start_method: Methods,
 
-    /// How to report: a table for people, or JSON for classroom tools.
+    /// How to report: a table for people, or what a classroom platform reads.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
     /// Where to write the JSON reports and, for several submissions, the
-    /// summaries and per-submission reports.
+    /// gradebook and per-submission reports; made if missing.
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
 }
@@ -69,6 +72,36 @@ enum Command {
         package: String,
 
         /// The workspace to add it to.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+    },
+    /// Write the students' copy of this workspace to OUT: solutions replaced
+    /// by todo!() stubs, hidden checks and instructor material left out.
+    Handout {
+        /// Where to write it; must not exist or be empty.
+        out: PathBuf,
+
+        /// The instructor's workspace.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+    },
+    /// Grade again whenever a file of the workspace is saved; q quits.
+    Watch {
+        /// The workspace to watch.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+
+        /// Watch only this exercise; repeat for several.
+        #[arg(short = 'e', long = "exercise", value_name = "ID")]
+        only: Vec<String>,
+    },
+    /// Write Gradescope's autograder zip (setup.sh, run_autograder and this
+    /// workspace's sources) to FILE.
+    Gradescope {
+        /// The zip to write.
+        zip: PathBuf,
+
+        /// The instructor's workspace.
         #[arg(long, value_name = "DIR", default_value = ".")]
         workspace: PathBuf,
     },
@@ -94,16 +127,33 @@ impl Methods {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+/// How reports are written; the text table always goes to the terminal.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// A table of exercises and points, then every failure in full.
     Text,
     /// GitHub Classroom's autograding result (version 1) to
     /// OUT/autograding.json and Exercism's results.json (version 3) to
-    /// OUT/results.json; the table still goes to stdout.
+    /// OUT/results.json.
     Json,
+    /// The `result=<base64>` line a GitHub Actions step appends to
+    /// $GITHUB_OUTPUT for Classroom's reporter, on stdout (the table goes to
+    /// stderr); exits 0 whenever it graded.
+    Github,
+    /// Gradescope's results.json to OUT/results.json.
+    Gradescope,
 }
 
+impl Format {
+    fn batch_formats(self) -> batch::Formats {
+        batch::Formats {
+            json: self == Format::Json,
+            gradescope: self == Format::Gradescope,
+        }
+    }
+}
+
+/// Grades the one PATH, or the one `--binary`.
 fn grade(args: &Args) -> Result<Report, Error> {
     let Some(binary) = &args.binary else {
         let [path] = args.paths.as_slice() else {
@@ -120,25 +170,31 @@ fn grade(args: &Args) -> Result<Report, Error> {
         });
     };
     let [name] = args.only.as_slice() else {
-        return Err(Error::UnknownExercise(args.only.join(" ")));
+        return Err(Error::OneExerciseForBinary(args.only.clone()));
     };
     let exercise = exercises::find(name).ok_or_else(|| Error::UnknownExercise(name.clone()))?;
+    let binary = grader::executable(binary)?;
     Ok(Report {
         exercises: vec![grader::grade_exercise_with(
             exercise,
-            binary,
+            &binary,
             args.start_method.list(),
         )?],
     })
 }
 
 /// Grades every PATH, `--jobs` at a time, with a progress bar on stderr.
+/// Each submission's report and gradebook row are written as soon as it is
+/// graded, so an interrupted batch keeps what it finished.
 fn grade_batch(args: &Args) -> Result<bool, Error> {
     let jobs = args.jobs.map_or_else(num_cpus::get, usize::from);
     let bar = ProgressBar::new(args.paths.len() as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} graded, {elapsed} {msg}")
             .expect("a valid template"),
     );
+    let gradebook = Mutex::new(batch::Gradebook::open(&args.out)?);
+    let formats = args.format.batch_formats();
+    let write_error = Mutex::new(None);
     let graded = batch::grade_all(
         &args.paths,
         &args.only,
@@ -147,35 +203,88 @@ fn grade_batch(args: &Args) -> Result<bool, Error> {
         &|s| {
             bar.set_message(format!("{}: {}", s.name, s.verdict()));
             bar.inc(1);
+            let written = batch::write_report(&args.out, s, formats).and_then(|()| {
+                let mut book = gradebook.lock().unwrap_or_else(|p| p.into_inner());
+                book.record(s);
+                book.save()
+            });
+            if let Err(error) = written {
+                write_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(error);
+            }
         },
     )?;
     bar.finish_and_clear();
-    batch::write_summary(&args.out, &graded)?;
-    batch::write_reports(&args.out, &graded, matches!(args.format, Format::Json))?;
     print!("{}", batch::Table(&graded));
-    println!(
-        "wrote {0}/summary.csv, {0}/summary.json and a report per submission in {0}/<submission>/",
-        args.out.display()
-    );
+    match write_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(error) => eprintln!("grader: {error}"),
+        None => println!(
+            "wrote {0}/summary.csv, {0}/summary.json and a report per submission in {0}/<submission>/",
+            args.out.display()
+        ),
+    }
+    if graded.iter().all(|s| s.outcome.is_err()) {
+        return Err(Error::NothingGraded);
+    }
     Ok(graded.iter().all(|s| s.verdict() == "pass"))
+}
+
+/// Writes the platform files for one graded submission into `out`.
+fn write_platform_files(
+    out: &Path,
+    format: Format,
+    graded: &Result<Report, Error>,
+    took: std::time::Duration,
+) -> Result<(), Error> {
+    match (format, graded) {
+        (Format::Json, Ok(report)) => {
+            batch::write_json(&out.join("autograding.json"), &formats::classroom(report))?;
+            batch::write_json(&out.join("results.json"), &formats::exercism(report))
+        }
+        (Format::Json, Err(error)) => batch::write_json(
+            &out.join("results.json"),
+            &formats::exercism_error(&error.to_string()),
+        ),
+        (Format::Gradescope, Ok(report)) => batch::write_json(
+            &out.join("results.json"),
+            &formats::gradescope(report, took),
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(Command::New { package, workspace }) = &args.command {
-        return match grader::scaffold::new_exercise(workspace, package) {
-            Ok(written) => {
-                for path in written {
-                    println!("wrote {path}");
-                }
-                println!("now: cargo test (the placeholder check fails until you fill it in)");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("grader: {error}");
-                ExitCode::from(2)
-            }
-        };
+    match &args.command {
+        Some(Command::New { package, workspace }) => {
+            return finish(
+                grader::scaffold::new_exercise(workspace, package).map(|written| {
+                    for path in written {
+                        println!("wrote {path}");
+                    }
+                    println!("now: cargo test (the placeholder check fails until you fill it in)");
+                }),
+            );
+        }
+        Some(Command::Handout { out, workspace }) => {
+            return finish(grader::handout::write(workspace, out).map(|summary| {
+                print!("{summary}");
+            }));
+        }
+        Some(Command::Watch { workspace, only }) => {
+            return finish(grader::watch::run(workspace, only));
+        }
+        Some(Command::Gradescope { zip, workspace }) => {
+            return finish(grader::gradescope::write_zip(workspace, zip).map(|()| {
+                println!(
+                    "wrote {}: upload it as the assignment's autograder",
+                    zip.display()
+                );
+            }));
+        }
+        None => {}
     }
     if args.paths.len() > 1 || args.jobs.is_some() {
         return match grade_batch(&args) {
@@ -187,35 +296,37 @@ fn main() -> ExitCode {
             }
         };
     }
+    let started = Instant::now();
     let graded = grade(&args);
-    if let Format::Json = args.format {
-        let written = match &graded {
-            Ok(report) => batch::write_json(
-                &args.out.join("autograding.json"),
-                &formats::classroom(report),
-            )
-            .and_then(|()| {
-                batch::write_json(&args.out.join("results.json"), &formats::exercism(report))
-            }),
-            Err(error) => batch::write_json(
-                &args.out.join("results.json"),
-                &formats::exercism_error(&error.to_string()),
-            ),
-        };
-        if let Err(why) = written {
-            eprintln!("grader: {why}");
-            return ExitCode::from(2);
+    // The report is printed whatever happens to the files.
+    if let Ok(report) = &graded {
+        if args.format == Format::Github {
+            eprint!("{report}");
+            println!("{}", formats::github_output(report));
+        } else {
+            print!("{report}");
         }
     }
+    let written = batch::create_dir(&args.out)
+        .and_then(|()| write_platform_files(&args.out, args.format, &graded, started.elapsed()));
+    if let Err(why) = written {
+        eprintln!("grader: {why}");
+        return ExitCode::from(2);
+    }
     match graded {
-        Ok(report) => {
-            print!("{report}");
-            if report.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+        Ok(report) if report.passed() || args.format == Format::Github => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("grader: {error}");
+            ExitCode::from(2)
         }
+    }
+}
+
+/// Exit code 0, or 2 with the error on one line.
+fn finish(outcome: Result<(), Error>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("grader: {error}");
             ExitCode::from(2)

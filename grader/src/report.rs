@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::exercises::Exercise;
+use crate::safe;
 
 /// Why a check failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,12 +58,25 @@ pub struct RunReport {
     pub checks: Vec<Check>,
     /// What the grader could not see, which makes its evidence weaker.
     pub notes: Vec<String>,
+    /// Set when the program reached a `todo!` placeholder: where, and its
+    /// message. Every check of the run then counts as failed, and the report
+    /// says so in one line instead of listing them.
+    pub not_started: Option<String>,
+    /// Whether the run is hidden from students: graded by the instructor's
+    /// copy of the grader only.
+    pub hidden: bool,
 }
 
 impl RunReport {
     /// Whether every check passed.
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.failure.is_none())
+        self.not_started.is_none() && self.checks.iter().all(|c| c.failure.is_none())
+    }
+
+    /// Whether check `check` of this run passed: not when the run reached a
+    /// placeholder.
+    pub fn check_passed(&self, check: &Check) -> bool {
+        self.not_started.is_none() && check.failure.is_none()
     }
 
     /// The failure of the check called `name`, if it failed.
@@ -94,16 +108,24 @@ impl RunReport {
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}: {}", self.exercise, self.command)?;
+        if let Some(todo) = &self.not_started {
+            return writeln!(f, "  TODO  not started: {}", safe::text(todo));
+        }
         for check in &self.checks {
             match &check.failure {
                 None => writeln!(f, "  pass  {}", check.name)?,
                 Some(failure) => {
-                    writeln!(f, "  FAIL  {}: {}", check.name, failure.problem)?;
+                    writeln!(
+                        f,
+                        "  FAIL  {}: {}",
+                        check.name,
+                        safe::text(&failure.problem)
+                    )?;
                     writeln!(f, "        expected:")?;
                     write_block(f, &failure.expected)?;
                     writeln!(f, "        got:")?;
                     write_block(f, &failure.got)?;
-                    writeln!(f, "        hint: {}", failure.hint)?;
+                    writeln!(f, "        hint: {}", safe::text(&failure.hint))?;
                 }
             }
         }
@@ -118,7 +140,7 @@ fn write_block(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     if text.is_empty() {
         return writeln!(f, "          (nothing)");
     }
-    for line in text.lines() {
+    for line in safe::text(text).lines() {
         writeln!(f, "          {line}")?;
     }
     Ok(())
@@ -135,6 +157,9 @@ pub struct ExerciseReport {
     pub points: u32,
     /// Each run's checks.
     pub runs: Vec<RunReport>,
+    /// How many checks this copy of the grader does not have: they are
+    /// hidden from students and run when the instructor grades.
+    pub withheld: usize,
 }
 
 impl ExerciseReport {
@@ -157,21 +182,68 @@ impl ExerciseReport {
                 command: "cargo build".to_owned(),
                 checks: vec![Check::fail("build", failure)],
                 notes: Vec::new(),
+                not_started: None,
+                hidden: false,
             }],
+            withheld: 0,
         }
     }
 
-    /// Points earned: a share of the exercise's points equal to the share of
-    /// checks passed, rounded down, so that full marks need every check.
-    pub fn score(&self) -> u32 {
-        let checks = self.runs.iter().flat_map(|r| &r.checks);
-        let total = checks.clone().count() as u64;
-        let passed = checks.filter(|c| c.failure.is_none()).count() as u64;
-        if total == 0 {
-            return 0;
-        }
-        u32::try_from(u64::from(self.points) * passed / total).expect("at most the points")
+    /// Every check of every run, in order, with whether it passed and the
+    /// points it is worth: the exercise's points shared among its checks as
+    /// evenly as whole points allow (the first `points % checks` get one
+    /// more), so that they add up to exactly the exercise's points.
+    pub fn allotted(&self) -> Vec<Allotted<'_>> {
+        let checks: Vec<(&RunReport, &Check)> = self
+            .runs
+            .iter()
+            .flat_map(|run| run.checks.iter().map(move |check| (run, check)))
+            .collect();
+        let count = u32::try_from(checks.len()).unwrap_or(u32::MAX).max(1);
+        let (each, extra) = (self.points / count, self.points % count);
+        (0..)
+            .zip(checks)
+            .map(|(i, (run, check))| Allotted {
+                run,
+                check,
+                passed: run.check_passed(check),
+                points: each + u32::from(i < extra),
+            })
+            .collect()
     }
+
+    /// Points earned: the points of the checks that passed, so that full
+    /// marks need every check.
+    pub fn score(&self) -> u32 {
+        self.allotted()
+            .iter()
+            .filter(|a| a.passed)
+            .map(|a| a.points)
+            .sum()
+    }
+
+    /// Whether every check of every run passed.
+    pub fn passed(&self) -> bool {
+        self.runs.iter().all(RunReport::passed)
+    }
+
+    /// The first run that reached a `todo!` placeholder, if any.
+    pub fn not_started(&self) -> Option<&str> {
+        self.runs.iter().find_map(|r| r.not_started.as_deref())
+    }
+}
+
+/// One check with its share of its exercise's points.
+#[derive(Debug, Clone, Copy)]
+pub struct Allotted<'a> {
+    /// The run it belongs to.
+    pub run: &'a RunReport,
+    /// The check.
+    pub check: &'a Check,
+    /// Whether it passed (not when its run reached a placeholder).
+    pub passed: bool,
+    /// The whole points it is worth.
+    pub points: u32,
 }
 
 /// The grade of a whole submission.
@@ -184,9 +256,25 @@ pub struct Report {
 impl Report {
     /// Whether every check of every exercise passed.
     pub fn passed(&self) -> bool {
+        self.exercises.iter().all(ExerciseReport::passed)
+    }
+
+    /// When nothing could be built: the first build failure's error.
+    pub fn build_failed(&self) -> Option<String> {
+        fn unbuilt(e: &ExerciseReport) -> Option<&Failure> {
+            e.runs
+                .iter()
+                .flat_map(|r| &r.checks)
+                .find(|c| c.name == "build")
+                .and_then(|c| c.failure.as_ref())
+        }
+        if self.exercises.is_empty() || !self.exercises.iter().all(|e| unbuilt(e).is_some()) {
+            return None;
+        }
         self.exercises
-            .iter()
-            .all(|e| e.runs.iter().all(RunReport::passed))
+            .first()
+            .and_then(unbuilt)
+            .map(|f| format!("{}: {}", f.problem, f.got))
     }
 
     /// Points earned and points possible.
@@ -197,71 +285,106 @@ impl Report {
     }
 }
 
-/// Points with at most two decimals, and none when they are whole.
-fn points(value: f64) -> String {
-    let text = format!("{value:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+fn verdict(passed: bool) -> &'static str {
+    if passed { "pass" } else { "FAIL" }
 }
 
 impl ExerciseReport {
-    /// Each check by name, over every run: its share of the points (the
-    /// exercise's points split evenly among all checks of all runs), the
-    /// share earned, and whether it passed in every run.
-    pub fn checks(&self) -> Vec<(&'static str, f64, f64, bool)> {
-        let all: Vec<&Check> = self.runs.iter().flat_map(|r| &r.checks).collect();
-        let each = f64::from(self.points) / all.len().max(1) as f64;
-        let mut rows: Vec<(&'static str, f64, f64, bool)> = Vec::new();
-        for check in all {
-            let passed = check.failure.is_none();
-            let earned = if passed { each } else { 0.0 };
-            match rows.iter_mut().find(|(name, ..)| *name == check.name) {
+    /// Each check by name, over every run: the points it is worth, the points
+    /// earned, and whether it passed in every run.
+    pub fn checks(&self) -> Vec<CheckRow> {
+        let mut rows: Vec<CheckRow> = Vec::new();
+        for allotted in self.allotted() {
+            let earned = if allotted.passed { allotted.points } else { 0 };
+            match rows.iter_mut().find(|r| r.name == allotted.check.name) {
                 Some(row) => {
-                    row.1 += each;
-                    row.2 += earned;
-                    row.3 &= passed;
+                    row.possible += allotted.points;
+                    row.earned += earned;
+                    row.passed &= allotted.passed;
                 }
-                None => rows.push((check.name, each, earned, passed)),
+                None => rows.push(CheckRow {
+                    name: allotted.check.name,
+                    possible: allotted.points,
+                    earned,
+                    passed: allotted.passed,
+                }),
             }
         }
         rows
     }
 }
 
-fn verdict(passed: bool) -> &'static str {
-    if passed { "pass" } else { "FAIL" }
+/// One row of the report's table: a check over every run of an exercise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckRow {
+    /// The check's name, such as `output`.
+    pub name: &'static str,
+    /// The points it is worth over every run.
+    pub possible: u32,
+    /// The points earned.
+    pub earned: u32,
+    /// Whether it passed in every run.
+    pub passed: bool,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{:<5} {:<26} {:>11}  verdict", "id", "check", "points")?;
         for exercise in &self.exercises {
-            for (name, possible, earned, passed) in exercise.checks() {
-                let shown = format!("{}/{}", points(earned), points(possible));
+            if let Some(todo) = exercise.not_started() {
+                let shown = format!("0/{}", exercise.points);
                 writeln!(
                     f,
-                    "{:<5} {name:<26} {shown:>11}  {}",
+                    "{:<5} {:<26} {shown:>11}  TODO  {}",
                     exercise.id,
-                    verdict(passed)
+                    format!("= {}", exercise.package),
+                    first_line(todo)
+                )?;
+                continue;
+            }
+            for row in exercise.checks() {
+                let shown = format!("{}/{}", row.earned, row.possible);
+                writeln!(
+                    f,
+                    "{:<5} {:<26} {shown:>11}  {}",
+                    exercise.id,
+                    row.name,
+                    verdict(row.passed)
                 )?;
             }
-            let passed = exercise.runs.iter().all(RunReport::passed);
             let shown = format!("{}/{}", exercise.score(), exercise.points);
             writeln!(
                 f,
                 "{:<5} {:<26} {shown:>11}  {}",
                 exercise.id,
                 format!("= {}", exercise.package),
-                verdict(passed)
+                verdict(exercise.passed())
             )?;
         }
         let (earned, possible) = self.score();
         writeln!(f, "total {earned}/{possible}")?;
-        for run in self.exercises.iter().flat_map(|e| &e.runs) {
-            if !run.passed() || !run.notes.is_empty() {
-                writeln!(f)?;
-                write!(f, "{run}")?;
+        let withheld: usize = self.exercises.iter().map(|e| e.withheld).sum();
+        if withheld > 0 {
+            writeln!(
+                f,
+                "{withheld} hidden checks will also run when your work is graded"
+            )?;
+        }
+        for exercise in &self.exercises {
+            if exercise.not_started().is_some() {
+                continue;
+            }
+            for run in &exercise.runs {
+                if !run.passed() || !run.notes.is_empty() {
+                    writeln!(f)?;
+                    write!(f, "{run}")?;
+                }
             }
         }
         Ok(())
     }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }

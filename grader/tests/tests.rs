@@ -2,22 +2,34 @@
 //! runs binaries through the grader, which kills and reaps whatever they
 //! leave; none of them forks this multi-threaded test process.
 
+// BEGIN INSTRUCTOR
 /// Several submissions graded at once, with summaries.
 mod batch;
+// END INSTRUCTOR
+// BEGIN INSTRUCTOR
 /// Golden reports of the wrong solutions.
 mod golden;
+// END INSTRUCTOR
+// BEGIN INSTRUCTOR
 /// Hostile submissions: floods, escapes, crashes, odd bytes, stdin.
 mod hostile;
+// END INSTRUCTOR
+// BEGIN INSTRUCTOR
 /// What ptrace reports, and grading without it.
 mod kernel_evidence;
+// END INSTRUCTOR
 /// The reference solutions pass every check of every exercise.
 mod reference;
 /// The registry and the workspace agree.
 mod registry;
+// BEGIN INSTRUCTOR
 /// The JSON reports for GitHub Classroom and Exercism.
 mod report_formats;
+// END INSTRUCTOR
+// BEGIN INSTRUCTOR
 /// Deliberately wrong solutions fail with the right messages.
 mod wrong_solutions;
+// END INSTRUCTOR
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

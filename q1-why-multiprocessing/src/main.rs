@@ -29,7 +29,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use clap::Parser;
+// BEGIN SOLUTION
 use common::Pool;
+// END SOLUTION
 use serde::Serialize;
 
 /// Time a CPU-bound job sequentially, over processes and over threads.
@@ -105,6 +107,23 @@ fn timed(run: impl FnOnce() -> common::Result<u64>) -> common::Result<(f64, u64)
     Ok((start.elapsed().as_secs_f64(), primes))
 }
 
+/// Counts the primes of every piece over a pool of `workers` worker
+/// processes; returns the count and the workers' pids.
+fn over_processes(workers: usize, work: &[(u64, u64)]) -> common::Result<(u64, Vec<u32>)> {
+    // BEGIN SOLUTION
+    // STUB: let _ = (workers, work);
+    // STUB: todo!("create a Pool of `workers` processes, map count_primes over the pieces one at a time (chunksize 1), and return the sum with the pool's pids")
+    let mut pool = Pool::new(workers)?;
+    let worker_pids = pool.pids();
+    // One piece at a time, like the threads: the pieces cost unequal amounts.
+    let primes = pool
+        .map_chunked(count_primes, work.to_vec(), Some(1))?
+        .iter()
+        .sum();
+    Ok((primes, worker_pids))
+    // END SOLUTION
+}
+
 fn run(args: &Args) -> common::Result<Report> {
     let workers = args.workers.map_or_else(common::cpu_count, usize::from);
     let work = pieces(args.bound, workers as u64 * PIECES_PER_WORKER);
@@ -112,16 +131,12 @@ fn run(args: &Args) -> common::Result<Report> {
     let sequential = timed(|| Ok(count_primes((0, args.bound))))?;
 
     // Processes come before threads: a process with threads may not fork.
-    let mut pool = Pool::new(workers)?;
-    let worker_pids = pool.pids();
-    // One piece at a time, like the threads below: the pieces cost unequal amounts.
+    let mut worker_pids = Vec::new();
     let processes = timed(|| {
-        Ok(pool
-            .map_chunked(count_primes, work.clone(), Some(1))?
-            .iter()
-            .sum())
+        let (primes, pids) = over_processes(workers, &work)?;
+        worker_pids = pids;
+        Ok(primes)
     })?;
-    drop(pool);
 
     let threads = timed(|| {
         let next = AtomicUsize::new(0);

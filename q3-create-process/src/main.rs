@@ -25,11 +25,15 @@
 //! ```
 
 use std::process::ExitCode;
+// BEGIN SOLUTION
 use std::thread;
 use std::time::Duration;
+// END SOLUTION
 
 use clap::Parser;
+// BEGIN SOLUTION
 use common::Process;
+// END SOLUTION
 
 /// Create a process, join it, and check whether it is still alive.
 #[derive(Parser)]
@@ -44,13 +48,17 @@ struct Args {
     sleep_ms: u64,
 }
 
+// BEGIN SOLUTION
 // Define a function that the process will execute
 fn my_function() {
     println!("This is a process!");
 }
+// END SOLUTION
 
 /// Seed 001's program.
 fn one_process() -> common::Result<()> {
+    // BEGIN SOLUTION
+    // STUB: todo!("create a Process running a function that prints `This is a process!`, start it, join it, then print whether it is still alive")
     // Create a process
     let mut my_process = Process::new(my_function);
 
@@ -67,17 +75,23 @@ fn one_process() -> common::Result<()> {
         println!("The process has completed.");
     }
     Ok(())
+    // END SOLUTION
 }
 
+// BEGIN SOLUTION
 // Define a function to be executed by the process
 fn worker((num, sleep_ms): (u32, u64)) {
     println!("Worker {num} started");
     thread::sleep(Duration::from_millis(sleep_ms)); // Simulate a task taking some time
     println!("Worker {num} finished");
 }
+// END SOLUTION
 
 /// Seed 000's program.
 fn many_workers(workers: u32, sleep_ms: u64) -> common::Result<()> {
+    // BEGIN SOLUTION
+    // STUB: let _ = (workers, sleep_ms);
+    // STUB: todo!("start `workers` Processes at once, each printing `Worker i started`, sleeping `sleep_ms` and printing `Worker i finished`; join them all, then print `All processes are done.`")
     // Create a list of processes
     let mut processes = Vec::new();
 
@@ -95,6 +109,7 @@ fn many_workers(workers: u32, sleep_ms: u64) -> common::Result<()> {
 
     println!("All processes are done.");
     Ok(())
+    // END SOLUTION
 }
 
 fn main() -> ExitCode {

@@ -20,7 +20,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+// BEGIN SOLUTION
 use common::{Connection, Pool, Process};
+// END SOLUTION
 use serde::Serialize;
 
 /// A process per task against a pool of reused workers.
@@ -63,19 +65,40 @@ struct Report {
     pool_workers: Vec<u32>,
 }
 
+// BEGIN SOLUTION
 /// In a child: runs the task and sends its result back.
 fn task_in_child((n, conn): (u64, Connection)) {
     conn.send(&task(n)).expect("the parent listens");
 }
+// END SOLUTION
 
 /// Runs `task(n)` in a process of its own and receives its result.
 fn in_own_process(n: u64) -> common::Result<(u64, u32)> {
+    // BEGIN SOLUTION
+    // STUB: let _ = (n, task);
+    // STUB: todo!("run task(n) in a Process of its own, receive its result through a pipe, join it")
     let (ours, theirs) = common::pipe()?;
     let mut process = Process::with_args(task_in_child, (n, theirs));
     process.start()?;
     let result = ours.recv();
     process.join()?;
     result
+    // END SOLUTION
+}
+
+/// Runs `task` over `numbers` on a pool of `workers` processes; returns the
+/// results and the pool's pids.
+fn on_a_pool(
+    workers: u16,
+    numbers: std::ops::Range<u64>,
+) -> common::Result<(Vec<(u64, u32)>, Vec<u32>)> {
+    // BEGIN SOLUTION
+    // STUB: let _ = (workers, numbers);
+    // STUB: todo!("create a Pool of `workers` processes, map task over the numbers, and return the results with the pool's pids")
+    let mut pool = Pool::new(workers.into())?;
+    let results = pool.map(task, numbers)?;
+    Ok((results, pool.pids()))
+    // END SOLUTION
 }
 
 fn way(tasks: u32, start: Instant, results: &[(u64, u32)]) -> Way {
@@ -101,10 +124,7 @@ fn run(args: &Args) -> common::Result<Report> {
 
     // The pool's start-up is part of its cost.
     let start = Instant::now();
-    let mut pool = Pool::new(args.workers.into())?;
-    let results = pool.map(task, numbers)?;
-    let pool_workers = pool.pids();
-    drop(pool);
+    let (results, pool_workers) = on_a_pool(args.workers, numbers)?;
     let pool = way(args.tasks, start, &results);
 
     Ok(Report {

@@ -20,7 +20,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+// BEGIN SOLUTION
 use common::Pool;
+// END SOLUTION
 
 /// Map a function over a list with a pool of worker processes.
 #[derive(Parser)]
@@ -48,6 +50,7 @@ enum Function {
     Double,
 }
 
+// BEGIN SOLUTION
 // Define the function to be executed by each worker
 fn square(n: i64) -> i64 {
     n * n
@@ -57,8 +60,12 @@ fn square(n: i64) -> i64 {
 fn worker_function(task: i64) -> i64 {
     task * 2
 }
+// END SOLUTION
 
 fn run(args: &Args) -> common::Result<Vec<i64>> {
+    // BEGIN SOLUTION
+    // STUB: let _ = (args.processes, args.upto, args.function);
+    // STUB: todo!("create a Pool of `args.processes` workers and map square (or worker_function, for --function double) over 1..=`args.upto`")
     let function = match args.function {
         Function::Square => square,
         Function::Double => worker_function,
@@ -76,6 +83,7 @@ fn run(args: &Args) -> common::Result<Vec<i64>> {
     // Leaving the block closes the pool and reaps its workers, like `with`.
     drop(pool);
     Ok(results)
+    // END SOLUTION
 }
 
 fn main() -> ExitCode {

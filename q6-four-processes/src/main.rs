@@ -19,19 +19,25 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+// BEGIN SOLUTION
 use common::Process;
+// END SOLUTION
 
 /// Four processes, each printing a different number.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {}
 
+// BEGIN SOLUTION
 // Function to print a number
 fn print_number(number: u32) {
     println!("Process {number}: Printing {number}");
 }
+// END SOLUTION
 
 fn run() -> common::Result<()> {
+    // BEGIN SOLUTION
+    // STUB: todo!("create a Process per number 1 to 4, each printing `Process n: Printing n`; start each, join each, then print `All processes have completed.`")
     // Create a list of numbers to be printed
     let numbers = [1, 2, 3, 4];
 
@@ -54,6 +60,7 @@ fn run() -> common::Result<()> {
 
     println!("All processes have completed.");
     Ok(())
+    // END SOLUTION
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,244 @@
+//! Marked regions of a source file: what the handout takes out.
+//!
+//! A marker is a line of its own whose text, behind the file's comment
+//! leader (`//`, `#` or `<!--` ... `-->`), is one of:
+//!
+//! - `BEGIN SOLUTION` ... `END SOLUTION`: code the student writes. In the
+//!   reference it is ordinary code; in the handout the region is replaced
+//!   by its stub.
+//! - `BEGIN INSTRUCTOR` ... `END INSTRUCTOR`: material only the instructor's
+//!   copy has (hidden runs, instructor-only tests, workspace members);
+//!   replaced by its stub too.
+//! - `STUB: <line>`, inside a region: a line of the stub, written into the
+//!   handout without the marker and at the marker's indentation. A region
+//!   without one is simply removed.
+//!
+//! Regions do not nest, and every `BEGIN` has its `END` in the same file.
+
+use std::fmt;
+
+/// Which kind of region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Code the student writes.
+    Solution,
+    /// What only the instructor's copy has.
+    Instructor,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Solution => "SOLUTION",
+            Kind::Instructor => "INSTRUCTOR",
+        })
+    }
+}
+
+/// A line's meaning to the region parser.
+#[derive(Debug, PartialEq, Eq)]
+enum Marker<'a> {
+    Begin(Kind),
+    End(Kind),
+    /// A stub line: its indentation and its text.
+    Stub(&'a str, &'a str),
+    None,
+}
+
+fn marker(line: &str) -> Marker<'_> {
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let text = line.trim();
+    let Some(body) = ["//", "#", "<!--"]
+        .iter()
+        .find_map(|leader| text.strip_prefix(leader))
+    else {
+        return Marker::None;
+    };
+    let body = body.trim_end_matches("-->").trim();
+    match body {
+        "BEGIN SOLUTION" => Marker::Begin(Kind::Solution),
+        "END SOLUTION" => Marker::End(Kind::Solution),
+        "BEGIN INSTRUCTOR" => Marker::Begin(Kind::Instructor),
+        "END INSTRUCTOR" => Marker::End(Kind::Instructor),
+        _ => match body.strip_prefix("STUB:") {
+            Some(stub) => Marker::Stub(indent, stub.strip_prefix(' ').unwrap_or(stub)),
+            None => Marker::None,
+        },
+    }
+}
+
+/// What is wrong with a file's markers, with its line number (from 1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegionError {
+    /// A `BEGIN` inside another region.
+    #[error("line {line}: BEGIN {kind} inside a region opened on line {open}")]
+    Nested {
+        /// The line of the second `BEGIN`.
+        line: usize,
+        /// Its kind.
+        kind: Kind,
+        /// The line of the region it is in.
+        open: usize,
+    },
+    /// An `END` that closes no region, or another kind of region.
+    #[error("line {line}: END {kind} closes no BEGIN {kind}")]
+    Unopened {
+        /// The line of the `END`.
+        line: usize,
+        /// Its kind.
+        kind: Kind,
+    },
+    /// A region still open at the end of the file.
+    #[error("line {line}: BEGIN {kind} has no END {kind}")]
+    Unclosed {
+        /// The line of the `BEGIN`.
+        line: usize,
+        /// Its kind.
+        kind: Kind,
+    },
+    /// A `STUB:` line outside any region.
+    #[error("line {line}: STUB: outside a region")]
+    StrayStub {
+        /// Its line.
+        line: usize,
+    },
+}
+
+/// A file with its regions replaced by their stubs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stripped {
+    /// The handout's text.
+    pub text: String,
+    /// The lines taken out of `SOLUTION` regions (stub markers excepted).
+    pub solution: Vec<String>,
+    /// How many regions of each kind: (solution, instructor).
+    pub regions: (usize, usize),
+}
+
+/// Replaces every region of `text` by its stub.
+///
+/// ```
+/// use grader::handout::regions::strip;
+///
+/// let reference = "fn run() {\n    // BEGIN SOLUTION\n    // STUB: todo!(\"print\")\n    println!(\"hi\");\n    // END SOLUTION\n}\n";
+/// let handout = strip(reference)?;
+/// assert_eq!(handout.text, "fn run() {\n    todo!(\"print\")\n}\n");
+/// assert_eq!(handout.solution, ["    println!(\"hi\");"]);
+/// # Ok::<(), grader::handout::regions::RegionError>(())
+/// ```
+pub fn strip(text: &str) -> Result<Stripped, RegionError> {
+    let mut out = Stripped::default();
+    let mut open: Option<(Kind, usize)> = None;
+    // Whether the region just closed left nothing, after a blank line: a
+    // blank line after it would then make two.
+    let mut gap = false;
+    for (number, line) in (1..).zip(text.split_inclusive('\n')) {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let closing_gap = std::mem::take(&mut gap);
+        if closing_gap && open.is_none() && bare.trim().is_empty() {
+            continue;
+        }
+        match (marker(bare), open) {
+            (Marker::Begin(kind), None) => {
+                open = Some((kind, number));
+                match kind {
+                    Kind::Solution => out.regions.0 += 1,
+                    Kind::Instructor => out.regions.1 += 1,
+                }
+            }
+            (Marker::Begin(kind), Some((_, at))) => {
+                return Err(RegionError::Nested {
+                    line: number,
+                    kind,
+                    open: at,
+                });
+            }
+            (Marker::End(kind), Some((open_kind, _))) if kind == open_kind => {
+                open = None;
+                gap = out.text.is_empty() || out.text.ends_with("\n\n");
+            }
+            (Marker::End(kind), _) => return Err(RegionError::Unopened { line: number, kind }),
+            (Marker::Stub(indent, stub), Some(_)) => {
+                gap = false;
+                out.text.push_str(indent);
+                out.text.push_str(stub);
+                out.text.push('\n');
+            }
+            (Marker::Stub(..), None) => return Err(RegionError::StrayStub { line: number }),
+            (Marker::None, Some((Kind::Solution, _))) => out.solution.push(bare.to_owned()),
+            (Marker::None, Some((Kind::Instructor, _))) => {}
+            (Marker::None, None) => out.text.push_str(line),
+        }
+    }
+    match open {
+        Some((kind, line)) => Err(RegionError::Unclosed { line, kind }),
+        None => Ok(out),
+    }
+}
+
+/// Whether `line`, taken out of a solution, says enough that finding it in
+/// a handout would give the solution away: not a brace, a blank or a
+/// comment, and not a line every program has.
+pub fn telling(line: &str) -> bool {
+    let line = line.trim();
+    let substance = line.chars().filter(|c| c.is_alphanumeric()).count();
+    substance >= 6 && !line.starts_with("//") && !matches!(line, "Ok(())" | "Ok(())," | "}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_behind_any_comment_leader() {
+        let text = "a\n# BEGIN INSTRUCTOR\nb\n# END INSTRUCTOR\n<!-- BEGIN INSTRUCTOR -->\nc\n<!-- STUB: d -->\n<!-- END INSTRUCTOR -->\ne\n";
+        let stripped = strip(text).expect("balanced");
+        assert_eq!(stripped.text, "a\nd\ne\n");
+        assert_eq!(stripped.regions, (0, 2));
+    }
+
+    #[test]
+    fn unbalanced_markers_are_named_with_their_line() {
+        assert_eq!(
+            strip("// BEGIN SOLUTION\nx\n"),
+            Err(RegionError::Unclosed {
+                line: 1,
+                kind: Kind::Solution
+            })
+        );
+        assert_eq!(
+            strip("// END SOLUTION\n"),
+            Err(RegionError::Unopened {
+                line: 1,
+                kind: Kind::Solution
+            })
+        );
+        assert_eq!(
+            strip("// BEGIN SOLUTION\n// BEGIN INSTRUCTOR\n"),
+            Err(RegionError::Nested {
+                line: 2,
+                kind: Kind::Instructor,
+                open: 1
+            })
+        );
+        assert_eq!(
+            strip("// BEGIN SOLUTION\n// END INSTRUCTOR\n"),
+            Err(RegionError::Unopened {
+                line: 2,
+                kind: Kind::Instructor
+            })
+        );
+        assert_eq!(
+            strip("// STUB: x\n"),
+            Err(RegionError::StrayStub { line: 1 })
+        );
+    }
+
+    #[test]
+    fn trivial_lines_tell_nothing() {
+        assert!(!telling("    }"));
+        assert!(!telling("    Ok(())"));
+        assert!(!telling("    // a comment about it"));
+        assert!(telling("        process.start()?;"));
+    }
+}

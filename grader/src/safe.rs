@@ -1,0 +1,29 @@
+//! Text from a submission made safe to print: a program's output reaches
+//! the report, and raw control bytes there could clear the instructor's
+//! terminal or draw a fake table over the real one.
+
+use std::fmt::Write as _;
+
+/// `text` with every control character but newline and tab shown as an
+/// escape (`\x1b`, `\r`, `\u{9b}`), so that it prints as what it is.
+///
+/// ```
+/// assert_eq!(grader::safe::text("a\x1b[2Jb\r\n"), "a\\x1b[2Jb\\r\n");
+/// ```
+pub fn text(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => shown.push(c),
+            '\r' => shown.push_str("\\r"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                let _ = write!(shown, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(shown, "\\u{{{:x}}}", c as u32);
+            }
+            c => shown.push(c),
+        }
+    }
+    shown
+}
