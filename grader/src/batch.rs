@@ -284,9 +284,10 @@ impl Gradebook {
             Some(old) => *old = row,
             None => self.rows.push(row),
         }
+        self.rows.sort_by(|a, b| a.submission.cmp(&b.submission));
     }
 
-    /// The rows, in the order submissions were first graded.
+    /// The rows, by submission name.
     pub fn rows(&self) -> &[Row] {
         &self.rows
     }

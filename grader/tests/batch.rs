@@ -72,15 +72,76 @@ fn a_class_is_graded_with_a_verdict_for_each_submission() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("read"))
             .expect("JSON");
-    let verdicts: Vec<&str> = json
+    let verdicts: Vec<(&str, &str)> = json
         .as_array()
         .expect("one entry per submission")
         .iter()
-        .map(|s| s["verdict"].as_str().expect("a verdict"))
+        .map(|s| {
+            (
+                s["submission"].as_str().expect("a name"),
+                s["verdict"].as_str().expect("a verdict"),
+            )
+        })
         .collect();
-    assert_eq!(verdicts, ["pass", "build failed", "build failed", "error"]);
+    assert_eq!(
+        verdicts,
+        [
+            ("bob", "build failed"),
+            ("carol", "build failed"),
+            ("dave", "error"),
+            (ours.as_ref(), "pass"),
+        ]
+    );
+    // A column per exercise graded, and each check's points in the JSON.
+    assert_eq!(&main[column("q6")], "10");
+    assert_eq!(&bob[column("q6")], "0");
+    let ours_json = &json.as_array().expect("rows")[3];
+    assert_eq!(
+        ours_json["exercises"]["q6"]["checks"]["concurrency"],
+        serde_json::json!([2, 2])
+    );
     let report = std::fs::read_to_string(out.join("bob/report.txt")).expect("bob's report");
     assert!(report.contains("FAIL  build"), "{report}");
+}
+
+/// Grading one submission again into a gradebook updates its row and keeps
+/// the others.
+#[test]
+fn regrading_one_submission_updates_its_row_only() {
+    let class = tempfile::tempdir().expect("temp dir");
+    let out = class.path().join("marks");
+    let alice = class.path().join("alice");
+    let bob = class.path().join("bob");
+    tiny_workspace(&alice, "q6-four-processes", "fn main() { oops }\n");
+    tiny_workspace(&bob, "q6-four-processes", "fn main() { oops }\n");
+    let grade = |paths: &[&Path]| {
+        Command::cargo_bin("grader")
+            .expect("the grader is built")
+            .args(["--exercise", "q6", "--jobs", "1", "--out"])
+            .arg(&out)
+            .args(paths)
+            .output()
+            .expect("runs")
+    };
+    grade(&[&alice, &bob]);
+    // Alice fixes her program (it prints nothing, so it still fails, but
+    // builds now): only her row changes.
+    std::fs::write(alice.join("src/main.rs"), "fn main() {}\n").expect("write");
+    grade(&[&alice]);
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("read"))
+            .expect("JSON");
+    let verdict = |name: &str| {
+        rows.iter()
+            .find(|r| r["submission"] == name)
+            .unwrap_or_else(|| panic!("a row for {name}: {rows:?}"))["verdict"]
+            .clone()
+    };
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(verdict("alice"), "fail");
+    assert_eq!(verdict("bob"), "build failed");
+    let csv = std::fs::read_to_string(out.join("summary.csv")).expect("csv");
+    assert_eq!(csv.lines().count(), 3, "a header and two rows:\n{csv}");
 }
 
 /// Grades the submission at `dir` with `args`, with `env` set; asserts

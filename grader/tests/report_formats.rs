@@ -54,7 +54,8 @@ fn a_passing_submission_scores_full_marks() {
             .as_array()
             .expect("tests")
             .iter()
-            .all(|t| t["status"] == "pass" && t["task_id"] == 1)
+            .all(|t| t["status"] == "pass" && t["task_id"] == 6),
+        "q6 is task 6, its place in the registry: {exercism}"
     );
 }
 
@@ -87,5 +88,199 @@ fn a_failing_submission_scores_per_check() {
     assert!(
         names.contains(&"q6: q6-four-processes / processes"),
         "{names:?}"
+    );
+}
+
+/// Runs the grader on the binary of `fixture` as q6 with `args` after the
+/// usual ones; returns its output.
+fn grader_on(fixture: &str, args: &[&str]) -> std::process::Output {
+    let path = crate::binaries().get(fixture).expect("built");
+    Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .arg("--binary")
+        .arg(path)
+        .args(["--exercise", "q6"])
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+/// What Classroom's grading reporter does with the step output: decode the
+/// base64 of `result=` as JSON and add up the tests' scores.
+#[test]
+fn github_output_decodes_as_the_reporter_reads_it() {
+    use base64::Engine as _;
+    let output = grader_on("wrong_q6_threads", &["--format", "github"]);
+    assert_eq!(output.status.code(), Some(0), "the reporter must still run");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let line = stdout.trim_end();
+    assert_eq!(
+        line.lines().count(),
+        1,
+        "one line for $GITHUB_OUTPUT: {stdout}"
+    );
+    let encoded = line.strip_prefix("result=").expect("result=");
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("base64");
+    let results: Value = serde_json::from_slice(&json).expect("JSON");
+    assert_eq!(results["status"], "fail");
+    let total: u64 = results["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| t["score"].as_u64().expect("a whole score"))
+        .sum();
+    assert_eq!(total, 6, "3 of 5 checks of 2 points: {results}");
+    let max: u64 = results["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| t["max_score"].as_u64().expect("a whole score"))
+        .sum();
+    assert_eq!(Value::from(max), results["max_score"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("FAIL  processes"),
+        "the report goes to the log: {stderr}"
+    );
+}
+
+/// Whole-number shares always add up to the exercise's points, even when
+/// the checks do not divide them (q3: 14 checks for 10 points).
+#[test]
+fn shares_add_up_exactly_whatever_the_count() {
+    let exercise = grader::exercises::find("q3").expect("q3");
+    let binary = crate::binaries().get(exercise.package).expect("built");
+    let report = grader::grade_exercise(exercise, binary).expect("graded");
+    let allotted = report.allotted();
+    assert!(allotted.len() > 10, "more checks than points");
+    assert_eq!(allotted.iter().map(|a| a.points).sum::<u32>(), 10);
+    assert_eq!(report.score(), 10);
+}
+
+#[test]
+fn gradescope_results_follow_its_specification() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let dir = out.path().join("made/on/demand");
+    let output = grader_on(
+        "wrong_q6_threads",
+        &[
+            "--format",
+            "gradescope",
+            "--out",
+            dir.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("results.json")).expect("written into a new --out"),
+    )
+    .expect("JSON");
+    assert_eq!(results["score"], 6);
+    assert!(results["execution_time"].as_f64().is_some());
+    assert!(
+        results["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("total 6/10"))
+    );
+    let tests = results["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 5);
+    for test in tests {
+        for key in [
+            "name",
+            "score",
+            "max_score",
+            "status",
+            "output",
+            "visibility",
+        ] {
+            assert!(!test[key].is_null(), "{key} in {test}");
+        }
+        assert!(matches!(test["status"].as_str(), Some("passed" | "failed")));
+        assert_eq!(test["visibility"], "visible", "q6 has no hidden run");
+    }
+    let failed = tests
+        .iter()
+        .find(|t| t["status"] == "failed")
+        .expect("one failed");
+    let text = failed["output"].as_str().expect("text");
+    assert!(text.contains("expected:") && text.contains("got:") && text.contains("hint:"));
+}
+
+#[test]
+fn hidden_runs_are_shown_after_publication() {
+    let exercise = grader::exercises::find("q5").expect("q5");
+    let binary = crate::binaries().get(exercise.package).expect("built");
+    let report = grader::Report {
+        exercises: vec![grader::grade_exercise(exercise, binary).expect("graded")],
+    };
+    let results = serde_json::to_value(grader::formats::gradescope(
+        &report,
+        std::time::Duration::ZERO,
+    ))
+    .expect("JSON");
+    let visibility: Vec<&str> = results["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| t["visibility"].as_str().expect("visibility"))
+        .collect();
+    assert!(visibility.contains(&"after_published"), "{visibility:?}");
+    assert!(visibility.contains(&"visible"), "{visibility:?}");
+}
+
+/// An --out that cannot be written: one clear line, and the report is
+/// still printed.
+#[test]
+fn an_unwritable_out_is_one_line_and_the_report_still_prints() {
+    let out = tempfile::NamedTempFile::new().expect("a file, not a directory");
+    let output = grader_on(
+        "q6-four-processes",
+        &[
+            "--format",
+            "json",
+            "--out",
+            out.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("total 10/10"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("grader: could not create"), "{stderr}");
+}
+
+/// Exercism's specification: when nothing builds, status `error` with the
+/// compiler's first error.
+#[test]
+fn exercism_says_error_when_nothing_builds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"q6-four-processes\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("src/main.rs"), "fn main() { oops }\n").expect("write");
+    let out = dir.path().join("out");
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .args(["--exercise", "q6", "--format", "json", "--out"])
+        .arg(&out)
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("read"))
+            .expect("JSON");
+    assert_eq!(results["status"], "error");
+    assert!(
+        results["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("error[E0425]")),
+        "{results}"
     );
 }
