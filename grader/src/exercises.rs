@@ -267,13 +267,11 @@ fn q3_runs() -> Vec<Run> {
         )
     };
     // END INSTRUCTOR
-    vec![
-        seed_001,
-        seed_000,
-        // BEGIN INSTRUCTOR
-        more_workers,
-        // END INSTRUCTOR
-    ]
+    let runs = vec![seed_001, seed_000];
+    // BEGIN INSTRUCTOR
+    let runs = [runs, vec![more_workers]].concat();
+    // END INSTRUCTOR
+    runs
 }
 
 fn q5_runs() -> Vec<Run> {
@@ -301,11 +299,11 @@ fn q5_runs() -> Vec<Run> {
         )
     };
     // END INSTRUCTOR
-    vec![
-        seed_000, seed_001, // BEGIN INSTRUCTOR
-        other_size,
-        // END INSTRUCTOR
-    ]
+    let runs = vec![seed_000, seed_001];
+    // BEGIN INSTRUCTOR
+    let runs = [runs, vec![other_size]].concat();
+    // END INSTRUCTOR
+    runs
 }
 
 fn q6_runs() -> Vec<Run> {

@@ -11,6 +11,10 @@ mod batch;
 mod golden;
 // END INSTRUCTOR
 // BEGIN INSTRUCTOR
+/// The handout: regions, a red start, the watch loop, full marks, Gradescope.
+mod handout;
+// END INSTRUCTOR
+// BEGIN INSTRUCTOR
 /// Hostile submissions: floods, escapes, crashes, odd bytes, stdin.
 mod hostile;
 // END INSTRUCTOR
