@@ -109,6 +109,22 @@ pub fn github_output(report: &Report) -> String {
     )
 }
 
+/// The step output line for a submission that could not be graded at all:
+/// status `error`, which the reporter shows as such.
+pub fn github_error_output() -> String {
+    let json = serde_json::to_string(&Classroom {
+        version: 1,
+        status: "error",
+        max_score: 0,
+        tests: Vec::new(),
+    })
+    .expect("plain data");
+    format!(
+        "result={}",
+        base64::engine::general_purpose::STANDARD.encode(json)
+    )
+}
+
 /// Gradescope's `results.json`.
 #[derive(Debug, Serialize)]
 pub struct Gradescope {

@@ -299,13 +299,14 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let graded = grade(&args);
     // The report is printed whatever happens to the files.
-    if let Ok(report) = &graded {
-        if args.format == Format::Github {
+    match (&graded, args.format) {
+        (Ok(report), Format::Github) => {
             eprint!("{report}");
             println!("{}", formats::github_output(report));
-        } else {
-            print!("{report}");
         }
+        (Ok(report), _) => print!("{report}"),
+        (Err(_), Format::Github) => println!("{}", formats::github_error_output()),
+        (Err(_), _) => {}
     }
     let written = batch::create_dir(&args.out)
         .and_then(|()| write_platform_files(&args.out, args.format, &graded, started.elapsed()));

@@ -42,6 +42,9 @@ struct Args {
     json: bool,
 }
 
+/// Each task's result, with the pid of the process that ran it.
+type Results = Vec<(u64, u32)>;
+
 // The small task: a little arithmetic, and which process did it.
 fn task(n: u64) -> (u64, u32) {
     (n * n, std::process::id())
@@ -88,10 +91,7 @@ fn in_own_process(n: u64) -> common::Result<(u64, u32)> {
 
 /// Runs `task` over `numbers` on a pool of `workers` processes; returns the
 /// results and the pool's pids.
-fn on_a_pool(
-    workers: u16,
-    numbers: std::ops::Range<u64>,
-) -> common::Result<(Vec<(u64, u32)>, Vec<u32>)> {
+fn on_a_pool(workers: u16, numbers: std::ops::Range<u64>) -> common::Result<(Results, Vec<u32>)> {
     // BEGIN SOLUTION
     // STUB: let _ = (workers, numbers);
     // STUB: todo!("create a Pool of `workers` processes, map task over the numbers, and return the results with the pool's pids")
