@@ -318,11 +318,12 @@ fn q6_runs() -> Vec<Run> {
     }]
 }
 
-/// The pids of the processes that checked in.
+/// The pids of the processes that checked in, as the program sees them
+/// (inside its PID namespace), which is how it prints them.
 fn checked_in(seen: &Observation) -> BTreeSet<u64> {
     seen.checkins
         .iter()
-        .map(|c| c.pid.as_raw().unsigned_abs().into())
+        .map(|c| c.ns_pid.as_raw().unsigned_abs().into())
         .collect()
 }
 

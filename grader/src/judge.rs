@@ -26,6 +26,21 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
              check-ins and /proc only"
         ));
     }
+    let missing = seen.layers.missing();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "the run was not fully sandboxed: it had no {} (the kernel did not permit it, or \
+             GRADER_SANDBOX=off)",
+            missing.join(", no ")
+        ));
+    }
+    if seen.hit_memory_cap {
+        notes.push(format!(
+            "the run reached its memory cap of {} MiB ({})",
+            crate::sandbox::memory_cap() >> 20,
+            crate::sandbox::MEMORY_ENV
+        ));
+    }
     if !seen.saw_waits && run.parent_waits {
         notes.push(
             "the kernel did not show what the main process was blocked in (/proc/PID/syscall), \

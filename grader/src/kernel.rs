@@ -45,6 +45,15 @@ pub fn stat(pid: Pid) -> Option<Stat> {
     })
 }
 
+/// The pid of `pid` in its own PID namespace (the last of `NSpid` in
+/// `/proc/PID/status`), which is what the process sees of itself.
+pub fn ns_pid(pid: Pid) -> Option<Pid> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
+    let last = line.split_whitespace().last()?;
+    Some(Pid::from_raw(last.parse().ok()?))
+}
+
 /// Every process on the machine, with its stat.
 pub fn processes() -> Vec<(Pid, Stat)> {
     let Ok(entries) = fs::read_dir("/proc") else {

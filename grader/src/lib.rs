@@ -45,6 +45,7 @@ pub mod kernel;
 pub mod observe;
 mod report;
 pub mod safe;
+pub mod sandbox;
 pub mod scaffold;
 pub mod trace;
 pub mod watch;

@@ -2,12 +2,14 @@
 //! creates, who created it, and how it ended, reported by the kernel as it
 //! happens rather than sampled.
 //!
-//! The program is started with `PTRACE_TRACEME`, so the grader's thread that
-//! starts it is its tracer; at its first stop (the `exec`) the grader sets
-//! `PTRACE_O_TRACEFORK | TRACEVFORK | TRACECLONE`, so that every task it
-//! creates, at any depth, is traced too (even one that leaves the process
-//! group or calls `setsid`), plus `TRACEEXEC`, `TRACEEXIT` and `EXITKILL`
-//! (if the grader dies, so does the program).
+//! The grader's thread that grades a run attaches to the program with
+//! `PTRACE_SEIZE` before it executes the exercise (see
+//! [`sandbox`](crate::sandbox)), with `PTRACE_O_TRACEFORK | TRACEVFORK |
+//! TRACECLONE`, so that every task it creates, at any depth, is traced too
+//! (even one that leaves the process group or calls `setsid`), plus
+//! `TRACEEXEC`, `TRACEEXIT`, `TRACESECCOMP`, `TRACESYSGOOD` and `EXITKILL`
+//! (if the grader dies, so does the program). The filter refuses
+//! `CLONE_UNTRACED`, so no task can leave the tracer.
 //!
 //! Each creation stops the creating task until the grader has recorded it,
 //! so nothing can be missed; a new task is a thread when it shares its
@@ -23,14 +25,21 @@
 //! events.
 //!
 //! Where tracing is not permitted (a seccomp filter, Yama's
-//! `ptrace_scope` = 3, or `GRADER_PTRACE=off`), [`Tracer::spawn`] says why
+//! `ptrace_scope` = 3, or `GRADER_PTRACE=off`), [`Tracer::seize`] says why
 //! and the grader falls back to the check-ins and `/proc` alone, noting it
 //! in the report.
+//!
+//! # Who wrote what
+//!
+//! The run's [seccomp filter](crate::sandbox::seccomp) sends every call of
+//! the write family to the tracer (`PTRACE_EVENT_SECCOMP`). When the
+//! descriptor written to is one of the run's output pipes (by its inode, in
+//! `/proc/PID/fd`), the tracer lets the call run to its exit
+//! (`PTRACE_SYSCALL`), reads how many bytes it wrote, and copies those bytes
+//! from the writer's memory (`process_vm_readv`): [`Events::writes`] says,
+//! by the kernel's account, which process wrote each byte of the output.
 
 use std::collections::{HashMap, HashSet};
-use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
 
 use nix::sys::ptrace::{self, Event, Options};
 use nix::sys::signal::{Signal, kill};
@@ -62,6 +71,31 @@ pub struct Created {
     pub exit: Option<Exit>,
 }
 
+/// Which output stream a write went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Bytes one process wrote to an output stream, in one system call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The process (thread group) that wrote them.
+    pub pid: Pid,
+    /// Where.
+    pub stream: Stream,
+    /// What, as the kernel took it.
+    pub bytes: Vec<u8>,
+}
+
+/// How many bytes of output the tracer copies, over a whole run; beyond
+/// it, writes are let through unread (the output check then fails on the
+/// size anyway).
+const WRITTEN_CAP: usize = 1 << 20;
+
 /// What the kernel reported about a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Events {
@@ -71,6 +105,8 @@ pub struct Events {
     pub threads: Vec<(Pid, Pid)>,
     /// Whether the run tried to create more processes than its limit.
     pub over_limit: bool,
+    /// Every write to the output pipes, in the order the calls returned.
+    pub writes: Vec<Written>,
 }
 
 impl Events {
@@ -88,9 +124,35 @@ impl Events {
     pub fn process(&self, pid: Pid) -> Option<&Created> {
         self.processes.iter().find(|p| p.pid == pid)
     }
+
+    /// What each process wrote to `stream`, by process, in the order of
+    /// their first write.
+    pub fn written_by(&self, stream: Stream) -> Vec<(Pid, Vec<u8>)> {
+        let mut by: Vec<(Pid, Vec<u8>)> = Vec::new();
+        for write in self.writes.iter().filter(|w| w.stream == stream) {
+            match by.iter_mut().find(|(pid, _)| *pid == write.pid) {
+                Some((_, bytes)) => bytes.extend_from_slice(&write.bytes),
+                None => by.push((write.pid, write.bytes.clone())),
+            }
+        }
+        by
+    }
 }
 
-/// The tracer of one run. Must stay on the thread that spawned the program.
+/// A write stopped at its seccomp stop, let run to its exit.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    stream: Stream,
+    call: u64,
+    args: [u64; 6],
+}
+
+/// Whether tracing is wanted: not with `GRADER_PTRACE=off`.
+pub fn wanted() -> bool {
+    std::env::var(PTRACE_ENV).map_or(true, |v| v != "off")
+}
+
+/// The tracer of one run. Must stay on the thread that attached.
 #[derive(Debug)]
 pub struct Tracer {
     main: Pid,
@@ -98,62 +160,58 @@ pub struct Tracer {
     tasks: HashMap<Pid, Pid>,
     /// Tasks that have had their first stop.
     started: HashSet<Pid>,
+    /// Tasks whose creation the kernel has reported (by their creator).
+    announced: HashSet<Pid>,
+    /// Tasks at their first stop whose creation has not been reported
+    /// yet: they wait for it, so that each is counted before it runs.
+    unannounced: HashSet<Pid>,
+    /// Tasks that ended before their creation was reported.
+    ended_early: HashMap<Pid, Exit>,
     limit: usize,
     /// Set once every task has been sent SIGKILL: stopped tasks are let go
     /// to die.
     killing: bool,
     events: Events,
+    /// The output pipes by inode, whose writes are attributed.
+    outputs: Vec<(u64, Stream)>,
+    /// Writes on their way to their exit, by thread.
+    pending: HashMap<Pid, Pending>,
+    /// Bytes copied so far.
+    copied: usize,
 }
 
 impl Tracer {
-    /// Starts `command` traced, allowing it at most `limit` processes
-    /// besides itself. `Err` says why tracing is not possible here; the
-    /// program was not started then.
-    pub fn spawn(command: &mut Command, limit: usize) -> Result<(Tracer, Child), String> {
-        if std::env::var(PTRACE_ENV).is_ok_and(|v| v == "off") {
+    /// Attaches to `main`, which has not executed the exercise yet, with
+    /// every option above, allowing the run at most `limit` processes
+    /// besides itself; writes to the pipes `outputs` (by inode) are
+    /// attributed. `Err` says why tracing is not possible here.
+    pub fn seize(main: Pid, limit: usize, outputs: Vec<(u64, Stream)>) -> Result<Tracer, String> {
+        if !wanted() {
             return Err(format!("{PTRACE_ENV}=off"));
         }
-        // SAFETY: the closure runs in the child between fork and exec, where
-        // only async-signal-safe calls are allowed: it makes one system call
-        // and allocates nothing.
-        unsafe {
-            command.pre_exec(|| ptrace::traceme().map_err(io::Error::from));
-        }
-        let child = command
-            .spawn()
-            .map_err(|e| format!("PTRACE_TRACEME failed: {e}"))?;
-        let main = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
-        let tracer = Tracer {
-            main,
-            tasks: HashMap::from([(main, main)]),
-            started: HashSet::from([main]),
-            limit,
-            killing: false,
-            events: Events::default(),
-        };
-        // The first stop is the SIGTRAP of the exec that has just happened.
         let options = Options::PTRACE_O_TRACEFORK
             | Options::PTRACE_O_TRACEVFORK
             | Options::PTRACE_O_TRACECLONE
             | Options::PTRACE_O_TRACEEXEC
             | Options::PTRACE_O_TRACEEXIT
+            | Options::PTRACE_O_TRACESECCOMP
+            | Options::PTRACE_O_TRACESYSGOOD
             | Options::PTRACE_O_EXITKILL;
-        match waitpid(main, Some(WaitPidFlag::__WALL)) {
-            Ok(WaitStatus::Stopped(_, Signal::SIGTRAP)) => {
-                let set = ptrace::setoptions(main, options).and_then(|()| ptrace::cont(main, None));
-                if let Err(errno) = set {
-                    let _ = kill(main, Signal::SIGKILL);
-                    let _ = waitpid(main, Some(WaitPidFlag::__WALL));
-                    return Err(format!("PTRACE_SETOPTIONS failed: {errno}"));
-                }
-            }
-            other => {
-                let _ = kill(main, Signal::SIGKILL);
-                let _ = waitpid(main, Some(WaitPidFlag::__WALL));
-                return Err(format!("the program did not stop at exec: {other:?}"));
-            }
-        }
-        Ok((tracer, child))
+        ptrace::seize(main, options).map_err(|e| format!("PTRACE_SEIZE failed: {e}"))?;
+        Ok(Tracer {
+            main,
+            tasks: HashMap::from([(main, main)]),
+            started: HashSet::from([main]),
+            announced: HashSet::from([main]),
+            unannounced: HashSet::new(),
+            ended_early: HashMap::new(),
+            limit,
+            killing: false,
+            events: Events::default(),
+            outputs,
+            pending: HashMap::new(),
+            copied: 0,
+        })
     }
 
     /// Handles every event pending now, letting each stopped task go on;
@@ -193,7 +251,7 @@ impl Tracer {
     /// SIGKILL until it is let go).
     pub fn kill_all(&mut self) {
         self.killing = true;
-        for &tid in self.tasks.keys() {
+        for &tid in self.tasks.keys().chain(&self.unannounced) {
             let _ = kill(tid, Signal::SIGKILL);
             let _ = ptrace::cont(tid, None);
         }
@@ -241,18 +299,31 @@ impl Tracer {
         match status {
             WaitStatus::Exited(pid, code) => self.gone(pid, Exit::Code(code)),
             WaitStatus::Signaled(pid, signal, _) => self.gone(pid, Exit::Signal(signal as i32)),
+            WaitStatus::PtraceEvent(pid, _, event) if event == libc::PTRACE_EVENT_STOP => {
+                // A new task's first stop (attached by SEIZE), or a
+                // group-stop: either way it goes on, unless past the limit.
+                if self.started.insert(pid) {
+                    self.first_stop(pid);
+                } else {
+                    let _ = ptrace::cont(pid, None);
+                }
+                None
+            }
+            WaitStatus::PtraceEvent(pid, _, event) if event == libc::PTRACE_EVENT_SECCOMP => {
+                self.write_called(pid);
+                None
+            }
             WaitStatus::PtraceEvent(pid, _, event) => {
                 self.event(pid, event);
                 None
             }
+            WaitStatus::PtraceSyscall(pid) => {
+                self.write_returned(pid);
+                None
+            }
             WaitStatus::Stopped(pid, signal) => {
                 if self.started.insert(pid) && signal == Signal::SIGSTOP {
-                    // A new task's first stop: it runs once its creation is
-                    // recorded and allowed.
-                    self.tasks.entry(pid).or_insert(pid);
-                    if self.runs_on() {
-                        let _ = ptrace::cont(pid, None);
-                    }
+                    self.first_stop(pid);
                 } else if matches!(ptrace::getsiginfo(pid), Err(nix::errno::Errno::EINVAL)) {
                     // A group-stop (the program stopped itself): go on, or
                     // its timeout would be spent stopped.
@@ -267,6 +338,82 @@ impl Tracer {
         }
     }
 
+    /// A new task's first stop: it runs once its creation is recorded (its
+    /// creator's event may come after this stop) and allowed.
+    fn first_stop(&mut self, pid: Pid) {
+        if !self.announced.contains(&pid) {
+            self.unannounced.insert(pid);
+        } else if self.runs_on() {
+            let _ = ptrace::cont(pid, None);
+        }
+    }
+
+    /// A call of the write family stopped at entry: if it writes to an
+    /// output pipe, let it run to its exit, where it is read.
+    fn write_called(&mut self, tid: Pid) {
+        let stream = ptrace::syscall_info(tid).ok().and_then(|info| {
+            if info.op != libc::PTRACE_SYSCALL_INFO_SECCOMP {
+                return None;
+            }
+            // SAFETY: `op` says the `seccomp` member is the one filled in.
+            let call = unsafe { info.u.seccomp };
+            let stream = self.output(tid, call.args[0])?;
+            self.pending.insert(
+                tid,
+                Pending {
+                    stream,
+                    call: call.nr,
+                    args: call.args,
+                },
+            );
+            Some(stream)
+        });
+        let _ = match stream {
+            Some(_) => ptrace::syscall(tid, None),
+            None => ptrace::cont(tid, None),
+        };
+    }
+
+    /// Which output pipe descriptor `fd` of task `tid` is, if any.
+    fn output(&self, tid: Pid, fd: u64) -> Option<Stream> {
+        let link = std::fs::read_link(format!("/proc/{tid}/fd/{fd}")).ok()?;
+        let link = link.to_str()?;
+        let inode: u64 = link
+            .strip_prefix("pipe:[")?
+            .strip_suffix(']')?
+            .parse()
+            .ok()?;
+        self.outputs
+            .iter()
+            .find(|(ino, _)| *ino == inode)
+            .map(|(_, stream)| *stream)
+    }
+
+    /// A write to an output pipe returned: copy what it wrote.
+    fn write_returned(&mut self, tid: Pid) {
+        if let Some(pending) = self.pending.remove(&tid)
+            && let Ok(info) = ptrace::syscall_info(tid)
+            && info.op == libc::PTRACE_SYSCALL_INFO_EXIT
+        {
+            // SAFETY: `op` says the `exit` member is the one filled in.
+            let exit = unsafe { info.u.exit };
+            let written = usize::try_from(exit.sval).unwrap_or(0);
+            if exit.is_error == 0 && written > 0 && self.copied < WRITTEN_CAP {
+                let bytes = copy_written(tid, &pending, written.min(WRITTEN_CAP - self.copied));
+                self.copied += bytes.len();
+                let pid = self.tasks.get(&tid).copied().unwrap_or(tid);
+                self.events.writes.push(Written {
+                    pid,
+                    stream: pending.stream,
+                    bytes,
+                });
+            }
+        }
+        if self.runs_on() {
+            let _ = ptrace::cont(tid, None);
+        }
+    }
+
     fn event(&mut self, pid: Pid, event: i32) {
         let tgid = self.tasks.get(&pid).copied().unwrap_or(pid);
         let fork = event == Event::PTRACE_EVENT_FORK as i32
@@ -274,21 +421,34 @@ impl Tracer {
             || event == Event::PTRACE_EVENT_CLONE as i32;
         if fork && let Ok(new) = ptrace::getevent(pid) {
             let new = Pid::from_raw(i32::try_from(new).unwrap_or(0));
-            if event == Event::PTRACE_EVENT_CLONE as i32 && thread_group(new) == Some(tgid) {
-                self.tasks.insert(new, tgid);
+            self.announced.insert(new);
+            let early = self.ended_early.remove(&new);
+            // A clone without SIGCHLD is a thread (pthread_create); a thread
+            // that already ended has no /proc entry left to ask.
+            let thread = event == Event::PTRACE_EVENT_CLONE as i32
+                && thread_group(new).is_none_or(|group| group == tgid);
+            if thread {
+                if early.is_none() {
+                    self.tasks.insert(new, tgid);
+                }
                 self.events.threads.push((new, tgid));
             } else {
-                self.tasks.insert(new, new);
+                if early.is_none() {
+                    self.tasks.insert(new, new);
+                }
                 self.events.processes.push(Created {
                     pid: new,
                     parent: tgid,
                     exec: false,
-                    exit: None,
+                    exit: early,
                 });
                 if self.events.processes.len() > self.limit {
                     // Neither the creator nor the new process runs again.
                     self.events.over_limit = true;
                 }
+            }
+            if self.unannounced.remove(&new) && self.runs_on() {
+                let _ = ptrace::cont(new, None);
             }
         } else if event == Event::PTRACE_EVENT_EXEC as i32 {
             if let Some(p) = self.events.processes.iter_mut().find(|p| p.pid == tgid) {
@@ -313,6 +473,11 @@ impl Tracer {
 
     /// Task `pid` is gone; returns its exit when it is the main process.
     fn gone(&mut self, pid: Pid, exit: Exit) -> Option<Exit> {
+        self.unannounced.remove(&pid);
+        if !self.announced.contains(&pid) {
+            // Its creator's event is still to come: keep its end for it.
+            self.ended_early.insert(pid, exit);
+        }
         let tgid = self.tasks.remove(&pid).unwrap_or(pid);
         if pid == tgid {
             self.record_exit(pid, exit);
@@ -325,6 +490,43 @@ impl Tracer {
             p.exit.get_or_insert(exit);
         }
     }
+}
+
+/// The `len` bytes a write call of task `tid` wrote, from its memory: one
+/// buffer for `write` and `pwrite64`, an array of buffers for the others.
+fn copy_written(tid: Pid, call: &Pending, len: usize) -> Vec<u8> {
+    use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+    let read = |base: u64, len: usize| -> Vec<u8> {
+        let mut bytes = vec![0u8; len];
+        let remote = [RemoteIoVec {
+            base: usize::try_from(base).unwrap_or(0),
+            len,
+        }];
+        let got = process_vm_readv(tid, &mut [std::io::IoSliceMut::new(&mut bytes)], &remote)
+            .unwrap_or(0);
+        bytes.truncate(got);
+        bytes
+    };
+    let single = [libc::SYS_write, libc::SYS_pwrite64]
+        .iter()
+        .any(|&c| u64::try_from(c).is_ok_and(|c| c == call.call));
+    if single {
+        return read(call.args[1], len);
+    }
+    // An array of (base, len) pairs, 16 bytes each.
+    let count = usize::try_from(call.args[2]).unwrap_or(0).min(1024);
+    let array = read(call.args[1], count * 16);
+    let mut bytes = Vec::with_capacity(len);
+    for pair in array.chunks_exact(16) {
+        if bytes.len() >= len {
+            break;
+        }
+        let base = u64::from_ne_bytes(pair[..8].try_into().expect("8 bytes"));
+        let size = usize::try_from(u64::from_ne_bytes(pair[8..].try_into().expect("8 bytes")))
+            .unwrap_or(0);
+        bytes.extend(read(base, size.min(len - bytes.len())));
+    }
+    bytes
 }
 
 /// The thread group (process) task `tid` belongs to, from `/proc`.

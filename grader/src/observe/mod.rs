@@ -1,0 +1,488 @@
+//! Runs one exercise binary and records what it did, as the kernel saw it.
+//!
+//! # How processes are observed
+//!
+//! The binary runs in a [sandbox](crate::sandbox) of its own, with stdin
+//! closed and stdout and stderr captured. `common` makes every process it
+//! creates check in on a Unix socket named by [`common::CHECKIN_ENV`] before
+//! running anything; the grader learns each one's pid from the kernel
+//! (`SO_PEERCRED`) and its parent from `/proc`, so a program that only
+//! prints, or runs threads, cannot pass for one that creates processes.
+//! `start` returns in the parent only after the grader has looked the child
+//! up, so even a parent that exits at once cannot orphan a child before its
+//! parentage is recorded. The socket is served without ever blocking
+//! ([`checkin`]), so no use of it can stretch a run past its timeout.
+//!
+//! Where the kernel permits it, the program also runs under `ptrace`
+//! ([`trace`](mod@crate::trace)): every process and thread it creates, at any
+//! depth, is reported by the kernel as it is created, with its parent and
+//! how it ended; and every write to its output, with the process that made
+//! it. That is the evidence that it made processes, not threads, even for
+//! processes that never check in, that each line came from the process
+//! meant to print it, and it bounds how many processes a run may create
+//! ([`PROCESS_LIMIT`]): a fork bomb is stopped at the limit. Where tracing
+//! is not permitted the report says so, and the check-ins and `/proc` are
+//! the evidence (the limit is then enforced by counting the run's processes
+//! every tick, and by the kernel's process cap).
+//!
+//! # How concurrency and ordering are shown without a stopwatch
+//!
+//! The grader holds every checked-in process at the socket (it answers
+//! later). When as many as the run expects are held at once, they were alive
+//! at the same time: that is the proof of concurrency, and the set held is
+//! kept so that it can be compared with the processes that wrote the
+//! output. When the run says the main process must wait for its children,
+//! the grader also keeps holding them until `/proc/PID/syscall` shows the
+//! main process blocked in `wait4` or `waitid`. Whatever the main process
+//! printed before joining is then already in the pipe before any child has
+//! printed a byte, so printing the final line too early is caught every
+//! time, not just when the scheduler happens to run the parent first.
+//!
+//! When the main process is blocked waiting while every child it has is held
+//! and fewer than expected have checked in, nothing can move again (it waits
+//! for a child that waits for the grader): the grader lets them all go and
+//! records that the children were not all alive at once.
+//!
+//! # How nothing is left behind
+//!
+//! Every process of the run descends from the sandbox's init (orphans are
+//! reparented to it, the PID namespace's reaper). When the main process has
+//! exited (or the timeout killed it), whatever of the run is still running a
+//! second later is recorded as a leftover; then the init is killed, which
+//! ends every process of the namespace. Processes still held at the socket
+//! then are not let go. `common` has the kernel kill every child whose
+//! parent dies, so its processes never linger; the second only bounds the
+//! wait for them to finish dying. Without a PID namespace the grader is a
+//! child subreaper, and the run's process group and the tracer's record
+//! find what is left.
+
+mod capture;
+pub mod checkin;
+mod cleanup;
+
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::unistd::Pid;
+
+pub use capture::{Captured, OUTPUT_CAP};
+pub use checkin::CheckIn;
+
+use crate::error::Error;
+use crate::exercises::Run;
+use crate::kernel::{self, Blocked};
+use crate::sandbox::{self, Layers, Sandbox, Spec};
+use crate::trace::{self, Events, Stream, Tracer};
+
+/// How often the grader looks at the running program.
+const TICK: Duration = Duration::from_millis(1);
+
+/// How long, after the program has ended, its output pipes may stay open.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// How many processes a run may create, at any depth, before the grader
+/// stops it as a fork bomb. The exercises need at most a few dozen.
+pub const PROCESS_LIMIT: usize = 256;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The main process exited with this code.
+    Exited(i32),
+    /// The main process was killed by this signal.
+    Signaled(i32),
+    /// The run outlived its timeout and its processes were killed.
+    TimedOut(Duration),
+    /// The run tried to create more than this many processes and was
+    /// killed.
+    TooManyProcesses(usize),
+}
+
+/// Why the held processes were let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// As many as expected were held at once (and the main process was
+    /// waiting, when the run asks for that).
+    AllHeld,
+    /// The main process waited while fewer than expected were held.
+    Stalled,
+    /// The main process exited first; they were killed with the rest of
+    /// the run.
+    MainExited,
+    /// The timeout struck first.
+    TimedOut,
+}
+
+/// Everything observed of one run.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The main process, which the grader started.
+    pub main: Pid,
+    /// How it ended.
+    pub ending: Ending,
+    /// Its standard output.
+    pub stdout: Captured,
+    /// Its standard error.
+    pub stderr: Captured,
+    /// Every process that checked in, in order.
+    pub checkins: Vec<CheckIn>,
+    /// The most processes held at the socket at once.
+    pub most_held: usize,
+    /// The processes held at that moment.
+    pub held_together: Vec<Pid>,
+    /// Why they were let go.
+    pub release: Release,
+    /// Whether the grader could see what the main process was blocked in;
+    /// without it, ordering is checked only as the output came.
+    pub saw_waits: bool,
+    /// The most threads the main process was seen with.
+    pub most_threads: u32,
+    /// Processes of the run still running after the main process ended;
+    /// they were killed.
+    pub leftovers: Vec<Pid>,
+    /// What `ptrace` reported, or why the run could not be traced.
+    pub kernel: Result<Events, String>,
+    /// Which layers of isolation the run had.
+    pub layers: Layers,
+    /// Whether the run was refused memory at its cap.
+    pub hit_memory_cap: bool,
+}
+
+/// A sandboxed program not yet executing, and the read ends of its output.
+struct Started {
+    sandbox: Sandbox,
+    stdout: File,
+    stderr: File,
+    inodes: Vec<(u64, Stream)>,
+}
+
+/// Launches `binary` as `run` says, output to fresh pipes.
+fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, Error> {
+    let pipe =
+        || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e));
+    let (stdout, stdout_w) = pipe()?;
+    let (stderr, stderr_w) = pipe()?;
+    let inodes = vec![
+        (inode(&stdout), Stream::Stdout),
+        (inode(&stderr), Stream::Stderr),
+    ];
+    let socket = dir.join("checkin.sock");
+    let spec = Spec {
+        binary,
+        args: &run.args,
+        env: vec![
+            (common::CHECKIN_ENV.to_owned(), socket.display().to_string()),
+            (
+                common::START_METHOD_ENV.to_owned(),
+                run.start_method.to_string(),
+            ),
+        ],
+        checkin_dir: dir,
+        stdout: stdout_w,
+        stderr: stderr_w,
+        traced,
+    };
+    Ok(Started {
+        sandbox: sandbox::launch(spec)?,
+        stdout: File::from(stdout),
+        stderr: File::from(stderr),
+        inodes,
+    })
+}
+
+/// Runs `binary` as `run` says and observes it.
+pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
+    // Without a PID namespace, orphans of the exercise must come to us.
+    nix::sys::prctl::set_child_subreaper(true).map_err(|e| Error::os("prctl", e))?;
+    let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary directory", e))?;
+    let listener = UnixListener::bind(dir.path().join("checkin.sock"))
+        .map_err(|e| Error::io("bind the check-in socket", e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io("set up the check-in socket", e))?;
+
+    let mut started = start(binary, run, dir.path(), trace::wanted())?;
+    let mut waiter = if trace::wanted() {
+        match Tracer::seize(
+            started.sandbox.program,
+            PROCESS_LIMIT,
+            started.inodes.clone(),
+        ) {
+            Ok(tracer) => Waiter::Traced(Box::new(tracer)),
+            Err(why) => {
+                // Its filter sends writes to a tracer that is not there:
+                // start it again without.
+                drop(started);
+                started = start(binary, run, dir.path(), false)?;
+                Waiter::Plain(why)
+            }
+        }
+    } else {
+        Waiter::Plain(format!("{}=off", trace::PTRACE_ENV))
+    };
+    let Started {
+        mut sandbox,
+        stdout,
+        stderr,
+        inodes,
+    } = started;
+    let main = sandbox.program;
+    let stdout = capture::capture(stdout);
+    let stderr = capture::capture(stderr);
+    if let Err(error) = sandbox.go() {
+        waiter.kill(&mut sandbox);
+        return Err(error);
+    }
+
+    let mut watch = Watch {
+        main,
+        run,
+        desk: checkin::Desk::new(listener),
+        held: Vec::new(),
+        most_held: 0,
+        held_together: Vec::new(),
+        release: None,
+        saw_waits: true,
+        most_threads: 0,
+    };
+    let ending = watch.until_exit(&mut waiter, &mut sandbox)?;
+    let mut leftovers = cleanup::clear_run(main, &mut waiter, &mut sandbox);
+    let kernel = match waiter {
+        Waiter::Traced(tracer) => {
+            // Traced processes that left the group are still known.
+            leftovers.extend(tracer.alive());
+            Ok(tracer.finish())
+        }
+        Waiter::Plain(why) => Err(why),
+    };
+    let pipes: Vec<u64> = inodes.iter().map(|(ino, _)| *ino).collect();
+    // A process that left the run may still hold the output pipes open.
+    if !(stdout.closed_within(cleanup::PIPE_GRACE) && stderr.closed_within(cleanup::PIPE_GRACE)) {
+        leftovers.extend(cleanup::clear_pipe_holders(&pipes));
+    }
+    leftovers.sort();
+    leftovers.dedup();
+    // After a timeout the grader killed the run itself: nothing was left
+    // behind by the program, and what is still dying is no verdict.
+    let leftovers = if matches!(ending, Ending::TimedOut(_) | Ending::TooManyProcesses(_)) {
+        Vec::new()
+    } else {
+        leftovers
+    };
+    let most_threads = match &kernel {
+        // Exact: one plus every thread the kernel saw it create.
+        Ok(events) => u32::try_from(1 + events.threads_of(main)).unwrap_or(u32::MAX),
+        Err(_) => watch.most_threads,
+    };
+    let layers = sandbox.layers;
+    let hit_memory_cap = sandbox.hit_memory_cap();
+    drop(sandbox);
+    Ok(Observation {
+        main,
+        ending,
+        stdout: stdout.collect(DRAIN),
+        stderr: stderr.collect(DRAIN),
+        checkins: watch.desk.checkins,
+        most_held: watch.most_held,
+        held_together: watch.held_together,
+        release: watch.release.unwrap_or(Release::MainExited),
+        saw_waits: watch.saw_waits,
+        most_threads,
+        leftovers,
+        kernel,
+        layers,
+        hit_memory_cap,
+    })
+}
+
+struct Watch<'a> {
+    main: Pid,
+    run: &'a Run,
+    desk: checkin::Desk,
+    held: Vec<(Pid, UnixStream)>,
+    most_held: usize,
+    held_together: Vec<Pid>,
+    release: Option<Release>,
+    saw_waits: bool,
+    most_threads: u32,
+}
+
+impl Watch<'_> {
+    fn until_exit(&mut self, waiter: &mut Waiter, sandbox: &mut Sandbox) -> Result<Ending, Error> {
+        let deadline = Instant::now() + self.run.timeout;
+        loop {
+            self.accept();
+            if let Some(ending) = waiter.ended(sandbox) {
+                // Processes still held have outlived the main process: they
+                // stay held, to be counted as leftovers and killed, so that
+                // the verdict does not depend on how far they get meanwhile.
+                if self.release.is_none() {
+                    self.release = Some(Release::MainExited);
+                }
+                return Ok(ending);
+            }
+            // Traced, the kernel reports every thread; untraced, sample.
+            if let Waiter::Plain(_) = waiter
+                && let Some(stat) = kernel::stat(self.main)
+            {
+                self.most_threads = self.most_threads.max(stat.threads);
+            }
+            if self.release.is_none() {
+                self.judge_release();
+            }
+            let bomb = waiter.over_limit(sandbox);
+            if bomb || Instant::now() >= deadline {
+                waiter.kill(sandbox);
+                self.let_go(Release::TimedOut);
+                return Ok(if bomb {
+                    Ending::TooManyProcesses(PROCESS_LIMIT)
+                } else {
+                    Ending::TimedOut(self.run.timeout)
+                });
+            }
+            thread::sleep(TICK);
+        }
+    }
+
+    /// Takes in every pending check-in; holds it unless already released.
+    fn accept(&mut self) {
+        for (pid, stream) in self.desk.accept() {
+            if self.release.is_some() {
+                checkin::answer(stream);
+            } else {
+                self.held.push((pid, stream));
+                if self.held.len() > self.most_held {
+                    self.most_held = self.held.len();
+                    self.held_together = self.held.iter().map(|(pid, _)| *pid).collect();
+                }
+            }
+        }
+    }
+
+    fn judge_release(&mut self) {
+        let blocked = kernel::blocked(self.main);
+        if blocked == Blocked::Unknown {
+            self.saw_waits = false;
+        }
+        let parent_ready =
+            !self.run.parent_waits || matches!(blocked, Blocked::InWait | Blocked::Unknown);
+        // Without a question of concurrency or order, nothing is held.
+        let hold = self.run.concurrent || self.run.parent_waits;
+        if !hold || (self.held.len() >= self.run.children && parent_ready) {
+            self.let_go(Release::AllHeld);
+        } else if matches!(blocked, Blocked::InWait | Blocked::InPoll) && self.stalled() {
+            self.let_go(Release::Stalled);
+        }
+    }
+
+    /// Whether every live child of the main process is held by us while the
+    /// main process is blocked: then nothing can happen until we answer.
+    fn stalled(&self) -> bool {
+        let children = kernel::children_of(self.main);
+        // With no child at all, the main process waits for none of ours.
+        let all_held = !children.is_empty()
+            && children
+                .iter()
+                .all(|(pid, s)| !s.is_zombie() && self.held.iter().any(|(held, _)| held == pid));
+        // Read again: the main process must not have moved meanwhile.
+        all_held
+            && matches!(
+                kernel::blocked(self.main),
+                Blocked::InWait | Blocked::InPoll
+            )
+    }
+
+    fn let_go(&mut self, why: Release) {
+        if self.release.is_none() {
+            self.release = Some(why);
+        }
+        for (_, stream) in self.held.drain(..) {
+            checkin::answer(stream);
+        }
+    }
+}
+
+/// How the main process is waited for: as a tracee, or through the
+/// sandbox's init when tracing is not permitted (with the reason).
+enum Waiter {
+    Traced(Box<Tracer>),
+    Plain(String),
+}
+
+impl Waiter {
+    /// How the main process ended, once it has; handles pending kernel
+    /// events meanwhile.
+    fn ended(&mut self, sandbox: &mut Sandbox) -> Option<Ending> {
+        match self {
+            Waiter::Traced(tracer) => tracer.poll().map(|exit| match exit {
+                trace::Exit::Code(code) => Ending::Exited(code),
+                trace::Exit::Signal(signal) => Ending::Signaled(signal),
+            }),
+            Waiter::Plain(_) => sandbox.exit_status().map(|status| {
+                if libc::WIFSIGNALED(status) {
+                    Ending::Signaled(libc::WTERMSIG(status))
+                } else {
+                    Ending::Exited(libc::WEXITSTATUS(status))
+                }
+            }),
+        }
+    }
+
+    /// Whether the run has tried to create more than [`PROCESS_LIMIT`]
+    /// processes: exactly, from the kernel's events, or else by counting
+    /// the run's processes now.
+    fn over_limit(&self, sandbox: &Sandbox) -> bool {
+        match self {
+            Waiter::Traced(tracer) => tracer.events().over_limit,
+            Waiter::Plain(_) => sandbox.members().len() > PROCESS_LIMIT + 1,
+        }
+    }
+
+    /// Kills every process of the run: its process group, every task the
+    /// tracer knows, and the sandbox's init (with it, the namespace).
+    fn kill(&mut self, sandbox: &mut Sandbox) {
+        let _ = nix::sys::signal::killpg(sandbox.program, nix::sys::signal::Signal::SIGKILL);
+        if let Waiter::Traced(tracer) = self {
+            tracer.kill_all();
+        }
+        sandbox.kill_now();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !sandbox.reaped() && Instant::now() < deadline {
+            self.pump();
+            thread::sleep(TICK);
+        }
+    }
+
+    /// Reaps `pid`, a process of the run that has been killed or has ended
+    /// and is a child of the grader. Traced, the tracer reaps it and takes
+    /// its exit as an event (a plain wait could take an event the tracer
+    /// must answer); untraced, it is waited for.
+    fn reap_member(&mut self, pid: Pid) {
+        match self {
+            Waiter::Traced(tracer) => {
+                tracer.poll();
+                tracer.reap(pid);
+            }
+            Waiter::Plain(_) => {
+                let _ = nix::sys::wait::waitpid(pid, None);
+            }
+        }
+    }
+
+    /// Lets traced tasks stopped at an event go on (they may be on their
+    /// way out); nothing to do untraced.
+    fn pump(&mut self) {
+        if let Waiter::Traced(tracer) = self {
+            tracer.poll();
+        }
+    }
+}
+
+/// The inode of a pipe, which names it in `/proc/PID/fd`.
+fn inode(pipe: &OwnedFd) -> u64 {
+    nix::sys::stat::fstat(pipe.as_fd()).map_or(0, |stat| stat.st_ino)
+}

@@ -1,0 +1,864 @@
+//! A sandbox per run, made by the grader itself (no container runtime).
+//!
+//! # Layout
+//!
+//! ```text
+//! grader ── clone(NEWPID|NEWNS|NEWNET|NEWIPC) ──> init (pid 1 of the run)
+//!                                                  └─ fork ─> program (pid 2)
+//! ```
+//!
+//! The grader `clone`s a small init of its own code into new PID, mount,
+//! network and IPC namespaces. The init builds the run's file system (see
+//! [`Plan`]), forks the program, and then only reaps: it is the reaper of
+//! every orphan of the run, and reports the program's exit status on a pipe.
+//! Being pid 1 of the namespace, it cannot be killed or stopped from inside
+//! it; killing it from the grader ends every process of the run, traced or
+//! not. The program cannot see or signal the grader: its parent is the init
+//! (`getppid()` is 1), and no pid outside the namespace exists for it.
+//!
+//! Before it executes the exercise the program, still our code:
+//! - moves its output to the grader's pipes and its stdin to `/dev/null`,
+//!   and makes a process group of its own;
+//! - is put by the grader into the run's control groups (a memory cap and a
+//!   process cap, [`cgroup`]);
+//! - sets rlimits: address space at the memory cap (an allocation above it
+//!   is refused), no core files, a bound on file size;
+//! - drops every capability (the bounding set, so none comes back at
+//!   `exec`) and sets `no_new_privs`;
+//! - installs the [`seccomp`] filter;
+//! - waits until the grader has attached to it with `PTRACE_SEIZE`, then
+//!   executes the exercise with a scrubbed environment.
+//!
+//! # The file system
+//!
+//! A new root on a small tmpfs: `/usr`, `/lib*`, `/bin`, `/sbin` and `/etc`
+//! bound read-only from the host; a fresh `/proc` that shows the run's
+//! processes only; `/dev` with `null`, `zero`, `full`, `random` and
+//! `urandom`; a private `/tmp` (the working directory) and `/dev/shm`; the
+//! exercise's binary alone, read-only, at `/run/exercise/NAME`; the
+//! check-in socket's directory at `/run/grader`. Nothing else of the host is
+//! there: not the workspace, not the grader's registry, not `$HOME`.
+//!
+//! # What is not permitted
+//!
+//! Each layer that cannot be had is reported ([`Layers::missing`]) and the
+//! run is graded all the same: without namespaces (no privilege for them,
+//! or `GRADER_SANDBOX=off`) the program is started directly, with rlimits,
+//! `no_new_privs` and the filter, which need no privilege.
+//!
+//! Every `unsafe` block of the grader that is not `ptrace` lives here: the
+//! child side of `clone` may only make raw system calls on data prepared
+//! before it (the grader is multi-threaded), so [`Plan`] holds every path
+//! and argument as C strings made in advance.
+
+#![expect(
+    unsafe_code,
+    reason = "clone, mount, pivot_root, seccomp: the OS boundary"
+)]
+
+pub mod cgroup;
+pub mod seccomp;
+
+use std::ffi::{CString, OsStr};
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::unistd::Pid;
+
+use crate::error::Error;
+
+pub use cgroup::Cgroups;
+
+/// Set to `off` to grade without the namespaces (as where they are not
+/// permitted).
+pub const SANDBOX_ENV: &str = "GRADER_SANDBOX";
+
+/// The memory cap of a run, such as `512M` or `2G` (bytes without a
+/// suffix); 1 GiB by default.
+pub const MEMORY_ENV: &str = "GRADER_MEMORY";
+
+/// The most tasks (processes and threads) a run may have at once, by the
+/// kernel's count. The grader's own bound on processes is stricter
+/// ([`PROCESS_LIMIT`](crate::observe::PROCESS_LIMIT)); this one holds
+/// even for what escapes the tracer.
+pub const TASK_CAP: u64 = 512;
+
+/// The run's memory cap: [`MEMORY_ENV`], or 1 GiB.
+///
+/// ```
+/// assert_eq!(grader::sandbox::parse_size("512M"), Some(512 << 20));
+/// assert_eq!(grader::sandbox::parse_size("2g"), Some(2 << 30));
+/// assert_eq!(grader::sandbox::parse_size("lots"), None);
+/// ```
+pub fn memory_cap() -> u64 {
+    std::env::var(MEMORY_ENV)
+        .ok()
+        .and_then(|v| parse_size(&v))
+        .unwrap_or(1 << 30)
+}
+
+/// A size in bytes with an optional K, M or G suffix.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, shift) = match text.chars().last()?.to_ascii_uppercase() {
+        'K' => (&text[..text.len() - 1], 10),
+        'M' => (&text[..text.len() - 1], 20),
+        'G' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    number.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+/// Which layers of isolation a run had.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Layers {
+    /// Its own PID namespace, with our init as pid 1.
+    pub pid_namespace: bool,
+    /// Its own network namespace: no network.
+    pub network_namespace: bool,
+    /// Its own root: read-only system, private `/tmp`, nothing else.
+    pub filesystem: bool,
+    /// A memory cap enforced by a control group.
+    pub memory_cgroup: bool,
+    /// A process cap enforced by a control group.
+    pub pids_cgroup: bool,
+}
+
+impl Layers {
+    /// The layers missing, named for the report.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            (self.pid_namespace, "its own PID namespace"),
+            (self.network_namespace, "its own network namespace"),
+            (self.filesystem, "its own read-only file system"),
+            (self.memory_cgroup, "a memory cap by cgroup"),
+            (self.pids_cgroup, "a process cap by cgroup"),
+        ]
+        .into_iter()
+        .filter(|(had, _)| !had)
+        .map(|(_, name)| name)
+        .collect()
+    }
+}
+
+/// What to run, and where its output goes.
+#[derive(Debug)]
+pub struct Spec<'a> {
+    /// The exercise's executable, on the host.
+    pub binary: &'a Path,
+    /// Its arguments.
+    pub args: &'a [String],
+    /// The environment it gets, besides `PATH`, `HOME` and `LANG`;
+    /// nothing of the grader's own.
+    pub env: Vec<(String, String)>,
+    /// The directory holding the check-in socket, seen by the program at
+    /// [`CHECKIN_DIR`].
+    pub checkin_dir: &'a Path,
+    /// Where its stdout goes (a pipe's write end).
+    pub stdout: OwnedFd,
+    /// Where its stderr goes.
+    pub stderr: OwnedFd,
+    /// Whether the grader traces it (the filter then sends writes to the
+    /// tracer).
+    pub traced: bool,
+}
+
+/// Where the program sees the check-in socket's directory.
+pub const CHECKIN_DIR: &str = "/run/grader";
+
+/// A launched program, stopped before `exec` until [`Sandbox::go`].
+#[derive(Debug)]
+pub struct Sandbox {
+    /// The program's pid, as the grader sees it.
+    pub program: Pid,
+    /// Our init, pid 1 of the run; `None` without namespaces.
+    pub init: Option<Pid>,
+    /// Which layers it has.
+    pub layers: Layers,
+    /// Makes it execute the exercise.
+    go: Option<OwnedFd>,
+    /// Where the program says why its `exec` failed (end of file: it did
+    /// not fail).
+    report: Option<File>,
+    /// Where the init writes the program's wait status.
+    status: Option<File>,
+    cgroups: Cgroups,
+    /// Holds the new root's mount point.
+    _root: Option<tempfile::TempDir>,
+    killed: bool,
+}
+
+/// Failed-layer bits the init reports.
+const FS_FAILED: u32 = 1;
+
+/// Steps the init takes to build the run's file system.
+#[derive(Debug)]
+enum Step {
+    Mount {
+        source: CString,
+        target: CString,
+        fstype: Option<CString>,
+        flags: libc::c_ulong,
+        data: Option<CString>,
+    },
+    Mkdir(CString),
+    Touch(CString),
+    Symlink(CString, CString),
+    PivotInto(CString),
+}
+
+/// Everything the children of `clone` need, made before it.
+#[derive(Debug)]
+struct Plan {
+    steps: Vec<Step>,
+    exec: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    filter: Vec<libc::sock_filter>,
+    memory: u64,
+}
+
+fn cstring(bytes: impl AsRef<[u8]>) -> CString {
+    CString::new(bytes.as_ref()).unwrap_or_else(|_| c"/nonexistent".to_owned())
+}
+
+fn path_c(path: &Path) -> CString {
+    cstring(path.as_os_str().as_bytes())
+}
+
+impl Plan {
+    fn new(spec: &Spec<'_>, root: Option<&Path>) -> Plan {
+        let name = spec
+            .binary
+            .file_name()
+            .unwrap_or(OsStr::new("exercise"))
+            .to_owned();
+        let exec = match root {
+            Some(_) => Path::new("/run/exercise").join(&name),
+            None => spec.binary.to_path_buf(),
+        };
+        let checkin = match root {
+            Some(_) => PathBuf::from(CHECKIN_DIR),
+            None => spec.checkin_dir.to_path_buf(),
+        };
+        let mut env: Vec<(String, String)> = vec![
+            ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+            ("HOME".into(), "/tmp".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+        ];
+        for (key, value) in &spec.env {
+            let value = value.replace(
+                &spec.checkin_dir.display().to_string(),
+                &checkin.display().to_string(),
+            );
+            env.push((key.clone(), value));
+        }
+        let mut argv = vec![path_c(&exec)];
+        argv.extend(spec.args.iter().map(cstring));
+        Plan {
+            steps: root.map_or_else(Vec::new, |root| steps(spec, root, &name)),
+            exec: path_c(&exec),
+            argv,
+            envp: env
+                .iter()
+                .map(|(k, v)| cstring(format!("{k}={v}")))
+                .collect(),
+            filter: seccomp::program(spec.traced),
+            memory: memory_cap(),
+        }
+    }
+}
+
+/// How the init builds the new root at `root` (a host directory).
+fn steps(spec: &Spec<'_>, root: &Path, binary_name: &OsStr) -> Vec<Step> {
+    let inside = |p: &str| path_c(&root.join(p.trim_start_matches('/')));
+    let mount = |source: &str, target: CString, fstype: Option<&str>, flags, data: Option<&str>| {
+        Step::Mount {
+            source: cstring(source),
+            target,
+            fstype: fstype.map(cstring),
+            flags,
+            data: data.map(cstring),
+        }
+    };
+    let bind = |source: &Path, target: CString, steps: &mut Vec<Step>| {
+        steps.push(Step::Mount {
+            source: path_c(source),
+            target: target.clone(),
+            fstype: None,
+            flags: libc::MS_BIND | libc::MS_REC,
+            data: None,
+        });
+        steps.push(Step::Mount {
+            source: c"none".to_owned(),
+            target,
+            fstype: None,
+            flags: libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID,
+            data: None,
+        });
+    };
+    let mut steps = vec![
+        // Nothing done here may reach the host's mounts.
+        mount(
+            "none",
+            c"/".to_owned(),
+            None,
+            libc::MS_REC | libc::MS_PRIVATE,
+            None,
+        ),
+        mount(
+            "tmpfs",
+            path_c(root),
+            Some("tmpfs"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some("size=16m,mode=755"),
+        ),
+    ];
+    for dir in ["usr", "lib", "lib32", "lib64", "bin", "sbin", "etc"] {
+        let host = Path::new("/").join(dir);
+        match std::fs::read_link(&host) {
+            Ok(target) => steps.push(Step::Symlink(path_c(&target), inside(dir))),
+            Err(_) if host.is_dir() => {
+                steps.push(Step::Mkdir(inside(dir)));
+                bind(&host, inside(dir), &mut steps);
+            }
+            Err(_) => {}
+        }
+    }
+    for dir in [
+        "proc",
+        "tmp",
+        "dev",
+        "dev/shm",
+        "run",
+        "run/grader",
+        "run/exercise",
+    ] {
+        steps.push(Step::Mkdir(inside(dir)));
+    }
+    steps.push(mount(
+        "proc",
+        inside("proc"),
+        Some("proc"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        None,
+    ));
+    for (dir, size) in [
+        ("tmp", "size=64m,mode=1777"),
+        ("dev/shm", "size=64m,mode=1777"),
+    ] {
+        steps.push(mount(
+            "tmpfs",
+            inside(dir),
+            Some("tmpfs"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some(size),
+        ));
+    }
+    for device in ["null", "zero", "full", "random", "urandom"] {
+        let target = inside(&format!("dev/{device}"));
+        steps.push(Step::Touch(target.clone()));
+        steps.push(Step::Mount {
+            source: cstring(format!("/dev/{device}")),
+            target,
+            fstype: None,
+            flags: libc::MS_BIND,
+            data: None,
+        });
+    }
+    bind(spec.checkin_dir, inside("run/grader"), &mut steps);
+    let binary = root.join("run/exercise").join(binary_name);
+    steps.push(Step::Touch(path_c(&binary)));
+    bind(spec.binary, path_c(&binary), &mut steps);
+    steps.push(Step::PivotInto(path_c(root)));
+    steps
+}
+
+/// The last `errno`.
+fn errno() -> i32 {
+    // SAFETY: reads this thread's errno; no other effect.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Writes all of `bytes` to `fd`; errors are ignored (the reader sees end
+/// of file).
+fn put(fd: RawFd, bytes: &[u8]) {
+    // SAFETY: a write of a live buffer; async-signal-safe.
+    unsafe {
+        libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+    }
+}
+
+/// Descriptor numbers in the children of `clone`, fixed so that every
+/// other inherited descriptor can be closed at once.
+const FD_STDOUT: RawFd = 3;
+const FD_STDERR: RawFd = 4;
+const FD_GO: RawFd = 5;
+const FD_REPORT: RawFd = 6;
+const FD_STATUS: RawFd = 7;
+const FD_LAST: RawFd = 7;
+
+/// In the init, after `clone`: only system calls from here on.
+fn init_main(plan: &Plan, fds: [RawFd; 5]) -> ! {
+    // SAFETY: every call below is a raw system call on memory prepared
+    // before the clone (`plan`), as is safe in the child of a
+    // multi-threaded process; nothing allocates or takes a lock.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // Only our descriptors stay: the grader's others (other runs'
+        // pipes among them) must not be held open by this process, which
+        // never executes anything.
+        for (i, &fd) in fds.iter().enumerate() {
+            let high = libc::fcntl(fd, libc::F_DUPFD, 900 + i as libc::c_int);
+            libc::dup2(high, FD_STDOUT + i as RawFd);
+        }
+        libc::syscall(libc::SYS_close_range, FD_LAST + 1, libc::c_uint::MAX, 0);
+        let mut failed: u32 = 0;
+        for step in &plan.steps {
+            if !take(step) {
+                failed |= FS_FAILED;
+                break;
+            }
+        }
+        if failed & FS_FAILED == 0 && !plan.steps.is_empty() {
+            libc::chdir(c"/tmp".as_ptr());
+        }
+        put(FD_REPORT, &failed.to_ne_bytes());
+        let program = libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0);
+        if program == 0 {
+            program_main(plan);
+        }
+        for fd in [0, 1, 2, FD_STDOUT, FD_STDERR, FD_GO, FD_REPORT] {
+            libc::close(fd);
+        }
+        loop {
+            let mut status: libc::c_int = 0;
+            let reaped = libc::waitpid(-1, &mut status, libc::__WALL);
+            if reaped > 0 && libc::c_long::from(reaped) == program {
+                put(FD_STATUS, &status.to_ne_bytes());
+            } else if reaped < 0 && errno() == libc::ECHILD {
+                let pause = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 5_000_000,
+                };
+                libc::nanosleep(&pause, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// One step of building the root; whether it worked.
+fn take(step: &Step) -> bool {
+    let opt = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+    // SAFETY: raw system calls on C strings made before the clone.
+    unsafe {
+        match step {
+            Step::Mount {
+                source,
+                target,
+                fstype,
+                flags,
+                data,
+            } => {
+                libc::mount(
+                    source.as_ptr(),
+                    target.as_ptr(),
+                    opt(fstype),
+                    *flags,
+                    opt(data).cast(),
+                ) == 0
+            }
+            Step::Mkdir(path) => libc::mkdir(path.as_ptr(), 0o755) == 0 || errno() == libc::EEXIST,
+            Step::Touch(path) => {
+                let fd = libc::open(
+                    path.as_ptr(),
+                    libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                    0o644,
+                );
+                fd >= 0 && libc::close(fd) == 0
+            }
+            Step::Symlink(target, path) => libc::symlink(target.as_ptr(), path.as_ptr()) == 0,
+            Step::PivotInto(root) => {
+                libc::chdir(root.as_ptr()) == 0
+                    && libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) == 0
+                    && libc::umount2(c".".as_ptr(), libc::MNT_DETACH) == 0
+                    && libc::chdir(c"/".as_ptr()) == 0
+                    && libc::mount(
+                        c"none".as_ptr(),
+                        c"/".as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+                        std::ptr::null(),
+                    ) == 0
+            }
+        }
+    }
+}
+
+/// In the program, after its fork from the init: the last set-up, then
+/// `exec`. Failures are reported as (stage, errno) on the report pipe.
+fn program_main(plan: &Plan) -> ! {
+    let fail = |stage: u32| -> ! {
+        let mut record = [0u8; 8];
+        record[..4].copy_from_slice(&stage.to_ne_bytes());
+        record[4..].copy_from_slice(&errno().to_ne_bytes());
+        // `send`, not `write`: once the filter is in, a write would stop at
+        // the tracer, which is waiting for this very record.
+        // SAFETY: a send of a live buffer on a socket we own.
+        unsafe {
+            libc::send(FD_REPORT, record.as_ptr().cast(), record.len(), 0);
+        }
+        // SAFETY: ends this process at once.
+        unsafe { libc::_exit(127) }
+    };
+    // SAFETY: raw system calls on memory prepared before the clone.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        libc::fcntl(FD_REPORT, libc::F_SETFD, libc::FD_CLOEXEC);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        if null < 0
+            || libc::dup2(null, 0) < 0
+            || libc::dup2(FD_STDOUT, 1) < 0
+            || libc::dup2(FD_STDERR, 2) < 0
+        {
+            fail(1);
+        }
+        for fd in [null, FD_STDOUT, FD_STDERR, FD_STATUS] {
+            libc::close(fd);
+        }
+        libc::setpgid(0, 0);
+        let memory = libc::rlimit {
+            rlim_cur: plan.memory,
+            rlim_max: plan.memory,
+        };
+        let nothing = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        let files = libc::rlimit {
+            rlim_cur: 64 << 20,
+            rlim_max: 64 << 20,
+        };
+        if libc::setrlimit(libc::RLIMIT_AS, &memory) != 0
+            || libc::setrlimit(libc::RLIMIT_CORE, &nothing) != 0
+            || libc::setrlimit(libc::RLIMIT_FSIZE, &files) != 0
+        {
+            fail(2);
+        }
+        // Wait until the grader has put us in the run's cgroups and, when
+        // tracing, attached.
+        let mut byte = 0u8;
+        if libc::read(FD_GO, (&raw mut byte).cast(), 1) != 1 {
+            fail(3);
+        }
+        libc::close(FD_GO);
+        for capability in 0..64 {
+            libc::prctl(libc::PR_CAPBSET_DROP, capability);
+        }
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            fail(4);
+        }
+        install_filter(&plan.filter).unwrap_or_else(|()| fail(5));
+        let mut argv: [*const libc::c_char; 64] = [std::ptr::null(); 64];
+        for (slot, arg) in argv.iter_mut().zip(plan.argv.iter().take(63)) {
+            *slot = arg.as_ptr();
+        }
+        let mut envp: [*const libc::c_char; 32] = [std::ptr::null(); 32];
+        for (slot, var) in envp.iter_mut().zip(plan.envp.iter().take(31)) {
+            *slot = var.as_ptr();
+        }
+        libc::execve(plan.exec.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        fail(6)
+    }
+}
+
+/// Installs `filter` on this process (`no_new_privs` must be set).
+fn install_filter(filter: &[libc::sock_filter]) -> Result<(), ()> {
+    let program = libc::sock_fprog {
+        len: u16::try_from(filter.len()).map_err(|_| ())?,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: the kernel copies the program; `program` and `filter` outlive
+    // the call.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &raw const program,
+        )
+    };
+    if done == 0 { Ok(()) } else { Err(()) }
+}
+
+/// What the program's set-up stage numbers mean, for an error message.
+fn stage(stage: u32) -> &'static str {
+    match stage {
+        1 => "set up its standard streams",
+        2 => "set its limits",
+        3 => "wait for the grader",
+        4 => "set no_new_privs",
+        5 => "install its seccomp filter",
+        _ => "execute it",
+    }
+}
+
+/// A pipe whose ends close on `exec`.
+fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))
+}
+
+/// Whether the namespaces may be tried at all.
+fn namespaces_wanted() -> bool {
+    std::env::var(SANDBOX_ENV).map_or(true, |v| v != "off")
+}
+
+/// A name for run number `n`'s control groups, unique on this machine.
+pub fn run_name() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "grader-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Launches `spec` in a sandbox, stopped before it executes the exercise;
+/// see [`Sandbox::go`]. Layers that cannot be had are left out and named in
+/// [`Sandbox::layers`].
+pub fn launch(spec: Spec<'_>) -> Result<Sandbox, Error> {
+    let cgroups = Cgroups::create(&run_name(), memory_cap(), TASK_CAP);
+    let (go_read, go_write) = pipe()?;
+    let (report_read, report_write) =
+        std::os::unix::net::UnixStream::pair().map_err(|e| Error::io("socketpair", e))?;
+    let (status_read, status_write) = pipe()?;
+    let root = tempfile::Builder::new()
+        .prefix("grader-root-")
+        .tempdir()
+        .map_err(|e| Error::io("create the run's root", e))?;
+    let namespaces = namespaces_wanted();
+    let plan = Plan::new(&spec, namespaces.then_some(root.path()));
+    let fds = [
+        spec.stdout.as_raw_fd(),
+        spec.stderr.as_raw_fd(),
+        go_read.as_raw_fd(),
+        report_write.as_raw_fd(),
+        status_write.as_raw_fd(),
+    ];
+    let flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC;
+    let mut layers = Layers::default();
+    let init = if namespaces {
+        // SAFETY: a fork-like clone (no new stack: the child runs on a copy
+        // of this one); the child runs `init_main` only, which makes raw
+        // system calls on `plan` and never returns.
+        let pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (flags | libc::SIGCHLD) as libc::c_ulong,
+                0,
+                0,
+                0,
+                0,
+            )
+        };
+        if pid == 0 {
+            init_main(&plan, fds);
+        }
+        (pid > 0).then(|| Pid::from_raw(i32::try_from(pid).expect("a pid")))
+    } else {
+        None
+    };
+    let plan = match init {
+        Some(_) => plan,
+        // Without namespaces: the same program set-up, from a plain fork
+        // that is its own init.
+        None => Plan::new(&spec, None),
+    };
+    let init = match init {
+        Some(init) => {
+            layers.pid_namespace = true;
+            layers.network_namespace = true;
+            Some(init)
+        }
+        None => {
+            // SAFETY: as above, without namespaces; the child is the init
+            // of nothing and runs the same code.
+            let pid = unsafe {
+                libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0)
+            };
+            if pid == 0 {
+                init_main(&plan, fds);
+            }
+            if pid < 0 {
+                return Err(Error::io(
+                    "start the program",
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            Some(Pid::from_raw(i32::try_from(pid).expect("a pid")))
+        }
+    };
+    drop(spec);
+    drop(go_read);
+    drop(report_write);
+    drop(status_write);
+    let mut report = File::from(OwnedFd::from(report_read));
+    let mut failed = [0u8; 4];
+    report
+        .read_exact(&mut failed)
+        .map_err(|e| Error::io("start the run's init", e))?;
+    layers.filesystem = namespaces && init.is_some() && u32::from_ne_bytes(failed) & FS_FAILED == 0;
+    let init_pid = init.expect("made above");
+    let program = find_child(init_pid)
+        .ok_or_else(|| Error::io("find the program", std::io::ErrorKind::NotFound.into()))?;
+    let joined = cgroups.add(program);
+    layers.memory_cgroup = cgroups.memory_capped && joined;
+    layers.pids_cgroup = cgroups.pids_capped && joined;
+    Ok(Sandbox {
+        program,
+        init: Some(init_pid),
+        layers,
+        go: Some(go_write),
+        report: Some(report),
+        status: Some(File::from(status_read)),
+        cgroups,
+        _root: Some(root),
+        killed: false,
+    })
+}
+
+/// The first child of `parent`, from `/proc/PID/task/PID/children` (in
+/// the grader's PID namespace), waited for briefly.
+fn find_child(parent: Pid) -> Option<Pid> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"));
+        if let Some(pid) = children
+            .ok()
+            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse().ok()))
+        {
+            return Some(Pid::from_raw(pid));
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+impl Sandbox {
+    /// Lets the program execute the exercise; `Err` with the operating
+    /// system's reason when it could not.
+    pub fn go(&mut self) -> Result<(), Error> {
+        if let Some(go) = self.go.take() {
+            let _ = nix::unistd::write(&go, b"g");
+        }
+        let mut record = Vec::new();
+        if let Some(mut report) = self.report.take() {
+            let _ = report.read_to_end(&mut record);
+        }
+        match record.as_slice() {
+            [] => Ok(()),
+            [s0, s1, s2, s3, e0, e1, e2, e3, ..] => Err(Error::io(
+                format!(
+                    "{} of the program",
+                    stage(u32::from_ne_bytes([*s0, *s1, *s2, *s3]))
+                ),
+                std::io::Error::from_raw_os_error(i32::from_ne_bytes([*e0, *e1, *e2, *e3])),
+            )),
+            _ => Err(Error::io(
+                "start the program",
+                std::io::ErrorKind::UnexpectedEof.into(),
+            )),
+        }
+    }
+
+    /// The program's wait status, once the init has reported it.
+    pub fn exit_status(&mut self) -> Option<i32> {
+        let status = self.status.as_mut()?;
+        let _ = nix::fcntl::fcntl(
+            &*status,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        );
+        let mut bytes = [0u8; 4];
+        status.read_exact(&mut bytes).ok()?;
+        Some(i32::from_ne_bytes(bytes))
+    }
+
+    /// Every process of the run but the init, by the kernel's account:
+    /// the init's descendants.
+    pub fn members(&self) -> Vec<Pid> {
+        let Some(init) = self.init else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        let mut frontier = vec![init];
+        while let Some(pid) = frontier.pop() {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for task in tasks.flatten() {
+                let children = std::fs::read_to_string(task.path().join("children"));
+                for child in children.iter().flat_map(|c| c.split_whitespace()) {
+                    if let Ok(child) = child.parse() {
+                        let child = Pid::from_raw(child);
+                        if !found.contains(&child) {
+                            found.push(child);
+                            frontier.push(child);
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether the run was refused memory at its cap.
+    pub fn hit_memory_cap(&self) -> bool {
+        self.cgroups.hit_memory_cap()
+    }
+
+    /// Sends SIGKILL to the init, which ends (in a PID namespace) every
+    /// process of the run. Does not wait: see [`Sandbox::reaped`].
+    pub fn kill_now(&mut self) {
+        if !self.killed
+            && let Some(init) = self.init
+        {
+            let _ = nix::sys::signal::kill(init, nix::sys::signal::Signal::SIGKILL);
+        }
+        self.killed = true;
+    }
+
+    /// Whether the init is gone and reaped. It dies only once every process
+    /// of its namespace has; traced ones need the tracer to let them go, so
+    /// the caller keeps its tracer running between calls.
+    pub fn reaped(&mut self) -> bool {
+        let Some(init) = self.init else {
+            return true;
+        };
+        let flags = nix::sys::wait::WaitPidFlag::WNOHANG | nix::sys::wait::WaitPidFlag::__WALL;
+        match nix::sys::wait::waitpid(init, Some(flags)) {
+            Ok(nix::sys::wait::WaitStatus::StillAlive) => false,
+            // Reaped now, or already (by the tracer's wait for any child).
+            _ => {
+                self.init = None;
+                true
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.kill_now();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !self.reaped() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
