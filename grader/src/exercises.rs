@@ -35,7 +35,9 @@ pub struct Run {
     pub args: Vec<String>,
     /// Lines that child processes print, in any order (they race).
     pub racing: Vec<String>,
-    /// Pairs `(a, b)` of lines where `a` must come before `b`.
+    /// Pairs `(a, b)` of child lines printed by one process, `a` first
+    /// (a worker's "started" and "finished"). Racing lines not paired so
+    /// come each from a child process of its own.
     pub before: Vec<(String, String)>,
     /// Lines the main process prints after its children, in this order, last.
     pub last: Vec<String>,

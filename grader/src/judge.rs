@@ -4,10 +4,151 @@
 use std::collections::BTreeMap;
 
 use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 
 use crate::exercises::{Exercise, Facts, Run};
-use crate::observe::{Ending, Observation, Release};
+use crate::observe::{CheckIn, Ending, Observation, Release};
 use crate::report::{Check, Failure, RunReport};
+use crate::trace::Stream;
+
+/// Each line of the output with the processes that wrote it, by the
+/// kernel's account; `None` when the run was not traced.
+fn writers(seen: &Observation) -> Option<BTreeMap<String, Vec<Pid>>> {
+    let events = seen.kernel.as_ref().ok()?;
+    let mut writers: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
+    for (pid, bytes) in events.written_by(Stream::Stdout) {
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            writers.entry(line.to_owned()).or_default().push(pid);
+        }
+    }
+    Some(writers)
+}
+
+/// How a process is named in a message: the main process, a child that
+/// checked in, or a process made without `common`.
+fn who(pid: Pid, seen: &Observation) -> String {
+    if pid == seen.main {
+        format!("the main process ({pid})")
+    } else if seen.checkins.iter().any(|c| c.pid == pid) {
+        format!("child process {pid}")
+    } else {
+        format!(
+            "process {pid}, which never checked in (not made with common::Process or common::Pool)"
+        )
+    }
+}
+
+/// Whether `pid` is a child of the main process that checked in and that
+/// the kernel saw the run create.
+fn worker(pid: Pid, seen: &Observation) -> bool {
+    let created = seen
+        .kernel
+        .as_ref()
+        .is_ok_and(|events| events.process(pid).is_some());
+    created
+        && seen
+            .checkins
+            .iter()
+            .any(|c| c.pid == pid && c.ppid == Some(seen.main))
+}
+
+/// The racing lines grouped by the process that must print them: lines
+/// paired in `before` together, every other line alone.
+fn groups(run: &Run) -> Vec<Vec<&str>> {
+    let mut groups: Vec<Vec<&str>> = Vec::new();
+    for line in &run.racing {
+        let partner = run.before.iter().find_map(|(a, b)| {
+            if a == line {
+                Some(b.as_str())
+            } else if b == line {
+                Some(a.as_str())
+            } else {
+                None
+            }
+        });
+        match partner.and_then(|p| groups.iter_mut().find(|g| g.contains(&p))) {
+            Some(group) => group.push(line),
+            None => groups.push(vec![line]),
+        }
+    }
+    groups
+}
+
+/// Who wrote the lines, against who should have: each child's lines by one
+/// child process of the main process that checked in (a different one for
+/// each group), the main process's lines by the main process.
+fn attribution(run: &Run, seen: &Observation) -> Vec<String> {
+    let Some(writers) = writers(seen) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    let mut owners: Vec<(Pid, &str)> = Vec::new();
+    for group in groups(run) {
+        let mut by: Vec<Pid> = group
+            .iter()
+            .flat_map(|line| writers.get(*line).into_iter().flatten().copied())
+            .collect();
+        by.sort();
+        by.dedup();
+        for &pid in &by {
+            if !worker(pid, seen) {
+                problems.push(format!(
+                    "`{}` was written by {}, not by a child process of the main process",
+                    group[0],
+                    who(pid, seen)
+                ));
+            }
+        }
+        if by.len() > 1 && by.iter().all(|&p| worker(p, seen)) {
+            problems.push(format!(
+                "`{}` and the lines that go with it were written by {} different processes; \
+                 one process prints them",
+                group.join("` / `"),
+                by.len()
+            ));
+        }
+        if let [pid] = by.as_slice() {
+            match owners.iter().find(|(owner, _)| owner == pid) {
+                Some((_, other)) if worker(*pid, seen) => problems.push(format!(
+                    "`{other}` and `{}` were both written by {}; each must come from a process \
+                     of its own",
+                    group[0],
+                    who(*pid, seen)
+                )),
+                _ => owners.push((*pid, group[0])),
+            }
+        }
+    }
+    for line in &run.last {
+        for &pid in writers.get(line).into_iter().flatten() {
+            if pid != seen.main {
+                problems.push(format!(
+                    "`{line}` was written by {}, not by the main process",
+                    who(pid, seen)
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The child processes that wrote the run's racing lines, by the kernel's
+/// account (`None` untraced, or for a run without racing lines).
+fn workers_that_wrote(run: &Run, seen: &Observation) -> Option<Vec<Pid>> {
+    if run.racing.is_empty() {
+        return None;
+    }
+    let writers = writers(seen)?;
+    let mut pids: Vec<Pid> = run
+        .racing
+        .iter()
+        .flat_map(|line| writers.get(line).into_iter().flatten().copied())
+        .filter(|&pid| worker(pid, seen))
+        .collect();
+    pids.sort();
+    pids.dedup();
+    Some(pids)
+}
 
 /// Judges one run of `exercise`.
 pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
@@ -206,6 +347,9 @@ fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
         ));
     }
     if problems.is_empty() {
+        problems.extend(attribution(run, seen));
+    }
+    if problems.is_empty() {
         return Check::pass(NAME);
     }
     let mut expected = String::new();
@@ -229,10 +373,20 @@ fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
 fn json_output(exercise: &Exercise, facts: Facts, seen: &Observation) -> Check {
     const NAME: &str = "output";
     let text = seen.stdout.text();
-    let problems = match serde_json::from_str(&text) {
+    let mut problems = match serde_json::from_str(&text) {
         Ok(json) => facts(&json, seen),
         Err(error) => vec![format!("the output is not JSON: {error}")],
     };
+    if let Ok(events) = &seen.kernel {
+        for (pid, _) in events.written_by(Stream::Stdout) {
+            if pid != seen.main {
+                problems.push(format!(
+                    "part of the report was written by process {pid}, not by the main process {}",
+                    seen.main
+                ));
+            }
+        }
+    }
     if problems.is_empty() {
         return Check::pass(NAME);
     }
@@ -252,7 +406,10 @@ fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     let main = seen.main;
     let mut problems = Vec::new();
     let mut children = Vec::new();
-    for checkin in &seen.checkins {
+    // In the order of their names: the order they came in is a race.
+    let mut checkins: Vec<&CheckIn> = seen.checkins.iter().collect();
+    checkins.sort_by(|a, b| a.label.cmp(&b.label).then(a.pid.cmp(&b.pid)));
+    for &checkin in &checkins {
         if checkin.pid == main {
             problems.push(format!(
                 "`{}` checked in from the main process itself (pid {main}): that is a thread, \
@@ -271,7 +428,7 @@ fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     }
     if let Ok(events) = &seen.kernel {
         // A check-in names a pid; the kernel says whether this run made it.
-        for checkin in &seen.checkins {
+        for checkin in &checkins {
             if checkin.pid != main && events.process(checkin.pid).is_none() {
                 problems.push(format!(
                     "pid {} (`{}`) checked in, but the kernel never saw this program create it",
@@ -319,10 +476,10 @@ fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     if problems.is_empty() {
         return Check::pass(NAME);
     }
-    let got = if seen.checkins.is_empty() {
+    let got = if checkins.is_empty() {
         "no process checked in".to_owned()
     } else {
-        seen.checkins
+        checkins
             .iter()
             .map(|c| {
                 let parent = c.ppid.map_or("gone".to_owned(), |p| p.to_string());
@@ -351,7 +508,66 @@ fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
 
 fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     const NAME: &str = "concurrency";
-    if seen.most_held >= run.children {
+    let hint = format!("start every process before joining any; {}", exercise.hint);
+    let unobserved = seen.kernel.as_ref().map_or(0, |events| {
+        events
+            .children_of(seen.main)
+            .filter(|p| !seen.checkins.iter().any(|c| c.pid == p.pid))
+            .count()
+    });
+    if seen.checkins.is_empty() && unobserved > 0 {
+        // Processes made without common never checked in: nothing was seen
+        // of when they ran, so nothing is claimed about it.
+        return Check::fail(
+            NAME,
+            Failure {
+                problem: format!(
+                    "not shown: the main process created {unobserved} child processes without \
+                     common, which never checked in, so the grader could not hold them to see \
+                     them alive at the same time"
+                ),
+                expected: format!("{} child processes alive at once", run.children),
+                got: "no process held".to_owned(),
+                hint,
+            },
+        );
+    }
+    let held = seen.most_held >= run.children;
+    // Where the kernel says who wrote the lines, the processes held at once
+    // must be the ones that did the work.
+    if held && let Some(writers) = workers_that_wrote(run, seen) {
+        let apart: Vec<Pid> = writers
+            .iter()
+            .copied()
+            .filter(|pid| !seen.held_together.contains(pid))
+            .collect();
+        if writers.len() < run.children || !apart.is_empty() {
+            return Check::fail(
+                NAME,
+                Failure {
+                    problem: format!(
+                        "{} processes were held alive at the same time, but the lines were \
+                         written by {} child processes{}; the processes that do the work must \
+                         be the ones that run at once",
+                        seen.most_held,
+                        writers.len(),
+                        if apart.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({} of them not among those held together)", apart.len())
+                        }
+                    ),
+                    expected: format!(
+                        "{} child processes that each print their lines, alive at once",
+                        run.children
+                    ),
+                    got: format!("{} child processes wrote the lines", writers.len()),
+                    hint,
+                },
+            );
+        }
+    }
+    if held {
         return Check::pass(NAME);
     }
     let why = match seen.release {
@@ -371,7 +587,7 @@ fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
             ),
             expected: format!("{} child processes alive at once", run.children),
             got: format!("at most {} at once", seen.most_held),
-            hint: format!("start every process before joining any; {}", exercise.hint),
+            hint,
         },
     )
 }

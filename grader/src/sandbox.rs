@@ -190,6 +190,7 @@ pub struct Sandbox {
     /// Holds the new root's mount point.
     _root: Option<tempfile::TempDir>,
     killed: bool,
+    reaped: bool,
 }
 
 /// Failed-layer bits the init reports.
@@ -729,6 +730,7 @@ pub fn launch(spec: Spec<'_>) -> Result<Sandbox, Error> {
         cgroups,
         _root: Some(root),
         killed: false,
+        reaped: false,
     })
 }
 
@@ -793,7 +795,7 @@ impl Sandbox {
     /// Every process of the run but the init, by the kernel's account:
     /// the init's descendants.
     pub fn members(&self) -> Vec<Pid> {
-        let Some(init) = self.init else {
+        let Some(init) = self.init.filter(|_| !self.reaped) else {
             return Vec::new();
         };
         let mut found = Vec::new();
@@ -838,7 +840,7 @@ impl Sandbox {
     /// of its namespace has; traced ones need the tracer to let them go, so
     /// the caller keeps its tracer running between calls.
     pub fn reaped(&mut self) -> bool {
-        let Some(init) = self.init else {
+        let Some(init) = self.init.filter(|_| !self.reaped) else {
             return true;
         };
         let flags = nix::sys::wait::WaitPidFlag::WNOHANG | nix::sys::wait::WaitPidFlag::__WALL;
@@ -846,7 +848,7 @@ impl Sandbox {
             Ok(nix::sys::wait::WaitStatus::StillAlive) => false,
             // Reaped now, or already (by the tracer's wait for any child).
             _ => {
-                self.init = None;
+                self.reaped = true;
                 true
             }
         }

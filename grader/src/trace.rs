@@ -351,7 +351,7 @@ impl Tracer {
     /// A call of the write family stopped at entry: if it writes to an
     /// output pipe, let it run to its exit, where it is read.
     fn write_called(&mut self, tid: Pid) {
-        let stream = ptrace::syscall_info(tid).ok().and_then(|info| {
+        let stream = syscall_info(tid).ok().and_then(|info| {
             if info.op != libc::PTRACE_SYSCALL_INFO_SECCOMP {
                 return None;
             }
@@ -392,7 +392,7 @@ impl Tracer {
     /// A write to an output pipe returned: copy what it wrote.
     fn write_returned(&mut self, tid: Pid) {
         if let Some(pending) = self.pending.remove(&tid)
-            && let Ok(info) = ptrace::syscall_info(tid)
+            && let Ok(info) = syscall_info(tid)
             && info.op == libc::PTRACE_SYSCALL_INFO_EXIT
         {
             // SAFETY: `op` says the `exit` member is the one filled in.
@@ -490,6 +490,28 @@ impl Tracer {
             p.exit.get_or_insert(exit);
         }
     }
+}
+
+/// `PTRACE_GET_SYSCALL_INFO` for task `tid`, stopped at a system call.
+/// (nix's wrapper passes a size of 0, so the kernel fills in nothing.)
+fn syscall_info(tid: Pid) -> Result<libc::ptrace_syscall_info, nix::errno::Errno> {
+    let mut info = std::mem::MaybeUninit::<libc::ptrace_syscall_info>::zeroed();
+    let size = std::mem::size_of::<libc::ptrace_syscall_info>();
+    // SAFETY: the kernel writes at most `size` bytes into `info`, which is
+    // that large and zeroed, so every byte is initialized afterwards.
+    let filled = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GET_SYSCALL_INFO,
+            tid.as_raw(),
+            size as *mut libc::c_void,
+            info.as_mut_ptr(),
+        )
+    };
+    if filled <= 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: zeroed, then filled in by the kernel.
+    Ok(unsafe { info.assume_init() })
 }
 
 /// The `len` bytes a write call of task `tid` wrote, from its memory: one

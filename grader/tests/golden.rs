@@ -45,10 +45,20 @@ pub fn assert_golden(fixture: &str, run: &Run, seen: &Observation, report: &RunR
 fn normalize(report: &str, run: &Run, seen: &Observation) -> String {
     let mut roles: HashMap<i32, String> = HashMap::new();
     roles.insert(seen.main.as_raw(), "<main>".to_owned());
+    if let Some(init) = seen.init {
+        roles.insert(init.as_raw(), "<init>".to_owned());
+    }
     for (i, checkin) in seen.checkins.iter().enumerate() {
         roles
             .entry(checkin.pid.as_raw())
             .or_insert_with(|| format!("<child-{}>", i + 1));
+    }
+    if let Ok(events) = &seen.kernel {
+        for (i, created) in events.processes.iter().enumerate() {
+            roles
+                .entry(created.pid.as_raw())
+                .or_insert_with(|| format!("<process-{}>", i + 1));
+        }
     }
     for (i, pid) in seen.leftovers.iter().enumerate() {
         roles

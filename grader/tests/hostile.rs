@@ -160,3 +160,158 @@ fn a_daemon_that_cut_every_tie_is_found() {
     assert!(report.failure("output").is_none(), "{report}");
     assert_none_left("hostile_daemon");
 }
+
+/// Runs the grader's own command on fixture `fixture` as q6, with `env`;
+/// returns its output.
+fn grader_cli(fixture: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let binary = crate::binaries().get(fixture).expect("fixture built");
+    assert_cmd::Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .envs(env.iter().copied())
+        .arg("--binary")
+        .arg(binary)
+        .args(["--exercise", "q6"])
+        .args(args)
+        .output()
+        .expect("the grader runs")
+}
+
+/// SIGSTOP and SIGKILL to its parent and to every process it may signal:
+/// the grader prints its verdict all the same (in its PID namespace the
+/// program's parent is the run's init, and the grader has no pid there).
+#[test]
+fn a_program_cannot_stop_or_kill_the_grader() {
+    let output = grader_cli("hostile_attacks_grader", &[], &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("total 10/10"), "{stdout}");
+    let exercise = exercises::find("q6").expect("registered");
+    let run = (exercise.runs)().swap_remove(0);
+    let binary = crate::binaries()
+        .get("hostile_attacks_grader")
+        .expect("built");
+    let seen = grader::observe::observe(binary, &run).expect("observed");
+    let stderr = seen.stderr.text();
+    assert!(
+        stderr.contains("kill(parent 1, SIGKILL)"),
+        "its parent is the init: {stderr}"
+    );
+    assert_none_left("hostile_attacks_grader");
+}
+
+/// Forty silent check-in connections and a half-written label: the verdict
+/// still comes at the run's timeout.
+#[test]
+fn silent_check_ins_do_not_stretch_the_deadline() {
+    let timeout = Duration::from_secs(2);
+    let (report, took) = grade_hostile("hostile_checkin_flood", timeout);
+    assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+    let exit = report.failure("exit status").expect("timed out");
+    assert!(
+        exit.problem.contains("did not finish within 2 s"),
+        "{report}"
+    );
+    assert_none_left("hostile_checkin_flood");
+}
+
+/// What the sandbox refused, as the program itself saw it: no write outside
+/// its own /tmp, no registry, no network, no 3 GiB, no other process.
+#[test]
+fn the_sandbox_refuses_what_a_run_must_not_do() {
+    let workspace = crate::workspace().join("grader");
+    let (report, _) = grade_hostile("hostile_sandbox_probe", Duration::from_secs(10));
+    let got = &report.failure("output").expect("its own lines").got;
+    for refused in [
+        format!("write {}: refused", workspace.display()),
+        "write /root: refused".to_owned(),
+        "write /usr: refused".to_owned(),
+        "read the registry: refused".to_owned(),
+        "connect to 127.0.0.1:47231: refused".to_owned(),
+        "allocate 3 GiB: refused".to_owned(),
+        // Its own init and itself.
+        "processes visible: 2".to_owned(),
+    ] {
+        assert!(got.contains(&refused), "{refused:?} in:\n{got}");
+    }
+    // Nothing it wrote is anywhere the grader can see.
+    for dir in [
+        workspace.clone(),
+        crate::workspace(),
+        "/root".into(),
+        "/tmp".into(),
+    ] {
+        let escaped = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("sandbox-escape-")
+            });
+        assert!(!escaped, "a file of the run appeared in {}", dir.display());
+    }
+    assert_none_left("hostile_sandbox_probe");
+}
+
+/// Where the namespaces are not had, grading goes on and the report says
+/// which layers were missing.
+#[test]
+fn without_namespaces_the_report_names_the_missing_layers() {
+    let output = grader_cli(
+        "q6-four-processes",
+        &[],
+        &[(grader::sandbox::SANDBOX_ENV, "off")],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("total 10/10"), "{stdout}");
+    assert!(
+        stdout.contains("not fully sandboxed") && stdout.contains("PID namespace"),
+        "{stdout}"
+    );
+}
+
+/// The command line's mistakes: one clear line each, exit code 2.
+#[test]
+fn binary_mistakes_are_one_line_each() {
+    let grader = || assert_cmd::Command::cargo_bin("grader").expect("the grader is built");
+    let q6 = crate::binaries().get("q6-four-processes").expect("built");
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec![
+                "--binary".into(),
+                q6.into(),
+                "-e".into(),
+                "q6".into(),
+                "-e".into(),
+                "q5".into(),
+            ],
+            "name exactly one with --exercise (got q6, q5)",
+        ),
+        (
+            vec!["--binary".into(), "true".into(), "-e".into(), "q6".into()],
+            "cannot grade true: No such file or directory",
+        ),
+        (
+            vec![
+                "--binary".into(),
+                "/nonexistent".into(),
+                "-e".into(),
+                "q6".into(),
+            ],
+            "cannot grade /nonexistent: No such file or directory",
+        ),
+        (
+            vec!["/nonexistent-a".into(), "/nonexistent-b".into()],
+            "no submission could be graded",
+        ),
+    ];
+    for (args, says) in cases {
+        let output = grader().args(&args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.contains(says), "{args:?}: {stderr}");
+    }
+}

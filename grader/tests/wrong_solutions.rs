@@ -67,7 +67,7 @@ fn assert_passes(report: &RunReport, check: &str) {
 #[test]
 fn threads_instead_of_processes() {
     let report = grade_wrong("wrong_q6_threads", "q6", 0, unchanged);
-    assert_passes(&report, "output");
+    assert_fails(&report, "output", "was written by the main process");
     assert_fails(
         &report,
         "processes",
@@ -79,7 +79,7 @@ fn threads_instead_of_processes() {
 #[test]
 fn no_processes_at_all() {
     let report = grade_wrong("wrong_q6_no_processes", "q6", 0, unchanged);
-    assert_passes(&report, "output");
+    assert_fails(&report, "output", "was written by the main process");
     assert_fails(&report, "processes", "the kernel saw 0");
 }
 
@@ -226,11 +226,70 @@ fn a_process_left_running() {
 #[test]
 fn processes_made_without_common() {
     let report = grade_wrong("wrong_q6_raw_fork", "q6", 0, unchanged);
-    assert_passes(&report, "output");
+    assert_fails(&report, "output", "which never checked in");
     assert_fails(
         &report,
         "processes",
         "the main process created 4 child processes in all, but 4 of them never checked in",
     );
+    assert_fails(
+        &report,
+        "concurrency",
+        "not shown: the main process created 4 child processes without common",
+    );
+}
+
+/// Helpers that check in themselves while the main process prints every
+/// line: the kernel's record of the writes gives them away.
+#[test]
+fn forged_check_ins_do_not_earn_the_output() {
+    let report = grade_wrong("hostile_forged_checkins", "q6", 0, unchanged);
+    assert_fails(
+        &report,
+        "output",
+        "`Process 1: Printing 1` was written by the main process",
+    );
+    assert_fails(&report, "concurrency", "written by 0 child processes");
+}
+
+/// Threads that check in themselves are the main process.
+#[test]
+fn threads_checking_in_are_the_main_process() {
+    let report = grade_wrong("hostile_thread_checkins", "q6", 0, unchanged);
+    assert_fails(
+        &report,
+        "processes",
+        "checked in from the main process itself",
+    );
+    assert_fails(&report, "output", "was written by the main process");
     assert_fails(&report, "concurrency", "only 0 of 4");
+    assert_passes(&report, "exit status");
+}
+
+/// `clone(CLONE_UNTRACED)` is refused by the kernel (the filter), for one
+/// escapee and for a bomb of 400.
+#[test]
+fn untraced_clones_are_refused() {
+    let report = grade_wrong("hostile_untraced_clone", "q6", 0, unchanged);
+    let got = &report.failure("output").expect("its own lines").got;
+    assert!(
+        got.contains("untraced clone: refused (Operation not permitted"),
+        "{report}"
+    );
+    assert!(got.contains("untraced bomb: 0 of 400 made"), "{report}");
+    assert_passes(&report, "nothing left behind");
+}
+
+/// Escape sequences in the output reach the report escaped.
+#[test]
+fn escape_sequences_are_shown_escaped() {
+    let report = grade_wrong("hostile_escape_codes", "q6", 0, unchanged);
+    let text = report.to_string();
+    assert!(!text.contains('\x1b'), "a raw ESC reached the report");
+    assert!(!text.contains('\u{9b}'), "a raw CSI reached the report");
+    assert!(
+        !text.contains('\r'),
+        "a raw carriage return reached the report"
+    );
+    assert!(text.contains("\\x1b[2J\\x1b[H"), "{text}");
 }

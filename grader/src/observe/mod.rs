@@ -148,6 +148,8 @@ pub struct Observation {
     pub kernel: Result<Events, String>,
     /// Which layers of isolation the run had.
     pub layers: Layers,
+    /// The sandbox's init, the parent of the main process.
+    pub init: Option<Pid>,
     /// Whether the run was refused memory at its cap.
     pub hit_memory_cap: bool,
 }
@@ -279,6 +281,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         Err(_) => watch.most_threads,
     };
     let layers = sandbox.layers;
+    let init = sandbox.init;
     let hit_memory_cap = sandbox.hit_memory_cap();
     drop(sandbox);
     Ok(Observation {
@@ -295,6 +298,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         leftovers,
         kernel,
         layers,
+        init,
         hit_memory_cap,
     })
 }
@@ -351,7 +355,8 @@ impl Watch<'_> {
     /// Takes in every pending check-in; holds it unless already released.
     fn accept(&mut self) {
         for (pid, stream) in self.desk.accept() {
-            if self.release.is_some() {
+            // A thread of the main process is no child to hold.
+            if self.release.is_some() || pid == self.main {
                 checkin::answer(stream);
             } else {
                 self.held.push((pid, stream));
