@@ -81,7 +81,14 @@ pub fn build_timeout() -> Duration {
 /// the errors ([`Binaries::compile_error`]); only a build stopped at its
 /// timeout is an error.
 pub fn build(workspace: &Path) -> Result<Binaries, Error> {
-    let mut child = Command::new(cargo())
+    let limits = crate::sandbox::BuildLimits::new();
+    let mut command = Command::new(cargo());
+    // SAFETY: the entry makes only async-signal-safe system calls on data
+    // prepared before the fork.
+    unsafe {
+        command.pre_exec(limits.entry());
+    }
+    let mut child = command
         .arg("build")
         .arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"))
@@ -92,6 +99,8 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
             "--keep-going",
             "--message-format=json",
         ])
+        // The network is gone: what is not downloaded already is not used.
+        .env("CARGO_NET_OFFLINE", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -191,7 +200,7 @@ fn is_error(level: cargo_metadata::diagnostic::DiagnosticLevel) -> bool {
 /// line when there is none.
 fn first_error(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().collect();
-    match lines.iter().position(|l| l.starts_with("error")) {
+    let mut first = match lines.iter().position(|l| l.starts_with("error")) {
         Some(i) => lines[i..]
             .iter()
             .take(2)
@@ -199,5 +208,19 @@ fn first_error(stderr: &str) -> String {
             .collect::<Vec<_>>()
             .join(" "),
         None => lines.last().map_or("cargo failed", |l| l.trim()).to_owned(),
+    };
+    // A build script that failed: what it said is the useful part.
+    if let Some(i) = lines.iter().position(|l| l.trim() == "--- stderr") {
+        let said: Vec<&str> = lines[i + 1..]
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty() && !l.starts_with("note:"))
+            .take(3)
+            .collect();
+        if !said.is_empty() {
+            first.push_str(" -- its stderr: ");
+            first.push_str(&said.join(" "));
+        }
     }
+    first
 }

@@ -249,3 +249,29 @@ fn tiny_member(root: &Path, name: &str, main: &str) {
     std::fs::write(dir.join("Cargo.toml"), manifest).expect("write");
     std::fs::write(dir.join("src/main.rs"), main).expect("write");
 }
+
+/// A build script that reaches for the network: the build runs in a
+/// network namespace of its own, so the connection the test listens for
+/// never comes, and the script's own message says it was refused.
+#[test]
+fn a_build_has_no_network() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener.local_addr().expect("an address").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    tiny_workspace(dir.path(), "q6-four-processes", "fn main() {}\n");
+    std::fs::write(
+        dir.path().join("build.rs"),
+        format!(
+            "fn main() {{ match std::net::TcpStream::connect(\"127.0.0.1:{port}\") {{ \
+             Ok(_) => panic!(\"network reached\"), Err(e) => panic!(\"network refused: {{e}}\") }} }}\n"
+        ),
+    )
+    .expect("write");
+    let stdout = grade_failing(dir.path(), &["--exercise", "q6"], &[]);
+    assert!(stdout.contains("network refused"), "{stdout}");
+    assert!(
+        listener.accept().is_err(),
+        "the build script connected to the host"
+    );
+}

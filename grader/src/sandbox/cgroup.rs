@@ -98,6 +98,15 @@ impl Cgroups {
         groups
     }
 
+    /// The `cgroup.procs` file of each group, to join it from a process
+    /// about to `exec`.
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs
+            .iter()
+            .map(|dir| dir.join("cgroup.procs"))
+            .collect()
+    }
+
     /// Puts process `pid` into every group of the run.
     pub fn add(&self, pid: Pid) -> bool {
         self.dirs
