@@ -1,8 +1,9 @@
 //! Grading a whole class: several submissions (each a student's copy of the
 //! workspace), some at the same time, and a score summary of them all.
 //!
-//! Each submission is built in its own directory and graded as
-//! [`grade`](crate::grade) grades one; an exercise that does not compile
+//! Each submission is built from its exercises' sources against the
+//! instructor's workspace ([`submission`](crate::submission)), or whole with
+//! `--whole`, and graded as [`grade`](crate::grade) grades one; an exercise that does not compile
 //! scores 0 with the compiler's first error while the others are graded, a
 //! submission where nothing could be built gets the verdict `build failed`,
 //! and one that
@@ -14,7 +15,9 @@
 //! ```no_run
 //! use std::path::{Path, PathBuf};
 //! let class = [PathBuf::from("alice"), PathBuf::from("bob")];
-//! let graded = grader::batch::grade_all(&class, &[], &[grader::StartMethod::Fork], 2, &|_| {})?;
+//! let instructor = grader::submission::Instructor::prepare(Path::new("."))?;
+//! let methods = [grader::StartMethod::Fork];
+//! let graded = grader::batch::grade_all(&class, &[], &methods, 2, Some(&instructor), &|_| {})?;
 //! let mut book = grader::batch::Gradebook::open(Path::new("marks"))?;
 //! for submission in &graded {
 //!     book.record(submission);
@@ -114,9 +117,18 @@ pub fn grade_all(
     only: &[String],
     methods: &[StartMethod],
     jobs: usize,
+    instructor: Option<&crate::submission::Instructor>,
     done: &(dyn Fn(&Submission) + Sync),
 ) -> Result<Vec<Submission>, Error> {
     let possible = crate::choose(only)?.iter().map(|e| e.points).sum();
+    // A submission is graded from its exercises against the instructor's
+    // workspace; the instructor's own workspace whole.
+    let source = |path: &Path| match instructor {
+        Some(instructor) if !crate::submission::is_own_workspace(path) => {
+            crate::Source::Exercises(instructor)
+        }
+        _ => crate::Source::Whole,
+    };
     let names = names(paths);
     let next = AtomicUsize::new(0);
     let graded: Mutex<Vec<Option<Submission>>> =
@@ -131,7 +143,8 @@ pub fn grade_all(
                         name: names[i].clone(),
                         path: path.clone(),
                         possible,
-                        outcome: crate::grade(path, only, methods).map_err(|e| e.to_string()),
+                        outcome: crate::grade_as(path, only, methods, &source(path))
+                            .map_err(|e| e.to_string()),
                     };
                     done(&submission);
                     graded.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(submission);

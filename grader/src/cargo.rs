@@ -33,6 +33,9 @@ use crate::error::Error;
 #[derive(Debug, Clone, Default)]
 pub struct Binaries {
     paths: BTreeMap<String, PathBuf>,
+    /// Each library built (or fresh), by package id: the file a crate that
+    /// uses it is linked against (`.rlib`, or `.so` for a proc macro).
+    libs: BTreeMap<String, PathBuf>,
     /// The first error of each target that failed, by target name.
     errors: BTreeMap<String, String>,
     /// When the build failed: its first error, whichever target it was in.
@@ -46,6 +49,12 @@ impl Binaries {
             .get(name)
             .map(PathBuf::as_path)
             .ok_or_else(|| Error::MissingBinary(name.to_owned()))
+    }
+
+    /// The library file of package `id` (cargo's package id), to link
+    /// against.
+    pub fn library(&self, id: &str) -> Option<&Path> {
+        self.libs.get(id).map(PathBuf::as_path)
     }
 
     /// Why the binary called `name` is missing, when the build failed:
@@ -129,6 +138,15 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     for message in Message::parse_stream(stdout).flatten() {
         match message {
             Message::CompilerArtifact(artifact) => {
+                let library = artifact.filenames.iter().find(|f| {
+                    let f = f.as_str();
+                    f.ends_with(".rlib") || (f.ends_with(".so") && f.contains("/deps/"))
+                });
+                if let Some(library) = library {
+                    binaries
+                        .libs
+                        .insert(artifact.package_id.repr.clone(), library.clone().into());
+                }
                 if let Some(path) = artifact.executable {
                     binaries.paths.insert(artifact.target.name, path.into());
                 }

@@ -16,6 +16,11 @@ pub enum Error {
     /// A directory to grade holds no `Cargo.toml`.
     #[error("{0} is not a workspace to grade (no Cargo.toml in it)")]
     NotAWorkspace(String),
+    /// A directory to grade has none of the exercises' packages.
+    #[error(
+        "{0} is not a submission: none of the exercises' packages (such as q6-four-processes/) is in it"
+    )]
+    NotASubmission(String),
     /// An exercise's name was given where a directory belongs.
     #[error("{0} is not a directory to grade; to grade exercise {0} alone: --exercise {0}")]
     ExerciseAsPath(String),

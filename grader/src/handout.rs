@@ -39,6 +39,7 @@ pub const LEFT_OUT: &[&str] = &[
     "grader/examples",
     "grader/tests/golden",
     "grader/tests/batch.rs",
+    "grader/tests/class.rs",
     "grader/tests/golden.rs",
     "grader/tests/handout.rs",
     "grader/tests/hostile.rs",
@@ -152,6 +153,32 @@ fn collect(root: &Path, relative: &Path, into: &mut Vec<HandoutFile>) -> Result<
         }
     }
     Ok(())
+}
+
+/// Every file under `root`, relative to it, but those under `target/` and
+/// `.git/`: the sources of a workspace or of a submission.
+pub fn source_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
+    fn walk(root: &Path, relative: &Path, into: &mut Vec<PathBuf>) -> Result<(), Error> {
+        let dir = root.join(relative);
+        let entries =
+            fs::read_dir(&dir).map_err(|e| Error::io(format!("read {}", dir.display()), e))?;
+        for entry in entries.flatten() {
+            let path = relative.join(entry.file_name());
+            if path == Path::new("target") || path == Path::new(".git") {
+                continue;
+            }
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => walk(root, &path, into)?,
+                Ok(kind) if kind.is_file() => into.push(path),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(root, Path::new(""), &mut files)?;
+    files.sort();
+    Ok(files)
 }
 
 /// Writes the handout of the workspace at `workspace` into `out`, which

@@ -47,6 +47,7 @@ mod report;
 pub mod safe;
 pub mod sandbox;
 pub mod scaffold;
+pub mod submission;
 pub mod trace;
 pub mod watch;
 
@@ -121,7 +122,10 @@ pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Resu
                     ExerciseReport::unbuilt(exercise, "the workspace did not build", &first_error)
                 })
                 .collect();
-            return Ok(Report { exercises });
+            return Ok(Report {
+                exercises,
+                unused: Vec::new(),
+            });
         }
         Err(error) => return Err(error),
     };
@@ -144,7 +148,10 @@ pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Resu
             }),
         })
         .collect::<Result<_, _>>()?;
-    Ok(Report { exercises })
+    Ok(Report {
+        exercises,
+        unused: Vec::new(),
+    })
 }
 
 /// The executable `--binary` names, as a path: a bare name is a file in
@@ -171,6 +178,30 @@ pub fn executable(path: &Path) -> Result<std::path::PathBuf, Error> {
         )));
     }
     Ok(path)
+}
+
+/// How a path is graded.
+#[derive(Debug)]
+pub enum Source<'a> {
+    /// The whole workspace, built with cargo as it is: the grader's own
+    /// workspace, or any with `--whole`.
+    Whole,
+    /// Only the exercises' sources, built against the instructor's
+    /// workspace ([`submission`]).
+    Exercises(&'a submission::Instructor),
+}
+
+/// Grades the submission at `path` as `source` says.
+pub fn grade_as(
+    path: &Path,
+    only: &[String],
+    methods: &[StartMethod],
+    source: &Source<'_>,
+) -> Result<Report, Error> {
+    match source {
+        Source::Whole => grade(path, only, methods),
+        Source::Exercises(instructor) => instructor.grade(path, only, methods),
+    }
 }
 
 /// The exercises named in `only`, or all of them when it is empty.

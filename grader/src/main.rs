@@ -57,6 +57,12 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
+    /// Build and grade each PATH whole, with cargo, as it is (its own
+    /// manifests, build scripts and copy of `common`), rather than only its
+    /// exercises' sources against this workspace.
+    #[arg(long)]
+    whole: bool,
+
     /// Where to write the JSON reports and, for several submissions, the
     /// gradebook and per-submission reports; made if missing.
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -153,21 +159,57 @@ impl Format {
     }
 }
 
+/// Whether `path` is graded whole: the grader's own workspace, or any with
+/// `--whole`.
+fn whole(args: &Args, path: &Path) -> bool {
+    args.whole || grader::submission::is_own_workspace(path)
+}
+
+/// The instructor's workspace, built, when some PATH is graded from its
+/// exercises' sources.
+fn instructor(args: &Args) -> Result<Option<grader::submission::Instructor>, Error> {
+    if args.paths.iter().all(|p| whole(args, p)) {
+        return Ok(None);
+    }
+    grader::submission::Instructor::prepare(&grader::submission::instructor_workspace()).map(Some)
+}
+
+/// How to grade `path`.
+fn source<'a>(
+    args: &Args,
+    path: &Path,
+    instructor: &'a Option<grader::submission::Instructor>,
+) -> grader::Source<'a> {
+    match instructor {
+        Some(instructor) if !whole(args, path) => grader::Source::Exercises(instructor),
+        _ => grader::Source::Whole,
+    }
+}
+
 /// Grades the one PATH, or the one `--binary`.
 fn grade(args: &Args) -> Result<Report, Error> {
     let Some(binary) = &args.binary else {
         let [path] = args.paths.as_slice() else {
             unreachable!("one path unless grading a batch")
         };
-        return grader::grade(path, &args.only, args.start_method.list()).map_err(|error| {
-            match error {
-                // `grader q6` was how one exercise used to be chosen.
-                Error::NotAWorkspace(path) if exercises::find(&path).is_some() => {
-                    Error::ExerciseAsPath(path)
+        if !path.join("Cargo.toml").is_file() && exercises::find(&path.to_string_lossy()).is_some()
+        {
+            // `grader q6` was how one exercise used to be chosen.
+            return Err(Error::ExerciseAsPath(path.display().to_string()));
+        }
+        let instructor = instructor(args)?;
+        let source = source(args, path, &instructor);
+        return grader::grade_as(path, &args.only, args.start_method.list(), &source).map_err(
+            |error| {
+                match error {
+                    // `grader q6` was how one exercise used to be chosen.
+                    Error::NotAWorkspace(path) if exercises::find(&path).is_some() => {
+                        Error::ExerciseAsPath(path)
+                    }
+                    error => error,
                 }
-                error => error,
-            }
-        });
+            },
+        );
     };
     let [name] = args.only.as_slice() else {
         return Err(Error::OneExerciseForBinary(args.only.clone()));
@@ -180,6 +222,7 @@ fn grade(args: &Args) -> Result<Report, Error> {
             &binary,
             args.start_method.list(),
         )?],
+        unused: Vec::new(),
     })
 }
 
@@ -195,11 +238,17 @@ fn grade_batch(args: &Args) -> Result<bool, Error> {
     let gradebook = Mutex::new(batch::Gradebook::open(&args.out)?);
     let formats = args.format.batch_formats();
     let write_error = Mutex::new(None);
+    let instructor = instructor(args)?;
     let graded = batch::grade_all(
         &args.paths,
         &args.only,
         args.start_method.list(),
         jobs,
+        if args.whole {
+            None
+        } else {
+            instructor.as_ref()
+        },
         &|s| {
             bar.set_message(format!("{}: {}", s.name, s.verdict()));
             bar.inc(1);

@@ -251,6 +251,9 @@ pub struct Allotted<'a> {
 pub struct Report {
     /// One entry per exercise graded.
     pub exercises: Vec<ExerciseReport>,
+    /// Files the submission changed outside its exercises' sources, which
+    /// were not used to grade it.
+    pub unused: Vec<String>,
 }
 
 impl Report {
@@ -363,6 +366,20 @@ impl fmt::Display for Report {
         }
         let (earned, possible) = self.score();
         writeln!(f, "total {earned}/{possible}")?;
+        if !self.unused.is_empty() {
+            let shown: Vec<String> = self.unused.iter().take(20).map(|p| safe::text(p)).collect();
+            let more = self.unused.len().saturating_sub(shown.len());
+            writeln!(
+                f,
+                "changed outside the exercises, not used: {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )?;
+        }
         let withheld: usize = self.exercises.iter().map(|e| e.withheld).sum();
         if withheld > 0 {
             writeln!(

@@ -6,7 +6,15 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-/// Writes a one-package workspace into `dir` whose `src/main.rs` is `main`.
+/// Writes a submission into `dir` whose exercise `package` has `main` as
+/// its `src/main.rs`, laid out as the handout is.
+fn tiny_submission(dir: &Path, package: &str, main: &str) {
+    std::fs::create_dir_all(dir.join(package).join("src")).expect("mkdir");
+    std::fs::write(dir.join(package).join("src/main.rs"), main).expect("write");
+}
+
+/// Writes a one-package workspace into `dir` whose `src/main.rs` is `main`,
+/// to be graded `--whole`.
 fn tiny_workspace(dir: &Path, package: &str, main: &str) {
     std::fs::create_dir_all(dir.join("src")).expect("mkdir");
     let manifest = format!(
@@ -20,13 +28,13 @@ fn tiny_workspace(dir: &Path, package: &str, main: &str) {
 fn a_class_is_graded_with_a_verdict_for_each_submission() {
     let class = tempfile::tempdir().expect("temp dir");
     let broken = class.path().join("bob");
-    tiny_workspace(
+    tiny_submission(
         &broken,
         "q6-four-processes",
         "fn main() {\n    let n: u32 = \"four\";\n}\n",
     );
     let elsewhere = class.path().join("carol");
-    tiny_workspace(&elsewhere, "something-else", "fn main() {}\n");
+    tiny_submission(&elsewhere, "q5-pool", "fn main() {}\n");
     let empty = class.path().join("dave");
     std::fs::create_dir(&empty).expect("mkdir");
     let out = class.path().join("out");
@@ -65,14 +73,15 @@ fn a_class_is_graded_with_a_verdict_for_each_submission() {
         "the compiler's first error: {:?}",
         &bob[column("detail")]
     );
-    assert!(row("carol")[column("detail")].contains("no binary named q6-four-processes"));
+    assert_eq!(&row("carol")[column("verdict")], "error");
+    assert!(row("carol")[column("detail")].contains("is not a submission"));
     assert_eq!(&row("dave")[column("verdict")], "error");
-    assert!(row("dave")[column("detail")].contains("no Cargo.toml"));
+    assert!(row("dave")[column("detail")].contains("is not a submission"));
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("read"))
             .expect("JSON");
-    let verdicts: Vec<(&str, &str)> = json
+    let verdicts: std::collections::BTreeMap<&str, &str> = json
         .as_array()
         .expect("one entry per submission")
         .iter()
@@ -87,15 +96,22 @@ fn a_class_is_graded_with_a_verdict_for_each_submission() {
         verdicts,
         [
             ("bob", "build failed"),
-            ("carol", "build failed"),
+            ("carol", "error"),
             ("dave", "error"),
             (ours.as_ref(), "pass"),
         ]
+        .into_iter()
+        .collect()
     );
     // A column per exercise graded, and each check's points in the JSON.
     assert_eq!(&main[column("q6")], "10");
     assert_eq!(&bob[column("q6")], "0");
-    let ours_json = &json.as_array().expect("rows")[3];
+    let ours_json = json
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["submission"] == ours.as_ref())
+        .expect("our row");
     assert_eq!(
         ours_json["exercises"]["q6"]["checks"]["concurrency"],
         serde_json::json!([2, 2])
@@ -112,8 +128,8 @@ fn regrading_one_submission_updates_its_row_only() {
     let out = class.path().join("marks");
     let alice = class.path().join("alice");
     let bob = class.path().join("bob");
-    tiny_workspace(&alice, "q6-four-processes", "fn main() { oops }\n");
-    tiny_workspace(&bob, "q6-four-processes", "fn main() { oops }\n");
+    tiny_submission(&alice, "q6-four-processes", "fn main() { oops }\n");
+    tiny_submission(&bob, "q6-four-processes", "fn main() { oops }\n");
     let grade = |paths: &[&Path]| {
         Command::cargo_bin("grader")
             .expect("the grader is built")
@@ -126,7 +142,11 @@ fn regrading_one_submission_updates_its_row_only() {
     grade(&[&alice, &bob]);
     // Alice fixes her program (it prints nothing, so it still fails, but
     // builds now): only her row changes.
-    std::fs::write(alice.join("src/main.rs"), "fn main() {}\n").expect("write");
+    std::fs::write(
+        alice.join("q6-four-processes/src/main.rs"),
+        "fn main() {}\n",
+    )
+    .expect("write");
     grade(&[&alice]);
     let rows: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("read"))
@@ -163,7 +183,7 @@ fn grade_failing(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
 #[test]
 fn one_submission_that_does_not_build_is_a_verdict_not_a_crash() {
     let dir = tempfile::tempdir().expect("temp dir");
-    tiny_workspace(dir.path(), "q6-four-processes", "fn main() { oops }\n");
+    tiny_submission(dir.path(), "q6-four-processes", "fn main() { oops }\n");
     let stdout = grade_failing(dir.path(), &["--exercise", "q6"], &[]);
     let row = |check: &str| {
         stdout
@@ -194,7 +214,7 @@ fn a_build_that_hangs_is_stopped() {
     let started = std::time::Instant::now();
     let stdout = grade_failing(
         dir.path(),
-        &["--exercise", "q6"],
+        &["--whole", "--exercise", "q6"],
         &[(grader::cargo::BUILD_TIMEOUT_ENV, "3")],
     );
     assert!(
@@ -268,7 +288,7 @@ fn a_build_has_no_network() {
         ),
     )
     .expect("write");
-    let stdout = grade_failing(dir.path(), &["--exercise", "q6"], &[]);
+    let stdout = grade_failing(dir.path(), &["--whole", "--exercise", "q6"], &[]);
     assert!(stdout.contains("network refused"), "{stdout}");
     assert!(
         listener.accept().is_err(),

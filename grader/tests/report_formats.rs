@@ -218,6 +218,7 @@ fn hidden_runs_are_shown_after_publication() {
     let binary = crate::binaries().get(exercise.package).expect("built");
     let report = grader::Report {
         exercises: vec![grader::grade_exercise(exercise, binary).expect("graded")],
+        unused: Vec::new(),
     };
     let results = serde_json::to_value(grader::formats::gradescope(
         &report,
@@ -261,13 +262,9 @@ fn an_unwritable_out_is_one_line_and_the_report_still_prints() {
 #[test]
 fn exercism_says_error_when_nothing_builds() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"q6-four-processes\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
-    )
-    .expect("write");
-    std::fs::write(dir.path().join("src/main.rs"), "fn main() { oops }\n").expect("write");
+    let src = dir.path().join("q6-four-processes/src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(src.join("main.rs"), "fn main() { oops }\n").expect("write");
     let out = dir.path().join("out");
     let output = Command::cargo_bin("grader")
         .expect("the grader is built")

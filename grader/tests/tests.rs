@@ -7,6 +7,10 @@
 mod batch;
 // END INSTRUCTOR
 // BEGIN INSTRUCTOR
+/// A class graded from what the students wrote, whatever their settings.
+mod class;
+// END INSTRUCTOR
+// BEGIN INSTRUCTOR
 /// Golden reports of the wrong solutions.
 mod golden;
 // END INSTRUCTOR

@@ -1,0 +1,139 @@
+//! A class graded from what the students wrote: copies of the handout with
+//! the reference's solutions, one of them tampered with outside its
+//! exercises, one wrong, graded together while `CARGO_TARGET_DIR` and each
+//! copy's `.cargo/config.toml` point every build at one shared directory.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+/// A student's copy: the handout with the reference's `src/` of every
+/// exercise.
+fn solved_copy(dir: &Path) {
+    let handout = grader::handout::files(&crate::workspace()).expect("the handout");
+    for file in handout {
+        let path = dir.join(&file.path);
+        std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(&path, &file.text).expect("write");
+    }
+    for exercise in grader::EXERCISES {
+        let src = crate::workspace().join(exercise.package).join("src");
+        for entry in std::fs::read_dir(&src).expect("src").flatten() {
+            std::fs::copy(
+                entry.path(),
+                dir.join(exercise.package)
+                    .join("src")
+                    .join(entry.file_name()),
+            )
+            .expect("copy");
+        }
+    }
+}
+
+#[test]
+fn each_verdict_comes_from_that_submission_alone() {
+    let class = tempfile::tempdir().expect("temp dir");
+    let shared = class.path().join("shared-target");
+    let (right, tampered, wrong) = (
+        class.path().join("right"),
+        class.path().join("tampered"),
+        class.path().join("wrong"),
+    );
+    for copy in [&right, &tampered, &wrong] {
+        solved_copy(copy);
+        std::fs::create_dir_all(copy.join(".cargo")).expect("mkdir");
+        std::fs::write(
+            copy.join(".cargo/config.toml"),
+            format!("[build]\ntarget-dir = {:?}\n", shared.display().to_string()),
+        )
+        .expect("write");
+    }
+    // Tampering outside the exercises: a common whose Process never runs
+    // its target, a registry that expects nothing, a build script that
+    // leaves a mark.
+    std::fs::write(
+        tampered.join("common/src/lib.rs"),
+        "compile_error!(\"a tampered common\");\n",
+    )
+    .expect("write");
+    std::fs::write(
+        tampered.join("grader/src/exercises.rs"),
+        "// nothing expected\n",
+    )
+    .expect("write");
+    let mark = class.path().join("build-script-ran");
+    std::fs::write(
+        tampered.join("q6-four-processes/build.rs"),
+        format!(
+            "fn main() {{ std::fs::write({:?}, \"\").unwrap(); }}\n",
+            mark.display().to_string()
+        ),
+    )
+    .expect("write");
+    // A wrong q6: threads instead of processes.
+    std::fs::copy(
+        crate::workspace().join("grader/examples/wrong_q6_threads.rs"),
+        wrong.join("q6-four-processes/src/main.rs"),
+    )
+    .expect("copy");
+
+    let out = class.path().join("marks");
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .env("CARGO_TARGET_DIR", &shared)
+        .env("CARGO_BUILD_TARGET_DIR", &shared)
+        .args(["--exercise", "q6", "--jobs", "2", "--out"])
+        .arg(&out)
+        .args([&right, &tampered, &wrong])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let report =
+        |name: &str| std::fs::read_to_string(out.join(name).join("report.txt")).expect("a report");
+    assert!(
+        report("right").contains("total 10/10"),
+        "{}",
+        report("right")
+    );
+    let tampered_report = report("tampered");
+    assert!(tampered_report.contains("total 10/10"), "{tampered_report}");
+    for file in [
+        "common/src/lib.rs",
+        "grader/src/exercises.rs",
+        "q6-four-processes/build.rs",
+        ".cargo/config.toml",
+    ] {
+        assert!(
+            tampered_report.contains(file),
+            "{file} is listed as not used:\n{tampered_report}"
+        );
+    }
+    assert!(
+        tampered_report.contains("changed outside the exercises, not used"),
+        "{tampered_report}"
+    );
+    assert!(!mark.exists(), "the submission's build script ran");
+    let wrong_report = report("wrong");
+    assert!(
+        wrong_report.contains("the main process created 4 threads"),
+        "{wrong_report}"
+    );
+    assert!(
+        !shared.join("debug/q6-four-processes").exists(),
+        "nothing was built there"
+    );
+    let leftover = std::fs::read_dir(std::env::temp_dir())
+        .expect("temp")
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("grader-submission-")
+        })
+        .count();
+    assert_eq!(
+        leftover, 0,
+        "each submission's binaries are removed once graded"
+    );
+}
