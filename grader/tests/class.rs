@@ -33,7 +33,15 @@ fn solved_copy(dir: &Path) {
 #[test]
 fn each_verdict_comes_from_that_submission_alone() {
     let class = tempfile::tempdir().expect("temp dir");
-    let shared = class.path().join("shared-target");
+    // The workspace's own target directory: every build of every copy is
+    // sent there, where the reference's binaries are.
+    let shared = cargo_metadata::MetadataCommand::new()
+        .manifest_path(crate::workspace().join("Cargo.toml"))
+        .no_deps()
+        .exec()
+        .expect("cargo metadata")
+        .target_directory
+        .into_std_path_buf();
     let (right, tampered, wrong) = (
         class.path().join("right"),
         class.path().join("tampered"),
@@ -119,10 +127,12 @@ fn each_verdict_comes_from_that_submission_alone() {
         wrong_report.contains("the main process created 4 threads"),
         "{wrong_report}"
     );
-    assert!(
-        !shared.join("debug/q6-four-processes").exists(),
-        "nothing was built there"
-    );
+    for copy in [&right, &tampered, &wrong] {
+        assert!(
+            !copy.join("target").exists(),
+            "nothing is built inside a submission"
+        );
+    }
     let leftover = std::fs::read_dir(std::env::temp_dir())
         .expect("temp")
         .flatten()
