@@ -413,9 +413,14 @@ fn init_main(plan: &Plan, fds: [RawFd; 5]) -> ! {
         // Only our descriptors stay: the grader's others (other runs'
         // pipes among them) must not be held open by this process, which
         // never executes anything.
-        for (i, &fd) in fds.iter().enumerate() {
-            let high = libc::fcntl(fd, libc::F_DUPFD, 900 + i as libc::c_int);
-            libc::dup2(high, FD_STDOUT + i as RawFd);
+        // All out of the way first: a source may already have one of the
+        // numbers they go to.
+        let mut high = [0 as RawFd; 5];
+        for (slot, &fd) in high.iter_mut().zip(&fds) {
+            *slot = libc::fcntl(fd, libc::F_DUPFD, 900);
+        }
+        for (i, &fd) in (0..).zip(&high) {
+            libc::dup2(fd, FD_STDOUT + i);
         }
         libc::syscall(libc::SYS_close_range, FD_LAST + 1, libc::c_uint::MAX, 0);
         let mut failed: u32 = 0;
@@ -814,14 +819,39 @@ fn find_child(parent: Pid) -> Option<Pid> {
 
 impl Sandbox {
     /// Lets the program execute the exercise; `Err` with the operating
-    /// system's reason when it could not.
-    pub fn go(&mut self) -> Result<(), Error> {
+    /// system's reason when it could not. `pump` is called while waiting:
+    /// a traced program that fails stops at its exit until its tracer lets
+    /// it go, and only then closes the report.
+    pub fn go(&mut self, pump: &mut dyn FnMut()) -> Result<(), Error> {
         if let Some(go) = self.go.take() {
             let _ = nix::unistd::write(&go, b"g");
         }
+        let Some(mut report) = self.report.take() else {
+            return Ok(());
+        };
+        let _ = nix::fcntl::fcntl(
+            &report,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        );
         let mut record = Vec::new();
-        if let Some(mut report) = self.report.take() {
-            let _ = report.read_to_end(&mut record);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut buffer = [0u8; 16];
+            match report.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => record.extend_from_slice(&buffer[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        return Err(Error::io(
+                            "start the program",
+                            std::io::ErrorKind::TimedOut.into(),
+                        ));
+                    }
+                    pump();
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err(e) => return Err(Error::io("start the program", e)),
+            }
         }
         match record.as_slice() {
             [] => Ok(()),

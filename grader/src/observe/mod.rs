@@ -235,7 +235,11 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     let main = sandbox.program;
     let stdout = capture::capture(stdout);
     let stderr = capture::capture(stderr);
-    if let Err(error) = sandbox.go() {
+    let started = {
+        let mut pump = || waiter.pump();
+        sandbox.go(&mut pump)
+    };
+    if let Err(error) = started {
         waiter.kill(&mut sandbox);
         return Err(error);
     }
