@@ -303,7 +303,7 @@ impl Instructor {
             let same = self
                 .known
                 .get(&path)
-                .is_some_and(|versions| versions.iter().any(|v| *v == bytes));
+                .is_some_and(|versions| versions.contains(&bytes));
             if !same {
                 files.push(path.display().to_string());
             }
