@@ -12,7 +12,7 @@
 //! count and the fork: only the one running thread could create it.
 //!
 //! This is also why the crate's own fork tests do not run under libtest, which
-//! runs each test on a thread of its own: `tests/fork.rs` has a harness that
+//! runs each test on a thread of its own: `tests/fork/main.rs` has a harness that
 //! runs them on the main thread.
 //!
 //! # Output

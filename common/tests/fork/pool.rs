@@ -1,0 +1,500 @@
+//! Pool: map and its kin, faults, lifecycle, Ctrl-C.
+
+use crate::support::*;
+
+fork_tests! {
+    fn pool_map_keeps_input_order() {
+        let mut pool = Pool::new(3).expect("pool");
+        let expected: Vec<u64> = (0..1000).map(|n| n * n).collect();
+        assert_eq!(pool.map(square, 0..1000).expect("map"), expected);
+        assert_eq!(
+            pool.map(square, Vec::<u64>::new()).expect("empty map"),
+            Vec::<u64>::new()
+        );
+    }
+
+    fn pool_workers_are_child_processes_reused() {
+        let mut pool = Pool::new(2).expect("pool");
+        let workers = pool.pids();
+        assert_eq!(workers.len(), 2);
+        assert_ne!(workers[0], workers[1], "two distinct processes");
+        for &pid in &workers {
+            assert_eq!(
+                parent_of(Pid::from_raw(pid as i32)),
+                Some(getpid()),
+                "worker {pid} is our child"
+            );
+        }
+        for round in 0..3 {
+            let seen = pool.map(worker_pid, 0..50).expect("map");
+            assert!(
+                seen.iter().all(|pid| workers.contains(pid)),
+                "round {round}: every task ran in one of the pool's workers {workers:?}, got {seen:?}"
+            );
+        }
+        assert_eq!(pool.pids(), workers, "the same workers after three maps");
+    }
+
+    fn pool_default_size_is_cpu_count() {
+        let pool = Pool::with_cpus().expect("pool");
+        assert_eq!(pool.processes(), common::cpu_count());
+        assert_eq!(common::cpu_count(), num_cpus_from_proc());
+    }
+
+    fn pool_of_zero_is_an_error() {
+        let error = Pool::new(0).expect_err("a pool of 0 workers");
+        assert_eq!(
+            error.to_string(),
+            "a pool needs at least one worker process, got 0"
+        );
+    }
+
+    fn pool_worker_exit_names_item_and_code() {
+        expect_worker_death(exit_at_3, 3, Ended::Exited(7));
+    }
+
+    fn pool_worker_sigkill_names_signal() {
+        expect_worker_death(sigkill_at_5, 5, Ended::Signaled(Signal::SIGKILL));
+    }
+
+    fn pool_worker_abort_names_signal() {
+        expect_worker_death(abort_at_2, 2, Ended::Signaled(Signal::SIGABRT));
+    }
+
+    fn pool_task_panic_names_item() {
+        let mut pool = Pool::new(2).expect("pool");
+        let error = pool.map(panic_at_4, 0..8).expect_err("a task panicked");
+        assert!(
+            matches!(&error, Error::TaskPanicked { index: 4, message, .. } if message.contains("four is not allowed")),
+            "{error:?}"
+        );
+        assert_eq!(
+            pool.map(identity, 0..3).expect("map after a panic"),
+            [0, 1, 2]
+        );
+    }
+
+    fn pool_drop_reaps_workers() {
+        let mut pool = Pool::new(3).expect("pool");
+        pool.map(square, 0..10).expect("map");
+        let workers = pool.pids();
+        drop(pool);
+        let left = children_of(getpid());
+        for pid in workers {
+            assert!(
+                !left.contains(&Pid::from_raw(pid as i32)),
+                "worker {pid} was reaped"
+            );
+        }
+    }
+
+    fn pool_chunksizes_agree() {
+        let mut pool = Pool::new(3).expect("pool");
+        let expected: Vec<u64> = (0..100).map(|n| n * n).collect();
+        for chunksize in [1, 3, 1000] {
+            let got = pool
+                .map_chunked(square, 0..100, Some(chunksize))
+                .expect("map");
+            assert_eq!(got, expected, "chunksize {chunksize}");
+        }
+    }
+
+    fn pool_starmap_and_apply() {
+        let mut pool = Pool::new(2).expect("pool");
+        assert_eq!(
+            pool.starmap(pow, [(2, 3), (3, 2), (10, 0)])
+                .expect("starmap"),
+            [8, 9, 1]
+        );
+        assert_eq!(pool.apply(square, 7).expect("apply"), 49);
+    }
+
+    fn pool_apply_async_waits_for_its_task() {
+        let dir = temp_dir();
+        let gate = path_in(&dir, "gate");
+        let mut pool = Pool::new(2).expect("pool");
+        let handle = pool
+            .apply_async(wait_then_42, gate.clone())
+            .expect("apply_async");
+        assert!(
+            !handle.ready(),
+            "the task cannot finish before the gate opens"
+        );
+        assert!(matches!(handle.successful(), Err(Error::NotReady)));
+        // The pool is free for other work meanwhile.
+        assert_eq!(pool.apply(square, 5).expect("apply"), 25);
+        std::fs::write(&gate, b"").expect("open the gate");
+        assert_eq!(handle.get().expect("get"), 42);
+    }
+
+    fn pool_apply_async_reports_success() {
+        let mut pool = Pool::new(2).expect("pool");
+        let fine = pool.apply_async(square, 3).expect("apply_async");
+        let failing = pool.apply_async(boom, 3).expect("apply_async");
+        wait_until_ready(&fine);
+        wait_until_ready(&failing);
+        assert!(fine.successful().expect("ready"));
+        assert!(!failing.successful().expect("ready"));
+        assert_eq!(fine.get().expect("get"), 9);
+        assert!(matches!(
+            failing.get(),
+            Err(Error::TaskPanicked { index: 0, .. })
+        ));
+    }
+
+    fn pool_get_timeout_gives_up() {
+        let mut pool = Pool::new(1).expect("pool");
+        let stuck = pool.apply_async(block_forever, 0).expect("apply_async");
+        let error = stuck
+            .get_timeout(Duration::from_millis(30))
+            .expect_err("cannot finish");
+        assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+        pool.terminate();
+    }
+
+    fn pool_imap_is_ordered_and_lazy() {
+        let dir = temp_dir();
+        let gate = path_in(&dir, "gate");
+        let mut pool = Pool::new(2).expect("pool");
+        let items = vec![(0, None), (1, Some(gate.clone())), (2, None)];
+        let mut results = pool.imap(maybe_wait, items, None).expect("imap");
+        // Item 1 cannot finish until the gate opens: item 0 comes first anyway.
+        assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((0, Some(0))));
+        std::fs::write(&gate, b"").expect("open the gate");
+        assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((1, Some(1))));
+        assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((2, Some(2))));
+        assert!(results.next().is_none());
+    }
+
+    fn pool_imap_unordered_yields_as_completed() {
+        let dir = temp_dir();
+        let gate = path_in(&dir, "gate");
+        let mut pool = Pool::new(2).expect("pool");
+        let items = vec![(0, Some(gate.clone())), (1, None)];
+        let mut results = pool
+            .imap_unordered(maybe_wait, items, None)
+            .expect("imap_unordered");
+        // Item 0 waits for the gate, so item 1 completes first.
+        assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((1, Some(1))));
+        std::fs::write(&gate, b"").expect("open the gate");
+        assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((0, Some(0))));
+        assert!(results.next().is_none());
+    }
+
+    fn pool_close_then_join_finishes_queued_work() {
+        let mut pool = Pool::new(2).expect("pool");
+        let handle = pool.apply_async(square, 5).expect("apply_async");
+        pool.close();
+        assert!(matches!(pool.map(square, [1]), Err(Error::PoolNotRunning)));
+        pool.join().expect("join");
+        assert_eq!(handle.get().expect("queued work ran"), 25);
+        for pid in pool.pids() {
+            assert!(
+                !children_of(getpid()).contains(&Pid::from_raw(pid as i32)),
+                "{pid} reaped"
+            );
+        }
+    }
+
+    fn pool_join_before_close_is_an_error() {
+        let mut pool = Pool::new(1).expect("pool");
+        assert!(matches!(pool.join(), Err(Error::PoolStillRunning)));
+    }
+
+    fn pool_terminate_kills_a_stuck_worker() {
+        let mut pool = Pool::new(1).expect("pool");
+        let stuck = pool
+            .apply_async(spin_deaf_to_sigterm, 0)
+            .expect("apply_async");
+        assert!(!stuck.ready(), "dispatched, and it cannot finish");
+        pool.terminate();
+        assert!(matches!(stuck.get(), Err(Error::Terminated { index: 0 })));
+        pool.join().expect("join after terminate");
+        assert!(matches!(pool.map(square, [1]), Err(Error::PoolNotRunning)));
+    }
+
+    fn pool_initializer_runs_once_per_worker() {
+        let mut pool = Pool::builder()
+            .processes(2)
+            .initializer(initialize)
+            .build()
+            .expect("pool");
+        let seen = pool
+            .map_chunked(times_initialized, 0..20, Some(1))
+            .expect("map");
+        assert!(seen.iter().all(|&(_, count)| count == 1), "{seen:?}");
+        assert_eq!(
+            INITIALIZED.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "not in the parent"
+        );
+    }
+
+    fn pool_maxtasksperchild_replaces_workers() {
+        let mut pool = Pool::builder()
+            .processes(2)
+            .maxtasksperchild(1)
+            .build()
+            .expect("pool");
+        let pids = pool.map_chunked(worker_pid, 0..6, Some(1)).expect("map");
+        let distinct: std::collections::BTreeSet<_> = pids.iter().collect();
+        assert_eq!(distinct.len(), 6, "each job in a fresh worker: {pids:?}");
+        assert_eq!(pool.processes(), 2);
+        assert_eq!(pool.map(identity, [7]).expect("still usable"), [7]);
+    }
+
+    fn pool_undecodable_result_fails_that_item_only() {
+        let mut pool = Pool::new(2).expect("pool");
+        // The worker sends a plain u32; decoding it as Picky fails for 3 only.
+        let as_picky: fn(u32) -> Picky = |n| Picky(unchecked_picky(n));
+        let error = pool.map(as_picky, 0..6).expect_err("3 cannot be decoded");
+        assert!(matches!(&error, Error::Codec { index: 3, .. }), "{error:?}");
+        let results: Vec<_> = pool.imap(as_picky, 0..6, None).expect("imap").collect();
+        for (index, result) in results {
+            assert_eq!(result.is_err(), index == 3, "item {index}: {result:?}");
+        }
+    }
+
+    fn pool_sigint_terminates_workers_and_exits_130() {
+        let (child, _dir) = start_role("pool-until-interrupted");
+        let group = Pid::from_raw(child.id() as i32);
+        nix::sys::signal::killpg(group, Signal::SIGINT).expect("Ctrl-C");
+        let output = child.wait_with_output().expect("the role ends");
+        assert_eq!(output.status.code(), Some(130), "{output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "interrupted\n",
+            "one line, none per worker"
+        );
+        assert_eq!(
+            wait_group_gone(group),
+            Vec::<Pid>::new(),
+            "workers terminated and reaped"
+        );
+    }
+
+    fn pool_workers_die_with_a_killed_parent() {
+        let (mut child, _dir) = start_role("pool-until-killed");
+        let group = Pid::from_raw(child.id() as i32);
+        kill(group, Signal::SIGKILL).expect("kill -9 the parent");
+        child.wait().expect("reap the parent");
+        assert_eq!(
+            wait_group_gone(group),
+            Vec::<Pid>::new(),
+            "the kernel killed the orphaned workers"
+        );
+    }
+
+    fn pool_death_mid_chunk_names_the_item() {
+        let mut pool = Pool::new(2).expect("pool");
+        // One chunk of eight: the worker dies on the fourth item, having
+        // finished three whose results it never sent.
+        let error = pool
+            .map_chunked(exit_at_3, 0..8, Some(8))
+            .expect_err("died");
+        assert!(
+            matches!(
+                error,
+                Error::WorkerDied {
+                    index: 3,
+                    how: Ended::Exited(7),
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let results: Vec<_> = pool.imap(exit_at_3, 0..8, Some(8)).expect("imap").collect();
+        for (index, result) in &results {
+            assert_eq!(result.is_err(), *index == 3, "item {index}: {result:?}");
+        }
+        assert_eq!(results.len(), 8, "every item answered once");
+    }
+
+    /// Jobs and answers far larger than a pipe's buffer, with jobs sent ahead:
+    /// neither side may block writing while the other does.
+    fn pool_large_jobs_and_results_do_not_deadlock() {
+        let mut pool = Pool::new(2).expect("pool");
+        let results = pool.map(hundred_bytes, 0..100_000).expect("map");
+        assert_eq!(results.len(), 100_000);
+        assert!(
+            results
+                .iter()
+                .enumerate()
+                .all(|(n, r)| r[99] == (n as u32).to_le_bytes()[0])
+        );
+        let results = pool
+            .map_chunked(hundred_bytes, 0..20_000, Some(1))
+            .expect("map");
+        assert_eq!(results.len(), 20_000);
+    }
+}
+
+fn worker_pid(_: u32) -> u32 {
+    std::process::id()
+}
+
+/// What `/sys` says about online CPUs, as a second opinion on `cpu_count`.
+fn num_cpus_from_proc() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn exit_at_3(n: u32) -> u32 {
+    if n == 3 {
+        std::process::exit(7);
+    }
+    n
+}
+
+fn sigkill_at_5(n: u32) -> u32 {
+    if n == 5 {
+        let _ = kill(getpid(), Signal::SIGKILL);
+    }
+    n
+}
+
+fn abort_at_2(n: u32) -> u32 {
+    if n == 2 {
+        std::process::abort();
+    }
+    n
+}
+
+fn panic_at_4(n: u32) -> u32 {
+    assert_ne!(n, 4, "four is not allowed");
+    n
+}
+
+/// Maps `func` over 0..8 on a pool of 2, expects it to fail with
+/// `WorkerDied` for item `index` ended by `how`, then checks the pool
+/// still works with fresh workers.
+fn expect_worker_death(func: fn(u32) -> u32, index: usize, how: Ended) {
+    let mut pool = Pool::new(2).expect("pool");
+    let before = pool.pids();
+    let error = pool.map(func, 0..8).expect_err("a worker died");
+    match &error {
+        Error::WorkerDied {
+            index: i,
+            pid,
+            how: h,
+        } => {
+            assert_eq!((*i, *h), (index, how), "{error}");
+            assert!(
+                before.contains(pid),
+                "the pid {pid} is one of the workers {before:?}"
+            );
+            assert!(
+                !pool.pids().contains(pid),
+                "the dead worker {pid} was replaced"
+            );
+        }
+        other => panic!("expected WorkerDied, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("item {index}")),
+        "the message names the item: {message}"
+    );
+    assert_eq!(pool.processes(), 2, "the pool keeps its size");
+    assert_eq!(
+        pool.map(identity, 0..8).expect("map after a death"),
+        (0..8).collect::<Vec<_>>()
+    );
+}
+
+fn pow(base: u64, exponent: u32) -> u64 {
+    base.pow(exponent)
+}
+
+fn wait_then_42(path: String) -> u32 {
+    wait_for_file(&path);
+    42
+}
+
+/// Item `(index, Some(path))` waits for `path`; `(index, None)` does not.
+fn maybe_wait(item: (u32, Option<String>)) -> u32 {
+    if let Some(path) = &item.1 {
+        wait_for_file(path);
+    }
+    item.0
+}
+
+fn block_forever(_: u32) -> u32 {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Blocks SIGTERM, then spins: only SIGKILL ends it.
+fn spin_deaf_to_sigterm(_: u32) -> u32 {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.thread_block().expect("block SIGTERM");
+    #[expect(clippy::empty_loop, reason = "a worker stuck in a loop is the point")]
+    loop {}
+}
+
+fn boom(_: u32) -> u32 {
+    panic!("boom");
+}
+
+fn wait_until_ready<R: serde::de::DeserializeOwned>(handle: &common::AsyncResult<R>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !handle.ready() {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn initialize() {
+    INITIALIZED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn times_initialized(_: u32) -> (u32, u32) {
+    (
+        std::process::id(),
+        INITIALIZED.load(std::sync::atomic::Ordering::SeqCst),
+    )
+}
+
+fn unchecked_picky(n: u32) -> u32 {
+    n
+}
+
+/// Runs this binary as `role` in a process group of its own, with a
+/// directory for rendezvous files; returns the child and the directory.
+fn start_role(role: &str) -> (std::process::Child, tempfile::TempDir) {
+    use std::os::unix::process::CommandExt;
+    let dir = temp_dir();
+    let child = Command::new(std::env::current_exe().expect("current exe"))
+        .env(ROLE_ENV, role)
+        .env("FORK_TEST_DIR", dir.path())
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the role");
+    for i in 0..2 {
+        wait_for_file(&path_in(&dir, &format!("started-{i}")));
+    }
+    (child, dir)
+}
+
+/// Waits, at most 5 s, for group `group` to have no live process left, and
+/// reaps those that came to this process (it is a subreaper).
+fn wait_group_gone(group: Pid) -> Vec<Pid> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive = group_alive(group);
+        if alive.is_empty() || std::time::Instant::now() >= deadline {
+            for pid in children_of(getpid()) {
+                let _ = waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+            }
+            return alive;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn hundred_bytes(n: u32) -> Vec<u8> {
+    vec![n.to_le_bytes()[0]; 100]
+}

@@ -1,0 +1,251 @@
+//! Process: start, join, exit codes, names, daemons, identity, the lifecycle
+//! log, and forking refused where it is unsafe.
+
+use crate::support::*;
+
+fork_tests! {
+    fn process_runs_target_in_a_child() {
+        let dir = temp_dir();
+        let path = path_in(&dir, "pids");
+        let mut process = Process::with_args(write_pids, path.clone());
+        process.start().expect("start");
+        let pid = process.pid().expect("a started process has a pid");
+        process.join().expect("join");
+        let text = std::fs::read_to_string(&path).expect("the child wrote the file");
+        let (child, parent) = text.split_once(' ').expect("the child wrote two pids");
+        assert_eq!(
+            child,
+            pid.to_string(),
+            "the target ran in the process with the reported pid"
+        );
+        assert_ne!(
+            child,
+            std::process::id().to_string(),
+            "the target ran in another process"
+        );
+        assert_eq!(
+            parent,
+            std::process::id().to_string(),
+            "the child's parent is this process"
+        );
+    }
+
+    fn process_exitcode_follows_python() {
+        assert_eq!(exitcode_of(|| {}), Some(0), "a target that returns");
+        assert_eq!(
+            exitcode_of(|| panic!("on purpose")),
+            Some(1),
+            "a target that panics"
+        );
+        assert_eq!(
+            exitcode_of(|| std::process::exit(3)),
+            Some(3),
+            "a target that exits with 3"
+        );
+        assert_eq!(
+            exitcode_of(|| std::process::abort()),
+            Some(-6),
+            "a target that aborts"
+        );
+        let killed = exitcode_of(|| {
+            let _ = kill(getpid(), Signal::SIGKILL);
+        });
+        assert_eq!(killed, Some(-9), "a target killed by SIGKILL");
+    }
+
+    fn process_starts_once() {
+        let mut process = Process::new(|| {});
+        process.start().expect("first start");
+        let second = process.start();
+        assert!(
+            matches!(&second, Err(Error::AlreadyStarted { name }) if name == process.name()),
+            "a second start is an error, got {second:?}"
+        );
+        process.join().expect("join");
+    }
+
+    fn process_not_started() {
+        let process = Process::new(|| {});
+        assert!(!process.is_alive());
+        assert_eq!(process.exitcode(), None);
+        assert_eq!(process.pid(), None);
+        assert!(matches!(process.join(), Err(Error::NotStarted { .. })));
+        assert!(matches!(process.terminate(), Err(Error::NotStarted { .. })));
+    }
+
+    fn process_is_alive_until_it_ends() {
+        let process = blocked_process();
+        assert!(
+            process.is_alive(),
+            "a child that cannot end on its own is alive"
+        );
+        assert_eq!(process.exitcode(), None, "no exit code while running");
+        process.terminate().expect("terminate");
+        process.join().expect("join");
+        assert!(!process.is_alive());
+        assert_eq!(process.exitcode(), Some(-15), "killed by SIGTERM");
+        process.join().expect("join is idempotent");
+        process
+            .terminate()
+            .expect("terminating an ended process does nothing");
+    }
+
+    fn process_join_timeout_says_whether_it_ended() {
+        let process = blocked_process();
+        let ended = process
+            .join_timeout(Duration::from_millis(20))
+            .expect("join_timeout");
+        assert!(!ended, "the child cannot end on its own");
+        process.kill().expect("kill");
+        let ended = process
+            .join_timeout(Duration::from_secs(30))
+            .expect("join_timeout");
+        assert!(ended, "the child ends once killed");
+        assert_eq!(process.ended(), Some(Ended::Signaled(Signal::SIGKILL)));
+    }
+
+    fn process_names_count_up() {
+        let first = Process::new(|| {});
+        let second = Process::new(|| {});
+        let number = |p: &Process| -> usize {
+            p.name()
+                .strip_prefix("Process-")
+                .and_then(|n| n.parse().ok())
+                .expect("named Process-N")
+        };
+        assert_eq!(number(&second), number(&first) + 1);
+    }
+
+    fn process_drop_joins() {
+        let process = blocked_process();
+        let pid = Pid::from_raw(process.pid().expect("started") as i32);
+        process.terminate().expect("terminate");
+        drop(process);
+        // Reaped: the pid is no longer a child of ours, not even a zombie.
+        assert!(
+            !children_of(getpid()).contains(&pid),
+            "drop reaps the child"
+        );
+    }
+
+    fn fork_refused_when_multi_threaded() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || rx.recv());
+        let mut process = Process::new(|| {});
+        process.set_start_method(common::StartMethod::Fork);
+        let started = process.start();
+        let pool = Pool::builder()
+            .processes(1)
+            .start_method(common::StartMethod::Fork)
+            .build();
+        // Spawn starts the child afresh, so it is safe from here.
+        let mut spawned = Process::new(|| {});
+        spawned.set_start_method(common::StartMethod::Spawn);
+        spawned.start().expect("spawn works with threads");
+        spawned.join().expect("join");
+        assert_eq!(spawned.exitcode(), Some(0));
+        drop(tx);
+        thread.join().expect("the thread ends").ok();
+        assert!(
+            matches!(started, Err(Error::MultiThreaded { threads: 2 })),
+            "start with a second thread alive: {started:?}"
+        );
+        assert!(
+            matches!(pool, Err(Error::MultiThreaded { .. })),
+            "pool: {pool:?}"
+        );
+        assert_eq!(process.pid(), None);
+        process
+            .start()
+            .expect("once single-threaded again, start works");
+        process.join().expect("join");
+    }
+
+    fn process_daemon_is_terminated_on_drop() {
+        let mut process = Process::new(|| {
+            loop {
+                std::thread::park();
+            }
+        });
+        process.set_daemon(true);
+        process.start().expect("start");
+        let pid = Pid::from_raw(process.pid().expect("started") as i32);
+        drop(process);
+        assert!(
+            !children_of(getpid()).contains(&pid),
+            "terminated and reaped"
+        );
+    }
+
+    fn current_and_parent_process() {
+        let me = common::current_process();
+        assert_eq!(me.name, "MainProcess");
+        assert_eq!(me.pid, std::process::id());
+        assert_eq!(common::parent_process(), None);
+        let dir = temp_dir();
+        let path = path_in(&dir, "identity");
+        let mut process = Process::with_args(write_identity, path.clone());
+        process.start().expect("start");
+        process.join().expect("join");
+        let text = std::fs::read_to_string(&path).expect("the child wrote the file");
+        let expected = format!(
+            "{} {} MainProcess {}",
+            process.name(),
+            process.pid().expect("started"),
+            std::process::id()
+        );
+        assert_eq!(text, expected);
+    }
+
+    fn lifecycle_log_names_each_event() {
+        let output = Command::new(std::env::current_exe().expect("current exe"))
+            .env(ROLE_ENV, "logged")
+            .env(common::LOG_ENV, "1")
+            .output()
+            .expect("run");
+        assert!(output.status.success(), "{output:?}");
+        let log = String::from_utf8_lossy(&output.stderr);
+        for event in [
+            "started: pid",
+            "exited with code 0",
+            "dispatched items 0..",
+            "PoolWorker-1 started",
+        ] {
+            assert!(log.contains(event), "the log lacks {event:?}:\n{log}");
+        }
+        assert!(log.lines().all(|l| l.starts_with("[common ")), "{log}");
+    }
+}
+
+/// Writes this process's pid and parent pid to the file `path`.
+fn write_pids(path: String) {
+    let ppid = nix::unistd::getppid();
+    std::fs::write(path, format!("{} {}", std::process::id(), ppid)).expect("write the file");
+}
+
+fn exitcode_of(target: fn()) -> Option<i32> {
+    let mut process = Process::new(target);
+    process.start().expect("start");
+    process.join().expect("join");
+    process.exitcode()
+}
+
+/// A process that runs until it is signalled: it cannot end on its own, so
+/// what the tests observe of it does not depend on timing.
+fn blocked_process() -> Process {
+    let mut process = Process::new(|| {
+        loop {
+            std::thread::park();
+        }
+    });
+    process.start().expect("start");
+    process
+}
+
+/// Writes who this process is, and who its parent is, to the file `path`.
+fn write_identity(path: String) {
+    let me = common::current_process();
+    let parent = common::parent_process().expect("a child has a parent");
+    let text = format!("{} {} {} {}", me.name, me.pid, parent.name, parent.pid);
+    std::fs::write(path, text).expect("write the file");
+}

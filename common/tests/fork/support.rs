@@ -1,0 +1,182 @@
+//! What the fork tests share: helpers, the functions they send to children,
+//! and the programs this binary plays when re-run with a role.
+
+pub(crate) use common::{
+    Array, Barrier, Connection, Ended, Error, Event, JoinableQueue, Lock, Pool, Process, Queue,
+    Semaphore, Value,
+};
+pub(crate) use nix::sys::signal::{Signal, kill};
+pub(crate) use nix::sys::wait::waitpid;
+pub(crate) use nix::unistd::{Pid, getpid};
+pub(crate) use std::fs::File;
+pub(crate) use std::io::{self, Read};
+pub(crate) use std::process::Command;
+pub(crate) use std::time::Duration;
+
+/// When set, this binary plays the program named by its value instead of
+/// running tests.
+pub(crate) const ROLE_ENV: &str = "COMMON_FORK_TEST_ROLE";
+
+/// Runs this binary as `role` with stdout going to `stdout` and returns what
+/// it printed there, after checking it succeeded.
+pub(crate) fn play_as(role: &str, stdout: std::process::Stdio) -> std::process::Output {
+    let output = Command::new(std::env::current_exe().expect("current exe"))
+        .env(ROLE_ENV, role)
+        .stdout(stdout)
+        .output()
+        .expect("run this binary");
+    assert!(output.status.success(), "{role} failed: {output:?}");
+    output
+}
+
+/// The programs `play_as` runs.
+pub(crate) fn play(role: &str) {
+    match role {
+        "partial-line-before-fork" => {
+            print!("partial ");
+            let mut process = Process::new(|| println!("child"));
+            process.start().expect("start");
+            process.join().expect("join");
+            println!("parent");
+        }
+        "child-without-newline" => {
+            let mut process = Process::new(|| print!("child without newline"));
+            process.start().expect("start");
+            process.join().expect("join");
+            println!();
+        }
+        "pool-until-interrupted" | "pool-until-killed" => {
+            let dir = std::env::var("FORK_TEST_DIR").expect("FORK_TEST_DIR is set");
+            let mut pool = Pool::new(2).expect("pool");
+            println!("{:?}", pool.pids());
+            let tasks = (0..2)
+                .map(|i| format!("{dir}/started-{i}"))
+                .collect::<Vec<_>>();
+            match pool.map_chunked(announce_then_block, tasks, Some(1)) {
+                Err(Error::Interrupted) => {
+                    eprintln!("interrupted");
+                    std::process::exit(130);
+                }
+                other => panic!("expected an interruption, got {other:?}"),
+            }
+        }
+        "logged" => {
+            let mut process = Process::new(|| {});
+            process.start().expect("start");
+            process.join().expect("join");
+            let mut pool = Pool::new(1).expect("pool");
+            pool.map(square, [1, 2]).expect("map");
+        }
+        _ => panic!("unknown role {role}"),
+    }
+}
+
+pub(crate) fn square(n: u64) -> u64 {
+    n * n
+}
+
+pub(crate) fn identity(n: u32) -> u32 {
+    n
+}
+
+/// Blocks until `path` exists; a rendezvous with the test, not a timer.
+pub(crate) fn wait_for_file(path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::path::Path::new(path).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+pub(crate) fn announce_then_block(path: String) -> u32 {
+    std::fs::write(&path, b"").expect("write the started file");
+    loop {
+        std::thread::park();
+    }
+}
+
+pub(crate) fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+pub(crate) fn path_in(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path()
+        .join(name)
+        .to_str()
+        .expect("utf-8 path")
+        .to_owned()
+}
+
+pub(crate) static INITIALIZED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A value that refuses to decode when it is 3.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub(crate) struct Picky(pub(crate) u32);
+
+impl TryFrom<u32> for Picky {
+    type Error = String;
+    fn try_from(n: u32) -> Result<Picky, String> {
+        if n == 3 {
+            Err("3 is refused".into())
+        } else {
+            Ok(Picky(n))
+        }
+    }
+}
+
+impl From<Picky> for u32 {
+    fn from(p: Picky) -> u32 {
+        p.0
+    }
+}
+
+/// The live (not zombie) processes of process group `group`.
+pub(crate) fn group_alive(group: Pid) -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(close) = stat.rfind(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+            fields.first() != Some(&"Z") && fields.get(2) == Some(&group.to_string().as_str())
+        })
+        .map(Pid::from_raw)
+        .collect()
+}
+
+pub(crate) const ROUNDS: usize = 5;
+
+/// The processes whose parent is `parent`, zombies included, from /proc.
+pub(crate) fn children_of(parent: Pid) -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            (parent_of(Pid::from_raw(pid))? == parent).then_some(Pid::from_raw(pid))
+        })
+        .collect()
+}
+
+/// The parent of `pid` by the kernel's account (`/proc/PID/stat`, field 4).
+pub(crate) fn parent_of(pid: Pid) -> Option<Pid> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name in parentheses may itself hold spaces or parentheses.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let ppid = after_name.split_whitespace().nth(1)?.parse().ok()?;
+    Some(Pid::from_raw(ppid))
+}

@@ -1,0 +1,157 @@
+//! Lock, Semaphore, Event and Barrier across processes.
+
+use crate::support::*;
+
+fork_tests! {
+    /// Mutual exclusion shown by rendezvous, not timing: while one process is
+    /// known to hold the lock, another cannot take it; once the first lets go,
+    /// the second does.
+    fn lock_held_by_one_process_at_a_time() {
+        let lock = Lock::new().expect("lock");
+        let (first_talk, theirs) = common::pipe().expect("pipe");
+        let mut first = Process::with_args(hold_until_told, (lock.try_clone().expect("dup"), theirs));
+        first.start().expect("start");
+        assert_eq!(first_talk.recv::<String>().expect("news"), "holding");
+
+        let (second_talk, theirs) = common::pipe().expect("pipe");
+        let mut second = Process::with_args(try_then_wait, (lock.try_clone().expect("dup"), theirs));
+        second.start().expect("start");
+        assert!(
+            !second_talk.recv::<bool>().expect("news"),
+            "the lock was taken while another process held it"
+        );
+        first_talk.send(&"let go").expect("send");
+        assert!(second_talk.recv::<bool>().expect("news"), "taken once free");
+        first.join().expect("join");
+        second.join().expect("join");
+        assert!(
+            lock.acquire_timeout(Duration::ZERO)
+                .expect("tried")
+                .is_some()
+        );
+    }
+
+    /// Two places, two processes known to hold them: a third cannot get in
+    /// until one lets go.
+    fn semaphore_lets_in_as_many_as_it_has_places() {
+        let places = Semaphore::new(2).expect("semaphore");
+        let holders: Vec<(Process, Connection)> = (0..2)
+            .map(|_| {
+                let (talk, theirs) = common::pipe().expect("pipe");
+                let mut process =
+                    Process::with_args(hold_a_place, (places.try_clone().expect("dup"), theirs));
+                process.start().expect("start");
+                assert!(talk.recv::<bool>().expect("holding"));
+                (process, talk)
+            })
+            .collect();
+        assert!(
+            places
+                .acquire_timeout(Duration::ZERO)
+                .expect("tried")
+                .is_none(),
+            "a third holder got in"
+        );
+        holders[0].1.send(&true).expect("send");
+        holders[0].0.join().expect("join");
+        assert!(
+            places
+                .acquire_timeout(Duration::ZERO)
+                .expect("tried")
+                .is_some()
+        );
+        holders[1].1.send(&true).expect("send");
+        holders[1].0.join().expect("join");
+    }
+
+    /// A child blocked on an event wakes when the parent sets it, and sees it
+    /// set; the parent's own `is_set` agrees.
+    fn event_wakes_a_waiting_child() {
+        let event = Event::new().expect("event");
+        let (talk, theirs) = common::pipe().expect("pipe");
+        let mut process = Process::with_args(wait_for_event, (event.try_clone().expect("dup"), theirs));
+        process.start().expect("start");
+        assert_eq!(talk.recv::<String>().expect("news"), "waiting");
+        assert!(
+            !talk.poll(Duration::ZERO).expect("polled"),
+            "woke before set"
+        );
+        event.set().expect("set");
+        assert!(talk.recv::<bool>().expect("news"), "woke and saw it set");
+        process.join().expect("join");
+        assert!(event.is_set().expect("asked"));
+        event.clear().expect("cleared");
+        assert!(!event.is_set().expect("asked"));
+    }
+
+    /// Three processes and the parent meet five times at one barrier; nobody
+    /// passes a round before all four have arrived at it.
+    fn barrier_lets_no_one_through_early() {
+        let barrier = Barrier::new(4).expect("barrier");
+        let arrived = Array::new(ROUNDS).expect("array");
+        let processes: Vec<Process> = (0..3)
+            .map(|_| {
+                let args = (
+                    barrier.try_clone().expect("dup"),
+                    arrived.try_clone().expect("dup"),
+                );
+                let mut process = Process::with_args(meet_every_round, args);
+                process.start().expect("start");
+                process
+            })
+            .collect();
+        meet_every_round((barrier, arrived.try_clone().expect("dup")));
+        for process in &processes {
+            process.join().expect("join");
+            assert_eq!(process.exitcode(), Some(0), "a child got through early");
+        }
+        assert_eq!(arrived.to_vec(), [4; ROUNDS]);
+    }
+}
+
+/// Takes the lock, says so, and holds it until told to let go.
+fn hold_until_told((lock, talk): (Lock, Connection)) {
+    let _held = lock.acquire().expect("the lock");
+    talk.send(&"holding").expect("the parent listens");
+    let _: String = talk.recv().expect("told to let go");
+}
+
+/// Tries the lock at once, reports, then waits for it and reports again.
+fn try_then_wait((lock, talk): (Lock, Connection)) {
+    let free_at_once = lock
+        .acquire_timeout(Duration::ZERO)
+        .expect("tried")
+        .is_some();
+    talk.send(&free_at_once).expect("the parent listens");
+    let _held = lock.acquire().expect("the lock");
+    talk.send(&true).expect("the parent listens");
+}
+
+/// Takes a place, says so, and keeps it until told to let go.
+fn hold_a_place((places, talk): (Semaphore, Connection)) {
+    let _place = places.acquire().expect("a place");
+    talk.send(&true).expect("the parent listens");
+    let _: bool = talk.recv().expect("told to let go");
+}
+
+/// Waits (without a deadline that matters) for the event, then reports
+/// whether it was set.
+fn wait_for_event((event, talk): (Event, Connection)) {
+    talk.send(&"waiting").expect("the parent listens");
+    let set = event.wait(Duration::from_secs(60)).expect("waited");
+    talk.send(&set).expect("the parent listens");
+}
+
+/// Each round: count myself in, wait at the barrier, and check that every
+/// party was counted in before anyone got through.
+fn meet_every_round((barrier, arrived): (Barrier, Array)) {
+    for round in 0..ROUNDS {
+        arrived.add(round, 1);
+        barrier.wait().expect("the others come");
+        assert_eq!(
+            arrived.get(round),
+            barrier.parties() as i64,
+            "through round {round} before everyone arrived"
+        );
+    }
+}
