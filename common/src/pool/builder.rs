@@ -1,0 +1,138 @@
+//! [`PoolBuilder`]: a pool's settings, as Python's `Pool(...)` takes them
+//! by keyword.
+
+use super::Pool;
+use super::scheduler::Inner;
+use super::scheduler::State;
+use crate::error::{Error, Result};
+use crate::start::{StartMethod, get_start_method};
+use crate::sys::Slots;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+/// Settings for a [`Pool`], as Python's `Pool(...)` takes them by keyword.
+///
+/// ```
+/// use common::Pool;
+///
+/// fn warm_up() {}
+///
+/// let pool = Pool::builder().processes(2).initializer(warm_up).maxtasksperchild(100).build()?;
+/// assert_eq!(pool.processes(), 2);
+/// # Ok::<(), common::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct PoolBuilder {
+    pub(super) processes: Option<usize>,
+    pub(super) start_method: Option<StartMethod>,
+    pub(super) initializer: Option<fn()>,
+    pub(super) maxtasksperchild: Option<usize>,
+}
+
+impl PoolBuilder {
+    /// How many workers (default: one per CPU), like `processes=`.
+    ///
+    /// ```
+    /// assert_eq!(common::Pool::builder().processes(3).build()?.processes(), 3);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn processes(mut self, processes: usize) -> PoolBuilder {
+        self.processes = Some(processes);
+        self
+    }
+
+    /// How the workers are started (default: [`get_start_method`]), like
+    /// `multiprocessing.get_context(method).Pool(...)`.
+    ///
+    /// ```
+    /// fn double(n: u32) -> u32 {
+    ///     n * 2
+    /// }
+    ///
+    /// let mut pool = common::Pool::builder()
+    ///     .processes(2)
+    ///     .start_method(common::StartMethod::Spawn)
+    ///     .build()?;
+    /// assert_eq!(pool.map(double, [1, 2])?, [2, 4]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn start_method(mut self, method: StartMethod) -> PoolBuilder {
+        self.start_method = Some(method);
+        self
+    }
+
+    /// A function each worker runs once when it starts, like `initializer=`.
+    ///
+    /// ```
+    /// fn announce() {
+    ///     eprintln!("worker {} ready", std::process::id());
+    /// }
+    ///
+    /// let pool = common::Pool::builder().processes(1).initializer(announce).build()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn initializer(mut self, initializer: fn()) -> PoolBuilder {
+        self.initializer = Some(initializer);
+        self
+    }
+
+    /// Replace each worker after it has run this many jobs (chunks), like
+    /// `maxtasksperchild=`.
+    ///
+    /// ```
+    /// fn pid(_: u32) -> u32 {
+    ///     std::process::id()
+    /// }
+    ///
+    /// let mut pool = common::Pool::builder().processes(1).maxtasksperchild(1).build()?;
+    /// let pids = pool.map_chunked(pid, [0, 1], Some(1))?;
+    /// assert_ne!(pids[0], pids[1], "a fresh worker for each job");
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn maxtasksperchild(mut self, jobs: usize) -> PoolBuilder {
+        self.maxtasksperchild = Some(jobs.max(1));
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoWorkers`] for 0 processes, [`Error::MultiThreaded`] when
+    /// the caller has other threads, [`Error::Os`] when a pipe or fork fails.
+    ///
+    /// ```
+    /// assert!(common::Pool::builder().processes(0).build().is_err());
+    /// ```
+    pub fn build(self) -> Result<Pool> {
+        let processes = self.processes.unwrap_or_else(num_cpus::get);
+        if processes == 0 {
+            return Err(Error::NoWorkers(processes));
+        }
+        let method = match self.start_method {
+            Some(method) => method,
+            None => get_start_method()?,
+        };
+        let mut inner = Inner {
+            method,
+            workers: Vec::with_capacity(processes),
+            queue: VecDeque::new(),
+            batches: HashMap::new(),
+            next_batch: 0,
+            state: State::Running,
+            initializer: self.initializer,
+            maxtasksperchild: self.maxtasksperchild,
+            spawned: 0,
+            progress: Slots::new(processes)?,
+        };
+        for slot in 0..processes {
+            let worker = inner.spawn_worker(slot)?;
+            inner.workers.push(worker);
+        }
+        Ok(Pool {
+            inner: Rc::new(RefCell::new(inner)),
+        })
+    }
+}

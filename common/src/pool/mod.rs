@@ -1,0 +1,492 @@
+//! [`Pool`]: long-lived worker processes that run tasks, like Python's
+//! `multiprocessing.Pool`.
+//!
+//! # How it works
+//!
+//! The pool has no thread of its own. Each worker has two pipes: jobs go
+//! down one (a function and a chunk of encoded arguments), and one outcome
+//! per item comes back up the other. Whoever waits for a result (`map`,
+//! `AsyncResult::get`, an `imap` iterator) drives the pool: it hands queued
+//! jobs to idle workers and `poll`s the busy workers' pipes, routing each
+//! outcome to the call it belongs to. A pipe that closes while its worker
+//! has a job means the worker died; it is reaped at once and replaced, its
+//! current item fails with the exit code or signal, and the rest of its job
+//! goes back to the queue. Nothing ever waits for a worker that cannot
+//! answer, so nothing hangs.
+//!
+//! # Where things are
+//!
+//! - this file: [`Pool`], its public API, and how it is dropped;
+//! - `builder.rs`: [`PoolBuilder`], the settings;
+//! - `results.rs`: [`AsyncResult`] and [`Imap`], what a caller holds while
+//!   work runs, each with a `Claim` on its batch;
+//! - `scheduler.rs`: the parent's bookkeeping (`Inner`): the queue, sending
+//!   ahead, routing outcomes, deaths, termination;
+//! - `worker.rs`: the parent's handle on one worker process;
+//! - `child.rs`: the worker process's loop;
+//! - `wire.rs`: what crosses the pipes.
+
+mod builder;
+mod child;
+mod results;
+mod scheduler;
+mod wire;
+mod worker;
+
+use crate::error::{Error, Result};
+use crate::sys::ErasedFn;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+pub use builder::PoolBuilder;
+pub(crate) use child::worker_loop;
+use results::Claim;
+pub use results::{AsyncResult, Imap};
+use scheduler::{DROP_GRACE, Inner, State};
+use wire::{decode, encode_all};
+use worker::Worker;
+
+/// A pool of worker processes, like `multiprocessing.Pool`.
+///
+/// The workers are forked when the pool is built and live until it is
+/// closed, running task after task and call after call (or, with
+/// [`PoolBuilder::maxtasksperchild`], until they have run that many jobs).
+/// Arguments and results cross pipes as serde data; the function crosses as
+/// an address, which is why it must be a plain `fn` (a closure that captures
+/// nothing coerces to one), just as Python's pool needs a function it can
+/// pickle by name.
+///
+/// ```
+/// use common::Pool;
+///
+/// fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// let mut pool = Pool::new(2)?;
+/// assert_eq!(pool.map(square, 1..=4)?, [1, 4, 9, 16]);
+/// # Ok::<(), common::Error>(())
+/// ```
+///
+/// # Failures
+///
+/// - A task that panics fails with [`Error::TaskPanicked`], naming the item;
+///   the worker lives on, as Python's does after an exception.
+/// - A worker that dies mid-task (killed, aborted, `exit`) fails that item
+///   with [`Error::WorkerDied`], naming the item, the pid and the exit code
+///   or signal, and is replaced. It never hangs, where Python's pool waits
+///   forever (cpython gh-66587).
+/// - A result that cannot be decoded fails that item with [`Error::Codec`].
+/// - `map` and `starmap` return the first failure at once; items of that
+///   call still running finish in the background and are discarded.
+/// - SIGINT (Ctrl-C) while waiting terminates the workers and returns
+///   [`Error::Interrupted`]; the workers ignore SIGINT themselves, so the
+///   terminal shows no message per worker.
+/// - Dropping the pool closes it, lets queued work finish and the workers
+///   exit for up to five seconds, then kills what is left and reaps every
+///   worker. Python's `with` block terminates instead, losing queued work
+///   (cpython gh-74140).
+/// - If the parent is killed, even by SIGKILL, the kernel kills its workers.
+pub struct Pool {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl Pool {
+    /// A pool of `processes` workers, like `Pool(processes=n)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`PoolBuilder::build`].
+    ///
+    /// ```
+    /// assert_eq!(common::Pool::new(2)?.processes(), 2);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn new(processes: usize) -> Result<Pool> {
+        Pool::builder().processes(processes).build()
+    }
+
+    /// A pool with one worker per CPU, like `Pool()`.
+    ///
+    /// ```
+    /// assert_eq!(common::Pool::with_cpus()?.processes(), common::cpu_count());
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn with_cpus() -> Result<Pool> {
+        Pool::builder().build()
+    }
+
+    /// Settings beyond the size: initializer, maxtasksperchild.
+    ///
+    /// ```
+    /// let pool = common::Pool::builder().processes(1).build()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// How many workers the pool has.
+    ///
+    /// ```
+    /// assert_eq!(common::Pool::new(1)?.processes(), 1);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn processes(&self) -> usize {
+        self.inner.borrow().workers.len()
+    }
+
+    /// The workers' process ids.
+    ///
+    /// ```
+    /// let pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.pids().len(), 2);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn pids(&self) -> Vec<u32> {
+        self.inner
+            .borrow()
+            .workers
+            .iter()
+            .map(Worker::pid_u32)
+            .collect()
+    }
+
+    /// Applies `func` to every item in worker processes and returns the
+    /// results in input order, like `Pool.map`.
+    ///
+    /// Items are sent in chunks of `ceil(len / (4 * processes))`, Python's
+    /// default, each to the next idle worker.
+    ///
+    /// # Errors
+    ///
+    /// The first item to fail ([`Error::TaskPanicked`],
+    /// [`Error::WorkerDied`], [`Error::Codec`]), or [`Error::Interrupted`],
+    /// or [`Error::PoolNotRunning`] after `close` or `terminate`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(4)?;
+    /// assert_eq!(pool.map(square, 1..=5)?, [1, 4, 9, 16, 25]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn map<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.map_chunked(func, items, None)
+    }
+
+    /// [`map`](Pool::map) with Python's `chunksize`: how many items a worker
+    /// is sent at a time (`None`: Python's default). Small chunks balance
+    /// uneven tasks across workers; large ones cost fewer messages.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.map_chunked(square, 1..=3, Some(1))?, [1, 4, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn map_chunked<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.run_all(ErasedFn::new(func), encode_all(items)?, chunksize)
+    }
+
+    /// Like [`map`](Pool::map) for a two-argument function, each item a
+    /// tuple of its arguments, like `Pool.starmap`.
+    ///
+    /// ```
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.starmap(power, [(2, 3), (3, 2)])?, [8, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn starmap<A, B, R>(
+        &mut self,
+        func: fn(A, B) -> R,
+        items: impl IntoIterator<Item = (A, B)>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        B: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.run_all(ErasedFn::pair(func), encode_all(items)?, None)
+    }
+
+    /// A lazy [`map`](Pool::map): yields each result, in input order, as
+    /// soon as it and those before it are done, like `Pool.imap`. Items are
+    /// sent one at a time unless `chunksize` says otherwise (Python's
+    /// default too). A failed item yields its error and iteration goes on.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// for (index, result) in pool.imap(square, 1..=3, None)? {
+    ///     assert_eq!(result?, (index as i64 + 1).pow(2));
+    /// }
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn imap<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Imap<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.imap_with(func, items, chunksize, true)
+    }
+
+    /// Like [`imap`](Pool::imap), but yields results in the order they
+    /// complete, like `Pool.imap_unordered`. Each is `(index, result)`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// let mut results: Vec<i64> = pool
+    ///     .imap_unordered(square, 1..=3, None)?
+    ///     .map(|(_, r)| r)
+    ///     .collect::<Result<_, _>>()?;
+    /// results.sort();
+    /// assert_eq!(results, [1, 4, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn imap_unordered<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Imap<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.imap_with(func, items, chunksize, false)
+    }
+
+    /// Runs `func(arg)` in a worker and waits for it, like `Pool.apply`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// assert_eq!(common::Pool::new(1)?.apply(square, 12)?, 144);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn apply<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<R>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.apply_async(func, arg)?.get()
+    }
+
+    /// Queues `func(arg)` for a worker and returns at once, like
+    /// `Pool.apply_async`. The result is fetched from the handle.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// let a = pool.apply_async(square, 3)?;
+    /// let b = pool.apply_async(square, 4)?;
+    /// assert_eq!(a.get()? + b.get()?, 25);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn apply_async<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<AsyncResult<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let batch =
+            self.inner
+                .borrow_mut()
+                .submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
+        Ok(AsyncResult {
+            claim: self.claim(batch),
+            _result: PhantomData,
+        })
+    }
+
+    /// Takes no more work, like `Pool.close`; queued work still runs, and
+    /// the workers exit once it is done.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// pool.close();
+    /// assert!(matches!(pool.map(square, [1]), Err(common::Error::PoolNotRunning)));
+    /// pool.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn close(&mut self) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.state == State::Running {
+            inner.state = State::Closed;
+        }
+    }
+
+    /// Stops the workers now, like `Pool.terminate`: SIGTERM, then SIGKILL
+    /// for any still alive a second later, and reaps them. Unfinished items
+    /// fail with [`Error::Terminated`]. Never hangs.
+    ///
+    /// ```
+    /// let mut pool = common::Pool::new(2)?;
+    /// pool.terminate();
+    /// pool.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn terminate(&mut self) {
+        self.inner.borrow_mut().terminate();
+    }
+
+    /// Waits for the workers to exit, like `Pool.join`: after `close`, once
+    /// queued work is done; after `terminate`, at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PoolStillRunning`] if neither `close` nor `terminate` came
+    /// first; [`Error::Interrupted`] on SIGINT.
+    ///
+    /// ```
+    /// let mut pool = common::Pool::new(1)?;
+    /// assert!(matches!(pool.join(), Err(common::Error::PoolStillRunning)));
+    /// pool.close();
+    /// pool.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn join(&mut self) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        if inner.state == State::Running {
+            return Err(Error::PoolStillRunning);
+        }
+        inner.finish(None)
+    }
+
+    fn claim(&self, batch: u64) -> Claim {
+        Claim {
+            inner: Rc::clone(&self.inner),
+            batch,
+        }
+    }
+
+    fn run_all<R: DeserializeOwned>(
+        &mut self,
+        func: ErasedFn,
+        items: Vec<Vec<u8>>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>> {
+        let mut inner = self.inner.borrow_mut();
+        let batch = inner.submit(func, items, chunksize)?;
+        let waited = inner.wait(batch, None, |b| b.outstanding == 0 || b.failed);
+        let done = inner
+            .batches
+            .remove(&batch)
+            .expect("a batch lives until taken");
+        inner.forget(batch);
+        waited?;
+        let mut slots = done.slots;
+        // A failed call reports the item that failed first.
+        if let Some(&index) = done
+            .completed
+            .iter()
+            .find(|&&i| matches!(slots[i], Some(Err(_))))
+        {
+            return Err(slots[index].take().expect("completed").expect_err("failed"));
+        }
+        (0..)
+            .zip(slots)
+            .map(|(index, slot)| decode(index, slot.expect("every item completed")?))
+            .collect()
+    }
+
+    fn imap_with<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+        ordered: bool,
+    ) -> Result<Imap<R>>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let items = encode_all(items)?;
+        let total = items.len();
+        let batch = self.inner.borrow_mut().submit(
+            ErasedFn::new(func),
+            items,
+            Some(chunksize.unwrap_or(1)),
+        )?;
+        Ok(Imap {
+            claim: self.claim(batch),
+            next: 0,
+            total,
+            ordered,
+            _result: PhantomData,
+        })
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            return;
+        };
+        if inner.state == State::Running {
+            inner.state = State::Closed;
+        }
+        // Bounded: queued work gets DROP_GRACE, then what is left is killed.
+        let _ = inner.finish(Some(Instant::now() + DROP_GRACE));
+        for worker in &mut inner.workers {
+            worker.reap_within(Duration::ZERO);
+        }
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("pids", &self.pids()).finish()
+    }
+}

@@ -1,0 +1,476 @@
+//! The parent's side of the pool: jobs queued and sent ahead to workers,
+//! outcomes routed to the batch they belong to, deaths noticed and their
+//! items failed or queued again. See the module docs of `pool` for the
+//! protocol.
+
+use super::child::worker_loop;
+use super::wire::JobOut;
+use super::wire::Outcome;
+use super::worker::KILL_GRACE;
+use super::worker::Worker;
+use crate::error::{Error, Result};
+use crate::frame;
+use crate::log;
+use crate::start::{self, StartMethod, Work};
+use crate::sys::{self, ErasedFn, SigintGuard, Slots};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// How long [`Drop`] lets queued work finish and workers exit before it
+/// kills them.
+pub(super) const DROP_GRACE: Duration = Duration::from_secs(5);
+
+/// How many jobs a worker may have been sent ahead of its answers: the next
+/// job is already in its pipe when it finishes one, so it does not sit idle
+/// while the parent reads the answer and sends more.
+pub(super) const PIPELINE: usize = 4;
+
+/// The largest job sent ahead. A worker reads its current job whole before
+/// it works and answers, so what waits in its pipe is only jobs sent ahead:
+/// at most `(PIPELINE - 1) * AHEAD_LIMIT` bytes, which fits in a pipe (64
+/// KiB on Linux). The parent's write then never blocks while the worker is
+/// blocked writing answers the parent is not reading, which would deadlock.
+pub(super) const AHEAD_LIMIT: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum State {
+    Running,
+    Closed,
+    Terminated,
+}
+
+pub(super) struct Inner {
+    pub(super) method: StartMethod,
+    pub(super) workers: Vec<Worker>,
+    /// Jobs waiting for an idle worker.
+    pub(super) queue: VecDeque<Job>,
+    /// The results of each call, by batch number.
+    pub(super) batches: HashMap<u64, Batch>,
+    pub(super) next_batch: u64,
+    pub(super) state: State,
+    pub(super) initializer: Option<fn()>,
+    pub(super) maxtasksperchild: Option<usize>,
+    pub(super) spawned: usize,
+    /// How far each worker (by slot) is into its current job.
+    pub(super) progress: Slots,
+}
+
+/// Consecutive items of a batch, for one worker: `items[k]` is input item
+/// `start + k`.
+pub(super) struct Job {
+    pub(super) batch: u64,
+    pub(super) func: ErasedFn,
+    pub(super) start: usize,
+    pub(super) items: Vec<Vec<u8>>,
+}
+
+impl Job {
+    /// The input indices of its items.
+    pub(super) fn indices(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.items.len()
+    }
+}
+
+/// The results of one call: a slot per item, filled as outcomes arrive.
+pub(super) struct Batch {
+    pub(super) slots: Vec<Option<Result<Vec<u8>>>>,
+    /// Items in the order they completed, for `imap_unordered`.
+    pub(super) completed: VecDeque<usize>,
+    /// Items not completed yet.
+    pub(super) outstanding: usize,
+    /// Whether some item failed.
+    pub(super) failed: bool,
+}
+
+impl Inner {
+    /// Queues `items` as jobs of a new batch and returns its number.
+    pub(super) fn submit(
+        &mut self,
+        func: ErasedFn,
+        items: Vec<Vec<u8>>,
+        chunksize: Option<usize>,
+    ) -> Result<u64> {
+        if self.state != State::Running {
+            return Err(Error::PoolNotRunning);
+        }
+        let batch = self.next_batch;
+        self.next_batch += 1;
+        let len = items.len();
+        let chunksize = chunksize
+            .unwrap_or_else(|| len.div_ceil(4 * self.workers.len()))
+            .max(1);
+        let mut items = items.into_iter();
+        for first in (0..len).step_by(chunksize) {
+            self.queue.push_back(Job {
+                batch,
+                func,
+                start: first,
+                items: items.by_ref().take(chunksize).collect(),
+            });
+        }
+        self.batches.insert(
+            batch,
+            Batch {
+                slots: (0..len).map(|_| None).collect(),
+                completed: VecDeque::new(),
+                outstanding: len,
+                failed: false,
+            },
+        );
+        Ok(batch)
+    }
+
+    /// Drops a batch nobody will read: its queued jobs are withdrawn, and
+    /// outcomes still to come for it are discarded.
+    pub(super) fn forget(&mut self, batch: u64) {
+        self.batches.remove(&batch);
+        self.queue.retain(|job| job.batch != batch);
+    }
+
+    /// Drives the pool until `done` holds for `batch` (or the batch is gone),
+    /// or `deadline` passes. Catches SIGINT meanwhile.
+    pub(super) fn wait(
+        &mut self,
+        batch: u64,
+        deadline: Option<Instant>,
+        done: impl Fn(&Batch) -> bool,
+    ) -> Result<()> {
+        let sigint = SigintGuard::install()?;
+        loop {
+            match self.batches.get(&batch) {
+                Some(b) if !done(b) => {}
+                _ => return Ok(()),
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(());
+            }
+            if !self.step(deadline, Some(&sigint))? && deadline.is_none() {
+                // Nothing running and nothing to run, yet not done: only a
+                // terminated pool gets here.
+                return Err(Error::PoolNotRunning);
+            }
+        }
+    }
+
+    /// Hands queued jobs to idle workers, then waits until `deadline` for
+    /// outcomes and handles those that came. Returns whether any worker was
+    /// busy.
+    pub(super) fn step(
+        &mut self,
+        deadline: Option<Instant>,
+        sigint: Option<&SigintGuard>,
+    ) -> Result<bool> {
+        self.dispatch()?;
+        let busy: Vec<usize> = (0..self.workers.len())
+            .filter(|&i| !self.workers[i].jobs.is_empty())
+            .collect();
+        if busy.is_empty() {
+            return Ok(false);
+        }
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let ms = d.saturating_duration_since(Instant::now()).as_millis();
+                PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX))
+            }
+        };
+        let mut fds: Vec<PollFd> = busy
+            .iter()
+            .map(|&i| PollFd::new(self.workers[i].results.as_fd(), PollFlags::POLLIN))
+            .collect();
+        if let Some(guard) = sigint {
+            fds.push(PollFd::new(guard.fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(errno) => return Err(Error::os("poll", errno)),
+        }
+        if sigint.is_some_and(SigintGuard::fired) {
+            self.terminate();
+            return Err(Error::Interrupted);
+        }
+        let ready: Vec<usize> = busy
+            .iter()
+            .zip(&fds)
+            .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(&i, _)| i)
+            .collect();
+        for i in ready {
+            self.receive(i)?;
+        }
+        Ok(true)
+    }
+
+    /// Sends queued jobs: first one to each idle worker, then a second to
+    /// each, so that work spreads before it piles up.
+    pub(super) fn dispatch(&mut self) -> Result<()> {
+        for depth in 0..PIPELINE {
+            for i in 0..self.workers.len() {
+                if self.queue.is_empty() {
+                    return Ok(());
+                }
+                let worker = &self.workers[i];
+                let allowance = self
+                    .maxtasksperchild
+                    .is_none_or(|max| worker.jobs_done + worker.jobs.len() < max);
+                if worker.jobs.len() != depth || worker.tasks.is_none() || !allowance {
+                    continue;
+                }
+                let frame = match frame::encode(&JobOut {
+                    func: self.queue[0].func,
+                    items: &self.queue[0].items,
+                }) {
+                    Ok(frame) => frame,
+                    Err(error) => {
+                        // Only a job over 4 GiB gets here: its items fail.
+                        let job = self.queue.pop_front().expect("not empty");
+                        for index in job.indices() {
+                            let message = error.to_string();
+                            self.complete(job.batch, index, Err(Error::Codec { index, message }));
+                        }
+                        continue;
+                    }
+                };
+                if depth > 0 && frame.len() > AHEAD_LIMIT {
+                    continue;
+                }
+                let job = self.queue.pop_front().expect("not empty");
+                let worker = &mut self.workers[i];
+                let sent = match &mut worker.tasks {
+                    Some(tasks) => tasks.write_all(&frame),
+                    None => Err(std::io::ErrorKind::BrokenPipe.into()),
+                };
+                let range = job.indices();
+                log::event(format_args!(
+                    "dispatched items {}..{} to pool worker pid {}",
+                    range.start, range.end, worker.pid
+                ));
+                worker.jobs.push_back(job);
+                if sent.is_err() {
+                    self.worker_died(i)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the outcomes of worker `i`'s job, or handles its death.
+    pub(super) fn receive(&mut self, i: usize) -> Result<()> {
+        let outcomes = match frame::read::<Vec<Outcome>>(&mut self.workers[i].results) {
+            Ok(Some(outcomes)) => outcomes,
+            Ok(None) | Err(_) => return self.worker_died(i),
+        };
+        self.answered(i, outcomes);
+        let worker = &self.workers[i];
+        if self
+            .maxtasksperchild
+            .is_some_and(|max| worker.jobs_done >= max)
+        {
+            // The worker exits by itself after its last job; reap and replace.
+            self.replace(i, KILL_GRACE)?;
+        }
+        Ok(())
+    }
+
+    /// Records the answers to worker `i`'s oldest job.
+    pub(super) fn answered(&mut self, i: usize, outcomes: Vec<Outcome>) {
+        let worker = &mut self.workers[i];
+        let pid = worker.pid_u32();
+        let Some(job) = worker.jobs.pop_front() else {
+            return;
+        };
+        worker.jobs_done += 1;
+        for (index, outcome) in (job.start..).zip(outcomes) {
+            let result = match outcome {
+                Outcome::Done(bytes) => Ok(bytes),
+                Outcome::Panicked(message) => Err(Error::TaskPanicked {
+                    index,
+                    pid,
+                    message,
+                }),
+                Outcome::Codec(message) => Err(Error::Codec { index, message }),
+            };
+            self.complete(job.batch, index, result);
+        }
+    }
+
+    pub(super) fn complete(&mut self, batch: u64, index: usize, result: Result<Vec<u8>>) {
+        if let Some(b) = self.batches.get_mut(&batch) {
+            b.failed |= result.is_err();
+            b.slots[index] = Some(result);
+            b.completed.push_back(index);
+            b.outstanding -= 1;
+        }
+    }
+
+    /// Worker `i`'s pipe broke: reap it, fail the item it died on, queue the
+    /// rest of its job again, and replace it.
+    pub(super) fn worker_died(&mut self, i: usize) -> Result<()> {
+        let worker = &mut self.workers[i];
+        let how = worker.reap_within(KILL_GRACE);
+        let pid = worker.pid_u32();
+        // Answers it sent before dying may still wait in the pipe (the death
+        // may have been noticed on a write): take them first, without waiting
+        // for more, so that the death is blamed on the job it really died in.
+        let _ = nix::fcntl::fcntl(
+            &worker.results,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        );
+        while let Ok(Some(outcomes)) = frame::read::<Vec<Outcome>>(&mut self.workers[i].results) {
+            self.answered(i, outcomes);
+        }
+        let worker = &mut self.workers[i];
+        // Jobs sent ahead never started: they go back to the queue whole.
+        while worker.jobs.len() > 1 {
+            let job = worker.jobs.pop_back().expect("more than one");
+            self.queue.push_front(job);
+        }
+        let worker = &mut self.workers[i];
+        if let Some(job) = worker.jobs.pop_front() {
+            // Items before it finished, but their results died with the
+            // worker: they run again, with those after it.
+            let done = usize::try_from(self.progress.get(worker.slot)).unwrap_or(usize::MAX);
+            let fatal = done.min(job.items.len() - 1);
+            let index = job.start + fatal;
+            let mut items = job.items;
+            let after = items.split_off(fatal + 1);
+            items.truncate(fatal);
+            for (start, items) in [(index + 1, after), (job.start, items)] {
+                if !items.is_empty() {
+                    self.queue.push_front(Job {
+                        batch: job.batch,
+                        func: job.func,
+                        start,
+                        items,
+                    });
+                }
+            }
+            self.complete(job.batch, index, Err(Error::WorkerDied { index, pid, how }));
+        }
+        if self.state == State::Terminated {
+            return Ok(());
+        }
+        self.replace(i, Duration::ZERO)
+    }
+
+    /// Replaces worker `i` by a new one, reaping the old.
+    pub(super) fn replace(&mut self, i: usize, grace: Duration) -> Result<()> {
+        let fresh = self.spawn_worker(self.workers[i].slot)?;
+        let mut old = std::mem::replace(&mut self.workers[i], fresh);
+        old.close_tasks();
+        old.reap_within(grace);
+        Ok(())
+    }
+
+    pub(super) fn terminate(&mut self) {
+        self.state = State::Terminated;
+        for worker in &mut self.workers {
+            worker.close_tasks();
+            worker.signal(Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + KILL_GRACE;
+        for worker in &mut self.workers {
+            worker.reap_within(deadline.saturating_duration_since(Instant::now()));
+        }
+        // Whatever was unfinished fails now, so no waiter waits forever.
+        let unfinished: Vec<(u64, usize)> = self
+            .workers
+            .iter_mut()
+            .flat_map(|w| w.jobs.drain(..).collect::<Vec<_>>())
+            .chain(self.queue.drain(..))
+            .flat_map(|job| job.indices().map(move |i| (job.batch, i)))
+            .collect();
+        for (batch, index) in unfinished {
+            self.complete(batch, index, Err(Error::Terminated { index }));
+        }
+    }
+
+    /// Runs queued work to the end (until `deadline`), then closes the
+    /// workers' pipes and reaps them.
+    pub(super) fn finish(&mut self, deadline: Option<Instant>) -> Result<()> {
+        if self.state != State::Terminated {
+            let sigint = SigintGuard::install()?;
+            while self.step(deadline, Some(&sigint))? {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+            }
+        }
+        for worker in &mut self.workers {
+            worker.close_tasks();
+        }
+        let grace = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        for worker in &mut self.workers {
+            worker.reap_within(grace.min(DROP_GRACE));
+        }
+        Ok(())
+    }
+
+    pub(super) fn spawn_worker(&mut self, slot: usize) -> Result<Worker> {
+        self.spawned += 1;
+        let label = format!("PoolWorker-{}", self.spawned);
+        let (pid, tasks, results) = match self.method {
+            StartMethod::Fork => self.fork_worker(&label, slot)?,
+            StartMethod::Spawn => {
+                let work = Work::PoolWorker {
+                    initializer: self.initializer.map(ErasedFn::nullary),
+                    maxtasks: self.maxtasksperchild,
+                    slot,
+                    slots: self.progress.len(),
+                };
+                let (pid, socket) = start::spawn(&label, work, &[self.progress.memory()])?;
+                let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
+                (
+                    pid,
+                    File::from(OwnedFd::from(tasks)),
+                    File::from(OwnedFd::from(socket)),
+                )
+            }
+        };
+        sys::register_parent_fd(tasks.as_raw_fd());
+        sys::register_parent_fd(results.as_raw_fd());
+        Ok(Worker {
+            pid,
+            slot,
+            tasks: Some(tasks),
+            results,
+            jobs: VecDeque::new(),
+            jobs_done: 0,
+            ended: None,
+        })
+    }
+
+    /// Forks a worker; returns its pid and the parent's ends of its pipes.
+    pub(super) fn fork_worker(&mut self, label: &str, slot: usize) -> Result<(Pid, File, File)> {
+        let (task_rx, task_tx) = sys::pipe()?;
+        let (result_rx, result_tx) = sys::pipe()?;
+        // The new worker must not keep its own parent-side ends open.
+        sys::register_parent_fd(task_tx.as_raw_fd());
+        sys::register_parent_fd(result_rx.as_raw_fd());
+        let initializer = self.initializer;
+        let maxtasks = self.maxtasksperchild;
+        let progress = &self.progress;
+        let forked = sys::fork(label, || {
+            sys::ignore_sigint();
+            if let Some(initializer) = initializer {
+                initializer();
+            }
+            let tasks = File::from(task_rx);
+            worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
+                progress.set(slot, done);
+            })
+        });
+        sys::forget_parent_fd(task_tx.as_raw_fd());
+        sys::forget_parent_fd(result_rx.as_raw_fd());
+        Ok((forked?, File::from(task_tx), File::from(result_rx)))
+    }
+}

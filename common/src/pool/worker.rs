@@ -1,0 +1,87 @@
+//! The parent's handle on one worker process: its pipes, the jobs sent to
+//! it, and how it ended.
+
+use super::scheduler::Job;
+use crate::error::Ended;
+use crate::log;
+use crate::sys::{self};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+/// How long a worker may take to end after SIGTERM, or after its pipe
+/// closed, before it is killed.
+pub(super) const KILL_GRACE: Duration = Duration::from_secs(1);
+
+pub(super) struct Worker {
+    pub(super) pid: Pid,
+    /// Its counter in [`Inner::progress`].
+    pub(super) slot: usize,
+    /// `None` once closed, which tells the worker to exit.
+    pub(super) tasks: Option<File>,
+    pub(super) results: File,
+    /// The jobs sent to it and not answered yet, oldest (the one it is
+    /// running) first; at most [`PIPELINE`].
+    pub(super) jobs: VecDeque<Job>,
+    pub(super) jobs_done: usize,
+    /// Set once the worker has been reaped: its pid may then be reused by an
+    /// unrelated process, so it must never be signalled or waited for again.
+    pub(super) ended: Option<Ended>,
+}
+
+impl Worker {
+    pub(super) fn pid_u32(&self) -> u32 {
+        self.pid.as_raw().unsigned_abs()
+    }
+
+    /// Sends `signal` unless the worker has been reaped already.
+    pub(super) fn signal(&self, signal: Signal) {
+        if self.ended.is_none() {
+            let _ = kill(self.pid, signal);
+        }
+    }
+
+    /// Reaps the worker, killing it if it has not ended within `grace`.
+    pub(super) fn reap_within(&mut self, grace: Duration) -> Ended {
+        if let Some(ended) = self.ended {
+            return ended;
+        }
+        let ended = match sys::reap_timeout(self.pid, grace) {
+            Ok(Some(ended)) => ended,
+            _ => {
+                self.signal(Signal::SIGKILL);
+                // If even this fails the child is not ours to wait for.
+                sys::reap(self.pid, true)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(Ended::Signaled(Signal::SIGKILL))
+            }
+        };
+        log::event(format_args!("pool worker pid {} {ended}", self.pid));
+        self.ended = Some(ended);
+        ended
+    }
+
+    /// Closes the task pipe, the worker's cue to exit, without waiting.
+    pub(super) fn close_tasks(&mut self) {
+        if let Some(tasks) = self.tasks.take() {
+            sys::forget_parent_fd(tasks.as_raw_fd());
+            // A spawned worker's tasks and results share one socket: closing
+            // this copy alone would not tell it that no more work comes.
+            let _ =
+                nix::sys::socket::shutdown(tasks.as_raw_fd(), nix::sys::socket::Shutdown::Write);
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Forgotten before the fields are closed, so that no later child
+        // closes an unrelated file that reuses the number.
+        self.close_tasks();
+        sys::forget_parent_fd(self.results.as_raw_fd());
+    }
+}
