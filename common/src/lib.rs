@@ -102,8 +102,6 @@
 //! creates checks in there before it runs anything; the grader uses it to
 //! learn pids from the kernel and to hold processes at a rendezvous.
 
-#![deny(unsafe_code)]
-
 mod checkin;
 mod connection;
 mod crossing;

@@ -4,6 +4,11 @@
 //! not the session, not the output pipes. Only the kernel's record of who
 //! created whom finds it.
 
+#![expect(
+    unsafe_code,
+    reason = "a submission may do what it likes; this one forks by hand"
+)]
+
 use std::fs::File;
 use std::os::fd::AsFd;
 

@@ -1,6 +1,11 @@
 //! A hostile submission: the main process dies of a segmentation fault
 //! after printing part of the output.
 
+#![expect(
+    unsafe_code,
+    reason = "a submission may do what it likes; this one forks by hand"
+)]
+
 use nix::sys::signal::{SigHandler, Signal, raise, signal};
 
 fn main() {

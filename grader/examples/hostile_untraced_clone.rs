@@ -3,6 +3,11 @@
 //! 400 such clones past the process limit. It prints what the kernel
 //! answered to each kind of call, then exits.
 
+#![expect(
+    unsafe_code,
+    reason = "a submission may do what it likes; this one forks by hand"
+)]
+
 fn untraced_clone() -> std::io::Result<i64> {
     // SAFETY: a fork-like clone; the child only sleeps and exits.
     let pid = unsafe {

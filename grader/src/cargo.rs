@@ -92,11 +92,7 @@ pub fn build_timeout() -> Duration {
 pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     let limits = crate::sandbox::BuildLimits::new();
     let mut command = Command::new(cargo());
-    // SAFETY: the entry makes only async-signal-safe system calls on data
-    // prepared before the fork.
-    unsafe {
-        command.pre_exec(limits.entry());
-    }
+    limits.apply(&mut command);
     let mut child = command
         .arg("build")
         .arg("--manifest-path")

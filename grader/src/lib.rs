@@ -45,9 +45,14 @@ pub mod kernel;
 pub mod observe;
 mod report;
 pub mod safe;
+#[expect(
+    unsafe_code,
+    reason = "clone, mount, seccomp: the OS boundary of a run"
+)]
 pub mod sandbox;
 pub mod scaffold;
 pub mod submission;
+#[expect(unsafe_code, reason = "ptrace: the OS boundary of a run's evidence")]
 pub mod trace;
 pub mod watch;
 

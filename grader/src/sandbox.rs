@@ -51,11 +51,6 @@
 //! before it (the grader is multi-threaded), so [`Plan`] holds every path
 //! and argument as C strings made in advance.
 
-#![expect(
-    unsafe_code,
-    reason = "clone, mount, pivot_root, seccomp: the OS boundary"
-)]
-
 pub mod cgroup;
 pub mod seccomp;
 
@@ -672,6 +667,19 @@ impl BuildLimits {
                 libc::unshare(libc::CLONE_NEWNET);
             }
             Ok(())
+        }
+    }
+}
+
+impl BuildLimits {
+    /// Makes `command` (cargo or rustc) enter these limits between its
+    /// `fork` and `exec`.
+    pub fn apply(&self, command: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the entry makes only async-signal-safe system calls on
+        // data prepared before the fork.
+        unsafe {
+            command.pre_exec(self.entry());
         }
     }
 }

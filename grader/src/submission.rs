@@ -228,11 +228,7 @@ impl Instructor {
                 .arg("--extern")
                 .arg(format!("{name}={}", library.display()));
         }
-        // SAFETY: the entry makes only async-signal-safe system calls on
-        // data prepared before the fork.
-        unsafe {
-            command.pre_exec(limits.entry());
-        }
+        limits.apply(&mut command);
         let mut child = command
             .current_dir(out)
             .stdin(Stdio::null())

@@ -23,6 +23,9 @@
 //! an abort or a segmentation fault does not, which is the seeds' point.
 //! `--json` prints the same facts for machines.
 
+#[expect(unsafe_code, reason = "restoring SIGSEGV's default action needs it")]
+mod os;
+
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,7 +33,6 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::{Connection, Process};
-use nix::sys::signal::{SigHandler, Signal, raise, signal};
 use serde::Serialize;
 
 /// Processes against threads: memory, crashes, cost, communication.
@@ -144,12 +146,7 @@ fn send_the_value(conn: Connection) {
 
 /// Ends this process as an invalid memory access would: with SIGSEGV.
 fn segfault(_: Connection) {
-    // Rust's runtime handles SIGSEGV to report stack overflows; a signal that
-    // did not come from a fault would return from that handler, so the
-    // default action is restored first.
-    // SAFETY: restoring the default action installs no handler of ours.
-    let _ = unsafe { signal(Signal::SIGSEGV, SigHandler::SigDfl) };
-    let _ = raise(Signal::SIGSEGV);
+    os::segfault();
 }
 
 fn median(mut samples: Vec<Duration>) -> f64 {
