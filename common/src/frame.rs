@@ -1,4 +1,6 @@
-//! Length-prefixed messages over the pipes between a pool and its workers.
+//! Length-prefixed messages over pipes and sockets: a pool's jobs and
+//! outcomes, a [`Connection`](crate::Connection)'s and a
+//! [`Queue`](crate::Queue)'s values, and a spawned child's boot frame.
 //!
 //! A frame is a little-endian `u32` byte count followed by that many bytes of
 //! `postcard`. Reads are unbuffered, so that `poll` on the pipe tells the

@@ -69,7 +69,7 @@
 //!
 //! # Processes
 //!
-//! [`Process`] forks a child that runs one closure. The child's exit code
+//! [`Process`] starts a child (by fork or spawn) that runs one function. The child's exit code
 //! follows Python: 0 when the target returns, 1 when it panics, `-N` when
 //! killed by signal `N`. Dropping a started process joins it.
 //!

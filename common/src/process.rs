@@ -26,7 +26,8 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 /// A function to run in a child process of its own.
 ///
 /// Built with a target, it does nothing until [`start`](Process::start)
-/// forks. The child runs the target and exits with code 0, or 1 if the
+/// starts the child (by fork or spawn, see
+/// [`set_start_method`](Process::set_start_method)). The child runs the target and exits with code 0, or 1 if the
 /// target panics; the parent goes on at once and can [`join`](Process::join)
 /// it later.
 ///
@@ -108,11 +109,11 @@ impl Process {
     }
 
     /// A process that will run `target(args)`, like
-    /// `Process(target=f, args=(args,))`. Unlike [`Process::new`], it can be
+    /// `Process(target=f, args=(args,))`. Like [`Process::new`], it can be
     /// started with either start method: `target` is a `fn` (a closure that
     /// captures nothing coerces to one) and `args` crosses as serde data
     /// under spawn, with the descriptor of each [`Connection`](crate::Connection)
-    /// in it.
+    /// in it. Only [`Process::from_closure`] needs fork.
     ///
     /// ```
     /// fn print_number(n: u32) {
@@ -212,13 +213,18 @@ impl Process {
         self.pid.map(|pid| pid.as_raw().unsigned_abs())
     }
 
-    /// Forks the child, which runs the target. Stdout and stderr are flushed
-    /// first, so nothing buffered is printed twice.
+    /// Starts the child, which runs the target: a copy of this process
+    /// (fork) or a fresh run of this executable (spawn), as
+    /// [`set_start_method`](Process::set_start_method) or
+    /// [`get_start_method`](crate::get_start_method) says. Stdout and stderr
+    /// are flushed first, so nothing buffered is printed twice.
     ///
     /// # Errors
     ///
     /// [`Error::AlreadyStarted`] on a second call, [`Error::MultiThreaded`]
-    /// when the caller has other threads, [`Error::Os`] when `fork` fails.
+    /// when the caller has other threads and the method is fork,
+    /// [`Error::NeedsFork`] for a closure under spawn, [`Error::Os`] when the
+    /// system refuses to create the process.
     ///
     /// ```
     /// let mut process = common::Process::new(|| {});

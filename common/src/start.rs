@@ -15,7 +15,7 @@
 //!
 //! Functions cross as offsets in the executable (see `ErasedFn`), so they
 //! must be plain `fn`s, and their arguments serde data. A closure cannot
-//! cross: [`Process::new`](crate::Process::new) needs fork.
+//! cross: [`Process::from_closure`](crate::Process::from_closure) needs fork.
 //!
 //! Spawn is safe from a multi-threaded process, since the child starts with
 //! nothing of the parent's memory; fork is refused there.

@@ -348,13 +348,20 @@ fn expect(problems: &mut Vec<String>, json: &Value, pointer: &str, expected: Val
 fn q1_runs() -> Vec<Run> {
     vec![Run::json(
         &["--bound", "20000", "--workers", "2", "--json"],
-        2,
+        // The seed's snippet's pool of 4, then the experiment's of 2.
+        6,
         q1_facts,
     )]
 }
 
 fn q1_facts(json: &Value, seen: &Observation) -> Vec<String> {
     let mut problems = Vec::new();
+    expect(
+        &mut problems,
+        json,
+        "/seed_snippet",
+        serde_json::json!([2, 4, 6, 8, 10]),
+    );
     let primes = (2..20_000u64)
         .filter(|&n| {
             (2..)
@@ -416,16 +423,23 @@ fn q2_facts(json: &Value, _: &Observation) -> Vec<String> {
 }
 
 fn q4_runs() -> Vec<Run> {
-    // 20 processes, one per task, then a pool of 2.
+    // The seed's snippet's pool of 4, 20 processes, one per task, then a
+    // pool of 2.
     vec![Run::json(
         &["--tasks", "20", "--workers", "2", "--json"],
-        22,
+        26,
         q4_facts,
     )]
 }
 
 fn q4_facts(json: &Value, seen: &Observation) -> Vec<String> {
     let mut problems = Vec::new();
+    expect(
+        &mut problems,
+        json,
+        "/seed_snippet",
+        serde_json::json!([2, 4, 6, 8, 10]),
+    );
     let kernel = checked_in(seen);
     let per_task = pids(json, "/process_per_task/pids");
     let pool = pids(json, "/pool/pids");

@@ -93,12 +93,35 @@ struct Report {
     bound: u64,
     cores: usize,
     timings: Vec<Timing>,
+    /// What seed 001's snippet printed.
+    seed_snippet: Vec<u64>,
     /// The pool's worker processes, which did the `processes` run.
     worker_pids: Vec<u32>,
     /// The Python side, when asked for and available.
     python: Option<serde_json::Value>,
     /// Why the Python side is missing, when asked for.
     python_skipped: Option<String>,
+}
+
+// Seed 001's example: the function each worker runs.
+fn worker_function(task: u64) -> u64 {
+    // Perform some task
+    task * 2
+}
+
+/// Seed 001's snippet, as it is: a pool of 4 worker processes maps
+/// `worker_function` over the tasks; it prints `[2, 4, 6, 8, 10]`.
+fn seed_snippet() -> common::Result<Vec<u64>> {
+    // BEGIN SOLUTION
+    // STUB: let _ = worker_function;
+    // STUB: todo!("seed 001's snippet: a Pool of 4 processes maps worker_function over [1, 2, 3, 4, 5]; close and join it")
+    let tasks = vec![1, 2, 3, 4, 5];
+    let mut pool = Pool::new(4)?;
+    let results = pool.map(worker_function, tasks)?;
+    pool.close();
+    pool.join()?;
+    Ok(results)
+    // END SOLUTION
 }
 
 fn timed(run: impl FnOnce() -> common::Result<u64>) -> common::Result<(f64, u64)> {
@@ -125,6 +148,7 @@ fn over_processes(workers: usize, work: &[(u64, u64)]) -> common::Result<(u64, V
 }
 
 fn run(args: &Args) -> common::Result<Report> {
+    let seed_snippet = seed_snippet()?;
     let workers = args.workers.map_or_else(common::cpu_count, usize::from);
     let work = pieces(args.bound, workers as u64 * PIECES_PER_WORKER);
 
@@ -183,6 +207,7 @@ fn run(args: &Args) -> common::Result<Report> {
             timing("processes", workers, processes),
             timing("threads", workers, threads),
         ],
+        seed_snippet,
         worker_pids,
         python,
         python_skipped,
@@ -244,6 +269,7 @@ fn python_side(bound: u64, workers: usize) -> Result<serde_json::Value, String> 
 }
 
 fn print_table(report: &Report) {
+    println!("seed 001's snippet: {:?}", report.seed_snippet);
     let primes = report.timings[0].primes;
     println!(
         "counting primes below {} ({primes} primes) on {} cores",

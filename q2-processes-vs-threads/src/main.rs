@@ -252,8 +252,13 @@ fn print_table(r: &Report) {
         "               a child with a segmentation fault ended with exit code {}",
         code(c.child_segfault_exitcode)
     );
+    let took_down = if c.thread_abort_exitcode == Some(-6) {
+        "took its whole process down"
+    } else {
+        "did NOT take its process down"
+    };
     println!(
-        "               a thread that aborted took its whole process down (exit code {})",
+        "               a thread that aborted {took_down} (exit code {})",
         code(c.thread_abort_exitcode)
     );
     if c.thread_panic_contained {

@@ -97,9 +97,9 @@ fn many_workers(workers: u32, sleep_ms: u64) -> common::Result<()> {
 
     // Create and start new processes
     for i in 0..workers {
-        let mut process = Process::with_args(worker, (i, sleep_ms));
-        process.start()?;
+        let process = Process::with_args(worker, (i, sleep_ms));
         processes.push(process);
+        processes.last_mut().expect("just appended").start()?;
     }
 
     // Wait for all processes to complete

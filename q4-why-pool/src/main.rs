@@ -66,6 +66,28 @@ struct Report {
     pool: Way,
     /// The pool's workers, as the pool reports them.
     pool_workers: Vec<u32>,
+    /// What seed 001's snippet printed.
+    seed_snippet: Vec<u64>,
+}
+
+// Seed 001's example: the function each worker runs.
+fn worker_function(task: u64) -> u64 {
+    task * 2
+}
+
+/// Seed 001's snippet, as it is: `with Pool(processes=4) as pool:` maps
+/// `worker_function` over the tasks; it prints `[2, 4, 6, 8, 10]`.
+fn seed_snippet() -> common::Result<Vec<u64>> {
+    // BEGIN SOLUTION
+    // STUB: let _ = worker_function;
+    // STUB: todo!("seed 001's snippet: in a block, as Python's `with`, a Pool of 4 processes maps worker_function over [1, 2, 3, 4, 5]")
+    let tasks = vec![1, 2, 3, 4, 5];
+    let results = {
+        let mut pool = Pool::new(4)?;
+        pool.map(worker_function, tasks)?
+    };
+    Ok(results)
+    // END SOLUTION
 }
 
 // BEGIN SOLUTION
@@ -113,6 +135,7 @@ fn way(tasks: u32, start: Instant, results: &[(u64, u32)]) -> Way {
 }
 
 fn run(args: &Args) -> common::Result<Report> {
+    let seed_snippet = seed_snippet()?;
     let numbers = 0..u64::from(args.tasks);
 
     let start = Instant::now();
@@ -132,10 +155,12 @@ fn run(args: &Args) -> common::Result<Report> {
         process_per_task,
         pool,
         pool_workers,
+        seed_snippet,
     })
 }
 
 fn print_table(r: &Report) {
+    println!("seed 001's snippet: {:?}", r.seed_snippet);
     println!("{} small tasks", r.tasks);
     println!("{:<20} {:>9}  processes used", "way", "tasks/s");
     println!(

@@ -71,17 +71,18 @@ fn run(args: &Args) -> common::Result<Vec<i64>> {
         Function::Double => worker_function,
     };
 
-    // Create a Pool with 4 worker processes
-    let mut pool = Pool::new(args.processes.into())?;
+    // Create a Pool with 4 worker processes (or --processes), in a block,
+    // as Python's `with`: the pool is closed and its workers reaped where
+    // the block ends.
+    let results = {
+        let mut pool = Pool::new(args.processes.into())?;
 
-    // Define a list of numbers to process
-    let numbers: Vec<i64> = (1..=args.upto).collect();
+        // Define a list of numbers to process
+        let numbers: Vec<i64> = (1..=args.upto).collect();
 
-    // Use the map method to apply the function to the list of numbers
-    let results = pool.map(function, numbers)?;
-
-    // Leaving the block closes the pool and reaps its workers, like `with`.
-    drop(pool);
+        // Use the map method to apply the function to the list of numbers
+        pool.map(function, numbers)?
+    };
     Ok(results)
     // END SOLUTION
 }

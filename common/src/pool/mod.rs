@@ -52,7 +52,7 @@ use worker::Worker;
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
 ///
-/// The workers are forked when the pool is built and live until it is
+/// The workers are started (by fork or spawn) when the pool is built and live until it is
 /// closed, running task after task and call after call (or, with
 /// [`PoolBuilder::maxtasksperchild`], until they have run that many jobs).
 /// Arguments and results cross pipes as serde data; the function crosses as
