@@ -35,7 +35,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::report::{Report, RunReport};
+use crate::report::{CheckKind, Report, RunReport};
 use crate::{StartMethod, formats};
 
 /// One submission and how its grading went.
@@ -51,14 +51,42 @@ pub struct Submission {
     pub outcome: Result<Report, String>,
 }
 
+/// How a submission's grading went, in a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Every check passed.
+    #[serde(rename = "pass")]
+    Pass,
+    /// Some check failed.
+    #[serde(rename = "fail")]
+    Fail,
+    /// Nothing could be built, so nothing ran.
+    #[serde(rename = "build failed")]
+    BuildFailed,
+    /// It could not be graded at all.
+    #[serde(rename = "error")]
+    Error,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::BuildFailed => "build failed",
+            Verdict::Error => "error",
+        })
+    }
+}
+
 impl Submission {
-    /// `pass`, `fail`, `build failed` (nothing could run) or `error`.
-    pub fn verdict(&self) -> &'static str {
+    /// Its verdict.
+    pub fn verdict(&self) -> Verdict {
         match &self.outcome {
-            Err(_) => "error",
-            Ok(report) if report.passed() => "pass",
-            Ok(report) if report.exercises.iter().all(|e| unbuilt(&e.runs)) => "build failed",
-            Ok(_) => "fail",
+            Err(_) => Verdict::Error,
+            Ok(report) if report.passed() => Verdict::Pass,
+            Ok(report) if report.exercises.iter().all(|e| unbuilt(&e.runs)) => Verdict::BuildFailed,
+            Ok(_) => Verdict::Fail,
         }
     }
 
@@ -73,16 +101,16 @@ impl Submission {
             Err(error) => return error.clone(),
             Ok(report) => report,
         };
-        let whole = self.verdict() == "build failed";
+        let whole = self.verdict() == Verdict::BuildFailed;
         let first = report.exercises.iter().find_map(|exercise| {
             exercise.runs.iter().find_map(|run| {
                 run.checks.iter().find_map(|check| {
                     check.failure.as_ref().map(|f| {
                         let got = f.got.lines().next().unwrap_or_default();
-                        match check.name {
-                            "build" if whole => format!("{}: {got}", f.problem),
-                            "build" => format!("{}: {}: {got}", exercise.id, f.problem),
-                            name => format!("{}: {name}: {}", exercise.id, f.problem),
+                        match check.kind {
+                            CheckKind::Build if whole => format!("{}: {got}", f.problem),
+                            CheckKind::Build => format!("{}: {}: {got}", exercise.id, f.problem),
+                            kind => format!("{}: {kind}: {}", exercise.id, f.problem),
                         }
                     })
                 })
@@ -204,8 +232,8 @@ pub struct Row {
     pub score: u32,
     /// Points possible.
     pub possible: u32,
-    /// `pass`, `fail`, `build failed` or `error`.
-    pub verdict: String,
+    /// How its grading went.
+    pub verdict: Verdict,
     /// How many checks failed.
     pub failed_checks: usize,
     /// Each exercise graded, by id.
@@ -226,7 +254,7 @@ impl Row {
                         let checks = e
                             .checks()
                             .into_iter()
-                            .map(|row| (row.name.to_owned(), (row.earned, row.possible)))
+                            .map(|row| (row.kind.name().to_owned(), (row.earned, row.possible)))
                             .collect();
                         let marks = ExerciseMarks {
                             score: e.score(),
@@ -243,7 +271,7 @@ impl Row {
             path: s.path.display().to_string(),
             score: s.score(),
             possible: s.possible,
-            verdict: s.verdict().to_owned(),
+            verdict: s.verdict(),
             failed_checks: s.failed_checks(),
             exercises,
             detail: crate::safe::text(&s.detail()),
@@ -345,7 +373,7 @@ impl Gradebook {
                 row.path.clone(),
                 row.score.to_string(),
                 row.possible.to_string(),
-                row.verdict.clone(),
+                row.verdict.to_string(),
                 row.failed_checks.to_string(),
             ];
             record.extend(columns.iter().map(|id| {
@@ -441,7 +469,11 @@ impl fmt::Display for Table<'_> {
                 s.detail()
             )?;
         }
-        let passed = self.0.iter().filter(|s| s.verdict() == "pass").count();
+        let passed = self
+            .0
+            .iter()
+            .filter(|s| s.verdict() == Verdict::Pass)
+            .count();
         writeln!(f, "{passed} of {} passed every check", self.0.len())
     }
 }

@@ -168,7 +168,9 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     if late {
         // Whatever cargo had started (rustc, a build script) was in its
         // group and died with it; what was orphaned to us is reaped.
-        reap_group(group);
+        crate::procfs::clear_group(group, |pid| {
+            let _ = nix::sys::wait::waitpid(pid, None);
+        });
         Err(Error::Build {
             workspace: workspace.display().to_string(),
             first_error: format!(
@@ -183,25 +185,6 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
             binaries.failed = Some(first.unwrap_or_else(|| first_error(&stderr)));
         }
         Ok(binaries)
-    }
-}
-
-/// Waits (at most two seconds) for killed group `group` to be gone, reaping
-/// those of its processes that were orphaned to this one (a subreaper).
-fn reap_group(group: nix::unistd::Pid) {
-    let me = nix::unistd::getpid();
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        let members = crate::kernel::group_members(group);
-        if members.is_empty() || std::time::Instant::now() >= deadline {
-            return;
-        }
-        for (pid, stat) in members {
-            if stat.ppid == me && stat.is_zombie() {
-                let _ = nix::sys::wait::waitpid(pid, None);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

@@ -28,7 +28,7 @@ use crate::report::{Allotted, ExerciseReport, Report};
 fn test_name(exercise: &ExerciseReport, allotted: &Allotted<'_>) -> String {
     format!(
         "{}: {} / {}",
-        exercise.id, allotted.run.command, allotted.check.name
+        exercise.id, allotted.run.command, allotted.check.kind
     )
 }
 

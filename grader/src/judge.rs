@@ -8,13 +8,13 @@ use nix::unistd::Pid;
 
 use crate::exercises::{Exercise, Facts, Run};
 use crate::observe::{CheckIn, Ending, Observation, Release};
-use crate::report::{Check, Failure, RunReport};
+use crate::report::{Check, CheckKind, Failure, RunReport};
 use crate::trace::Stream;
 
 /// Each line of the output with the processes that wrote it, by the
 /// kernel's account; `None` when the run was not traced.
 fn writers(seen: &Observation) -> Option<BTreeMap<String, Vec<Pid>>> {
-    let events = seen.kernel.as_ref().ok()?;
+    let events = seen.traced.as_ref().ok()?;
     let mut writers: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
     for (pid, bytes) in events.written_by(Stream::Stdout) {
         for line in String::from_utf8_lossy(&bytes).lines() {
@@ -42,7 +42,7 @@ fn who(pid: Pid, seen: &Observation) -> String {
 /// the kernel saw the run create.
 fn worker(pid: Pid, seen: &Observation) -> bool {
     let created = seen
-        .kernel
+        .traced
         .as_ref()
         .is_ok_and(|events| events.process(pid).is_some());
     created
@@ -161,7 +161,7 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
     }
     checks.push(nothing_left(seen));
     let mut notes = Vec::new();
-    if let Err(why) = &seen.kernel {
+    if let Err(why) = &seen.traced {
         notes.push(format!(
             "the kernel could not trace the program ({why}), so processes are known from their \
              check-ins and /proc only"
@@ -230,7 +230,7 @@ fn stderr_tail(seen: &Observation) -> String {
 }
 
 fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
-    const NAME: &str = "exit status";
+    const NAME: CheckKind = CheckKind::ExitStatus;
     let (problem, got, hint) = match seen.ending {
         Ending::Exited(0) => return Check::pass(NAME),
         Ending::Exited(code) => (
@@ -285,7 +285,7 @@ fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     if let Some(facts) = run.facts {
         return json_output(exercise, facts, seen);
     }
-    const NAME: &str = "output";
+    const NAME: CheckKind = CheckKind::Output;
     let text = seen.stdout.text();
     let got: Vec<&str> = text.lines().collect();
     let mut problems = Vec::new();
@@ -371,13 +371,13 @@ fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
 }
 
 fn json_output(exercise: &Exercise, facts: Facts, seen: &Observation) -> Check {
-    const NAME: &str = "output";
+    const NAME: CheckKind = CheckKind::Output;
     let text = seen.stdout.text();
     let mut problems = match serde_json::from_str(&text) {
         Ok(json) => facts(&json, seen),
         Err(error) => vec![format!("the output is not JSON: {error}")],
     };
-    if let Ok(events) = &seen.kernel {
+    if let Ok(events) = &seen.traced {
         for (pid, _) in events.written_by(Stream::Stdout) {
             if pid != seen.main {
                 problems.push(format!(
@@ -402,7 +402,7 @@ fn json_output(exercise: &Exercise, facts: Facts, seen: &Observation) -> Check {
 }
 
 fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
-    const NAME: &str = "processes";
+    const NAME: CheckKind = CheckKind::Processes;
     let main = seen.main;
     let mut problems = Vec::new();
     let mut children = Vec::new();
@@ -426,7 +426,7 @@ fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
             children.push(checkin.pid);
         }
     }
-    if let Ok(events) = &seen.kernel {
+    if let Ok(events) = &seen.traced {
         // A check-in names a pid; the kernel says whether this run made it.
         for checkin in &checkins {
             if checkin.pid != main && events.process(checkin.pid).is_none() {
@@ -443,7 +443,7 @@ fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
             run.children,
             children.len()
         );
-        match &seen.kernel {
+        match &seen.traced {
             Ok(events) => {
                 let created = events.children_of(main).count();
                 if created > children.len() {
@@ -507,9 +507,9 @@ fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
 }
 
 fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
-    const NAME: &str = "concurrency";
+    const NAME: CheckKind = CheckKind::Concurrency;
     let hint = format!("start every process before joining any; {}", exercise.hint);
-    let unobserved = seen.kernel.as_ref().map_or(0, |events| {
+    let unobserved = seen.traced.as_ref().map_or(0, |events| {
         events
             .children_of(seen.main)
             .filter(|p| !seen.checkins.iter().any(|c| c.pid == p.pid))
@@ -593,7 +593,7 @@ fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
 }
 
 fn nothing_left(seen: &Observation) -> Check {
-    const NAME: &str = "nothing left behind";
+    const NAME: CheckKind = CheckKind::NothingLeftBehind;
     if seen.leftovers.is_empty() {
         return Check::pass(NAME);
     }

@@ -41,8 +41,8 @@ pub mod formats;
 pub mod gradescope;
 pub mod handout;
 mod judge;
-pub mod kernel;
 pub mod observe;
+pub mod procfs;
 mod report;
 pub mod safe;
 #[expect(
@@ -64,7 +64,9 @@ pub use cargo::{Binaries, build};
 pub use error::Error;
 pub use exercises::{EXERCISES, Exercise, Run};
 pub use judge::judge;
-pub use report::{Allotted, Check, CheckRow, ExerciseReport, Failure, Report, RunReport};
+pub use report::{
+    Allotted, Check, CheckKind, CheckRow, ExerciseReport, Failure, Report, RunReport,
+};
 
 /// Runs `binary` as `run` of `exercise` and judges it.
 pub fn grade_run(
@@ -99,6 +101,7 @@ pub fn grade_exercise_with(
     Ok(ExerciseReport {
         id: exercise.id,
         package: exercise.package,
+        ports: exercise.ports,
         points: exercise.points,
         runs,
         withheld: exercises::withheld(exercise.id),

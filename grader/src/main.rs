@@ -277,7 +277,7 @@ fn grade_batch(args: &Args) -> Result<bool, Error> {
     if graded.iter().all(|s| s.outcome.is_err()) {
         return Err(Error::NothingGraded);
     }
-    Ok(graded.iter().all(|s| s.verdict() == "pass"))
+    Ok(graded.iter().all(|s| s.verdict() == batch::Verdict::Pass))
 }
 
 /// Writes the platform files for one graded submission into `out`.

@@ -20,28 +20,65 @@ pub struct Failure {
     pub hint: String,
 }
 
+/// What a check looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CheckKind {
+    /// The exercise's binary was built.
+    Build,
+    /// Exit code 0 within the timeout.
+    ExitStatus,
+    /// The expected lines (or facts), from the processes meant to print them.
+    Output,
+    /// The expected child processes, made with `common`, of the main process.
+    Processes,
+    /// The child processes that did the work were alive at once.
+    Concurrency,
+    /// No process outlived the main process.
+    NothingLeftBehind,
+}
+
+impl CheckKind {
+    /// The check's name, as reports show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckKind::Build => "build",
+            CheckKind::ExitStatus => "exit status",
+            CheckKind::Output => "output",
+            CheckKind::Processes => "processes",
+            CheckKind::Concurrency => "concurrency",
+            CheckKind::NothingLeftBehind => "nothing left behind",
+        }
+    }
+}
+
+impl fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One check of one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
-    /// Such as `output` or `processes`.
-    pub name: &'static str,
+    /// What it looks at.
+    pub kind: CheckKind,
     /// `None` when it passed.
     pub failure: Option<Failure>,
 }
 
 impl Check {
     /// A check that passed.
-    pub fn pass(name: &'static str) -> Check {
+    pub fn pass(kind: CheckKind) -> Check {
         Check {
-            name,
+            kind,
             failure: None,
         }
     }
 
     /// A check that failed.
-    pub fn fail(name: &'static str, failure: Failure) -> Check {
+    pub fn fail(kind: CheckKind, failure: Failure) -> Check {
         Check {
-            name,
+            kind,
             failure: Some(failure),
         }
     }
@@ -83,7 +120,7 @@ impl RunReport {
     pub fn failure(&self, name: &str) -> Option<&Failure> {
         self.checks
             .iter()
-            .find(|c| c.name == name)
+            .find(|c| c.kind.name() == name)
             .and_then(|c| c.failure.as_ref())
     }
 
@@ -113,12 +150,12 @@ impl fmt::Display for RunReport {
         }
         for check in &self.checks {
             match &check.failure {
-                None => writeln!(f, "  pass  {}", check.name)?,
+                None => writeln!(f, "  pass  {}", check.kind)?,
                 Some(failure) => {
                     writeln!(
                         f,
                         "  FAIL  {}: {}",
-                        check.name,
+                        check.kind,
                         safe::text(&failure.problem)
                     )?;
                     writeln!(f, "        expected:")?;
@@ -153,6 +190,8 @@ pub struct ExerciseReport {
     pub id: &'static str,
     /// Its package.
     pub package: &'static str,
+    /// Which question of which seed document it ports.
+    pub ports: &'static str,
     /// The points it is worth.
     pub points: u32,
     /// Each run's checks.
@@ -176,11 +215,12 @@ impl ExerciseReport {
         ExerciseReport {
             id: exercise.id,
             package: exercise.package,
+            ports: exercise.ports,
             points: exercise.points,
             runs: vec![RunReport {
                 exercise: exercise.id,
                 command: "cargo build".to_owned(),
-                checks: vec![Check::fail("build", failure)],
+                checks: vec![Check::fail(CheckKind::Build, failure)],
                 notes: Vec::new(),
                 not_started: None,
                 hidden: false,
@@ -268,7 +308,7 @@ impl Report {
             e.runs
                 .iter()
                 .flat_map(|r| &r.checks)
-                .find(|c| c.name == "build")
+                .find(|c| c.kind == CheckKind::Build)
                 .and_then(|c| c.failure.as_ref())
         }
         if self.exercises.is_empty() || !self.exercises.iter().all(|e| unbuilt(e).is_some()) {
@@ -299,14 +339,14 @@ impl ExerciseReport {
         let mut rows: Vec<CheckRow> = Vec::new();
         for allotted in self.allotted() {
             let earned = if allotted.passed { allotted.points } else { 0 };
-            match rows.iter_mut().find(|r| r.name == allotted.check.name) {
+            match rows.iter_mut().find(|r| r.kind == allotted.check.kind) {
                 Some(row) => {
                     row.possible += allotted.points;
                     row.earned += earned;
                     row.passed &= allotted.passed;
                 }
                 None => rows.push(CheckRow {
-                    name: allotted.check.name,
+                    kind: allotted.check.kind,
                     possible: allotted.points,
                     earned,
                     passed: allotted.passed,
@@ -320,8 +360,8 @@ impl ExerciseReport {
 /// One row of the report's table: a check over every run of an exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckRow {
-    /// The check's name, such as `output`.
-    pub name: &'static str,
+    /// The check.
+    pub kind: CheckKind,
     /// The points it is worth over every run.
     pub possible: u32,
     /// The points earned.
@@ -351,7 +391,7 @@ impl fmt::Display for Report {
                     f,
                     "{:<5} {:<26} {shown:>11}  {}",
                     exercise.id,
-                    row.name,
+                    row.kind.name(),
                     verdict(row.passed)
                 )?;
             }
@@ -391,9 +431,13 @@ impl fmt::Display for Report {
             if exercise.not_started().is_some() {
                 continue;
             }
+            let mut told = false;
             for run in &exercise.runs {
                 if !run.passed() || !run.notes.is_empty() {
                     writeln!(f)?;
+                    if !std::mem::replace(&mut told, true) {
+                        writeln!(f, "{} ports {}", exercise.id, exercise.ports)?;
+                    }
                     write!(f, "{run}")?;
                 }
             }

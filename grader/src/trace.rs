@@ -53,9 +53,9 @@ pub const PTRACE_ENV: &str = "GRADER_PTRACE";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// It exited with this code.
-    Code(i32),
+    Exited(i32),
     /// It was killed by this signal.
-    Signal(i32),
+    Signaled(i32),
 }
 
 /// A process the program created.
@@ -297,8 +297,8 @@ impl Tracer {
 
     fn handle(&mut self, status: WaitStatus) -> Option<Exit> {
         match status {
-            WaitStatus::Exited(pid, code) => self.gone(pid, Exit::Code(code)),
-            WaitStatus::Signaled(pid, signal, _) => self.gone(pid, Exit::Signal(signal as i32)),
+            WaitStatus::Exited(pid, code) => self.gone(pid, Exit::Exited(code)),
+            WaitStatus::Signaled(pid, signal, _) => self.gone(pid, Exit::Signaled(signal as i32)),
             WaitStatus::PtraceEvent(pid, _, event) if event == libc::PTRACE_EVENT_STOP => {
                 // A new task's first stop (attached by SEIZE), or a
                 // group-stop: either way it goes on, unless past the limit.
@@ -460,9 +460,9 @@ impl Tracer {
         {
             let raw = i32::try_from(raw).unwrap_or(0);
             let exit = if libc::WIFSIGNALED(raw) {
-                Exit::Signal(libc::WTERMSIG(raw))
+                Exit::Signaled(libc::WTERMSIG(raw))
             } else {
-                Exit::Code(libc::WEXITSTATUS(raw))
+                Exit::Exited(libc::WEXITSTATUS(raw))
             };
             self.record_exit(pid, exit);
         }

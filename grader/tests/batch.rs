@@ -222,7 +222,7 @@ fn a_build_that_hangs_is_stopped() {
         "{stdout}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
-    let inside = grader::kernel::processes().into_iter().filter(|(pid, _)| {
+    let inside = grader::procfs::processes().into_iter().filter(|(pid, _)| {
         std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(dir.path()))
     });
     assert_eq!(inside.count(), 0, "the build script was killed");

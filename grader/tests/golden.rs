@@ -53,7 +53,7 @@ fn normalize(report: &str, run: &Run, seen: &Observation) -> String {
             .entry(checkin.pid.as_raw())
             .or_insert_with(|| format!("<child-{}>", i + 1));
     }
-    if let Ok(events) = &seen.kernel {
+    if let Ok(events) = &seen.traced {
         for (i, created) in events.processes.iter().enumerate() {
             roles
                 .entry(created.pid.as_raw())

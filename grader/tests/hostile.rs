@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use grader::{RunReport, exercises, grade_run, kernel};
+use grader::{RunReport, exercises, grade_run, procfs};
 
 /// Grades example `fixture` as q6 with `timeout`; returns the report and how
 /// long grading took.
@@ -24,7 +24,7 @@ fn grade_hostile(fixture: &str, timeout: Duration) -> (RunReport, Duration) {
 fn assert_none_left(fixture: &str) {
     let binary = crate::binaries().get(fixture).expect("fixture built");
     let comm = &fixture[..fixture.len().min(15)];
-    let left: Vec<_> = kernel::processes()
+    let left: Vec<_> = procfs::processes()
         .into_iter()
         .filter(|(pid, _)| {
             std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary)
@@ -72,7 +72,7 @@ fn a_process_escaping_the_group_with_stdout_open_is_found() {
     assert!(report.failure("output").is_none(), "{report}");
     // The straggler is `sleep`, not the fixture: look for it by its parent.
     let me = nix::unistd::getpid();
-    let sleeping = kernel::processes()
+    let sleeping = procfs::processes()
         .into_iter()
         .filter(|(pid, s)| {
             s.ppid == me

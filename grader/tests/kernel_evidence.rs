@@ -18,7 +18,7 @@ fn the_kernel_sees_each_reference_child_process() {
             for mut run in (exercise.runs)() {
                 run.start_method = method;
                 let seen = observe::observe(binary, &run).expect("observed");
-                let events = seen.kernel.as_ref().expect("tracing is permitted here");
+                let events = seen.traced.as_ref().expect("tracing is permitted here");
                 let children: Vec<_> = events.children_of(seen.main).collect();
                 let what = format!("{id} {:?} under {method}", run.args);
                 assert_eq!(children.len(), run.children, "{what}: {events:?}");
@@ -28,7 +28,7 @@ fn the_kernel_sees_each_reference_child_process() {
                     "{what}: no grandchildren"
                 );
                 for child in children {
-                    assert_eq!(child.exit, Some(Exit::Code(0)), "{what}: {child:?}");
+                    assert_eq!(child.exit, Some(Exit::Exited(0)), "{what}: {child:?}");
                     assert_eq!(
                         child.exec,
                         method == StartMethod::Spawn,

@@ -25,11 +25,11 @@ fn grade_wrong(fixture: &str, exercise: &str, run_index: usize, adjust: fn(&mut 
     assert_golden(fixture, &run, &seen, &first);
     for _ in 0..2 {
         let (_, again) = grade();
-        let failed = |r: &RunReport| -> Vec<&str> {
+        let failed = |r: &RunReport| -> Vec<grader::CheckKind> {
             r.checks
                 .iter()
                 .filter(|c| c.failure.is_some())
-                .map(|c| c.name)
+                .map(|c| c.kind)
                 .collect()
         };
         assert_eq!(

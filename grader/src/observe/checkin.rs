@@ -12,7 +12,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use nix::sys::socket::{getsockopt, sockopt};
 use nix::unistd::Pid;
 
-use crate::kernel;
+use crate::procfs;
 
 /// How many connections are taken per look; more wait for the next.
 const PER_TICK: usize = 64;
@@ -67,8 +67,8 @@ impl Desk {
                 continue;
             };
             let pid = Pid::from_raw(credentials.pid());
-            let ppid = kernel::stat(pid).map(|s| s.ppid);
-            let ns_pid = kernel::ns_pid(pid).unwrap_or(pid);
+            let ppid = procfs::stat(pid).map(|s| s.ppid);
+            let ns_pid = procfs::ns_pid(pid).unwrap_or(pid);
             let mut stream = stream;
             if stream.write_all(b"s").is_err() {
                 continue;

@@ -8,7 +8,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpid};
 
 use super::{TICK, Waiter};
-use crate::kernel;
+use crate::procfs;
 use crate::sandbox::Sandbox;
 
 /// How long processes of the run may take to finish dying after the main
@@ -25,22 +25,21 @@ pub(super) const PIPE_GRACE: Duration = Duration::from_millis(50);
 /// sandbox's members and, without a PID namespace, the run's group.
 fn running(main: Pid, sandbox: &Sandbox) -> Vec<Pid> {
     let mut pids = sandbox.members();
-    pids.extend(kernel::group_members(main).into_iter().map(|(pid, _)| pid));
+    pids.extend(procfs::group_members(main).into_iter().map(|(pid, _)| pid));
     pids.sort();
     pids.dedup();
     pids.into_iter()
-        .filter(|&pid| pid != main && kernel::stat(pid).is_some_and(|s| !s.is_zombie()))
+        .filter(|&pid| pid != main && procfs::stat(pid).is_some_and(|s| !s.is_zombie()))
         .collect()
 }
 
 /// Waits for the run's processes that are dying to be gone, then kills
 /// every process of the run; returns those that were still running then.
 pub(super) fn clear_run(main: Pid, waiter: &mut Waiter, sandbox: &mut Sandbox) -> Vec<Pid> {
-    let me = getpid();
     let settle = Instant::now() + SETTLE;
     let leftovers = loop {
         waiter.pump();
-        reap_ours(main, me, waiter);
+        reap_ours(main, waiter);
         let running = running(main, sandbox);
         if running.is_empty() || Instant::now() >= settle {
             break running;
@@ -49,26 +48,15 @@ pub(super) fn clear_run(main: Pid, waiter: &mut Waiter, sandbox: &mut Sandbox) -
     };
     waiter.kill(sandbox);
     // Without a PID namespace, orphans came to the grader: reap them.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let members = kernel::group_members(main);
-        if members.is_empty() || Instant::now() >= deadline {
-            break;
-        }
-        let _ = nix::sys::signal::killpg(main, Signal::SIGKILL);
-        reap_ours(main, me, waiter);
-        thread::sleep(TICK);
-    }
+    procfs::clear_group(main, |pid| waiter.reap_member(pid));
     leftovers
 }
 
 /// Reaps the members of group `main` that ended and are children of the
 /// grader (orphans, without a PID namespace).
-fn reap_ours(main: Pid, me: Pid, waiter: &mut Waiter) {
-    for (pid, stat) in kernel::group_members(main) {
-        if stat.ppid == me && stat.is_zombie() {
-            waiter.reap_member(pid);
-        }
+fn reap_ours(main: Pid, waiter: &mut Waiter) {
+    for pid in procfs::our_zombies(main) {
+        waiter.reap_member(pid);
     }
 }
 
@@ -77,7 +65,7 @@ fn reap_ours(main: Pid, me: Pid, waiter: &mut Waiter) {
 pub(super) fn clear_pipe_holders(pipes: &[u64]) -> Vec<Pid> {
     let me = getpid();
     let names: Vec<String> = pipes.iter().map(|ino| format!("pipe:[{ino}]")).collect();
-    let holders: Vec<(Pid, kernel::Stat)> = kernel::processes()
+    let holders: Vec<(Pid, procfs::Stat)> = procfs::processes()
         .into_iter()
         .filter(|(pid, _)| *pid != me)
         .filter(|(pid, _)| {

@@ -74,7 +74,7 @@ pub use checkin::CheckIn;
 
 use crate::error::Error;
 use crate::exercises::Run;
-use crate::kernel::{self, Blocked};
+use crate::procfs::{self, Blocked};
 use crate::sandbox::{self, Layers, Sandbox, Spec};
 use crate::trace::{self, Events, Stream, Tracer};
 
@@ -145,7 +145,7 @@ pub struct Observation {
     /// they were killed.
     pub leftovers: Vec<Pid>,
     /// What `ptrace` reported, or why the run could not be traced.
-    pub kernel: Result<Events, String>,
+    pub traced: Result<Events, String>,
     /// Which layers of isolation the run had.
     pub layers: Layers,
     /// The sandbox's init, the parent of the main process.
@@ -257,7 +257,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     };
     let ending = watch.until_exit(&mut waiter, &mut sandbox)?;
     let mut leftovers = cleanup::clear_run(main, &mut waiter, &mut sandbox);
-    let kernel = match waiter {
+    let traced = match waiter {
         Waiter::Traced(tracer) => {
             // Traced processes that left the group are still known.
             leftovers.extend(tracer.alive());
@@ -279,7 +279,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     } else {
         leftovers
     };
-    let most_threads = match &kernel {
+    let most_threads = match &traced {
         // Exact: one plus every thread the kernel saw it create.
         Ok(events) => u32::try_from(1 + events.threads_of(main)).unwrap_or(u32::MAX),
         Err(_) => watch.most_threads,
@@ -300,7 +300,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         saw_waits: watch.saw_waits,
         most_threads,
         leftovers,
-        kernel,
+        traced,
         layers,
         init,
         hit_memory_cap,
@@ -335,7 +335,7 @@ impl Watch<'_> {
             }
             // Traced, the kernel reports every thread; untraced, sample.
             if let Waiter::Plain(_) = waiter
-                && let Some(stat) = kernel::stat(self.main)
+                && let Some(stat) = procfs::stat(self.main)
             {
                 self.most_threads = self.most_threads.max(stat.threads);
             }
@@ -373,7 +373,7 @@ impl Watch<'_> {
     }
 
     fn judge_release(&mut self) {
-        let blocked = kernel::blocked(self.main);
+        let blocked = procfs::blocked(self.main);
         if blocked == Blocked::Unknown {
             self.saw_waits = false;
         }
@@ -391,7 +391,7 @@ impl Watch<'_> {
     /// Whether every live child of the main process is held by us while the
     /// main process is blocked: then nothing can happen until we answer.
     fn stalled(&self) -> bool {
-        let children = kernel::children_of(self.main);
+        let children = procfs::children_of(self.main);
         // With no child at all, the main process waits for none of ours.
         let all_held = !children.is_empty()
             && children
@@ -400,7 +400,7 @@ impl Watch<'_> {
         // Read again: the main process must not have moved meanwhile.
         all_held
             && matches!(
-                kernel::blocked(self.main),
+                procfs::blocked(self.main),
                 Blocked::InWait | Blocked::InPoll
             )
     }
@@ -428,8 +428,8 @@ impl Waiter {
     fn ended(&mut self, sandbox: &mut Sandbox) -> Option<Ending> {
         match self {
             Waiter::Traced(tracer) => tracer.poll().map(|exit| match exit {
-                trace::Exit::Code(code) => Ending::Exited(code),
-                trace::Exit::Signal(signal) => Ending::Signaled(signal),
+                trace::Exit::Exited(code) => Ending::Exited(code),
+                trace::Exit::Signaled(signal) => Ending::Signaled(signal),
             }),
             Waiter::Plain(_) => sandbox.exit_status().map(|status| {
                 if libc::WIFSIGNALED(status) {

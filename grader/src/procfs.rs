@@ -84,6 +84,34 @@ pub fn group_members(group: Pid) -> Vec<(Pid, Stat)> {
         .collect()
 }
 
+/// The members of process group `group` that have ended and are children
+/// of this process (orphans it received as a subreaper), to be reaped.
+pub fn our_zombies(group: Pid) -> Vec<Pid> {
+    let me = nix::unistd::getpid();
+    group_members(group)
+        .into_iter()
+        .filter(|(_, stat)| stat.ppid == me && stat.is_zombie())
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Kills process group `group` and waits (at most two seconds) for it to
+/// be gone, reaping with `reap` each member that comes to this process:
+/// the one routine that clears a killed group, for builds and runs alike.
+pub fn clear_group(group: Pid, mut reap: impl FnMut(Pid)) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        if group_members(group).is_empty() || std::time::Instant::now() >= deadline {
+            return;
+        }
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        for pid in our_zombies(group) {
+            reap(pid);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// What `pid` is blocked in, from `/proc/PID/syscall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {
