@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::StartMethod;
 use serde_json::Value;
 
-use crate::observe::Observation;
 
 /// One exercise of the homework.
 #[derive(Debug)]
@@ -66,7 +65,11 @@ pub struct Run {
 
 /// Checks the JSON a run printed, next to what the kernel saw of it; returns
 /// one line per wrong fact.
-pub type Facts = fn(&Value, &Observation) -> Vec<String>;
+pub type Facts = fn(&Value, &CheckedIn) -> Vec<String>;
+
+/// The pids of the processes that checked in during a run, as the program
+/// sees them (inside its PID namespace), which is how it prints them.
+pub type CheckedIn = BTreeSet<u64>;
 
 impl Run {
     /// A run with `args` whose main process prints `last` and nothing else.
@@ -320,14 +323,6 @@ fn q6_runs() -> Vec<Run> {
     }]
 }
 
-/// The pids of the processes that checked in, as the program sees them
-/// (inside its PID namespace), which is how it prints them.
-fn checked_in(seen: &Observation) -> BTreeSet<u64> {
-    seen.checkins
-        .iter()
-        .map(|c| c.ns_pid.as_raw().unsigned_abs().into())
-        .collect()
-}
 
 /// A list of pids in the JSON at `pointer`.
 fn pids(json: &Value, pointer: &str) -> BTreeSet<u64> {
@@ -354,7 +349,7 @@ fn q1_runs() -> Vec<Run> {
     )]
 }
 
-fn q1_facts(json: &Value, seen: &Observation) -> Vec<String> {
+fn q1_facts(json: &Value, checked_in: &CheckedIn) -> Vec<String> {
     let mut problems = Vec::new();
     expect(
         &mut problems,
@@ -388,10 +383,10 @@ fn q1_facts(json: &Value, seen: &Observation) -> Vec<String> {
         }
     }
     let workers = pids(json, "/worker_pids");
-    if workers.len() != 2 || !workers.is_subset(&checked_in(seen)) {
+    if workers.len() != 2 || !workers.is_subset(checked_in) {
         problems.push(format!(
             "worker_pids {workers:?} are not the 2 pool workers the kernel saw {:?}",
-            checked_in(seen)
+            checked_in
         ));
     }
     problems
@@ -403,7 +398,7 @@ fn q2_runs() -> Vec<Run> {
     vec![Run::json(&["--iterations", "10", "--json"], 15, q2_facts)]
 }
 
-fn q2_facts(json: &Value, _: &Observation) -> Vec<String> {
+fn q2_facts(json: &Value, _: &CheckedIn) -> Vec<String> {
     let mut problems = Vec::new();
     for (pointer, expected) in [
         ("/memory/child_saw", Value::from(42)),
@@ -432,7 +427,7 @@ fn q4_runs() -> Vec<Run> {
     )]
 }
 
-fn q4_facts(json: &Value, seen: &Observation) -> Vec<String> {
+fn q4_facts(json: &Value, checked_in: &CheckedIn) -> Vec<String> {
     let mut problems = Vec::new();
     expect(
         &mut problems,
@@ -440,17 +435,16 @@ fn q4_facts(json: &Value, seen: &Observation) -> Vec<String> {
         "/seed_snippet",
         serde_json::json!([2, 4, 6, 8, 10]),
     );
-    let kernel = checked_in(seen);
     let per_task = pids(json, "/process_per_task/pids");
     let pool = pids(json, "/pool/pids");
     let workers = pids(json, "/pool_workers");
-    if per_task.len() != 20 || !per_task.is_subset(&kernel) {
+    if per_task.len() != 20 || !per_task.is_subset(checked_in) {
         problems.push(format!(
             "a process per task used {} processes, expected 20 distinct ones the kernel saw",
             per_task.len()
         ));
     }
-    if workers.len() != 2 || !workers.is_subset(&kernel) {
+    if workers.len() != 2 || !workers.is_subset(checked_in) {
         problems.push(format!(
             "pool_workers {workers:?} are not 2 processes the kernel saw"
         ));

@@ -374,7 +374,14 @@ fn json_output(exercise: &Exercise, facts: Facts, seen: &Observation) -> Check {
     const NAME: CheckKind = CheckKind::Output;
     let text = seen.stdout.text();
     let mut problems = match serde_json::from_str(&text) {
-        Ok(json) => facts(&json, seen),
+        Ok(json) => {
+            let checked_in = seen
+                .checkins
+                .iter()
+                .map(|c| c.ns_pid.as_raw().unsigned_abs().into())
+                .collect();
+            facts(&json, &checked_in)
+        }
         Err(error) => vec![format!("the output is not JSON: {error}")],
     };
     if let Ok(events) = &seen.traced {
