@@ -103,8 +103,14 @@
 //! learn pids from the kernel and to hold processes at a rendezvous.
 
 mod checkin;
+mod child;
 mod connection;
 mod crossing;
+#[expect(
+    unsafe_code,
+    reason = "the constructor that runs a spawned child before main; see the module docs"
+)]
+mod entry;
 mod error;
 mod frame;
 mod identity;

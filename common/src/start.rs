@@ -6,7 +6,7 @@
 //! The parent runs `/proc/self/exe` (the very file it runs, even if the path
 //! has been replaced since) with [`SPAWNED_ENV`] set and one end of a Unix
 //! socket pair as its stdin. Before `main` runs, a constructor of this crate
-//! (see `sys`) sees the variable, reads a [`Boot`] frame from the socket and
+//! (see `entry`) sees the variable, reads a [`Boot`] frame from the socket and
 //! does the child's work: a [`Process`](crate::Process)'s function with its
 //! arguments, or a pool worker's loop over the same socket. Then it exits,
 //! so the program's `main` never runs in the child. That is the part Python's
@@ -20,12 +20,10 @@
 //! Spawn is safe from a multi-threaded process, since the child starts with
 //! nothing of the parent's memory; fork is refused there.
 
-use std::ffi::OsString;
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
@@ -153,10 +151,12 @@ pub(crate) enum Work {
 /// The first frame a spawned child reads.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Boot {
-    identity: Identity,
+    /// Who the child is.
+    pub(crate) identity: Identity,
     /// The check-in socket, if a grader is watching.
-    checkin: Option<Vec<u8>>,
-    work: Work,
+    pub(crate) checkin: Option<Vec<u8>>,
+    /// What it is to do.
+    pub(crate) work: Work,
 }
 
 /// In the parent: starts a child running `work` as `name`. Returns its pid
@@ -200,88 +200,4 @@ pub(crate) fn spawn(name: &str, work: Work, fds: &[BorrowedFd<'_>]) -> Result<(P
         let _ = ours.read(&mut [0u8; 1]);
     }
     Ok((pid, ours))
-}
-
-/// In a spawned child, before `main`: does the work its parent sent, then
-/// exits. Never returns.
-pub(crate) fn run_spawned() -> ! {
-    sys::ignore_sigpipe();
-    // The socket moves off stdin, which becomes /dev/null, as in Python's
-    // spawned children.
-    let code = match take_socket() {
-        Some(mut socket) => match frame::read::<Boot>(&mut socket) {
-            Ok(Some(boot)) => run(boot, socket),
-            _ => 1,
-        },
-        None => 1,
-    };
-    sys::flush_stdio();
-    sys::exit_now(code)
-}
-
-fn take_socket() -> Option<UnixStream> {
-    let socket = nix::unistd::dup(std::io::stdin()).ok()?;
-    if let Ok(null) = std::fs::File::open("/dev/null") {
-        let _ = nix::unistd::dup2_stdin(null);
-    }
-    Some(UnixStream::from(socket))
-}
-
-fn run(boot: Boot, socket: UnixStream) -> i32 {
-    use std::os::unix::ffi::OsStringExt;
-    if let Some(parent) = boot.identity.parent_pid() {
-        sys::die_with(Pid::from_raw(i32::try_from(parent).unwrap_or(0)));
-    }
-    let name = boot.identity.name().to_owned();
-    identity::become_child(boot.identity);
-    if let Some(path) = boot.checkin {
-        let path = OsString::from_vec(path);
-        let mut seen = socket.try_clone().ok();
-        checkin::check_in(&path, &name, || {
-            if let Some(seen) = seen.as_mut() {
-                let _ = seen.write_all(b"s");
-            }
-        });
-    }
-    match boot.work {
-        Work::Process { func, args, fds } => {
-            if fds > 0 {
-                match sys::receive_fds(&socket, fds) {
-                    Some(fds) => crate::crossing::install_fds(fds),
-                    None => return 1,
-                }
-            }
-            match panic::catch_unwind(AssertUnwindSafe(|| func.call(&args))) {
-                Ok(Ok(_)) => 0,
-                Ok(Err(message)) => {
-                    eprintln!("{name}: {message}");
-                    1
-                }
-                Err(_) => 1,
-            }
-        }
-        Work::PoolWorker {
-            initializer,
-            maxtasks,
-            slot,
-            slots,
-        } => {
-            sys::ignore_sigint();
-            let Some(progress) = sys::receive_fds(&socket, 1)
-                .and_then(|fds| fds.into_iter().next())
-                .and_then(|fd| sys::Slots::map(fd, slots).ok())
-            else {
-                return 1;
-            };
-            if let Some(initializer) = initializer
-                && initializer.call(&[]).is_err()
-            {
-                return 1;
-            }
-            let Ok(results) = socket.try_clone() else {
-                return 1;
-            };
-            crate::pool::worker_loop(socket, results, maxtasks, |done| progress.set(slot, done))
-        }
-    }
 }

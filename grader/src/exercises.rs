@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::StartMethod;
 use serde_json::Value;
 
-
 /// One exercise of the homework.
 #[derive(Debug)]
 pub struct Exercise {
@@ -322,7 +321,6 @@ fn q6_runs() -> Vec<Run> {
         ..Run::new(&[], &["All processes have completed."])
     }]
 }
-
 
 /// A list of pids in the JSON at `pointer`.
 fn pids(json: &Value, pointer: &str) -> BTreeSet<u64> {

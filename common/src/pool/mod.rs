@@ -22,7 +22,8 @@
 //!   work runs, each with a `Claim` on its batch;
 //! - `scheduler.rs`: the parent's bookkeeping (`Inner`): the queue, sending
 //!   ahead, routing outcomes, deaths, termination;
-//! - `worker.rs`: the parent's handle on one worker process;
+//! - `worker.rs`: the parent's handle on one worker process, and the jobs
+//!   it is sent;
 //! - `child.rs`: the worker process's loop;
 //! - `wire.rs`: what crosses the pipes.
 

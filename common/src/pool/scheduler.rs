@@ -7,7 +7,7 @@ use super::child::worker_loop;
 use super::wire::JobOut;
 use super::wire::Outcome;
 use super::worker::KILL_GRACE;
-use super::worker::Worker;
+use super::worker::{Job, Worker};
 use crate::error::{Error, Result};
 use crate::frame;
 use crate::log;
@@ -60,22 +60,6 @@ pub(super) struct Inner {
     pub(super) spawned: usize,
     /// How far each worker (by slot) is into its current job.
     pub(super) progress: Slots,
-}
-
-/// Consecutive items of a batch, for one worker: `items[k]` is input item
-/// `start + k`.
-pub(super) struct Job {
-    pub(super) batch: u64,
-    pub(super) func: ErasedFn,
-    pub(super) start: usize,
-    pub(super) items: Vec<Vec<u8>>,
-}
-
-impl Job {
-    /// The input indices of its items.
-    pub(super) fn indices(&self) -> std::ops::Range<usize> {
-        self.start..self.start + self.items.len()
-    }
 }
 
 /// The results of one call: a slot per item, filled as outcomes arrive.

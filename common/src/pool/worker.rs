@@ -1,10 +1,9 @@
 //! The parent's handle on one worker process: its pipes, the jobs sent to
 //! it, and how it ended.
 
-use super::scheduler::Job;
 use crate::error::Ended;
 use crate::log;
-use crate::sys::{self};
+use crate::sys::{self, ErasedFn};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
@@ -83,5 +82,21 @@ impl Drop for Worker {
         // closes an unrelated file that reuses the number.
         self.close_tasks();
         sys::forget_parent_fd(self.results.as_raw_fd());
+    }
+}
+
+/// Consecutive items of a batch, for one worker: `items[k]` is input item
+/// `start + k`.
+pub(super) struct Job {
+    pub(super) batch: u64,
+    pub(super) func: ErasedFn,
+    pub(super) start: usize,
+    pub(super) items: Vec<Vec<u8>>,
+}
+
+impl Job {
+    /// The input indices of its items.
+    pub(super) fn indices(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.items.len()
     }
 }

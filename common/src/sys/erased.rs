@@ -1,0 +1,127 @@
+//! [`ErasedFn`]: a function another process running this binary can call.
+
+use std::sync::atomic::AtomicU8;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Result;
+
+/// A `fn(A) -> R` that another process running this binary can call, sent
+/// to it as offsets from a fixed point of the binary.
+///
+/// # Why this is sound
+///
+/// A function pointer is an address in the code of this binary. A child made
+/// by `fork` has the very same mapping, so the address names the same
+/// function there; a child made by `spawn` runs the same file (it executes
+/// `/proc/self/exe`), mapped at another base address (ASLR) but with the same
+/// layout, so the function lies at the same offset from any fixed point of
+/// the image. [`ErasedFn`] therefore carries offsets from [`ANCHOR`], and a
+/// `layout` value (the distance between two statics in different sections)
+/// that [`ErasedFn::call`] compares with its own, refusing to run if the
+/// receiver's image is laid out differently, as another binary's would be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ErasedFn {
+    layout: usize,
+    shim: usize,
+    func: usize,
+}
+
+/// The signature every [`ErasedFn`] shim has: the erased function's address
+/// and the encoded argument in, the encoded result out.
+type Shim = fn(usize, &[u8]) -> Result<Vec<u8>, String>;
+
+/// A fixed point of this binary's image. A static has one address, whereas
+/// a function may have several: the compiler can copy a small function into
+/// each crate that uses it, and then `f as usize` differs between crates.
+static ANCHOR: u8 = 0;
+
+/// A second fixed point, in a writable section, far from [`ANCHOR`]'s.
+static LAYOUT_PROBE: AtomicU8 = AtomicU8::new(0);
+
+fn anchor() -> usize {
+    std::ptr::addr_of!(ANCHOR) as usize
+}
+
+fn layout() -> usize {
+    (std::ptr::addr_of!(LAYOUT_PROBE) as usize).wrapping_sub(anchor())
+}
+
+/// An address as an offset from the anchor, and back.
+fn offset(address: usize) -> usize {
+    address.wrapping_sub(anchor())
+}
+
+fn address(offset: usize) -> usize {
+    anchor().wrapping_add(offset)
+}
+
+fn shim<A: DeserializeOwned, R: Serialize>(func: usize, arg: &[u8]) -> Result<Vec<u8>, String> {
+    // SAFETY: `func` came from `ErasedFn::new::<A, R>`, which stored a
+    // `fn(A) -> R` together with this very instantiation of `shim`, and
+    // `ErasedFn::call` checked that this process's image is laid out as the
+    // sender's, so the rebased address is that function's.
+    let func = unsafe { std::mem::transmute::<usize, fn(A) -> R>(func) };
+    let arg: A =
+        postcard::from_bytes(arg).map_err(|e| format!("cannot decode the argument: {e}"))?;
+    postcard::to_stdvec(&func(arg)).map_err(|e| format!("cannot encode the result: {e}"))
+}
+
+fn shim_nullary(func: usize, _: &[u8]) -> Result<Vec<u8>, String> {
+    // SAFETY: as in `shim`, for a `fn()` stored by `ErasedFn::nullary`.
+    let func = unsafe { std::mem::transmute::<usize, fn()>(func) };
+    func();
+    Ok(Vec::new())
+}
+
+fn shim_pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
+    func: usize,
+    args: &[u8],
+) -> Result<Vec<u8>, String> {
+    // SAFETY: as in `shim`, for a `fn(A, B) -> R` stored by `ErasedFn::pair`.
+    let func = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(func) };
+    let (a, b): (A, B) =
+        postcard::from_bytes(args).map_err(|e| format!("cannot decode the arguments: {e}"))?;
+    postcard::to_stdvec(&func(a, b)).map_err(|e| format!("cannot encode the result: {e}"))
+}
+
+impl ErasedFn {
+    fn from_addresses(shim: Shim, func: usize) -> ErasedFn {
+        ErasedFn {
+            layout: layout(),
+            shim: offset(shim as usize),
+            func: offset(func),
+        }
+    }
+
+    /// Erases a two-argument `func`, called with a tuple `(A, B)`.
+    pub(crate) fn pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
+        func: fn(A, B) -> R,
+    ) -> ErasedFn {
+        ErasedFn::from_addresses(shim_pair::<A, B, R>, func as usize)
+    }
+
+    /// Erases `func`'s type; `A` and `R` are remembered by the shim.
+    pub(crate) fn new<A: DeserializeOwned, R: Serialize>(func: fn(A) -> R) -> ErasedFn {
+        ErasedFn::from_addresses(shim::<A, R>, func as usize)
+    }
+
+    /// Erases a function of no arguments, called with an encoded `()`.
+    pub(crate) fn nullary(func: fn()) -> ErasedFn {
+        ErasedFn::from_addresses(shim_nullary, func as usize)
+    }
+
+    /// Decodes `arg`, calls the function and encodes its result. A panic in
+    /// the function unwinds out of this call.
+    pub(crate) fn call(self, arg: &[u8]) -> Result<Vec<u8>, String> {
+        if self.layout != layout() {
+            return Err("the function was sent by a process running another binary".into());
+        }
+        // SAFETY: `shim` is the offset of a `Shim` stored by `from_addresses`,
+        // and the layout check shows that this image is laid out as the
+        // sender's, so the rebased address is that shim.
+        let shim = unsafe { std::mem::transmute::<usize, Shim>(address(self.shim)) };
+        shim(address(self.func), arg)
+    }
+}

@@ -1,0 +1,152 @@
+//! `fork`, and what makes it safe: refused in a multi-threaded process,
+//! with the standard streams flushed first, and the parent's own pipe ends
+//! closed in the child.
+//!
+//! # Why forking is refused in a multi-threaded process
+//!
+//! `fork` copies only the calling thread. Any lock another thread held at that
+//! instant (the allocator's, stdout's, the environment's) stays locked forever
+//! in the child, which deadlocks the first time it touches it. Python forked
+//! anyway until 3.14 moved its default start method away from fork
+//! (cpython gh-84559). [`fork`] counts the threads in `/proc/self/task` and
+//! returns [`Error::MultiThreaded`] instead. No thread can appear between the
+//! count and the fork: only the one running thread could create it.
+//!
+//! This is also why the crate's own fork tests do not run under libtest, which
+//! runs each test on a thread of its own: `tests/fork/main.rs` has a harness
+//! that runs them on the main thread.
+//!
+//! # Output
+//!
+//! Rust's stdout is buffered in user space. Bytes still in the buffer at the
+//! fork would be printed twice, once by each process, so [`fork`] flushes
+//! stdout and stderr first; the child flushes again before `_exit`, and
+//! `_exit` (not `exit`) ends it, so the parent's destructors and exit handlers
+//! never run twice.
+
+use super::exit::exit_now;
+use super::pipes::pipe;
+use std::io::{self, Write};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use nix::unistd::{ForkResult, Pid};
+
+use crate::checkin;
+use crate::error::{Error, Result};
+use crate::identity;
+use crate::log;
+
+/// File descriptors that belong to the parent side of this process's pools:
+/// every forked child closes them first, so that a worker sees end-of-file
+/// when the parent closes its end, not when the last of its siblings exits.
+static PARENT_FDS: Mutex<Vec<RawFd>> = Mutex::new(Vec::new());
+
+/// Marks `fd` as one that forked children must close.
+pub(crate) fn register_parent_fd(fd: RawFd) {
+    lock_parent_fds().push(fd);
+}
+
+/// Undoes [`register_parent_fd`]; call it before closing `fd`, so that a
+/// later child does not close an unrelated file that reuses the number.
+pub(crate) fn forget_parent_fd(fd: RawFd) {
+    lock_parent_fds().retain(|&registered| registered != fd);
+}
+
+fn lock_parent_fds() -> std::sync::MutexGuard<'static, Vec<RawFd>> {
+    // A panic while holding this lock cannot leave the Vec half-updated.
+    PARENT_FDS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The number of threads in this process, as the kernel counts them.
+///
+/// A thread that was just joined may still be listed for a few microseconds
+/// while the kernel finishes its exit, so a count above one is taken again,
+/// a few times over at most 20 ms, before it is believed.
+pub(crate) fn thread_count() -> Result<usize> {
+    let count = || -> Result<usize> {
+        let tasks = std::fs::read_dir("/proc/self/task")
+            .map_err(|e| Error::os("read /proc/self/task", e))?;
+        Ok(tasks.count())
+    };
+    let mut threads = count()?;
+    for _ in 0..20 {
+        if threads <= 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+        threads = count()?;
+    }
+    Ok(threads)
+}
+
+/// Writes out what the standard streams hold, so that a child does not print
+/// it a second time. Errors are ignored: a closed stdout must not stop a fork.
+pub(crate) fn flush_stdio() {
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+}
+
+/// Forks. The child checks in (see [`checkin`]), runs `child` and exits with
+/// the code it returns, or 1 if it panics; it never returns into the caller.
+/// The parent gets the child's pid, once a grader watching has seen it.
+pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
+    let threads = thread_count()?;
+    if threads > 1 {
+        return Err(Error::MultiThreaded { threads });
+    }
+    let parent = nix::unistd::getpid();
+    let child_identity = identity::for_child(label);
+    // Closed by the child once a grader has seen it (see `checkin`).
+    let checkin = match checkin::socket() {
+        Some(socket) => Some((socket, pipe()?)),
+        None => None,
+    };
+    flush_stdio();
+    // SAFETY: the process has a single thread (checked above, and only this
+    // thread could have started another since), so the child inherits no lock
+    // held by a thread that does not exist in it.
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => {
+            log::event(format_args!(
+                "{label} started: pid {child}, parent {parent}"
+            ));
+            if let Some((_, (seen_rx, seen_tx))) = checkin {
+                drop(seen_tx);
+                checkin::wait_until_seen(seen_rx);
+            }
+            Ok(child)
+        }
+        Ok(ForkResult::Child) => {
+            for fd in lock_parent_fds().drain(..) {
+                // SAFETY: the fd was registered by the parent as its own and
+                // is not used by anything the child runs; closing it here
+                // only drops the child's copy.
+                drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+            // An unwinding panic must never return into the parent's code,
+            // which would then run twice.
+            let code = panic::catch_unwind(AssertUnwindSafe(|| {
+                let (socket, seen) = match checkin {
+                    Some((socket, (_, seen_tx))) => (Some(socket), Some(move || drop(seen_tx))),
+                    None => (None, None),
+                };
+                crate::child::begin(
+                    Some(parent),
+                    child_identity,
+                    label,
+                    socket.as_deref().zip(seen),
+                );
+                child()
+            }))
+            .unwrap_or(1);
+            flush_stdio();
+            exit_now(code)
+        }
+        Err(errno) => Err(Error::os("fork", errno)),
+    }
+}

@@ -1,0 +1,28 @@
+//! Everything that talks to the operating system below std, and the only
+//! module of this crate allowed to use `unsafe` (with `entry`, the spawned
+//! child's constructor), one file per concern:
+//!
+//! - `fork.rs`: `fork`, refused in a multi-threaded process, with the
+//!   streams flushed and the parent's pipe ends closed in the child;
+//! - `exit.rs`: `_exit`, and dying with the parent;
+//! - `signals.rs`: SIGPIPE, SIGINT, and SIGINT as something to `poll`;
+//! - `slots.rs`: atomics in shared memory;
+//! - `wait.rs`: reaping children and waiting on descriptors, with deadlines;
+//! - `pipes.rs`: pipes, and descriptors received over a socket;
+//! - `erased.rs`: functions sent to another process of this binary.
+
+pub(crate) mod erased;
+pub(crate) mod exit;
+pub(crate) mod fork;
+pub(crate) mod pipes;
+pub(crate) mod signals;
+pub(crate) mod slots;
+pub(crate) mod wait;
+
+pub(crate) use erased::ErasedFn;
+pub(crate) use exit::exit_now;
+pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd};
+pub(crate) use pipes::{pipe, receive_fds};
+pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
+pub(crate) use slots::Slots;
+pub(crate) use wait::{readable, reap, reap_timeout};

@@ -1,0 +1,43 @@
+//! Pipes, and descriptors received over a socket (`SCM_RIGHTS`).
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::fcntl::OFlag;
+
+use crate::error::{Error, Result};
+
+/// Creates a pipe whose ends close on `exec` (they are inherited by `fork`).
+pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))
+}
+
+/// Receives `count` file descriptors sent over `socket` in one message
+/// (SCM_RIGHTS), as a spawned pool worker receives its pool's progress
+/// counters and a spawned process the pipes among its arguments.
+pub(crate) fn receive_fds(
+    socket: &std::os::unix::net::UnixStream,
+    count: usize,
+) -> Option<Vec<OwnedFd>> {
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    // Room for the most descriptors one message can carry (SCM_MAX_FD).
+    let mut space = nix::cmsg_space!([RawFd; 253]);
+    let message = nix::sys::socket::recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .ok()?;
+    let mut received = Vec::new();
+    for cmsg in message.cmsgs().ok()? {
+        if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = cmsg {
+            for fd in fds {
+                // SAFETY: the kernel just installed this descriptor in this
+                // process for us; nothing else owns it.
+                received.push(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    (received.len() == count).then_some(received)
+}

@@ -1,0 +1,106 @@
+//! [`Slots`]: 64-bit atomics in memory shared with children.
+
+use std::num::NonZeroUsize;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::sys::mman::{MapFlags, ProtFlags};
+
+use crate::error::{Error, Result};
+
+/// 64-bit atomic slots in memory shared with children (forked, or spawned
+/// and sent the memory's descriptor). Each pool worker records in one how
+/// far into its current job it is, so that if it dies, the parent knows
+/// which item it died on without the worker having to say so item by item
+/// through the pipe; [`Value`](crate::Value) and [`Array`](crate::Array)
+/// are slots too.
+pub(crate) struct Slots {
+    slots: NonNull<AtomicU64>,
+    len: usize,
+    /// The memory, as a file a spawned worker can be sent and map too.
+    memory: OwnedFd,
+}
+
+impl Slots {
+    /// `len` counters, all 0.
+    pub(crate) fn new(len: usize) -> Result<Slots> {
+        let len = len.max(1);
+        let memory =
+            nix::sys::memfd::memfd_create(c"common-shared", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+                .map_err(|e| Error::os("memfd_create", e))?;
+        let bytes = len * std::mem::size_of::<AtomicU64>();
+        nix::unistd::ftruncate(&memory, i64::try_from(bytes).expect("a few slots"))
+            .map_err(|e| Error::os("ftruncate", e))?;
+        Slots::map(memory, len)
+    }
+
+    /// Maps `len` counters from `memory`, made by [`Slots::new`] in this
+    /// process or its parent.
+    pub(crate) fn map(memory: OwnedFd, len: usize) -> Result<Slots> {
+        let len = len.max(1);
+        let bytes =
+            NonZeroUsize::new(len * std::mem::size_of::<AtomicU64>()).expect("at least one slot");
+        // SAFETY: a new shared mapping of a file sized for it; it aliases only
+        // the other mappings of the same file, which are accessed atomically
+        // too, and zero bytes are valid AtomicU64s.
+        let slots = unsafe {
+            nix::sys::mman::mmap(
+                None,
+                bytes,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                &memory,
+                0,
+            )
+        }
+        .map_err(|e| Error::os("mmap", e))?;
+        Ok(Slots {
+            slots: slots.cast(),
+            len,
+            memory,
+        })
+    }
+
+    /// The file behind the counters, to send to a spawned worker.
+    pub(crate) fn memory(&self) -> BorrowedFd<'_> {
+        self.memory.as_fd()
+    }
+
+    /// How many counters there are.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn slot(&self, slot: usize) -> &AtomicU64 {
+        assert!(slot < self.len, "progress slot {slot} of {}", self.len);
+        // SAFETY: in bounds (checked), mapped until `self` is dropped, and
+        // only ever accessed atomically, here or in a forked copy.
+        unsafe { self.slots.add(slot).as_ref() }
+    }
+
+    /// Sets counter `slot`.
+    pub(crate) fn set(&self, slot: usize, value: u64) {
+        self.slot(slot).store(value, Ordering::Release);
+    }
+
+    /// Reads counter `slot`.
+    pub(crate) fn get(&self, slot: usize) -> u64 {
+        self.slot(slot).load(Ordering::Acquire)
+    }
+
+    /// Adds `delta` to counter `slot` (wrapping) in one atomic step;
+    /// returns the value before.
+    pub(crate) fn add(&self, slot: usize, delta: u64) -> u64 {
+        self.slot(slot).fetch_add(delta, Ordering::AcqRel)
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let bytes = self.len * std::mem::size_of::<AtomicU64>();
+        // SAFETY: unmaps exactly the mapping made in `new`; no reference into
+        // it outlives `self`.
+        let _ = unsafe { nix::sys::mman::munmap(self.slots.cast(), bytes) };
+    }
+}

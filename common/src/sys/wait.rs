@@ -1,0 +1,86 @@
+//! Waiting: for a child to end (reaping it), and for a descriptor to become
+//! readable, each with a deadline that holds.
+
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::error::{Ended, Error, Result};
+
+/// Reaps `pid` if it has ended. `block` waits for it to end.
+pub(crate) fn reap(pid: Pid, block: bool) -> Result<Option<Ended>> {
+    let flags = if block {
+        None
+    } else {
+        Some(WaitPidFlag::WNOHANG)
+    };
+    loop {
+        return match waitpid(pid, flags) {
+            Ok(WaitStatus::Exited(_, code)) => Ok(Some(Ended::Exited(code))),
+            Ok(WaitStatus::Signaled(_, signal, _)) => Ok(Some(Ended::Signaled(signal))),
+            Ok(WaitStatus::StillAlive) => Ok(None),
+            // Stopped or continued: it has not ended.
+            Ok(_) if !block => Ok(None),
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(errno) => Err(Error::os("waitpid", errno)),
+        };
+    }
+}
+
+/// Whether `fd` is readable now or becomes so within `timeout`: the one
+/// wait under every timed wait of this crate (pipes, queues, locks, events,
+/// pidfds). `poll` takes at most 65535 ms at a time and may be cut short
+/// by a signal, so it is called again until the deadline.
+pub(crate) fn readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Errno> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) => return Ok(true),
+            Err(errno) => return Err(errno),
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+    }
+}
+
+/// Waits up to `timeout` for `pid` to end and reaps it. `None`: still running.
+///
+/// It sleeps on a pidfd, which becomes readable exactly when the process
+/// ends; a kernel older than 5.3 has none, and then it polls.
+pub(crate) fn reap_timeout(pid: Pid, timeout: Duration) -> Result<Option<Ended>> {
+    let deadline = Instant::now() + timeout;
+    let pidfd = pidfd_open(pid);
+    loop {
+        if let Some(ended) = reap(pid, false)? {
+            return Ok(Some(ended));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        match &pidfd {
+            Some(fd) => {
+                readable(fd.as_fd(), left).map_err(|errno| Error::os("poll", errno))?;
+            }
+            None => std::thread::sleep(left.min(Duration::from_millis(2))),
+        }
+    }
+}
+
+fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and a flags word and returns a new fd or
+    // -1; it touches no memory of ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let fd = RawFd::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: the kernel just returned this fd, so nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}
