@@ -210,6 +210,38 @@ pub fn hidden_checks(exercise: &Exercise) -> usize {
         .sum()
 }
 
+/// Seed 000's Q3 with `workers` workers sleeping `sleep_ms`: each worker
+/// prints its two lines, "started" before "finished", all at once.
+fn workers_run(workers: usize, sleep_ms: u32) -> Run {
+    let lines = |i: usize| {
+        (
+            format!("Worker {i} started"),
+            format!("Worker {i} finished"),
+        )
+    };
+    Run {
+        racing: (0..workers)
+            .flat_map(|i| {
+                let (started, finished) = lines(i);
+                [started, finished]
+            })
+            .collect(),
+        before: (0..workers).map(lines).collect(),
+        children: workers,
+        concurrent: true,
+        parent_waits: true,
+        ..Run::new(
+            &[
+                "--workers",
+                &workers.to_string(),
+                "--sleep-ms",
+                &sleep_ms.to_string(),
+            ],
+            &["All processes are done."],
+        )
+    }
+}
+
 fn q3_runs() -> Vec<Run> {
     let seed_001 = Run {
         racing: vec!["This is a process!".into()],
@@ -217,58 +249,11 @@ fn q3_runs() -> Vec<Run> {
         parent_waits: true,
         ..Run::new(&[], &["The process has completed."])
     };
-    let workers = 3;
-    let seed_000 = Run {
-        racing: (0..workers)
-            .flat_map(|i| {
-                [
-                    format!("Worker {i} started"),
-                    format!("Worker {i} finished"),
-                ]
-            })
-            .collect(),
-        before: (0..workers)
-            .map(|i| {
-                (
-                    format!("Worker {i} started"),
-                    format!("Worker {i} finished"),
-                )
-            })
-            .collect(),
-        children: workers,
-        concurrent: true,
-        parent_waits: true,
-        ..Run::new(
-            &["--workers", "3", "--sleep-ms", "50"],
-            &["All processes are done."],
-        )
-    };
+    let seed_000 = workers_run(3, 50);
     // BEGIN INSTRUCTOR
     let more_workers = Run {
-        racing: (0..5)
-            .flat_map(|i| {
-                [
-                    format!("Worker {i} started"),
-                    format!("Worker {i} finished"),
-                ]
-            })
-            .collect(),
-        before: (0..5)
-            .map(|i| {
-                (
-                    format!("Worker {i} started"),
-                    format!("Worker {i} finished"),
-                )
-            })
-            .collect(),
-        children: 5,
-        concurrent: true,
-        parent_waits: true,
         hidden: true,
-        ..Run::new(
-            &["--workers", "5", "--sleep-ms", "20"],
-            &["All processes are done."],
-        )
+        ..workers_run(5, 20)
     };
     // END INSTRUCTOR
     let runs = vec![seed_001, seed_000];
