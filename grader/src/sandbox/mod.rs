@@ -46,6 +46,13 @@
 //! or `GRADER_SANDBOX=off`) the program is started directly, with rlimits,
 //! `no_new_privs` and the filter, which need no privilege.
 //!
+//! # Where things are
+//!
+//! This file: the layers, [`launch`] and [`Sandbox`]; `plan.rs`: the steps
+//! and C strings prepared before the `clone`; `child.rs`: the init and the
+//! program's last set-up, after it; `seccomp.rs`: the filter;
+//! `cgroup.rs`: the caps; `build.rs`: the limits of a build.
+//!
 //! Every `unsafe` block of the grader that is not `ptrace` lives here: the
 //! child side of `clone` may only make raw system calls on data prepared
 //! before it (the grader is multi-threaded), so [`Plan`] holds every path
@@ -54,12 +61,10 @@
 pub mod cgroup;
 pub mod seccomp;
 
-use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
@@ -67,6 +72,14 @@ use nix::unistd::Pid;
 use crate::error::Error;
 
 pub use cgroup::Cgroups;
+
+mod build;
+mod child;
+mod plan;
+
+pub use build::{BUILD_MEMORY_ENV, BuildLimits};
+use child::{FS_FAILED, init_main};
+use plan::Plan;
 
 /// Set to `off` to grade without the namespaces (as where they are not
 /// permitted).
@@ -188,414 +201,6 @@ pub struct Sandbox {
     reaped: bool,
 }
 
-/// Failed-layer bits the init reports.
-const FS_FAILED: u32 = 1;
-
-/// Steps the init takes to build the run's file system.
-#[derive(Debug)]
-enum Step {
-    Mount {
-        source: CString,
-        target: CString,
-        fstype: Option<CString>,
-        flags: libc::c_ulong,
-        data: Option<CString>,
-    },
-    Mkdir(CString),
-    Touch(CString),
-    Symlink(CString, CString),
-    PivotInto(CString),
-}
-
-/// Everything the children of `clone` need, made before it.
-#[derive(Debug)]
-struct Plan {
-    steps: Vec<Step>,
-    exec: CString,
-    argv: Vec<CString>,
-    envp: Vec<CString>,
-    filter: Vec<libc::sock_filter>,
-    memory: u64,
-}
-
-fn cstring(bytes: impl AsRef<[u8]>) -> CString {
-    CString::new(bytes.as_ref()).unwrap_or_else(|_| c"/nonexistent".to_owned())
-}
-
-fn path_c(path: &Path) -> CString {
-    cstring(path.as_os_str().as_bytes())
-}
-
-impl Plan {
-    fn new(spec: &Spec<'_>, root: Option<&Path>) -> Plan {
-        let name = spec
-            .binary
-            .file_name()
-            .unwrap_or(OsStr::new("exercise"))
-            .to_owned();
-        let exec = match root {
-            Some(_) => Path::new("/run/exercise").join(&name),
-            None => spec.binary.to_path_buf(),
-        };
-        let checkin = match root {
-            Some(_) => PathBuf::from(CHECKIN_DIR),
-            None => spec.checkin_dir.to_path_buf(),
-        };
-        let mut env: Vec<(String, String)> = vec![
-            ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
-            ("HOME".into(), "/tmp".into()),
-            ("LANG".into(), "C.UTF-8".into()),
-        ];
-        for (key, value) in &spec.env {
-            let value = value.replace(
-                &spec.checkin_dir.display().to_string(),
-                &checkin.display().to_string(),
-            );
-            env.push((key.clone(), value));
-        }
-        let mut argv = vec![path_c(&exec)];
-        argv.extend(spec.args.iter().map(cstring));
-        Plan {
-            steps: root.map_or_else(Vec::new, |root| steps(spec, root, &name)),
-            exec: path_c(&exec),
-            argv,
-            envp: env
-                .iter()
-                .map(|(k, v)| cstring(format!("{k}={v}")))
-                .collect(),
-            filter: seccomp::program(spec.traced),
-            memory: memory_cap(),
-        }
-    }
-}
-
-/// How the init builds the new root at `root` (a host directory).
-fn steps(spec: &Spec<'_>, root: &Path, binary_name: &OsStr) -> Vec<Step> {
-    let inside = |p: &str| path_c(&root.join(p.trim_start_matches('/')));
-    let mount = |source: &str, target: CString, fstype: Option<&str>, flags, data: Option<&str>| {
-        Step::Mount {
-            source: cstring(source),
-            target,
-            fstype: fstype.map(cstring),
-            flags,
-            data: data.map(cstring),
-        }
-    };
-    let bind = |source: &Path, target: CString, steps: &mut Vec<Step>| {
-        steps.push(Step::Mount {
-            source: path_c(source),
-            target: target.clone(),
-            fstype: None,
-            flags: libc::MS_BIND | libc::MS_REC,
-            data: None,
-        });
-        steps.push(Step::Mount {
-            source: c"none".to_owned(),
-            target,
-            fstype: None,
-            flags: libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID,
-            data: None,
-        });
-    };
-    let mut steps = vec![
-        // Nothing done here may reach the host's mounts.
-        mount(
-            "none",
-            c"/".to_owned(),
-            None,
-            libc::MS_REC | libc::MS_PRIVATE,
-            None,
-        ),
-        mount(
-            "tmpfs",
-            path_c(root),
-            Some("tmpfs"),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            Some("size=16m,mode=755"),
-        ),
-    ];
-    for dir in ["usr", "lib", "lib32", "lib64", "bin", "sbin", "etc"] {
-        let host = Path::new("/").join(dir);
-        match std::fs::read_link(&host) {
-            Ok(target) => steps.push(Step::Symlink(path_c(&target), inside(dir))),
-            Err(_) if host.is_dir() => {
-                steps.push(Step::Mkdir(inside(dir)));
-                bind(&host, inside(dir), &mut steps);
-            }
-            Err(_) => {}
-        }
-    }
-    for dir in [
-        "proc",
-        "tmp",
-        "dev",
-        "dev/shm",
-        "run",
-        "run/grader",
-        "run/exercise",
-    ] {
-        steps.push(Step::Mkdir(inside(dir)));
-    }
-    steps.push(mount(
-        "proc",
-        inside("proc"),
-        Some("proc"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        None,
-    ));
-    for (dir, size) in [
-        ("tmp", "size=64m,mode=1777"),
-        ("dev/shm", "size=64m,mode=1777"),
-    ] {
-        steps.push(mount(
-            "tmpfs",
-            inside(dir),
-            Some("tmpfs"),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            Some(size),
-        ));
-    }
-    for device in ["null", "zero", "full", "random", "urandom"] {
-        let target = inside(&format!("dev/{device}"));
-        steps.push(Step::Touch(target.clone()));
-        steps.push(Step::Mount {
-            source: cstring(format!("/dev/{device}")),
-            target,
-            fstype: None,
-            flags: libc::MS_BIND,
-            data: None,
-        });
-    }
-    bind(spec.checkin_dir, inside("run/grader"), &mut steps);
-    let binary = root.join("run/exercise").join(binary_name);
-    steps.push(Step::Touch(path_c(&binary)));
-    bind(spec.binary, path_c(&binary), &mut steps);
-    steps.push(Step::PivotInto(path_c(root)));
-    steps
-}
-
-/// The last `errno`.
-fn errno() -> i32 {
-    // SAFETY: reads this thread's errno; no other effect.
-    unsafe { *libc::__errno_location() }
-}
-
-/// Writes all of `bytes` to `fd`; errors are ignored (the reader sees end
-/// of file).
-fn put(fd: RawFd, bytes: &[u8]) {
-    // SAFETY: a write of a live buffer; async-signal-safe.
-    unsafe {
-        libc::write(fd, bytes.as_ptr().cast(), bytes.len());
-    }
-}
-
-/// Descriptor numbers in the children of `clone`, fixed so that every
-/// other inherited descriptor can be closed at once.
-const FD_STDOUT: RawFd = 3;
-const FD_STDERR: RawFd = 4;
-const FD_GO: RawFd = 5;
-const FD_REPORT: RawFd = 6;
-const FD_STATUS: RawFd = 7;
-const FD_LAST: RawFd = 7;
-
-/// In the init, after `clone`: only system calls from here on.
-fn init_main(plan: &Plan, fds: [RawFd; 5]) -> ! {
-    // SAFETY: every call below is a raw system call on memory prepared
-    // before the clone (`plan`), as is safe in the child of a
-    // multi-threaded process; nothing allocates or takes a lock.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // Only our descriptors stay: the grader's others (other runs'
-        // pipes among them) must not be held open by this process, which
-        // never executes anything.
-        // All out of the way first: a source may already have one of the
-        // numbers they go to.
-        let mut high = [0 as RawFd; 5];
-        for (slot, &fd) in high.iter_mut().zip(&fds) {
-            *slot = libc::fcntl(fd, libc::F_DUPFD, 900);
-        }
-        for (i, &fd) in (0..).zip(&high) {
-            libc::dup2(fd, FD_STDOUT + i);
-        }
-        libc::syscall(libc::SYS_close_range, FD_LAST + 1, libc::c_uint::MAX, 0);
-        let mut failed: u32 = 0;
-        for step in &plan.steps {
-            if !take(step) {
-                failed |= FS_FAILED;
-                break;
-            }
-        }
-        if failed & FS_FAILED == 0 && !plan.steps.is_empty() {
-            libc::chdir(c"/tmp".as_ptr());
-        }
-        put(FD_REPORT, &failed.to_ne_bytes());
-        let program = libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0);
-        if program == 0 {
-            program_main(plan);
-        }
-        for fd in [0, 1, 2, FD_STDOUT, FD_STDERR, FD_GO, FD_REPORT] {
-            libc::close(fd);
-        }
-        loop {
-            let mut status: libc::c_int = 0;
-            let reaped = libc::waitpid(-1, &mut status, libc::__WALL);
-            if reaped > 0 && libc::c_long::from(reaped) == program {
-                put(FD_STATUS, &status.to_ne_bytes());
-            } else if reaped < 0 && errno() == libc::ECHILD {
-                let pause = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 5_000_000,
-                };
-                libc::nanosleep(&pause, std::ptr::null_mut());
-            }
-        }
-    }
-}
-
-/// One step of building the root; whether it worked.
-fn take(step: &Step) -> bool {
-    let opt = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
-    // SAFETY: raw system calls on C strings made before the clone.
-    unsafe {
-        match step {
-            Step::Mount {
-                source,
-                target,
-                fstype,
-                flags,
-                data,
-            } => {
-                libc::mount(
-                    source.as_ptr(),
-                    target.as_ptr(),
-                    opt(fstype),
-                    *flags,
-                    opt(data).cast(),
-                ) == 0
-            }
-            Step::Mkdir(path) => libc::mkdir(path.as_ptr(), 0o755) == 0 || errno() == libc::EEXIST,
-            Step::Touch(path) => {
-                let fd = libc::open(
-                    path.as_ptr(),
-                    libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
-                    0o644,
-                );
-                fd >= 0 && libc::close(fd) == 0
-            }
-            Step::Symlink(target, path) => libc::symlink(target.as_ptr(), path.as_ptr()) == 0,
-            Step::PivotInto(root) => {
-                libc::chdir(root.as_ptr()) == 0
-                    && libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) == 0
-                    && libc::umount2(c".".as_ptr(), libc::MNT_DETACH) == 0
-                    && libc::chdir(c"/".as_ptr()) == 0
-                    && libc::mount(
-                        c"none".as_ptr(),
-                        c"/".as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
-                        std::ptr::null(),
-                    ) == 0
-            }
-        }
-    }
-}
-
-/// In the program, after its fork from the init: the last set-up, then
-/// `exec`. Failures are reported as (stage, errno) on the report pipe.
-fn program_main(plan: &Plan) -> ! {
-    let fail = |stage: u32| -> ! {
-        let mut record = [0u8; 8];
-        record[..4].copy_from_slice(&stage.to_ne_bytes());
-        record[4..].copy_from_slice(&errno().to_ne_bytes());
-        // `send`, not `write`: once the filter is in, a write would stop at
-        // the tracer, which is waiting for this very record.
-        // SAFETY: a send of a live buffer on a socket we own.
-        unsafe {
-            libc::send(FD_REPORT, record.as_ptr().cast(), record.len(), 0);
-        }
-        // SAFETY: ends this process at once.
-        unsafe { libc::_exit(127) }
-    };
-    // SAFETY: raw system calls on memory prepared before the clone.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        libc::fcntl(FD_REPORT, libc::F_SETFD, libc::FD_CLOEXEC);
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
-        if null < 0
-            || libc::dup2(null, 0) < 0
-            || libc::dup2(FD_STDOUT, 1) < 0
-            || libc::dup2(FD_STDERR, 2) < 0
-        {
-            fail(1);
-        }
-        for fd in [null, FD_STDOUT, FD_STDERR, FD_STATUS] {
-            libc::close(fd);
-        }
-        libc::setpgid(0, 0);
-        let memory = libc::rlimit {
-            rlim_cur: plan.memory,
-            rlim_max: plan.memory,
-        };
-        let nothing = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        let files = libc::rlimit {
-            rlim_cur: 64 << 20,
-            rlim_max: 64 << 20,
-        };
-        if libc::setrlimit(libc::RLIMIT_AS, &memory) != 0
-            || libc::setrlimit(libc::RLIMIT_CORE, &nothing) != 0
-            || libc::setrlimit(libc::RLIMIT_FSIZE, &files) != 0
-        {
-            fail(2);
-        }
-        // Wait until the grader has put us in the run's cgroups and, when
-        // tracing, attached.
-        let mut byte = 0u8;
-        if libc::read(FD_GO, (&raw mut byte).cast(), 1) != 1 {
-            fail(3);
-        }
-        libc::close(FD_GO);
-        for capability in 0..64 {
-            libc::prctl(libc::PR_CAPBSET_DROP, capability);
-        }
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            fail(4);
-        }
-        install_filter(&plan.filter).unwrap_or_else(|()| fail(5));
-        let mut argv: [*const libc::c_char; 64] = [std::ptr::null(); 64];
-        for (slot, arg) in argv.iter_mut().zip(plan.argv.iter().take(63)) {
-            *slot = arg.as_ptr();
-        }
-        let mut envp: [*const libc::c_char; 32] = [std::ptr::null(); 32];
-        for (slot, var) in envp.iter_mut().zip(plan.envp.iter().take(31)) {
-            *slot = var.as_ptr();
-        }
-        libc::execve(plan.exec.as_ptr(), argv.as_ptr(), envp.as_ptr());
-        fail(6)
-    }
-}
-
-/// Installs `filter` on this process (`no_new_privs` must be set).
-fn install_filter(filter: &[libc::sock_filter]) -> Result<(), ()> {
-    let program = libc::sock_fprog {
-        len: u16::try_from(filter.len()).map_err(|_| ())?,
-        filter: filter.as_ptr().cast_mut(),
-    };
-    // SAFETY: the kernel copies the program; `program` and `filter` outlive
-    // the call.
-    let done = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            0,
-            &raw const program,
-        )
-    };
-    if done == 0 { Ok(()) } else { Err(()) }
-}
-
 /// What the program's set-up stage numbers mean, for an error message.
 fn stage(stage: u32) -> &'static str {
     match stage {
@@ -616,78 +221,6 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
 /// Whether the namespaces may be tried at all.
 fn namespaces_wanted() -> bool {
     std::env::var(SANDBOX_ENV).map_or(true, |v| v != "off")
-}
-
-/// The memory cap of a build (cargo, rustc, build scripts and proc
-/// macros together), such as `4G`; 4 GiB by default. Larger than a run's:
-/// the compiler needs more than the programs it builds.
-pub const BUILD_MEMORY_ENV: &str = "GRADER_BUILD_MEMORY";
-
-/// Limits for a build: its control groups, and a hook that puts the
-/// process about to `exec` cargo into them and into a network namespace
-/// of its own, so that build scripts and proc macros reach no network.
-#[derive(Debug)]
-pub struct BuildLimits {
-    /// The build's groups; removed when dropped.
-    pub cgroups: Cgroups,
-    procs: Vec<CString>,
-}
-
-impl BuildLimits {
-    /// Makes the build's groups ([`BUILD_MEMORY_ENV`], and tasks).
-    pub fn new() -> BuildLimits {
-        let memory = std::env::var(BUILD_MEMORY_ENV)
-            .ok()
-            .and_then(|v| parse_size(&v))
-            .unwrap_or(4 << 30);
-        let cgroups = Cgroups::create(&format!("{}-build", run_name()), memory, 4 * TASK_CAP);
-        let procs = cgroups.procs_files().iter().map(|p| path_c(p)).collect();
-        BuildLimits { cgroups, procs }
-    }
-
-    /// What to run between `fork` and `exec` of cargo: joins the groups
-    /// (by writing `0`, this process, to each `cgroup.procs`) and leaves
-    /// the network. Failures leave that layer out; the build goes on.
-    pub fn entry(&self) -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
-        let procs = self.procs.clone();
-        move || {
-            for procs in &procs {
-                // SAFETY: open, write and close of a C string made before
-                // the fork; async-signal-safe.
-                unsafe {
-                    let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                    if fd >= 0 {
-                        libc::write(fd, b"0".as_ptr().cast(), 1);
-                        libc::close(fd);
-                    }
-                }
-            }
-            // SAFETY: one system call on this process.
-            unsafe {
-                libc::unshare(libc::CLONE_NEWNET);
-            }
-            Ok(())
-        }
-    }
-}
-
-impl BuildLimits {
-    /// Makes `command` (cargo or rustc) enter these limits between its
-    /// `fork` and `exec`.
-    pub fn apply(&self, command: &mut std::process::Command) {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: the entry makes only async-signal-safe system calls on
-        // data prepared before the fork.
-        unsafe {
-            command.pre_exec(self.entry());
-        }
-    }
-}
-
-impl Default for BuildLimits {
-    fn default() -> BuildLimits {
-        BuildLimits::new()
-    }
 }
 
 /// A name for run number `n`'s control groups, unique on this machine.
