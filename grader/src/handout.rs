@@ -48,7 +48,7 @@ pub const LEFT_OUT: &[&str] = &[
     "grader/tests/wrong_solutions.rs",
 ];
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     /// Where the handout is.

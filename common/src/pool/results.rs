@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// The pending result of [`Pool::apply_async`], like Python's `AsyncResult`.
+/// The pending result of [`Pool::apply_async`](crate::Pool::apply_async), like Python's `AsyncResult`.
 ///
 /// It shares the pool: waiting on it drives the pool's work.
 pub struct AsyncResult<R> {
@@ -147,7 +147,7 @@ impl<R: DeserializeOwned> AsyncResult<R> {
     }
 }
 
-/// The iterator of [`Pool::imap`] and [`Pool::imap_unordered`].
+/// The iterator of [`Pool::imap`](crate::Pool::imap) and [`Pool::imap_unordered`](crate::Pool::imap_unordered).
 ///
 /// It shares the pool: each `next` drives the pool's work until a result is
 /// there. Dropping it early discards the results still to come.

@@ -2,7 +2,7 @@
 //!
 //! # How processes are observed
 //!
-//! The binary runs in a [sandbox](crate::sandbox) of its own, with stdin
+//! The binary runs in a [sandbox] of its own, with stdin
 //! closed and stdout and stderr captured. `common` makes every process it
 //! creates check in on a Unix socket named by [`common::CHECKIN_ENV`] before
 //! running anything; the grader learns each one's pid from the kernel

@@ -9,7 +9,7 @@
 //!
 //! The grader `clone`s a small init of its own code into new PID, mount,
 //! network and IPC namespaces. The init builds the run's file system (see
-//! [`Plan`]), forks the program, and then only reaps: it is the reaper of
+//! `Plan`), forks the program, and then only reaps: it is the reaper of
 //! every orphan of the run, and reports the program's exit status on a pipe.
 //! Being pid 1 of the namespace, it cannot be killed or stopped from inside
 //! it; killing it from the grader ends every process of the run, traced or
@@ -55,7 +55,7 @@
 //!
 //! Every `unsafe` block of the grader that is not `ptrace` lives here: the
 //! child side of `clone` may only make raw system calls on data prepared
-//! before it (the grader is multi-threaded), so [`Plan`] holds every path
+//! before it (the grader is multi-threaded), so `Plan` holds every path
 //! and argument as C strings made in advance.
 
 pub mod cgroup;
