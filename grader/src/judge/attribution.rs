@@ -1,0 +1,150 @@
+//! Who wrote the output, by the kernel's account (the tracer's record of
+//! every write to the output pipes), against who should have: the rules the
+//! `output` and `concurrency` checks apply to it.
+
+use std::collections::BTreeMap;
+
+use nix::unistd::Pid;
+
+use crate::exercises::Run;
+use crate::observe::Observation;
+use crate::trace::Stream;
+
+/// Each line of the output with the processes that wrote it, by the
+/// kernel's account; `None` when the run was not traced.
+pub(super) fn writers(seen: &Observation) -> Option<BTreeMap<String, Vec<Pid>>> {
+    let events = seen.traced.as_ref().ok()?;
+    let mut writers: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
+    for (pid, bytes) in events.written_by(Stream::Stdout) {
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            writers.entry(line.to_owned()).or_default().push(pid);
+        }
+    }
+    Some(writers)
+}
+
+/// How a process is named in a message: the main process, a child that
+/// checked in, or a process made without `common`.
+fn who(pid: Pid, seen: &Observation) -> String {
+    if pid == seen.main {
+        format!("the main process ({pid})")
+    } else if seen.checkins.iter().any(|c| c.pid == pid) {
+        format!("child process {pid}")
+    } else {
+        format!(
+            "process {pid}, which never checked in (not made with common::Process or common::Pool)"
+        )
+    }
+}
+
+/// Whether `pid` is a child of the main process that checked in and that
+/// the kernel saw the run create.
+fn worker(pid: Pid, seen: &Observation) -> bool {
+    let created = seen
+        .traced
+        .as_ref()
+        .is_ok_and(|events| events.process(pid).is_some());
+    created
+        && seen
+            .checkins
+            .iter()
+            .any(|c| c.pid == pid && c.ppid == Some(seen.main))
+}
+
+/// The racing lines grouped by the process that must print them: lines
+/// paired in `before` together, every other line alone.
+fn groups(run: &Run) -> Vec<Vec<&str>> {
+    let mut groups: Vec<Vec<&str>> = Vec::new();
+    for line in &run.racing {
+        let partner = run.before.iter().find_map(|(a, b)| {
+            if a == line {
+                Some(b.as_str())
+            } else if b == line {
+                Some(a.as_str())
+            } else {
+                None
+            }
+        });
+        match partner.and_then(|p| groups.iter_mut().find(|g| g.contains(&p))) {
+            Some(group) => group.push(line),
+            None => groups.push(vec![line]),
+        }
+    }
+    groups
+}
+
+/// Who wrote the lines, against who should have: each child's lines by one
+/// child process of the main process that checked in (a different one for
+/// each group), the main process's lines by the main process.
+pub(super) fn attribution(run: &Run, seen: &Observation) -> Vec<String> {
+    let Some(writers) = writers(seen) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    let mut owners: Vec<(Pid, &str)> = Vec::new();
+    for group in groups(run) {
+        let mut by: Vec<Pid> = group
+            .iter()
+            .flat_map(|line| writers.get(*line).into_iter().flatten().copied())
+            .collect();
+        by.sort();
+        by.dedup();
+        for &pid in &by {
+            if !worker(pid, seen) {
+                problems.push(format!(
+                    "`{}` was written by {}, not by a child process of the main process",
+                    group[0],
+                    who(pid, seen)
+                ));
+            }
+        }
+        if by.len() > 1 && by.iter().all(|&p| worker(p, seen)) {
+            problems.push(format!(
+                "`{}` and the lines that go with it were written by {} different processes; \
+                 one process prints them",
+                group.join("` / `"),
+                by.len()
+            ));
+        }
+        if let [pid] = by.as_slice() {
+            match owners.iter().find(|(owner, _)| owner == pid) {
+                Some((_, other)) if worker(*pid, seen) => problems.push(format!(
+                    "`{other}` and `{}` were both written by {}; each must come from a process \
+                     of its own",
+                    group[0],
+                    who(*pid, seen)
+                )),
+                _ => owners.push((*pid, group[0])),
+            }
+        }
+    }
+    for line in &run.last {
+        for &pid in writers.get(line).into_iter().flatten() {
+            if pid != seen.main {
+                problems.push(format!(
+                    "`{line}` was written by {}, not by the main process",
+                    who(pid, seen)
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The child processes that wrote the run's racing lines, by the kernel's
+/// account (`None` untraced, or for a run without racing lines).
+pub(super) fn workers_that_wrote(run: &Run, seen: &Observation) -> Option<Vec<Pid>> {
+    if run.racing.is_empty() {
+        return None;
+    }
+    let writers = writers(seen)?;
+    let mut pids: Vec<Pid> = run
+        .racing
+        .iter()
+        .flat_map(|line| writers.get(line).into_iter().flatten().copied())
+        .filter(|&pid| worker(pid, seen))
+        .collect();
+    pids.sort();
+    pids.dedup();
+    Some(pids)
+}
