@@ -50,7 +50,7 @@
 //! | `with Pool(...) as pool:` (exit)  | dropping the [`Pool`]                        | closes and joins, bounded to five seconds; Python terminates and loses queued work (gh-74140) |
 //! | `KeyboardInterrupt` in `map`      | [`Error::Interrupted`]                       | the workers ignore SIGINT and are terminated by the parent: one message, not one per worker |
 //! | `log_to_stderr()`                 | [`LOG_ENV`] (`COMMON_LOG=1`)                 | an environment variable, so that any program can be watched |
-//! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`], [`START_METHOD_ENV`] | also per process ([`Process::set_start_method`]) and per pool ([`PoolBuilder::start_method`]); fork and spawn, no forkserver |
+//! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`], [`START_METHOD_ENV`] | also per process ([`Process::set_start_method`]) and per pool ([`PoolBuilder::start_method`]); fork and spawn, no forkserver; with none chosen, fork in a single-threaded process and spawn in one with threads, where Python 3.14 uses forkserver |
 //! | `if __name__ == "__main__":`      | nothing to write                             | a spawned child does its work before `main` and exits, so `main` runs in the parent only |
 //! | `a, b = Pipe()`                   | [`pipe`]`()` -> two [`Connection`]s          | values are serde, not pickles; an end crosses to a spawned child as a descriptor (SCM_RIGHTS), only as a [`Process::with_args`] argument |
 //! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`) |
@@ -81,17 +81,21 @@
 //!
 //! # Start methods
 //!
-//! As in Python, a process is started by `fork` (a copy of the parent, the
-//! default) or by `spawn` (a fresh run of the same executable, sent a `fn`
-//! and serde arguments), chosen with [`set_start_method`], the
-//! `COMMON_START_METHOD` environment variable, or per process and pool.
+//! As in Python, a process is started by `fork` (a copy of the parent) or
+//! by `spawn` (a fresh run of the same executable, sent a `fn` and serde
+//! arguments), chosen with [`set_start_method`], the `COMMON_START_METHOD`
+//! environment variable, or per process and pool. With none chosen, a
+//! single-threaded process forks and one with threads spawns, so that a
+//! program with an async runtime or a thread pool gets working processes
+//! and pools. A [`Pool`] is `Send` and `Sync`.
 //!
 //! # Forking safely
 //!
 //! This crate forks only single-threaded processes and returns
-//! [`Error::MultiThreaded`] otherwise, because a child forked from a
+//! [`Error::MultiThreaded`] otherwise (where fork was chosen explicitly, or
+//! for a closure, which only fork can run), because a child forked from a
 //! multi-threaded process can deadlock on a lock another thread held; spawn
-//! has no such limit. Stdout
+//! has no such limit, and is the default there. Stdout
 //! and stderr are flushed before every fork and before every child exits, and
 //! children leave with `_exit`, so output is neither lost nor printed twice,
 //! whether it goes to a terminal, a pipe or a file.

@@ -240,6 +240,8 @@ impl Process {
         }
         let method = match self.start_method {
             Some(method) => method,
+            // A closure can only be forked: say so rather than fail to spawn.
+            None if self.sendable.is_none() => StartMethod::Fork,
             None => get_start_method()?,
         };
         let pid = match method {

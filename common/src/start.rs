@@ -106,8 +106,14 @@ pub fn set_start_method(method: StartMethod) {
 }
 
 /// The start method in force: the one set with [`set_start_method`], else
-/// the one [`START_METHOD_ENV`] names, else fork (Python's default on Linux
-/// before 3.14).
+/// the one [`START_METHOD_ENV`] names, else the default: fork while this
+/// process has one thread (Python's default on Linux before 3.14), spawn
+/// once it has more, since a forked copy of a multi-threaded process can
+/// deadlock (Python 3.14 moved its default to forkserver for the same
+/// reason, gh-84559). So a program with threads (an async runtime, a thread
+/// pool, libtest's harness) gets working processes and pools by default; a
+/// method chosen explicitly is kept, and fork is then refused with
+/// [`Error::MultiThreaded`] where it is unsafe.
 ///
 /// # Errors
 ///
@@ -124,7 +130,16 @@ pub fn get_start_method() -> Result<StartMethod> {
     }
     match std::env::var(START_METHOD_ENV) {
         Ok(name) if !name.is_empty() => name.parse(),
-        _ => Ok(StartMethod::Fork),
+        _ => Ok(default_method()),
+    }
+}
+
+/// The default: fork with one thread, spawn with more.
+fn default_method() -> StartMethod {
+    if sys::has_threads() {
+        StartMethod::Spawn
+    } else {
+        StartMethod::Fork
     }
 }
 

@@ -7,9 +7,8 @@ use super::scheduler::State;
 use crate::error::{Error, Result};
 use crate::start::{StartMethod, get_start_method};
 use crate::sys::Slots;
-use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// Settings for a [`Pool`], as Python's `Pool(...)` takes them by keyword.
 ///
@@ -132,7 +131,7 @@ impl PoolBuilder {
             inner.workers.push(worker);
         }
         Ok(Pool {
-            inner: Rc::new(RefCell::new(inner)),
+            inner: Arc::new(Mutex::new(inner)),
         })
     }
 }

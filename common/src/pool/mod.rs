@@ -27,6 +27,8 @@
 //! - `child.rs`: the worker process's loop;
 //! - `wire.rs`: what crosses the pipes.
 
+use scheduler::{Shared, lock};
+use std::sync::Arc;
 mod builder;
 mod child;
 mod results;
@@ -38,16 +40,14 @@ use crate::error::{Error, Result};
 use crate::sys::ErasedFn;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 pub use builder::PoolBuilder;
 pub(crate) use child::worker_loop;
 use results::Claim;
 pub use results::{AsyncResult, Imap};
-use scheduler::{DROP_GRACE, Inner, State};
+use scheduler::{DROP_GRACE, State};
 use wire::{decode, encode_all};
 use worker::Worker;
 
@@ -92,8 +92,31 @@ use worker::Worker;
 ///   worker. Python's `with` block terminates instead, losing queued work
 ///   (cpython gh-74140).
 /// - If the parent is killed, even by SIGKILL, the kernel kills its workers.
+///
+/// # Threads
+///
+/// A pool is `Send` and `Sync`: it can be moved to another thread, or
+/// shared (behind an `Arc<Mutex<Pool>>`, since its calls take `&mut self`),
+/// and its [`AsyncResult`]s waited on from other threads. Its state is
+/// behind a mutex; whoever waits for a result drives the pool while holding
+/// it. A pool created with the default start method in a process that has
+/// threads starts its workers by spawn (see
+/// [`get_start_method`](crate::get_start_method)).
+///
+/// ```
+/// fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// let mut pool = common::Pool::new(2)?;
+/// let squares = std::thread::spawn(move || pool.map(square, [1, 2, 3]))
+///     .join()
+///     .expect("the thread ends");
+/// assert_eq!(squares?, [1, 4, 9]);
+/// # Ok::<(), common::Error>(())
+/// ```
 pub struct Pool {
-    inner: Rc<RefCell<Inner>>,
+    inner: Shared,
 }
 
 impl Pool {
@@ -138,7 +161,7 @@ impl Pool {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn processes(&self) -> usize {
-        self.inner.borrow().workers.len()
+        lock(&self.inner).workers.len()
     }
 
     /// The workers' process ids.
@@ -149,8 +172,7 @@ impl Pool {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn pids(&self) -> Vec<u32> {
-        self.inner
-            .borrow()
+        lock(&self.inner)
             .workers
             .iter()
             .map(Worker::pid_u32)
@@ -337,10 +359,7 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let batch =
-            self.inner
-                .borrow_mut()
-                .submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
+        let batch = lock(&self.inner).submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
         Ok(AsyncResult {
             claim: self.claim(batch),
             _result: PhantomData,
@@ -362,7 +381,7 @@ impl Pool {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn close(&mut self) {
-        let mut inner = self.inner.borrow_mut();
+        let mut inner = lock(&self.inner);
         if inner.state == State::Running {
             inner.state = State::Closed;
         }
@@ -379,7 +398,7 @@ impl Pool {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn terminate(&mut self) {
-        self.inner.borrow_mut().terminate();
+        lock(&self.inner).terminate();
     }
 
     /// Waits for the workers to exit, like `Pool.join`: after `close`, once
@@ -398,7 +417,7 @@ impl Pool {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn join(&mut self) -> Result<()> {
-        let mut inner = self.inner.borrow_mut();
+        let mut inner = lock(&self.inner);
         if inner.state == State::Running {
             return Err(Error::PoolStillRunning);
         }
@@ -407,7 +426,7 @@ impl Pool {
 
     fn claim(&self, batch: u64) -> Claim {
         Claim {
-            inner: Rc::clone(&self.inner),
+            inner: Arc::clone(&self.inner),
             batch,
         }
     }
@@ -418,7 +437,7 @@ impl Pool {
         items: Vec<Vec<u8>>,
         chunksize: Option<usize>,
     ) -> Result<Vec<R>> {
-        let mut inner = self.inner.borrow_mut();
+        let mut inner = lock(&self.inner);
         let batch = inner.submit(func, items, chunksize)?;
         let waited = inner.wait(batch, None, |b| b.outstanding == 0 || b.failed);
         let done = inner
@@ -455,11 +474,8 @@ impl Pool {
     {
         let items = encode_all(items)?;
         let total = items.len();
-        let batch = self.inner.borrow_mut().submit(
-            ErasedFn::new(func),
-            items,
-            Some(chunksize.unwrap_or(1)),
-        )?;
+        let batch =
+            lock(&self.inner).submit(ErasedFn::new(func), items, Some(chunksize.unwrap_or(1)))?;
         Ok(Imap {
             claim: self.claim(batch),
             next: 0,
@@ -472,9 +488,7 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        let Ok(mut inner) = self.inner.try_borrow_mut() else {
-            return;
-        };
+        let mut inner = lock(&self.inner);
         if inner.state == State::Running {
             inner.state = State::Closed;
         }

@@ -3,13 +3,11 @@
 //! a [`Claim`] on its batch of results in the pool.
 
 use super::scheduler::Batch;
-use super::scheduler::Inner;
+use super::scheduler::{Shared, lock};
 use super::wire::decode;
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
-use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// The pending result of [`Pool::apply_async`](crate::Pool::apply_async), like Python's `AsyncResult`.
@@ -23,15 +21,13 @@ pub struct AsyncResult<R> {
 /// A handle's hold on its batch in the pool: dropping it forgets the batch,
 /// so that results nobody will read are discarded.
 pub(super) struct Claim {
-    pub(super) inner: Rc<RefCell<Inner>>,
+    pub(super) inner: Shared,
     pub(super) batch: u64,
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if let Ok(mut inner) = self.inner.try_borrow_mut() {
-            inner.forget(self.batch);
-        }
+        lock(&self.inner).forget(self.batch);
     }
 }
 
@@ -91,7 +87,7 @@ impl<R: DeserializeOwned> AsyncResult<R> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn ready(&self) -> bool {
-        let mut inner = self.claim.inner.borrow_mut();
+        let mut inner = lock(&self.claim.inner);
         // A look at the pipes without waiting; its errors show in `get`.
         let _ = inner.step(Some(Instant::now()), None);
         inner
@@ -121,7 +117,7 @@ impl<R: DeserializeOwned> AsyncResult<R> {
         if !self.ready() {
             return Err(Error::NotReady);
         }
-        let inner = self.claim.inner.borrow();
+        let inner = lock(&self.claim.inner);
         Ok(inner
             .batches
             .get(&self.claim.batch)
@@ -129,7 +125,7 @@ impl<R: DeserializeOwned> AsyncResult<R> {
     }
 
     pub(super) fn fetch(self, timeout: Option<Duration>) -> Result<R> {
-        let mut inner = self.claim.inner.borrow_mut();
+        let mut inner = lock(&self.claim.inner);
         let deadline = timeout.map(|t| Instant::now() + t);
         inner.wait(self.claim.batch, deadline, |b| b.outstanding == 0)?;
         if inner
@@ -167,7 +163,7 @@ impl<R: DeserializeOwned> Iterator for Imap<R> {
         if self.next == self.total {
             return None;
         }
-        let mut inner = self.claim.inner.borrow_mut();
+        let mut inner = lock(&self.claim.inner);
         let want = self.next;
         let ordered = self.ordered;
         let ready = |b: &Batch| {

@@ -62,6 +62,19 @@ pub(super) struct Inner {
     pub(super) progress: Slots,
 }
 
+/// The pool's state, shared by the [`Pool`](super::Pool) and the handles
+/// of its pending results, which may be on other threads.
+pub(super) type Shared = std::sync::Arc<std::sync::Mutex<Inner>>;
+
+/// Takes the pool's state. A thread that panicked while holding it left it
+/// consistent (every change is made whole under the lock), so poisoning is
+/// ignored.
+pub(super) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Inner> {
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The results of one call: a slot per item, filled as outcomes arrive.
 pub(super) struct Batch {
     pub(super) slots: Vec<Option<Result<Vec<u8>>>>,

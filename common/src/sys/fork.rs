@@ -84,6 +84,13 @@ pub(crate) fn thread_count() -> Result<usize> {
     Ok(threads)
 }
 
+/// Whether this process has more than one thread right now, by one look at
+/// `/proc/self/task` (a thread just joined may still be listed: then it
+/// says yes).
+pub(crate) fn has_threads() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() > 1)
+}
+
 /// Writes out what the standard streams hold, so that a child does not print
 /// it a second time. Errors are ignored: a closed stdout must not stop a fork.
 pub(crate) fn flush_stdio() {

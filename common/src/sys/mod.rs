@@ -21,7 +21,7 @@ pub(crate) mod wait;
 
 pub(crate) use erased::ErasedFn;
 pub(crate) use exit::exit_now;
-pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd};
+pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, has_threads, register_parent_fd};
 pub(crate) use pipes::{pipe, receive_fds};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;

@@ -22,6 +22,14 @@ pub(crate) struct Slots {
     memory: OwnedFd,
 }
 
+// SAFETY: a Slots is a mapping of shared memory that is only ever read and
+// written through atomics (see `slot`), and unmapped once, by its owner's
+// Drop; handing it to another thread, or sharing it between threads, is
+// what the processes that map it already do.
+unsafe impl Send for Slots {}
+// SAFETY: as above: every access through `&Slots` is atomic.
+unsafe impl Sync for Slots {}
+
 impl Slots {
     /// `len` counters, all 0.
     pub(crate) fn new(len: usize) -> Result<Slots> {
