@@ -42,7 +42,7 @@
 //! | `pool.starmap(f, pairs)`          | [`Pool::starmap`]                            | two-argument functions |
 //! | `pool.imap`, `pool.imap_unordered`| [`Pool::imap`], [`Pool::imap_unordered`]     | each result comes with its input index, and a failed item does not end the iteration |
 //! | `pool.apply(f, (x,))`             | [`Pool::apply`]                              | |
-//! | `pool.apply_async(f, (x,))`       | [`Pool::apply_async`] -> [`AsyncResult`]     | |
+//! | `pool.apply_async(f, (x,))`       | [`Pool::apply_async`] -> [`AsyncResult`]     | a dropped handle's task still runs, as Python's; the work moves only while a caller is inside a pool call (issue #13) |
 //! | `r.get()`, `r.get(timeout)`       | [`AsyncResult::get`], [`AsyncResult::get_timeout`] | |
 //! | `r.ready()`, `r.successful()`     | [`AsyncResult::ready`], [`AsyncResult::successful`] | |
 //! | `pool.close()`, `pool.join()`     | [`Pool::close`], [`Pool::join`]              | |

@@ -92,6 +92,12 @@ use worker::Worker;
 ///   worker. Python's `with` block terminates instead, losing queued work
 ///   (cpython gh-74140).
 /// - If the parent is killed, even by SIGKILL, the kernel kills its workers.
+/// - A worker that died while the pool was idle is replaced before the next
+///   call; no item fails for it.
+/// - Dropping an [`AsyncResult`] discards its result but not its task, which
+///   still runs (Python's fire-and-forget `apply_async`, then `close` and
+///   `join`); dropping an [`Imap`] early also withdraws the items not yet
+///   started.
 ///
 /// # Threads
 ///
@@ -361,7 +367,7 @@ impl Pool {
     {
         let batch = lock(&self.inner).submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
         Ok(AsyncResult {
-            claim: self.claim(batch),
+            claim: self.claim(batch, false),
             _result: PhantomData,
         })
     }
@@ -424,10 +430,11 @@ impl Pool {
         inner.finish(None)
     }
 
-    fn claim(&self, batch: u64) -> Claim {
+    fn claim(&self, batch: u64, withdraw: bool) -> Claim {
         Claim {
             inner: Arc::clone(&self.inner),
             batch,
+            withdraw,
         }
     }
 
@@ -477,7 +484,7 @@ impl Pool {
         let batch =
             lock(&self.inner).submit(ErasedFn::new(func), items, Some(chunksize.unwrap_or(1)))?;
         Ok(Imap {
-            claim: self.claim(batch),
+            claim: self.claim(batch, true),
             next: 0,
             total,
             ordered,

@@ -23,11 +23,20 @@ pub struct AsyncResult<R> {
 pub(super) struct Claim {
     pub(super) inner: Shared,
     pub(super) batch: u64,
+    /// Whether dropping the claim also withdraws the batch's queued work
+    /// (an `imap` stopped early), or only its results (an `apply_async`
+    /// dropped: the task still runs, as Python's does).
+    pub(super) withdraw: bool,
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        lock(&self.inner).forget(self.batch);
+        let mut inner = lock(&self.inner);
+        if self.withdraw {
+            inner.forget(self.batch);
+        } else {
+            inner.discard(self.batch);
+        }
     }
 }
 

@@ -97,6 +97,7 @@ impl Inner {
         if self.state != State::Running {
             return Err(Error::PoolNotRunning);
         }
+        self.replace_idle_dead()?;
         let batch = self.next_batch;
         self.next_batch += 1;
         let len = items.len();
@@ -129,6 +130,32 @@ impl Inner {
     pub(super) fn forget(&mut self, batch: u64) {
         self.batches.remove(&batch);
         self.queue.retain(|job| job.batch != batch);
+    }
+
+    /// Drops a batch's results but not its work: its jobs still run (a
+    /// fire-and-forget `apply_async`), and their outcomes are discarded.
+    pub(super) fn discard(&mut self, batch: u64) {
+        self.batches.remove(&batch);
+    }
+
+    /// Replaces every worker that ended while it had no job (killed while
+    /// the pool was idle): no item was running on it, so none fails.
+    pub(super) fn replace_idle_dead(&mut self) -> Result<()> {
+        for i in 0..self.workers.len() {
+            let worker = &self.workers[i];
+            if worker.ended.is_some() || !worker.jobs.is_empty() {
+                continue;
+            }
+            if let Some(ended) = sys::reap(worker.pid, false).ok().flatten() {
+                self.workers[i].ended = Some(ended);
+                log::event(format_args!(
+                    "pool worker pid {} ended while idle; replacing it",
+                    self.workers[i].pid
+                ));
+                self.replace(i, Duration::ZERO)?;
+            }
+        }
+        Ok(())
     }
 
     /// Drives the pool until `done` holds for `batch` (or the batch is gone),
@@ -244,6 +271,14 @@ impl Inner {
                     Some(tasks) => tasks.write_all(&frame),
                     None => Err(std::io::ErrorKind::BrokenPipe.into()),
                 };
+                if sent.is_err() && worker.jobs.is_empty() {
+                    // It died idle: this job never reached it, so none of its
+                    // items fails; it goes back first, to a new worker.
+                    self.queue.push_front(job);
+                    self.workers[i].reap_within(KILL_GRACE);
+                    self.replace(i, Duration::ZERO)?;
+                    continue;
+                }
                 let range = job.indices();
                 log::event(format_args!(
                     "dispatched items {}..{} to pool worker pid {}",

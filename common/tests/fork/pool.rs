@@ -327,6 +327,38 @@ fork_tests! {
             .expect("map");
         assert_eq!(results.len(), 20_000);
     }
+
+    /// Python's fire-and-forget: `apply_async` with the handle dropped, then
+    /// `close` and `join`. Every task runs.
+    fn pool_fire_and_forget_runs_on_close_and_join() {
+        let dir = temp_dir();
+        let mut pool = Pool::new(1).expect("pool");
+        let marks: Vec<String> = (0..3).map(|n| path_in(&dir, &format!("mark-{n}"))).collect();
+        for mark in &marks {
+            drop(pool.apply_async(write_mark, mark.clone()).expect("submitted"));
+        }
+        pool.close();
+        pool.join().expect("join");
+        for mark in &marks {
+            assert!(std::path::Path::new(mark).exists(), "{mark} was written");
+        }
+    }
+
+    /// A worker killed while the pool is idle is replaced before the next
+    /// call, which fails no item: none was running on it.
+    fn pool_worker_killed_while_idle_is_replaced() {
+        let mut pool = Pool::new(1).expect("pool");
+        assert_eq!(pool.map(square, [2]).expect("map"), [4]);
+        let old = pool.pids()[0];
+        let pid = Pid::from_raw(i32::try_from(old).expect("a pid"));
+        kill(pid, Signal::SIGKILL).expect("kill the idle worker");
+        // Evidence, not a stopwatch: the kernel shows it dead (a zombie).
+        while !is_zombie(pid) {
+            std::thread::yield_now();
+        }
+        assert_eq!(pool.map(square, [1, 2, 3]).expect("no item fails"), [1, 4, 9]);
+        assert_ne!(pool.pids()[0], old, "a new worker");
+    }
 }
 
 fn worker_pid(_: u32) -> u32 {
@@ -497,4 +529,18 @@ fn wait_group_gone(group: Pid) -> Vec<Pid> {
 
 fn hundred_bytes(n: u32) -> Vec<u8> {
     vec![n.to_le_bytes()[0]; 100]
+}
+
+/// Writes a mark at `path`: a task whose running can be seen.
+fn write_mark(path: String) {
+    std::fs::write(path, "ran").expect("write the mark");
+}
+
+/// Whether `pid` has ended and waits to be reaped, by `/proc/PID/stat`.
+fn is_zombie(pid: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state == "Z")
+    })
 }
