@@ -26,6 +26,21 @@ pub(crate) fn write<T: Serialize + ?Sized>(to: &mut impl Write, message: &T) -> 
     to.write_all(&encode(message)?)
 }
 
+/// Takes the first whole frame out of `buffer`, if it holds one: bytes
+/// read without waiting, as they came, so that a writer stopped in the
+/// middle of a frame never blocks the reader.
+pub(crate) fn take<T: DeserializeOwned>(buffer: &mut Vec<u8>) -> Option<io::Result<T>> {
+    let len: [u8; 4] = buffer.get(..4)?.try_into().expect("four bytes");
+    let end = 4 + u32::from_le_bytes(len) as usize;
+    if buffer.len() < end {
+        return None;
+    }
+    let message = postcard::from_bytes(&buffer[4..end])
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+    buffer.drain(..end);
+    Some(message)
+}
+
 /// Reads one frame. `Ok(None)` means the writer closed the pipe between
 /// frames; a pipe closed inside a frame is an error.
 pub(crate) fn read<T: DeserializeOwned>(from: &mut impl Read) -> io::Result<Option<T>> {

@@ -347,7 +347,8 @@ impl Pool {
     }
 
     /// Queues `func(arg)` for a worker and returns at once, like
-    /// `Pool.apply_async`. The result is fetched from the handle.
+    /// `Pool.apply_async`: a worker with room starts it at once. The result
+    /// is fetched from the handle.
     ///
     /// ```
     /// fn square(n: i64) -> i64 {
@@ -365,9 +366,14 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let batch = lock(&self.inner).submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
+        let mut inner = lock(&self.inner);
+        let batch = inner.submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
+        // Sent at once to a worker with room, so it starts while the caller
+        // does other things; a task beyond that waits for a pool call.
+        let claim = self.claim(batch, false);
+        inner.dispatch()?;
         Ok(AsyncResult {
-            claim: self.claim(batch, false),
+            claim,
             _result: PhantomData,
         })
     }

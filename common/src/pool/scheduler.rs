@@ -295,18 +295,24 @@ impl Inner {
 
     /// Reads the outcomes of worker `i`'s job, or handles its death.
     pub(super) fn receive(&mut self, i: usize) -> Result<()> {
-        let outcomes = match frame::read::<Vec<Outcome>>(&mut self.workers[i].results) {
-            Ok(Some(outcomes)) => outcomes,
-            Ok(None) | Err(_) => return self.worker_died(i),
-        };
-        self.answered(i, outcomes);
-        let worker = &self.workers[i];
-        if self
-            .maxtasksperchild
-            .is_some_and(|max| worker.jobs_done >= max)
-        {
-            // The worker exits by itself after its last job; reap and replace.
-            self.replace(i, KILL_GRACE)?;
+        let closed = self.workers[i].read_available();
+        while let Some(frame) = frame::take::<Vec<Outcome>>(&mut self.workers[i].inbox) {
+            let Ok(outcomes) = frame else {
+                return self.worker_died(i);
+            };
+            self.answered(i, outcomes);
+            let worker = &self.workers[i];
+            if self
+                .maxtasksperchild
+                .is_some_and(|max| worker.jobs_done >= max)
+            {
+                // The worker exits by itself after its last job; reap and
+                // replace it.
+                return self.replace(i, KILL_GRACE);
+            }
+        }
+        if closed {
+            return self.worker_died(i);
         }
         Ok(())
     }
@@ -351,11 +357,8 @@ impl Inner {
         // Answers it sent before dying may still wait in the pipe (the death
         // may have been noticed on a write): take them first, without waiting
         // for more, so that the death is blamed on the job it really died in.
-        let _ = nix::fcntl::fcntl(
-            &worker.results,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        );
-        while let Ok(Some(outcomes)) = frame::read::<Vec<Outcome>>(&mut self.workers[i].results) {
+        worker.read_available();
+        while let Some(Ok(outcomes)) = frame::take::<Vec<Outcome>>(&mut self.workers[i].inbox) {
             self.answered(i, outcomes);
         }
         let worker = &mut self.workers[i];
@@ -475,6 +478,7 @@ impl Inner {
             slot,
             tasks: Some(tasks),
             results,
+            inbox: Vec::new(),
             jobs: VecDeque::new(),
             jobs_done: 0,
             ended: None,

@@ -22,6 +22,8 @@ pub(super) struct Worker {
     /// `None` once closed, which tells the worker to exit.
     pub(super) tasks: Option<File>,
     pub(super) results: File,
+    /// What has been read of its answers and not yet taken as whole frames.
+    pub(super) inbox: Vec<u8>,
     /// The jobs sent to it and not answered yet, oldest (the one it is
     /// running) first; at most [`PIPELINE`].
     pub(super) jobs: VecDeque<Job>,
@@ -34,6 +36,32 @@ pub(super) struct Worker {
 impl Worker {
     pub(super) fn pid_u32(&self) -> u32 {
         self.pid.as_raw().unsigned_abs()
+    }
+
+    /// Reads what the worker has sent, without ever waiting for more (its
+    /// pipe was just seen readable, or is read for what is left): a worker
+    /// stopped in the middle of an answer cannot block the parent. Returns
+    /// whether the pipe has closed.
+    pub(super) fn read_available(&mut self) -> bool {
+        let mut buffer = [0u8; 64 * 1024];
+        loop {
+            match sys::readable(std::os::fd::AsFd::as_fd(&self.results), Duration::ZERO) {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(_) => return true,
+            }
+            match std::io::Read::read(&mut self.results, &mut buffer) {
+                Ok(0) | Err(_) => return true,
+                Ok(n) => {
+                    self.inbox.extend_from_slice(&buffer[..n]);
+                    if n < buffer.len() {
+                        // Drained for now; a look again would only cost a
+                        // system call.
+                        return false;
+                    }
+                }
+            }
+        }
     }
 
     /// Sends `signal` unless the worker has been reaped already.

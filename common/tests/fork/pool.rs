@@ -359,6 +359,29 @@ fork_tests! {
         assert_eq!(pool.map(square, [1, 2, 3]).expect("no item fails"), [1, 4, 9]);
         assert_ne!(pool.pids()[0], old, "a new worker");
     }
+
+    /// A worker stopped (SIGSTOP) in the middle of writing a large result:
+    /// `get_timeout` still returns at its deadline, with `Timeout`; the
+    /// parent only reads what is there and never waits for the rest.
+    fn pool_get_timeout_returns_when_a_worker_stops_mid_result() {
+        let mut pool = Pool::new(1).expect("pool");
+        let pid = Pid::from_raw(i32::try_from(pool.pids()[0]).expect("a pid"));
+        let pending = pool.apply_async(megabytes, 8).expect("submitted");
+        // Evidence, not a stopwatch: the worker is blocked writing its
+        // answer into a full pipe (the parent reads only inside pool calls).
+        while !blocked_writing(pid) {
+            std::thread::yield_now();
+        }
+        kill(pid, Signal::SIGSTOP).expect("stop the worker");
+        let timeout = Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        let outcome = pending.get_timeout(timeout);
+        let took = started.elapsed();
+        assert!(matches!(outcome, Err(Error::Timeout(_))), "{outcome:?}");
+        assert!(took < timeout + Duration::from_secs(5), "returned after {took:?}");
+        let _ = kill(pid, Signal::SIGCONT);
+        pool.terminate();
+    }
 }
 
 fn worker_pid(_: u32) -> u32 {
@@ -542,5 +565,28 @@ fn is_zombie(pid: Pid) -> bool {
         stat.rfind(')')
             .and_then(|i| stat[i + 1..].split_whitespace().next())
             .is_some_and(|state| state == "Z")
+    })
+}
+
+/// `n` MiB, a result larger than any pipe holds.
+fn megabytes(n: usize) -> Vec<u8> {
+    vec![7; n << 20]
+}
+
+/// Whether `pid` is blocked sending (`write` to a pipe under fork, or
+/// `sendto` on the socket a spawned worker answers on), by
+/// `/proc/PID/syscall`.
+fn blocked_writing(pid: Pid) -> bool {
+    let sending = [
+        libc::SYS_write,
+        libc::SYS_writev,
+        libc::SYS_sendto,
+        libc::SYS_sendmsg,
+    ];
+    std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|call| {
+        call.split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<i64>().ok())
+            .is_some_and(|n| sending.contains(&n))
     })
 }
