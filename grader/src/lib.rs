@@ -35,6 +35,7 @@
 
 pub mod batch;
 pub mod cargo;
+mod ending;
 mod error;
 pub mod exercises;
 pub mod formats;

@@ -46,17 +46,10 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+pub use crate::ending::Ending;
+
 /// Set to `off` to grade without `ptrace`, as where it is not permitted.
 pub const PTRACE_ENV: &str = "GRADER_PTRACE";
-
-/// How a process ended, as the kernel reported it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// It exited with this code.
-    Exited(i32),
-    /// It was killed by this signal.
-    Signaled(i32),
-}
 
 /// A process the program created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +61,7 @@ pub struct Created {
     /// Whether it replaced its program (`exec`), as a spawned child does.
     pub exec: bool,
     /// How it ended, if it has.
-    pub exit: Option<Exit>,
+    pub exit: Option<Ending>,
 }
 
 /// Which output stream a write went to.
@@ -166,7 +159,7 @@ pub struct Tracer {
     /// yet: they wait for it, so that each is counted before it runs.
     unannounced: HashSet<Pid>,
     /// Tasks that ended before their creation was reported.
-    ended_early: HashMap<Pid, Exit>,
+    ended_early: HashMap<Pid, Ending>,
     limit: usize,
     /// Set once every task has been sent SIGKILL: stopped tasks are let go
     /// to die.
@@ -216,7 +209,7 @@ impl Tracer {
 
     /// Handles every event pending now, letting each stopped task go on;
     /// returns how the main process ended, once it has (and is reaped).
-    pub fn poll(&mut self) -> Option<Exit> {
+    pub fn poll(&mut self) -> Option<Ending> {
         let mut ended = None;
         loop {
             let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
@@ -295,10 +288,10 @@ impl Tracer {
         !self.events.over_limit || self.killing
     }
 
-    fn handle(&mut self, status: WaitStatus) -> Option<Exit> {
+    fn handle(&mut self, status: WaitStatus) -> Option<Ending> {
         match status {
-            WaitStatus::Exited(pid, code) => self.gone(pid, Exit::Exited(code)),
-            WaitStatus::Signaled(pid, signal, _) => self.gone(pid, Exit::Signaled(signal as i32)),
+            WaitStatus::Exited(pid, code) => self.gone(pid, Ending::Exited(code)),
+            WaitStatus::Signaled(pid, signal, _) => self.gone(pid, Ending::Signaled(signal as i32)),
             WaitStatus::PtraceEvent(pid, _, event) if event == libc::PTRACE_EVENT_STOP => {
                 // A new task's first stop (attached by SEIZE), or a
                 // group-stop: either way it goes on, unless past the limit.
@@ -460,9 +453,9 @@ impl Tracer {
         {
             let raw = i32::try_from(raw).unwrap_or(0);
             let exit = if libc::WIFSIGNALED(raw) {
-                Exit::Signaled(libc::WTERMSIG(raw))
+                Ending::Signaled(libc::WTERMSIG(raw))
             } else {
-                Exit::Exited(libc::WEXITSTATUS(raw))
+                Ending::Exited(libc::WEXITSTATUS(raw))
             };
             self.record_exit(pid, exit);
         }
@@ -472,7 +465,7 @@ impl Tracer {
     }
 
     /// Task `pid` is gone; returns its exit when it is the main process.
-    fn gone(&mut self, pid: Pid, exit: Exit) -> Option<Exit> {
+    fn gone(&mut self, pid: Pid, exit: Ending) -> Option<Ending> {
         self.unannounced.remove(&pid);
         if !self.announced.contains(&pid) {
             // Its creator's event is still to come: keep its end for it.
@@ -485,7 +478,7 @@ impl Tracer {
         (pid == self.main).then_some(exit)
     }
 
-    fn record_exit(&mut self, pid: Pid, exit: Exit) {
+    fn record_exit(&mut self, pid: Pid, exit: Ending) {
         if let Some(p) = self.events.processes.iter_mut().find(|p| p.pid == pid) {
             p.exit.get_or_insert(exit);
         }

@@ -192,62 +192,91 @@ fn copy_src(from: &Path, to: &Path, package: &str) {
     }
 }
 
-/// The watch loop in a pseudo-terminal: red, then green once q6's solution
-/// is saved; `q` ends it cleanly.
-fn watch_turns_green_when_the_solution_is_saved(grader: &Path, handout: &Path, reference: &Path) {
-    let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
-    let terminal = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup"));
-    let mut child: Child = Std::new(grader)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .args(["watch", "-e", "q6", "--workspace"])
-        .arg(handout)
-        .stdin(terminal(&pty.slave))
-        .stdout(terminal(&pty.slave))
-        .stderr(terminal(&pty.slave))
-        .spawn()
-        .expect("watch starts");
-    drop(pty.slave);
-    let (tx, rx) = mpsc::channel::<String>();
-    let mut reader = std::fs::File::from(pty.master.try_clone().expect("dup"));
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buffer) {
-            if n == 0
-                || tx
-                    .send(String::from_utf8_lossy(&buffer[..n]).into_owned())
-                    .is_err()
-            {
-                break;
+/// `grader watch -e q6` in a pseudo-terminal, read as the screen shows it.
+struct Watching {
+    child: Child,
+    screen: mpsc::Receiver<String>,
+    keys: std::fs::File,
+}
+
+impl Watching {
+    fn start(grader: &Path, handout: &Path) -> Watching {
+        let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+        let terminal = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup"));
+        let child = Std::new(grader)
+            .env("CARGO_TARGET_DIR", target_dir())
+            .args(["watch", "-e", "q6", "--workspace"])
+            .arg(handout)
+            .stdin(terminal(&pty.slave))
+            .stdout(terminal(&pty.slave))
+            .stderr(terminal(&pty.slave))
+            .spawn()
+            .expect("watch starts");
+        drop(pty.slave);
+        let (tx, screen) = mpsc::channel::<String>();
+        let mut reader = std::fs::File::from(pty.master.try_clone().expect("dup"));
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buffer) {
+                if n == 0
+                    || tx
+                        .send(String::from_utf8_lossy(&buffer[..n]).into_owned())
+                        .is_err()
+                {
+                    break;
+                }
             }
+        });
+        Watching {
+            child,
+            screen,
+            keys: std::fs::File::from(pty.master),
         }
-    });
-    let mut screen = String::new();
-    let mut wait_for = |text: &str| {
+    }
+
+    /// Reads the screen until `text` shows (two minutes at most).
+    fn wait_for(&mut self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(120);
-        while !screen.contains(text) {
+        let mut seen = String::new();
+        while !seen.contains(text) {
             let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(more) => screen.push_str(&more),
-                Err(_) => panic!("watch never showed {text:?}:\n{screen}"),
+            match self.screen.recv_timeout(left) {
+                Ok(more) => seen.push_str(&more),
+                Err(_) => panic!("watch never showed {text:?}:\n{seen}"),
             }
         }
-        screen.clear();
-    };
-    wait_for("0 of 1 exercises passing");
+    }
+
+    /// Waits for the watch to end; asserts it ended cleanly.
+    fn ends_cleanly(mut self) {
+        self.wait_for("watch: stopped");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "watch did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+/// The watch loop in a pseudo-terminal: red, then green once q6's solution
+/// is saved; `q` ends it cleanly, and so does Ctrl-C (SIGINT).
+fn watch_turns_green_when_the_solution_is_saved(grader: &Path, handout: &Path, reference: &Path) {
+    let mut watching = Watching::start(grader, handout);
+    watching.wait_for("0 of 1 exercises passing");
     copy_src(reference, handout, "q6-four-processes");
-    wait_for("1 of 1 exercises passing");
-    let mut keys = std::fs::File::from(pty.master);
-    keys.write_all(b"q").expect("type q");
-    wait_for("watch: stopped");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "watch did not end on q");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status:?}");
+    watching.wait_for("1 of 1 exercises passing");
+    watching.keys.write_all(b"q").expect("type q");
+    watching.ends_cleanly();
+
+    let mut watching = Watching::start(grader, handout);
+    watching.wait_for("1 of 1 exercises passing");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(watching.child.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("Ctrl-C");
+    watching.ends_cleanly();
 }
 
 /// Gradescope's zip unpacked into a fake `/autograder`, the solved handout

@@ -2,7 +2,8 @@
 //! tracing is turned off.
 
 use assert_cmd::Command;
-use grader::trace::{Exit, PTRACE_ENV};
+use grader::observe::Ending;
+use grader::trace::PTRACE_ENV;
 use grader::{StartMethod, exercises, observe};
 
 /// Every reference run, under both start methods: the kernel saw exactly
@@ -28,7 +29,7 @@ fn the_kernel_sees_each_reference_child_process() {
                     "{what}: no grandchildren"
                 );
                 for child in children {
-                    assert_eq!(child.exit, Some(Exit::Exited(0)), "{what}: {child:?}");
+                    assert_eq!(child.exit, Some(Ending::Exited(0)), "{what}: {child:?}");
                     assert_eq!(
                         child.exec,
                         method == StartMethod::Spawn,

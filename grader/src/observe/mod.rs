@@ -69,6 +69,7 @@ use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
+pub use crate::ending::Ending;
 pub use capture::{Captured, OUTPUT_CAP};
 pub use checkin::CheckIn;
 
@@ -87,20 +88,6 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// How many processes a run may create, at any depth, before the grader
 /// stops it as a fork bomb. The exercises need at most a few dozen.
 pub const PROCESS_LIMIT: usize = 256;
-
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// The main process exited with this code.
-    Exited(i32),
-    /// The main process was killed by this signal.
-    Signaled(i32),
-    /// The run outlived its timeout and its processes were killed.
-    TimedOut(Duration),
-    /// The run tried to create more than this many processes and was
-    /// killed.
-    TooManyProcesses(usize),
-}
 
 /// Why the held processes were let go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -427,10 +414,7 @@ impl Waiter {
     /// events meanwhile.
     fn ended(&mut self, sandbox: &mut Sandbox) -> Option<Ending> {
         match self {
-            Waiter::Traced(tracer) => tracer.poll().map(|exit| match exit {
-                trace::Exit::Exited(code) => Ending::Exited(code),
-                trace::Exit::Signaled(signal) => Ending::Signaled(signal),
-            }),
+            Waiter::Traced(tracer) => tracer.poll(),
             Waiter::Plain(_) => sandbox.exit_status().map(|status| {
                 if libc::WIFSIGNALED(status) {
                     Ending::Signaled(libc::WTERMSIG(status))
