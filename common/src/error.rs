@@ -136,6 +136,11 @@ pub enum Error {
     #[error("task_done was called more times than values were put")]
     TaskDoneTooOften,
 
+    /// [`BoundedSemaphore::release`](crate::BoundedSemaphore::release) was
+    /// called with every place already free. Python raises `ValueError`.
+    #[error("the semaphore was released more times than it was acquired")]
+    ReleasedTooOften,
+
     /// A system call failed.
     #[error("{call} failed")]
     Os {

@@ -56,7 +56,8 @@
 //! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`) |
 //! | `Queue()`, `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::new`], [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | `put` writes in the caller's thread, not a feeder thread, so it waits while the pipe is full; a timeout is [`Error::Timeout`] (Python: `queue.Empty`); no `qsize`/`empty`, which Python calls unreliable |
 //! | `Lock()`, `with lock:`            | [`Lock::new`], [`Lock::acquire`] -> [`LockGuard`] | released when the guard drops; `acquire(timeout=t)` is [`Lock::acquire_timeout`] |
-//! | `Semaphore(n)`                    | [`Semaphore::new`], [`Semaphore::acquire`], [`Semaphore::acquire_timeout`] | a guard gives the place back; no `BoundedSemaphore` check |
+//! | `Semaphore(n)`: `acquire`, `release` | [`Semaphore::new`], [`Semaphore::acquire`], [`Semaphore::acquire_timeout`], [`Semaphore::release`] | a guard gives the place back; [`LockGuard::keep`] keeps it for an explicit `release`, as Python's bare `acquire()` |
+//! | `BoundedSemaphore(n)`            | [`BoundedSemaphore`]                         | a release with every place free is [`Error::ReleasedTooOften`] (Python: `ValueError`) |
 //! | `Event()`: `set`, `clear`, `is_set`, `wait(t)` | [`Event::new`], [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | `wait` always takes a timeout |
 //! | `Value('q', 0)`, `v.value`        | [`Value::new`], [`Value::get`], [`Value::set`] | `i64` only; [`Value::add`] is `v.value += d` under `get_lock()`, in one atomic step |
 //! | `Array('q', n)`, `a[i]`, `a[:]`   | [`Array::new`], [`Array::get`], [`Array::set`], [`Array::to_vec`] | `i64` only; [`Array::add`] is atomic |
@@ -65,7 +66,7 @@
 //! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue::new`], [`JoinableQueue::task_done`], [`JoinableQueue::join`] | too many `task_done`s is [`Error::TaskDoneTooOften`] |
 //! | `get_all_start_methods()`         | [`get_all_start_methods`]                   | no `forkserver` |
 //! | `get_context(m).Process(...)`     | [`Process::set_start_method`], [`PoolBuilder::start_method`] | a method per process or pool instead of a context object |
-//! | `RLock`, `Condition`, `Manager`, `shared_memory`, `active_children()` | not here | out of this kit's scope for now |
+//! | `RLock`, `Condition`, `Manager`, `shared_memory`, `active_children()` | not here | not yet (issue #15) |
 //!
 //! # Processes
 //!
@@ -135,7 +136,7 @@ pub use checkin::CHECKIN_ENV;
 pub use connection::{Connection, pipe};
 pub use error::{Ended, Error, Result};
 pub use identity::{ProcessInfo, current_process, parent_process};
-pub use lock::{Barrier, Event, Lock, LockGuard, Semaphore};
+pub use lock::{Barrier, BoundedSemaphore, Event, Lock, LockGuard, Semaphore};
 pub use log::LOG_ENV;
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;

@@ -60,6 +60,24 @@ pub struct LockGuard<'a> {
     tokens: &'a Tokens,
 }
 
+impl LockGuard<'_> {
+    /// Keeps the lock or the place past the guard, as Python's bare
+    /// `acquire()` does: it goes back only with an explicit `release`
+    /// ([`Semaphore::release`], [`BoundedSemaphore::release`]).
+    ///
+    /// ```
+    /// let signal = common::Semaphore::new(1)?;
+    /// signal.acquire()?.keep();
+    /// assert!(signal.acquire_timeout(std::time::Duration::ZERO)?.is_none());
+    /// signal.release()?;
+    /// assert!(signal.acquire_timeout(std::time::Duration::ZERO)?.is_some());
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
         // Writing one byte to a pipe that has room for 64 KiB cannot block
@@ -272,6 +290,117 @@ impl Semaphore {
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<LockGuard<'_>>> {
         self.tokens.take(timeout)
+    }
+
+    /// Frees a place, like `sem.release()`: one waiting process may take
+    /// it. As in Python, nothing bounds the places (see
+    /// [`BoundedSemaphore`]), so a `Semaphore::new(0)` is a signal one
+    /// process gives and another waits for.
+    ///
+    /// ```
+    /// let signal = common::Semaphore::new(0)?;
+    /// signal.release()?;
+    /// drop(signal.acquire()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn release(&self) -> Result<()> {
+        self.tokens.give_back()
+    }
+}
+
+/// A [`Semaphore`] that refuses to be released more often than it was
+/// acquired, like `multiprocessing.BoundedSemaphore(n)`: such a release is
+/// [`Error::ReleasedTooOften`] (Python raises `ValueError`).
+///
+/// ```
+/// let places = common::BoundedSemaphore::new(1)?;
+/// places.acquire()?.keep();
+/// places.release()?;
+/// assert!(matches!(places.release(), Err(common::Error::ReleasedTooOften)));
+/// # Ok::<(), common::Error>(())
+/// ```
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BoundedSemaphore {
+    tokens: Tokens,
+    /// Taken while a release checks that a place is held, and gives it
+    /// back: two releases cannot both see room for one.
+    releasing: Tokens,
+    places: usize,
+}
+
+impl BoundedSemaphore {
+    /// A bounded semaphore with `places` free places (at most 65536).
+    ///
+    /// ```
+    /// let s = common::BoundedSemaphore::new(2)?;
+    /// drop(s.acquire()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn new(places: usize) -> Result<BoundedSemaphore> {
+        Ok(BoundedSemaphore {
+            tokens: Tokens::new(places)?,
+            releasing: Tokens::new(1)?,
+            places,
+        })
+    }
+
+    /// Another handle to the same semaphore, to give to another process.
+    ///
+    /// ```
+    /// let s = common::BoundedSemaphore::new(1)?;
+    /// let other = s.try_clone()?;
+    /// other.acquire()?.keep();
+    /// s.release()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<BoundedSemaphore> {
+        Ok(BoundedSemaphore {
+            tokens: self.tokens.try_clone()?,
+            releasing: self.releasing.try_clone()?,
+            places: self.places,
+        })
+    }
+
+    /// Waits for a free place and takes it, like `sem.acquire()`.
+    ///
+    /// ```
+    /// let s = common::BoundedSemaphore::new(1)?;
+    /// let _place = s.acquire()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<LockGuard<'_>> {
+        self.tokens.take_waiting()
+    }
+
+    /// Takes a place if one frees within `timeout`; `None` when none did.
+    ///
+    /// ```
+    /// let s = common::BoundedSemaphore::new(0)?;
+    /// assert!(s.acquire_timeout(std::time::Duration::ZERO)?.is_none());
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<LockGuard<'_>>> {
+        self.tokens.take(timeout)
+    }
+
+    /// Frees a place, like `sem.release()`, unless every place is free
+    /// already: [`Error::ReleasedTooOften`].
+    ///
+    /// ```
+    /// let s = common::BoundedSemaphore::new(1)?;
+    /// assert!(matches!(s.release(), Err(common::Error::ReleasedTooOften)));
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn release(&self) -> Result<()> {
+        let releasing = self.releasing.take_waiting()?;
+        let free = crate::sys::bytes_waiting(self.tokens.take.as_fd())?;
+        let released = if free >= self.places {
+            Err(Error::ReleasedTooOften)
+        } else {
+            self.tokens.give_back()
+        };
+        drop(releasing);
+        released
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) mod wait;
 pub(crate) use erased::ErasedFn;
 pub(crate) use exit::exit_now;
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, has_threads, register_parent_fd};
-pub(crate) use pipes::{pipe, receive_fds};
+pub(crate) use pipes::{bytes_waiting, pipe, receive_fds};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
 pub(crate) use wait::{readable, reap, reap_timeout};

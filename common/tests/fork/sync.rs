@@ -107,6 +107,35 @@ fork_tests! {
         }
         assert_eq!(arrived.to_vec(), [4; ROUNDS]);
     }
+
+    /// `Semaphore(0)` as a signal: the parent waits on it until a child
+    /// releases it.
+    fn semaphore_zero_is_a_signal_a_child_gives() {
+        let signal = Semaphore::new(0).expect("semaphore");
+        let mut child = Process::with_args(give_signal, signal.try_clone().expect("clone"));
+        child.start().expect("start");
+        signal.acquire().expect("the child's signal").keep();
+        child.join().expect("join");
+        assert_eq!(child.exitcode(), Some(0));
+    }
+
+    /// A bounded semaphore whose one place the parent holds: a child may
+    /// release it once; the second release is refused, in the child, and
+    /// the parent can take the place again.
+    fn bounded_semaphore_refuses_a_second_release() {
+        let places = BoundedSemaphore::new(1).expect("semaphore");
+        places.acquire().expect("the place").keep();
+        let (ours, theirs) = common::pipe().expect("pipe");
+        let mut child = Process::with_args(
+            release_twice,
+            (places.try_clone().expect("clone"), theirs),
+        );
+        child.start().expect("start");
+        let said: (bool, bool) = ours.recv().expect("the child reports");
+        child.join().expect("join");
+        assert_eq!(said, (true, false), "first release allowed, second refused");
+        assert!(places.acquire_timeout(Duration::ZERO).expect("poll").is_some());
+    }
 }
 
 /// Takes the lock, says so, and holds it until told to let go.
@@ -154,4 +183,15 @@ fn meet_every_round((barrier, arrived): (Barrier, Array)) {
             "through round {round} before everyone arrived"
         );
     }
+}
+
+fn give_signal(signal: Semaphore) {
+    signal.release().expect("release");
+}
+
+/// Releases twice; reports which releases were allowed.
+fn release_twice((places, talk): (BoundedSemaphore, Connection)) {
+    let first = places.release().is_ok();
+    let second = !matches!(places.release(), Err(Error::ReleasedTooOften));
+    talk.send(&(first, second)).expect("the parent listens");
 }
