@@ -49,6 +49,8 @@ pub struct Submission {
     pub possible: u32,
     /// Its report, or why it could not be graded.
     pub outcome: Result<Report, String>,
+    /// How long building and grading it took.
+    pub took: std::time::Duration,
 }
 
 /// How a submission's grading went, in a word.
@@ -167,12 +169,15 @@ pub fn grade_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
+                    let started = std::time::Instant::now();
+                    let outcome = crate::grade_as(path, only, methods, &source(path))
+                        .map_err(|e| e.to_string());
                     let submission = Submission {
                         name: names[i].clone(),
                         path: path.clone(),
                         possible,
-                        outcome: crate::grade_as(path, only, methods, &source(path))
-                            .map_err(|e| e.to_string()),
+                        outcome,
+                        took: started.elapsed(),
                     };
                     done(&submission);
                     graded.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(submission);
@@ -414,21 +419,34 @@ pub fn write_report(dir: &Path, submission: &Submission, formats: Formats) -> Re
     };
     let path = own.join("report.txt");
     std::fs::write(&path, text).map_err(|e| Error::io(format!("write {}", path.display()), e))?;
-    match &submission.outcome {
+    let outcome = submission.outcome.as_ref().map_err(String::as_str);
+    write_platform_files(&own, outcome, formats, submission.took)
+}
+
+/// Writes into `dir` the platform files `formats` asks for, of a report
+/// (or of why there is none) that took `took` to make: one submission's
+/// or each of a class's.
+pub fn write_platform_files(
+    dir: &Path,
+    outcome: Result<&Report, &str>,
+    formats: Formats,
+    took: std::time::Duration,
+) -> Result<(), Error> {
+    match outcome {
         Ok(report) => {
             if formats.json {
-                write_json(&own.join("autograding.json"), &formats::classroom(report))?;
-                write_json(&own.join("results.json"), &formats::exercism(report))?;
+                write_json(&dir.join("autograding.json"), &formats::classroom(report))?;
+                write_json(&dir.join("results.json"), &formats::exercism(report))?;
             }
             if formats.gradescope {
                 write_json(
-                    &own.join("results.json"),
-                    &formats::gradescope(report, std::time::Duration::ZERO),
+                    &dir.join("results.json"),
+                    &formats::gradescope(report, took),
                 )?;
             }
         }
         Err(error) if formats.json => {
-            write_json(&own.join("results.json"), &formats::exercism_error(error))?;
+            write_json(&dir.join("results.json"), &formats::exercism_error(error))?;
         }
         Err(_) => {}
     }

@@ -280,30 +280,6 @@ fn grade_batch(args: &Args) -> Result<bool, Error> {
     Ok(graded.iter().all(|s| s.verdict() == batch::Verdict::Pass))
 }
 
-/// Writes the platform files for one graded submission into `out`.
-fn write_platform_files(
-    out: &Path,
-    format: Format,
-    graded: &Result<Report, Error>,
-    took: std::time::Duration,
-) -> Result<(), Error> {
-    match (format, graded) {
-        (Format::Json, Ok(report)) => {
-            batch::write_json(&out.join("autograding.json"), &formats::classroom(report))?;
-            batch::write_json(&out.join("results.json"), &formats::exercism(report))
-        }
-        (Format::Json, Err(error)) => batch::write_json(
-            &out.join("results.json"),
-            &formats::exercism_error(&error.to_string()),
-        ),
-        (Format::Gradescope, Ok(report)) => batch::write_json(
-            &out.join("results.json"),
-            &formats::gradescope(report, took),
-        ),
-        _ => Ok(()),
-    }
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     match &args.command {
@@ -357,8 +333,18 @@ fn main() -> ExitCode {
         (Err(_), Format::Github) => println!("{}", formats::github_error_output()),
         (Err(_), _) => {}
     }
-    let written = batch::create_dir(&args.out)
-        .and_then(|()| write_platform_files(&args.out, args.format, &graded, started.elapsed()));
+    let written = batch::create_dir(&args.out).and_then(|()| {
+        let error = graded.as_ref().err().map(ToString::to_string);
+        let outcome = graded
+            .as_ref()
+            .map_err(|_| error.as_deref().unwrap_or_default());
+        batch::write_platform_files(
+            &args.out,
+            outcome,
+            args.format.batch_formats(),
+            started.elapsed(),
+        )
+    });
     if let Err(why) = written {
         eprintln!("grader: {why}");
         return ExitCode::from(2);
