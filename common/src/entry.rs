@@ -1,7 +1,9 @@
-//! A spawned child's entry point, before `main`.
+//! A spawned child's entry point, before `main`, and the fork server's.
 //!
 //! Every program linked with this crate runs [`spawned_entry`] before its
-//! `main` (an `.init_array` constructor). In a child started by the spawn
+//! `main` (an `.init_array` constructor). In a fork server (it sees
+//! `FORKSERVER_ENV`) it serves (see `forkserver`), forking children that go
+//! on as spawned ones do. In a child started by the spawn
 //! start method (it sees [`SPAWNED_ENV`](crate::start) in its environment) it
 //! reads the [`Boot`] frame its parent sent on stdin, begins as every child
 //! begins ([`child::begin`](crate::child::begin)), does the work (a
@@ -18,6 +20,7 @@ use std::panic::{self, AssertUnwindSafe};
 use nix::unistd::Pid;
 
 use crate::child;
+use crate::forkserver;
 use crate::frame;
 use crate::start::{self, Boot, Work};
 use crate::sys;
@@ -30,27 +33,38 @@ use crate::sys;
 static SPAWNED_ENTRY: extern "C" fn() = spawned_entry;
 
 extern "C" fn spawned_entry() {
-    if std::env::var_os(start::SPAWNED_ENV).is_none() {
+    let spawned = std::env::var_os(start::SPAWNED_ENV).is_some();
+    let server = std::env::var_os(forkserver::FORKSERVER_ENV);
+    if !spawned && server.is_none() {
         return;
     }
     // SAFETY: before `main` the process has one thread, so nothing reads the
-    // environment meanwhile; grandchildren must not inherit the variable.
-    unsafe { std::env::remove_var(start::SPAWNED_ENV) };
-    run_spawned()
-}
-
-/// In a spawned child, before `main`: does the work its parent sent, then
-/// exits. Never returns.
-fn run_spawned() -> ! {
+    // environment meanwhile; grandchildren must not inherit the variables.
+    unsafe {
+        std::env::remove_var(start::SPAWNED_ENV);
+        std::env::remove_var(forkserver::FORKSERVER_ENV);
+    }
     sys::ignore_sigpipe();
     // The socket moves off stdin, which becomes /dev/null, as in Python's
     // spawned children.
-    let code = match take_socket() {
-        Some(mut socket) => match frame::read::<Boot>(&mut socket) {
-            Ok(Some(boot)) => run(boot, socket),
-            _ => 1,
-        },
-        None => 1,
+    let Some(socket) = take_socket() else {
+        sys::exit_now(1)
+    };
+    match server {
+        Some(parent) => {
+            let parent = parent.to_str().and_then(|p| p.parse().ok()).unwrap_or(0);
+            forkserver::serve(socket, Pid::from_raw(parent))
+        }
+        None => run_child(socket),
+    }
+}
+
+/// In a child started by spawn or by the fork server: does the work its
+/// parent sends over `socket`, then exits. Never returns.
+pub(crate) fn run_child(mut socket: UnixStream) -> ! {
+    let code = match frame::read::<Boot>(&mut socket) {
+        Ok(Some(boot)) => run(boot, socket),
+        _ => 1,
     };
     sys::flush_stdio();
     sys::exit_now(code)

@@ -112,7 +112,7 @@ pub enum Error {
 
     /// [`START_METHOD_ENV`](crate::START_METHOD_ENV) or a caller named a
     /// start method that does not exist.
-    #[error("unknown start method {0:?}: use fork or spawn")]
+    #[error("unknown start method {0:?}: use fork, spawn or forkserver")]
     UnknownStartMethod(String),
 
     /// A process built from a closure was to be started with spawn, which

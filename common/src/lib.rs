@@ -50,7 +50,7 @@
 //! | `with Pool(...) as pool:` (exit)  | dropping the [`Pool`]                        | closes and joins, bounded to five seconds; Python terminates and loses queued work (gh-74140) |
 //! | `KeyboardInterrupt` in `map`      | [`Error::Interrupted`]                       | the workers ignore SIGINT and are terminated by the parent: one message, not one per worker |
 //! | `log_to_stderr()`                 | [`LOG_ENV`] (`COMMON_LOG=1`)                 | an environment variable, so that any program can be watched |
-//! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`], [`START_METHOD_ENV`] | also per process ([`Process::set_start_method`]) and per pool ([`PoolBuilder::start_method`]); fork and spawn, no forkserver; with none chosen, fork in a single-threaded process and spawn in one with threads, where Python 3.14 uses forkserver |
+//! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`], [`START_METHOD_ENV`] | also per process ([`Process::set_start_method`]) and per pool ([`PoolBuilder::start_method`]); fork, spawn and forkserver; with none chosen, fork in a single-threaded process and forkserver in one with threads (Python 3.14: forkserver always) |
 //! | `if __name__ == "__main__":`      | nothing to write                             | a spawned child does its work before `main` and exits, so `main` runs in the parent only |
 //! | `a, b = Pipe()`                   | [`pipe`]`()` -> two [`Connection`]s          | values are serde, not pickles; an end crosses to a spawned child as a descriptor (SCM_RIGHTS), only as a [`Process::with_args`] argument |
 //! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`) |
@@ -64,13 +64,13 @@
 //! | passing one lock, queue, value or pipe end to several processes | `try_clone` on each | Rust moves a value into one process; each process gets its own handle |
 //! | `Barrier(n)`, `b.wait()`, `b.parties` | [`Barrier::new`], [`Barrier::wait`], [`Barrier::parties`] | no timeout and no `abort` |
 //! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue::new`], [`JoinableQueue::task_done`], [`JoinableQueue::join`] | too many `task_done`s is [`Error::TaskDoneTooOften`] |
-//! | `get_all_start_methods()`         | [`get_all_start_methods`]                   | no `forkserver` |
+//! | `get_all_start_methods()`         | [`get_all_start_methods`]                   | the same three, fork first |
 //! | `get_context(m).Process(...)`     | [`Process::set_start_method`], [`PoolBuilder::start_method`] | a method per process or pool instead of a context object |
 //! | `RLock`, `Condition`, `Manager`, `shared_memory`, `active_children()` | not here | not yet (issue #15) |
 //!
 //! # Processes
 //!
-//! [`Process`] starts a child (by fork or spawn) that runs one function. The child's exit code
+//! [`Process`] starts a child (by fork, spawn or the fork server) that runs one function. The child's exit code
 //! follows Python: 0 when the target returns, 1 when it panics, `-N` when
 //! killed by signal `N`. Dropping a started process joins it.
 //!
@@ -82,13 +82,20 @@
 //!
 //! # Start methods
 //!
-//! As in Python, a process is started by `fork` (a copy of the parent) or
-//! by `spawn` (a fresh run of the same executable, sent a `fn` and serde
-//! arguments), chosen with [`set_start_method`], the `COMMON_START_METHOD`
-//! environment variable, or per process and pool. With none chosen, a
-//! single-threaded process forks and one with threads spawns, so that a
-//! program with an async runtime or a thread pool gets working processes
-//! and pools. A [`Pool`] is `Send` and `Sync`.
+//! As in Python, a process is started by `fork` (a copy of the parent), by
+//! `spawn` (a fresh run of the same executable, sent a `fn` and serde
+//! arguments) or by `forkserver` (a fork of a server process that was
+//! itself started afresh once, sent the same), chosen with
+//! [`set_start_method`], the `COMMON_START_METHOD` environment variable, or
+//! per process and pool. With none chosen, a single-threaded process forks
+//! and one with threads uses the fork server, so that a program with an
+//! async runtime or a thread pool gets working processes and pools at
+//! nearly the cost of a fork. The fork server's children are children of
+//! the program (it forks them with `CLONE_PARENT`), and it ends when the
+//! program exits; it is named [`FORKSERVER_NAME`] in `ps`. A [`Pool`] is
+//! `Send` and `Sync`, a [`Process`] is `Send`; a process or pool started
+//! from a thread that then ends lives on (children are started from a
+//! thread that lasts).
 //!
 //! # Forking safely
 //!
@@ -96,7 +103,7 @@
 //! [`Error::MultiThreaded`] otherwise (where fork was chosen explicitly, or
 //! for a closure, which only fork can run), because a child forked from a
 //! multi-threaded process can deadlock on a lock another thread held; spawn
-//! has no such limit, and is the default there. Stdout
+//! and forkserver have no such limit, and forkserver is the default there. Stdout
 //! and stderr are flushed before every fork and before every child exits, and
 //! children leave with `_exit`, so output is neither lost nor printed twice,
 //! whether it goes to a terminal, a pipe or a file.
@@ -117,8 +124,10 @@ mod crossing;
 )]
 mod entry;
 mod error;
+mod forkserver;
 mod frame;
 mod identity;
+mod launcher;
 mod lock;
 mod log;
 mod pool;
@@ -135,6 +144,7 @@ mod sys;
 pub use checkin::CHECKIN_ENV;
 pub use connection::{Connection, pipe};
 pub use error::{Ended, Error, Result};
+pub use forkserver::FORKSERVER_NAME;
 pub use identity::{ProcessInfo, current_process, parent_process};
 pub use lock::{Barrier, BoundedSemaphore, Event, Lock, LockGuard, Semaphore};
 pub use log::LOG_ENV;

@@ -26,7 +26,7 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 /// A function to run in a child process of its own.
 ///
 /// Built with a target, it does nothing until [`start`](Process::start)
-/// starts the child (by fork or spawn, see
+/// starts the child (by fork, spawn or the fork server, see
 /// [`set_start_method`](Process::set_start_method)). The child runs the target and exits with code 0, or 1 if the
 /// target panics; the parent goes on at once and can [`join`](Process::join)
 /// it later.
@@ -53,9 +53,12 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 /// - If the parent dies, even by SIGKILL, the kernel kills the child
 ///   (`PR_SET_PDEATHSIG`). Python's non-daemon children outlive a killed
 ///   parent; here no child is ever orphaned.
+/// - A `Process` is `Send`: it may be started on one thread and joined on
+///   another (its target, for a closure, must be `Send` too). The child
+///   lives on when the thread that started it ends.
 pub struct Process {
     name: String,
-    target: Option<Box<dyn FnOnce()>>,
+    target: Option<Box<dyn FnOnce() + Send>>,
     /// For spawn: the `fn`, its encoded arguments and the descriptors of
     /// the [`Connection`](crate::Connection)s among them (`None` for a
     /// closure).
@@ -83,8 +86,8 @@ impl Process {
         process
     }
 
-    /// A process that will run a closure, which may capture anything, even
-    /// what cannot be serialized (pipes, channels). Only the fork start
+    /// A process that will run a closure, which may capture anything `Send`,
+    /// even what cannot be serialized (pipes, channels). Only the fork start
     /// method can run it: the child is a copy of the parent, closure and all.
     ///
     /// ```
@@ -95,7 +98,7 @@ impl Process {
     /// process.join()?;
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn from_closure(target: impl FnOnce() + 'static) -> Process {
+    pub fn from_closure(target: impl FnOnce() + Send + 'static) -> Process {
         let number = CREATED.fetch_add(1, Ordering::Relaxed) + 1;
         Process {
             name: format!("Process-{number}"),
@@ -128,7 +131,7 @@ impl Process {
     /// ```
     pub fn with_args<A>(target: fn(A), args: A) -> Process
     where
-        A: Serialize + DeserializeOwned + 'static,
+        A: Serialize + DeserializeOwned + Send + 'static,
     {
         let (encoded, fds) = crossing::collect_fds(|| postcard::to_stdvec(&args));
         let mut process = Process::from_closure(move || target(args));
@@ -257,7 +260,7 @@ impl Process {
                     0
                 })?
             }
-            StartMethod::Spawn => {
+            method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
                 let Some((func, args, fds)) = &self.sendable else {
                     return Err(Error::NeedsFork {
                         name: self.name.clone(),
@@ -269,7 +272,7 @@ impl Process {
                     fds: fds.len(),
                 };
                 let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
-                start::spawn(&self.name, work, &fds)?.0
+                start::spawn(method, &self.name, work, &fds)?.0
             }
         };
         // The parent's copies of what went to the child close here, so that

@@ -1,5 +1,7 @@
 //! Start methods, as in Python: `fork` copies the parent; `spawn` starts the
-//! same executable afresh and sends it what to run.
+//! same executable afresh and sends it what to run; `forkserver` has a
+//! server started afresh once fork a child that then goes on as a spawned
+//! one (see `forkserver`).
 //!
 //! # How spawn works
 //!
@@ -17,8 +19,8 @@
 //! must be plain `fn`s, and their arguments serde data. A closure cannot
 //! cross: [`Process::from_closure`](crate::Process::from_closure) needs fork.
 //!
-//! Spawn is safe from a multi-threaded process, since the child starts with
-//! nothing of the parent's memory; fork is refused there.
+//! Spawn and forkserver are safe from a multi-threaded process, since the
+//! child starts with nothing of the parent's memory; fork is refused there.
 
 use std::fmt;
 use std::io::Read;
@@ -34,8 +36,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkin;
 use crate::error::{Error, Result};
+use crate::forkserver;
 use crate::frame;
 use crate::identity::{self, Identity};
+use crate::launcher;
 use crate::log;
 use crate::sys::{self, ErasedFn};
 
@@ -48,6 +52,9 @@ pub enum StartMethod {
     /// A fresh run of the same executable: runs `fn`s with serde arguments,
     /// from any parent.
     Spawn,
+    /// A fork of a server process started afresh once (see `forkserver`):
+    /// runs what spawn runs, from any parent, nearly as fast as fork.
+    Forkserver,
 }
 
 impl fmt::Display for StartMethod {
@@ -55,6 +62,7 @@ impl fmt::Display for StartMethod {
         f.write_str(match self {
             StartMethod::Fork => "fork",
             StartMethod::Spawn => "spawn",
+            StartMethod::Forkserver => "forkserver",
         })
     }
 }
@@ -66,26 +74,33 @@ impl FromStr for StartMethod {
         match name {
             "fork" => Ok(StartMethod::Fork),
             "spawn" => Ok(StartMethod::Spawn),
+            "forkserver" => Ok(StartMethod::Forkserver),
             other => Err(Error::UnknownStartMethod(other.to_owned())),
         }
     }
 }
 
 /// Every start method this crate has, like
-/// `multiprocessing.get_all_start_methods()` (which also lists
-/// `forkserver`, not here).
+/// `multiprocessing.get_all_start_methods()` on Linux.
 ///
 /// ```
 /// use common::StartMethod;
 ///
-/// assert_eq!(common::get_all_start_methods(), [StartMethod::Fork, StartMethod::Spawn]);
+/// assert_eq!(
+///     common::get_all_start_methods(),
+///     [StartMethod::Fork, StartMethod::Spawn, StartMethod::Forkserver]
+/// );
 /// ```
-pub fn get_all_start_methods() -> [StartMethod; 2] {
-    [StartMethod::Fork, StartMethod::Spawn]
+pub fn get_all_start_methods() -> [StartMethod; 3] {
+    [
+        StartMethod::Fork,
+        StartMethod::Spawn,
+        StartMethod::Forkserver,
+    ]
 }
 
 /// The environment variable that chooses the start method for a whole
-/// program (`fork` or `spawn`), unless it calls [`set_start_method`].
+/// program (`fork`, `spawn` or `forkserver`), unless it calls [`set_start_method`].
 pub const START_METHOD_ENV: &str = "COMMON_START_METHOD";
 
 /// Set in a spawned child's environment, and removed before its `main`.
@@ -107,13 +122,15 @@ pub fn set_start_method(method: StartMethod) {
 
 /// The start method in force: the one set with [`set_start_method`], else
 /// the one [`START_METHOD_ENV`] names, else the default: fork while this
-/// process has one thread (Python's default on Linux before 3.14), spawn
-/// once it has more, since a forked copy of a multi-threaded process can
-/// deadlock (Python 3.14 moved its default to forkserver for the same
-/// reason, gh-84559). So a program with threads (an async runtime, a thread
-/// pool, libtest's harness) gets working processes and pools by default; a
-/// method chosen explicitly is kept, and fork is then refused with
-/// [`Error::MultiThreaded`] where it is unsafe.
+/// process has one thread (Python's default on Linux before 3.14),
+/// forkserver once it has more, since a forked copy of a multi-threaded
+/// process can deadlock (Python 3.14 moved its default to forkserver for
+/// the same reason, gh-84559). So a program with threads (an async runtime,
+/// a thread pool, libtest's harness) gets working processes and pools by
+/// default, at nearly the cost of a fork; a method chosen explicitly is
+/// kept, and fork is then refused with [`Error::MultiThreaded`] where it is
+/// unsafe. A closure ([`Process::from_closure`](crate::Process::from_closure))
+/// is always forked: no other method can carry it.
 ///
 /// # Errors
 ///
@@ -121,7 +138,7 @@ pub fn set_start_method(method: StartMethod) {
 ///
 /// ```
 /// let method = common::get_start_method()?;
-/// assert!(matches!(method, common::StartMethod::Fork | common::StartMethod::Spawn));
+/// assert!(common::get_all_start_methods().contains(&method));
 /// # Ok::<(), common::Error>(())
 /// ```
 pub fn get_start_method() -> Result<StartMethod> {
@@ -134,10 +151,10 @@ pub fn get_start_method() -> Result<StartMethod> {
     }
 }
 
-/// The default: fork with one thread, spawn with more.
+/// The default: fork with one thread, forkserver with more.
 fn default_method() -> StartMethod {
     if sys::has_threads() {
-        StartMethod::Spawn
+        StartMethod::Forkserver
     } else {
         StartMethod::Fork
     }
@@ -174,9 +191,15 @@ pub(crate) struct Boot {
     pub(crate) work: Work,
 }
 
-/// In the parent: starts a child running `work` as `name`. Returns its pid
-/// and the socket to it, once a grader watching has seen it.
-pub(crate) fn spawn(name: &str, work: Work, fds: &[BorrowedFd<'_>]) -> Result<(Pid, UnixStream)> {
+/// In the parent: starts a child running `work` as `name`, by `method`
+/// (spawn, or the fork server; fork runs closures, in `sys::fork`). Returns
+/// its pid and the socket to it, once a grader watching has seen it.
+pub(crate) fn spawn(
+    method: StartMethod,
+    name: &str,
+    work: Work,
+    fds: &[BorrowedFd<'_>],
+) -> Result<(Pid, UnixStream)> {
     use std::os::unix::ffi::OsStrExt;
     let checkin = checkin::socket().map(|path| path.as_bytes().to_vec());
     let watched = checkin.is_some();
@@ -185,16 +208,12 @@ pub(crate) fn spawn(name: &str, work: Work, fds: &[BorrowedFd<'_>]) -> Result<(P
         checkin,
         work,
     };
-    let (mut ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
-    sys::flush_stdio();
-    let child = Command::new("/proc/self/exe")
-        .env(SPAWNED_ENV, "1")
-        .stdin(Stdio::from(OwnedFd::from(theirs)))
-        .spawn()
-        .map_err(|e| Error::os("spawn", e))?;
-    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+    let (pid, mut ours) = match method {
+        StartMethod::Forkserver => forkserver::start_child()?,
+        _ => exec_child()?,
+    };
     log::event(format_args!(
-        "{name} started: pid {pid}, parent {} (spawn)",
+        "{name} started: pid {pid}, parent {} ({method})",
         std::process::id()
     ));
     frame::write(&mut ours, &boot).map_err(|e| Error::os("send to the spawned child", e))?;
@@ -214,5 +233,21 @@ pub(crate) fn spawn(name: &str, work: Work, fds: &[BorrowedFd<'_>]) -> Result<(P
         // if it died first).
         let _ = ours.read(&mut [0u8; 1]);
     }
+    Ok((pid, ours))
+}
+
+/// Runs this executable afresh as a child that reads its work from the
+/// socket returned (spawn), from a thread that lasts (see `launcher`).
+fn exec_child() -> Result<(Pid, UnixStream)> {
+    let (ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+    sys::flush_stdio();
+    let child = launcher::on_lasting_thread(move || {
+        Command::new("/proc/self/exe")
+            .env(SPAWNED_ENV, "1")
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .spawn()
+    })
+    .map_err(|e| Error::os("spawn", e))?;
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
     Ok((pid, ours))
 }

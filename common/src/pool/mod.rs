@@ -53,7 +53,7 @@ use worker::Worker;
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
 ///
-/// The workers are started (by fork or spawn) when the pool is built and live until it is
+/// The workers are started (by fork, spawn or the fork server) when the pool is built and live until it is
 /// closed, running task after task and call after call (or, with
 /// [`PoolBuilder::maxtasksperchild`], until they have run that many jobs).
 /// Arguments and results cross pipes as serde data; the function crosses as
@@ -106,7 +106,7 @@ use worker::Worker;
 /// and its [`AsyncResult`]s waited on from other threads. Its state is
 /// behind a mutex; whoever waits for a result drives the pool while holding
 /// it. A pool created with the default start method in a process that has
-/// threads starts its workers by spawn (see
+/// threads starts its workers by the fork server (see
 /// [`get_start_method`](crate::get_start_method)).
 ///
 /// ```

@@ -455,14 +455,14 @@ impl Inner {
         let label = format!("PoolWorker-{}", self.spawned);
         let (pid, tasks, results) = match self.method {
             StartMethod::Fork => self.fork_worker(&label, slot)?,
-            StartMethod::Spawn => {
+            method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
                 let work = Work::PoolWorker {
                     initializer: self.initializer.map(ErasedFn::nullary),
                     maxtasks: self.maxtasksperchild,
                     slot,
                     slots: self.progress.len(),
                 };
-                let (pid, socket) = start::spawn(&label, work, &[self.progress.memory()])?;
+                let (pid, socket) = start::spawn(method, &label, work, &[self.progress.memory()])?;
                 let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
                 (
                     pid,

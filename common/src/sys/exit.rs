@@ -20,3 +20,11 @@ pub(crate) fn exit_now(code: i32) -> ! {
     // it, which is the point.
     unsafe { libc::_exit(code) }
 }
+
+/// Runs `handler` when this process exits normally (`exit`, or a return
+/// from `main`), not when it is killed or ends with `_exit`.
+pub(crate) fn at_exit(handler: extern "C" fn()) {
+    // SAFETY: `atexit` only records the pointer; `handler` is a plain
+    // function with the C ABI and no arguments, as it requires.
+    unsafe { libc::atexit(handler) };
+}

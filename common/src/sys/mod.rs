@@ -2,9 +2,11 @@
 //! module of this crate allowed to use `unsafe` (with `entry`, the spawned
 //! child's constructor), one file per concern:
 //!
+//! - `sibling.rs`: forking a child of this process's parent, as the fork
+//!   server does;
 //! - `fork.rs`: `fork`, refused in a multi-threaded process, with the
 //!   streams flushed and the parent's pipe ends closed in the child;
-//! - `exit.rs`: `_exit`, and dying with the parent;
+//! - `exit.rs`: `_exit`, exit handlers, and dying with the parent;
 //! - `signals.rs`: SIGPIPE, SIGINT, and SIGINT as something to `poll`;
 //! - `slots.rs`: atomics in shared memory;
 //! - `wait.rs`: reaping children and waiting on descriptors, with deadlines;
@@ -15,14 +17,16 @@ pub(crate) mod erased;
 pub(crate) mod exit;
 pub(crate) mod fork;
 pub(crate) mod pipes;
+pub(crate) mod sibling;
 pub(crate) mod signals;
 pub(crate) mod slots;
 pub(crate) mod wait;
 
 pub(crate) use erased::ErasedFn;
-pub(crate) use exit::exit_now;
+pub(crate) use exit::{at_exit, die_with, exit_now};
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, has_threads, register_parent_fd};
 pub(crate) use pipes::{bytes_waiting, pipe, receive_fds};
+pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
 pub(crate) use wait::{readable, reap, reap_timeout};

@@ -4,7 +4,8 @@
 //! fork a multi-threaded process (see the crate docs), so this file has its
 //! own harness: libtest-mimic with one test thread, which runs each test on
 //! the main thread. After every test, passed or failed, the harness kills and
-//! reaps any child the test left behind, and fails the test if there was one.
+//! reaps any child the test left behind, and fails the test if there was one
+//! (except the fork server, which lasts until the process exits).
 //!
 //! Tests that need to see this process's own stdout re-run this binary with
 //! `ROLE_ENV` set, and read its output through a pipe or a file.
@@ -73,7 +74,12 @@ fn run_leaving_nothing(test: fn()) -> Result<(), Failed> {
     nix::unistd::alarm::set(120);
     let outcome = panic::catch_unwind(AssertUnwindSafe(test));
     nix::unistd::alarm::cancel();
-    let leftovers = children_of(getpid());
+    // This process's fork server (under the forkserver start method) is
+    // meant to stay until the process exits.
+    let leftovers: Vec<_> = children_of(getpid())
+        .into_iter()
+        .filter(|&pid| !support::is_fork_server(pid))
+        .collect();
     for &pid in &leftovers {
         let _ = kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);

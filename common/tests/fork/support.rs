@@ -172,6 +172,12 @@ pub(crate) fn children_of(parent: Pid) -> Vec<Pid> {
         .collect()
 }
 
+/// Whether `pid` is a fork server of `common` (by its name in `/proc`).
+pub(crate) fn is_fork_server(pid: Pid) -> bool {
+    std::fs::read(format!("/proc/{pid}/comm"))
+        .is_ok_and(|comm| comm.trim_ascii_end() == common::FORKSERVER_NAME.to_bytes())
+}
+
 /// The parent of `pid` by the kernel's account (`/proc/PID/stat`, field 4).
 pub(crate) fn parent_of(pid: Pid) -> Option<Pid> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

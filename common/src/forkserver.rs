@@ -1,0 +1,224 @@
+//! The forkserver start method: a small server process, started afresh
+//! from this executable while it has one thread, forks every child on
+//! request.
+//!
+//! # Why
+//!
+//! Fork is fast but unsafe from a process with threads (see `sys::fork`);
+//! spawn is safe from anywhere but starts the whole executable again for
+//! every child. The fork server is started once (by spawn, so it begins with
+//! one thread, before `main`, and never makes another), and from then on
+//! forks a copy of *itself* for each child, which is safe and as cheap as a
+//! fork. Python's `forkserver` does the same (its default on Linux since
+//! 3.14, gh-84559).
+//!
+//! # How
+//!
+//! 1. The first child asked for starts the server: `/proc/self/exe` with
+//!    [`FORKSERVER_ENV`] set and one end of a Unix socket on its stdin
+//!    (started from a thread that lasts, see `launcher`). The server asks
+//!    to die with this process.
+//! 2. For each child, the parent makes a socket pair and sends one end to
+//!    the server (`SCM_RIGHTS`); the server forks with `CLONE_PARENT`, so
+//!    that the new process is a child of the *parent*, not of the server:
+//!    the parent waits for it, the kernel and the grader name the parent as
+//!    its parent, and it dies with the parent. The server answers its pid.
+//! 3. From there the child is exactly a spawned child: it reads what to do
+//!    from its end of the pair (see `start`), descriptors and all.
+//! 4. When this process exits, the server reads end-of-file, exits, and is
+//!    reaped (an exit handler); if it is killed, the kernel kills the server.
+//!
+//! A server that died is replaced on the next request. The server keeps the
+//! environment, working directory and standard streams it was started
+//! with; children started from it have those, not the parent's of the
+//! moment (Python's forkserver children too).
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, Once, PoisonError};
+use std::time::Duration;
+
+use nix::sys::socket::{ControlMessage, MsgFlags};
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+use crate::launcher;
+use crate::log;
+use crate::sys::{self, Sibling};
+
+/// Set in the fork server's environment, and removed before anything else
+/// runs there.
+pub(crate) const FORKSERVER_ENV: &str = "COMMON_FORKSERVER";
+
+/// The name the fork server of the forkserver start method goes by in
+/// `ps` and `/proc/PID/comm`: a child of the program that lasts until the
+/// program exits, which a check for leftover children can recognise.
+///
+/// ```
+/// assert_eq!(common::FORKSERVER_NAME.to_str(), Ok("common-forksrv"));
+/// ```
+pub const FORKSERVER_NAME: &std::ffi::CStr = c"common-forksrv";
+
+/// This process's fork server, once started.
+static SERVER: Mutex<Option<Server>> = Mutex::new(None);
+
+/// The parent's side of a fork server.
+struct Server {
+    /// The process that started it: a forked child of that process
+    /// inherits this value but not the server, and must not use it.
+    owner: u32,
+    pid: Pid,
+    socket: UnixStream,
+}
+
+/// In the parent: has the fork server start a child, and returns its pid
+/// and the parent's end of the socket the child reads its work from.
+pub(crate) fn start_child() -> Result<(Pid, UnixStream)> {
+    let (ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+    let mut server = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
+    if server
+        .as_ref()
+        .is_some_and(|s| s.owner != std::process::id())
+    {
+        // Inherited from the parent by fork: its descriptor was closed at
+        // the fork (see `sys::fork`), and the server is not ours.
+        std::mem::forget(server.take());
+    }
+    // One retry: a server that died is replaced once.
+    for retry in [false, true] {
+        if server.is_none() {
+            *server = Some(Server::start()?);
+        }
+        let running = server.as_mut().expect("started above");
+        match running.request(theirs.as_fd()) {
+            Ok(pid) => return Ok((pid, ours)),
+            Err(error) if retry => return Err(error),
+            Err(_) => {
+                if let Some(dead) = server.take() {
+                    dead.stop();
+                }
+            }
+        }
+    }
+    unreachable!("the second attempt returns")
+}
+
+impl Server {
+    fn start() -> Result<Server> {
+        let (ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+        sys::flush_stdio();
+        let child = launcher::on_lasting_thread(move || {
+            Command::new("/proc/self/exe")
+                .env(FORKSERVER_ENV, std::process::id().to_string())
+                .stdin(Stdio::from(OwnedFd::from(theirs)))
+                .spawn()
+        })
+        .map_err(|e| Error::os("spawn the fork server", e))?;
+        let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+        log::event(format_args!(
+            "fork server started: pid {pid}, parent {}",
+            std::process::id()
+        ));
+        // Forked children must not hold the server's socket open.
+        sys::register_parent_fd(ours.as_raw_fd());
+        static AT_EXIT: Once = Once::new();
+        AT_EXIT.call_once(|| sys::at_exit(stop_at_exit));
+        Ok(Server {
+            owner: std::process::id(),
+            pid,
+            socket: ours,
+        })
+    }
+
+    /// Sends `child_socket` to the server, which forks a child that reads
+    /// from it; returns the child's pid.
+    fn request(&mut self, child_socket: std::os::fd::BorrowedFd<'_>) -> Result<Pid> {
+        nix::sys::socket::sendmsg::<()>(
+            self.socket.as_raw_fd(),
+            &[std::io::IoSlice::new(b"f")],
+            &[ControlMessage::ScmRights(&[child_socket.as_raw_fd()])],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(|e| Error::os("send to the fork server", e))?;
+        let mut answer = [0u8; 4];
+        self.socket
+            .read_exact(&mut answer)
+            .map_err(|e| Error::os("read from the fork server", e))?;
+        match i32::from_le_bytes(answer) {
+            pid if pid > 0 => Ok(Pid::from_raw(pid)),
+            errno => Err(Error::os(
+                "fork (in the fork server)",
+                std::io::Error::from_raw_os_error(-errno),
+            )),
+        }
+    }
+
+    /// Closes the server's socket, which ends it, and reaps it.
+    fn stop(self) {
+        sys::forget_parent_fd(self.socket.as_raw_fd());
+        drop(self.socket);
+        if !matches!(sys::reap_timeout(self.pid, STOP_GRACE), Ok(Some(_))) {
+            let _ = nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = sys::reap(self.pid, true);
+        }
+    }
+}
+
+/// How long the server's `poll` lasts before it is called again.
+const IDLE_POLL: Duration = Duration::from_secs(3600);
+
+/// How long an exiting program waits for its fork server to end.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// At exit: stops this process's fork server, so that none is left behind.
+extern "C" fn stop_at_exit() {
+    // Another thread may hold the lock as the process exits: then the
+    // server is left to die with this process (its PR_SET_PDEATHSIG).
+    let Ok(mut server) = SERVER.try_lock() else {
+        return;
+    };
+    if let Some(server) = server.take()
+        && server.owner == std::process::id()
+    {
+        server.stop();
+    }
+}
+
+/// In the fork server, before `main`: forks a child for every socket the
+/// parent sends, until the parent closes its end. Never returns.
+pub(crate) fn serve(mut socket: UnixStream, parent: Pid) -> ! {
+    sys::die_with(parent);
+    // Named in `ps` and /proc/PID/comm for what it is.
+    let _ = nix::sys::prctl::set_name(FORKSERVER_NAME);
+    loop {
+        // Waiting in `poll` shows a grader that the server is idle.
+        loop {
+            match sys::readable(socket.as_fd(), IDLE_POLL) {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(_) => sys::exit_now(1),
+            }
+        }
+        let Some(child_socket) =
+            sys::receive_fds(&socket, 1).and_then(|fds| fds.into_iter().next())
+        else {
+            // End-of-file: the parent is done.
+            sys::exit_now(0);
+        };
+        let answer = match sys::fork_sibling() {
+            Ok(Sibling::Child) => {
+                drop(socket);
+                crate::entry::run_child(UnixStream::from(child_socket))
+            }
+            Ok(Sibling::Caller(pid)) => pid.as_raw(),
+            Err(errno) => -(errno as i32),
+        };
+        drop(child_socket);
+        if socket.write_all(&answer.to_le_bytes()).is_err() {
+            sys::exit_now(1);
+        }
+    }
+}
