@@ -10,8 +10,9 @@
 //! What it measures:
 //!
 //! 1. process start+join: a raw `fork` + `_exit` + `waitpid` (the floor),
-//!    `common::Process`, and Python's `Process` under fork, forkserver and
-//!    spawn;
+//!    `common::Process` under fork, and under spawn and forkserver from a
+//!    parent with a live thread, and Python's `Process` under fork,
+//!    forkserver and spawn;
 //! 2. pool create+close+join, and `map` of `x * x` over 100,000 integers on 2
 //!    workers, with the default chunksize and with chunksize 1, against
 //!    Python's `Pool.map` and `ProcessPoolExecutor.map`, and against a pipe
@@ -308,12 +309,33 @@ fn run(args: &Args) -> common::Result<()> {
     let (floor, ours) = (micros(median(raw)), micros(median(common)));
     table.row("raw fork + _exit + waitpid (floor)", Some(floor), "us");
     table.row("common::Process, fork", Some(ours), "us");
-    let spawned = micros(median(
-        (0..(sizes.starts / 5).max(10))
-            .map(|_| common_process_join(common::StartMethod::Spawn))
-            .collect(),
-    ));
-    table.row("common::Process, spawn", Some(spawned), "us");
+    // Spawn and forkserver from a parent with a live thread, as a program
+    // with an async runtime or a thread pool is (fork is refused there).
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || stopped.recv());
+    // The first request starts the server: not part of a start+join.
+    common_process_join(common::StartMethod::Forkserver);
+    let (spawned, served): (Vec<_>, Vec<_>) = (0..(sizes.starts / 5).max(10))
+        .map(|_| {
+            (
+                common_process_join(common::StartMethod::Spawn),
+                common_process_join(common::StartMethod::Forkserver),
+            )
+        })
+        .unzip();
+    let (spawned, served) = (micros(median(spawned)), micros(median(served)));
+    drop(stop);
+    let _ = thread.join();
+    table.row(
+        "common::Process, spawn, threaded parent",
+        Some(spawned),
+        "us",
+    );
+    table.row(
+        "common::Process, forkserver, threaded parent",
+        Some(served),
+        "us",
+    );
     for method in ["fork", "forkserver", "spawn"] {
         table.row(
             &format!("python Process, {method}"),
@@ -331,6 +353,21 @@ fn run(args: &Args) -> common::Result<()> {
         "python spawn / common spawn",
         py("/start_join_us/spawn").map(|p| p / spawned),
         ">= 30",
+    );
+    table.ratio(
+        "common forkserver / common fork",
+        Some(served / ours),
+        "<= 2",
+    );
+    table.ratio(
+        "common spawn / common forkserver",
+        Some(spawned / served),
+        ">= 3",
+    );
+    table.ratio(
+        "python forkserver / common forkserver",
+        py("/start_join_us/forkserver").map(|p| p / served),
+        ">= 10",
     );
 
     table.section("2. pools, 2 workers");

@@ -119,8 +119,12 @@ enum Methods {
     Fork,
     /// spawn only
     Spawn,
+    /// forkserver only
+    Forkserver,
     /// every run under fork, then under spawn
     Both,
+    /// every run under fork, spawn and forkserver
+    All,
 }
 
 impl Methods {
@@ -128,7 +132,13 @@ impl Methods {
         match self {
             Methods::Fork => &[StartMethod::Fork],
             Methods::Spawn => &[StartMethod::Spawn],
+            Methods::Forkserver => &[StartMethod::Forkserver],
             Methods::Both => &[StartMethod::Fork, StartMethod::Spawn],
+            Methods::All => &[
+                StartMethod::Fork,
+                StartMethod::Spawn,
+                StartMethod::Forkserver,
+            ],
         }
     }
 }

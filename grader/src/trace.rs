@@ -56,7 +56,9 @@ pub const PTRACE_ENV: &str = "GRADER_PTRACE";
 pub struct Created {
     /// Its pid.
     pub pid: Pid,
-    /// The process that created it.
+    /// Its parent by the kernel's account when it was created: the process
+    /// that created it, or that one's parent for a clone with
+    /// `CLONE_PARENT` (children of a fork server).
     pub parent: Pid,
     /// Whether it replaced its program (`exec`), as a spawned child does.
     pub exec: bool,
@@ -429,9 +431,13 @@ impl Tracer {
                 if early.is_none() {
                     self.tasks.insert(new, new);
                 }
+                // The kernel's parent: the creator, unless it cloned with
+                // CLONE_PARENT (as a fork server does), which gives the new
+                // process its creator's parent.
+                let parent = crate::procfs::stat(new).map_or(tgid, |stat| stat.ppid);
                 self.events.processes.push(Created {
                     pid: new,
-                    parent: tgid,
+                    parent,
                     exec: false,
                     exit: early,
                 });

@@ -22,7 +22,12 @@ fn grade_wrong(fixture: &str, exercise: &str, run_index: usize, adjust: fn(&mut 
         (seen, report)
     };
     let (seen, first) = grade();
-    assert_golden(fixture, &run, &seen, &first);
+    // Under another start method the command line names it.
+    let golden = match run.start_method {
+        common::StartMethod::Fork => fixture.to_owned(),
+        method => format!("{fixture}.{method}"),
+    };
+    assert_golden(&golden, &run, &seen, &first);
     for _ in 0..2 {
         let (_, again) = grade();
         let failed = |r: &RunReport| -> Vec<grader::CheckKind> {
@@ -164,6 +169,22 @@ fn workers_one_after_another() {
         "concurrency",
         "only 1 of 3 child processes were alive at the same time",
     );
+    assert_fails(
+        &report,
+        "concurrency",
+        "waited for a child before starting the others",
+    );
+}
+
+/// Under the fork server, the main process has one more child, the server,
+/// which never checks in: the grader must still see that the main process
+/// waits while every worker it started is held, and let go.
+#[test]
+fn workers_one_after_another_from_a_fork_server() {
+    let report = grade_wrong("wrong_q3_sequential", "q3", 1, |run| {
+        run.start_method = common::StartMethod::Forkserver;
+    });
+    assert_passes(&report, "processes");
     assert_fails(
         &report,
         "concurrency",

@@ -376,14 +376,21 @@ impl Watch<'_> {
     }
 
     /// Whether every live child of the main process is held by us while the
-    /// main process is blocked: then nothing can happen until we answer.
+    /// main process is blocked: then nothing can happen until we answer. A
+    /// child that never checked in and waits in `poll` (a fork server, idle
+    /// until the main process asks for a child) holds nothing up.
     fn stalled(&self) -> bool {
         let children = procfs::children_of(self.main);
-        // With no child at all, the main process waits for none of ours.
-        let all_held = !children.is_empty()
+        let held = |pid: &Pid| self.held.iter().any(|(held, _)| held == pid);
+        let idle_helper = |pid: &Pid| {
+            !self.desk.checkins.iter().any(|c| c.pid == *pid)
+                && procfs::blocked(*pid) == Blocked::InPoll
+        };
+        // With no child held, the main process waits for none of ours.
+        let all_held = children.iter().any(|(pid, _)| held(pid))
             && children
                 .iter()
-                .all(|(pid, s)| !s.is_zombie() && self.held.iter().any(|(held, _)| held == pid));
+                .all(|(pid, s)| !s.is_zombie() && (held(pid) || idle_helper(pid)));
         // Read again: the main process must not have moved meanwhile.
         all_held
             && matches!(
