@@ -76,7 +76,6 @@ struct Server {
 /// In the parent: has the fork server start a child, and returns its pid
 /// and the parent's end of the socket the child reads its work from.
 pub(crate) fn start_child() -> Result<(Pid, UnixStream)> {
-    let (ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
     let mut server = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     if server
         .as_ref()
@@ -86,8 +85,11 @@ pub(crate) fn start_child() -> Result<(Pid, UnixStream)> {
         // the fork (see `sys::fork`), and the server is not ours.
         std::mem::forget(server.take());
     }
-    // One retry: a server that died is replaced once.
+    // One retry: a server that died is replaced once. Each attempt has a
+    // socket pair of its own, so that a child forked just before its server
+    // died can never read the work meant for the next one.
     for retry in [false, true] {
+        let (ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
         if server.is_none() {
             *server = Some(Server::start()?);
         }

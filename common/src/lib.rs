@@ -65,7 +65,7 @@
 //! | `Barrier(n)`, `b.wait()`, `b.parties` | [`Barrier::new`], [`Barrier::wait`], [`Barrier::parties`] | no timeout and no `abort` |
 //! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue::new`], [`JoinableQueue::task_done`], [`JoinableQueue::join`] | too many `task_done`s is [`Error::TaskDoneTooOften`] |
 //! | `get_all_start_methods()`         | [`get_all_start_methods`]                   | the same three, fork first |
-//! | `get_context(m).Process(...)`     | [`Process::set_start_method`], [`PoolBuilder::start_method`] | a method per process or pool instead of a context object |
+//! | `get_context(m).Process(...)`, `.Pool(n)` | [`get_context`]`(Some(m))`, [`Context::process`], [`Context::pool`] | also a method per process or pool: [`Process::set_start_method`], [`PoolBuilder::start_method`] |
 //! | `RLock`, `Condition`, `Manager`, `shared_memory`, `active_children()` | not here | not yet (issue #15) |
 //!
 //! # Processes
@@ -117,6 +117,7 @@
 mod checkin;
 mod child;
 mod connection;
+mod context;
 mod crossing;
 #[expect(
     unsafe_code,
@@ -143,6 +144,7 @@ mod sys;
 
 pub use checkin::CHECKIN_ENV;
 pub use connection::{Connection, pipe};
+pub use context::{Context, get_context};
 pub use error::{Ended, Error, Result};
 pub use forkserver::FORKSERVER_NAME;
 pub use identity::{ProcessInfo, current_process, parent_process};

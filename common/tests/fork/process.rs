@@ -128,6 +128,42 @@ fork_tests! {
         );
     }
 
+    fn forkserver_children_are_ours_and_a_killed_server_is_replaced() {
+        let dir = temp_dir();
+        let servers = || -> Vec<Pid> {
+            children_of(getpid())
+                .into_iter()
+                .filter(|&pid| is_fork_server(pid))
+                .collect()
+        };
+        let mut first_server = None;
+        for round in 0..2 {
+            let path = path_in(&dir, &format!("pids-{round}"));
+            let mut process = Process::with_args(write_pids, path.clone());
+            process.set_start_method(common::StartMethod::Forkserver);
+            process.start().expect("start");
+            process.join().expect("join");
+            assert_eq!(process.exitcode(), Some(0), "round {round}");
+            let text = std::fs::read_to_string(&path).expect("the child wrote the file");
+            let (child, parent) = text.split_once(' ').expect("two pids");
+            assert_eq!(Some(child), process.pid().map(|p| p.to_string()).as_deref());
+            assert_eq!(
+                parent,
+                std::process::id().to_string(),
+                "round {round}: a fork server's child is this process's child"
+            );
+            let live = servers();
+            assert_eq!(live.len(), 1, "round {round}: one fork server: {live:?}");
+            if round == 0 {
+                first_server = Some(live[0]);
+                // The next request finds it dead, reaps it and starts another.
+                kill(live[0], Signal::SIGKILL).expect("kill the fork server");
+            } else {
+                assert_ne!(Some(live[0]), first_server, "a new server");
+            }
+        }
+    }
+
     fn fork_refused_when_multi_threaded() {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || rx.recv());
