@@ -73,9 +73,15 @@ struct Server {
     socket: UnixStream,
 }
 
-/// In the parent: has the fork server start a child, and returns its pid
-/// and the parent's end of the socket the child reads its work from.
-pub(crate) fn start_child() -> Result<(Pid, UnixStream)> {
+/// In the parent: has the fork server start a child that reads its work
+/// from `theirs`; returns its pid.
+///
+/// A server found dead is replaced, once. Should it die between forking a
+/// child and answering, that child is never known here: it reads
+/// end-of-file or its work, as the parent's end of `theirs` decides; the
+/// request is then refused rather than risk a second child reading the
+/// same work.
+pub(crate) fn start_child(theirs: UnixStream) -> Result<Pid> {
     let mut server = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     if server
         .as_ref()
@@ -85,26 +91,22 @@ pub(crate) fn start_child() -> Result<(Pid, UnixStream)> {
         // the fork (see `sys::fork`), and the server is not ours.
         std::mem::forget(server.take());
     }
-    // One retry: a server that died is replaced once. Each attempt has a
-    // socket pair of its own, so that a child forked just before its server
-    // died can never read the work meant for the next one.
-    for retry in [false, true] {
-        let (ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
-        if server.is_none() {
-            *server = Some(Server::start()?);
-        }
-        let running = server.as_mut().expect("started above");
-        match running.request(theirs.as_fd()) {
-            Ok(pid) => return Ok((pid, ours)),
-            Err(error) if retry => return Err(error),
-            Err(_) => {
-                if let Some(dead) = server.take() {
-                    dead.stop();
-                }
-            }
-        }
+    if server.as_ref().is_some_and(|s| !s.alive())
+        && let Some(dead) = server.take()
+    {
+        dead.stop();
     }
-    unreachable!("the second attempt returns")
+    if server.is_none() {
+        *server = Some(Server::start()?);
+    }
+    let running = server.as_mut().expect("started above");
+    let answer = running.request(theirs.as_fd());
+    if answer.is_err()
+        && let Some(dead) = server.take()
+    {
+        dead.stop();
+    }
+    answer
 }
 
 impl Server {
@@ -132,6 +134,20 @@ impl Server {
             pid,
             socket: ours,
         })
+    }
+
+    /// Whether the server is still running (not yet ended, or ended and
+    /// not reaped), by a look that does not wait.
+    fn alive(&self) -> bool {
+        matches!(
+            nix::sys::wait::waitid(
+                nix::sys::wait::Id::Pid(self.pid),
+                nix::sys::wait::WaitPidFlag::WEXITED
+                    | nix::sys::wait::WaitPidFlag::WNOHANG
+                    | nix::sys::wait::WaitPidFlag::WNOWAIT,
+            ),
+            Ok(nix::sys::wait::WaitStatus::StillAlive)
+        )
     }
 
     /// Sends `child_socket` to the server, which forks a child that reads
@@ -182,10 +198,11 @@ extern "C" fn stop_at_exit() {
     let Ok(mut server) = SERVER.try_lock() else {
         return;
     };
-    if let Some(server) = server.take()
-        && server.owner == std::process::id()
-    {
-        server.stop();
+    match server.take() {
+        Some(server) if server.owner == std::process::id() => server.stop(),
+        // A forked child exiting: its copy of the socket was closed at the
+        // fork, and the server is its parent's.
+        inherited => std::mem::forget(inherited),
     }
 }
 

@@ -23,7 +23,7 @@
 //! child starts with nothing of the parent's memory; fork is refused there.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
@@ -208,25 +208,25 @@ pub(crate) fn spawn(
         checkin,
         work,
     };
-    let (pid, mut ours) = match method {
-        StartMethod::Forkserver => forkserver::start_child()?,
-        _ => exec_child()?,
+    let frame = frame::encode(&boot).map_err(|e| Error::os("encode a child's work", e))?;
+    let (mut ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+    // A small frame goes into the socket before the child exists, so that
+    // the child finds its work waiting; a large one could fill the socket
+    // and block before there is a reader, so it goes after.
+    let early = frame.len() <= EARLY_FRAME;
+    if early {
+        send_work(&mut ours, &frame, fds)?;
+    }
+    let pid = match method {
+        StartMethod::Forkserver => forkserver::start_child(theirs)?,
+        _ => exec_child(theirs)?,
     };
     log::event(format_args!(
         "{name} started: pid {pid}, parent {} ({method})",
         std::process::id()
     ));
-    frame::write(&mut ours, &boot).map_err(|e| Error::os("send to the spawned child", e))?;
-    if !fds.is_empty() {
-        let fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
-        nix::sys::socket::sendmsg::<()>(
-            ours.as_raw_fd(),
-            &[std::io::IoSlice::new(b"f")],
-            &[ControlMessage::ScmRights(&fds)],
-            MsgFlags::empty(),
-            None,
-        )
-        .map_err(|e| Error::os("send a descriptor to the spawned child", e))?;
+    if !early {
+        send_work(&mut ours, &frame, fds)?;
     }
     if watched {
         // One byte once the grader has looked at the child (or end-of-file
@@ -236,10 +236,31 @@ pub(crate) fn spawn(
     Ok((pid, ours))
 }
 
-/// Runs this executable afresh as a child that reads its work from the
-/// socket returned (spawn), from a thread that lasts (see `launcher`).
-fn exec_child() -> Result<(Pid, UnixStream)> {
-    let (ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+/// The largest frame of work sent before the child exists: well inside a
+/// Unix socket's buffer (over 200 KiB by default).
+const EARLY_FRAME: usize = 32 * 1024;
+
+/// Sends a child its work: the frame, then the descriptors it names.
+fn send_work(to: &mut UnixStream, frame: &[u8], fds: &[BorrowedFd<'_>]) -> Result<()> {
+    to.write_all(frame)
+        .map_err(|e| Error::os("send to the spawned child", e))?;
+    if !fds.is_empty() {
+        let fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        nix::sys::socket::sendmsg::<()>(
+            to.as_raw_fd(),
+            &[std::io::IoSlice::new(b"f")],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::empty(),
+            None,
+        )
+        .map_err(|e| Error::os("send a descriptor to the spawned child", e))?;
+    }
+    Ok(())
+}
+
+/// Runs this executable afresh as a child that reads its work from
+/// `theirs` (spawn), from a thread that lasts (see `launcher`).
+fn exec_child(theirs: UnixStream) -> Result<Pid> {
     sys::flush_stdio();
     let child = launcher::on_lasting_thread(move || {
         Command::new("/proc/self/exe")
@@ -248,6 +269,7 @@ fn exec_child() -> Result<(Pid, UnixStream)> {
             .spawn()
     })
     .map_err(|e| Error::os("spawn", e))?;
-    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
-    Ok((pid, ours))
+    Ok(Pid::from_raw(
+        i32::try_from(child.id()).expect("pids fit in i32"),
+    ))
 }

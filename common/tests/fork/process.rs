@@ -158,6 +158,7 @@ fork_tests! {
                 first_server = Some(live[0]);
                 // The next request finds it dead, reaps it and starts another.
                 kill(live[0], Signal::SIGKILL).expect("kill the fork server");
+                wait_until_zombie(live[0]);
             } else {
                 assert_ne!(Some(live[0]), first_server, "a new server");
             }

@@ -178,6 +178,21 @@ pub(crate) fn is_fork_server(pid: Pid) -> bool {
         .is_ok_and(|comm| comm.trim_ascii_end() == common::FORKSERVER_NAME.to_bytes())
 }
 
+/// Waits (ten seconds at most) until child `pid` has ended and not been
+/// reaped yet: a zombie, by the kernel's account in `/proc/PID/stat`.
+pub(crate) fn wait_until_zombie(pid: Pid) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+        if state.is_some_and(|rest| rest.starts_with('Z')) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("process {pid} did not end within ten seconds");
+}
+
 /// The parent of `pid` by the kernel's account (`/proc/PID/stat`, field 4).
 pub(crate) fn parent_of(pid: Pid) -> Option<Pid> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
