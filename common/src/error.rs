@@ -137,9 +137,32 @@ pub enum Error {
     TaskDoneTooOften,
 
     /// [`BoundedSemaphore::release`](crate::BoundedSemaphore::release) was
-    /// called with every place already free. Python raises `ValueError`.
-    #[error("the semaphore was released more times than it was acquired")]
+    /// called with every place already free, or
+    /// [`Lock::release`](crate::Lock::release) on a free lock. Python raises
+    /// `ValueError`.
+    #[error("the semaphore or lock was released more times than it was acquired")]
     ReleasedTooOften,
+
+    /// [`RLock::release`](crate::RLock::release) by a thread that does not
+    /// hold it. Python raises `RuntimeError`.
+    #[error("cannot release an RLock this thread does not hold")]
+    NotOwner,
+
+    /// A [`Barrier`](crate::Barrier) was aborted, reset while this party
+    /// waited, or broken by a party's timeout. Python raises
+    /// `BrokenBarrierError`.
+    #[error("the barrier is broken (aborted, reset, or a party timed out)")]
+    BrokenBarrier,
+
+    /// A [`Queue`](crate::Queue) was full for as long as `put` could wait
+    /// (Python raises `queue.Full`).
+    #[error("the queue is full")]
+    Full,
+
+    /// A [`Queue`](crate::Queue) was used after
+    /// [`close`](crate::Queue::close) by this handle.
+    #[error("the queue was closed")]
+    QueueClosed,
 
     /// A system call failed.
     #[error("{call} failed")]

@@ -129,13 +129,13 @@ mod forkserver;
 mod frame;
 mod identity;
 mod launcher;
-mod lock;
 mod log;
 mod pool;
 mod process;
 mod queue;
 mod shared;
 mod start;
+mod sync;
 #[expect(
     unsafe_code,
     reason = "fork, pidfd and function addresses need it; see the module docs"
@@ -148,14 +148,17 @@ pub use context::{Context, get_context};
 pub use error::{Ended, Error, Result};
 pub use forkserver::FORKSERVER_NAME;
 pub use identity::{ProcessInfo, current_process, parent_process};
-pub use lock::{Barrier, BoundedSemaphore, Event, Lock, LockGuard, Semaphore};
 pub use log::LOG_ENV;
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;
-pub use queue::{JoinableQueue, Queue};
+pub use queue::{JoinableQueue, Queue, SimpleQueue};
 pub use shared::{Array, Value};
 pub use start::{
     START_METHOD_ENV, StartMethod, get_all_start_methods, get_start_method, set_start_method,
+};
+pub use sync::{
+    Barrier, BoundedSemaphore, Condition, ConditionGuard, Event, Lock, LockGuard, RLock,
+    RLockGuard, Semaphore,
 };
 
 /// The number of CPUs, as `os.cpu_count()` counts them.

@@ -9,6 +9,9 @@
 //! - `exit.rs`: `_exit`, exit handlers, and dying with the parent;
 //! - `signals.rs`: SIGPIPE, SIGINT, and SIGINT as something to `poll`;
 //! - `slots.rs`: atomics in shared memory;
+//! - `futex.rs`: sleeping on a shared word until another process changes it;
+//! - `places.rs`: a counting semaphore in shared memory that survives the
+//!   death of a holder (a robust `pthread` mutex and a table of holders);
 //! - `wait.rs`: reaping children and waiting on descriptors, with deadlines;
 //! - `pipes.rs`: pipes, and descriptors received over a socket;
 //! - `erased.rs`: functions sent to another process of this binary.
@@ -16,7 +19,9 @@
 pub(crate) mod erased;
 pub(crate) mod exit;
 pub(crate) mod fork;
+pub(crate) mod futex;
 pub(crate) mod pipes;
+pub(crate) mod places;
 pub(crate) mod sibling;
 pub(crate) mod signals;
 pub(crate) mod slots;
@@ -25,7 +30,8 @@ pub(crate) mod wait;
 pub(crate) use erased::ErasedFn;
 pub(crate) use exit::{at_exit, die_with, exit_now};
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, has_threads, register_parent_fd};
-pub(crate) use pipes::{bytes_waiting, pipe, receive_fds};
+pub(crate) use pipes::{pipe, receive_fds};
+pub(crate) use places::{Places, Release, Taken, holder_id};
 pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;

@@ -1,6 +1,6 @@
 //! Pipes, and descriptors received over a socket (`SCM_RIGHTS`).
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::fcntl::OFlag;
 
@@ -9,18 +9,6 @@ use crate::error::{Error, Result};
 /// Creates a pipe whose ends close on `exec` (they are inherited by `fork`).
 pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))
-}
-
-/// How many bytes wait to be read in the pipe `fd` (`FIONREAD`).
-pub(crate) fn bytes_waiting(fd: BorrowedFd<'_>) -> Result<usize> {
-    let mut waiting: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int through the pointer, which points to
-    // a live local of that type.
-    let done = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut waiting) };
-    if done < 0 {
-        return Err(Error::os("ioctl FIONREAD", std::io::Error::last_os_error()));
-    }
-    Ok(usize::try_from(waiting).unwrap_or(0))
 }
 
 /// Receives `count` file descriptors sent over `socket` in one message

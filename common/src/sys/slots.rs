@@ -3,7 +3,7 @@
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use nix::sys::mman::{MapFlags, ProtFlags};
 
@@ -80,11 +80,29 @@ impl Slots {
         self.len
     }
 
-    fn slot(&self, slot: usize) -> &AtomicU64 {
+    /// Counter `slot` itself.
+    pub(crate) fn slot(&self, slot: usize) -> &AtomicU64 {
         assert!(slot < self.len, "progress slot {slot} of {}", self.len);
         // SAFETY: in bounds (checked), mapped until `self` is dropped, and
         // only ever accessed atomically, here or in a forked copy.
         unsafe { self.slots.add(slot).as_ref() }
+    }
+
+    /// The memory of slots `first..` as a raw pointer, for a structure laid
+    /// over them that is not atomics (the mutex in `places`).
+    pub(super) fn raw(&self, first: usize) -> *mut u8 {
+        assert!(first < self.len, "slot {first} of {}", self.len);
+        // SAFETY: in bounds (checked) of the mapping, which lives as long
+        // as `self`.
+        unsafe { self.slots.add(first).cast::<u8>().as_ptr() }
+    }
+
+    /// The low half of slot `slot` as a 32-bit word (a futex): a slot used
+    /// so is used only so.
+    pub(crate) fn word(&self, slot: usize) -> &AtomicU32 {
+        // SAFETY: the slot is 8 bytes, aligned to 8, in the mapping that
+        // lives as long as `self`; its first 4 bytes are an aligned u32.
+        unsafe { AtomicU32::from_ptr(self.raw(slot).cast()) }
     }
 
     /// Sets counter `slot`.
@@ -110,5 +128,50 @@ impl Drop for Slots {
         // SAFETY: unmaps exactly the mapping made in `new`; no reference into
         // it outlives `self`.
         let _ = unsafe { nix::sys::mman::munmap(self.slots.cast(), bytes) };
+    }
+}
+
+/// How slots cross to a spawned child: their memory, as a descriptor (see
+/// `crossing`), and how many there are.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SlotsWire {
+    #[serde(with = "crate::crossing")]
+    memory: OwnedFd,
+    len: usize,
+}
+
+impl serde::Serialize for Slots {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let memory = self.memory.try_clone().map_err(|e| {
+            serde::ser::Error::custom(format!("cannot duplicate shared memory: {e}"))
+        })?;
+        serde::Serialize::serialize(
+            &SlotsWire {
+                memory,
+                len: self.len,
+            },
+            serializer,
+        )
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Slots {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Slots, D::Error> {
+        let wire = <SlotsWire as serde::Deserialize>::deserialize(deserializer)?;
+        Slots::map(wire.memory, wire.len).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Slots {
+    /// Another mapping of the same memory.
+    pub(crate) fn try_clone(&self) -> Result<Slots> {
+        let memory = self.memory.try_clone().map_err(|e| Error::os("dup", e))?;
+        Slots::map(memory, self.len)
+    }
+}
+
+impl std::fmt::Debug for Slots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slots").field("len", &self.len).finish()
     }
 }

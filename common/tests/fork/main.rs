@@ -26,6 +26,7 @@ mod pipe;
 mod pool;
 mod process;
 mod queue;
+mod robust;
 mod shared;
 mod support;
 mod sync;
@@ -57,6 +58,7 @@ fn main() {
         pipe::TESTS,
         sync::TESTS,
         queue::TESTS,
+        robust::TESTS,
         shared::TESTS,
     ]
     .concat();

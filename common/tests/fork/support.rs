@@ -2,8 +2,8 @@
 //! and the programs this binary plays when re-run with a role.
 
 pub(crate) use common::{
-    Array, Barrier, BoundedSemaphore, Connection, Ended, Error, Event, JoinableQueue, Lock, Pool,
-    Process, Queue, Semaphore, Value,
+    Array, Barrier, BoundedSemaphore, Condition, Connection, Ended, Error, Event, JoinableQueue,
+    Lock, Pool, Process, Queue, RLock, Semaphore, Value,
 };
 pub(crate) use nix::sys::signal::{Signal, kill};
 pub(crate) use nix::sys::wait::waitpid;

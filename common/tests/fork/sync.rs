@@ -1,8 +1,87 @@
-//! Lock, Semaphore, Event and Barrier across processes.
+//! Lock, RLock, Semaphore, Condition, Event and Barrier across processes.
 
 use crate::support::*;
 
 fork_tests! {
+    /// A child known to be inside `wait` (the parent could only take the
+    /// lock because the wait released it) wakes on the parent's notify.
+    fn condition_wakes_a_waiting_child() {
+        let cond = Condition::new().expect("condition");
+        let flag = Value::new(0).expect("value");
+        let (talk, theirs) = common::pipe().expect("pipe");
+        let mut child = Process::with_args(
+            wait_on_condition,
+            (cond.try_clone().expect("dup"), flag.try_clone().expect("dup"), theirs),
+        );
+        child.start().expect("start");
+        assert_eq!(talk.recv::<String>().expect("news"), "about to wait");
+        {
+            let guard = cond.acquire().expect("the child's wait released the lock");
+            flag.set(1);
+            guard.notify(1);
+        }
+        assert_eq!(talk.recv::<String>().expect("news"), "woke");
+        child.join().expect("join");
+        assert_eq!(child.exitcode(), Some(0));
+    }
+
+    /// An RLock taken twice by its holder is not free to another process
+    /// until released twice.
+    fn rlock_is_free_after_as_many_releases() {
+        let lock = RLock::new().expect("rlock");
+        lock.acquire().expect("once").keep();
+        lock.acquire().expect("twice").keep();
+        assert_eq!(exit_code_of_try(&lock), 3, "held: another process waits");
+        lock.release().expect("one release");
+        assert_eq!(exit_code_of_try(&lock), 3, "still held once");
+        lock.release().expect("second release");
+        assert_eq!(exit_code_of_try(&lock), 0, "free");
+        assert!(matches!(lock.release(), Err(Error::NotOwner)));
+    }
+
+    /// Three parties get the indexes 0, 1 and 2, one each.
+    fn barrier_gives_each_party_an_index() {
+        let barrier = Barrier::new(3).expect("barrier");
+        let children: Vec<(Process, Connection)> = (0..2)
+            .map(|_| {
+                let (talk, theirs) = common::pipe().expect("pipe");
+                let mut process =
+                    Process::with_args(tell_index, (barrier.try_clone().expect("dup"), theirs));
+                process.start().expect("start");
+                (process, talk)
+            })
+            .collect();
+        let mut indexes = vec![barrier.wait().expect("the others come")];
+        for (process, talk) in &children {
+            indexes.push(talk.recv::<usize>().expect("an index"));
+            process.join().expect("join");
+        }
+        indexes.sort_unstable();
+        assert_eq!(indexes, [0, 1, 2]);
+    }
+
+    /// `abort` breaks the barrier for a waiting party; `reset` mends it.
+    fn barrier_abort_wakes_a_waiter_and_reset_mends() {
+        let barrier = Barrier::new(2).expect("barrier");
+        let (talk, theirs) = common::pipe().expect("pipe");
+        let mut child = Process::with_args(wait_broken, (barrier.try_clone().expect("dup"), theirs));
+        child.start().expect("start");
+        assert_eq!(talk.recv::<String>().expect("news"), "waiting");
+        // Whether the child is already inside `wait` or about to enter it,
+        // the barrier is broken for it.
+        barrier.abort().expect("abort");
+        assert!(talk.recv::<bool>().expect("news"), "the child saw it broken");
+        child.join().expect("join");
+        assert!(barrier.broken());
+        barrier.reset().expect("reset");
+        assert!(!barrier.broken());
+        let mut partner = Process::with_args(meet_once, barrier.try_clone().expect("dup"));
+        partner.start().expect("start");
+        barrier.wait().expect("usable again");
+        partner.join().expect("join");
+        assert_eq!(partner.exitcode(), Some(0));
+    }
+
     /// Mutual exclusion shown by rendezvous, not timing: while one process is
     /// known to hold the lock, another cannot take it; once the first lets go,
     /// the second does.
@@ -194,4 +273,45 @@ fn release_twice((places, talk): (BoundedSemaphore, Connection)) {
     let first = places.release().is_ok();
     let second = !matches!(places.release(), Err(Error::ReleasedTooOften));
     talk.send(&(first, second)).expect("the parent listens");
+}
+
+/// Waits on the condition for the flag, saying when it is about to wait
+/// and when it woke.
+fn wait_on_condition((cond, flag, talk): (Condition, Value, Connection)) {
+    let mut guard = cond.acquire().expect("the lock");
+    talk.send(&"about to wait").expect("the parent listens");
+    assert!(guard.wait_for(|| flag.get() == 1, None).expect("waited"));
+    talk.send(&"woke").expect("the parent listens");
+}
+
+/// The exit code of a child that tries `lock` at once: 0 if it got it, 3
+/// if not.
+fn exit_code_of_try(lock: &RLock) -> i32 {
+    let mut child = Process::with_args(try_rlock, lock.try_clone().expect("dup"));
+    child.start().expect("start");
+    child.join().expect("join");
+    child.exitcode().expect("ended")
+}
+
+fn try_rlock(lock: RLock) {
+    let got = lock
+        .acquire_timeout(Duration::ZERO)
+        .expect("tried")
+        .is_some();
+    std::process::exit(if got { 0 } else { 3 });
+}
+
+fn tell_index((barrier, talk): (Barrier, Connection)) {
+    let index = barrier.wait().expect("the others come");
+    talk.send(&index).expect("the parent listens");
+}
+
+fn wait_broken((barrier, talk): (Barrier, Connection)) {
+    talk.send(&"waiting").expect("the parent listens");
+    let broken = matches!(barrier.wait(), Err(Error::BrokenBarrier));
+    talk.send(&broken).expect("the parent listens");
+}
+
+fn meet_once(barrier: Barrier) {
+    barrier.wait().expect("the other comes");
 }

@@ -1,0 +1,204 @@
+//! [`Condition`]: wait until another process says something changed, like
+//! `multiprocessing.Condition()`.
+
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::rlock::RLock;
+use crate::error::Result;
+use crate::sys::{Slots, futex};
+
+/// A condition variable that processes share, like
+/// `multiprocessing.Condition()` (whose lock is an [`RLock`], as here).
+///
+/// [`acquire`](Condition::acquire) takes the lock and returns a guard; the
+/// guard [`wait`](ConditionGuard::wait)s (releasing the lock meanwhile and
+/// taking it back after), and [`notify`](ConditionGuard::notify)s. Holding
+/// the guard to notify is what Python checks at run time.
+///
+/// A wait may return without a notify meant for it (two waiters woken by
+/// one `notify`, when one was just going to sleep): wait in a loop on what
+/// you wait for, or use [`wait_for`](ConditionGuard::wait_for), as in
+/// Python.
+///
+/// ```
+/// use common::{Condition, Process, Value};
+///
+/// fn hand_over((cond, ready): (Condition, Value)) {
+///     let guard = cond.acquire().expect("the lock");
+///     ready.set(1);
+///     guard.notify_all();
+/// }
+///
+/// let cond = Condition::new()?;
+/// let ready = Value::new(0)?;
+/// let mut guard = cond.acquire()?;
+/// let mut child = Process::with_args(hand_over, (cond.try_clone()?, ready.try_clone()?));
+/// child.start()?;
+/// assert!(guard.wait_for(|| ready.get() == 1, None)?);
+/// drop(guard);
+/// child.join()?;
+/// # Ok::<(), common::Error>(())
+/// ```
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Condition {
+    lock: RLock,
+    /// Bumped by every notify; waiters sleep on it (a futex).
+    sequence: Slots,
+}
+
+/// Holds a [`Condition`]'s lock until dropped; waits and notifies. Not
+/// `Send`, as the lock belongs to the thread that took it.
+#[derive(Debug)]
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ConditionGuard<'a> {
+    condition: &'a Condition,
+    inherited: bool,
+    _thread: PhantomData<*const ()>,
+}
+
+impl Condition {
+    /// A new condition with a lock of its own.
+    ///
+    /// ```
+    /// let cond = common::Condition::new()?;
+    /// cond.acquire()?.notify_all();
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn new() -> Result<Condition> {
+        Ok(Condition {
+            lock: RLock::new()?,
+            sequence: Slots::new(1)?,
+        })
+    }
+
+    /// Another handle to the same condition, to give to another process.
+    ///
+    /// ```
+    /// let cond = common::Condition::new()?;
+    /// drop(cond.try_clone()?.acquire()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<Condition> {
+        Ok(Condition {
+            lock: self.lock.try_clone()?,
+            sequence: self.sequence.try_clone()?,
+        })
+    }
+
+    /// Takes the condition's lock, like `with cond:`.
+    ///
+    /// ```
+    /// let cond = common::Condition::new()?;
+    /// let _guard = cond.acquire()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<ConditionGuard<'_>> {
+        let guard = self.lock.acquire()?;
+        let inherited = guard.previous_holder_died();
+        guard.keep();
+        Ok(ConditionGuard {
+            condition: self,
+            inherited,
+            _thread: PhantomData,
+        })
+    }
+}
+
+impl ConditionGuard<'_> {
+    /// Whether the lock came from a holder that died holding it.
+    pub fn previous_holder_died(&self) -> bool {
+        self.inherited
+    }
+
+    /// Releases the lock, waits for a notify, and takes the lock back, like
+    /// `cond.wait()`.
+    ///
+    /// ```
+    /// let cond = common::Condition::new()?;
+    /// let mut guard = cond.acquire()?;
+    /// // Nobody notifies: a timed wait says so.
+    /// assert!(!guard.wait_timeout(std::time::Duration::from_millis(5))?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn wait(&mut self) -> Result<()> {
+        self.wait_until(None).map(drop)
+    }
+
+    /// As [`wait`](ConditionGuard::wait), for at most `timeout`; returns
+    /// `false` when the time ran out, like `cond.wait(timeout)`.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<bool> {
+        self.wait_until(Some(Instant::now() + timeout))
+    }
+
+    /// Waits until `ready` holds (checked first, then after each wake-up),
+    /// for at most `timeout` if given; returns what `ready` last said, like
+    /// `cond.wait_for(predicate, timeout)`.
+    pub fn wait_for(
+        &mut self,
+        mut ready: impl FnMut() -> bool,
+        timeout: Option<Duration>,
+    ) -> Result<bool> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if ready() {
+                return Ok(true);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(false);
+            }
+            self.wait_until(deadline)?;
+        }
+    }
+
+    /// Wakes at most `n` waiters (one wait just starting may also return),
+    /// like `cond.notify(n)`.
+    pub fn notify(&self, n: usize) {
+        let sequence = self.condition.sequence.word(0);
+        sequence.fetch_add(1, SeqCst);
+        futex::wake(sequence, i32::try_from(n).unwrap_or(i32::MAX));
+    }
+
+    /// Wakes every waiter, like `cond.notify_all()`.
+    pub fn notify_all(&self) {
+        let sequence = self.condition.sequence.word(0);
+        sequence.fetch_add(1, SeqCst);
+        futex::wake_all(sequence);
+    }
+
+    /// One wait, until a notify or `deadline`; whether a notify came.
+    fn wait_until(&mut self, deadline: Option<Instant>) -> Result<bool> {
+        let sequence = self.condition.sequence.word(0);
+        // Read before the lock goes: a notify after this point is seen.
+        let seen = sequence.load(SeqCst);
+        let depth = self.condition.lock.release_all()?;
+        let notified = loop {
+            if sequence.load(SeqCst) != seen {
+                break true;
+            }
+            let nap = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break false;
+                    }
+                    left
+                }
+                None => Duration::from_secs(3600),
+            };
+            futex::wait(sequence, seen, nap);
+        };
+        self.condition.lock.restore(depth)?;
+        Ok(notified)
+    }
+}
+
+impl Drop for ConditionGuard<'_> {
+    fn drop(&mut self) {
+        // This thread holds the lock (the guard cannot leave it).
+        let _ = self.condition.lock.release();
+    }
+}

@@ -1,0 +1,131 @@
+//! [`Event`]: a flag that processes share and wait on, like
+//! `multiprocessing.Event()`.
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::sys::{Slots, futex};
+
+/// A flag that processes share and can wait on, like
+/// `multiprocessing.Event()`: [`wait`](Event::wait) returns once another
+/// process has [`set`](Event::set) it.
+///
+/// It is two words of shared memory: the flag, and a generation that
+/// waiters sleep on (a futex) and `set` bumps.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let started = common::Event::new()?;
+/// assert!(!started.wait(Duration::from_millis(1))?);
+/// started.set()?;
+/// assert!(started.is_set()?);
+/// assert!(started.wait(Duration::ZERO)?);
+/// started.clear()?;
+/// assert!(!started.is_set()?);
+/// # Ok::<(), common::Error>(())
+/// ```
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Event {
+    /// The flag, then the generation.
+    words: Slots,
+}
+
+const FLAG: usize = 0;
+const GENERATION: usize = 1;
+
+impl Event {
+    /// A new event, not set.
+    ///
+    /// ```
+    /// assert!(!common::Event::new()?.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn new() -> Result<Event> {
+        Ok(Event {
+            words: Slots::new(2)?,
+        })
+    }
+
+    /// Another handle to the same event, to give to another process.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// e.try_clone()?.set()?;
+    /// assert!(e.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<Event> {
+        Ok(Event {
+            words: self.words.try_clone()?,
+        })
+    }
+
+    /// Whether it is set, like `event.is_set()`.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// e.set()?;
+    /// assert!(e.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn is_set(&self) -> Result<bool> {
+        Ok(self.words.slot(FLAG).load(SeqCst) != 0)
+    }
+
+    /// Sets it, waking every process waiting on it, like `event.set()`.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// e.set()?;
+    /// e.set()?; // setting twice is setting once
+    /// e.clear()?;
+    /// assert!(!e.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn set(&self) -> Result<()> {
+        self.words.slot(FLAG).store(1, SeqCst);
+        self.words.word(GENERATION).fetch_add(1, SeqCst);
+        futex::wake_all(self.words.word(GENERATION));
+        Ok(())
+    }
+
+    /// Unsets it, like `event.clear()`.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// e.clear()?; // clearing an unset event does nothing
+    /// assert!(!e.is_set()?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn clear(&self) -> Result<()> {
+        self.words.slot(FLAG).store(0, SeqCst);
+        Ok(())
+    }
+
+    /// Waits until it is set or `timeout` passes, like
+    /// `event.wait(timeout)`; returns whether it is set.
+    ///
+    /// ```
+    /// let e = common::Event::new()?;
+    /// assert!(!e.wait(std::time::Duration::from_millis(1))?);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn wait(&self, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen = self.words.word(GENERATION).load(SeqCst);
+            if self.is_set()? {
+                return Ok(true);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            futex::wait(self.words.word(GENERATION), seen, left);
+        }
+    }
+}
