@@ -100,7 +100,6 @@ pub(super) fn receive_value(from: &OwnedFd, deadline: Option<Instant>) -> Result
     }
 }
 
-
 fn readable(fd: &OwnedFd, deadline: Option<Instant>) -> Result<bool> {
     ready(fd, deadline, nix::poll::PollFlags::POLLIN)
 }

@@ -1,8 +1,79 @@
-//! Queue and JoinableQueue across processes.
+//! Queue and JoinableQueue across processes: order, size, bounds, and
+//! writers killed or stopped in the middle of a value.
 
 use crate::support::*;
 
 fork_tests! {
+    /// A producer fills a queue of three places faster than the parent
+    /// takes; it never holds more than three, and every value comes, in
+    /// order.
+    fn bounded_queue_holds_at_most_maxsize() {
+        let queue = Queue::with_maxsize(3).expect("queue");
+        let mut producer = Process::with_args(produce_bounded, queue.try_clone().expect("dup"));
+        producer.start().expect("start");
+        for expected in 0..50u32 {
+            assert!(queue.qsize() <= 3, "{} values in a queue of 3", queue.qsize());
+            assert_eq!(queue.get().expect("a value"), expected);
+        }
+        producer.join().expect("join");
+        assert_eq!(producer.exitcode(), Some(0), "the producer saw at most 3 too");
+        assert!(queue.empty());
+    }
+
+    /// A writer killed at a random moment while putting values larger than
+    /// one record (and the socket's room), twenty times: what it put whole
+    /// comes whole, the torn value is dropped, a timed get returns by its
+    /// deadline, and the queue goes on working.
+    fn queue_survives_writers_killed_mid_put() {
+        let queue = Queue::<Vec<u8>>::new().expect("queue");
+        for round in 0..20u8 {
+            let mut writer = Process::with_args(put_big_values, (queue.try_clone().expect("dup"), round));
+            writer.start().expect("start");
+            // At least one value went in whole before the kill.
+            let first = queue.get_timeout(Duration::from_secs(10)).expect("a first value");
+            assert_whole(&first, round);
+            std::thread::sleep(Duration::from_micros(u64::from(round) * 150));
+            writer.kill().expect("kill");
+            writer.join().expect("join");
+            loop {
+                match queue.get_timeout(Duration::from_millis(200)) {
+                    Ok(value) => assert_whole(&value, round),
+                    Err(Error::Timeout(_)) => break,
+                    Err(other) => panic!("round {round}: {other}"),
+                }
+            }
+            queue.put(&vec![round; 3]).expect("put after the kill");
+            assert_eq!(queue.get().expect("get after the kill"), vec![round; 3]);
+        }
+    }
+
+    /// A writer stopped (SIGSTOP) in the middle of a value: a timed get
+    /// returns by its deadline rather than wait for the rest.
+    fn queue_get_timeout_returns_when_the_writer_stops_mid_value() {
+        let queue = Queue::<Vec<u8>>::new().expect("queue");
+        let mut writer = Process::with_args(put_big_values, (queue.try_clone().expect("dup"), 7));
+        writer.start().expect("start");
+        let first = queue.get_timeout(Duration::from_secs(10)).expect("a first value");
+        assert_whole(&first, 7);
+        let pid = Pid::from_raw(i32::try_from(writer.pid().expect("started")).expect("pid"));
+        kill(pid, Signal::SIGSTOP).expect("stop the writer");
+        let started = std::time::Instant::now();
+        let mut outcome = Ok(Vec::new());
+        // Whole values written before the stop come first; then the torn one.
+        for _ in 0..100 {
+            outcome = queue.get_timeout(Duration::from_millis(300));
+            match &outcome {
+                Ok(value) => assert_whole(value, 7),
+                Err(_) => break,
+            }
+        }
+        assert!(matches!(outcome, Err(Error::Timeout(_))), "{outcome:?}");
+        assert!(started.elapsed() < Duration::from_secs(60), "every get returned");
+        writer.kill().expect("kill");
+        kill(pid, Signal::SIGCONT).ok();
+        writer.join().expect("join");
+    }
+
     /// Three processes put at once; every value arrives once and whole, each
     /// producer's in the order it put them.
     fn queue_keeps_each_producers_order() {
@@ -87,4 +158,37 @@ fn add_up((queue, sum): (JoinableQueue<i64>, Value)) {
         sum.add(n);
         queue.task_done().expect("one per get");
     }
+}
+
+/// Puts 0..50 into a bounded queue, checking its size after each put.
+fn produce_bounded(queue: Queue<u32>) {
+    for n in 0..50 {
+        queue.put(&n).expect("room comes");
+        assert!(
+            queue.qsize() <= 3,
+            "{} values in a queue of 3",
+            queue.qsize()
+        );
+    }
+}
+
+/// Puts values of 100 KB (several records; two fill the socket) forever:
+/// each is `round` repeated, ending in its length.
+fn put_big_values((queue, round): (Queue<Vec<u8>>, u8)) {
+    loop {
+        queue.put(&vec![round; 100_000]).expect("put");
+    }
+}
+
+/// A value from `put_big_values` arrived whole.
+fn assert_whole(value: &[u8], round: u8) {
+    assert_eq!(
+        value.len(),
+        100_000,
+        "round {round}: a torn value came through"
+    );
+    assert!(
+        value.iter().all(|&b| b == round),
+        "round {round}: mixed bytes"
+    );
 }
