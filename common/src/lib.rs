@@ -152,7 +152,7 @@ pub use log::LOG_ENV;
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;
 pub use queue::{JoinableQueue, Queue, SimpleQueue};
-pub use shared::{Array, Value};
+pub use shared::{Array, Scalar, ShareableList, SharedMemory, Value};
 pub use start::{
     START_METHOD_ENV, StartMethod, get_all_start_methods, get_start_method, set_start_method,
 };

@@ -9,6 +9,7 @@
 //! - `exit.rs`: `_exit`, exit handlers, and dying with the parent;
 //! - `signals.rs`: SIGPIPE, SIGINT, and SIGINT as something to `poll`;
 //! - `slots.rs`: atomics in shared memory;
+//! - `mapping.rs`: a shared memory block, by copies and atomic words;
 //! - `futex.rs`: sleeping on a shared word until another process changes it;
 //! - `places.rs`: a counting semaphore in shared memory that survives the
 //!   death of a holder (a robust `pthread` mutex and a table of holders);
@@ -20,6 +21,7 @@ pub(crate) mod erased;
 pub(crate) mod exit;
 pub(crate) mod fork;
 pub(crate) mod futex;
+pub(crate) mod mapping;
 pub(crate) mod pipes;
 pub(crate) mod places;
 pub(crate) mod sibling;
@@ -30,6 +32,7 @@ pub(crate) mod wait;
 pub(crate) use erased::ErasedFn;
 pub(crate) use exit::{at_exit, die_with, exit_now};
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, has_threads, register_parent_fd};
+pub(crate) use mapping::Mapping;
 pub(crate) use pipes::{pipe, receive_fds};
 pub(crate) use places::{Places, Release, Taken, holder_id};
 pub(crate) use sibling::{Sibling, fork_sibling};

@@ -1,4 +1,5 @@
-//! Value and Array in memory that processes share.
+//! Value, Array, SharedMemory and ShareableList: memory that processes
+//! share.
 
 use crate::support::*;
 
@@ -27,6 +28,53 @@ fork_tests! {
         assert_eq!(total.get(), 4000);
         assert_eq!(counts.to_vec(), [1000; 4]);
     }
+
+    /// Four processes each add 0.5 a thousand times to a float under its
+    /// lock, in two steps (read, then write): nothing is lost.
+    fn float_value_under_get_lock_loses_nothing() {
+        let total = Value::new(0.0f64).expect("value");
+        let processes: Vec<Process> = (0..4)
+            .map(|_| {
+                let mut process = Process::with_args(add_halves, total.try_clone().expect("dup"));
+                process.start().expect("start");
+                process
+            })
+            .collect();
+        for process in &processes {
+            process.join().expect("join");
+            assert_eq!(process.exitcode(), Some(0));
+        }
+        assert_eq!(total.get(), 2000.0);
+    }
+
+    /// A child opens a block by name, reads what the parent wrote, and
+    /// writes back; the parent sees it.
+    fn shared_memory_between_two_processes() {
+        let block = SharedMemory::create(64).expect("create");
+        block.write(0, b"ping");
+        let mut child = Process::with_args(answer_ping, block.name().to_owned());
+        child.start().expect("start");
+        child.join().expect("join");
+        assert_eq!(child.exitcode(), Some(0), "the child read ping");
+        assert_eq!(block.read(0, 4), b"pong");
+        let name = block.name().to_owned();
+        drop(block);
+        assert!(SharedMemory::open(&name).is_err(), "the creator's drop unlinked it");
+    }
+
+    /// A ShareableList crosses into pool tasks (by name) and each task sums
+    /// its list.
+    fn shareable_lists_cross_into_pool_tasks() {
+        let lists: Vec<ShareableList<i64>> = (1..=3)
+            .map(|n| ShareableList::new(&vec![n; 10]).expect("list"))
+            .collect();
+        let mut pool = Pool::new(2).expect("pool");
+        let handles: Vec<ShareableList<i64>> = lists
+            .iter()
+            .map(|list| ShareableList::open(list.name()).expect("open"))
+            .collect();
+        assert_eq!(pool.map(sum_list, handles).expect("map"), [10, 20, 30]);
+    }
 }
 
 fn add_a_thousand((total, counts, slot): (Value, Array, usize)) {
@@ -34,4 +82,22 @@ fn add_a_thousand((total, counts, slot): (Value, Array, usize)) {
         total.add(1);
         counts.add(slot, 1);
     }
+}
+
+fn add_halves(total: Value<f64>) {
+    for _ in 0..1000 {
+        let _held = total.get_lock().acquire().expect("the lock");
+        let now = total.get();
+        total.set(now + 0.5);
+    }
+}
+
+fn answer_ping(name: String) {
+    let block = SharedMemory::open(&name).expect("open by name");
+    assert_eq!(block.read(0, 4), b"ping");
+    block.write(0, b"pong");
+}
+
+fn sum_list(list: ShareableList<i64>) -> i64 {
+    list.to_vec().iter().sum()
 }

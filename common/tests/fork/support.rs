@@ -3,7 +3,7 @@
 
 pub(crate) use common::{
     Array, Barrier, BoundedSemaphore, Condition, Connection, Ended, Error, Event, JoinableQueue,
-    Lock, Pool, Process, Queue, RLock, Semaphore, Value,
+    Lock, Pool, Process, Queue, RLock, Semaphore, ShareableList, SharedMemory, Value,
 };
 pub(crate) use nix::sys::signal::{Signal, kill};
 pub(crate) use nix::sys::wait::waitpid;
