@@ -159,6 +159,21 @@ pub enum Error {
     #[error("the queue is full")]
     Full,
 
+    /// The peer of a [`Listener`](crate::Listener) or
+    /// [`client`](crate::client) did not prove it knows the authentication
+    /// key (or did not finish the handshake in time). Python raises
+    /// `AuthenticationError`.
+    #[error("authentication failed: the other side does not know the key")]
+    AuthenticationFailed,
+
+    /// A [`Process`](crate::Process) was closed while still running
+    /// (Python raises `ValueError`).
+    #[error("{name} is still running; join or kill it before closing it")]
+    StillRunning {
+        /// The process's name.
+        name: String,
+    },
+
     /// A [`Queue`](crate::Queue) was used after
     /// [`close`](crate::Queue::close) by this handle.
     #[error("the queue was closed")]

@@ -116,6 +116,7 @@
 
 mod checkin;
 mod child;
+mod children;
 mod connection;
 mod context;
 mod crossing;
@@ -133,6 +134,7 @@ mod log;
 mod pool;
 mod process;
 mod queue;
+mod records;
 mod shared;
 mod start;
 mod sync;
@@ -143,7 +145,8 @@ mod sync;
 mod sys;
 
 pub use checkin::CHECKIN_ENV;
-pub use connection::{Connection, pipe};
+pub use children::active_children;
+pub use connection::{Connection, Listener, client, pipe, wait};
 pub use context::{Context, get_context};
 pub use error::{Ended, Error, Result};
 pub use forkserver::FORKSERVER_NAME;

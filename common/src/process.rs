@@ -65,6 +65,8 @@ pub struct Process {
     sendable: Option<(ErasedFn, Vec<u8>, Vec<OwnedFd>)>,
     start_method: Option<StartMethod>,
     pid: Option<Pid>,
+    /// Readable once the child has ended (a pidfd), from `start`.
+    sentinel: Option<OwnedFd>,
     ended: Cell<Option<Ended>>,
     daemon: bool,
 }
@@ -106,6 +108,7 @@ impl Process {
             sendable: None,
             start_method: None,
             pid: None,
+            sentinel: None,
             ended: Cell::new(None),
             daemon: false,
         }
@@ -281,6 +284,61 @@ impl Process {
         self.target = None;
         self.sendable = None;
         self.pid = Some(pid);
+        self.sentinel = sys::pidfd_open(pid);
+        crate::children::started(pid, &self.name);
+        Ok(())
+    }
+
+    /// A descriptor that becomes readable when the child ends, like
+    /// `Process.sentinel`: give it to [`wait`](crate::wait) with
+    /// connections to wait for whichever comes first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotStarted`] before `start`; [`Error::Os`] on a kernel
+    /// without pidfds (before Linux 5.3), or after [`close`](Process::close).
+    ///
+    /// ```
+    /// let mut child = common::Process::new(|| {});
+    /// child.start()?;
+    /// let ready = common::wait(&[child.sentinel()?], None)?;
+    /// assert_eq!(ready, [0]);
+    /// child.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn sentinel(&self) -> Result<BorrowedFd<'_>> {
+        self.started()?;
+        self.sentinel.as_ref().map(AsFd::as_fd).ok_or_else(|| {
+            Error::os(
+                "pidfd_open",
+                std::io::Error::new(std::io::ErrorKind::Unsupported, "no sentinel"),
+            )
+        })
+    }
+
+    /// Releases what the process object holds (its sentinel), like
+    /// `Process.close`; the exit code stays readable.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StillRunning`] while the child runs (Python raises
+    /// `ValueError`).
+    ///
+    /// ```
+    /// let mut child = common::Process::new(|| {});
+    /// child.start()?;
+    /// child.join()?;
+    /// child.close()?;
+    /// assert_eq!(child.exitcode(), Some(0));
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn close(&mut self) -> Result<()> {
+        if self.is_alive() {
+            return Err(Error::StillRunning {
+                name: self.name.clone(),
+            });
+        }
+        self.sentinel = None;
         Ok(())
     }
 

@@ -473,6 +473,7 @@ impl Inner {
         };
         sys::register_parent_fd(tasks.as_raw_fd());
         sys::register_parent_fd(results.as_raw_fd());
+        crate::children::started(pid, &label);
         Ok(Worker {
             pid,
             slot,

@@ -8,7 +8,6 @@
 //! values in it, and, when bounded, a semaphore of free places.
 
 mod joinable;
-mod records;
 mod simple;
 
 use std::marker::PhantomData;
@@ -20,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::records;
 use crate::sync::{Lock, Semaphore};
 use crate::sys::Slots;
 

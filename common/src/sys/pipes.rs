@@ -41,3 +41,11 @@ pub(crate) fn receive_fds(
     }
     (received.len() == count).then_some(received)
 }
+
+/// Takes ownership of `fd`, a descriptor a system call just made for this
+/// process (`accept4`), which nothing else owns.
+pub(crate) fn own_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the caller passes a descriptor just returned by the kernel,
+    // open and owned by no other value.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}

@@ -76,11 +76,26 @@ pub(crate) fn reap_timeout(pid: Pid, timeout: Duration) -> Result<Option<Ended>>
     }
 }
 
-fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
+/// A descriptor that becomes readable when process `pid` ends (a pidfd),
+/// or `None` on a kernel without them (before 5.3).
+pub(crate) fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and a flags word and returns a new fd or
     // -1; it touches no memory of ours.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     let fd = RawFd::try_from(fd).ok().filter(|&fd| fd >= 0)?;
     // SAFETY: the kernel just returned this fd, so nothing else owns it.
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Whether child `pid` has ended, without reaping it (`WNOWAIT`): a child
+/// that ended stays a zombie for its `Process` to reap.
+pub(crate) fn has_ended(pid: Pid) -> bool {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    !matches!(
+        waitid(
+            Id::Pid(pid),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+        ),
+        Ok(WaitStatus::StillAlive)
+    )
 }

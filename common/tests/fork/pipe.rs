@@ -1,8 +1,85 @@
-//! pipe(): ends that cross to children.
+//! pipe(), wait(), Listener and client: ends that cross to children, and
+//! peers that stop or fail to authenticate.
 
 use crate::support::*;
 
 fork_tests! {
+    /// A peer stopped (SIGSTOP) half-way through sending a message larger
+    /// than the socket holds: `recv_timeout` returns by its deadline, and
+    /// `wait` on the end and the peer's sentinel says the peer ended once it
+    /// is killed.
+    fn recv_timeout_returns_when_the_peer_stops_mid_message() {
+        let (ours, theirs) = common::pipe().expect("pipe");
+        let mut peer = Process::with_args(send_a_megabyte_forever, theirs);
+        peer.start().expect("start");
+        // The first message starts arriving; the socket fills; stop the peer.
+        assert!(ours.poll(Duration::from_secs(10)).expect("polled"));
+        let pid = Pid::from_raw(i32::try_from(peer.pid().expect("started")).expect("pid"));
+        kill(pid, Signal::SIGSTOP).expect("stop the peer");
+        let started = std::time::Instant::now();
+        let mut outcome = Ok(Vec::new());
+        for _ in 0..20 {
+            outcome = ours.recv_timeout::<Vec<u8>>(Duration::from_millis(300));
+            if outcome.is_err() {
+                break;
+            }
+        }
+        assert!(matches!(outcome, Err(Error::Timeout(_))), "{outcome:?}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        peer.kill().expect("kill");
+        let ready = common::wait(&[peer.sentinel().expect("a sentinel")], Some(Duration::from_secs(10)))
+            .expect("waited");
+        assert_eq!(ready, [0], "the sentinel is ready once the peer ended");
+        peer.join().expect("join");
+    }
+
+    /// `wait` names exactly the ends that are ready.
+    fn wait_names_the_ready_ends() {
+        use std::os::fd::AsFd;
+        let pairs: Vec<(Connection, Connection)> =
+            (0..3).map(|_| common::pipe().expect("pipe")).collect();
+        let mut child = Process::with_args(send_on_the_second, pairs[1].1.try_clone().expect("dup"));
+        child.start().expect("start");
+        let ends: Vec<_> = pairs.iter().map(|(ours, _)| ours.as_fd()).collect();
+        let ready = common::wait(&ends, None).expect("waited");
+        assert_eq!(ready, [1]);
+        child.join().expect("join");
+        assert_eq!(pairs[1].0.recv::<u8>().expect("the value"), 2);
+        assert!(common::wait(&ends, Some(Duration::ZERO)).expect("waited").is_empty());
+    }
+
+    /// A client with the right key is let in; one with a wrong key is
+    /// refused on both sides, and the listener goes on accepting.
+    fn listener_lets_in_only_the_right_key() {
+        let dir = temp_dir();
+        let listener = common::Listener::bind(dir.path().join("socket"), Some(b"right"))
+            .expect("listen");
+        let path = listener.address().to_owned();
+        let mut wrong = Process::with_args(connect_with, (path.clone(), b"wrong".to_vec()));
+        wrong.start().expect("start");
+        assert!(matches!(listener.accept(), Err(Error::AuthenticationFailed)));
+        wrong.join().expect("join");
+        assert_eq!(wrong.exitcode(), Some(3), "the client was refused too");
+        let mut right = Process::with_args(connect_with, (path, b"right".to_vec()));
+        right.start().expect("start");
+        let conn = listener.accept().expect("let in");
+        assert_eq!(conn.recv::<String>().expect("a greeting"), "hello");
+        right.join().expect("join");
+        assert_eq!(right.exitcode(), Some(0));
+    }
+
+    /// Children started and not yet ended are active; joined ones are not.
+    fn active_children_are_those_still_running() {
+        let (ours, theirs) = common::pipe().expect("pipe");
+        let mut child = Process::with_args(wait_for_word, theirs);
+        child.start().expect("start");
+        let pid = child.pid().expect("started");
+        assert!(common::active_children().iter().any(|c| c.pid == pid));
+        ours.send(&()).expect("send");
+        child.join().expect("join");
+        assert!(!common::active_children().iter().any(|c| c.pid == pid));
+    }
+
     /// Two ends cross in one argument, under whichever start method is in
     /// force: under spawn as descriptors beside the encoded tuple.
     fn pipe_ends_cross_to_a_child() {
@@ -56,4 +133,28 @@ fn say_nothing(_: Connection) {}
 
 fn ends_nowhere(_: Connection) -> u32 {
     0
+}
+
+/// Sends messages of a megabyte (more than the socket holds) forever.
+fn send_a_megabyte_forever(conn: Connection) {
+    loop {
+        conn.send(&vec![7u8; 1 << 20]).expect("send");
+    }
+}
+
+fn send_on_the_second(conn: Connection) {
+    conn.send(&2u8).expect("send");
+}
+
+/// Connects with `key`: exits 0 after greeting if let in, 3 if refused.
+fn connect_with((path, key): (std::path::PathBuf, Vec<u8>)) {
+    match common::client(&path, Some(&key)) {
+        Ok(conn) => conn.send(&"hello").expect("send"),
+        Err(Error::AuthenticationFailed) => std::process::exit(3),
+        Err(other) => panic!("{other}"),
+    }
+}
+
+fn wait_for_word(conn: Connection) {
+    let () = conn.recv().expect("a word");
 }

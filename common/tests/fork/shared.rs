@@ -66,7 +66,7 @@ fork_tests! {
     /// its list.
     fn shareable_lists_cross_into_pool_tasks() {
         let lists: Vec<ShareableList<i64>> = (1..=3)
-            .map(|n| ShareableList::new(&vec![n; 10]).expect("list"))
+            .map(|n| ShareableList::new(&[n; 10]).expect("list"))
             .collect();
         let mut pool = Pool::new(2).expect("pool");
         let handles: Vec<ShareableList<i64>> = lists

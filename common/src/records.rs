@@ -1,13 +1,15 @@
-//! Values as records on a `SOCK_SEQPACKET` socket: the kernel delivers a
-//! record whole or not at all, so a value never arrives torn, even when
-//! its writer is killed in the middle of a `put`.
+//! Messages as records on a `SOCK_SEQPACKET` socket, under every
+//! [`Queue`](crate::Queue) and [`Connection`](crate::Connection): the
+//! kernel delivers a record whole or not at all, so a message never
+//! arrives torn, even when its writer is killed in the middle of sending.
 //!
-//! A value larger than one record goes as several, each with a flag byte
-//! (`FIRST`, `LAST`); the writer holds the queue's write lock meanwhile. If
-//! it dies (or its timed `put` gives up) before the last, the reader drops
-//! the partial value when the next value's first record comes, and drops
-//! stray tails that begin with no first record: the queue stays usable and
-//! loses only the torn value.
+//! A message larger than one record goes as several, each with a flag byte
+//! (`FIRST`, `LAST`); a queue's writer holds its write lock meanwhile. If
+//! the writer dies (or its timed send gives up) before the last, the reader
+//! drops the partial message when the next one's first record comes, and
+//! drops stray tails that begin with no first record: the channel stays
+//! usable and loses only the torn message. A reader that gives up at its
+//! deadline in the middle of a message drops it the same way.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -18,13 +20,13 @@ use nix::sys::socket::{MsgFlags, recv, send};
 use crate::error::{Error, Result};
 
 /// The largest record's payload.
-pub(super) const RECORD: usize = 32 * 1024;
+pub(crate) const RECORD: usize = 32 * 1024;
 
 const FIRST: u8 = 1;
 const LAST: u8 = 2;
 
 /// A connected pair of `SOCK_SEQPACKET` sockets: (read end, write end).
-pub(super) fn pair() -> Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pair() -> Result<(OwnedFd, OwnedFd)> {
     use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
     socketpair(
         AddressFamily::Unix,
@@ -38,7 +40,7 @@ pub(super) fn pair() -> Result<(OwnedFd, OwnedFd)> {
 /// Sends `value` as records by `deadline` (`None`: however long it
 /// takes). `false` if the deadline passed first (a value cut short is
 /// dropped by its reader).
-pub(super) fn send_value(to: &OwnedFd, value: &[u8], deadline: Option<Instant>) -> Result<bool> {
+pub(crate) fn send_value(to: &OwnedFd, value: &[u8], deadline: Option<Instant>) -> Result<bool> {
     let mut chunks = value.chunks(RECORD).peekable();
     let mut first = true;
     let mut record = Vec::with_capacity(RECORD + 1);
@@ -56,7 +58,7 @@ pub(super) fn send_value(to: &OwnedFd, value: &[u8], deadline: Option<Instant>) 
                         return Ok(false);
                     }
                 }
-                Err(e) => return Err(Error::os("put on a queue", e)),
+                Err(e) => return Err(Error::os("send a message", e)),
             }
         }
         if last {
@@ -68,7 +70,7 @@ pub(super) fn send_value(to: &OwnedFd, value: &[u8], deadline: Option<Instant>) 
 
 /// Receives one whole value by `deadline` (`None`: however long it
 /// takes); `None` if the deadline passed first.
-pub(super) fn receive_value(from: &OwnedFd, deadline: Option<Instant>) -> Result<Option<Vec<u8>>> {
+pub(crate) fn receive_value(from: &OwnedFd, deadline: Option<Instant>) -> Result<Option<Vec<u8>>> {
     let mut value: Option<Vec<u8>> = None;
     let mut record = vec![0u8; RECORD + 1];
     loop {
@@ -81,7 +83,7 @@ pub(super) fn receive_value(from: &OwnedFd, deadline: Option<Instant>) -> Result
                 }
                 continue;
             }
-            Err(e) => return Err(Error::os("get from a queue", e)),
+            Err(e) => return Err(Error::os("receive a message", e)),
         };
         let flags = record[0];
         if flags & FIRST != 0 {
@@ -122,7 +124,7 @@ fn ready(fd: &OwnedFd, deadline: Option<Instant>, events: nix::poll::PollFlags) 
         match poll(&mut fds, timeout) {
             Ok(0) | Err(Errno::EINTR) => {}
             Ok(_) => return Ok(true),
-            Err(e) => return Err(Error::os("poll a queue", e)),
+            Err(e) => return Err(Error::os("poll a socket", e)),
         }
     }
 }

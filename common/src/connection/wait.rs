@@ -1,0 +1,59 @@
+//! [`wait`]: the first of several connections and processes to be ready,
+//! like `multiprocessing.connection.wait`.
+
+use std::os::fd::BorrowedFd;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::error::{Error, Result};
+
+/// Waits until at least one of `objects` is ready, at most `timeout`
+/// (`None`: however long it takes), like
+/// `multiprocessing.connection.wait(objects, timeout)`; returns the
+/// positions of those ready (none when the time ran out). An object is a
+/// descriptor: a [`Connection`](crate::Connection)'s (`as_fd()`, ready when
+/// a message or the end of the pipe waits) or a
+/// [`Process::sentinel`](crate::Process::sentinel) (ready when the process
+/// has ended).
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use std::time::Duration;
+///
+/// let (a, b) = common::pipe()?;
+/// let (c, d) = common::pipe()?;
+/// c.send(&1u8)?;
+/// let ready = common::wait(&[b.as_fd(), d.as_fd()], Some(Duration::from_secs(1)))?;
+/// assert_eq!(ready, [1]);
+/// # drop(a);
+/// # Ok::<(), common::Error>(())
+/// ```
+pub fn wait(objects: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Result<Vec<usize>> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let ms = left.map_or(Duration::from_secs(60), |l| l.min(Duration::from_secs(60)));
+        let mut fds: Vec<PollFd<'_>> = objects
+            .iter()
+            .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+            .collect();
+        let millis = u16::try_from(ms.as_millis()).unwrap_or(u16::MAX);
+        match poll(&mut fds, PollTimeout::from(millis)) {
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) => {
+                return Ok(fds
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+                    .map(|(i, _)| i)
+                    .collect());
+            }
+            Err(e) => return Err(Error::os("poll", e)),
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Vec::new());
+        }
+    }
+}
