@@ -174,6 +174,11 @@ pub enum Error {
         name: String,
     },
 
+    /// A [`Manager`](crate::Manager)'s server refused a request (an index
+    /// out of range, say) or did not start.
+    #[error("manager: {0}")]
+    Manager(String),
+
     /// A [`Queue`](crate::Queue) was used after
     /// [`close`](crate::Queue::close) by this handle.
     #[error("the queue was closed")]

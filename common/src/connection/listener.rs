@@ -116,6 +116,14 @@ impl Listener {
     }
 }
 
+impl AsFd for Listener {
+    /// The listening socket: readable when a connection waits, for
+    /// [`wait`](crate::wait).
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.address);

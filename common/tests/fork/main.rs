@@ -21,6 +21,7 @@ macro_rules! fork_tests {
     };
 }
 
+mod manager;
 mod output;
 mod pipe;
 mod pool;
@@ -60,6 +61,7 @@ fn main() {
         queue::TESTS,
         robust::TESTS,
         shared::TESTS,
+        manager::TESTS,
     ]
     .concat();
     let trials = tests
