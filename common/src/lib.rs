@@ -32,6 +32,8 @@
 //! | `p.pid`, `p.name`                 | [`Process::pid`], [`Process::name`], [`Process::set_name`] | |
 //! | `p.daemon`                        | [`Process::daemon`], [`Process::set_daemon`] | a daemon is terminated when its handle is dropped |
 //! | `p.terminate()`, `p.kill()`       | [`Process::terminate`], [`Process::kill`]    | |
+//! | `p.sentinel`, `p.close()`         | [`Process::sentinel`], [`Process::close`]    | the sentinel is a pidfd (Linux 5.3 on); closing a running process is [`Error::StillRunning`] |
+//! | `active_children()`               | [`active_children`]                          | names and pids of live children; reaps nothing (Python joins the finished ones) |
 //! | (parent exits)                    | dropping a [`Process`]                       | joins it; and the kernel kills every child whose parent dies, even by SIGKILL, where Python's children live on |
 //! | `current_process()`               | [`current_process`]                          | name and pid only |
 //! | `parent_process()`                | [`parent_process`]                           | name and pid only |
@@ -52,21 +54,31 @@
 //! | `log_to_stderr()`                 | [`LOG_ENV`] (`COMMON_LOG=1`)                 | an environment variable, so that any program can be watched |
 //! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`], [`START_METHOD_ENV`] | also per process ([`Process::set_start_method`]) and per pool ([`PoolBuilder::start_method`]); fork, spawn and forkserver; with none chosen, fork in a single-threaded process and forkserver in one with threads (Python 3.14: forkserver always) |
 //! | `if __name__ == "__main__":`      | nothing to write                             | a spawned child does its work before `main` and exits, so `main` runs in the parent only |
-//! | `a, b = Pipe()`                   | [`pipe`]`()` -> two [`Connection`]s          | values are serde, not pickles; an end crosses to a spawned child as a descriptor (SCM_RIGHTS), only as a [`Process::with_args`] argument |
-//! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`) |
-//! | `Queue()`, `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::new`], [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | `put` writes in the caller's thread, not a feeder thread, so it waits while the pipe is full; a timeout is [`Error::Timeout`] (Python: `queue.Empty`); no `qsize`/`empty`, which Python calls unreliable |
-//! | `Lock()`, `with lock:`            | [`Lock::new`], [`Lock::acquire`] -> [`LockGuard`] | released when the guard drops; `acquire(timeout=t)` is [`Lock::acquire_timeout`] |
-//! | `Semaphore(n)`: `acquire`, `release` | [`Semaphore::new`], [`Semaphore::acquire`], [`Semaphore::acquire_timeout`], [`Semaphore::release`] | a guard gives the place back; [`LockGuard::keep`] keeps it for an explicit `release`, as Python's bare `acquire()` |
+//! | `a, b = Pipe()`                   | [`pipe`]`()` -> two [`Connection`]s          | values are serde, not pickles; an end crosses to a spawned child as a descriptor (SCM_RIGHTS), only as a [`Process::with_args`] argument; messages are records: a peer killed mid-message leaves nothing torn |
+//! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`); [`Connection::recv_timeout`] has no Python twin |
+//! | `conn.send_bytes(b)`, `conn.recv_bytes()` | [`Connection::send_bytes`], [`Connection::recv_bytes`] | |
+//! | `connection.wait(objects, timeout)` | [`wait`]`(&[fds], timeout)`              | takes descriptors (`conn.as_fd()`, [`Process::sentinel`]) and returns the positions of those ready |
+//! | `Listener(address, authkey=k)`, `Client(address, authkey=k)` | [`Listener::bind`], [`Listener::accept`], [`client`] | Unix sockets only; HMAC-SHA256 both ways with a 10 s deadline, not Python's wire format |
+//! | `Queue()`, `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::new`], [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | `put` writes in the caller's thread, not a feeder thread, so it waits while the socket is full; a timeout is [`Error::Timeout`] (Python: `queue.Empty`); a writer killed mid-`put` leaves no torn value |
+//! | `Queue(maxsize)`, `put(x, timeout=t)`, `put_nowait`, `get_nowait` | [`Queue::with_maxsize`], [`Queue::put_timeout`], [`Queue::put_nowait`], [`Queue::get_nowait`] | a full queue is [`Error::Full`] (Python: `queue.Full`) |
+//! | `q.qsize()`, `q.empty()`, `q.full()`, `q.close()` | [`Queue::qsize`], [`Queue::empty`], [`Queue::full`], [`Queue::close`] | `qsize` works on Linux as in Python (a shared count); `close` only stops this handle's `put`s (no feeder thread to join) |
+//! | `SimpleQueue()`                   | [`SimpleQueue`]                              | |
+//! | `Lock()`, `with lock:`, `release()` | [`Lock::new`], [`Lock::acquire`] -> [`LockGuard`], [`Lock::release`] | released when the guard drops; `acquire(timeout=t)` is [`Lock::acquire_timeout`]; a holder that dies does not keep it, and the next holder is told ([`LockGuard::previous_holder_died`]; Python's stays held forever) |
+//! | `RLock()`                         | [`RLock`] -> [`RLockGuard`]                  | owned by a thread of a process, as in Python; robust to a dead holder, as [`Lock`] |
+//! | `Condition()`: `wait`, `wait_for`, `notify`, `notify_all` | [`Condition::acquire`] -> [`ConditionGuard`]: [`ConditionGuard::wait`], [`ConditionGuard::wait_timeout`], [`ConditionGuard::wait_for`], [`ConditionGuard::notify`], [`ConditionGuard::notify_all`] | notifying needs the guard, which Python checks at run time; its lock is always an [`RLock`]; a wait may wake without its notify, so wait in a loop or with `wait_for` |
+//! | `Semaphore(n)`: `acquire`, `release`, `get_value` | [`Semaphore::new`], [`Semaphore::acquire`], [`Semaphore::acquire_timeout`], [`Semaphore::release`], [`Semaphore::get_value`] | a guard gives the place back; [`LockGuard::keep`] keeps it for an explicit `release`, as Python's bare `acquire()`; a holder that dies does not keep its place (up to 64 holders at once are tracked) |
 //! | `BoundedSemaphore(n)`            | [`BoundedSemaphore`]                         | a release with every place free is [`Error::ReleasedTooOften`] (Python: `ValueError`) |
 //! | `Event()`: `set`, `clear`, `is_set`, `wait(t)` | [`Event::new`], [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] | `wait` always takes a timeout |
-//! | `Value('q', 0)`, `v.value`        | [`Value::new`], [`Value::get`], [`Value::set`] | `i64` only; [`Value::add`] is `v.value += d` under `get_lock()`, in one atomic step |
-//! | `Array('q', n)`, `a[i]`, `a[:]`   | [`Array::new`], [`Array::get`], [`Array::set`], [`Array::to_vec`] | `i64` only; [`Array::add`] is atomic |
+//! | `Value('d', 0.0)`, `v.value`, `v.get_lock()` | [`Value::new`]`(0.0)`, [`Value::get`], [`Value::set`], [`Value::get_lock`] | the type names the typecode ([`Scalar`]: `i8`..`u64`, `f32`, `f64`, `bool`); [`Value::add`] is `v.value += d` under `get_lock()`, in one atomic step |
+//! | `Array('d', n)`, `a[i]`, `a[:]`, `a.get_lock()` | [`Array::new`], [`Array::from_slice`], [`Array::get`], [`Array::set`], [`Array::to_vec`], [`Array::get_lock`] | [`Array::add`] is atomic |
+//! | `shared_memory.SharedMemory(name, create, size)` | [`SharedMemory::create`], [`SharedMemory::create_named`], [`SharedMemory::open`] | bytes are copied in and out ([`SharedMemory::read`], [`SharedMemory::write`]), not lent as `buf`; the creating handle unlinks the name when dropped |
+//! | `shared_memory.ShareableList(seq)` | [`ShareableList::new`], [`ShareableList::open`] | one numeric type per list, no strings or bytes |
+//! | `Manager()`: `dict()`, `list()`, `Namespace()` | [`Manager::new`]: [`Manager::dict`], [`Manager::list`], [`Manager::namespace`] -> [`DictProxy`], [`ListProxy`], [`Namespace`] | typed proxies with methods (`insert`, `get`, `push`...) for Python's operators; no `manager.Lock()`/`Queue()` or registered types; the server stops when the [`Manager`] is dropped |
 //! | passing one lock, queue, value or pipe end to several processes | `try_clone` on each | Rust moves a value into one process; each process gets its own handle |
-//! | `Barrier(n)`, `b.wait()`, `b.parties` | [`Barrier::new`], [`Barrier::wait`], [`Barrier::parties`] | no timeout and no `abort` |
+//! | `Barrier(n)`, `b.wait(timeout)`, `parties`, `n_waiting`, `broken`, `abort()`, `reset()` | [`Barrier::new`], [`Barrier::wait`], [`Barrier::wait_timeout`], [`Barrier::parties`], [`Barrier::n_waiting`], [`Barrier::broken`], [`Barrier::abort`], [`Barrier::reset`] | a broken barrier is [`Error::BrokenBarrier`]; no `action` (the party whose `wait` returns 0 can do it) |
 //! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue::new`], [`JoinableQueue::task_done`], [`JoinableQueue::join`] | too many `task_done`s is [`Error::TaskDoneTooOften`] |
 //! | `get_all_start_methods()`         | [`get_all_start_methods`]                   | the same three, fork first |
 //! | `get_context(m).Process(...)`, `.Pool(n)` | [`get_context`]`(Some(m))`, [`Context::process`], [`Context::pool`] | also a method per process or pool: [`Process::set_start_method`], [`PoolBuilder::start_method`] |
-//! | `RLock`, `Condition`, `Manager`, `shared_memory`, `active_children()` | not here | not yet (issue #15) |
 //!
 //! # Processes
 //!
