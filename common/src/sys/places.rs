@@ -56,13 +56,17 @@ const JOURNAL: usize = GENERATION + 1;
 const FREE: usize = JOURNAL + 1;
 const UNTRACKED: usize = FREE + 1;
 const ORPHANED: usize = UNTRACKED + 1;
+/// How many sleep on the generation word now: a release wakes only when
+/// someone sleeps (outside the journal: a count off by a dead sleeper only
+/// costs a needless wake).
+const WAITERS: usize = LEN - 1;
 /// The journal's saved values: free, untracked, orphaned, a holder slot's
 /// index and its holder.
 const SAVED: usize = ORPHANED + 1;
 const SAVED_SLOT: usize = SAVED + 3;
 const SAVED_HOLDER: usize = SAVED_SLOT + 1;
 const FIRST_HOLDER: usize = SAVED_HOLDER + 1;
-const LEN: usize = FIRST_HOLDER + HOLDERS;
+const LEN: usize = FIRST_HOLDER + HOLDERS + 1;
 
 /// No holder slot saved in the journal.
 const NO_SLOT: u64 = u64::MAX;
@@ -257,6 +261,13 @@ impl Places {
         self.generation().fetch_add(1, SeqCst);
     }
 
+    /// Wakes every sleeper, if any sleeps.
+    fn wake(&self) {
+        if self.at(WAITERS).load(SeqCst) > 0 {
+            futex::wake_all(self.generation());
+        }
+    }
+
     /// Takes a place, waiting at most `timeout` (`None`: however long it
     /// takes); `None` when none came in time.
     pub(crate) fn take(&self, timeout: Option<Duration>) -> Result<Option<Taken>> {
@@ -293,7 +304,10 @@ impl Places {
                 }
                 None => LIVENESS_TICK,
             };
-            if !futex::wait(self.generation(), seen, nap) {
+            self.at(WAITERS).fetch_add(1, SeqCst);
+            let woken = futex::wait(self.generation(), seen, nap);
+            self.at(WAITERS).fetch_sub(1, SeqCst);
+            if !woken {
                 self.free_the_dead(deadline)?;
             }
         }
@@ -318,7 +332,7 @@ impl Places {
         }
         drop(held);
         if freed {
-            futex::wake_all(self.generation());
+            self.wake();
         }
         Ok(())
     }
@@ -337,7 +351,7 @@ impl Places {
         self.at(FREE).fetch_add(1, SeqCst);
         self.commit(&held, true);
         drop(held);
-        futex::wake_all(self.generation());
+        self.wake();
         Ok(())
     }
 
@@ -402,7 +416,7 @@ impl Places {
         self.at(FREE).fetch_add(1, SeqCst);
         self.commit(&held, true);
         drop(held);
-        futex::wake_all(self.generation());
+        self.wake();
         Ok(())
     }
 }
@@ -440,9 +454,19 @@ impl std::fmt::Debug for Places {
 
 /// This process as a holder: its pid in the high half, the low 32 bits of
 /// its start time (in clock ticks since boot) in the low half.
+///
+/// Read from `/proc` once per process (a forked child, with a new pid,
+/// reads its own).
 pub(crate) fn holder_id() -> u64 {
+    static CACHED: AtomicU64 = AtomicU64::new(0);
     let pid = std::process::id();
-    (u64::from(pid) << 32) | start_time(pid).unwrap_or(0) & 0xffff_ffff
+    let cached = CACHED.load(SeqCst);
+    if cached >> 32 == u64::from(pid) {
+        return cached;
+    }
+    let id = (u64::from(pid) << 32) | start_time(pid).unwrap_or(0) & 0xffff_ffff;
+    CACHED.store(id, SeqCst);
+    id
 }
 
 /// Whether the process recorded as `holder` still runs: its pid exists, is
