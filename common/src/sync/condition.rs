@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::rlock::RLock;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sys::{Slots, futex};
 
 /// A condition variable that processes share, like
@@ -108,6 +108,107 @@ impl Condition {
     }
 }
 
+/// Python's way, for code ported line by line: `cond.wait()` and
+/// `cond.notify()` while this thread holds the lock (through a guard from
+/// [`acquire`](Condition::acquire), kept or not); [`Error::NotOwner`]
+/// otherwise, where Python raises `RuntimeError`.
+///
+/// ```
+/// let cond = common::Condition::new()?;
+/// assert!(matches!(cond.notify_all(), Err(common::Error::NotOwner)));
+/// let _guard = cond.acquire()?;
+/// cond.notify_all()?;
+/// assert!(!cond.wait(Some(std::time::Duration::from_millis(1)))?);
+/// # Ok::<(), common::Error>(())
+/// ```
+impl Condition {
+    /// Releases the lock, waits for a notify (at most `timeout`), and takes
+    /// the lock back, like `cond.wait(timeout)`; `false` when the time ran
+    /// out.
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<bool> {
+        self.owned()?;
+        self.wait_until(timeout.map(|t| Instant::now() + t))
+    }
+
+    /// Waits until `ready` holds, like `cond.wait_for(predicate, timeout)`.
+    pub fn wait_for(
+        &self,
+        mut ready: impl FnMut() -> bool,
+        timeout: Option<Duration>,
+    ) -> Result<bool> {
+        self.owned()?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if ready() {
+                return Ok(true);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(false);
+            }
+            self.wait_until(deadline)?;
+        }
+    }
+
+    /// Wakes at most `n` waiters, like `cond.notify(n)`.
+    pub fn notify(&self, n: usize) -> Result<()> {
+        self.owned()?;
+        self.wake(Some(n));
+        Ok(())
+    }
+
+    /// Wakes every waiter, like `cond.notify_all()`.
+    pub fn notify_all(&self) -> Result<()> {
+        self.owned()?;
+        self.wake(None);
+        Ok(())
+    }
+
+    fn owned(&self) -> Result<()> {
+        if self.lock.is_mine() {
+            Ok(())
+        } else {
+            Err(Error::NotOwner)
+        }
+    }
+
+    /// Bumps the sequence and wakes `n` sleepers (`None`: all).
+    fn wake(&self, n: Option<usize>) {
+        let sequence = self.sequence.word(0);
+        sequence.fetch_add(1, SeqCst);
+        match n {
+            Some(n) => futex::wake(sequence, i32::try_from(n).unwrap_or(i32::MAX)),
+            None => futex::wake_all(sequence),
+        }
+    }
+
+    /// One wait, until a notify or `deadline`; whether a notify came. The
+    /// caller holds the lock.
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<bool> {
+        let sequence = self.sequence.word(0);
+        // Read before the lock goes: a notify after this point is seen.
+        let seen = sequence.load(SeqCst);
+        let depth = self.lock.release_all()?;
+        let notified = loop {
+            if sequence.load(SeqCst) != seen {
+                break true;
+            }
+            let nap = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break false;
+                    }
+                    left
+                }
+                None => Duration::from_secs(3600),
+            };
+            futex::wait(sequence, seen, nap);
+        };
+        self.lock.restore(depth)?;
+        Ok(notified)
+    }
+}
+
 impl ConditionGuard<'_> {
     /// Whether the lock came from a holder that died holding it.
     pub fn previous_holder_died(&self) -> bool {
@@ -157,42 +258,16 @@ impl ConditionGuard<'_> {
     /// Wakes at most `n` waiters (one wait just starting may also return),
     /// like `cond.notify(n)`.
     pub fn notify(&self, n: usize) {
-        let sequence = self.condition.sequence.word(0);
-        sequence.fetch_add(1, SeqCst);
-        futex::wake(sequence, i32::try_from(n).unwrap_or(i32::MAX));
+        self.condition.wake(Some(n));
     }
 
     /// Wakes every waiter, like `cond.notify_all()`.
     pub fn notify_all(&self) {
-        let sequence = self.condition.sequence.word(0);
-        sequence.fetch_add(1, SeqCst);
-        futex::wake_all(sequence);
+        self.condition.wake(None);
     }
 
-    /// One wait, until a notify or `deadline`; whether a notify came.
     fn wait_until(&mut self, deadline: Option<Instant>) -> Result<bool> {
-        let sequence = self.condition.sequence.word(0);
-        // Read before the lock goes: a notify after this point is seen.
-        let seen = sequence.load(SeqCst);
-        let depth = self.condition.lock.release_all()?;
-        let notified = loop {
-            if sequence.load(SeqCst) != seen {
-                break true;
-            }
-            let nap = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break false;
-                    }
-                    left
-                }
-                None => Duration::from_secs(3600),
-            };
-            futex::wait(sequence, seen, nap);
-        };
-        self.condition.lock.restore(depth)?;
-        Ok(notified)
+        self.condition.wait_until(deadline)
     }
 }
 

@@ -78,7 +78,7 @@ impl RLock {
     }
 
     /// Whether this thread of this process holds the lock.
-    fn is_mine(&self) -> bool {
+    pub(crate) fn is_mine(&self) -> bool {
         self.owner.slot(OWNER_PROCESS).load(SeqCst) == holder_id()
             && self.owner.slot(OWNER_THREAD).load(SeqCst) == this_thread()
     }
