@@ -240,19 +240,10 @@ impl ConditionGuard<'_> {
     /// `cond.wait_for(predicate, timeout)`.
     pub fn wait_for(
         &mut self,
-        mut ready: impl FnMut() -> bool,
+        ready: impl FnMut() -> bool,
         timeout: Option<Duration>,
     ) -> Result<bool> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            if ready() {
-                return Ok(true);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-            self.wait_until(deadline)?;
-        }
+        self.condition.wait_for(ready, timeout)
     }
 
     /// Wakes at most `n` waiters (one wait just starting may also return),

@@ -339,26 +339,19 @@ impl Places {
 
     /// Gives back the place taken as `taken`.
     pub(crate) fn give(&self, taken: Taken) -> Result<()> {
-        let held = self.lock(None)?.expect("no deadline");
-        let slot = taken
-            .slot
-            .filter(|&i| self.holder(i).load(SeqCst) == holder_id());
-        self.begin(&held, slot);
-        match slot {
-            Some(i) => self.holder(i).store(0, SeqCst),
-            None => self.forget_one(),
-        }
-        self.at(FREE).fetch_add(1, SeqCst);
-        self.commit(&held, true);
-        drop(held);
-        self.wake();
-        Ok(())
+        self.let_go(taken, true)
     }
 
     /// Keeps the place taken as `taken` out of circulation for good, with
-    /// no holder: a semaphore's place spent (a signal consumed) comes back
-    /// only by a release, not by its taker's death.
+    /// no holder: a bounded queue's place, which passes to the value put,
+    /// comes back only by a release, not by its taker's death.
     pub(crate) fn spend(&self, taken: Taken) -> Result<()> {
+        self.let_go(taken, false)
+    }
+
+    /// Clears the record of `taken`'s holder, and frees the place if
+    /// `free`.
+    fn let_go(&self, taken: Taken, free: bool) -> Result<()> {
         let held = self.lock(None)?.expect("no deadline");
         let slot = taken
             .slot
@@ -368,7 +361,14 @@ impl Places {
             Some(i) => self.holder(i).store(0, SeqCst),
             None => self.forget_one(),
         }
-        self.commit(&held, false);
+        if free {
+            self.at(FREE).fetch_add(1, SeqCst);
+        }
+        self.commit(&held, free);
+        drop(held);
+        if free {
+            self.wake();
+        }
         Ok(())
     }
 
