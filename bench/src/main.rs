@@ -20,7 +20,10 @@
 //! 3. CPU-bound scaling: the speedup of counting primes on 1..=N workers,
 //!    handed out one piece at a time, against the ideal;
 //! 4. memory: resident memory of each pool worker;
-//! 5. grading: wall time to grade every exercise once built.
+//! 5. grading: wall time to grade every exercise once built;
+//! 6. the pool where data moves (`throughput.rs`): `map` over a million
+//!    integers, over 64 KiB byte vectors, one at a time; `apply_async`;
+//!    `imap_unordered`; one 200 MB result; and the parent's memory.
 //!
 //! The Python side runs when `python3` is on PATH, and is skipped with a
 //! note otherwise. Figures are medians where a sample is repeated.
@@ -30,6 +33,7 @@
     reason = "a raw fork, the floor everything is measured against"
 )]
 mod os;
+mod throughput;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -506,6 +510,78 @@ fn run(args: &Args) -> common::Result<()> {
         }
         Err(error) => println!("  grading skipped: {error}"),
     }
+
+    table.section("6. pool throughput where data moves (issue #13), 2 workers");
+    let sizes6 = throughput::Sizes::new(args.quick);
+    let python6 = if args.no_python {
+        Err("--no-python".to_owned())
+    } else {
+        throughput::python(&sizes6)
+    };
+    if let Err(why) = &python6 {
+        println!("  python side skipped: {why}");
+    }
+    let ours = throughput::measure(&sizes6)?;
+    let theirs = |key: &str| python6.as_ref().ok().and_then(|v| v[key].as_f64());
+    for (key, what, ours, unit, target) in [
+        (
+            "map_default",
+            format!("map x*x over {}, default chunksize", sizes6.ints),
+            ours.map_default,
+            "tasks/s",
+            ">= 10",
+        ),
+        (
+            "blobs",
+            format!("map len over {} items of 64 KiB", sizes6.blobs),
+            ours.blobs,
+            "items/s",
+            ">= 5",
+        ),
+        (
+            "chunk1",
+            format!("map chunksize 1 over {}", sizes6.singles),
+            ours.chunk1,
+            "tasks/s",
+            ">= 10",
+        ),
+        (
+            "apply_async",
+            format!("{} apply_async, then get each", sizes6.applies),
+            ours.apply_async,
+            "tasks/s",
+            ">= 10",
+        ),
+        (
+            "imap_unordered",
+            format!("imap_unordered over {}", sizes6.singles),
+            ours.imap_unordered,
+            "tasks/s",
+            ">= 10",
+        ),
+        (
+            "big",
+            format!("one result of {} MB", sizes6.big / 1_000_000),
+            ours.big,
+            "MB/s",
+            "near bandwidth",
+        ),
+    ] {
+        table.row(&format!("common {what}"), Some(ours), unit);
+        table.row(&format!("python {what}"), theirs(key), unit);
+        table.ratio("  common / python", theirs(key).map(|p| ours / p), target);
+    }
+    table.row(
+        "parent's peak growth during the first map",
+        ours.map_growth_mib,
+        "MiB",
+    );
+    table.row("  its inputs and outputs", Some(ours.map_data_mib), "MiB");
+    table.ratio(
+        "  growth / data",
+        ours.map_growth_mib.map(|g| g / ours.map_data_mib),
+        "<= 3",
+    );
     Ok(())
 }
 

@@ -1,0 +1,203 @@
+//! Section 6: the pool's throughput where data moves (issue #13), the same
+//! six workloads on `common::Pool` and on CPython's `multiprocessing.Pool`
+//! (fork, 2 workers), and the parent's memory during the largest `map`.
+
+use std::time::Instant;
+
+use common::Pool;
+use serde_json::Value;
+
+/// The workloads' sizes.
+pub(crate) struct Sizes {
+    /// Integers mapped with the default chunksize.
+    pub(crate) ints: u64,
+    /// Items of 64 KiB.
+    pub(crate) blobs: usize,
+    /// Integers mapped one at a time, and through `imap_unordered`.
+    pub(crate) singles: u64,
+    /// `apply_async` calls.
+    pub(crate) applies: u64,
+    /// Bytes of the one large result.
+    pub(crate) big: usize,
+}
+
+impl Sizes {
+    pub(crate) fn new(quick: bool) -> Sizes {
+        let scale = if quick { 10 } else { 1 };
+        Sizes {
+            ints: 1_000_000 / scale,
+            blobs: 2_000 / scale as usize,
+            singles: 20_000 / scale,
+            applies: 5_000 / scale,
+            big: 200_000_000 / scale as usize,
+        }
+    }
+
+    /// The arguments the Python side takes, in its order.
+    pub(crate) fn args(&self) -> [String; 5] {
+        [
+            self.ints.to_string(),
+            self.blobs.to_string(),
+            self.singles.to_string(),
+            self.applies.to_string(),
+            self.big.to_string(),
+        ]
+    }
+}
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn length(blob: Vec<u8>) -> usize {
+    blob.len()
+}
+
+fn big_result(len: usize) -> Vec<u8> {
+    vec![7; len]
+}
+
+/// What one run measured: rates per second, and the parent's growth.
+pub(crate) struct Figures {
+    pub(crate) map_default: f64,
+    pub(crate) blobs: f64,
+    pub(crate) chunk1: f64,
+    pub(crate) apply_async: f64,
+    pub(crate) imap_unordered: f64,
+    /// MB/s.
+    pub(crate) big: f64,
+    /// How much the parent's peak resident memory grew during the
+    /// default-chunksize map, in MiB, and the inputs and outputs' own size.
+    pub(crate) map_growth_mib: Option<f64>,
+    pub(crate) map_data_mib: f64,
+}
+
+/// Runs the six workloads on a pool of two.
+pub(crate) fn measure(sizes: &Sizes) -> common::Result<Figures> {
+    let mut pool = Pool::new(2)?;
+    pool.map(square, 0..1000)?;
+    let rate = |count: f64, start: Instant| count / start.elapsed().as_secs_f64();
+
+    let before = resident_mib();
+    reset_peak();
+    let start = Instant::now();
+    let squares = pool.map(square, 0..sizes.ints)?;
+    let map_default = rate(sizes.ints as f64, start);
+    let map_growth_mib = peak_mib().zip(before).map(|(peak, before)| peak - before);
+    assert_eq!(squares.len() as u64, sizes.ints);
+    drop(squares);
+
+    let blobs: Vec<Vec<u8>> = (0..sizes.blobs).map(|i| vec![i as u8; 64 * 1024]).collect();
+    let start = Instant::now();
+    let lengths = pool.map(length, blobs)?;
+    let blobs_rate = rate(sizes.blobs as f64, start);
+    assert!(lengths.iter().all(|&len| len == 64 * 1024));
+
+    let start = Instant::now();
+    pool.map_chunked(square, 0..sizes.singles, Some(1))?;
+    let chunk1 = rate(sizes.singles as f64, start);
+
+    let start = Instant::now();
+    let pending: Vec<_> = (0..sizes.applies)
+        .map(|x| pool.apply_async(square, x))
+        .collect::<common::Result<_>>()?;
+    for handle in pending {
+        handle.get()?;
+    }
+    let apply_async = rate(sizes.applies as f64, start);
+
+    let start = Instant::now();
+    let count = pool
+        .imap_unordered(square, 0..sizes.singles, None)?
+        .map(|(_, result)| result)
+        .collect::<common::Result<Vec<u64>>>()?
+        .len();
+    let imap_unordered = rate(count as f64, start);
+
+    let start = Instant::now();
+    let big = pool.apply(big_result, sizes.big)?;
+    let big_rate = big.len() as f64 / 1e6 / start.elapsed().as_secs_f64();
+
+    Ok(Figures {
+        map_default,
+        blobs: blobs_rate,
+        chunk1,
+        apply_async,
+        imap_unordered,
+        big: big_rate,
+        map_growth_mib,
+        map_data_mib: (sizes.ints * 16) as f64 / (1024.0 * 1024.0),
+    })
+}
+
+/// This process's resident memory now, in MiB.
+fn resident_mib() -> Option<f64> {
+    status_kib("VmRSS:").map(|kib| kib / 1024.0)
+}
+
+/// This process's peak resident memory since [`reset_peak`], in MiB.
+fn peak_mib() -> Option<f64> {
+    status_kib("VmHWM:").map(|kib| kib / 1024.0)
+}
+
+/// Resets the kernel's record of peak resident memory (Linux 4.0 on).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn status_kib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The same workloads in CPython, printed as one JSON object.
+pub(crate) const PYTHON_SIDE: &str = r#"
+import json, multiprocessing as mp, sys, time
+
+def square(x):
+    return x * x
+
+def length(blob):
+    return len(blob)
+
+def big_result(n):
+    return bytes([7]) * n
+
+if __name__ == "__main__":
+    ints, blobs, singles, applies, big = map(int, sys.argv[1:6])
+    out = {}
+    with mp.get_context("fork").Pool(2) as pool:
+        pool.map(square, range(1000))
+        data = list(range(ints))
+        t = time.perf_counter(); pool.map(square, data); out["map_default"] = ints / (time.perf_counter() - t)
+        payload = [bytes([i % 256]) * 65536 for i in range(blobs)]
+        t = time.perf_counter(); pool.map(length, payload); out["blobs"] = blobs / (time.perf_counter() - t)
+        t = time.perf_counter(); pool.map(square, range(singles), chunksize=1); out["chunk1"] = singles / (time.perf_counter() - t)
+        t = time.perf_counter()
+        handles = [pool.apply_async(square, (x,)) for x in range(applies)]
+        for h in handles:
+            h.get()
+        out["apply_async"] = applies / (time.perf_counter() - t)
+        t = time.perf_counter(); n = len(list(pool.imap_unordered(square, range(singles)))); out["imap_unordered"] = n / (time.perf_counter() - t)
+        t = time.perf_counter(); r = pool.apply(big_result, (big,)); out["big"] = len(r) / 1e6 / (time.perf_counter() - t)
+    print(json.dumps(out))
+"#;
+
+/// Runs [`PYTHON_SIDE`].
+pub(crate) fn python(sizes: &Sizes) -> Result<Value, String> {
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_SIDE)
+        .args(sizes.args())
+        .output()
+        .map_err(|e| format!("python3 could not be run ({e})"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "python3 failed: {}",
+            stderr.lines().last().unwrap_or("no message")
+        ));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| format!("python3 printed no JSON: {e}"))
+}
