@@ -1,12 +1,11 @@
-//! Length-prefixed messages over pipes and sockets: a pool's jobs and
-//! outcomes, a [`Connection`](crate::Connection)'s and a
-//! [`Queue`](crate::Queue)'s values, and a spawned child's boot frame.
+//! Length-prefixed messages over pipes and sockets: a pool's job headers
+//! and a spawned child's boot frame.
 //!
 //! A frame is a little-endian `u32` byte count followed by that many bytes of
 //! `postcard`. Reads are unbuffered, so that `poll` on the pipe tells the
 //! truth about what is left to read.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,26 +18,6 @@ pub(crate) fn encode<T: Serialize + ?Sized>(message: &T) -> io::Result<Vec<u8>> 
     frame.extend_from_slice(&len.to_le_bytes());
     frame.extend_from_slice(&body);
     Ok(frame)
-}
-
-/// Writes `message` as one frame, in one `write` call where the pipe allows.
-pub(crate) fn write<T: Serialize + ?Sized>(to: &mut impl Write, message: &T) -> io::Result<()> {
-    to.write_all(&encode(message)?)
-}
-
-/// Takes the first whole frame out of `buffer`, if it holds one: bytes
-/// read without waiting, as they came, so that a writer stopped in the
-/// middle of a frame never blocks the reader.
-pub(crate) fn take<T: DeserializeOwned>(buffer: &mut Vec<u8>) -> Option<io::Result<T>> {
-    let len: [u8; 4] = buffer.get(..4)?.try_into().expect("four bytes");
-    let end = 4 + u32::from_le_bytes(len) as usize;
-    if buffer.len() < end {
-        return None;
-    }
-    let message = postcard::from_bytes(&buffer[4..end])
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
-    buffer.drain(..end);
-    Some(message)
 }
 
 /// Reads one frame. `Ok(None)` means the writer closed the pipe between

@@ -1,11 +1,8 @@
 //! The worker process's side: run jobs from the task pipe until it closes.
 
-use super::wire::JobIn;
-use super::wire::Outcome;
-use crate::frame;
-use crate::sys::{self};
+use super::wire::{answer_buffer, read_job, write_answer};
+use crate::sys::{self, Chunk};
 use std::io::{Read, Write};
-use std::panic::{self, AssertUnwindSafe};
 
 /// A worker's life: run jobs until the task pipe closes, or until it has
 /// run `maxtasks` jobs. `progress` is told how many items of the current job
@@ -17,32 +14,39 @@ pub(crate) fn worker_loop(
     progress: impl Fn(u64),
 ) -> i32 {
     let mut jobs = 0;
+    let mut payload = Vec::new();
+    let mut answer = Vec::new();
     while maxtasks.is_none_or(|max| jobs < max) {
-        let job: JobIn = match frame::read(&mut tasks) {
-            Ok(Some(job)) => job,
+        let head = match read_job(&mut tasks, &mut payload) {
+            Ok(Some(head)) => head,
             Ok(None) => return 0,
             Err(_) => return 1,
         };
-        let mut outcomes = Vec::with_capacity(job.items.len());
-        for (done, item) in (0..).zip(&job.items) {
-            progress(done);
-            outcomes.push(
-                match panic::catch_unwind(AssertUnwindSafe(|| job.func.call(item))) {
-                    Ok(Ok(bytes)) => Outcome::Done(bytes),
-                    Ok(Err(message)) => Outcome::Codec(message),
-                    Err(payload) => Outcome::Panicked(panic_message(payload.as_ref())),
-                },
-            );
+        answer_buffer(&mut answer);
+        let chunk = Chunk {
+            count: usize::try_from(head.count).unwrap_or(0),
+            payload: &payload,
+            progress: &progress,
+        };
+        if head.func.call_chunk(&chunk, &mut answer).is_err() {
+            return 1;
         }
-        progress(outcomes.len() as u64);
         // What the tasks printed goes out before their results, so a parent
         // that prints after `map` returns cannot overtake it.
         sys::flush_stdio();
-        if frame::write(&mut results, &outcomes).is_err() {
+        if write_answer(&mut results, &mut answer).is_err() {
             return 1;
         }
         progress(0);
         jobs += 1;
+        // A very large answer's memory goes back rather than stay with an
+        // idle worker.
+        if answer.capacity() > 1 << 24 {
+            answer = Vec::new();
+        }
+        if payload.capacity() > 1 << 24 {
+            payload = Vec::new();
+        }
     }
     0
 }

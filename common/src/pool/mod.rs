@@ -4,8 +4,9 @@
 //! # How it works
 //!
 //! The pool has no thread of its own. Each worker has two pipes: jobs go
-//! down one (a function and a chunk of encoded arguments), and one outcome
-//! per item comes back up the other. Whoever waits for a result (`map`,
+//! down one (a function and a chunk of arguments, encoded one after another
+//! in one buffer), and one answer per job comes back up the other (every
+//! result, or an outcome per item when one failed; see `chunk.rs`). Whoever waits for a result (`map`,
 //! `AsyncResult::get`, an `imap` iterator) drives the pool: it hands queued
 //! jobs to idle workers and `poll`s the busy workers' pipes, routing each
 //! outcome to the call it belongs to. A pipe that closes while its worker
@@ -25,12 +26,15 @@
 //! - `worker.rs`: the parent's handle on one worker process, and the jobs
 //!   it is sent;
 //! - `child.rs`: the worker process's loop;
-//! - `wire.rs`: what crosses the pipes.
+//! - `chunk.rs`: a chunk's items and answer, and the typed code on both
+//!   sides (no allocation per item; `Vec<u8>` copied whole);
+//! - `wire.rs`: the frames that cross the pipes.
 
 use scheduler::{Shared, lock};
 use std::sync::Arc;
 mod builder;
 mod child;
+mod chunk;
 mod results;
 mod scheduler;
 mod wire;
@@ -45,10 +49,10 @@ use std::time::{Duration, Instant};
 
 pub use builder::PoolBuilder;
 pub(crate) use child::worker_loop;
+pub(crate) use chunk::run_chunk;
 use results::Claim;
 pub use results::{AsyncResult, Imap};
 use scheduler::{DROP_GRACE, State};
-use wire::{decode, encode_all};
 use worker::Worker;
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
@@ -212,8 +216,8 @@ impl Pool {
         items: impl IntoIterator<Item = A>,
     ) -> Result<Vec<R>>
     where
-        A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
     {
         self.map_chunked(func, items, None)
     }
@@ -238,10 +242,14 @@ impl Pool {
         chunksize: Option<usize>,
     ) -> Result<Vec<R>>
     where
-        A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
     {
-        self.run_all(ErasedFn::new(func), encode_all(items)?, chunksize)
+        self.run_all(
+            ErasedFn::chunked(func),
+            items.into_iter().collect(),
+            chunksize,
+        )
     }
 
     /// Like [`map`](Pool::map) for a two-argument function, each item a
@@ -262,11 +270,15 @@ impl Pool {
         items: impl IntoIterator<Item = (A, B)>,
     ) -> Result<Vec<R>>
     where
-        A: Serialize + DeserializeOwned,
-        B: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
+        A: Serialize + DeserializeOwned + 'static,
+        B: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
     {
-        self.run_all(ErasedFn::pair(func), encode_all(items)?, None)
+        self.run_all(
+            ErasedFn::chunked_pair(func),
+            items.into_iter().collect(),
+            None,
+        )
     }
 
     /// A lazy [`map`](Pool::map): yields each result, in input order, as
@@ -292,8 +304,8 @@ impl Pool {
         chunksize: Option<usize>,
     ) -> Result<Imap<R>>
     where
-        A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
     {
         self.imap_with(func, items, chunksize, true)
     }
@@ -322,8 +334,8 @@ impl Pool {
         chunksize: Option<usize>,
     ) -> Result<Imap<R>>
     where
-        A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
     {
         self.imap_with(func, items, chunksize, false)
     }
@@ -340,8 +352,8 @@ impl Pool {
     /// ```
     pub fn apply<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<R>
     where
-        A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
     {
         self.apply_async(func, arg)?.get()
     }
@@ -363,11 +375,11 @@ impl Pool {
     /// ```
     pub fn apply_async<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<AsyncResult<R>>
     where
-        A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
     {
         let mut inner = lock(&self.inner);
-        let batch = inner.submit(ErasedFn::new(func), encode_all([arg])?, Some(1))?;
+        let batch = inner.submit(ErasedFn::chunked(func), vec![arg], Some(1))?;
         // Sent at once to a worker with room, so it starts while the caller
         // does other things; a task beyond that waits for a pool call.
         let claim = self.claim(batch, false);
@@ -444,10 +456,10 @@ impl Pool {
         }
     }
 
-    fn run_all<R: DeserializeOwned>(
+    fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
         &mut self,
         func: ErasedFn,
-        items: Vec<Vec<u8>>,
+        items: Vec<A>,
         chunksize: Option<usize>,
     ) -> Result<Vec<R>> {
         let mut inner = lock(&self.inner);
@@ -458,20 +470,9 @@ impl Pool {
             .remove(&batch)
             .expect("a batch lives until taken");
         inner.forget(batch);
+        drop(inner);
         waited?;
-        let mut slots = done.slots;
-        // A failed call reports the item that failed first.
-        if let Some(&index) = done
-            .completed
-            .iter()
-            .find(|&&i| matches!(slots[i], Some(Err(_))))
-        {
-            return Err(slots[index].take().expect("completed").expect_err("failed"));
-        }
-        (0..)
-            .zip(slots)
-            .map(|(index, slot)| decode(index, slot.expect("every item completed")?))
-            .collect()
+        results::collect(done)
     }
 
     fn imap_with<A, R>(
@@ -482,19 +483,23 @@ impl Pool {
         ordered: bool,
     ) -> Result<Imap<R>>
     where
-        A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
     {
-        let items = encode_all(items)?;
+        let items: Vec<A> = items.into_iter().collect();
         let total = items.len();
-        let batch =
-            lock(&self.inner).submit(ErasedFn::new(func), items, Some(chunksize.unwrap_or(1)))?;
+        let batch = lock(&self.inner).submit(
+            ErasedFn::chunked(func),
+            items,
+            Some(chunksize.unwrap_or(1)),
+        )?;
         Ok(Imap {
             claim: self.claim(batch, true),
             next: 0,
+            yielded: 0,
             total,
             ordered,
-            _result: PhantomData,
+            ready: std::collections::VecDeque::new(),
         })
     }
 }

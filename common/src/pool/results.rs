@@ -2,11 +2,12 @@
 //! `apply_async`) and [`Imap`] (from `imap` and `imap_unordered`), each with
 //! a [`Claim`] on its batch of results in the pool.
 
+use super::chunk::Answer;
 use super::scheduler::Batch;
 use super::scheduler::{Shared, lock};
-use super::wire::decode;
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,7 @@ impl Drop for Claim {
     }
 }
 
-impl<R: DeserializeOwned> AsyncResult<R> {
+impl<R: DeserializeOwned + 'static> AsyncResult<R> {
     /// Waits for the result, like `AsyncResult.get()`.
     ///
     /// ```
@@ -79,6 +80,30 @@ impl<R: DeserializeOwned> AsyncResult<R> {
         self.fetch(Some(timeout))
     }
 
+    pub(super) fn fetch(self, timeout: Option<Duration>) -> Result<R> {
+        let mut inner = lock(&self.claim.inner);
+        let deadline = timeout.map(|t| Instant::now() + t);
+        inner.wait(self.claim.batch, deadline, |b| b.outstanding == 0)?;
+        if inner
+            .batches
+            .get(&self.claim.batch)
+            .is_some_and(|b| b.outstanding > 0)
+        {
+            return Err(Error::Timeout(timeout.unwrap_or_default()));
+        }
+        let answer = inner
+            .batches
+            .get_mut(&self.claim.batch)
+            .and_then(|b| b.answers.remove(&0))
+            .ok_or(Error::NotReady)?;
+        drop(inner);
+        let mut out: Vec<(usize, Result<R>)> = Vec::with_capacity(1);
+        answer.decode(0, &mut out);
+        out.pop().map_or(Err(Error::NotReady), |(_, result)| result)
+    }
+}
+
+impl<R> AsyncResult<R> {
     /// Whether the result is ready, like `AsyncResult.ready()`.
     ///
     /// ```
@@ -132,24 +157,25 @@ impl<R: DeserializeOwned> AsyncResult<R> {
             .get(&self.claim.batch)
             .is_some_and(|b| !b.failed))
     }
+}
 
-    pub(super) fn fetch(self, timeout: Option<Duration>) -> Result<R> {
-        let mut inner = lock(&self.claim.inner);
-        let deadline = timeout.map(|t| Instant::now() + t);
-        inner.wait(self.claim.batch, deadline, |b| b.outstanding == 0)?;
-        if inner
-            .batches
-            .get(&self.claim.batch)
-            .is_some_and(|b| b.outstanding > 0)
-        {
-            return Err(Error::Timeout(timeout.unwrap_or_default()));
+/// Every result of a finished batch, in input order; the first failure
+/// (in the order failures came) if any.
+pub(super) fn collect<R: DeserializeOwned + 'static>(mut batch: Batch) -> Result<Vec<R>> {
+    if batch.failed {
+        for start in &batch.completed {
+            if let Some(Answer::Each(items)) = batch.answers.get_mut(start)
+                && let Some(failed) = items.iter_mut().find(|item| item.is_err())
+            {
+                return Err(std::mem::replace(failed, Ok(Vec::new())).expect_err("failed"));
+            }
         }
-        let slot = inner
-            .batches
-            .get_mut(&self.claim.batch)
-            .and_then(|b| b.slots[0].take());
-        decode(0, slot.ok_or(Error::NotReady)??)
     }
+    let mut values = Vec::with_capacity(batch.len);
+    for (start, answer) in std::mem::take(&mut batch.answers) {
+        answer.decode_values(start, &mut values)?;
+    }
+    Ok(values)
 }
 
 /// The iterator of [`Pool::imap`](crate::Pool::imap) and [`Pool::imap_unordered`](crate::Pool::imap_unordered).
@@ -158,18 +184,26 @@ impl<R: DeserializeOwned> AsyncResult<R> {
 /// there. Dropping it early discards the results still to come.
 pub struct Imap<R> {
     pub(super) claim: Claim,
+    /// The first item of the next answer to take, in order.
     pub(super) next: usize,
+    /// How many results have been yielded.
+    pub(super) yielded: usize,
     pub(super) total: usize,
     pub(super) ordered: bool,
-    pub(super) _result: PhantomData<R>,
+    /// Results decoded from an answer and not yielded yet.
+    pub(super) ready: VecDeque<(usize, Result<R>)>,
 }
 
-impl<R: DeserializeOwned> Iterator for Imap<R> {
+impl<R: DeserializeOwned + 'static> Iterator for Imap<R> {
     /// `(index in the input, result)`.
     type Item = (usize, Result<R>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next == self.total {
+        if let Some(result) = self.ready.pop_front() {
+            self.yielded += 1;
+            return Some(result);
+        }
+        if self.yielded >= self.total {
             return None;
         }
         let mut inner = lock(&self.claim.inner);
@@ -177,31 +211,36 @@ impl<R: DeserializeOwned> Iterator for Imap<R> {
         let ordered = self.ordered;
         let ready = |b: &Batch| {
             if ordered {
-                b.slots[want].is_some()
+                b.answers.contains_key(&want)
             } else {
                 !b.completed.is_empty()
             }
         };
         if let Err(error) = inner.wait(self.claim.batch, None, ready) {
-            self.next = self.total;
+            self.yielded = self.total;
             return Some((want, Err(error)));
         }
         let batch = inner
             .batches
             .get_mut(&self.claim.batch)
             .expect("a batch lives until forgotten");
-        let index = if ordered {
+        let start = if ordered {
             want
         } else {
             batch.completed.pop_front().expect("ready")
         };
-        let slot = batch.slots[index].take().expect("completed");
-        self.next += 1;
-        Some((index, slot.and_then(|bytes| decode(index, bytes))))
+        let answer = batch.answers.remove(&start).expect("ready");
+        drop(inner);
+        if ordered {
+            self.next += answer.len();
+        }
+        answer.decode(start, &mut self.ready);
+        self.yielded += 1;
+        self.ready.pop_front()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.total - self.next;
+        let left = self.total - self.yielded;
         (left, Some(left))
     }
 }

@@ -4,12 +4,11 @@
 //! protocol.
 
 use super::child::worker_loop;
-use super::wire::JobOut;
-use super::wire::Outcome;
+use super::chunk::{ALL, Answer, EACH, make_jobs, parse_each};
+use super::wire::{Taken, job_frame, take_answers};
 use super::worker::KILL_GRACE;
 use super::worker::{Job, Worker};
 use crate::error::{Error, Result};
-use crate::frame;
 use crate::log;
 use crate::start::{self, StartMethod, Work};
 use crate::sys::{self, ErasedFn, SigintGuard, Slots};
@@ -17,7 +16,8 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use std::collections::{HashMap, VecDeque};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -75,50 +75,49 @@ pub(super) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Inner> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The results of one call: a slot per item, filled as outcomes arrive.
+/// The results of one call, filled as answers arrive: an answer per job
+/// (or per item, for an item that failed on its own), by its first item.
 pub(super) struct Batch {
-    pub(super) slots: Vec<Option<Result<Vec<u8>>>>,
-    /// Items in the order they completed, for `imap_unordered`.
+    pub(super) answers: BTreeMap<usize, Answer>,
+    /// The first items of answers, in the order they came, for
+    /// `imap_unordered` and for the first failure.
     pub(super) completed: VecDeque<usize>,
-    /// Items not completed yet.
+    /// Items not answered yet.
     pub(super) outstanding: usize,
+    /// How many items the batch has.
+    pub(super) len: usize,
     /// Whether some item failed.
     pub(super) failed: bool,
 }
 
 impl Inner {
     /// Queues `items` as jobs of a new batch and returns its number.
-    pub(super) fn submit(
+    pub(super) fn submit<A: Serialize + 'static>(
         &mut self,
         func: ErasedFn,
-        items: Vec<Vec<u8>>,
+        items: Vec<A>,
         chunksize: Option<usize>,
     ) -> Result<u64> {
         if self.state != State::Running {
             return Err(Error::PoolNotRunning);
         }
         self.replace_idle_dead()?;
+        let len = items.len();
+        let chunksize = chunksize.unwrap_or_else(|| len.div_ceil(4 * self.workers.len()));
+        let jobs = make_jobs(func, items, chunksize)?;
         let batch = self.next_batch;
         self.next_batch += 1;
-        let len = items.len();
-        let chunksize = chunksize
-            .unwrap_or_else(|| len.div_ceil(4 * self.workers.len()))
-            .max(1);
-        let mut items = items.into_iter();
-        for first in (0..len).step_by(chunksize) {
-            self.queue.push_back(Job {
-                batch,
-                func,
-                start: first,
-                items: items.by_ref().take(chunksize).collect(),
-            });
+        for mut job in jobs {
+            job.batch = batch;
+            self.queue.push_back(job);
         }
         self.batches.insert(
             batch,
             Batch {
-                slots: (0..len).map(|_| None).collect(),
+                answers: BTreeMap::new(),
                 completed: VecDeque::new(),
                 outstanding: len,
+                len,
                 failed: false,
             },
         );
@@ -247,17 +246,15 @@ impl Inner {
                 if worker.jobs.len() != depth || worker.tasks.is_none() || !allowance {
                     continue;
                 }
-                let frame = match frame::encode(&JobOut {
-                    func: self.queue[0].func,
-                    items: &self.queue[0].items,
-                }) {
+                let job = &self.queue[0];
+                let frame = match job_frame(job.func, job.len(), &job.payload) {
                     Ok(frame) => frame,
                     Err(error) => {
                         // Only a job over 4 GiB gets here: its items fail.
                         let job = self.queue.pop_front().expect("not empty");
                         for index in job.indices() {
                             let message = error.to_string();
-                            self.complete(job.batch, index, Err(Error::Codec { index, message }));
+                            self.fail(job.batch, index, Error::Codec { index, message });
                         }
                         continue;
                     }
@@ -293,14 +290,13 @@ impl Inner {
         Ok(())
     }
 
-    /// Reads the outcomes of worker `i`'s job, or handles its death.
+    /// Reads the answers of worker `i`'s jobs, or handles its death.
     pub(super) fn receive(&mut self, i: usize) -> Result<()> {
         let closed = self.workers[i].read_available();
-        while let Some(frame) = frame::take::<Vec<Outcome>>(&mut self.workers[i].inbox) {
-            let Ok(outcomes) = frame else {
+        for answer in take_answers(&mut self.workers[i].inbox) {
+            if !self.answered(i, answer) {
                 return self.worker_died(i);
-            };
-            self.answered(i, outcomes);
+            }
             let worker = &self.workers[i];
             if self
                 .maxtasksperchild
@@ -317,35 +313,46 @@ impl Inner {
         Ok(())
     }
 
-    /// Records the answers to worker `i`'s oldest job.
-    pub(super) fn answered(&mut self, i: usize, outcomes: Vec<Outcome>) {
+    /// Records worker `i`'s answer to its oldest job; `false` if the answer
+    /// makes no sense (then the worker is treated as dead).
+    pub(super) fn answered(&mut self, i: usize, taken: Taken) -> bool {
         let worker = &mut self.workers[i];
         let pid = worker.pid_u32();
-        let Some(job) = worker.jobs.pop_front() else {
-            return;
+        let Some(job) = worker.jobs.front() else {
+            return false;
         };
+        let answer = match taken.tag {
+            ALL => Answer::All {
+                len: job.len(),
+                bytes: taken.bytes,
+                from: taken.from,
+            },
+            EACH => match parse_each(&taken.bytes[taken.from..], job.start, pid) {
+                Some(items) if items.len() == job.len() => Answer::Each(items),
+                _ => return false,
+            },
+            _ => return false,
+        };
+        let job = worker.jobs.pop_front().expect("looked at above");
         worker.jobs_done += 1;
-        for (index, outcome) in (job.start..).zip(outcomes) {
-            let result = match outcome {
-                Outcome::Done(bytes) => Ok(bytes),
-                Outcome::Panicked(message) => Err(Error::TaskPanicked {
-                    index,
-                    pid,
-                    message,
-                }),
-                Outcome::Codec(message) => Err(Error::Codec { index, message }),
-            };
-            self.complete(job.batch, index, result);
+        self.complete(job.batch, job.start, answer);
+        true
+    }
+
+    /// Files `answer`, whose first item is `start`, with its batch (if
+    /// anyone still wants it).
+    pub(super) fn complete(&mut self, batch: u64, start: usize, answer: Answer) {
+        if let Some(b) = self.batches.get_mut(&batch) {
+            b.failed |= answer.failed();
+            b.outstanding -= answer.len();
+            b.completed.push_back(start);
+            b.answers.insert(start, answer);
         }
     }
 
-    pub(super) fn complete(&mut self, batch: u64, index: usize, result: Result<Vec<u8>>) {
-        if let Some(b) = self.batches.get_mut(&batch) {
-            b.failed |= result.is_err();
-            b.slots[index] = Some(result);
-            b.completed.push_back(index);
-            b.outstanding -= 1;
-        }
+    /// Fails item `index` of `batch` alone.
+    pub(super) fn fail(&mut self, batch: u64, index: usize, error: Error) {
+        self.complete(batch, index, Answer::Each(vec![Err(error)]));
     }
 
     /// Worker `i`'s pipe broke: reap it, fail the item it died on, queue the
@@ -358,8 +365,10 @@ impl Inner {
         // may have been noticed on a write): take them first, without waiting
         // for more, so that the death is blamed on the job it really died in.
         worker.read_available();
-        while let Some(Ok(outcomes)) = frame::take::<Vec<Outcome>>(&mut self.workers[i].inbox) {
-            self.answered(i, outcomes);
+        for answer in take_answers(&mut self.workers[i].inbox) {
+            if !self.answered(i, answer) {
+                break;
+            }
         }
         let worker = &mut self.workers[i];
         // Jobs sent ahead never started: they go back to the queue whole.
@@ -372,22 +381,13 @@ impl Inner {
             // Items before it finished, but their results died with the
             // worker: they run again, with those after it.
             let done = usize::try_from(self.progress.get(worker.slot)).unwrap_or(usize::MAX);
-            let fatal = done.min(job.items.len() - 1);
+            let fatal = done.min(job.len() - 1);
             let index = job.start + fatal;
-            let mut items = job.items;
-            let after = items.split_off(fatal + 1);
-            items.truncate(fatal);
-            for (start, items) in [(index + 1, after), (job.start, items)] {
-                if !items.is_empty() {
-                    self.queue.push_front(Job {
-                        batch: job.batch,
-                        func: job.func,
-                        start,
-                        items,
-                    });
-                }
+            let (before, after) = job.around(fatal);
+            for part in [after, before].into_iter().flatten() {
+                self.queue.push_front(part);
             }
-            self.complete(job.batch, index, Err(Error::WorkerDied { index, pid, how }));
+            self.fail(job.batch, index, Error::WorkerDied { index, pid, how });
         }
         if self.state == State::Terminated {
             return Ok(());
@@ -423,7 +423,7 @@ impl Inner {
             .flat_map(|job| job.indices().map(move |i| (job.batch, i)))
             .collect();
         for (batch, index) in unfinished {
-            self.complete(batch, index, Err(Error::Terminated { index }));
+            self.fail(batch, index, Error::Terminated { index });
         }
     }
 

@@ -1,50 +1,109 @@
-//! What crosses the pipes between the pool and its workers: jobs, their
-//! items' encoded arguments, and one outcome per item.
+//! What crosses the pipes between the pool and its workers: a job (a
+//! header frame naming the function and the count, then the items'
+//! encodings, see `chunk`), and an answer (a length, a tag and a payload,
+//! see `chunk`).
 
-use crate::error::{Error, Result};
-use crate::sys::ErasedFn;
-use serde::de::DeserializeOwned;
+use std::io::{self, Read, Write};
+
 use serde::{Deserialize, Serialize};
 
-/// A job as sent to a worker.
-#[derive(Serialize)]
-pub(super) struct JobOut<'a> {
-    pub(super) func: ErasedFn,
-    pub(super) items: &'a [Vec<u8>],
-}
+use crate::frame;
+use crate::sys::ErasedFn;
 
-/// A job as a worker receives it (the same bytes as [`JobOut`]).
-#[derive(Deserialize)]
-pub(super) struct JobIn {
-    pub(super) func: ErasedFn,
-    pub(super) items: Vec<Vec<u8>>,
-}
-
-/// What a worker sends back for each item of a job, in order.
+/// A job's header, before its payload.
 #[derive(Serialize, Deserialize)]
-pub(super) enum Outcome {
-    Done(Vec<u8>),
-    Panicked(String),
-    Codec(String),
+pub(super) struct JobHead {
+    pub(super) func: ErasedFn,
+    pub(super) count: u64,
+    pub(super) payload: u64,
 }
 
-pub(super) fn encode_all<T: Serialize>(items: impl IntoIterator<Item = T>) -> Result<Vec<Vec<u8>>> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
-            postcard::to_stdvec(&item).map_err(|e| Error::Codec {
-                index,
-                message: crate::crossing::take_refusal()
-                    .map_or_else(|| e.to_string(), str::to_owned),
-            })
-        })
-        .collect()
+/// A job as one buffer, ready to write.
+pub(super) fn job_frame(func: ErasedFn, count: usize, payload: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = frame::encode(&JobHead {
+        func,
+        count: count as u64,
+        payload: payload.len() as u64,
+    })?;
+    out.extend_from_slice(payload);
+    Ok(out)
 }
 
-pub(super) fn decode<R: DeserializeOwned>(index: usize, bytes: Vec<u8>) -> Result<R> {
-    postcard::from_bytes(&bytes).map_err(|e| Error::Codec {
-        index,
-        message: e.to_string(),
-    })
+/// In a worker: reads the next job's header and payload (into `payload`,
+/// reused from job to job). `Ok(None)`: the pool closed the pipe.
+pub(super) fn read_job(from: &mut impl Read, payload: &mut Vec<u8>) -> io::Result<Option<JobHead>> {
+    let Some(head) = frame::read::<JobHead>(from)? else {
+        return Ok(None);
+    };
+    let len = usize::try_from(head.payload).map_err(io::Error::other)?;
+    payload.clear();
+    payload.resize(len, 0);
+    from.read_exact(payload)?;
+    Ok(Some(head))
+}
+
+/// The bytes an answer's length takes.
+const ANSWER_LEN: usize = 8;
+
+/// In a worker: an empty answer buffer, with room for its length.
+pub(super) fn answer_buffer(answer: &mut Vec<u8>) {
+    answer.clear();
+    answer.extend_from_slice(&[0; ANSWER_LEN]);
+}
+
+/// In a worker: fills in the answer's length and writes it whole.
+pub(super) fn write_answer(to: &mut impl Write, answer: &mut [u8]) -> io::Result<()> {
+    let len = (answer.len() - ANSWER_LEN) as u64;
+    answer[..ANSWER_LEN].copy_from_slice(&len.to_le_bytes());
+    to.write_all(answer)
+}
+
+/// One answer taken from a worker's inbox: its tag and payload, the
+/// payload being `bytes[from..]`.
+pub(super) struct Taken {
+    pub(super) tag: u8,
+    pub(super) bytes: Vec<u8>,
+    pub(super) from: usize,
+}
+
+/// In the parent: takes every whole answer out of `inbox` (what was read
+/// from a worker so far), leaving a partial one there. A large answer that
+/// fills the inbox is taken without a copy.
+pub(super) fn take_answers(inbox: &mut Vec<u8>) -> Vec<Taken> {
+    let mut taken = Vec::new();
+    let mut at = 0;
+    while let Some(len) = inbox.get(at..at + ANSWER_LEN) {
+        let len = u64::from_le_bytes(len.try_into().expect("eight bytes"));
+        let Some(end) = usize::try_from(len)
+            .ok()
+            .and_then(|len| (at + ANSWER_LEN).checked_add(len))
+            .filter(|&end| end <= inbox.len())
+        else {
+            break;
+        };
+        if end == at + ANSWER_LEN {
+            // An empty answer: a worker's malformed, handled as its death.
+            taken.push(Taken {
+                tag: u8::MAX,
+                bytes: Vec::new(),
+                from: 0,
+            });
+        } else if at == 0 && end == inbox.len() && end > 1 << 20 {
+            taken.push(Taken {
+                tag: inbox[ANSWER_LEN],
+                bytes: std::mem::take(inbox),
+                from: ANSWER_LEN + 1,
+            });
+            return taken;
+        } else {
+            taken.push(Taken {
+                tag: inbox[at + ANSWER_LEN],
+                bytes: inbox[at + ANSWER_LEN + 1..end].to_vec(),
+                from: 0,
+            });
+        }
+        at = end;
+    }
+    inbox.drain(..at);
+    taken
 }

@@ -113,18 +113,61 @@ impl Drop for Worker {
     }
 }
 
-/// Consecutive items of a batch, for one worker: `items[k]` is input item
-/// `start + k`.
+/// Consecutive items of a batch, for one worker: item `k` is input item
+/// `start + k`, its encoding `payload[ends[k - 1]..ends[k]]` (see `chunk`).
 pub(super) struct Job {
     pub(super) batch: u64,
     pub(super) func: ErasedFn,
     pub(super) start: usize,
-    pub(super) items: Vec<Vec<u8>>,
+    pub(super) payload: Vec<u8>,
+    pub(super) ends: Vec<u32>,
 }
 
 impl Job {
+    /// An empty job of `batch` whose first item is input item `start`.
+    pub(super) fn new(batch: u64, func: ErasedFn, start: usize) -> Job {
+        Job {
+            batch,
+            func,
+            start,
+            payload: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// How many items it has.
+    pub(super) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
     /// The input indices of its items.
     pub(super) fn indices(&self) -> std::ops::Range<usize> {
-        self.start..self.start + self.items.len()
+        self.start..self.start + self.len()
+    }
+
+    /// Where item `k`'s encoding begins.
+    fn begin(&self, k: usize) -> usize {
+        if k == 0 { 0 } else { self.ends[k - 1] as usize }
+    }
+
+    /// The jobs of the items before item `k` and of those after it (item
+    /// `k` itself left out), each `None` when empty.
+    pub(super) fn around(&self, k: usize) -> (Option<Job>, Option<Job>) {
+        let part = |from: usize, to: usize| {
+            (from < to).then(|| {
+                let base = self.begin(from);
+                Job {
+                    batch: self.batch,
+                    func: self.func,
+                    start: self.start + from,
+                    payload: self.payload[base..self.ends[to - 1] as usize].to_vec(),
+                    ends: self.ends[from..to]
+                        .iter()
+                        .map(|&end| end - base as u32)
+                        .collect(),
+                }
+            })
+        };
+        (part(0, k), part(k + 1, self.len()))
     }
 }

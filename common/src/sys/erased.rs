@@ -26,7 +26,22 @@ pub(crate) struct ErasedFn {
     layout: usize,
     shim: usize,
     func: usize,
+    /// Whether the shim is a [`ChunkShim`] (a pool's: many items at once)
+    /// rather than a [`Shim`].
+    chunked: bool,
 }
+
+/// What a pool worker hands a chunk shim: how many items, their encodings
+/// one after another, and where to say how far it is.
+pub(crate) struct Chunk<'a> {
+    pub(crate) count: usize,
+    pub(crate) payload: &'a [u8],
+    pub(crate) progress: &'a dyn Fn(u64),
+}
+
+/// The signature of a chunk shim: the erased function's address, the
+/// chunk, and where its answer goes (see `pool::chunk`).
+type ChunkShim = fn(usize, &Chunk<'_>, &mut Vec<u8>);
 
 /// The signature every [`ErasedFn`] shim has: the erased function's address
 /// and the encoded argument in, the encoded result out.
@@ -75,15 +90,26 @@ fn shim_nullary(func: usize, _: &[u8]) -> Result<Vec<u8>, String> {
     Ok(Vec::new())
 }
 
-fn shim_pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
-    func: usize,
-    args: &[u8],
-) -> Result<Vec<u8>, String> {
-    // SAFETY: as in `shim`, for a `fn(A, B) -> R` stored by `ErasedFn::pair`.
+fn chunk_shim<A, R>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+where
+    A: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+{
+    // SAFETY: as in `shim`, for a `fn(A) -> R` stored by `ErasedFn::chunked`.
+    let func = unsafe { std::mem::transmute::<usize, fn(A) -> R>(func) };
+    crate::pool::run_chunk(func, chunk, answer);
+}
+
+fn chunk_shim_pair<A, B, R>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+where
+    A: DeserializeOwned + 'static,
+    B: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+{
+    // SAFETY: as in `shim`, for a `fn(A, B) -> R` stored by
+    // `ErasedFn::chunked_pair`.
     let func = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(func) };
-    let (a, b): (A, B) =
-        postcard::from_bytes(args).map_err(|e| format!("cannot decode the arguments: {e}"))?;
-    postcard::to_stdvec(&func(a, b)).map_err(|e| format!("cannot encode the result: {e}"))
+    crate::pool::run_chunk(|(a, b): (A, B)| func(a, b), chunk, answer);
 }
 
 impl ErasedFn {
@@ -92,14 +118,55 @@ impl ErasedFn {
             layout: layout(),
             shim: offset(shim as usize),
             func: offset(func),
+            chunked: false,
         }
     }
 
-    /// Erases a two-argument `func`, called with a tuple `(A, B)`.
-    pub(crate) fn pair<A: DeserializeOwned, B: DeserializeOwned, R: Serialize>(
-        func: fn(A, B) -> R,
-    ) -> ErasedFn {
-        ErasedFn::from_addresses(shim_pair::<A, B, R>, func as usize)
+    fn from_chunk_shim(shim: ChunkShim, func: usize) -> ErasedFn {
+        ErasedFn {
+            layout: layout(),
+            shim: offset(shim as usize),
+            func: offset(func),
+            chunked: true,
+        }
+    }
+
+    /// Erases `func` for a pool: called on a chunk of items at once (see
+    /// [`ErasedFn::call_chunk`]).
+    pub(crate) fn chunked<A, R>(func: fn(A) -> R) -> ErasedFn
+    where
+        A: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+    {
+        ErasedFn::from_chunk_shim(chunk_shim::<A, R>, func as usize)
+    }
+
+    /// Erases a two-argument `func` for a pool, each item a tuple `(A, B)`.
+    pub(crate) fn chunked_pair<A, B, R>(func: fn(A, B) -> R) -> ErasedFn
+    where
+        A: DeserializeOwned + 'static,
+        B: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+    {
+        ErasedFn::from_chunk_shim(chunk_shim_pair::<A, B, R>, func as usize)
+    }
+
+    /// Runs the function over `chunk`, writing its answer after what
+    /// `answer` holds. An error when the function was not made by
+    /// [`ErasedFn::chunked`] here (another binary's, or not a chunk one).
+    pub(crate) fn call_chunk(self, chunk: &Chunk<'_>, answer: &mut Vec<u8>) -> Result<(), String> {
+        if self.layout != layout() {
+            return Err("the function was sent by a process running another binary".into());
+        }
+        if !self.chunked {
+            return Err("the function was not erased for a pool".into());
+        }
+        // SAFETY: `shim` is the offset of a `ChunkShim` stored by
+        // `from_chunk_shim` (checked by `chunked`), and the layout check
+        // shows that this image is laid out as the sender's.
+        let shim = unsafe { std::mem::transmute::<usize, ChunkShim>(address(self.shim)) };
+        shim(address(self.func), chunk, answer);
+        Ok(())
     }
 
     /// Erases `func`'s type; `A` and `R` are remembered by the shim.
@@ -117,6 +184,9 @@ impl ErasedFn {
     pub(crate) fn call(self, arg: &[u8]) -> Result<Vec<u8>, String> {
         if self.layout != layout() {
             return Err("the function was sent by a process running another binary".into());
+        }
+        if self.chunked {
+            return Err("the function was erased for a pool's chunks".into());
         }
         // SAFETY: `shim` is the offset of a `Shim` stored by `from_addresses`,
         // and the layout check shows that this image is laid out as the

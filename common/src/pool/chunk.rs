@@ -1,0 +1,371 @@
+//! A chunk of items as it crosses to a worker and back, and the typed code
+//! on both sides: items encoded one after another in one buffer (no
+//! allocation per item), results likewise, and `Vec<u8>` copied whole
+//! rather than byte by byte through serde.
+//!
+//! # The answer
+//!
+//! A worker answers a chunk with one tag byte and a payload:
+//!
+//! - [`ALL`]: every item returned; the payload is their results' encodings
+//!   one after another, which the caller decodes straight into its output;
+//! - [`EACH`]: some item panicked or could not be decoded or encoded; the
+//!   payload is, per item, a tag ([`DONE`], [`PANICKED`], [`CODEC`]), a
+//!   length, and that many bytes (the result, or the message).
+
+use std::any::{Any, TypeId};
+use std::panic::{self, AssertUnwindSafe};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::child::panic_message;
+use crate::error::{Error, Result};
+use crate::sys::Chunk;
+
+/// The answer's tag: every item's result follows.
+pub(super) const ALL: u8 = 0;
+/// The answer's tag: an outcome per item follows.
+pub(super) const EACH: u8 = 1;
+
+/// An item's outcome in an [`EACH`] answer: its result follows.
+const DONE: u8 = 0;
+/// An item's outcome in an [`EACH`] answer: it panicked; the message
+/// follows.
+const PANICKED: u8 = 1;
+/// An item's outcome in an [`EACH`] answer: its argument or result could
+/// not cross; the message follows.
+const CODEC: u8 = 2;
+
+/// Appends `value`'s encoding to `out`: postcard's, with a `Vec<u8>`
+/// copied whole (postcard would write it byte by byte, to the same bytes).
+pub(super) fn encode_item<T: Serialize + 'static>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
+    if let Some(bytes) = (value as &dyn Any).downcast_ref::<Vec<u8>>() {
+        put_varint(bytes.len() as u64, out);
+        out.extend_from_slice(bytes);
+        return Ok(());
+    }
+    // On an error the bytes of a value half written stay: the callers cut
+    // the buffer back.
+    postcard::to_extend(value, Appender(out))
+        .map(drop)
+        .map_err(|e| crate::crossing::take_refusal().map_or_else(|| e.to_string(), str::to_owned))
+}
+
+/// Appends to a borrowed buffer, for postcard's serializer (which writes
+/// through `Extend`, byte by byte, without a call per byte).
+struct Appender<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Appender<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
+    }
+}
+
+/// Reads values one after another from encodings laid end to end: through
+/// one postcard deserializer, or, for `Vec<u8>`, by copying each whole.
+pub(super) enum Reader<'a> {
+    Bytes(&'a [u8]),
+    Serde(postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>),
+}
+
+impl<'a> Reader<'a> {
+    /// A reader of `T`s from `bytes`.
+    pub(super) fn new<T: 'static>(bytes: &'a [u8]) -> Reader<'a> {
+        if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
+            Reader::Bytes(bytes)
+        } else {
+            Reader::Serde(postcard::Deserializer::from_bytes(bytes))
+        }
+    }
+
+    /// The next value (of the `T` the reader was made for).
+    pub(super) fn next<T: DeserializeOwned + 'static>(&mut self) -> std::result::Result<T, String> {
+        match self {
+            Reader::Serde(de) => T::deserialize(de).map_err(|e| e.to_string()),
+            Reader::Bytes(bytes) => {
+                let (len, rest) =
+                    take_varint(bytes).ok_or("a byte vector's length is cut short")?;
+                let len = usize::try_from(len).map_err(|_| "a byte vector too long")?;
+                let value = rest
+                    .get(..len)
+                    .ok_or("a byte vector is cut short")?
+                    .to_vec();
+                *bytes = &rest[len..];
+                let boxed: Box<dyn Any> = Box::new(value);
+                boxed
+                    .downcast::<T>()
+                    .map(|value| *value)
+                    .map_err(|_| "a reader made for another type".to_owned())
+            }
+        }
+    }
+}
+
+fn put_varint(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn take_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut n = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(10) {
+        n |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((n, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+/// In a worker: runs `call` on each item of `chunk` and appends the answer
+/// to `answer` (see the module docs). A panic is caught per item.
+pub(crate) fn run_chunk<I, R>(call: impl Fn(I) -> R, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+where
+    I: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+{
+    let start = answer.len();
+    answer.push(ALL);
+    // Where each result so far ends in `answer`, while all goes well.
+    let mut ends = Vec::with_capacity(chunk.count);
+    // Once an item fails: every item's outcome, in order.
+    let mut outcomes: Option<Vec<Outcome>> = None;
+    let mut items = Reader::new::<I>(chunk.payload);
+    for done in 0..chunk.count {
+        (chunk.progress)(done as u64);
+        let item = match items.next::<I>() {
+            Ok(item) => item,
+            Err(message) => {
+                // The items after it cannot be found: they fail too.
+                let list = outcomes.get_or_insert_with(|| split(answer, start + 1, &ends));
+                list.extend(
+                    (done..chunk.count)
+                        .map(|_| Outcome::Codec(format!("cannot decode the argument: {message}"))),
+                );
+                break;
+            }
+        };
+        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| call(item))) {
+            Err(payload) => Outcome::Panicked(panic_message(payload.as_ref())),
+            Ok(result) if outcomes.is_none() => {
+                let at = answer.len();
+                match encode_item(&result, answer) {
+                    Ok(()) => {
+                        ends.push(answer.len());
+                        continue;
+                    }
+                    Err(message) => {
+                        answer.truncate(at);
+                        Outcome::Codec(format!("cannot encode the result: {message}"))
+                    }
+                }
+            }
+            Ok(result) => {
+                let mut bytes = Vec::new();
+                match encode_item(&result, &mut bytes) {
+                    Ok(()) => Outcome::Done(bytes),
+                    Err(message) => Outcome::Codec(format!("cannot encode the result: {message}")),
+                }
+            }
+        };
+        outcomes
+            .get_or_insert_with(|| split(answer, start + 1, &ends))
+            .push(outcome);
+    }
+    (chunk.progress)(chunk.count as u64);
+    if let Some(outcomes) = outcomes {
+        answer.truncate(start);
+        answer.push(EACH);
+        for outcome in outcomes {
+            let (tag, bytes) = match &outcome {
+                Outcome::Done(bytes) => (DONE, bytes.as_slice()),
+                Outcome::Panicked(message) => (PANICKED, message.as_bytes()),
+                Outcome::Codec(message) => (CODEC, message.as_bytes()),
+            };
+            answer.push(tag);
+            put_varint(bytes.len() as u64, answer);
+            answer.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// What one item came to, once a chunk answers item by item.
+enum Outcome {
+    Done(Vec<u8>),
+    Panicked(String),
+    Codec(String),
+}
+
+/// The results already in `answer` from `from`, each ending where `ends`
+/// says, as outcomes.
+fn split(answer: &[u8], from: usize, ends: &[usize]) -> Vec<Outcome> {
+    let mut begin = from;
+    ends.iter()
+        .map(|&end| {
+            let bytes = answer[begin..end].to_vec();
+            begin = end;
+            Outcome::Done(bytes)
+        })
+        .collect()
+}
+
+/// In the parent: reads an [`EACH`] answer's payload into one result per
+/// item (`pid` is the worker's, for the panics), the first being item
+/// `start`; `None` if it is malformed.
+pub(super) fn parse_each(
+    mut payload: &[u8],
+    start: usize,
+    pid: u32,
+) -> Option<Vec<Result<Vec<u8>>>> {
+    let mut items = Vec::new();
+    while let Some((&tag, rest)) = payload.split_first() {
+        let (len, rest) = take_varint(rest)?;
+        let len = usize::try_from(len).ok()?;
+        let bytes = rest.get(..len)?;
+        payload = &rest[len..];
+        let index = start + items.len();
+        let message = || String::from_utf8_lossy(bytes).into_owned();
+        items.push(match tag {
+            DONE => Ok(bytes.to_vec()),
+            PANICKED => Err(Error::TaskPanicked {
+                index,
+                pid,
+                message: message(),
+            }),
+            CODEC => Err(Error::Codec {
+                index,
+                message: message(),
+            }),
+            _ => return None,
+        });
+    }
+    Some(items)
+}
+
+/// A whole answer, as the parent stores it until a caller decodes it.
+#[derive(Debug)]
+pub(super) enum Answer {
+    /// Every item's result, encoded one after another from `bytes[from..]`.
+    All {
+        len: usize,
+        bytes: Vec<u8>,
+        from: usize,
+    },
+    /// Each item's result or error.
+    Each(Vec<Result<Vec<u8>>>),
+}
+
+impl Answer {
+    /// How many items it answers.
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Answer::All { len, .. } => *len,
+            Answer::Each(items) => items.len(),
+        }
+    }
+
+    /// Whether some item failed.
+    pub(super) fn failed(&self) -> bool {
+        matches!(self, Answer::Each(items) if items.iter().any(Result::is_err))
+    }
+
+    /// Decodes the items, the first being input item `start`, into `out`.
+    pub(super) fn decode<R: DeserializeOwned + 'static>(
+        self,
+        start: usize,
+        out: &mut impl Extend<(usize, Result<R>)>,
+    ) {
+        match self {
+            Answer::All { len, bytes, from } => {
+                let mut items = Reader::new::<R>(&bytes[from..]);
+                for index in start..start + len {
+                    match items.next::<R>() {
+                        Ok(value) => out.extend([(index, Ok(value))]),
+                        Err(message) => {
+                            // The items after it cannot be found: they fail.
+                            out.extend((index..start + len).map(|index| {
+                                let message = message.clone();
+                                (index, Err(Error::Codec { index, message }))
+                            }));
+                            return;
+                        }
+                    }
+                }
+            }
+            Answer::Each(items) => {
+                out.extend((start..).zip(items).map(|(index, item)| {
+                    let value = item.and_then(|bytes| {
+                        Reader::new::<R>(&bytes)
+                            .next::<R>()
+                            .map_err(|message| Error::Codec { index, message })
+                    });
+                    (index, value)
+                }));
+            }
+        }
+    }
+
+    /// Decodes every item, the first being input item `start`, onto the
+    /// end of `values`; the first failure if any.
+    pub(super) fn decode_values<R: DeserializeOwned + 'static>(
+        self,
+        start: usize,
+        values: &mut Vec<R>,
+    ) -> Result<()> {
+        match self {
+            Answer::All { len, bytes, from } => {
+                let mut items = Reader::new::<R>(&bytes[from..]);
+                for index in start..start + len {
+                    let value = items
+                        .next::<R>()
+                        .map_err(|message| Error::Codec { index, message })?;
+                    values.push(value);
+                }
+                Ok(())
+            }
+            each => {
+                let mut out = Vec::new();
+                each.decode(start, &mut out);
+                for (_, value) in out {
+                    values.push(value?);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// In the parent: `items` as jobs of `chunksize` items, their encodings
+/// one buffer per job (`batch` is filled in by `submit`).
+pub(super) fn make_jobs<A: Serialize + 'static>(
+    func: crate::sys::ErasedFn,
+    items: Vec<A>,
+    chunksize: usize,
+) -> Result<Vec<super::worker::Job>> {
+    use super::worker::Job;
+    let chunksize = chunksize.max(1);
+    let mut jobs = Vec::with_capacity(items.len().div_ceil(chunksize));
+    let mut job = Job::new(0, func, 0);
+    for (index, item) in items.into_iter().enumerate() {
+        encode_item(&item, &mut job.payload).map_err(|message| Error::Codec { index, message })?;
+        let end = u32::try_from(job.payload.len()).map_err(|_| Error::Codec {
+            index,
+            message: "a chunk over 4 GiB: use a smaller chunksize".to_owned(),
+        })?;
+        job.ends.push(end);
+        if job.len() == chunksize {
+            jobs.push(std::mem::replace(&mut job, Job::new(0, func, index + 1)));
+        }
+    }
+    if job.len() > 0 {
+        jobs.push(job);
+    }
+    Ok(jobs)
+}
