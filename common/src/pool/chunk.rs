@@ -342,17 +342,19 @@ impl Answer {
     }
 }
 
-/// In the parent: `items` as jobs of `chunksize` items, their encodings
-/// one buffer per job (`batch` is filled in by `submit`).
+/// In the parent: `items` as jobs of `batch` of `chunksize` items each,
+/// their encodings one buffer per job, handed to `sink` one by one as they
+/// are made.
 pub(super) fn make_jobs<A: Serialize + 'static>(
+    batch: u64,
     func: crate::sys::ErasedFn,
     items: Vec<A>,
     chunksize: usize,
-) -> Result<Vec<super::worker::Job>> {
+    mut sink: impl FnMut(super::worker::Job) -> Result<()>,
+) -> Result<()> {
     use super::worker::Job;
     let chunksize = chunksize.max(1);
-    let mut jobs = Vec::with_capacity(items.len().div_ceil(chunksize));
-    let mut job = Job::new(0, func, 0);
+    let mut job = Job::new(batch, func, 0);
     for (index, item) in items.into_iter().enumerate() {
         encode_item(&item, &mut job.payload).map_err(|message| Error::Codec { index, message })?;
         let end = u32::try_from(job.payload.len()).map_err(|_| Error::Codec {
@@ -361,11 +363,14 @@ pub(super) fn make_jobs<A: Serialize + 'static>(
         })?;
         job.ends.push(end);
         if job.len() == chunksize {
-            jobs.push(std::mem::replace(&mut job, Job::new(0, func, index + 1)));
+            sink(std::mem::replace(
+                &mut job,
+                Job::new(batch, func, index + 1),
+            ))?;
         }
     }
     if job.len() > 0 {
-        jobs.push(job);
+        sink(job)?;
     }
-    Ok(jobs)
+    Ok(())
 }

@@ -5,7 +5,7 @@
 
 use super::child::worker_loop;
 use super::chunk::{ALL, Answer, EACH, make_jobs, parse_each};
-use super::wire::{Taken, job_frame, take_answers};
+use super::wire::{Taken, append_job, take_answers};
 use super::worker::KILL_GRACE;
 use super::worker::{Job, Worker};
 use crate::error::{Error, Result};
@@ -19,7 +19,6 @@ use nix::unistd::Pid;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -29,15 +28,13 @@ pub(super) const DROP_GRACE: Duration = Duration::from_secs(5);
 
 /// How many jobs a worker may have been sent ahead of its answers: the next
 /// job is already in its pipe when it finishes one, so it does not sit idle
-/// while the parent reads the answer and sends more.
+/// while the parent reads the answer and sends more. The parent never
+/// blocks writing a job (see `Worker::flush`), so a worker blocked writing
+/// an answer the parent has not read yet cannot deadlock it.
 pub(super) const PIPELINE: usize = 4;
 
-/// The largest job sent ahead. A worker reads its current job whole before
-/// it works and answers, so what waits in its pipe is only jobs sent ahead:
-/// at most `(PIPELINE - 1) * AHEAD_LIMIT` bytes, which fits in a pipe (64
-/// KiB on Linux). The parent's write then never blocks while the worker is
-/// blocked writing answers the parent is not reading, which would deadlock.
-pub(super) const AHEAD_LIMIT: usize = 16 * 1024;
+/// How much a worker's pipes are asked to hold (see `sys::widen_pipe`).
+pub(super) const PIPE_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -104,13 +101,8 @@ impl Inner {
         self.replace_idle_dead()?;
         let len = items.len();
         let chunksize = chunksize.unwrap_or_else(|| len.div_ceil(4 * self.workers.len()));
-        let jobs = make_jobs(func, items, chunksize)?;
         let batch = self.next_batch;
         self.next_batch += 1;
-        for mut job in jobs {
-            job.batch = batch;
-            self.queue.push_back(job);
-        }
         self.batches.insert(
             batch,
             Batch {
@@ -121,6 +113,16 @@ impl Inner {
                 failed: false,
             },
         );
+        // Each job goes out as soon as it is encoded, so the workers start
+        // while the rest is encoded.
+        let made = make_jobs(batch, func, items, chunksize, |job| {
+            self.queue.push_back(job);
+            self.dispatch()
+        });
+        if let Err(error) = made {
+            self.forget(batch);
+            return Err(error);
+        }
         Ok(batch)
     }
 
@@ -208,6 +210,17 @@ impl Inner {
             .iter()
             .map(|&i| PollFd::new(self.workers[i].results.as_fd(), PollFlags::POLLIN))
             .collect();
+        // Workers with job bytes still to write: their task pipes, for room.
+        let sending: Vec<usize> = busy
+            .iter()
+            .copied()
+            .filter(|&i| self.workers[i].sending())
+            .collect();
+        for &i in &sending {
+            if let Some(tasks) = &self.workers[i].tasks {
+                fds.push(PollFd::new(tasks.as_fd(), PollFlags::POLLOUT));
+            }
+        }
         if let Some(guard) = sigint {
             fds.push(PollFd::new(guard.fd(), PollFlags::POLLIN));
         }
@@ -228,16 +241,22 @@ impl Inner {
         for i in ready {
             self.receive(i)?;
         }
+        for i in sending {
+            if self.workers[i].sending() {
+                self.flush(i)?;
+            }
+        }
         Ok(true)
     }
 
     /// Sends queued jobs: first one to each idle worker, then a second to
-    /// each, so that work spreads before it piles up.
+    /// each, so that work spreads before it piles up. A job goes into the
+    /// worker's outbox, which is written as far as its pipe takes it.
     pub(super) fn dispatch(&mut self) -> Result<()> {
         for depth in 0..PIPELINE {
             for i in 0..self.workers.len() {
                 if self.queue.is_empty() {
-                    return Ok(());
+                    return self.flush_all();
                 }
                 let worker = &self.workers[i];
                 let allowance = self
@@ -246,48 +265,58 @@ impl Inner {
                 if worker.jobs.len() != depth || worker.tasks.is_none() || !allowance {
                     continue;
                 }
-                let job = &self.queue[0];
-                let frame = match job_frame(job.func, job.len(), &job.payload) {
-                    Ok(frame) => frame,
-                    Err(error) => {
-                        // Only a job over 4 GiB gets here: its items fail.
-                        let job = self.queue.pop_front().expect("not empty");
-                        for index in job.indices() {
-                            let message = error.to_string();
-                            self.fail(job.batch, index, Error::Codec { index, message });
-                        }
-                        continue;
-                    }
-                };
-                if depth > 0 && frame.len() > AHEAD_LIMIT {
-                    continue;
-                }
-                let job = self.queue.pop_front().expect("not empty");
+                let mut job = self.queue.pop_front().expect("not empty");
                 let worker = &mut self.workers[i];
-                let sent = match &mut worker.tasks {
-                    Some(tasks) => tasks.write_all(&frame),
-                    None => Err(std::io::ErrorKind::BrokenPipe.into()),
-                };
-                if sent.is_err() && worker.jobs.is_empty() {
-                    // It died idle: this job never reached it, so none of its
-                    // items fails; it goes back first, to a new worker.
-                    self.queue.push_front(job);
-                    self.workers[i].reap_within(KILL_GRACE);
-                    self.replace(i, Duration::ZERO)?;
+                let before = worker.outbox.len();
+                if let Err(error) = append_job(&mut worker.outbox, &job) {
+                    // Only a job over 4 GiB gets here: its items fail.
+                    worker.outbox.truncate(before);
+                    for index in job.indices() {
+                        let message = error.to_string();
+                        self.fail(job.batch, index, Error::Codec { index, message });
+                    }
                     continue;
                 }
+                job.frame_len = worker.outbox.len() - before;
                 let range = job.indices();
                 log::event(format_args!(
                     "dispatched items {}..{} to pool worker pid {}",
                     range.start, range.end, worker.pid
                 ));
                 worker.jobs.push_back(job);
-                if sent.is_err() {
-                    self.worker_died(i)?;
-                }
+            }
+        }
+        self.flush_all()
+    }
+
+    /// Writes every worker's outbox as far as its pipe takes it.
+    fn flush_all(&mut self) -> Result<()> {
+        for i in 0..self.workers.len() {
+            if self.workers[i].sending() {
+                self.flush(i)?;
             }
         }
         Ok(())
+    }
+
+    /// Writes worker `i`'s outbox as far as its pipe takes it; a pipe that
+    /// broke means the worker died.
+    fn flush(&mut self, i: usize) -> Result<()> {
+        if self.workers[i].flush().is_ok() {
+            return Ok(());
+        }
+        if self.workers[i].delivered == self.workers[i].settled {
+            // It died with nothing of ours in hand (killed while idle): its
+            // jobs go back first, in order, to a new worker, and none of
+            // their items fails.
+            let worker = &mut self.workers[i];
+            while let Some(job) = worker.jobs.pop_back() {
+                self.queue.push_front(job);
+            }
+            self.workers[i].reap_within(KILL_GRACE);
+            return self.replace(i, Duration::ZERO);
+        }
+        self.worker_died(i)
     }
 
     /// Reads the answers of worker `i`'s jobs, or handles its death.
@@ -335,6 +364,7 @@ impl Inner {
         };
         let job = worker.jobs.pop_front().expect("looked at above");
         worker.jobs_done += 1;
+        worker.settled += job.frame_len;
         self.complete(job.batch, job.start, answer);
         true
     }
@@ -375,6 +405,13 @@ impl Inner {
         while worker.jobs.len() > 1 {
             let job = worker.jobs.pop_back().expect("more than one");
             self.queue.push_front(job);
+        }
+        let worker = &mut self.workers[i];
+        if !worker.has_current_job() {
+            // Its oldest job never reached it whole: it never started it.
+            if let Some(job) = worker.jobs.pop_front() {
+                self.queue.push_front(job);
+            }
         }
         let worker = &mut self.workers[i];
         if let Some(job) = worker.jobs.pop_front() {
@@ -473,6 +510,12 @@ impl Inner {
         };
         sys::register_parent_fd(tasks.as_raw_fd());
         sys::register_parent_fd(results.as_raw_fd());
+        // The parent never waits to write a job (see `Worker::flush`).
+        nix::fcntl::fcntl(
+            &tasks,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .map_err(|e| Error::os("fcntl", e))?;
         crate::children::started(pid, &label);
         Ok(Worker {
             pid,
@@ -481,6 +524,10 @@ impl Inner {
             results,
             inbox: Vec::new(),
             jobs: VecDeque::new(),
+            outbox: Vec::new(),
+            outbox_sent: 0,
+            delivered: 0,
+            settled: 0,
             jobs_done: 0,
             ended: None,
         })
@@ -490,6 +537,8 @@ impl Inner {
     pub(super) fn fork_worker(&mut self, label: &str, slot: usize) -> Result<(Pid, File, File)> {
         let (task_rx, task_tx) = sys::pipe()?;
         let (result_rx, result_tx) = sys::pipe()?;
+        sys::widen_pipe(&task_tx, PIPE_BYTES);
+        sys::widen_pipe(&result_tx, PIPE_BYTES);
         // The new worker must not keep its own parent-side ends open.
         sys::register_parent_fd(task_tx.as_raw_fd());
         sys::register_parent_fd(result_rx.as_raw_fd());

@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
+use super::worker::Job;
 use crate::frame;
 use crate::sys::ErasedFn;
 
@@ -18,15 +19,16 @@ pub(super) struct JobHead {
     pub(super) payload: u64,
 }
 
-/// A job as one buffer, ready to write.
-pub(super) fn job_frame(func: ErasedFn, count: usize, payload: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = frame::encode(&JobHead {
-        func,
-        count: count as u64,
-        payload: payload.len() as u64,
+/// Appends `job`'s frame (header, then payload) to `out`.
+pub(super) fn append_job(out: &mut Vec<u8>, job: &Job) -> io::Result<()> {
+    let head = frame::encode(&JobHead {
+        func: job.func,
+        count: job.len() as u64,
+        payload: job.payload.len() as u64,
     })?;
-    out.extend_from_slice(payload);
-    Ok(out)
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&job.payload);
+    Ok(())
 }
 
 /// In a worker: reads the next job's header and payload (into `payload`,

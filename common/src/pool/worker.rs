@@ -25,8 +25,17 @@ pub(super) struct Worker {
     /// What has been read of its answers and not yet taken as whole frames.
     pub(super) inbox: Vec<u8>,
     /// The jobs sent to it and not answered yet, oldest (the one it is
-    /// running) first; at most [`PIPELINE`].
+    /// running) first; at most [`PIPELINE`](super::scheduler::PIPELINE).
     pub(super) jobs: VecDeque<Job>,
+    /// Job frames not yet taken by its task pipe, from `outbox_sent` on:
+    /// the parent never blocks writing (see [`Worker::flush`]).
+    pub(super) outbox: Vec<u8>,
+    pub(super) outbox_sent: usize,
+    /// Bytes its task pipe has taken in all, and the frames' bytes of the
+    /// jobs it has answered: while they are equal, nothing it has been
+    /// sent is in its hands.
+    pub(super) delivered: usize,
+    pub(super) settled: usize,
     pub(super) jobs_done: usize,
     /// Set once the worker has been reaped: its pid may then be reused by an
     /// unrelated process, so it must never be signalled or waited for again.
@@ -62,6 +71,41 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Writes what the outbox holds, as far as the task pipe takes it
+    /// without waiting. `Ok(true)` once all is written.
+    pub(super) fn flush(&mut self) -> std::io::Result<bool> {
+        use nix::errno::Errno;
+        let Some(tasks) = &self.tasks else {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        };
+        while self.outbox_sent < self.outbox.len() {
+            match nix::unistd::write(tasks, &self.outbox[self.outbox_sent..]) {
+                Ok(n) => {
+                    self.outbox_sent += n;
+                    self.delivered += n;
+                }
+                Err(Errno::EAGAIN) => return Ok(false),
+                Err(Errno::EINTR) => {}
+                Err(errno) => return Err(errno.into()),
+            }
+        }
+        self.outbox.clear();
+        self.outbox_sent = 0;
+        Ok(true)
+    }
+
+    /// Whether the outbox still holds bytes to write.
+    pub(super) fn sending(&self) -> bool {
+        self.outbox_sent < self.outbox.len()
+    }
+
+    /// Whether its oldest job reached it whole (it may have started it).
+    pub(super) fn has_current_job(&self) -> bool {
+        self.jobs
+            .front()
+            .is_some_and(|job| self.delivered >= self.settled + job.frame_len)
     }
 
     /// Sends `signal` unless the worker has been reaped already.
@@ -121,6 +165,8 @@ pub(super) struct Job {
     pub(super) start: usize,
     pub(super) payload: Vec<u8>,
     pub(super) ends: Vec<u32>,
+    /// The bytes of its frame, once put in a worker's outbox.
+    pub(super) frame_len: usize,
 }
 
 impl Job {
@@ -132,6 +178,7 @@ impl Job {
             start,
             payload: Vec::new(),
             ends: Vec::new(),
+            frame_len: 0,
         }
     }
 
@@ -165,6 +212,7 @@ impl Job {
                         .iter()
                         .map(|&end| end - base as u32)
                         .collect(),
+                    frame_len: 0,
                 }
             })
         };

@@ -11,6 +11,22 @@ pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))
 }
 
+/// Asks for `fd`'s pipe to hold up to `bytes` (`F_SETPIPE_SZ`), as far as
+/// the system allows (`/proc/sys/fs/pipe-max-size`, 1 MiB by default);
+/// returns what it holds. A pool's pipes are widened so that a large job or
+/// answer crosses in few system calls and without waiting on the reader.
+pub(crate) fn widen_pipe(fd: &OwnedFd, bytes: usize) -> usize {
+    let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .unwrap_or(1 << 20);
+    let want = libc::c_int::try_from(bytes.min(max)).unwrap_or(libc::c_int::MAX);
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(want))
+        .ok()
+        .and_then(|size| usize::try_from(size).ok())
+        .unwrap_or(64 * 1024)
+}
+
 /// Receives `count` file descriptors sent over `socket` in one message
 /// (SCM_RIGHTS), as a spawned pool worker receives its pool's progress
 /// counters and a spawned process the pipes among its arguments.
