@@ -1,55 +1,76 @@
 //! The worker process's side: run jobs from the task pipe until it closes.
 
-use super::wire::{answer_buffer, read_job, write_answer};
+use super::wire::{begin_answer, end_answer, read_job};
 use crate::sys::{self, Chunk};
 use std::io::{Read, Write};
 
 /// A worker's life: run jobs until the task pipe closes, or until it has
-/// run `maxtasks` jobs. `progress` is told how many items of the current job
-/// are done, before and after each item.
+/// run `maxtasks` jobs.
+///
+/// `progress` is told which job (counted from 0 over the worker's life, in
+/// the high 32 bits) and how many of its items are done (low 32 bits), before
+/// and after each item, or [`BETWEEN_JOBS`] once a job is done: if the
+/// worker dies, the parent knows where.
+///
+/// Each answer goes out as soon as its job is done (holding answers back
+/// while more jobs are in hand was tried: it saves writes but leaves the
+/// worker idle while the parent, waiting for them, sends nothing new).
 pub(crate) fn worker_loop(
-    mut tasks: impl Read,
+    tasks: impl Read,
     mut results: impl Write,
     maxtasks: Option<usize>,
     progress: impl Fn(u64),
 ) -> i32 {
-    let mut jobs = 0;
+    // Unbuffered: reading several small jobs at once was tried, and made
+    // chunksize-1 maps slower (the pipe's wake-ups line up worse).
+    let mut tasks = tasks;
+    let mut seq: u64 = 0;
     let mut payload = Vec::new();
-    let mut answer = Vec::new();
-    while maxtasks.is_none_or(|max| jobs < max) {
-        let head = match read_job(&mut tasks, &mut payload) {
-            Ok(Some(head)) => head,
-            Ok(None) => return 0,
-            Err(_) => return 1,
-        };
-        answer_buffer(&mut answer);
-        let chunk = Chunk {
-            count: usize::try_from(head.count).unwrap_or(0),
-            payload: &payload,
-            progress: &progress,
-        };
-        if head.func.call_chunk(&chunk, &mut answer).is_err() {
-            return 1;
-        }
+    let mut answers = Vec::new();
+    let mut send = |answers: &mut Vec<u8>| {
         // What the tasks printed goes out before their results, so a parent
         // that prints after `map` returns cannot overtake it.
         sys::flush_stdio();
-        if write_answer(&mut results, &mut answer).is_err() {
+        let sent = results.write_all(answers);
+        answers.clear();
+        sent
+    };
+    while maxtasks.is_none_or(|max| seq < max as u64) {
+        let head = match read_job(&mut tasks, &mut payload) {
+            Ok(Some(head)) => head,
+            Ok(None) => break,
+            Err(_) => return 1,
+        };
+        let job = (seq & 0xffff_ffff) << 32;
+        let chunk = Chunk {
+            count: usize::try_from(head.count).unwrap_or(0),
+            payload: &payload,
+            progress: &|done| progress(job | done),
+        };
+        let at = begin_answer(&mut answers);
+        if head.func.call_chunk(&chunk, &mut answers).is_err() {
             return 1;
         }
-        progress(0);
-        jobs += 1;
-        // A very large answer's memory goes back rather than stay with an
-        // idle worker.
-        if answer.capacity() > 1 << 24 {
-            answer = Vec::new();
+        end_answer(&mut answers, at);
+        seq += 1;
+        progress(((seq & 0xffff_ffff) << 32) | BETWEEN_JOBS);
+        if send(&mut answers).is_err() {
+            return 1;
         }
+        // A very large job's memory goes back rather than stay with an idle
+        // worker.
         if payload.capacity() > 1 << 24 {
             payload = Vec::new();
+        }
+        if answers.capacity() > 1 << 24 {
+            answers = Vec::new();
         }
     }
     0
 }
+
+/// The low half of a worker's progress while it runs no job.
+pub(super) const BETWEEN_JOBS: u64 = 0xffff_ffff;
 
 pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload

@@ -3,7 +3,7 @@
 //! items failed or queued again. See the module docs of `pool` for the
 //! protocol.
 
-use super::child::worker_loop;
+use super::child::{BETWEEN_JOBS, worker_loop};
 use super::chunk::{ALL, Answer, EACH, make_jobs, parse_each};
 use super::wire::{Taken, append_job, take_answers};
 use super::worker::KILL_GRACE;
@@ -400,24 +400,29 @@ impl Inner {
                 break;
             }
         }
+        // Where it was: which of its jobs (counted over its life), and how
+        // many items into it (see `worker_loop`).
         let worker = &mut self.workers[i];
-        // Jobs sent ahead never started: they go back to the queue whole.
-        while worker.jobs.len() > 1 {
-            let job = worker.jobs.pop_back().expect("more than one");
+        let progress = self.progress.get(worker.slot);
+        let started = u32::try_from(progress >> 32).unwrap_or(0);
+        let done = usize::try_from(progress & 0xffff_ffff).unwrap_or(usize::MAX);
+        let answered = u32::try_from(worker.jobs_done & 0xffff_ffff).unwrap_or(0);
+        let current = started.wrapping_sub(answered) as usize;
+        let mut jobs: Vec<Job> = worker.jobs.drain(..).collect();
+        let fatal = (done != BETWEEN_JOBS as usize && current < jobs.len() && {
+            // The job it died in reached it whole (else it never started).
+            let sent: usize = jobs[..=current].iter().map(|job| job.frame_len).sum();
+            worker.delivered >= worker.settled + sent
+        })
+        .then(|| jobs.remove(current));
+        // Every other job goes back whole: those before it finished but
+        // their answers died with the worker; those after never started.
+        for job in jobs.into_iter().rev() {
             self.queue.push_front(job);
         }
-        let worker = &mut self.workers[i];
-        if !worker.has_current_job() {
-            // Its oldest job never reached it whole: it never started it.
-            if let Some(job) = worker.jobs.pop_front() {
-                self.queue.push_front(job);
-            }
-        }
-        let worker = &mut self.workers[i];
-        if let Some(job) = worker.jobs.pop_front() {
+        if let Some(job) = fatal {
             // Items before it finished, but their results died with the
             // worker: they run again, with those after it.
-            let done = usize::try_from(self.progress.get(worker.slot)).unwrap_or(usize::MAX);
             let fatal = done.min(job.len() - 1);
             let index = job.start + fatal;
             let (before, after) = job.around(fatal);
@@ -489,6 +494,8 @@ impl Inner {
 
     pub(super) fn spawn_worker(&mut self, slot: usize) -> Result<Worker> {
         self.spawned += 1;
+        // Not yet in a job; the slot's last worker's figures must not count.
+        self.progress.set(slot, BETWEEN_JOBS);
         let label = format!("PoolWorker-{}", self.spawned);
         let (pid, tasks, results) = match self.method {
             StartMethod::Fork => self.fork_worker(&label, slot)?,
@@ -510,12 +517,15 @@ impl Inner {
         };
         sys::register_parent_fd(tasks.as_raw_fd());
         sys::register_parent_fd(results.as_raw_fd());
-        // The parent never waits to write a job (see `Worker::flush`).
-        nix::fcntl::fcntl(
-            &tasks,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        )
-        .map_err(|e| Error::os("fcntl", e))?;
+        // The parent never waits to write a job (see `Worker::flush`), nor
+        // to read an answer (see `Worker::read_available`).
+        for end in [&tasks, &results] {
+            nix::fcntl::fcntl(
+                end,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            )
+            .map_err(|e| Error::os("fcntl", e))?;
+        }
         crate::children::started(pid, &label);
         Ok(Worker {
             pid,

@@ -3,7 +3,7 @@
 //! encodings, see `chunk`), and an answer (a length, a tag and a payload,
 //! see `chunk`).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use serde::{Deserialize, Serialize};
 
@@ -47,17 +47,18 @@ pub(super) fn read_job(from: &mut impl Read, payload: &mut Vec<u8>) -> io::Resul
 /// The bytes an answer's length takes.
 const ANSWER_LEN: usize = 8;
 
-/// In a worker: an empty answer buffer, with room for its length.
-pub(super) fn answer_buffer(answer: &mut Vec<u8>) {
-    answer.clear();
-    answer.extend_from_slice(&[0; ANSWER_LEN]);
+/// In a worker: starts an answer at the end of `out`, with room for its
+/// length; returns where it starts.
+pub(super) fn begin_answer(out: &mut Vec<u8>) -> usize {
+    let at = out.len();
+    out.extend_from_slice(&[0; ANSWER_LEN]);
+    at
 }
 
-/// In a worker: fills in the answer's length and writes it whole.
-pub(super) fn write_answer(to: &mut impl Write, answer: &mut [u8]) -> io::Result<()> {
-    let len = (answer.len() - ANSWER_LEN) as u64;
-    answer[..ANSWER_LEN].copy_from_slice(&len.to_le_bytes());
-    to.write_all(answer)
+/// In a worker: fills in the length of the answer begun at `at`.
+pub(super) fn end_answer(out: &mut [u8], at: usize) {
+    let len = (out.len() - at - ANSWER_LEN) as u64;
+    out[at..at + ANSWER_LEN].copy_from_slice(&len.to_le_bytes());
 }
 
 /// One answer taken from a worker's inbox: its tag and payload, the

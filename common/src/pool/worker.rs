@@ -52,15 +52,12 @@ impl Worker {
     /// stopped in the middle of an answer cannot block the parent. Returns
     /// whether the pipe has closed.
     pub(super) fn read_available(&mut self) -> bool {
+        use nix::errno::Errno;
         let mut buffer = [0u8; 64 * 1024];
         loop {
-            match sys::readable(std::os::fd::AsFd::as_fd(&self.results), Duration::ZERO) {
-                Ok(true) => {}
-                Ok(false) => return false,
-                Err(_) => return true,
-            }
-            match std::io::Read::read(&mut self.results, &mut buffer) {
-                Ok(0) | Err(_) => return true,
+            // Non-blocking (see `spawn_worker`): no poll before each read.
+            match nix::unistd::read(&self.results, &mut buffer) {
+                Ok(0) => return true,
                 Ok(n) => {
                     self.inbox.extend_from_slice(&buffer[..n]);
                     if n < buffer.len() {
@@ -69,6 +66,9 @@ impl Worker {
                         return false;
                     }
                 }
+                Err(Errno::EAGAIN) => return false,
+                Err(Errno::EINTR) => {}
+                Err(_) => return true,
             }
         }
     }
@@ -99,13 +99,6 @@ impl Worker {
     /// Whether the outbox still holds bytes to write.
     pub(super) fn sending(&self) -> bool {
         self.outbox_sent < self.outbox.len()
-    }
-
-    /// Whether its oldest job reached it whole (it may have started it).
-    pub(super) fn has_current_job(&self) -> bool {
-        self.jobs
-            .front()
-            .is_some_and(|job| self.delivered >= self.settled + job.frame_len)
     }
 
     /// Sends `signal` unless the worker has been reaped already.
