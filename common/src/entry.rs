@@ -129,8 +129,8 @@ fn run(boot: Boot, socket: UnixStream) -> i32 {
             else {
                 return 1;
             };
-            if let Some(initializer) = initializer
-                && initializer.call(&[]).is_err()
+            if let Some((initializer, args)) = initializer
+                && initializer.call(&args).is_err()
             {
                 return 1;
             }

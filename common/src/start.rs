@@ -173,7 +173,8 @@ pub(crate) enum Work {
     /// Run a pool worker's loop over the socket. The pool's progress
     /// counters follow the frame, as a file descriptor (SCM_RIGHTS).
     PoolWorker {
-        initializer: Option<ErasedFn>,
+        /// What the worker runs first, with its encoded argument.
+        initializer: Option<(ErasedFn, Vec<u8>)>,
         maxtasks: Option<usize>,
         slot: usize,
         slots: usize,

@@ -6,7 +6,9 @@ use super::scheduler::Inner;
 use super::scheduler::State;
 use crate::error::{Error, Result};
 use crate::start::{StartMethod, get_start_method};
-use crate::sys::Slots;
+use crate::sys::{ErasedFn, Slots};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -26,7 +28,10 @@ use std::sync::{Arc, Mutex};
 pub struct PoolBuilder {
     pub(super) processes: Option<usize>,
     pub(super) start_method: Option<StartMethod>,
-    pub(super) initializer: Option<fn()>,
+    /// The initializer, and its encoded argument.
+    pub(super) initializer: Option<(ErasedFn, Vec<u8>)>,
+    /// Why the initializer's argument could not be encoded, if it could not.
+    pub(super) initargs_error: Option<String>,
     pub(super) maxtasksperchild: Option<usize>,
 }
 
@@ -73,7 +78,34 @@ impl PoolBuilder {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn initializer(mut self, initializer: fn()) -> PoolBuilder {
-        self.initializer = Some(initializer);
+        self.initializer = Some((ErasedFn::nullary(initializer), Vec::new()));
+        self
+    }
+
+    /// A function each worker runs once when it starts, with `args`, like
+    /// `initializer=f, initargs=(args,)` (one serde argument; a tuple for
+    /// more). An argument that cannot be encoded makes
+    /// [`build`](PoolBuilder::build) fail with [`Error::Codec`].
+    ///
+    /// ```
+    /// fn remember(tag: String) {
+    ///     assert_eq!(tag, "ready");
+    /// }
+    ///
+    /// let mut pool = common::Pool::builder()
+    ///     .processes(1)
+    ///     .initializer_with(remember, "ready".to_owned())
+    ///     .build()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn initializer_with<A>(mut self, initializer: fn(A), args: A) -> PoolBuilder
+    where
+        A: Serialize + DeserializeOwned + 'static,
+    {
+        match postcard::to_stdvec(&args) {
+            Ok(encoded) => self.initializer = Some((ErasedFn::new(initializer), encoded)),
+            Err(error) => self.initargs_error = Some(error.to_string()),
+        }
         self
     }
 
@@ -109,6 +141,9 @@ impl PoolBuilder {
         let processes = self.processes.unwrap_or_else(num_cpus::get);
         if processes == 0 {
             return Err(Error::NoWorkers(processes));
+        }
+        if let Some(message) = self.initargs_error {
+            return Err(Error::Codec { index: 0, message });
         }
         let method = match self.start_method {
             Some(method) => method,

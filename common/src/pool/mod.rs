@@ -44,7 +44,6 @@ use crate::error::{Error, Result};
 use crate::sys::ErasedFn;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 pub use builder::PoolBuilder;
@@ -386,7 +385,86 @@ impl Pool {
         inner.dispatch()?;
         Ok(AsyncResult {
             claim,
-            _result: PhantomData,
+            done: results::all_answered,
+            finish: results::first::<R>,
+        })
+    }
+
+    /// Queues a [`map`](Pool::map) and returns at once, like
+    /// `Pool.map_async`: its jobs start on the workers with room, and
+    /// [`AsyncResult::get`] gives every result in order (or the first
+    /// failure, as `map`).
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// let squares = pool.map_async(square, 1..=4, None)?;
+    /// assert_eq!(squares.get()?, [1, 4, 9, 16]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn map_async<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.submit_async(
+            ErasedFn::chunked(func),
+            items.into_iter().collect(),
+            chunksize,
+        )
+    }
+
+    /// [`starmap`](Pool::starmap), queued like
+    /// [`map_async`](Pool::map_async), like `Pool.starmap_async`.
+    ///
+    /// ```
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.starmap_async(power, [(2, 3), (3, 2)])?.get()?, [8, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn starmap_async<A, B, R>(
+        &mut self,
+        func: fn(A, B) -> R,
+        items: impl IntoIterator<Item = (A, B)>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        B: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.submit_async(
+            ErasedFn::chunked_pair(func),
+            items.into_iter().collect(),
+            None,
+        )
+    }
+
+    fn submit_async<A: Serialize + 'static, R: DeserializeOwned + 'static>(
+        &mut self,
+        func: ErasedFn,
+        items: Vec<A>,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<R>>> {
+        let mut inner = lock(&self.inner);
+        let batch = inner.submit(func, items, chunksize)?;
+        let claim = self.claim(batch, false);
+        inner.dispatch()?;
+        Ok(AsyncResult {
+            claim,
+            done: results::answered_or_failed,
+            finish: results::collect::<R>,
         })
     }
 

@@ -8,15 +8,38 @@ use super::scheduler::{Shared, lock};
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
-use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-/// The pending result of [`Pool::apply_async`](crate::Pool::apply_async), like Python's `AsyncResult`.
+/// The pending result of [`Pool::apply_async`](crate::Pool::apply_async)
+/// or [`Pool::map_async`](crate::Pool::map_async), like Python's
+/// `AsyncResult`.
 ///
 /// It shares the pool: waiting on it drives the pool's work.
 pub struct AsyncResult<R> {
     pub(super) claim: Claim,
-    pub(super) _result: PhantomData<R>,
+    /// Whether its batch is done: every item answered (one item's call), or
+    /// that or a failure (a map's).
+    pub(super) done: fn(&Batch) -> bool,
+    /// Its value, from its done batch.
+    pub(super) finish: fn(Batch) -> Result<R>,
+}
+
+/// The value of a one-item batch (`apply_async`'s).
+pub(super) fn first<R: DeserializeOwned + 'static>(mut batch: Batch) -> Result<R> {
+    let answer = batch.answers.remove(&0).ok_or(Error::NotReady)?;
+    let mut out: Vec<(usize, Result<R>)> = Vec::with_capacity(1);
+    answer.decode(0, &mut out);
+    out.pop().map_or(Err(Error::NotReady), |(_, result)| result)
+}
+
+/// Whether every item of `batch` is answered.
+pub(super) fn all_answered(batch: &Batch) -> bool {
+    batch.outstanding == 0
+}
+
+/// Whether every item of `batch` is answered, or one failed (a map's end).
+pub(super) fn answered_or_failed(batch: &Batch) -> bool {
+    batch.outstanding == 0 || batch.failed
 }
 
 /// A handle's hold on its batch in the pool: dropping it forgets the batch,
@@ -83,23 +106,20 @@ impl<R: DeserializeOwned + 'static> AsyncResult<R> {
     pub(super) fn fetch(self, timeout: Option<Duration>) -> Result<R> {
         let mut inner = lock(&self.claim.inner);
         let deadline = timeout.map(|t| Instant::now() + t);
-        inner.wait(self.claim.batch, deadline, |b| b.outstanding == 0)?;
-        if inner
+        inner.wait(self.claim.batch, deadline, self.done)?;
+        if !inner
             .batches
             .get(&self.claim.batch)
-            .is_some_and(|b| b.outstanding > 0)
+            .is_none_or(|b| (self.done)(b))
         {
             return Err(Error::Timeout(timeout.unwrap_or_default()));
         }
-        let answer = inner
+        let batch = inner
             .batches
-            .get_mut(&self.claim.batch)
-            .and_then(|b| b.answers.remove(&0))
+            .remove(&self.claim.batch)
             .ok_or(Error::NotReady)?;
         drop(inner);
-        let mut out: Vec<(usize, Result<R>)> = Vec::with_capacity(1);
-        answer.decode(0, &mut out);
-        out.pop().map_or(Err(Error::NotReady), |(_, result)| result)
+        (self.finish)(batch)
     }
 }
 
@@ -127,7 +147,38 @@ impl<R> AsyncResult<R> {
         inner
             .batches
             .get(&self.claim.batch)
-            .is_none_or(|b| b.outstanding == 0)
+            .is_none_or(|b| (self.done)(b))
+    }
+
+    /// Waits until the result is ready, without taking it, like
+    /// `AsyncResult.wait()`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// let result = pool.apply_async(square, 4)?;
+    /// result.wait()?;
+    /// assert!(result.ready());
+    /// assert_eq!(result.get()?, 16);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn wait(&self) -> Result<()> {
+        self.wait_timeout(Duration::MAX).map(drop)
+    }
+
+    /// Waits at most `timeout` until the result is ready, like
+    /// `AsyncResult.wait(timeout)`; returns whether it is.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
+        let mut inner = lock(&self.claim.inner);
+        let deadline = Instant::now().checked_add(timeout);
+        inner.wait(self.claim.batch, deadline, self.done)?;
+        Ok(inner
+            .batches
+            .get(&self.claim.batch)
+            .is_none_or(|b| (self.done)(b)))
     }
 
     /// Whether it completed without failing, like

@@ -52,7 +52,8 @@ pub(super) struct Inner {
     pub(super) batches: HashMap<u64, Batch>,
     pub(super) next_batch: u64,
     pub(super) state: State,
-    pub(super) initializer: Option<fn()>,
+    /// What each worker runs first, with its encoded argument.
+    pub(super) initializer: Option<(ErasedFn, Vec<u8>)>,
     pub(super) maxtasksperchild: Option<usize>,
     pub(super) spawned: usize,
     /// How far each worker (by slot) is into its current job.
@@ -501,7 +502,7 @@ impl Inner {
             StartMethod::Fork => self.fork_worker(&label, slot)?,
             method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
                 let work = Work::PoolWorker {
-                    initializer: self.initializer.map(ErasedFn::nullary),
+                    initializer: self.initializer.clone(),
                     maxtasks: self.maxtasksperchild,
                     slot,
                     slots: self.progress.len(),
@@ -552,13 +553,15 @@ impl Inner {
         // The new worker must not keep its own parent-side ends open.
         sys::register_parent_fd(task_tx.as_raw_fd());
         sys::register_parent_fd(result_rx.as_raw_fd());
-        let initializer = self.initializer;
+        let initializer = self.initializer.clone();
         let maxtasks = self.maxtasksperchild;
         let progress = &self.progress;
         let forked = sys::fork(label, || {
             sys::ignore_sigint();
-            if let Some(initializer) = initializer {
-                initializer();
+            if let Some((initializer, args)) = &initializer
+                && initializer.call(args).is_err()
+            {
+                return 1;
             }
             let tasks = File::from(task_rx);
             worker_loop(tasks, File::from(result_tx), maxtasks, |done| {

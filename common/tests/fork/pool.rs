@@ -230,6 +230,40 @@ fork_tests! {
         );
     }
 
+    /// `initializer_with` hands its argument to every worker, under the
+    /// start method in force.
+    fn pool_initializer_gets_its_arguments() {
+        let mut pool = Pool::builder()
+            .processes(2)
+            .initializer_with(initialize_by, 5u32)
+            .build()
+            .expect("pool");
+        let seen = pool
+            .map_chunked(times_initialized, 0..20, Some(1))
+            .expect("map");
+        assert!(seen.iter().all(|&(_, count)| count == 5), "{seen:?}");
+    }
+
+    /// `map_async` and `starmap_async` start at once and give every result
+    /// in order; `wait` waits without taking; a failure is the first one.
+    fn pool_map_async_and_starmap_async() {
+        let mut pool = Pool::new(2).expect("pool");
+        let squares = pool.map_async(identity, 0..100u32, Some(7)).expect("queued");
+        let powers = pool
+            .starmap_async(power, [(2u64, 3u32), (3, 2), (10, 3)])
+            .expect("queued");
+        squares.wait().expect("waited");
+        assert!(squares.ready());
+        assert_eq!(squares.get().expect("results"), (0..100).collect::<Vec<u32>>());
+        assert_eq!(powers.get().expect("results"), [8, 9, 1000]);
+        let failing = pool.map_async(panic_at_4, 0..10u32, Some(1)).expect("queued");
+        assert!(matches!(
+            failing.get(),
+            Err(Error::TaskPanicked { index: 4, .. })
+        ));
+        assert_eq!(pool.map(identity, [1u32]).expect("still usable"), [1]);
+    }
+
     fn pool_maxtasksperchild_replaces_workers() {
         let mut pool = Pool::builder()
             .processes(2)
@@ -502,6 +536,14 @@ fn wait_until_ready<R: serde::de::DeserializeOwned>(handle: &common::AsyncResult
 
 fn initialize() {
     INITIALIZED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn initialize_by(times: u32) {
+    INITIALIZED.fetch_add(times, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn power(base: u64, exponent: u32) -> u64 {
+    base.pow(exponent)
 }
 
 fn times_initialized(_: u32) -> (u32, u32) {
