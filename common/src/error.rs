@@ -210,6 +210,58 @@ impl Error {
         }
     }
 
+    /// A copy of this error, for a callback that sees it while the caller
+    /// gets it too (an `io::Error` source is copied as its kind and
+    /// message).
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::AlreadyStarted { name } => Error::AlreadyStarted { name: name.clone() },
+            Error::NotStarted { name } => Error::NotStarted { name: name.clone() },
+            Error::MultiThreaded { threads } => Error::MultiThreaded { threads: *threads },
+            Error::NoWorkers(n) => Error::NoWorkers(*n),
+            Error::WorkerDied { index, pid, how } => Error::WorkerDied {
+                index: *index,
+                pid: *pid,
+                how: *how,
+            },
+            Error::TaskPanicked {
+                index,
+                pid,
+                message,
+            } => Error::TaskPanicked {
+                index: *index,
+                pid: *pid,
+                message: message.clone(),
+            },
+            Error::Codec { index, message } => Error::Codec {
+                index: *index,
+                message: message.clone(),
+            },
+            Error::PoolNotRunning => Error::PoolNotRunning,
+            Error::PoolStillRunning => Error::PoolStillRunning,
+            Error::Terminated { index } => Error::Terminated { index: *index },
+            Error::Timeout(timeout) => Error::Timeout(*timeout),
+            Error::NotReady => Error::NotReady,
+            Error::Interrupted => Error::Interrupted,
+            Error::UnknownStartMethod(name) => Error::UnknownStartMethod(name.clone()),
+            Error::NeedsFork { name } => Error::NeedsFork { name: name.clone() },
+            Error::PipeClosed => Error::PipeClosed,
+            Error::TaskDoneTooOften => Error::TaskDoneTooOften,
+            Error::ReleasedTooOften => Error::ReleasedTooOften,
+            Error::NotOwner => Error::NotOwner,
+            Error::BrokenBarrier => Error::BrokenBarrier,
+            Error::Full => Error::Full,
+            Error::AuthenticationFailed => Error::AuthenticationFailed,
+            Error::StillRunning { name } => Error::StillRunning { name: name.clone() },
+            Error::Manager(message) => Error::Manager(message.clone()),
+            Error::QueueClosed => Error::QueueClosed,
+            Error::Os { call, source } => Error::Os {
+                call,
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+        }
+    }
+
     pub(crate) fn os(call: &'static str, source: impl Into<std::io::Error>) -> Error {
         Error::Os {
             call,

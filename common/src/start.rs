@@ -151,9 +151,10 @@ pub fn get_start_method() -> Result<StartMethod> {
     }
 }
 
-/// The default: fork with one thread, forkserver with more.
+/// The default: fork with one thread, forkserver with more. A pool's
+/// driver threads do not count: forks stop them first (see `pool::driver`).
 fn default_method() -> StartMethod {
-    if sys::has_threads() {
+    if sys::threads_now() > 1 + crate::pool::drivers_running() {
         StartMethod::Forkserver
     } else {
         StartMethod::Fork

@@ -4,13 +4,13 @@
 use super::Pool;
 use super::scheduler::Inner;
 use super::scheduler::State;
+use super::shared::PoolShared;
 use crate::error::{Error, Result};
 use crate::start::{StartMethod, get_start_method};
 use crate::sys::{ErasedFn, Slots};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
 
 /// Settings for a [`Pool`], as Python's `Pool(...)` takes them by keyword.
 ///
@@ -160,13 +160,15 @@ impl PoolBuilder {
             maxtasksperchild: self.maxtasksperchild,
             spawned: 0,
             progress: Slots::new(processes)?,
+            callbacks: Vec::new(),
+            vacant: Vec::new(),
         };
         for slot in 0..processes {
             let worker = inner.spawn_worker(slot)?;
             inner.workers.push(worker);
         }
         Ok(Pool {
-            inner: Arc::new(Mutex::new(inner)),
+            inner: PoolShared::new(inner)?,
         })
     }
 }

@@ -312,6 +312,37 @@ impl Answer {
         }
     }
 
+    /// Decodes the items into `values` without consuming the answer (for a
+    /// callback, while the caller will take them too): the first failure
+    /// (a copy) if any.
+    pub(super) fn peek<R: DeserializeOwned + 'static>(
+        &self,
+        start: usize,
+        values: &mut Vec<R>,
+    ) -> Result<()> {
+        match self {
+            Answer::All { len, bytes, from } => {
+                let mut items = Reader::new::<R>(&bytes[*from..]);
+                for index in start..start + len {
+                    let value = items
+                        .next::<R>()
+                        .map_err(|message| Error::Codec { index, message })?;
+                    values.push(value);
+                }
+            }
+            Answer::Each(items) => {
+                for (index, item) in (start..).zip(items) {
+                    let bytes = item.as_ref().map_err(Error::duplicate)?;
+                    let value = Reader::new::<R>(bytes)
+                        .next::<R>()
+                        .map_err(|message| Error::Codec { index, message })?;
+                    values.push(value);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Decodes every item, the first being input item `start`, onto the
     /// end of `values`; the first failure if any.
     pub(super) fn decode_values<R: DeserializeOwned + 'static>(

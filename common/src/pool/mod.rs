@@ -3,17 +3,20 @@
 //!
 //! # How it works
 //!
-//! The pool has no thread of its own. Each worker has two pipes: jobs go
-//! down one (a function and a chunk of arguments, encoded one after another
-//! in one buffer), and one answer per job comes back up the other (every
-//! result, or an outcome per item when one failed; see `chunk.rs`). Whoever waits for a result (`map`,
+//! Each worker has two pipes: jobs go down one (a function and a chunk of
+//! arguments, encoded one after another in one buffer), and one answer per
+//! job comes back up the other (every result, or an outcome per item when
+//! one failed; see `chunk.rs`). Whoever waits for a result (`map`,
 //! `AsyncResult::get`, an `imap` iterator) drives the pool: it hands queued
 //! jobs to idle workers and `poll`s the busy workers' pipes, routing each
-//! outcome to the call it belongs to. A pipe that closes while its worker
-//! has a job means the worker died; it is reaped at once and replaced, its
-//! current item fails with the exit code or signal, and the rest of its job
-//! goes back to the queue. Nothing ever waits for a worker that cannot
-//! answer, so nothing hangs.
+//! answer to the call it belongs to. Work queued without waiting
+//! (`apply_async`, `map_async`, `imap`) is moved meanwhile by a driver
+//! thread, started for it and ended once the pool is idle (see `driver.rs`,
+//! which also says how it lives with fork); a program that only calls `map`
+//! has none. A pipe that closes while its worker has a job means the worker
+//! died; it is reaped at once and replaced, its current item fails with the
+//! exit code or signal, and the rest of its job goes back to the queue.
+//! Nothing ever waits for a worker that cannot answer, so nothing hangs.
 //!
 //! # Where things are
 //!
@@ -23,6 +26,10 @@
 //!   work runs, each with a `Claim` on its batch;
 //! - `scheduler.rs`: the parent's bookkeeping (`Inner`): the queue, sending
 //!   ahead, routing outcomes, deaths, termination;
+//! - `shared.rs`: that bookkeeping as the handles share it, behind a lock
+//!   the driver lets go of when another thread wants it;
+//! - `driver.rs`: the thread that moves queued work in the background, and
+//!   runs callbacks;
 //! - `worker.rs`: the parent's handle on one worker process, and the jobs
 //!   it is sent;
 //! - `child.rs`: the worker process's loop;
@@ -30,13 +37,15 @@
 //!   sides (no allocation per item; `Vec<u8>` copied whole);
 //! - `wire.rs`: the frames that cross the pipes.
 
-use scheduler::{Shared, lock};
+use shared::{Shared, lock};
 use std::sync::Arc;
 mod builder;
 mod child;
 mod chunk;
+mod driver;
 mod results;
 mod scheduler;
+mod shared;
 mod wire;
 mod worker;
 
@@ -49,9 +58,10 @@ use std::time::{Duration, Instant};
 pub use builder::PoolBuilder;
 pub(crate) use child::worker_loop;
 pub(crate) use chunk::run_chunk;
+pub(crate) use driver::{paused as drivers_paused, running as drivers_running};
 use results::Claim;
 pub use results::{AsyncResult, Imap};
-use scheduler::{DROP_GRACE, State};
+use scheduler::{Batch, DROP_GRACE, OnDone, State};
 use worker::Worker;
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
@@ -379,15 +389,150 @@ impl Pool {
     {
         let mut inner = lock(&self.inner);
         let batch = inner.submit(ErasedFn::chunked(func), vec![arg], Some(1))?;
-        // Sent at once to a worker with room, so it starts while the caller
-        // does other things; a task beyond that waits for a pool call.
+        // Sent at once to a worker with room; the driver moves the rest while
+        // the caller does other things.
         let claim = self.claim(batch, false);
         inner.dispatch()?;
+        driver::ensure(&self.inner, &mut inner);
         Ok(AsyncResult {
             claim,
             done: results::all_answered,
             finish: results::first::<R>,
         })
+    }
+
+    /// [`apply_async`](Pool::apply_async) with callbacks, like
+    /// `apply_async(f, args, callback=..., error_callback=...)`: `callback`
+    /// gets the result, or `error_callback` the error, once the task is done
+    /// (the handle still gives the result too, and may be dropped).
+    ///
+    /// A callback runs in this process on the pool's driver thread when the
+    /// task finished while nobody waited on the pool, else on the thread that
+    /// was waiting (in a `get`, `map`, `join`...), right after that call lets
+    /// go of the pool; never while the pool is locked, so a callback may use
+    /// the pool. One that panics is ended there.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
+    /// let total = Arc::new(AtomicU64::new(0));
+    /// let mut pool = common::Pool::new(2)?;
+    /// for n in 1..=3 {
+    ///     let total = Arc::clone(&total);
+    ///     pool.apply_async_with(
+    ///         square,
+    ///         n,
+    ///         move |r| {
+    ///             total.fetch_add(*r, Ordering::SeqCst);
+    ///         },
+    ///         |e| eprintln!("{e}"),
+    ///     )?;
+    /// }
+    /// pool.close();
+    /// pool.join()?;
+    /// assert_eq!(total.load(Ordering::SeqCst), 14);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn apply_async_with<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        arg: A,
+        callback: impl FnOnce(&R) + Send + 'static,
+        error_callback: impl FnOnce(&Error) + Send + 'static,
+    ) -> Result<AsyncResult<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let result = self.apply_async(func, arg)?;
+        self.on_done(
+            result.claim.batch,
+            results::all_answered,
+            results::peek_first::<R>,
+            callback,
+            error_callback,
+        );
+        Ok(result)
+    }
+
+    /// [`map_async`](Pool::map_async) with callbacks, like
+    /// `map_async(f, items, callback=..., error_callback=...)`: `callback`
+    /// gets every result in order, or `error_callback` the first failure.
+    /// They run as [`apply_async_with`](Pool::apply_async_with)'s do.
+    ///
+    /// ```
+    /// fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let mut pool = common::Pool::new(2)?;
+    /// pool.map_async_with(
+    ///     square,
+    ///     1..=3,
+    ///     None,
+    ///     move |all| tx.send(all.to_vec()).expect("listening"),
+    ///     |e| eprintln!("{e}"),
+    /// )?;
+    /// assert_eq!(rx.recv().expect("the callback ran"), [1, 4, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn map_async_with<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+        callback: impl FnOnce(&[R]) + Send + 'static,
+        error_callback: impl FnOnce(&Error) + Send + 'static,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let result = self.map_async(func, items, chunksize)?;
+        self.on_done(
+            result.claim.batch,
+            results::answered_or_failed,
+            results::peek_all::<R>,
+            move |all: &Vec<R>| callback(all),
+            error_callback,
+        );
+        Ok(result)
+    }
+
+    /// Gives `batch` its callbacks: once `done`, `peek` its value and hand
+    /// it to `callback` (or the error to `error_callback`) after the lock.
+    fn on_done<T: Send + 'static>(
+        &self,
+        batch: u64,
+        done: fn(&Batch) -> bool,
+        peek: fn(&Batch) -> Result<T>,
+        callback: impl FnOnce(&T) + Send + 'static,
+        error_callback: impl FnOnce(&Error) + Send + 'static,
+    ) {
+        let run: OnDone = Box::new(move |batch: &mut Batch| {
+            let outcome = peek(batch);
+            Box::new(move || match outcome {
+                Ok(value) => callback(&value),
+                Err(error) => error_callback(&error),
+            })
+        });
+        let mut inner = lock(&self.inner);
+        let Some(b) = inner.batches.get_mut(&batch) else {
+            return;
+        };
+        if done(b) {
+            // Already done (as the lock was let go): it runs now, after it.
+            let callback = run(b);
+            inner.callbacks.push(callback);
+        } else {
+            b.on_done = Some((done, run));
+        }
     }
 
     /// Queues a [`map`](Pool::map) and returns at once, like
@@ -461,6 +606,7 @@ impl Pool {
         let batch = inner.submit(func, items, chunksize)?;
         let claim = self.claim(batch, false);
         inner.dispatch()?;
+        driver::ensure(&self.inner, &mut inner);
         Ok(AsyncResult {
             claim,
             done: results::answered_or_failed,
@@ -566,11 +712,10 @@ impl Pool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let total = items.len();
-        let batch = lock(&self.inner).submit(
-            ErasedFn::chunked(func),
-            items,
-            Some(chunksize.unwrap_or(1)),
-        )?;
+        let mut inner = lock(&self.inner);
+        let batch = inner.submit(ErasedFn::chunked(func), items, Some(chunksize.unwrap_or(1)))?;
+        driver::ensure(&self.inner, &mut inner);
+        drop(inner);
         Ok(Imap {
             claim: self.claim(batch, true),
             next: 0,
@@ -584,6 +729,7 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
+        driver::stop(&self.inner);
         let mut inner = lock(&self.inner);
         if inner.state == State::Running {
             inner.state = State::Closed;

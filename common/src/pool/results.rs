@@ -4,7 +4,7 @@
 
 use super::chunk::Answer;
 use super::scheduler::Batch;
-use super::scheduler::{Shared, lock};
+use super::shared::{Shared, lock};
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
@@ -30,6 +30,33 @@ pub(super) fn first<R: DeserializeOwned + 'static>(mut batch: Batch) -> Result<R
     let mut out: Vec<(usize, Result<R>)> = Vec::with_capacity(1);
     answer.decode(0, &mut out);
     out.pop().map_or(Err(Error::NotReady), |(_, result)| result)
+}
+
+/// What [`collect`] will give, copied without consuming `batch` (for a
+/// callback): every result in order, or the first failure.
+pub(super) fn peek_all<R: DeserializeOwned + 'static>(batch: &Batch) -> Result<Vec<R>> {
+    if batch.failed {
+        for start in &batch.completed {
+            if let Some(Answer::Each(items)) = batch.answers.get(start)
+                && let Some(Err(error)) = items.iter().find(|item| item.is_err())
+            {
+                return Err(error.duplicate());
+            }
+        }
+    }
+    let mut values = Vec::with_capacity(batch.len);
+    for (&start, answer) in &batch.answers {
+        answer.peek(start, &mut values)?;
+    }
+    Ok(values)
+}
+
+/// What [`first`] will give, copied without consuming `batch`.
+pub(super) fn peek_first<R: DeserializeOwned + 'static>(batch: &Batch) -> Result<R> {
+    let answer = batch.answers.get(&0).ok_or(Error::NotReady)?;
+    let mut values = Vec::with_capacity(1);
+    answer.peek(0, &mut values)?;
+    values.pop().ok_or(Error::NotReady)
 }
 
 /// Whether every item of `batch` is answered.

@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// How long [`Drop`] lets queued work finish and workers exit before it
@@ -58,19 +58,12 @@ pub(super) struct Inner {
     pub(super) spawned: usize,
     /// How far each worker (by slot) is into its current job.
     pub(super) progress: Slots,
-}
-
-/// The pool's state, shared by the [`Pool`](super::Pool) and the handles
-/// of its pending results, which may be on other threads.
-pub(super) type Shared = std::sync::Arc<std::sync::Mutex<Inner>>;
-
-/// Takes the pool's state. A thread that panicked while holding it left it
-/// consistent (every change is made whole under the lock), so poisoning is
-/// ignored.
-pub(super) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Inner> {
-    shared
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Callbacks whose work finished, to run once the state is let go (see
+    /// `shared::Locked`).
+    pub(super) callbacks: Vec<Box<dyn FnOnce() + Send>>,
+    /// Workers that ended under the driver, which starts no process: the
+    /// next call from the program's own threads replaces them.
+    pub(super) vacant: Vec<usize>,
 }
 
 /// The results of one call, filled as answers arrive: an answer per job
@@ -86,7 +79,20 @@ pub(super) struct Batch {
     pub(super) len: usize,
     /// Whether some item failed.
     pub(super) failed: bool,
+    /// What to run when the batch is done (its callback), and what done
+    /// means for it; taken when it runs.
+    pub(super) on_done: Option<(Done, OnDone)>,
+    /// Whether its handle was dropped: the batch goes once its callback
+    /// has run.
+    pub(super) discarded: bool,
 }
+
+/// What done means for a batch (see `results`).
+pub(super) type Done = fn(&Batch) -> bool;
+
+/// A batch's callback: looks at the done batch (under the lock) and
+/// returns what to run once the lock is let go.
+pub(super) type OnDone = Box<dyn FnOnce(&mut Batch) -> Box<dyn FnOnce() + Send> + Send>;
 
 impl Inner {
     /// Queues `items` as jobs of a new batch and returns its number.
@@ -99,6 +105,7 @@ impl Inner {
         if self.state != State::Running {
             return Err(Error::PoolNotRunning);
         }
+        self.fill_vacancies()?;
         self.replace_idle_dead()?;
         let len = items.len();
         let chunksize = chunksize.unwrap_or_else(|| len.div_ceil(4 * self.workers.len()));
@@ -112,6 +119,8 @@ impl Inner {
                 outstanding: len,
                 len,
                 failed: false,
+                on_done: None,
+                discarded: false,
             },
         );
         // Each job goes out as soon as it is encoded, so the workers start
@@ -137,7 +146,13 @@ impl Inner {
     /// Drops a batch's results but not its work: its jobs still run (a
     /// fire-and-forget `apply_async`), and their outcomes are discarded.
     pub(super) fn discard(&mut self, batch: u64) {
-        self.batches.remove(&batch);
+        match self.batches.get_mut(&batch) {
+            // Its callback still runs when its work is done.
+            Some(b) if b.on_done.is_some() => b.discarded = true,
+            _ => {
+                self.batches.remove(&batch);
+            }
+        }
     }
 
     /// Replaces every worker that ended while it had no job (killed while
@@ -168,6 +183,7 @@ impl Inner {
         deadline: Option<Instant>,
         done: impl Fn(&Batch) -> bool,
     ) -> Result<()> {
+        self.fill_vacancies()?;
         let sigint = SigintGuard::install()?;
         loop {
             match self.batches.get(&batch) {
@@ -192,6 +208,23 @@ impl Inner {
         &mut self,
         deadline: Option<Instant>,
         sigint: Option<&SigintGuard>,
+    ) -> Result<bool> {
+        self.step_waking(deadline, sigint, None)
+    }
+
+    /// The driver's step: at most `poll` long, or until `wake` is readable
+    /// (another thread wants the state). Returns whether the pool still has
+    /// work (queued, or in a worker's hands).
+    pub(super) fn step_for_driver(&mut self, poll: Duration, wake: BorrowedFd<'_>) -> bool {
+        let _ = self.step_waking(Some(Instant::now() + poll), None, Some(wake));
+        !self.queue.is_empty() || self.workers.iter().any(|w| !w.jobs.is_empty())
+    }
+
+    fn step_waking(
+        &mut self,
+        deadline: Option<Instant>,
+        sigint: Option<&SigintGuard>,
+        wake: Option<BorrowedFd<'_>>,
     ) -> Result<bool> {
         self.dispatch()?;
         let busy: Vec<usize> = (0..self.workers.len())
@@ -224,6 +257,9 @@ impl Inner {
         }
         if let Some(guard) = sigint {
             fds.push(PollFd::new(guard.fd(), PollFlags::POLLIN));
+        }
+        if let Some(wake) = wake {
+            fds.push(PollFd::new(wake, PollFlags::POLLIN));
         }
         match poll(&mut fds, timeout) {
             Ok(_) | Err(Errno::EINTR) => {}
@@ -373,11 +409,19 @@ impl Inner {
     /// Files `answer`, whose first item is `start`, with its batch (if
     /// anyone still wants it).
     pub(super) fn complete(&mut self, batch: u64, start: usize, answer: Answer) {
-        if let Some(b) = self.batches.get_mut(&batch) {
-            b.failed |= answer.failed();
-            b.outstanding -= answer.len();
-            b.completed.push_back(start);
-            b.answers.insert(start, answer);
+        let Some(b) = self.batches.get_mut(&batch) else {
+            return;
+        };
+        b.failed |= answer.failed();
+        b.outstanding -= answer.len();
+        b.completed.push_back(start);
+        b.answers.insert(start, answer);
+        if b.on_done.as_ref().is_some_and(|(done, _)| done(b)) {
+            let (_, on_done) = b.on_done.take().expect("looked at above");
+            self.callbacks.push(on_done(b));
+            if b.discarded {
+                self.batches.remove(&batch);
+            }
         }
     }
 
@@ -438,8 +482,34 @@ impl Inner {
         self.replace(i, Duration::ZERO)
     }
 
+    /// Replaces the workers that ended under the driver (see `vacant`);
+    /// nothing on the driver itself.
+    pub(super) fn fill_vacancies(&mut self) -> Result<()> {
+        if super::driver::on_driver() || self.state == State::Terminated {
+            return Ok(());
+        }
+        while let Some(i) = self.vacant.pop() {
+            if let Err(error) = self.replace(i, Duration::ZERO) {
+                self.vacant.push(i);
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
     /// Replaces worker `i` by a new one, reaping the old.
     pub(super) fn replace(&mut self, i: usize, grace: Duration) -> Result<()> {
+        if super::driver::on_driver() {
+            // The driver starts no process (see `driver`): the place waits
+            // for the program's next call.
+            let old = &mut self.workers[i];
+            old.close_tasks();
+            old.reap_within(grace);
+            if !self.vacant.contains(&i) {
+                self.vacant.push(i);
+            }
+            return Ok(());
+        }
         let fresh = self.spawn_worker(self.workers[i].slot)?;
         let mut old = std::mem::replace(&mut self.workers[i], fresh);
         old.close_tasks();
@@ -474,6 +544,7 @@ impl Inner {
     /// workers' pipes and reaps them.
     pub(super) fn finish(&mut self, deadline: Option<Instant>) -> Result<()> {
         if self.state != State::Terminated {
+            self.fill_vacancies()?;
             let sigint = SigintGuard::install()?;
             while self.step(deadline, Some(&sigint))? {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -556,16 +627,18 @@ impl Inner {
         let initializer = self.initializer.clone();
         let maxtasks = self.maxtasksperchild;
         let progress = &self.progress;
-        let forked = sys::fork(label, || {
-            sys::ignore_sigint();
-            if let Some((initializer, args)) = &initializer
-                && initializer.call(args).is_err()
-            {
-                return 1;
-            }
-            let tasks = File::from(task_rx);
-            worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
-                progress.set(slot, done);
+        let forked = super::driver::paused(|| {
+            sys::fork(label, || {
+                sys::ignore_sigint();
+                if let Some((initializer, args)) = &initializer
+                    && initializer.call(args).is_err()
+                {
+                    return 1;
+                }
+                let tasks = File::from(task_rx);
+                worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
+                    progress.set(slot, done);
+                })
             })
         });
         sys::forget_parent_fd(task_tx.as_raw_fd());

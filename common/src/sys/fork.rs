@@ -84,11 +84,10 @@ pub(crate) fn thread_count() -> Result<usize> {
     Ok(threads)
 }
 
-/// Whether this process has more than one thread right now, by one look at
-/// `/proc/self/task` (a thread just joined may still be listed: then it
-/// says yes).
-pub(crate) fn has_threads() -> bool {
-    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() > 1)
+/// How many threads this process has, by one look at `/proc/self/task`
+/// (1 if it cannot be read).
+pub(crate) fn threads_now() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(1, Iterator::count)
 }
 
 /// Writes out what the standard streams hold, so that a child does not print

@@ -31,7 +31,7 @@ pub(crate) mod wait;
 
 pub(crate) use erased::{Chunk, ErasedFn};
 pub(crate) use exit::{at_exit, die_with, exit_now};
-pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, has_threads, register_parent_fd};
+pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, threads_now};
 pub(crate) use mapping::Mapping;
 pub(crate) use pipes::{own_fd, pipe, receive_fds, widen_pipe};
 pub(crate) use places::{Places, Release, Taken, holder_id};

@@ -264,6 +264,109 @@ fork_tests! {
         assert_eq!(pool.map(identity, [1u32]).expect("still usable"), [1]);
     }
 
+    /// Twenty tasks queued with `apply_async` (more than the workers can be
+    /// sent ahead) all run while the parent calls nothing on the pool: it
+    /// only watches shared memory the tasks write.
+    fn pool_async_work_moves_while_the_parent_does_other_things() {
+        let marks = ShareableList::new(&[0i64; 20]).expect("list");
+        let mut pool = Pool::new(2).expect("pool");
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let list = ShareableList::open(marks.name()).expect("open");
+                pool.apply_async(mark_after_a_while, (list, i)).expect("queued")
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while marks.to_vec().contains(&0) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "queued tasks did not run while the parent waited: {:?}",
+                marks.to_vec()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for (i, handle) in handles.into_iter().enumerate() {
+            assert_eq!(handle.get().expect("done"), i);
+        }
+    }
+
+    /// Fire and forget with callbacks: handles dropped at once, every task
+    /// still runs, and each callback runs once in this process.
+    fn pool_callbacks_run_for_dropped_handles() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let done = Arc::new(AtomicUsize::new(0));
+        let failed = Arc::new(AtomicUsize::new(0));
+        let mut pool = Pool::new(2).expect("pool");
+        for n in 0..10u32 {
+            let done = Arc::clone(&done);
+            let failed = Arc::clone(&failed);
+            let handle = pool
+                .apply_async_with(
+                    panic_at_4,
+                    n,
+                    move |r| {
+                        assert_eq!(*r, n);
+                        done.fetch_add(1, Ordering::SeqCst);
+                    },
+                    move |e| {
+                        assert!(matches!(e, Error::TaskPanicked { .. }), "{e}");
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    },
+                )
+                .expect("queued");
+            drop(handle);
+        }
+        pool.close();
+        pool.join().expect("join");
+        assert_eq!(done.load(Ordering::SeqCst), 9);
+        assert_eq!(failed.load(Ordering::SeqCst), 1);
+    }
+
+    /// While a pool's driver moves queued work, a process can still be
+    /// forked (the driver steps aside), and the work goes on after.
+    fn fork_while_async_work_runs() {
+        let gate = ShareableList::new(&[0i64]).expect("list");
+        let mut pool = Pool::new(1).expect("pool");
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let list = ShareableList::open(gate.name()).expect("open");
+                pool.apply_async(wait_for_gate, (list, i)).expect("queued")
+            })
+            .collect();
+        let mut child = Process::from_closure(|| std::process::exit(7));
+        child.set_start_method(common::StartMethod::Fork);
+        child.start().expect("a fork while the driver runs");
+        child.join().expect("join");
+        assert_eq!(child.exitcode(), Some(7));
+        gate.set(0, 1);
+        for (i, handle) in handles.into_iter().enumerate() {
+            assert_eq!(handle.get().expect("done"), i);
+        }
+    }
+
+    /// A worker that dies under the driver: its item fails with the death,
+    /// and the pool is whole again at the next call.
+    fn pool_worker_death_under_the_driver() {
+        let mut pool = Pool::new(2).expect("pool");
+        let handles: Vec<_> = (0..8u32)
+            .map(|n| pool.apply_async(exit_at_3, n).expect("queued"))
+            .collect();
+        let outcomes: Vec<_> = handles.into_iter().map(|h| h.get()).collect();
+        for (n, outcome) in outcomes.iter().enumerate() {
+            if n == 3 {
+                assert!(
+                    matches!(outcome, Err(Error::WorkerDied { index: 0, how: Ended::Exited(7), .. })),
+                    "{outcome:?}"
+                );
+            } else {
+                assert_eq!(outcome.as_ref().ok(), Some(&(n as u32)));
+            }
+        }
+        assert_eq!(pool.map(identity, 0..4).expect("whole again"), [0, 1, 2, 3]);
+        assert_eq!(pool.processes(), 2);
+    }
+
     fn pool_maxtasksperchild_replaces_workers() {
         let mut pool = Pool::builder()
             .processes(2)
@@ -631,4 +734,20 @@ fn blocked_writing(pid: Pid) -> bool {
             .and_then(|n| n.parse::<i64>().ok())
             .is_some_and(|n| sending.contains(&n))
     })
+}
+
+/// Sleeps a little (so that tasks pile up behind the workers), then marks
+/// its place in the list.
+fn mark_after_a_while((list, i): (ShareableList<i64>, usize)) -> usize {
+    std::thread::sleep(Duration::from_millis(5));
+    list.set(i, 1);
+    i
+}
+
+/// Waits until the list's first item is set.
+fn wait_for_gate((gate, i): (ShareableList<i64>, usize)) -> usize {
+    while gate.get(0) == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    i
 }
