@@ -405,3 +405,29 @@ pub(super) fn make_jobs<A: Serialize + 'static>(
     }
     Ok(())
 }
+
+/// In the parent: the next job of at most `chunksize` items from `items`,
+/// its first being input item `start`; `None` once `items` is exhausted.
+pub(super) fn next_job<A: Serialize + 'static>(
+    items: &mut impl Iterator<Item = A>,
+    batch: u64,
+    func: crate::sys::ErasedFn,
+    start: usize,
+    chunksize: usize,
+) -> Option<Result<super::worker::Job>> {
+    let mut job = super::worker::Job::new(batch, func, start);
+    for item in items.by_ref().take(chunksize.max(1)) {
+        let index = start + job.len();
+        if let Err(message) = encode_item(&item, &mut job.payload) {
+            return Some(Err(Error::Codec { index, message }));
+        }
+        let Ok(end) = u32::try_from(job.payload.len()) else {
+            return Some(Err(Error::Codec {
+                index,
+                message: "a chunk over 4 GiB: use a smaller chunksize".to_owned(),
+            }));
+        };
+        job.ends.push(end);
+    }
+    (job.len() > 0).then_some(Ok(job))
+}

@@ -59,8 +59,8 @@ pub use builder::PoolBuilder;
 pub(crate) use child::worker_loop;
 pub(crate) use chunk::run_chunk;
 pub(crate) use driver::{paused as drivers_paused, running as drivers_running};
-use results::Claim;
 pub use results::{AsyncResult, Imap};
+use results::{Claim, Feeder};
 use scheduler::{Batch, DROP_GRACE, OnDone, State};
 use worker::Worker;
 
@@ -306,12 +306,12 @@ impl Pool {
     /// }
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn imap<A, R>(
+    pub fn imap<'a, A, R>(
         &mut self,
         func: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
+        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
         chunksize: Option<usize>,
-    ) -> Result<Imap<R>>
+    ) -> Result<Imap<'a, R>>
     where
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
@@ -336,12 +336,12 @@ impl Pool {
     /// assert_eq!(results, [1, 4, 9]);
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn imap_unordered<A, R>(
+    pub fn imap_unordered<'a, A, R>(
         &mut self,
         func: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
+        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
         chunksize: Option<usize>,
-    ) -> Result<Imap<R>>
+    ) -> Result<Imap<'a, R>>
     where
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
@@ -699,28 +699,40 @@ impl Pool {
         results::collect(done)
     }
 
-    fn imap_with<A, R>(
+    fn imap_with<'a, A, R>(
         &mut self,
         func: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
+        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
         chunksize: Option<usize>,
         ordered: bool,
-    ) -> Result<Imap<R>>
+    ) -> Result<Imap<'a, R>>
     where
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        let items: Vec<A> = items.into_iter().collect();
-        let total = items.len();
+        let chunksize = chunksize.unwrap_or(1).max(1);
+        let func = ErasedFn::chunked(func);
         let mut inner = lock(&self.inner);
-        let batch = inner.submit(ErasedFn::chunked(func), items, Some(chunksize.unwrap_or(1)))?;
-        driver::ensure(&self.inner, &mut inner);
+        let batch = inner.submit(func, Vec::<A>::new(), Some(chunksize))?;
+        let workers = inner.workers.len();
         drop(inner);
+        let mut items = items.into_iter();
+        let mut start = 0;
+        let feeder: Feeder<'a> = Box::new(move || {
+            let job = chunk::next_job(&mut items, batch, func, start, chunksize);
+            if let Some(Ok(job)) = &job {
+                start += job.len();
+            }
+            job
+        });
         Ok(Imap {
             claim: self.claim(batch, true),
             next: 0,
             yielded: 0,
-            total,
+            submitted: 0,
+            ahead: 2 * workers * scheduler::PIPELINE * chunksize,
+            feeder: Some(feeder),
+            unsent: None,
             ordered,
             ready: std::collections::VecDeque::new(),
         })

@@ -5,6 +5,7 @@
 use super::chunk::Answer;
 use super::scheduler::Batch;
 use super::shared::{Shared, lock};
+use super::worker::Job;
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
@@ -256,34 +257,101 @@ pub(super) fn collect<R: DeserializeOwned + 'static>(mut batch: Batch) -> Result
     Ok(values)
 }
 
-/// The iterator of [`Pool::imap`](crate::Pool::imap) and [`Pool::imap_unordered`](crate::Pool::imap_unordered).
+/// Makes an `imap`'s next job from its input, as the iteration needs it;
+/// `None` once the input is exhausted.
+pub(super) type Feeder<'a> = Box<dyn FnMut() -> Option<Result<Job>> + Send + 'a>;
+
+/// The iterator of [`Pool::imap`](crate::Pool::imap) and
+/// [`Pool::imap_unordered`](crate::Pool::imap_unordered).
 ///
-/// It shares the pool: each `next` drives the pool's work until a result is
-/// there. Dropping it early discards the results still to come.
-pub struct Imap<R> {
+/// It reads its input as it goes: at most a few jobs per worker are sent
+/// ahead of the results taken, so an endless input works (with `take`) in
+/// bounded memory. It shares the pool: each `next` drives the pool's work
+/// until a result is there, and the pool's driver moves the jobs sent ahead
+/// meanwhile. Dropping it early discards the results still to come.
+pub struct Imap<'a, R> {
     pub(super) claim: Claim,
     /// The first item of the next answer to take, in order.
     pub(super) next: usize,
     /// How many results have been yielded.
     pub(super) yielded: usize,
-    pub(super) total: usize,
+    /// How many items have been sent to the pool.
+    pub(super) submitted: usize,
+    /// How many items may be sent ahead of those yielded.
+    pub(super) ahead: usize,
+    /// The input, until it is exhausted.
+    pub(super) feeder: Option<Feeder<'a>>,
+    /// An input item that could not be sent, and why: the last thing
+    /// yielded.
+    pub(super) unsent: Option<(usize, Error)>,
     pub(super) ordered: bool,
     /// Results decoded from an answer and not yielded yet.
     pub(super) ready: VecDeque<(usize, Result<R>)>,
 }
 
-impl<R: DeserializeOwned + 'static> Iterator for Imap<R> {
+impl<R> Imap<'_, R> {
+    /// Sends jobs from the input until `ahead` items wait beyond those
+    /// yielded; a job that cannot be encoded ends the input with its error.
+    fn feed(&mut self) -> Option<(usize, Error)> {
+        while self.submitted < self.yielded + self.ahead {
+            let feeder = self.feeder.as_mut()?;
+            let job = match feeder() {
+                None => {
+                    self.feeder = None;
+                    return None;
+                }
+                Some(Err(error)) => {
+                    self.feeder = None;
+                    return Some((self.submitted, error));
+                }
+                Some(Ok(job)) => job,
+            };
+            let len = job.len();
+            let mut inner = lock(&self.claim.inner);
+            if let Err(error) = inner.enqueue(job) {
+                self.feeder = None;
+                return Some((self.submitted, error));
+            }
+            super::driver::ensure(&self.claim.inner, &mut inner);
+            self.submitted += len;
+        }
+        None
+    }
+}
+
+impl<R: DeserializeOwned + 'static> Iterator for Imap<'_, R> {
     /// `(index in the input, result)`.
     type Item = (usize, Result<R>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(result) = self.ready.pop_front() {
+        if let Some(failed) = self.feed() {
+            // The input's item could not be sent: the iteration ends with
+            // it, once what was sent before it is yielded.
+            self.unsent = Some(failed);
+        }
+        if self.ready.is_empty() && self.yielded < self.submitted {
+            self.take_answer();
+        }
+        if let Some(item) = self.ready.pop_front() {
             self.yielded += 1;
-            return Some(result);
+            return Some(item);
         }
-        if self.yielded >= self.total {
-            return None;
+        self.unsent.take().map(|(index, error)| (index, Err(error)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let known = self.submitted - self.yielded.min(self.submitted) + self.ready.len();
+        match self.feeder {
+            None => (known, Some(known)),
+            Some(_) => (known, None),
         }
+    }
+}
+
+impl<R: DeserializeOwned + 'static> Imap<'_, R> {
+    /// Waits for the next answer (in order, or the next to come) and
+    /// decodes it into `ready`.
+    fn take_answer(&mut self) {
         let mut inner = lock(&self.claim.inner);
         let want = self.next;
         let ordered = self.ordered;
@@ -295,30 +363,29 @@ impl<R: DeserializeOwned + 'static> Iterator for Imap<R> {
             }
         };
         if let Err(error) = inner.wait(self.claim.batch, None, ready) {
-            self.yielded = self.total;
-            return Some((want, Err(error)));
+            self.ready.push_back((want, Err(error)));
+            self.submitted = self.yielded + self.ready.len();
+            self.feeder = None;
+            return;
         }
-        let batch = inner
-            .batches
-            .get_mut(&self.claim.batch)
-            .expect("a batch lives until forgotten");
+        let Some(batch) = inner.batches.get_mut(&self.claim.batch) else {
+            return;
+        };
         let start = if ordered {
             want
         } else {
-            batch.completed.pop_front().expect("ready")
+            match batch.completed.pop_front() {
+                Some(start) => start,
+                None => return,
+            }
         };
-        let answer = batch.answers.remove(&start).expect("ready");
+        let Some(answer) = batch.answers.remove(&start) else {
+            return;
+        };
         drop(inner);
         if ordered {
             self.next += answer.len();
         }
         answer.decode(start, &mut self.ready);
-        self.yielded += 1;
-        self.ready.pop_front()
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.total - self.yielded;
-        (left, Some(left))
     }
 }

@@ -136,6 +136,22 @@ impl Inner {
         Ok(batch)
     }
 
+    /// Adds `job` to its batch (an `imap`'s, which grows as its input is
+    /// read) and queues it.
+    pub(super) fn enqueue(&mut self, job: Job) -> Result<()> {
+        if self.state != State::Running {
+            return Err(Error::PoolNotRunning);
+        }
+        self.fill_vacancies()?;
+        let Some(batch) = self.batches.get_mut(&job.batch) else {
+            return Ok(());
+        };
+        batch.len += job.len();
+        batch.outstanding += job.len();
+        self.queue.push_back(job);
+        self.dispatch()
+    }
+
     /// Drops a batch nobody will read: its queued jobs are withdrawn, and
     /// outcomes still to come for it are discarded.
     pub(super) fn forget(&mut self, batch: u64) {

@@ -367,6 +367,39 @@ fork_tests! {
         assert_eq!(pool.processes(), 2);
     }
 
+    /// `imap` reads its input as it goes: an endless input works with
+    /// `take`, and only a bounded number of items is read beyond those
+    /// taken.
+    fn pool_imap_reads_an_endless_input_lazily() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&pulled);
+        let endless = (0u32..).inspect(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let mut pool = Pool::new(2).expect("pool");
+        let first: Vec<u32> = pool
+            .imap(identity, endless, None)
+            .expect("imap")
+            .take(10)
+            .map(|(_, r)| r.expect("a result"))
+            .collect();
+        assert_eq!(first, (0..10).collect::<Vec<_>>());
+        let read = pulled.load(Ordering::SeqCst);
+        assert!(
+            (10..=10 + 2 * 2 * 4).contains(&read),
+            "{read} items read for 10 taken"
+        );
+        let unordered = pool
+            .imap_unordered(identity, 0u32.., Some(3))
+            .expect("imap_unordered")
+            .take(7)
+            .count();
+        assert_eq!(unordered, 7);
+        assert_eq!(pool.map(identity, [5]).expect("still usable"), [5]);
+    }
+
     fn pool_maxtasksperchild_replaces_workers() {
         let mut pool = Pool::builder()
             .processes(2)
