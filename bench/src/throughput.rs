@@ -57,19 +57,55 @@ fn big_result(len: usize) -> Vec<u8> {
     vec![7; len]
 }
 
-/// What one run measured: rates per second, and the parent's growth.
+/// What one run measured, by the keys the Python side uses: rates per
+/// second (MB/s for `big`).
 pub(crate) struct Figures {
-    pub(crate) map_default: f64,
-    pub(crate) blobs: f64,
-    pub(crate) chunk1: f64,
-    pub(crate) apply_async: f64,
-    pub(crate) imap_unordered: f64,
-    /// MB/s.
-    pub(crate) big: f64,
+    pub(crate) rates: Vec<(&'static str, f64)>,
     /// How much the parent's peak resident memory grew during the
-    /// default-chunksize map, in MiB, and the inputs and outputs' own size.
+    /// default-chunksize map, in MiB.
     pub(crate) map_growth_mib: Option<f64>,
-    pub(crate) map_data_mib: f64,
+}
+
+/// The workloads: key, what, unit, target ratio.
+pub(crate) fn workloads(sizes: &Sizes) -> [(&'static str, String, &'static str, &'static str); 6] {
+    [
+        (
+            "map_default",
+            format!("map x*x over {}, default chunksize", sizes.ints),
+            "tasks/s",
+            ">= 10",
+        ),
+        (
+            "blobs",
+            format!("map len over {} items of 64 KiB", sizes.blobs),
+            "items/s",
+            ">= 5",
+        ),
+        (
+            "chunk1",
+            format!("map chunksize 1 over {}", sizes.singles),
+            "tasks/s",
+            ">= 10",
+        ),
+        (
+            "apply_async",
+            format!("{} apply_async, then get each", sizes.applies),
+            "tasks/s",
+            ">= 10",
+        ),
+        (
+            "imap_unordered",
+            format!("imap_unordered over {}", sizes.singles),
+            "tasks/s",
+            ">= 10",
+        ),
+        (
+            "big",
+            format!("one result of {} MB", sizes.big / 1_000_000),
+            "MB/s",
+            "near bandwidth",
+        ),
+    ]
 }
 
 /// Runs the six workloads on a pool of two.
@@ -119,14 +155,15 @@ pub(crate) fn measure(sizes: &Sizes) -> common::Result<Figures> {
     let big_rate = big.len() as f64 / 1e6 / start.elapsed().as_secs_f64();
 
     Ok(Figures {
-        map_default,
-        blobs: blobs_rate,
-        chunk1,
-        apply_async,
-        imap_unordered,
-        big: big_rate,
+        rates: vec![
+            ("map_default", map_default),
+            ("blobs", blobs_rate),
+            ("chunk1", chunk1),
+            ("apply_async", apply_async),
+            ("imap_unordered", imap_unordered),
+            ("big", big_rate),
+        ],
         map_growth_mib,
-        map_data_mib: (sizes.ints * 16) as f64 / (1024.0 * 1024.0),
     })
 }
 
