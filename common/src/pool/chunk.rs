@@ -276,13 +276,60 @@ impl Answer {
         matches!(self, Answer::Each(items) if items.iter().any(Result::is_err))
     }
 
+    /// A lone `Vec<u8>` result taken out of the answer's own buffer (moved
+    /// down over the answer's header, no new memory), else the answer back.
+    fn into_lone_bytes<R: 'static>(self) -> std::result::Result<R, Answer> {
+        let Answer::All {
+            len: 1,
+            mut bytes,
+            from,
+        } = self
+        else {
+            return Err(self);
+        };
+        if TypeId::of::<R>() != TypeId::of::<Vec<u8>>() {
+            return Err(Answer::All {
+                len: 1,
+                bytes,
+                from,
+            });
+        }
+        let Some((len, rest)) = take_varint(&bytes[from..]) else {
+            return Err(Answer::All {
+                len: 1,
+                bytes,
+                from,
+            });
+        };
+        let begin = bytes.len() - rest.len();
+        match usize::try_from(len)
+            .ok()
+            .filter(|&len| begin + len == bytes.len())
+        {
+            Some(_) => {
+                bytes.drain(..begin);
+                let boxed: Box<dyn Any> = Box::new(bytes);
+                Ok(*boxed.downcast::<R>().expect("R is Vec<u8>"))
+            }
+            None => Err(Answer::All {
+                len: 1,
+                bytes,
+                from,
+            }),
+        }
+    }
+
     /// Decodes the items, the first being input item `start`, into `out`.
     pub(super) fn decode<R: DeserializeOwned + 'static>(
         self,
         start: usize,
         out: &mut impl Extend<(usize, Result<R>)>,
     ) {
-        match self {
+        let answer = match self.into_lone_bytes::<R>() {
+            Ok(value) => return out.extend([(start, Ok(value))]),
+            Err(answer) => answer,
+        };
+        match answer {
             Answer::All { len, bytes, from } => {
                 let mut items = Reader::new::<R>(&bytes[from..]);
                 for index in start..start + len {
@@ -350,7 +397,14 @@ impl Answer {
         start: usize,
         values: &mut Vec<R>,
     ) -> Result<()> {
-        match self {
+        let answer = match self.into_lone_bytes::<R>() {
+            Ok(value) => {
+                values.push(value);
+                return Ok(());
+            }
+            Err(answer) => answer,
+        };
+        match answer {
             Answer::All { len, bytes, from } => {
                 let mut items = Reader::new::<R>(&bytes[from..]);
                 for index in start..start + len {

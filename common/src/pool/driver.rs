@@ -39,6 +39,10 @@ use super::shared::{PoolShared, Shared};
 /// How long the driver polls the workers at a time.
 const POLL: Duration = Duration::from_millis(100);
 
+/// How long the driver waits before it looks again when another thread
+/// holds the state.
+const HELD: Duration = Duration::from_millis(2);
+
 /// How long the driver steps aside when another thread wants the state.
 const YIELD: Duration = Duration::from_micros(50);
 
@@ -133,8 +137,10 @@ fn drive(weak: &Weak<PoolShared>, stop: &AtomicBool) {
             continue;
         }
         let Some(mut inner) = shared.try_lock() else {
+            // Another thread drives the pool now (a `get`, a `map`): wait
+            // for it on the wake pipe, briefly, rather than spin.
+            let _ = crate::sys::readable(shared.wake_fd(), HELD);
             drop(shared);
-            std::thread::sleep(YIELD);
             continue;
         };
         let busy = inner.step_for_driver(POLL, shared.wake_fd());

@@ -61,6 +61,24 @@ pub(super) fn end_answer(out: &mut [u8], at: usize) {
     out[at..at + ANSWER_LEN].copy_from_slice(&len.to_le_bytes());
 }
 
+/// How many bytes the inbox still lacks to hold its first partial answer
+/// whole (0 when it holds no answer's length yet).
+pub(super) fn missing(inbox: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(len) = inbox.get(at..at + ANSWER_LEN) {
+        let len = u64::from_le_bytes(len.try_into().expect("eight bytes"));
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| (at + ANSWER_LEN).checked_add(len))
+            .unwrap_or(usize::MAX);
+        if end > inbox.len() {
+            return end - inbox.len();
+        }
+        at = end;
+    }
+    0
+}
+
 /// One answer taken from a worker's inbox: its tag and payload, the
 /// payload being `bytes[from..]`.
 pub(super) struct Taken {

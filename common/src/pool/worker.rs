@@ -8,8 +8,12 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
+
+/// The least and most a read of a worker's answers asks for.
+const READ_MIN: usize = 64 * 1024;
+const READ_MAX: usize = 8 << 20;
 
 /// How long a worker may take to end after SIGTERM, or after its pipe
 /// closed, before it is killed.
@@ -53,19 +57,18 @@ impl Worker {
     /// whether the pipe has closed.
     pub(super) fn read_available(&mut self) -> bool {
         use nix::errno::Errno;
-        let mut buffer = [0u8; 64 * 1024];
         loop {
+            // Room for the rest of an answer whose length is known (read
+            // straight into place, in large reads), else for a pipe's worth.
+            let missing = super::wire::missing(&self.inbox);
+            // Room for the whole answer at once: no copying as it grows.
+            self.inbox.reserve(missing);
+            let want = missing.clamp(READ_MIN, READ_MAX);
             // Non-blocking (see `spawn_worker`): no poll before each read.
-            match nix::unistd::read(&self.results, &mut buffer) {
+            match sys::read_onto(self.results.as_fd(), &mut self.inbox, want) {
                 Ok(0) => return true,
-                Ok(n) => {
-                    self.inbox.extend_from_slice(&buffer[..n]);
-                    if n < buffer.len() {
-                        // Drained for now; a look again would only cost a
-                        // system call.
-                        return false;
-                    }
-                }
+                Ok(n) if n < want => return false,
+                Ok(_) => {}
                 Err(Errno::EAGAIN) => return false,
                 Err(Errno::EINTR) => {}
                 Err(_) => return true,

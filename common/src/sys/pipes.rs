@@ -1,6 +1,6 @@
 //! Pipes, and descriptors received over a socket (`SCM_RIGHTS`).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::fcntl::OFlag;
 
@@ -64,4 +64,25 @@ pub(crate) fn own_fd(fd: RawFd) -> OwnedFd {
     // SAFETY: the caller passes a descriptor just returned by the kernel,
     // open and owned by no other value.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Reads at most `max` bytes from `fd` onto the end of `buffer`, straight
+/// into its spare room (no zeroing, no bounce buffer). `Ok(0)`: end of
+/// file; `EAGAIN` as an error for a non-blocking `fd` with nothing to read.
+pub(crate) fn read_onto(
+    fd: BorrowedFd<'_>,
+    buffer: &mut Vec<u8>,
+    max: usize,
+) -> nix::Result<usize> {
+    buffer.reserve(max);
+    let spare = buffer.spare_capacity_mut();
+    let len = spare.len().min(max);
+    // SAFETY: `read` writes at most `len` bytes into the spare capacity,
+    // which is allocated and ours; only the bytes it reports written are
+    // then counted as the vector's.
+    let read = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), len) };
+    let read = usize::try_from(read).map_err(|_| nix::errno::Errno::last())?;
+    // SAFETY: the kernel initialised exactly `read` bytes past the length.
+    unsafe { buffer.set_len(buffer.len() + read) };
+    Ok(read)
 }
