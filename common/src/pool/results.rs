@@ -293,29 +293,42 @@ impl<R> Imap<'_, R> {
     /// Sends jobs from the input until `ahead` items wait beyond those
     /// yielded; a job that cannot be encoded ends the input with its error.
     fn feed(&mut self) -> Option<(usize, Error)> {
+        // Topped up once half the room is free, so that each round sends
+        // several jobs.
+        if self.feeder.is_none() || self.submitted > self.yielded + self.ahead / 2 {
+            return None;
+        }
+        // One lock and one dispatch for all the jobs this round sends.
+        let shared = std::sync::Arc::clone(&self.claim.inner);
+        let mut inner = lock(&shared);
+        let mut failed = None;
         while self.submitted < self.yielded + self.ahead {
-            let feeder = self.feeder.as_mut()?;
+            let Some(feeder) = self.feeder.as_mut() else {
+                break;
+            };
             let job = match feeder() {
                 None => {
                     self.feeder = None;
-                    return None;
+                    break;
                 }
                 Some(Err(error)) => {
                     self.feeder = None;
-                    return Some((self.submitted, error));
+                    failed = Some((self.submitted, error));
+                    break;
                 }
                 Some(Ok(job)) => job,
             };
             let len = job.len();
-            let mut inner = lock(&self.claim.inner);
             if let Err(error) = inner.enqueue(job) {
                 self.feeder = None;
-                return Some((self.submitted, error));
+                failed = Some((self.submitted, error));
+                break;
             }
-            super::driver::ensure(&self.claim.inner, &mut inner);
             self.submitted += len;
         }
-        None
+        let sent = inner.fill_vacancies().and_then(|()| inner.dispatch());
+        super::driver::ensure(&shared, &mut inner);
+        failed.or_else(|| sent.err().map(|error| (self.submitted, error)))
     }
 }
 
@@ -371,21 +384,24 @@ impl<R: DeserializeOwned + 'static> Imap<'_, R> {
         let Some(batch) = inner.batches.get_mut(&self.claim.batch) else {
             return;
         };
-        let start = if ordered {
-            want
-        } else {
-            match batch.completed.pop_front() {
-                Some(start) => start,
-                None => return,
-            }
-        };
-        let Some(answer) = batch.answers.remove(&start) else {
-            return;
-        };
-        drop(inner);
         if ordered {
+            let Some(answer) = batch.answers.remove(&want) else {
+                return;
+            };
+            drop(inner);
             self.next += answer.len();
+            answer.decode(want, &mut self.ready);
+        } else {
+            // Every answer come so far, in one visit.
+            let taken: Vec<(usize, Answer)> = batch
+                .completed
+                .drain(..)
+                .filter_map(|start| batch.answers.remove(&start).map(|a| (start, a)))
+                .collect();
+            drop(inner);
+            for (start, answer) in taken {
+                answer.decode(start, &mut self.ready);
+            }
         }
-        answer.decode(start, &mut self.ready);
     }
 }

@@ -137,19 +137,18 @@ impl Inner {
     }
 
     /// Adds `job` to its batch (an `imap`'s, which grows as its input is
-    /// read) and queues it.
+    /// read) and queues it; [`dispatch`](Inner::dispatch) sends it.
     pub(super) fn enqueue(&mut self, job: Job) -> Result<()> {
         if self.state != State::Running {
             return Err(Error::PoolNotRunning);
         }
-        self.fill_vacancies()?;
         let Some(batch) = self.batches.get_mut(&job.batch) else {
             return Ok(());
         };
         batch.len += job.len();
         batch.outstanding += job.len();
         self.queue.push_back(job);
-        self.dispatch()
+        Ok(())
     }
 
     /// Drops a batch nobody will read: its queued jobs are withdrawn, and
