@@ -39,14 +39,16 @@
 //! | `parent_process()`                | [`parent_process`]                           | name and pid only |
 //! | `os.cpu_count()`                  | [`cpu_count`]                                | |
 //! | `Pool(processes=n)`, `Pool()`     | [`Pool::new`]`(n)`, [`Pool::with_cpus`]      | |
-//! | `Pool(initializer=f, maxtasksperchild=n)` | [`Pool::builder`]                    | the initializer takes no arguments |
+//! | `Pool(initializer=f, initargs=(a,), maxtasksperchild=n)` | [`Pool::builder`], [`PoolBuilder::initializer`], [`PoolBuilder::initializer_with`] | one serde argument for the initializer (a tuple for more) |
 //! | `pool.map(f, items, chunksize)`   | [`Pool::map`], [`Pool::map_chunked`]         | `f` is a `fn`, as Python's must be picklable; a dead worker fails the item instead of hanging (gh-66587) |
 //! | `pool.starmap(f, pairs)`          | [`Pool::starmap`]                            | two-argument functions |
-//! | `pool.imap`, `pool.imap_unordered`| [`Pool::imap`], [`Pool::imap_unordered`]     | each result comes with its input index, and a failed item does not end the iteration |
+//! | `pool.imap`, `pool.imap_unordered`| [`Pool::imap`], [`Pool::imap_unordered`]     | each result comes with its input index, and a failed item does not end the iteration; the input is read as the results are taken (an endless one works), where Python's reads it all at once |
 //! | `pool.apply(f, (x,))`             | [`Pool::apply`]                              | |
-//! | `pool.apply_async(f, (x,))`       | [`Pool::apply_async`] -> [`AsyncResult`]     | a dropped handle's task still runs, as Python's; the work moves only while a caller is inside a pool call (issue #13) |
+//! | `pool.apply_async(f, (x,))`       | [`Pool::apply_async`] -> [`AsyncResult`]     | a dropped handle's task still runs, as Python's; queued work moves in the background on a driver thread (see [`Pool`]) |
+//! | `apply_async(..., callback=c, error_callback=e)` | [`Pool::apply_async_with`], [`Pool::map_async_with`] | callbacks get `&R` (or `&[R]`, or `&Error`) in this process, after the pool's lock is let go: on the driver thread, or on the thread that was waiting on the pool |
+//! | `pool.map_async`, `pool.starmap_async` | [`Pool::map_async`], [`Pool::starmap_async`] -> [`AsyncResult`] | |
 //! | `r.get()`, `r.get(timeout)`       | [`AsyncResult::get`], [`AsyncResult::get_timeout`] | |
-//! | `r.ready()`, `r.successful()`     | [`AsyncResult::ready`], [`AsyncResult::successful`] | |
+//! | `r.ready()`, `r.successful()`, `r.wait(t)` | [`AsyncResult::ready`], [`AsyncResult::successful`], [`AsyncResult::wait`], [`AsyncResult::wait_timeout`] | |
 //! | `pool.close()`, `pool.join()`     | [`Pool::close`], [`Pool::join`]              | |
 //! | `pool.terminate()`                | [`Pool::terminate`]                          | SIGTERM, then SIGKILL after a second: never hangs (gh-78178) |
 //! | `with Pool(...) as pool:` (exit)  | dropping the [`Pool`]                        | closes and joins, bounded to five seconds; Python terminates and loses queued work (gh-74140) |
@@ -90,7 +92,10 @@
 //!
 //! [`Pool`] keeps worker processes alive across tasks and across calls. A
 //! worker that dies or a task that panics fails that item with an error
-//! naming it; the pool replaces the worker, and never hangs.
+//! naming it; the pool replaces the worker, and never hangs. Arguments and
+//! results cross as one buffer per job (no allocation per item, `Vec<u8>`
+//! copied whole), and work queued without waiting moves on a driver thread
+//! that lives with fork (stopped around every fork).
 //!
 //! # Start methods
 //!
