@@ -16,10 +16,14 @@ pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 /// returns what it holds. A pool's pipes are widened so that a large job or
 /// answer crosses in few system calls and without waiting on the reader.
 pub(crate) fn widen_pipe(fd: &OwnedFd, bytes: usize) -> usize {
-    let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
-        .ok()
-        .and_then(|text| text.trim().parse::<usize>().ok())
-        .unwrap_or(1 << 20);
+    // Read once: a pool widens four pipes per worker it starts.
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let max = *MAX.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok())
+            .unwrap_or(1 << 20)
+    });
     let want = libc::c_int::try_from(bytes.min(max)).unwrap_or(libc::c_int::MAX);
     nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(want))
         .ok()
