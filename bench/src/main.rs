@@ -248,14 +248,23 @@ if __name__ == "__main__":
 "#;
 
 fn python_side(sizes: &Sizes) -> Result<Value, String> {
+    run_python(
+        PYTHON_SIDE,
+        &[
+            sizes.starts.to_string(),
+            sizes.pools.to_string(),
+            sizes.map_items.to_string(),
+        ],
+    )
+}
+
+/// Runs a Python `script` with `args` and reads the one JSON object it
+/// prints; a message saying why not, for the table, otherwise.
+fn run_python(script: &str, args: &[String]) -> Result<Value, String> {
     let output = Command::new("python3")
-        .args([
-            "-c",
-            PYTHON_SIDE,
-            &sizes.starts.to_string(),
-            &sizes.pools.to_string(),
-            &sizes.map_items.to_string(),
-        ])
+        .arg("-c")
+        .arg(script)
+        .args(args)
         .output()
         .map_err(|e| format!("python3 could not be run ({e}): the Python side is skipped"))?;
     if !output.status.success() {

@@ -223,18 +223,5 @@ if __name__ == "__main__":
 
 /// Runs [`PYTHON_SIDE`].
 pub(crate) fn python(sizes: &Sizes) -> Result<Value, String> {
-    let output = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(PYTHON_SIDE)
-        .args(sizes.args())
-        .output()
-        .map_err(|e| format!("python3 could not be run ({e})"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!(
-            "python3 failed: {}",
-            stderr.lines().last().unwrap_or("no message")
-        ));
-    }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("python3 printed no JSON: {e}"))
+    crate::run_python(PYTHON_SIDE, &sizes.args())
 }

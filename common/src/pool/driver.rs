@@ -158,19 +158,27 @@ fn drive(weak: &Weak<PoolShared>, stop: &AtomicBool) {
 /// Stops `shared`'s driver, if it runs, and waits for its thread: the pool
 /// is going.
 pub(super) fn stop(shared: &Shared) {
+    halt(shared);
+    shared.driving.store(false, Ordering::SeqCst);
+}
+
+/// Asks `shared`'s driver thread, if any, to stop, and waits for it (unless
+/// this is it); returns whether there was one.
+fn halt(shared: &Shared) -> bool {
     let handle = shared
         .driver
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    if let Some(handle) = handle {
-        handle.stop.store(true, Ordering::SeqCst);
-        shared.poke();
-        if !on_driver() {
-            let _ = handle.thread.join();
-        }
+    let Some(handle) = handle else {
+        return false;
+    };
+    handle.stop.store(true, Ordering::SeqCst);
+    shared.poke();
+    if !on_driver() {
+        let _ = handle.thread.join();
     }
-    shared.driving.store(false, Ordering::SeqCst);
+    true
 }
 
 /// Runs `fork` with every pool's driver stopped (a fork needs a process of
@@ -188,18 +196,8 @@ pub(crate) fn paused<T>(fork: impl FnOnce() -> T) -> T {
         .collect();
     let mut stopped = Vec::new();
     for shared in pools {
-        let handle = shared
-            .driver
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            handle.stop.store(true, Ordering::SeqCst);
-            shared.poke();
-            let _ = handle.thread.join();
-            if shared.driving.load(Ordering::SeqCst) {
-                stopped.push(shared);
-            }
+        if halt(&shared) && shared.driving.load(Ordering::SeqCst) {
+            stopped.push(shared);
         }
     }
     let forked = fork();
