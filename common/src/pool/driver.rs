@@ -140,11 +140,12 @@ fn drive(weak: &Weak<PoolShared>, stop: &AtomicBool) {
             // Another thread drives the pool now (a `get`, a `map`): wait
             // for it on the wake pipe, briefly, rather than spin.
             let _ = crate::sys::readable(shared.wake_fd(), HELD);
+            shared.drain_wake();
             drop(shared);
             continue;
         };
         let busy = inner.step_for_driver(POLL, shared.wake_fd());
-        shared.drain_wake();
+        let poked = shared.drain_wake();
         if !busy {
             // Decided under the state's lock, where `ensure` looks.
             shared.driving.store(false, Ordering::SeqCst);
@@ -152,6 +153,13 @@ fn drive(weak: &Weak<PoolShared>, stop: &AtomicBool) {
         }
         // Dropping the state runs the callbacks that came due, here.
         drop(inner);
+        drop(shared);
+        if poked {
+            // The program is calling the pool (a loop of `apply_async`, say):
+            // its calls move the work themselves; stay out of their way for
+            // a moment rather than take the state between each two.
+            std::thread::sleep(HELD);
+        }
     }
 }
 

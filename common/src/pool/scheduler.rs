@@ -199,6 +199,11 @@ impl Inner {
         done: impl Fn(&Batch) -> bool,
     ) -> Result<()> {
         self.fill_vacancies()?;
+        // Already done (often, when the driver moved it): no SIGINT handler
+        // to install and remove.
+        if self.batches.get(&batch).is_none_or(&done) {
+            return Ok(());
+        }
         let sigint = SigintGuard::install()?;
         loop {
             match self.batches.get(&batch) {

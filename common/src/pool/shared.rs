@@ -61,10 +61,15 @@ impl PoolShared {
         let _ = nix::unistd::write(&self.wake.1, &[1]);
     }
 
-    /// Empties the wake pipe (the driver, once woken).
-    pub(super) fn drain_wake(&self) {
+    /// Empties the wake pipe (the driver, once woken); whether anyone had
+    /// poked it.
+    pub(super) fn drain_wake(&self) -> bool {
         let mut buffer = [0u8; 64];
-        while matches!(nix::unistd::read(&self.wake.0, &mut buffer), Ok(n) if n > 0) {}
+        let mut poked = false;
+        while matches!(nix::unistd::read(&self.wake.0, &mut buffer), Ok(n) if n > 0) {
+            poked = true;
+        }
+        poked
     }
 
     /// Whether some thread waits to take the state.
