@@ -3,6 +3,7 @@
 use super::wire::{begin_answer, end_answer, read_job};
 use crate::sys::{self, Chunk};
 use std::io::{Read, Write};
+use std::os::fd::AsFd;
 
 /// A worker's life: run jobs until the task pipe closes, or until it has
 /// run `maxtasks` jobs.
@@ -16,7 +17,7 @@ use std::io::{Read, Write};
 /// while more jobs are in hand was tried: it saves writes but leaves the
 /// worker idle while the parent, waiting for them, sends nothing new).
 pub(crate) fn worker_loop(
-    tasks: impl Read,
+    tasks: impl Read + AsFd,
     mut results: impl Write,
     maxtasks: Option<usize>,
     progress: impl Fn(u64),

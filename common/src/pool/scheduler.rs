@@ -5,7 +5,7 @@
 
 use super::child::{BETWEEN_JOBS, worker_loop};
 use super::chunk::{ALL, Answer, EACH, make_jobs, parse_each};
-use super::wire::{Taken, append_job, take_answers};
+use super::wire::{Taken, job_head, take_answers};
 use super::worker::KILL_GRACE;
 use super::worker::{Job, Worker};
 use crate::error::{Error, Result};
@@ -323,18 +323,19 @@ impl Inner {
                     continue;
                 }
                 let mut job = self.queue.pop_front().expect("not empty");
-                let worker = &mut self.workers[i];
-                let before = worker.outbox.len();
-                if let Err(error) = append_job(&mut worker.outbox, &job) {
-                    // Only a job over 4 GiB gets here: its items fail.
-                    worker.outbox.truncate(before);
-                    for index in job.indices() {
-                        let message = error.to_string();
-                        self.fail(job.batch, index, Error::Codec { index, message });
+                match job_head(&job) {
+                    Ok(head) => job.head = head,
+                    Err(error) => {
+                        // Only a job over 4 GiB gets here: its items fail.
+                        for index in job.indices() {
+                            let message = error.to_string();
+                            self.fail(job.batch, index, Error::Codec { index, message });
+                        }
+                        continue;
                     }
-                    continue;
                 }
-                job.frame_len = worker.outbox.len() - before;
+                job.frame_len = job.head.len() + job.payload.len();
+                let worker = &mut self.workers[i];
                 let range = job.indices();
                 log::event(format_args!(
                     "dispatched items {}..{} to pool worker pid {}",
@@ -366,8 +367,7 @@ impl Inner {
             // It died with nothing of ours in hand (killed while idle): its
             // jobs go back first, in order, to a new worker, and none of
             // their items fails.
-            let worker = &mut self.workers[i];
-            while let Some(job) = worker.jobs.pop_back() {
+            for job in self.workers[i].take_all().into_iter().rev() {
                 self.queue.push_front(job);
             }
             self.workers[i].reap_within(KILL_GRACE);
@@ -419,7 +419,7 @@ impl Inner {
             },
             _ => return false,
         };
-        let job = worker.jobs.pop_front().expect("looked at above");
+        let job = worker.take_answered().expect("looked at above");
         worker.jobs_done += 1;
         worker.settled += job.frame_len;
         self.complete(job.batch, job.start, answer);
@@ -473,7 +473,7 @@ impl Inner {
         let done = usize::try_from(progress & 0xffff_ffff).unwrap_or(usize::MAX);
         let answered = u32::try_from(worker.jobs_done & 0xffff_ffff).unwrap_or(0);
         let current = started.wrapping_sub(answered) as usize;
-        let mut jobs: Vec<Job> = worker.jobs.drain(..).collect();
+        let mut jobs: Vec<Job> = worker.take_all();
         let fatal = (done != BETWEEN_JOBS as usize && current < jobs.len() && {
             // The job it died in reached it whole (else it never started).
             let sent: usize = jobs[..=current].iter().map(|job| job.frame_len).sum();
@@ -551,7 +551,7 @@ impl Inner {
         let unfinished: Vec<(u64, usize)> = self
             .workers
             .iter_mut()
-            .flat_map(|w| w.jobs.drain(..).collect::<Vec<_>>())
+            .flat_map(Worker::take_all)
             .chain(self.queue.drain(..))
             .flat_map(|job| job.indices().map(move |i| (job.batch, i)))
             .collect();
@@ -626,8 +626,8 @@ impl Inner {
             results,
             inbox: Vec::new(),
             jobs: VecDeque::new(),
-            outbox: Vec::new(),
-            outbox_sent: 0,
+            unsent: 0,
+            unsent_offset: 0,
             delivered: 0,
             settled: 0,
             jobs_done: 0,

@@ -4,11 +4,13 @@
 //! see `chunk`).
 
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 
 use serde::{Deserialize, Serialize};
 
 use super::worker::Job;
 use crate::frame;
+use crate::sys;
 use crate::sys::ErasedFn;
 
 /// A job's header, before its payload.
@@ -19,28 +21,35 @@ pub(super) struct JobHead {
     pub(super) payload: u64,
 }
 
-/// Appends `job`'s frame (header, then payload) to `out`.
-pub(super) fn append_job(out: &mut Vec<u8>, job: &Job) -> io::Result<()> {
-    let head = frame::encode(&JobHead {
+/// `job`'s frame header: a frame naming the function, the count and the
+/// payload's length (the payload follows it on the pipe).
+pub(super) fn job_head(job: &Job) -> io::Result<Vec<u8>> {
+    frame::encode(&JobHead {
         func: job.func,
         count: job.len() as u64,
         payload: job.payload.len() as u64,
-    })?;
-    out.extend_from_slice(&head);
-    out.extend_from_slice(&job.payload);
-    Ok(())
+    })
 }
 
 /// In a worker: reads the next job's header and payload (into `payload`,
 /// reused from job to job). `Ok(None)`: the pool closed the pipe.
-pub(super) fn read_job(from: &mut impl Read, payload: &mut Vec<u8>) -> io::Result<Option<JobHead>> {
+pub(super) fn read_job(
+    from: &mut (impl Read + AsFd),
+    payload: &mut Vec<u8>,
+) -> io::Result<Option<JobHead>> {
     let Some(head) = frame::read::<JobHead>(from)? else {
         return Ok(None);
     };
     let len = usize::try_from(head.payload).map_err(io::Error::other)?;
     payload.clear();
-    payload.resize(len, 0);
-    from.read_exact(payload)?;
+    // Straight into the buffer's spare room: no zeroing first.
+    while payload.len() < len {
+        match sys::read_onto(from.as_fd(), payload, len - payload.len()) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(errno) => return Err(errno.into()),
+        }
+    }
     Ok(Some(head))
 }
 

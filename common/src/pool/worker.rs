@@ -31,10 +31,12 @@ pub(super) struct Worker {
     /// The jobs sent to it and not answered yet, oldest (the one it is
     /// running) first; at most [`PIPELINE`](super::scheduler::PIPELINE).
     pub(super) jobs: VecDeque<Job>,
-    /// Job frames not yet taken by its task pipe, from `outbox_sent` on:
-    /// the parent never blocks writing (see [`Worker::flush`]).
-    pub(super) outbox: Vec<u8>,
-    pub(super) outbox_sent: usize,
+    /// Which of `jobs` is the first its task pipe has not taken whole, and
+    /// how many of that job's bytes it has taken: the parent never blocks
+    /// writing (see [`Worker::flush`]), and writes each job's header and
+    /// payload where they lie, without copying them into one buffer.
+    pub(super) unsent: usize,
+    pub(super) unsent_offset: usize,
     /// Bytes its task pipe has taken in all, and the frames' bytes of the
     /// jobs it has answered: while they are equal, nothing it has been
     /// sent is in its hands.
@@ -76,32 +78,69 @@ impl Worker {
         }
     }
 
-    /// Writes what the outbox holds, as far as the task pipe takes it
-    /// without waiting. `Ok(true)` once all is written.
+    /// Writes the jobs not yet written, as far as the task pipe takes them
+    /// without waiting: one `writev` gathers the headers and payloads of
+    /// several jobs where they lie. `Ok(true)` once all are written.
     pub(super) fn flush(&mut self) -> std::io::Result<bool> {
         use nix::errno::Errno;
+        use std::io::IoSlice;
+        /// The most jobs one `writev` gathers (two slices each).
+        const GATHER: usize = 32;
         let Some(tasks) = &self.tasks else {
             return Err(std::io::ErrorKind::BrokenPipe.into());
         };
-        while self.outbox_sent < self.outbox.len() {
-            match nix::unistd::write(tasks, &self.outbox[self.outbox_sent..]) {
-                Ok(n) => {
-                    self.outbox_sent += n;
-                    self.delivered += n;
+        while self.unsent < self.jobs.len() {
+            let mut slices = Vec::with_capacity(2 * GATHER);
+            let mut at = self.unsent_offset;
+            for job in self.jobs.iter().skip(self.unsent).take(GATHER) {
+                if at < job.head.len() {
+                    slices.push(IoSlice::new(&job.head[at..]));
+                    slices.push(IoSlice::new(&job.payload));
+                } else {
+                    slices.push(IoSlice::new(&job.payload[at - job.head.len()..]));
                 }
+                at = 0;
+            }
+            let mut written = match nix::sys::uio::writev(tasks, &slices) {
+                Ok(n) => n,
                 Err(Errno::EAGAIN) => return Ok(false),
-                Err(Errno::EINTR) => {}
+                Err(Errno::EINTR) => continue,
                 Err(errno) => return Err(errno.into()),
+            };
+            self.delivered += written;
+            // Move the cursor over what went: whole jobs, then part of one.
+            while written > 0 {
+                let left = self.jobs[self.unsent].frame_len - self.unsent_offset;
+                if written >= left {
+                    written -= left;
+                    self.unsent += 1;
+                    self.unsent_offset = 0;
+                } else {
+                    self.unsent_offset += written;
+                    written = 0;
+                }
             }
         }
-        self.outbox.clear();
-        self.outbox_sent = 0;
         Ok(true)
     }
 
-    /// Whether the outbox still holds bytes to write.
+    /// Whether some job is not yet written whole.
     pub(super) fn sending(&self) -> bool {
-        self.outbox_sent < self.outbox.len()
+        self.unsent < self.jobs.len()
+    }
+
+    /// Takes the oldest job, answered: it was written whole.
+    pub(super) fn take_answered(&mut self) -> Option<Job> {
+        let job = self.jobs.pop_front()?;
+        self.unsent = self.unsent.saturating_sub(1);
+        Some(job)
+    }
+
+    /// Takes every job back (the worker is gone), oldest first.
+    pub(super) fn take_all(&mut self) -> Vec<Job> {
+        self.unsent = 0;
+        self.unsent_offset = 0;
+        self.jobs.drain(..).collect()
     }
 
     /// Sends `signal` unless the worker has been reaped already.
@@ -161,7 +200,9 @@ pub(super) struct Job {
     pub(super) start: usize,
     pub(super) payload: Vec<u8>,
     pub(super) ends: Vec<u32>,
-    /// The bytes of its frame, once put in a worker's outbox.
+    /// Its frame's header, made when it is given to a worker.
+    pub(super) head: Vec<u8>,
+    /// The bytes of its frame (header and payload), once given to a worker.
     pub(super) frame_len: usize,
 }
 
@@ -174,6 +215,7 @@ impl Job {
             start,
             payload: Vec::new(),
             ends: Vec::new(),
+            head: Vec::new(),
             frame_len: 0,
         }
     }
@@ -208,6 +250,7 @@ impl Job {
                         .iter()
                         .map(|&end| end - base as u32)
                         .collect(),
+                    head: Vec::new(),
                     frame_len: 0,
                 }
             })
