@@ -86,7 +86,8 @@ fn run(boot: Boot, socket: UnixStream) -> i32 {
         .map(|p| Pid::from_raw(i32::try_from(p).unwrap_or(0)));
     let name = boot.identity.name().to_owned();
     let path = boot.checkin.map(OsString::from_vec);
-    let mut seen = socket.try_clone().ok();
+    // Only a watched child says it was seen (and needs its own handle).
+    let mut seen = path.as_ref().and_then(|_| socket.try_clone().ok());
     child::begin(
         parent,
         boot.identity,

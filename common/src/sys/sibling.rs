@@ -32,6 +32,41 @@ pub(crate) enum Sibling {
 /// read back with `PR_GET_TID_ADDRESS`), and the child registers the same
 /// robust list again (the same address, in its copy of the memory).
 pub(crate) fn fork_sibling() -> Result<Sibling, Errno> {
+    let (head, len, tid_at) = thread_words()?;
+    let flags =
+        libc::CLONE_PARENT | libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD;
+    // SAFETY: a raw `clone` with no new stack is `fork` with more flags: the
+    // child continues on a copy of the caller's stack. The caller has a
+    // single thread, so no lock is inherited held; `tid_at` is glibc's own
+    // word for the thread id, in the child's copy of the memory, written as
+    // glibc's `fork` has it written.
+    let pid = unsafe { clone(flags, tid_at as *mut libc::c_int) };
+    match pid {
+        0 => {
+            // SAFETY: registers the list glibc keeps for this thread, at the
+            // address it has in the caller, which this copy shares.
+            let registered =
+                unsafe { libc::syscall(libc::SYS_set_robust_list, head as *mut libc::c_void, len) };
+            if registered != 0 {
+                super::exit::exit_now(1);
+            }
+            Ok(Sibling::Child)
+        }
+        pid if pid > 0 => Ok(Sibling::Caller(Pid::from_raw(
+            i32::try_from(pid).unwrap_or(i32::MAX),
+        ))),
+        _ => Err(Errno::last()),
+    }
+}
+
+/// This thread's robust list (address and length) and glibc's thread-id
+/// word, asked of the kernel once: the fork server's one thread keeps them
+/// for its life.
+fn thread_words() -> Result<(usize, usize, usize), Errno> {
+    static WORDS: std::sync::OnceLock<(usize, usize, usize)> = std::sync::OnceLock::new();
+    if let Some(words) = WORDS.get() {
+        return Ok(*words);
+    }
     let mut head: *mut libc::c_void = std::ptr::null_mut();
     let mut len: libc::size_t = 0;
     // SAFETY: asks for this thread's robust list (pid 0: the caller); the
@@ -47,29 +82,7 @@ pub(crate) fn fork_sibling() -> Result<Sibling, Errno> {
     if known != 0 || tid_at.is_null() {
         return Err(Errno::last());
     }
-    let flags =
-        libc::CLONE_PARENT | libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD;
-    // SAFETY: a raw `clone` with no new stack is `fork` with more flags: the
-    // child continues on a copy of the caller's stack. The caller has a
-    // single thread, so no lock is inherited held; `tid_at` is glibc's own
-    // word for the thread id, in the child's copy of the memory, written as
-    // glibc's `fork` has it written.
-    let pid = unsafe { clone(flags, tid_at) };
-    match pid {
-        0 => {
-            // SAFETY: registers the list glibc keeps for this thread, at the
-            // address it has in the caller, which this copy shares.
-            let registered = unsafe { libc::syscall(libc::SYS_set_robust_list, head, len) };
-            if registered != 0 {
-                super::exit::exit_now(1);
-            }
-            Ok(Sibling::Child)
-        }
-        pid if pid > 0 => Ok(Sibling::Caller(Pid::from_raw(
-            i32::try_from(pid).unwrap_or(i32::MAX),
-        ))),
-        _ => Err(Errno::last()),
-    }
+    Ok(*WORDS.get_or_init(|| (head as usize, len, tid_at as usize)))
 }
 
 /// `clone(flags, no new stack, no parent tid, child_tid)`; the kernel's
