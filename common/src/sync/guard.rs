@@ -9,11 +9,28 @@ use crate::sys::{Places, Taken};
 pub struct LockGuard<'a> {
     places: &'a Places,
     taken: Taken,
+    /// What [`keep`](LockGuard::keep) does with the place.
+    kept: Kept,
+}
+
+/// What a kept place becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// Still this process's (a lock): released by `release`, or freed if
+    /// this process dies.
+    Held,
+    /// Spent, with no holder (a semaphore's place: a signal consumed stays
+    /// consumed whatever becomes of its taker); back only by a `release`.
+    Spent,
 }
 
 impl<'a> LockGuard<'a> {
-    pub(crate) fn new(places: &'a Places, taken: Taken) -> LockGuard<'a> {
-        LockGuard { places, taken }
+    pub(crate) fn new(places: &'a Places, taken: Taken, kept: Kept) -> LockGuard<'a> {
+        LockGuard {
+            places,
+            taken,
+            kept,
+        }
     }
 
     /// Whether the place came from a holder that died holding it (killed,
@@ -33,8 +50,10 @@ impl<'a> LockGuard<'a> {
     /// Keeps the lock or the place past the guard, as Python's bare
     /// `acquire()` does: it goes back with an explicit `release`
     /// ([`Lock::release`](crate::Lock::release),
-    /// [`Semaphore::release`](crate::Semaphore::release), ...), or when
-    /// this process ends.
+    /// [`Semaphore::release`](crate::Semaphore::release), ...). A kept
+    /// [`Lock`](crate::Lock) stays this process's, so it is freed if the
+    /// process dies; a kept semaphore place is spent (a signal consumed
+    /// stays consumed), so it is not.
     ///
     /// ```
     /// let signal = common::Semaphore::new(1)?;
@@ -45,7 +64,12 @@ impl<'a> LockGuard<'a> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn keep(self) {
-        std::mem::forget(self);
+        match self.kept {
+            Kept::Held => std::mem::forget(self),
+            // Fails only if the shared state's mutex fails, which nothing
+            // here could mend.
+            Kept::Spent => drop(self.spend()),
+        }
     }
 
     /// Keeps the place taken for good, with no holder: it comes back only

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::guard::LockGuard;
+use super::guard::{Kept, LockGuard};
 use crate::error::Result;
 use crate::sys::{Places, Release};
 
@@ -87,7 +87,7 @@ impl Lock {
     /// ```
     pub fn acquire(&self) -> Result<LockGuard<'_>> {
         let taken = self.places.take(None)?.expect("no deadline");
-        Ok(LockGuard::new(&self.places, taken))
+        Ok(LockGuard::new(&self.places, taken, Kept::Held))
     }
 
     /// Takes the lock if it becomes free within `timeout`, like
@@ -106,7 +106,7 @@ impl Lock {
         Ok(self
             .places
             .take(Some(timeout))?
-            .map(|taken| LockGuard::new(&self.places, taken)))
+            .map(|taken| LockGuard::new(&self.places, taken, Kept::Held)))
     }
 
     /// Releases the lock taken and kept ([`LockGuard::keep`]), like

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::guard::LockGuard;
+use super::guard::{Kept, LockGuard};
 use crate::error::Result;
 use crate::sys::{Places, Release};
 
@@ -54,7 +54,7 @@ pub struct BoundedSemaphore {
 fn take(places: &Places, timeout: Option<Duration>) -> Result<Option<LockGuard<'_>>> {
     Ok(places
         .take(timeout)?
-        .map(|taken| LockGuard::new(places, taken)))
+        .map(|taken| LockGuard::new(places, taken, Kept::Spent)))
 }
 
 impl Semaphore {
@@ -109,8 +109,8 @@ impl Semaphore {
         take(&self.places, Some(timeout))
     }
 
-    /// Frees a place, like `sem.release()`: the one this process kept
-    /// ([`LockGuard::keep`]) if any, else a new one. As in Python, nothing
+    /// Frees a place, like `sem.release()`: one more place is free. As in
+    /// Python, nothing
     /// bounds the places (see [`BoundedSemaphore`]), so a
     /// `Semaphore::new(0)` is a signal one process gives and another waits
     /// for.
@@ -192,7 +192,7 @@ impl BoundedSemaphore {
         take(&self.places, Some(timeout))
     }
 
-    /// Frees a place this process kept, or adds one, like `sem.release()`.
+    /// Frees a place, like `sem.release()`.
     ///
     /// # Errors
     ///

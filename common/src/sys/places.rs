@@ -380,32 +380,35 @@ impl Places {
     }
 
     /// Frees a place without its guard, as Python's bare `release` does:
-    /// one this process holds if any; else, for a lock, the one another
-    /// process holds (Python lets any process release a lock); else, for a
-    /// semaphore, a new free place. [`Error::ReleasedTooOften`] for a lock
-    /// that is free, or a bounded semaphore with every place free.
+    /// for a lock, the one this process holds, else the one another process
+    /// holds (Python lets any process release a lock); for a semaphore, one
+    /// more free place. [`Error::ReleasedTooOften`] for a lock that is free,
+    /// or a bounded semaphore with every place free.
     pub(crate) fn release(&self, how: Release) -> Result<()> {
         let held = self.lock(None)?.expect("no deadline");
         let me = holder_id();
         let holders = || (0..HOLDERS).filter(|&i| self.holder(i).load(SeqCst) != 0);
-        let mut slot = holders().find(|&i| self.holder(i).load(SeqCst) == me);
         let free = self.at(FREE).load(SeqCst);
+        let mut slot = None;
         let mut untracked = false;
         match how {
-            Release::Lock if slot.is_none() => {
-                if free >= 1 {
-                    return Err(Error::ReleasedTooOften);
-                }
-                if self.at(UNTRACKED).load(SeqCst) > 0 {
-                    untracked = true;
-                } else {
-                    slot = holders().next();
+            Release::Lock => {
+                slot = holders().find(|&i| self.holder(i).load(SeqCst) == me);
+                if slot.is_none() {
+                    if free >= 1 {
+                        return Err(Error::ReleasedTooOften);
+                    }
+                    if self.at(UNTRACKED).load(SeqCst) > 0 {
+                        untracked = true;
+                    } else {
+                        slot = holders().next();
+                    }
                 }
             }
-            Release::Semaphore { bound: Some(bound) } if slot.is_none() && free >= bound as u64 => {
+            Release::Semaphore { bound: Some(bound) } if free >= bound as u64 => {
                 return Err(Error::ReleasedTooOften);
             }
-            _ => {}
+            Release::Semaphore { .. } => {}
         }
         self.begin(&held, slot);
         if let Some(i) = slot {
@@ -426,8 +429,9 @@ impl Places {
 pub(crate) enum Release {
     /// A lock's: the place held, by this process or another.
     Lock,
-    /// A semaphore's: this process's place, else a new one, up to `bound`
-    /// free places.
+    /// A semaphore's: one more free place, up to `bound` free places (a
+    /// semaphore's places held through guards stay their holders'; a kept
+    /// one was spent).
     Semaphore { bound: Option<usize> },
 }
 

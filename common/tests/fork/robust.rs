@@ -31,6 +31,30 @@ fork_tests! {
         assert!(again.is_some_and(|g| !g.previous_holder_died()), "free, and no death to report twice");
     }
 
+    /// A semaphore used as a signal: a consumer takes one signal and keeps
+    /// it (Python's bare `acquire`), then exits; the signal stays consumed
+    /// (only a lock's holder gives back what it kept by dying).
+    fn a_consumed_signal_stays_consumed_after_its_taker_exits() {
+        let signals = Semaphore::new(0).expect("semaphore");
+        signals.release().expect("one");
+        signals.release().expect("two");
+        let mut consumer = Process::with_args(take_one_signal, signals.try_clone().expect("dup"));
+        consumer.start().expect("start");
+        consumer.join().expect("join");
+        assert_eq!(consumer.exitcode(), Some(0));
+        let first = signals.acquire_timeout(Duration::from_secs(5)).expect("tried");
+        assert!(first.is_some(), "the second signal is there");
+        first.expect("taken").keep();
+        // Long enough for a waiter to look for dead holders several times.
+        assert!(
+            signals
+                .acquire_timeout(Duration::from_millis(100))
+                .expect("tried")
+                .is_none(),
+            "no third signal came back from the consumer's exit"
+        );
+    }
+
     /// A process that loops taking and giving back the lock is killed at a
     /// random moment, forty times: each time the lock is whole afterwards
     /// (one place: taken once, not twice).
@@ -163,4 +187,9 @@ fn loop_on_semaphore_until_told((places, stop): (Semaphore, Value)) {
             .expect("tried");
         drop(held);
     }
+}
+
+/// Takes one signal and keeps it.
+fn take_one_signal(signals: Semaphore) {
+    signals.acquire().expect("a signal").keep();
 }
