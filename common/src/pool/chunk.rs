@@ -405,16 +405,8 @@ impl Answer {
             Err(answer) => answer,
         };
         match answer {
-            Answer::All { len, bytes, from } => {
-                let mut items = Reader::new::<R>(&bytes[from..]);
-                for index in start..start + len {
-                    let value = items
-                        .next::<R>()
-                        .map_err(|message| Error::Codec { index, message })?;
-                    values.push(value);
-                }
-                Ok(())
-            }
+            // Decoding reads the bytes either way: as `peek` does.
+            all @ Answer::All { .. } => all.peek(start, values),
             each => {
                 let mut out = Vec::new();
                 each.decode(start, &mut out);
@@ -437,24 +429,11 @@ pub(super) fn make_jobs<A: Serialize + 'static>(
     chunksize: usize,
     mut sink: impl FnMut(super::worker::Job) -> Result<()>,
 ) -> Result<()> {
-    use super::worker::Job;
-    let chunksize = chunksize.max(1);
-    let mut job = Job::new(batch, func, 0);
-    for (index, item) in items.into_iter().enumerate() {
-        encode_item(&item, &mut job.payload).map_err(|message| Error::Codec { index, message })?;
-        let end = u32::try_from(job.payload.len()).map_err(|_| Error::Codec {
-            index,
-            message: "a chunk over 4 GiB: use a smaller chunksize".to_owned(),
-        })?;
-        job.ends.push(end);
-        if job.len() == chunksize {
-            sink(std::mem::replace(
-                &mut job,
-                Job::new(batch, func, index + 1),
-            ))?;
-        }
-    }
-    if job.len() > 0 {
+    let mut items = items.into_iter();
+    let mut start = 0;
+    while let Some(job) = next_job(&mut items, batch, func, start, chunksize) {
+        let job = job?;
+        start += job.len();
         sink(job)?;
     }
     Ok(())
