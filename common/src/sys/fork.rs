@@ -68,18 +68,13 @@ fn lock_parent_fds() -> std::sync::MutexGuard<'static, Vec<RawFd>> {
 /// while the kernel finishes its exit, so a count above one is taken again,
 /// a few times over at most 20 ms, before it is believed.
 pub(crate) fn thread_count() -> Result<usize> {
-    let count = || -> Result<usize> {
-        let tasks = std::fs::read_dir("/proc/self/task")
-            .map_err(|e| Error::os("read /proc/self/task", e))?;
-        Ok(tasks.count())
-    };
-    let mut threads = count()?;
+    let mut threads = task_count()?;
     for _ in 0..20 {
         if threads <= 1 {
             break;
         }
         std::thread::sleep(Duration::from_millis(1));
-        threads = count()?;
+        threads = task_count()?;
     }
     Ok(threads)
 }
@@ -87,7 +82,14 @@ pub(crate) fn thread_count() -> Result<usize> {
 /// How many threads this process has, by one look at `/proc/self/task`
 /// (1 if it cannot be read).
 pub(crate) fn threads_now() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(1, Iterator::count)
+    task_count().unwrap_or(1)
+}
+
+/// One look at `/proc/self/task`.
+fn task_count() -> Result<usize> {
+    let tasks =
+        std::fs::read_dir("/proc/self/task").map_err(|e| Error::os("read /proc/self/task", e))?;
+    Ok(tasks.count())
 }
 
 /// Writes out what the standard streams hold, so that a child does not print
