@@ -105,8 +105,10 @@ impl Inner {
         if self.state != State::Running {
             return Err(Error::PoolNotRunning);
         }
+        // A worker that died idle is found by the first job written to it
+        // (its pipe has no reader), and replaced there with no blame (see
+        // `flush`).
         self.fill_vacancies()?;
-        self.replace_idle_dead()?;
         let len = items.len();
         let chunksize = chunksize.unwrap_or_else(|| len.div_ceil(4 * self.workers.len()));
         let batch = self.next_batch;
@@ -168,26 +170,6 @@ impl Inner {
                 self.batches.remove(&batch);
             }
         }
-    }
-
-    /// Replaces every worker that ended while it had no job (killed while
-    /// the pool was idle): no item was running on it, so none fails.
-    pub(super) fn replace_idle_dead(&mut self) -> Result<()> {
-        for i in 0..self.workers.len() {
-            let worker = &self.workers[i];
-            if worker.ended.is_some() || !worker.jobs.is_empty() {
-                continue;
-            }
-            if let Some(ended) = sys::reap(worker.pid, false).ok().flatten() {
-                self.workers[i].ended = Some(ended);
-                log::event(format_args!(
-                    "pool worker pid {} ended while idle; replacing it",
-                    self.workers[i].pid
-                ));
-                self.replace(i, Duration::ZERO)?;
-            }
-        }
-        Ok(())
     }
 
     /// Drives the pool until `done` holds for `batch` (or the batch is gone),

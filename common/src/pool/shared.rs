@@ -97,7 +97,11 @@ pub(super) fn lock(shared: &Shared) -> Locked<'_> {
         return locked;
     }
     shared.wanting.fetch_add(1, Ordering::SeqCst);
-    shared.poke();
+    // Only a driver polls the wake pipe; with none, another caller holds
+    // the state and lets go by itself.
+    if shared.driving.load(Ordering::SeqCst) {
+        shared.poke();
+    }
     let guard = shared.inner.lock().unwrap_or_else(PoisonError::into_inner);
     shared.wanting.fetch_sub(1, Ordering::SeqCst);
     Locked { guard: Some(guard) }
