@@ -31,17 +31,8 @@ fork_tests! {
     fn manager_list_appended_by_processes() {
         let manager = Manager::new().expect("manager");
         let list = manager.list::<u32>().expect("list");
-        let processes: Vec<Process> = (0..4)
-            .map(|p| {
-                let mut process = Process::with_args(append_25, (list.clone(), p));
-                process.start().expect("start");
-                process
-            })
-            .collect();
-        for process in &processes {
-            process.join().expect("join");
-            assert_eq!(process.exitcode(), Some(0));
-        }
+        let processes = start_each(4, append_25, |p| (list.clone(), p));
+        join_all_exited_0(&processes, "an appender failed");
         let mut all = list.to_vec().expect("items");
         all.sort_unstable();
         let expected: Vec<u32> = (0..4).flat_map(|p| (0..25).map(move |i| p * 100 + i)).collect();

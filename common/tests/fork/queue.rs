@@ -78,13 +78,7 @@ fork_tests! {
     /// producer's in the order it put them.
     fn queue_keeps_each_producers_order() {
         let queue = Queue::new().expect("queue");
-        let producers: Vec<Process> = (0..3)
-            .map(|p| {
-                let mut process = Process::with_args(produce, (queue.try_clone().expect("dup"), p));
-                process.start().expect("start");
-                process
-            })
-            .collect();
+        let producers = start_each(3, produce, |p| (queue.try_clone().expect("dup"), p));
         let mut next = [0u32; 3];
         for _ in 0..600 {
             let (producer, n) = queue.get().expect("a value");
@@ -92,10 +86,7 @@ fork_tests! {
             next[producer as usize] += 1;
         }
         assert_eq!(next, [200; 3]);
-        for process in &producers {
-            process.join().expect("join");
-            assert_eq!(process.exitcode(), Some(0));
-        }
+        join_all_exited_0(&producers, "a producer failed");
         assert!(matches!(
             queue.get_timeout(Duration::from_millis(1)),
             Err(Error::Timeout(_))

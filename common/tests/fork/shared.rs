@@ -9,22 +9,14 @@ fork_tests! {
     fn value_add_loses_no_update_across_processes() {
         let total = Value::new(0).expect("value");
         let counts = Array::new(4).expect("array");
-        let processes: Vec<Process> = (0..4)
-            .map(|slot| {
-                let args = (
-                    total.try_clone().expect("dup"),
-                    counts.try_clone().expect("dup"),
-                    slot,
-                );
-                let mut process = Process::with_args(add_a_thousand, args);
-                process.start().expect("start");
-                process
-            })
-            .collect();
-        for process in &processes {
-            process.join().expect("join");
-            assert_eq!(process.exitcode(), Some(0));
-        }
+        let processes = start_each(4, add_a_thousand, |slot| {
+            (
+                total.try_clone().expect("dup"),
+                counts.try_clone().expect("dup"),
+                slot as usize,
+            )
+        });
+        join_all_exited_0(&processes, "an adder failed");
         assert_eq!(total.get(), 4000);
         assert_eq!(counts.to_vec(), [1000; 4]);
     }
@@ -33,17 +25,8 @@ fork_tests! {
     /// lock, in two steps (read, then write): nothing is lost.
     fn float_value_under_get_lock_loses_nothing() {
         let total = Value::new(0.0f64).expect("value");
-        let processes: Vec<Process> = (0..4)
-            .map(|_| {
-                let mut process = Process::with_args(add_halves, total.try_clone().expect("dup"));
-                process.start().expect("start");
-                process
-            })
-            .collect();
-        for process in &processes {
-            process.join().expect("join");
-            assert_eq!(process.exitcode(), Some(0));
-        }
+        let processes = start_each(4, add_halves, |_| total.try_clone().expect("dup"));
+        join_all_exited_0(&processes, "an adder failed");
         assert_eq!(total.get(), 2000.0);
     }
 

@@ -172,6 +172,35 @@ pub(crate) fn children_of(parent: Pid) -> Vec<Pid> {
         .collect()
 }
 
+/// Starts, in a child each, `target` with the arguments `args` gives for
+/// `0..count`.
+pub(crate) fn start_each<A>(
+    count: u32,
+    target: fn(A),
+    mut args: impl FnMut(u32) -> A,
+) -> Vec<Process>
+where
+    A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    (0..count)
+        .map(|i| {
+            let mut process = Process::with_args(target, args(i));
+            process.start().expect("start");
+            process
+        })
+        .collect()
+}
+
+/// Joins every process, each of which must have exited with 0 (`why`
+/// says what else would mean).
+#[track_caller]
+pub(crate) fn join_all_exited_0(processes: &[Process], why: &str) {
+    for process in processes {
+        process.join().expect("join");
+        assert_eq!(process.exitcode(), Some(0), "{why}");
+    }
+}
+
 /// Whether `pid` is a fork server of `common` (by its name in `/proc`).
 pub(crate) fn is_fork_server(pid: Pid) -> bool {
     std::fs::read(format!("/proc/{pid}/comm"))

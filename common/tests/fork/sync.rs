@@ -168,22 +168,14 @@ fork_tests! {
     fn barrier_lets_no_one_through_early() {
         let barrier = Barrier::new(4).expect("barrier");
         let arrived = Array::new(ROUNDS).expect("array");
-        let processes: Vec<Process> = (0..3)
-            .map(|_| {
-                let args = (
-                    barrier.try_clone().expect("dup"),
-                    arrived.try_clone().expect("dup"),
-                );
-                let mut process = Process::with_args(meet_every_round, args);
-                process.start().expect("start");
-                process
-            })
-            .collect();
+        let processes = start_each(3, meet_every_round, |_| {
+            (
+                barrier.try_clone().expect("dup"),
+                arrived.try_clone().expect("dup"),
+            )
+        });
         meet_every_round((barrier, arrived.try_clone().expect("dup")));
-        for process in &processes {
-            process.join().expect("join");
-            assert_eq!(process.exitcode(), Some(0), "a child got through early");
-        }
+        join_all_exited_0(&processes, "a child got through early");
         assert_eq!(arrived.to_vec(), [4; ROUNDS]);
     }
 
