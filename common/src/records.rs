@@ -112,14 +112,14 @@ fn writable(fd: &OwnedFd, deadline: Option<Instant>) -> Result<bool> {
 
 /// Waits until `fd` is ready for `events`, by `deadline`.
 fn ready(fd: &OwnedFd, deadline: Option<Instant>, events: nix::poll::PollFlags) -> Result<bool> {
-    use nix::poll::{PollFd, PollTimeout, poll};
+    use nix::poll::{PollFd, poll};
     loop {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left.is_some_and(|l| l.is_zero()) {
             return Ok(false);
         }
         let ms = left.map_or(Duration::from_secs(60), |l| l.min(Duration::from_secs(60)));
-        let timeout = PollTimeout::from(u16::try_from(ms.as_millis().max(1)).unwrap_or(u16::MAX));
+        let timeout = crate::sys::poll_timeout(ms);
         let mut fds = [PollFd::new(fd.as_fd(), events)];
         match poll(&mut fds, timeout) {
             Ok(0) | Err(Errno::EINTR) => {}

@@ -5,7 +5,7 @@ use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags, poll};
 
 use crate::error::{Error, Result};
 
@@ -39,8 +39,7 @@ pub fn wait(objects: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Result<Vec
             .iter()
             .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
             .collect();
-        let millis = u16::try_from(ms.as_millis()).unwrap_or(u16::MAX);
-        match poll(&mut fds, PollTimeout::from(millis)) {
+        match poll(&mut fds, crate::sys::poll_timeout(ms)) {
             Ok(0) | Err(Errno::EINTR) => {}
             Ok(_) => {
                 return Ok(fds

@@ -237,10 +237,7 @@ impl Inner {
         }
         let timeout = match deadline {
             None => PollTimeout::NONE,
-            Some(d) => {
-                let ms = d.saturating_duration_since(Instant::now()).as_millis();
-                PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX))
-            }
+            Some(d) => sys::poll_timeout(d.saturating_duration_since(Instant::now())),
         };
         let mut fds: Vec<PollFd> = busy
             .iter()

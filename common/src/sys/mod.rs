@@ -38,4 +38,4 @@ pub(crate) use places::{Places, Release, Taken, holder_id};
 pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
-pub(crate) use wait::{has_ended, pidfd_open, readable, reap, reap_timeout};
+pub(crate) use wait::{has_ended, pidfd_open, poll_timeout, readable, reap, reap_timeout};

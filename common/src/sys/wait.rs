@@ -39,9 +39,8 @@ pub(crate) fn readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Er
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(ms)) {
+        match poll(&mut fds, poll_timeout(left)) {
             Ok(0) | Err(Errno::EINTR) => {}
             Ok(_) => return Ok(true),
             Err(errno) => return Err(errno),
@@ -50,6 +49,14 @@ pub(crate) fn readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Er
             return Ok(false);
         }
     }
+}
+
+/// `left` as `poll` takes it: whole milliseconds rounded up (rounded down,
+/// the last millisecond before a deadline would be spent in polls that
+/// return at once), at most 65535.
+pub(crate) fn poll_timeout(left: Duration) -> PollTimeout {
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX))
 }
 
 /// Waits up to `timeout` for `pid` to end and reaps it. `None`: still running.
@@ -98,4 +105,21 @@ pub(crate) fn has_ended(pid: Pid) -> bool {
         ),
         Ok(WaitStatus::StillAlive)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poll_timeout_is_rounded_up_to_whole_milliseconds() {
+        let ms = |d: Duration| i32::from(poll_timeout(d));
+        assert_eq!(ms(Duration::ZERO), 0);
+        // Rounded down, these would be polls that return at once: a loop
+        // waiting for its deadline would spin through its last millisecond.
+        assert_eq!(ms(Duration::from_nanos(1)), 1);
+        assert_eq!(ms(Duration::from_micros(999)), 1);
+        assert_eq!(ms(Duration::from_micros(1001)), 2);
+        assert_eq!(ms(Duration::from_secs(3600)), 65535);
+    }
 }

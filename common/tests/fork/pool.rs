@@ -290,6 +290,22 @@ fork_tests! {
         }
     }
 
+    /// The driver started by `apply_async` waits without spinning while
+    /// the program itself waits on a result: 400 ms of waiting costs this
+    /// process far less than 100 ms of CPU (a driver that polled with a
+    /// timeout rounded down to 0 burnt about half a core).
+    fn pool_waiting_on_a_result_does_not_spin() {
+        let mut pool = Pool::new(1).expect("pool");
+        let handle = pool.apply_async(sleep_ms, 400).expect("queued");
+        let before = cpu_time();
+        assert_eq!(handle.get().expect("done"), 400);
+        let spent = cpu_time() - before;
+        assert!(
+            spent < Duration::from_millis(100),
+            "waiting 400 ms for a result cost {spent:?} of CPU"
+        );
+    }
+
     /// Fire and forget with callbacks: handles dropped at once, every task
     /// still runs, and each callback runs once in this process.
     fn pool_callbacks_run_for_dropped_handles() {
@@ -624,6 +640,21 @@ fn expect_worker_death(func: fn(u32) -> u32, index: usize, how: Ended) {
         pool.map(identity, 0..8).expect("map after a death"),
         (0..8).collect::<Vec<_>>()
     );
+}
+
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// The CPU time this process (all its threads, not its children) has used.
+fn cpu_time() -> Duration {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .expect("getrusage");
+    let time = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+    };
+    time(usage.user_time()) + time(usage.system_time())
 }
 
 fn pow(base: u64, exponent: u32) -> u64 {
