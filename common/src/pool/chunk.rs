@@ -1,7 +1,7 @@
 //! A chunk of items as it crosses to a worker and back, and the typed code
 //! on both sides: items encoded one after another in one buffer (no
-//! allocation per item), results likewise, and `Vec<u8>` copied whole
-//! rather than byte by byte through serde.
+//! allocation per item; each item as `item.rs` encodes it), results
+//! likewise.
 //!
 //! # The answer
 //!
@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::child::panic_message;
+use super::item::{Reader, encode_item, put_varint, take_varint};
 use crate::error::{Error, Result};
 use crate::sys::Chunk;
 
@@ -36,93 +37,6 @@ const PANICKED: u8 = 1;
 /// An item's outcome in an [`EACH`] answer: its argument or result could
 /// not cross; the message follows.
 const CODEC: u8 = 2;
-
-/// Appends `value`'s encoding to `out`: postcard's, with a `Vec<u8>`
-/// copied whole (postcard would write it byte by byte, to the same bytes).
-pub(super) fn encode_item<T: Serialize + 'static>(
-    value: &T,
-    out: &mut Vec<u8>,
-) -> std::result::Result<(), String> {
-    if let Some(bytes) = (value as &dyn Any).downcast_ref::<Vec<u8>>() {
-        put_varint(bytes.len() as u64, out);
-        out.extend_from_slice(bytes);
-        return Ok(());
-    }
-    // On an error the bytes of a value half written stay: the callers cut
-    // the buffer back.
-    postcard::to_extend(value, Appender(out))
-        .map(drop)
-        .map_err(|e| crate::crossing::take_refusal().map_or_else(|| e.to_string(), str::to_owned))
-}
-
-/// Appends to a borrowed buffer, for postcard's serializer (which writes
-/// through `Extend`, byte by byte, without a call per byte).
-struct Appender<'a>(&'a mut Vec<u8>);
-
-impl Extend<u8> for Appender<'_> {
-    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
-        self.0.extend(bytes);
-    }
-}
-
-/// Reads values one after another from encodings laid end to end: through
-/// one postcard deserializer, or, for `Vec<u8>`, by copying each whole.
-pub(super) enum Reader<'a> {
-    Bytes(&'a [u8]),
-    Serde(postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>),
-}
-
-impl<'a> Reader<'a> {
-    /// A reader of `T`s from `bytes`.
-    pub(super) fn new<T: 'static>(bytes: &'a [u8]) -> Reader<'a> {
-        if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
-            Reader::Bytes(bytes)
-        } else {
-            Reader::Serde(postcard::Deserializer::from_bytes(bytes))
-        }
-    }
-
-    /// The next value (of the `T` the reader was made for).
-    pub(super) fn next<T: DeserializeOwned + 'static>(&mut self) -> std::result::Result<T, String> {
-        match self {
-            Reader::Serde(de) => T::deserialize(de).map_err(|e| e.to_string()),
-            Reader::Bytes(bytes) => {
-                let (len, rest) =
-                    take_varint(bytes).ok_or("a byte vector's length is cut short")?;
-                let len = usize::try_from(len).map_err(|_| "a byte vector too long")?;
-                let value = rest
-                    .get(..len)
-                    .ok_or("a byte vector is cut short")?
-                    .to_vec();
-                *bytes = &rest[len..];
-                let boxed: Box<dyn Any> = Box::new(value);
-                boxed
-                    .downcast::<T>()
-                    .map(|value| *value)
-                    .map_err(|_| "a reader made for another type".to_owned())
-            }
-        }
-    }
-}
-
-fn put_varint(mut n: u64, out: &mut Vec<u8>) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn take_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let mut n = 0u64;
-    for (i, &byte) in bytes.iter().enumerate().take(10) {
-        n |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((n, &bytes[i + 1..]));
-        }
-    }
-    None
-}
 
 /// In a worker: runs `call` on each item of `chunk` and appends the answer
 /// to `answer` (see the module docs). A panic is caught per item.
@@ -369,13 +283,12 @@ impl Answer {
     ) -> Result<()> {
         match self {
             Answer::All { len, bytes, from } => {
-                let mut items = Reader::new::<R>(&bytes[*from..]);
-                for index in start..start + len {
-                    let value = items
-                        .next::<R>()
-                        .map_err(|message| Error::Codec { index, message })?;
-                    values.push(value);
-                }
+                Reader::new::<R>(&bytes[*from..])
+                    .read_into(*len, values)
+                    .map_err(|(at, message)| Error::Codec {
+                        index: start + at,
+                        message,
+                    })?;
             }
             Answer::Each(items) => {
                 for (index, item) in (start..).zip(items) {
@@ -419,17 +332,53 @@ impl Answer {
     }
 }
 
+/// A call's input items, with how many there are: the caller's iterator
+/// itself when it knows its length exactly (a range, a vector), else the
+/// items collected first (the default chunksize needs the count, as
+/// Python's `map` needs `list(iterable)`).
+pub(super) enum Items<I: Iterator> {
+    /// An iterator that yields more or fewer than it said is counted as
+    /// it goes (see `Inner::submit`).
+    Exact(I),
+    Collected(std::vec::IntoIter<I::Item>),
+}
+
+impl<I: Iterator> Items<I> {
+    /// `items`, and how many they are.
+    pub(super) fn new(items: impl IntoIterator<IntoIter = I>) -> (Items<I>, usize) {
+        let items = items.into_iter();
+        match items.size_hint() {
+            (low, Some(high)) if low == high => (Items::Exact(items), low),
+            _ => {
+                let items: Vec<I::Item> = items.collect();
+                let len = items.len();
+                (Items::Collected(items.into_iter()), len)
+            }
+        }
+    }
+}
+
+impl<I: Iterator> Iterator for Items<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        match self {
+            Items::Exact(items) => items.next(),
+            Items::Collected(items) => items.next(),
+        }
+    }
+}
+
 /// In the parent: `items` as jobs of `batch` of `chunksize` items each,
 /// their encodings one buffer per job, handed to `sink` one by one as they
 /// are made.
 pub(super) fn make_jobs<A: Serialize + 'static>(
     batch: u64,
     func: crate::sys::ErasedFn,
-    items: Vec<A>,
+    mut items: impl Iterator<Item = A>,
     chunksize: usize,
     mut sink: impl FnMut(super::worker::Job) -> Result<()>,
 ) -> Result<()> {
-    let mut items = items.into_iter();
     let mut start = 0;
     while let Some(job) = next_job(&mut items, batch, func, start, chunksize) {
         let job = job?;

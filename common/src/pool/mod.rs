@@ -34,7 +34,9 @@
 //!   it is sent;
 //! - `child.rs`: the worker process's loop;
 //! - `chunk.rs`: a chunk's items and answer, and the typed code on both
-//!   sides (no allocation per item; `Vec<u8>` copied whole);
+//!   sides (no allocation per item);
+//! - `item.rs`: one item's encoding (`Vec<u8>` copied whole, integers at
+//!   their fixed width, the rest through postcard);
 //! - `wire.rs`: the frames that cross the pipes.
 
 use shared::{Shared, lock};
@@ -43,6 +45,7 @@ mod builder;
 mod child;
 mod chunk;
 mod driver;
+mod item;
 mod results;
 mod scheduler;
 mod shared;
@@ -57,6 +60,7 @@ use std::time::{Duration, Instant};
 
 pub use builder::PoolBuilder;
 pub(crate) use child::worker_loop;
+use chunk::Items;
 pub(crate) use chunk::run_chunk;
 pub(crate) use driver::{paused as drivers_paused, running as drivers_running};
 pub use results::{AsyncResult, Imap};
@@ -254,11 +258,7 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.run_all(
-            ErasedFn::chunked(func),
-            items.into_iter().collect(),
-            chunksize,
-        )
+        self.run_all(ErasedFn::chunked(func), Items::new(items), chunksize)
     }
 
     /// Like [`map`](Pool::map) for a two-argument function, each item a
@@ -283,11 +283,7 @@ impl Pool {
         B: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.run_all(
-            ErasedFn::chunked_pair(func),
-            items.into_iter().collect(),
-            None,
-        )
+        self.run_all(ErasedFn::chunked_pair(func), Items::new(items), None)
     }
 
     /// A lazy [`map`](Pool::map): yields each result, in input order, as
@@ -388,7 +384,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let mut inner = lock(&self.inner);
-        let batch = inner.submit(ErasedFn::chunked(func), vec![arg], Some(1))?;
+        let batch = inner.submit(ErasedFn::chunked(func), std::iter::once(arg), 1, Some(1))?;
         // Sent at once to a worker with room; the driver moves the rest while
         // the caller does other things.
         let claim = self.claim(batch, false);
@@ -560,11 +556,7 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.submit_async(
-            ErasedFn::chunked(func),
-            items.into_iter().collect(),
-            chunksize,
-        )
+        self.submit_async(ErasedFn::chunked(func), Items::new(items), chunksize)
     }
 
     /// [`starmap`](Pool::starmap), queued like
@@ -589,21 +581,17 @@ impl Pool {
         B: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.submit_async(
-            ErasedFn::chunked_pair(func),
-            items.into_iter().collect(),
-            None,
-        )
+        self.submit_async(ErasedFn::chunked_pair(func), Items::new(items), None)
     }
 
     fn submit_async<A: Serialize + 'static, R: DeserializeOwned + 'static>(
         &mut self,
         func: ErasedFn,
-        items: Vec<A>,
+        (items, len): (impl Iterator<Item = A>, usize),
         chunksize: Option<usize>,
     ) -> Result<AsyncResult<Vec<R>>> {
         let mut inner = lock(&self.inner);
-        let batch = inner.submit(func, items, chunksize)?;
+        let batch = inner.submit(func, items, len, chunksize)?;
         let claim = self.claim(batch, false);
         inner.dispatch()?;
         driver::ensure(&self.inner, &mut inner);
@@ -683,11 +671,11 @@ impl Pool {
     fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
         &mut self,
         func: ErasedFn,
-        items: Vec<A>,
+        (items, len): (impl Iterator<Item = A>, usize),
         chunksize: Option<usize>,
     ) -> Result<Vec<R>> {
         let mut inner = lock(&self.inner);
-        let batch = inner.submit(func, items, chunksize)?;
+        let batch = inner.submit(func, items, len, chunksize)?;
         let waited = inner.wait(batch, None, |b| b.outstanding == 0 || b.failed);
         let done = inner
             .batches
@@ -713,7 +701,7 @@ impl Pool {
         let chunksize = chunksize.unwrap_or(1).max(1);
         let func = ErasedFn::chunked(func);
         let mut inner = lock(&self.inner);
-        let batch = inner.submit(func, Vec::<A>::new(), Some(chunksize))?;
+        let batch = inner.submit(func, std::iter::empty::<A>(), 0, Some(chunksize))?;
         let workers = inner.workers.len();
         drop(inner);
         let mut items = items.into_iter();

@@ -99,7 +99,8 @@ impl Inner {
     pub(super) fn submit<A: Serialize + 'static>(
         &mut self,
         func: ErasedFn,
-        items: Vec<A>,
+        items: impl Iterator<Item = A>,
+        len: usize,
         chunksize: Option<usize>,
     ) -> Result<u64> {
         if self.state != State::Running {
@@ -109,7 +110,6 @@ impl Inner {
         // (its pipe has no reader), and replaced there with no blame (see
         // `flush`).
         self.fill_vacancies()?;
-        let len = items.len();
         let chunksize = chunksize.unwrap_or_else(|| len.div_ceil(4 * self.workers.len()));
         let batch = self.next_batch;
         self.next_batch += 1;
@@ -127,7 +127,14 @@ impl Inner {
         );
         // Each job goes out as soon as it is encoded, so the workers start
         // while the rest is encoded.
+        let (mut count, mut expected) = (0, len);
         let made = make_jobs(batch, func, items, chunksize, |job| {
+            count += job.len();
+            if count > expected {
+                // An iterator that yields more than its exact length said.
+                self.resize(batch, expected, count);
+                expected = count;
+            }
             self.queue.push_back(job);
             self.dispatch()
         });
@@ -135,7 +142,18 @@ impl Inner {
             self.forget(batch);
             return Err(error);
         }
+        if count < expected {
+            // Or fewer.
+            self.resize(batch, expected, count);
+        }
         Ok(batch)
+    }
+
+    /// Makes `batch`, given `was` items, have `now`.
+    fn resize(&mut self, batch: u64, was: usize, now: usize) {
+        let batch = self.batches.get_mut(&batch).expect("a batch being made");
+        batch.len = batch.len + now - was;
+        batch.outstanding = batch.outstanding + now - was;
     }
 
     /// Adds `job` to its batch (an `imap`'s, which grows as its input is

@@ -88,6 +88,10 @@ pub(super) fn missing(inbox: &[u8]) -> usize {
     0
 }
 
+/// The size from which an answer that fills the inbox is taken with the
+/// inbox's buffer rather than copied out of it.
+const TAKE_WHOLE: usize = 1 << 20;
+
 /// One answer taken from a worker's inbox: its tag and payload, the
 /// payload being `bytes[from..]`.
 pub(super) struct Taken {
@@ -118,7 +122,7 @@ pub(super) fn take_answers(inbox: &mut Vec<u8>) -> Vec<Taken> {
                 bytes: Vec::new(),
                 from: 0,
             });
-        } else if at == 0 && end == inbox.len() && end > 1 << 20 {
+        } else if at == 0 && end == inbox.len() && end >= TAKE_WHOLE {
             taken.push(Taken {
                 tag: inbox[ANSWER_LEN],
                 bytes: std::mem::take(inbox),

@@ -99,6 +99,21 @@ fork_tests! {
         }
     }
 
+    /// `map` takes an iterator that knows its length as it comes, without
+    /// collecting it first; one whose length was wrong still gives every
+    /// item it yields, no more.
+    fn pool_map_counts_what_the_iterator_yields() {
+        let mut pool = Pool::new(2).expect("pool");
+        for (said, yields) in [(10, 4), (3, 9), (0, 2), (5, 0)] {
+            let items = Lying { said, left: yields };
+            let squares = pool.map(square, items).expect("map");
+            let expected: Vec<u64> = (0..yields).rev().map(|n| n * n).collect();
+            assert_eq!(squares, expected, "said {said}, yielded {yields}");
+            let handle = pool.map_async(square, Lying { said, left: yields }, None).expect("queued");
+            assert_eq!(handle.get().expect("done"), expected);
+        }
+    }
+
     fn pool_starmap_and_apply() {
         let mut pool = Pool::new(2).expect("pool");
         assert_eq!(
@@ -640,6 +655,25 @@ fn expect_worker_death(func: fn(u32) -> u32, index: usize, how: Ended) {
         pool.map(identity, 0..8).expect("map after a death"),
         (0..8).collect::<Vec<_>>()
     );
+}
+
+/// Yields `left - 1` down to 0, saying it has exactly `said` items.
+struct Lying {
+    said: usize,
+    left: u64,
+}
+
+impl Iterator for Lying {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        self.left = self.left.checked_sub(1)?;
+        Some(self.left)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.said, Some(self.said))
+    }
 }
 
 fn sleep_ms(ms: u64) -> u64 {

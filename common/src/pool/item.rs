@@ -1,0 +1,301 @@
+//! One item's encoding, as the pool's jobs and answers lay items end to
+//! end: postcard's, except for the types the pool moves most, which skip
+//! serde:
+//!
+//! - `Vec<u8>`: a varint length, then the bytes copied whole (postcard
+//!   would write them one by one, to the same bytes);
+//! - the fixed-width integers (`u16` to `u64`, `i16` to `i64`, `usize`,
+//!   `isize`): their little-endian bytes, one load or store each instead of
+//!   a varint's loop.
+//!
+//! Both sides pick the encoding by the item's type, so an item is always
+//! decoded as it was encoded.
+
+use std::any::{Any, TypeId};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Runs `$body` with `$t` bound to each fixed-width type in turn.
+macro_rules! each_fixed {
+    ($t:ident => $body:block) => {{
+        {
+            type $t = u16;
+            $body
+        }
+        {
+            type $t = u32;
+            $body
+        }
+        {
+            type $t = u64;
+            $body
+        }
+        {
+            type $t = usize;
+            $body
+        }
+        {
+            type $t = i16;
+            $body
+        }
+        {
+            type $t = i32;
+            $body
+        }
+        {
+            type $t = i64;
+            $body
+        }
+        {
+            type $t = isize;
+            $body
+        }
+    }};
+}
+
+/// Whether `T` is one of the fixed-width integers.
+fn is_fixed<T: 'static>() -> bool {
+    each_fixed!(F => {
+        if TypeId::of::<T>() == TypeId::of::<F>() {
+            return true;
+        }
+    });
+    false
+}
+
+/// Appends `value`'s encoding to `out` (see the module docs).
+pub(super) fn encode_item<T: Serialize + 'static>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
+    let any = value as &dyn Any;
+    each_fixed!(F => {
+        if let Some(n) = any.downcast_ref::<F>() {
+            out.extend_from_slice(&n.to_le_bytes());
+            return Ok(());
+        }
+    });
+    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
+        put_varint(bytes.len() as u64, out);
+        out.extend_from_slice(bytes);
+        return Ok(());
+    }
+    // On an error the bytes of a value half written stay: the callers cut
+    // the buffer back.
+    postcard::serialize_with_flavor(value, Append(out))
+        .map_err(|e| crate::crossing::take_refusal().map_or_else(|| e.to_string(), str::to_owned))
+}
+
+/// Appends to a borrowed buffer, for postcard's serializer: a run of bytes
+/// (a varint, a string) is copied whole (postcard's `to_extend` hands them
+/// over through `Extend` one by one, which showed in profiles of `map`).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads values one after another from encodings laid end to end, as
+/// [`encode_item`] wrote them.
+pub(super) enum Reader<'a> {
+    Fixed(&'a [u8]),
+    Bytes(&'a [u8]),
+    Serde(postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>),
+}
+
+impl<'a> Reader<'a> {
+    /// A reader of `T`s from `bytes`.
+    pub(super) fn new<T: 'static>(bytes: &'a [u8]) -> Reader<'a> {
+        if is_fixed::<T>() {
+            Reader::Fixed(bytes)
+        } else if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
+            Reader::Bytes(bytes)
+        } else {
+            Reader::Serde(postcard::Deserializer::from_bytes(bytes))
+        }
+    }
+
+    /// The next `count` values onto the end of `out`; on a failure, the
+    /// position of the value that failed and why. Integers are read in
+    /// one pass straight into `out`.
+    pub(super) fn read_into<T: DeserializeOwned + 'static>(
+        &mut self,
+        count: usize,
+        out: &mut Vec<T>,
+    ) -> std::result::Result<(), (usize, String)> {
+        if let Reader::Fixed(bytes) = self {
+            let any = out as &mut dyn Any;
+            each_fixed!(F => {
+                if let Some(out) = any.downcast_mut::<Vec<F>>() {
+                    const WIDTH: usize = size_of::<F>();
+                    let whole = (bytes.len() / WIDTH).min(count);
+                    let (these, rest) = bytes.split_at(whole * WIDTH);
+                    out.extend(
+                        these
+                            .chunks_exact(WIDTH)
+                            .map(|b| F::from_le_bytes(b.try_into().expect("WIDTH bytes"))),
+                    );
+                    *bytes = rest;
+                    if whole < count {
+                        return Err((whole, "an integer is cut short".to_owned()));
+                    }
+                    return Ok(());
+                }
+            });
+        }
+        out.reserve(count);
+        for at in 0..count {
+            out.push(self.next::<T>().map_err(|message| (at, message))?);
+        }
+        Ok(())
+    }
+
+    /// The next value (of the `T` the reader was made for).
+    pub(super) fn next<T: DeserializeOwned + 'static>(&mut self) -> std::result::Result<T, String> {
+        match self {
+            Reader::Serde(de) => T::deserialize(de).map_err(|e| e.to_string()),
+            Reader::Fixed(bytes) => {
+                // The value is put in place through `Any`, without a box.
+                let mut slot: Option<T> = None;
+                let any = &mut slot as &mut dyn Any;
+                each_fixed!(F => {
+                    if let Some(slot) = any.downcast_mut::<Option<F>>() {
+                        let (head, rest) = bytes
+                            .split_first_chunk::<{ size_of::<F>() }>()
+                            .ok_or("an integer is cut short")?;
+                        *slot = Some(F::from_le_bytes(*head));
+                        *bytes = rest;
+                    }
+                });
+                slot.ok_or_else(|| "a reader made for another type".to_owned())
+            }
+            Reader::Bytes(bytes) => {
+                let (len, rest) =
+                    take_varint(bytes).ok_or("a byte vector's length is cut short")?;
+                let len = usize::try_from(len).map_err(|_| "a byte vector too long")?;
+                let value = rest
+                    .get(..len)
+                    .ok_or("a byte vector is cut short")?
+                    .to_vec();
+                *bytes = &rest[len..];
+                let mut slot: Option<T> = None;
+                if let Some(slot) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Vec<u8>>>() {
+                    *slot = Some(value);
+                }
+                slot.ok_or_else(|| "a reader made for another type".to_owned())
+            }
+        }
+    }
+}
+
+/// Appends `n` as a LEB128 varint (postcard's, for lengths).
+pub(super) fn put_varint(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// The varint at the start of `bytes`, and what follows it.
+pub(super) fn take_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut n = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(10) {
+        n |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((n, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes `values` end to end, then reads them back.
+    fn round_trip<T>(values: &[T]) -> Vec<T>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        let mut bytes = Vec::new();
+        for value in values {
+            encode_item(value, &mut bytes).expect("encodes");
+        }
+        let mut reader = Reader::new::<T>(&bytes);
+        let back = (0..values.len())
+            .map(|_| reader.next::<T>().expect("decodes"))
+            .collect();
+        assert!(
+            reader.next::<T>().is_err(),
+            "nothing is left after the values"
+        );
+        back
+    }
+
+    #[test]
+    fn every_kind_of_item_comes_back_as_it_went() {
+        assert_eq!(round_trip(&[0u64, 1, u64::MAX]), [0, 1, u64::MAX]);
+        assert_eq!(round_trip(&[i64::MIN, -1, 7]), [i64::MIN, -1, 7]);
+        assert_eq!(round_trip(&[u16::MAX, 3]), [u16::MAX, 3]);
+        assert_eq!(round_trip(&[-5i32, i32::MAX]), [-5, i32::MAX]);
+        assert_eq!(round_trip(&[usize::MAX, 0]), [usize::MAX, 0]);
+        assert_eq!(round_trip(&[isize::MIN]), [isize::MIN]);
+        let blobs = vec![vec![], vec![1u8; 300]];
+        assert_eq!(round_trip(&blobs), blobs);
+        let strings = vec!["a".to_owned(), String::new()];
+        assert_eq!(round_trip(&strings), strings);
+        assert_eq!(round_trip(&[(1u8, -2i64)]), [(1, -2)]);
+    }
+
+    #[test]
+    fn read_into_reads_a_run_and_names_the_value_cut_short() {
+        let mut bytes = Vec::new();
+        for n in [5u32, 6, 7] {
+            encode_item(&n, &mut bytes).expect("encodes");
+        }
+        let mut out = vec![4u32];
+        Reader::new::<u32>(&bytes)
+            .read_into(3, &mut out)
+            .expect("reads");
+        assert_eq!(out, [4, 5, 6, 7]);
+        let mut out = Vec::<u32>::new();
+        let failed = Reader::new::<u32>(&bytes[..10]).read_into(3, &mut out);
+        assert_eq!(failed.map_err(|(at, _)| at), Err(2));
+        assert_eq!(out, [5, 6]);
+        let mut out = Vec::<String>::new();
+        let failed = Reader::new::<String>(&[1, b'a', 9]).read_into(2, &mut out);
+        assert_eq!(failed.map_err(|(at, _)| at), Err(1));
+    }
+
+    #[test]
+    fn fixed_width_integers_take_their_width() {
+        let mut bytes = Vec::new();
+        encode_item(&1u64, &mut bytes).expect("encodes");
+        encode_item(&-1i16, &mut bytes).expect("encodes");
+        assert_eq!(bytes, [1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+    }
+
+    #[test]
+    fn a_cut_short_item_is_an_error_not_a_panic() {
+        let mut reader = Reader::new::<u64>(&[1, 2, 3]);
+        assert!(reader.next::<u64>().is_err());
+        let mut reader = Reader::new::<Vec<u8>>(&[5, 1]);
+        assert!(reader.next::<Vec<u8>>().is_err());
+    }
+}
