@@ -2,6 +2,7 @@
 
 use super::wire::{begin_answer, end_answer, read_job};
 use crate::sys::{self, Chunk};
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
 
@@ -28,11 +29,13 @@ pub(crate) fn worker_loop(
     let mut seq: u64 = 0;
     let mut payload = Vec::new();
     let mut answers = Vec::new();
-    let mut send = |answers: &mut Vec<u8>| {
+    let mut send = |answers: &mut Vec<u8>, lone: &[u8]| {
         // What the tasks printed goes out before their results, so a parent
         // that prints after `map` returns cannot overtake it.
         sys::flush_stdio();
-        let sent = results.write_all(answers);
+        let sent = results
+            .write_all(answers)
+            .and_then(|()| results.write_all(lone));
         answers.clear();
         sent
     };
@@ -43,19 +46,24 @@ pub(crate) fn worker_loop(
             Err(_) => return 1,
         };
         let job = (seq & 0xffff_ffff) << 32;
+        let lone = Cell::new(None);
         let chunk = Chunk {
             count: usize::try_from(head.count).unwrap_or(0),
             payload: &payload,
             progress: &|done| progress(job | done),
+            lone: &lone,
         };
         let at = begin_answer(&mut answers);
         if head.func.call_chunk(&chunk, &mut answers).is_err() {
             return 1;
         }
-        end_answer(&mut answers, at);
+        // A lone large byte vector goes out from where it lies, after the
+        // answer's header.
+        let lone = lone.take().unwrap_or_default();
+        end_answer(&mut answers, at, lone.len());
         seq += 1;
         progress(((seq & 0xffff_ffff) << 32) | BETWEEN_JOBS);
-        if send(&mut answers).is_err() {
+        if send(&mut answers, &lone).is_err() {
             return 1;
         }
         // A very large job's memory goes back rather than stay with an idle

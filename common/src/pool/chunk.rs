@@ -11,7 +11,12 @@
 //!   one after another, which the caller decodes straight into its output;
 //! - [`EACH`]: some item panicked or could not be decoded or encoded; the
 //!   payload is, per item, a tag ([`DONE`], [`PANICKED`], [`CODEC`]), a
-//!   length, and that many bytes (the result, or the message).
+//!   length, and that many bytes (the result, or the message);
+//! - [`LONE`]: a chunk of one item returned a `Vec<u8>` of at least
+//!   [`LONE_MIN`] bytes; the payload is those bytes, nothing else. The
+//!   worker writes them from the result itself, and the parent reads them
+//!   into a buffer of their own that becomes the result (see
+//!   `Worker::read_available`): no copy on either side beyond the pipe's.
 
 use std::any::{Any, TypeId};
 use std::panic::{self, AssertUnwindSafe};
@@ -28,6 +33,12 @@ use crate::sys::Chunk;
 pub(super) const ALL: u8 = 0;
 /// The answer's tag: an outcome per item follows.
 pub(super) const EACH: u8 = 1;
+
+/// The answer's tag: a lone large byte vector follows.
+pub(super) const LONE: u8 = 2;
+
+/// The least size of a result answered as [`LONE`].
+pub(super) const LONE_MIN: usize = 1 << 20;
 
 /// An item's outcome in an [`EACH`] answer: its result follows.
 const DONE: u8 = 0;
@@ -69,6 +80,13 @@ where
         let outcome = match panic::catch_unwind(AssertUnwindSafe(|| call(item))) {
             Err(payload) => Outcome::Panicked(panic_message(payload.as_ref())),
             Ok(result) if outcomes.is_none() => {
+                let result = match hand_over_lone(result, chunk) {
+                    Ok(()) => {
+                        answer[start] = LONE;
+                        continue;
+                    }
+                    Err(result) => result,
+                };
                 let at = answer.len();
                 match encode_item(&result, answer) {
                     Ok(()) => {
@@ -108,6 +126,21 @@ where
             answer.extend_from_slice(bytes);
         }
     }
+}
+
+/// Hands `result` over through `chunk.lone` if it is the lone result of
+/// the chunk and a byte vector of at least [`LONE_MIN`] bytes; else gives
+/// it back.
+fn hand_over_lone<R: 'static>(result: R, chunk: &Chunk<'_>) -> std::result::Result<(), R> {
+    let mut slot = Some(result);
+    if chunk.count == 1
+        && let Some(bytes) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Vec<u8>>>()
+        && bytes.as_ref().is_some_and(|bytes| bytes.len() >= LONE_MIN)
+    {
+        chunk.lone.set(bytes.take());
+        return Ok(());
+    }
+    Err(slot.expect("not handed over"))
 }
 
 /// What one item came to, once a chunk answers item by item.
@@ -174,6 +207,8 @@ pub(super) enum Answer {
     },
     /// Each item's result or error.
     Each(Vec<Result<Vec<u8>>>),
+    /// The one item's result, a byte vector, as it is (see [`LONE`]).
+    Lone(Vec<u8>),
 }
 
 impl Answer {
@@ -182,6 +217,7 @@ impl Answer {
         match self {
             Answer::All { len, .. } => *len,
             Answer::Each(items) => items.len(),
+            Answer::Lone(_) => 1,
         }
     }
 
@@ -192,7 +228,15 @@ impl Answer {
 
     /// A lone `Vec<u8>` result taken out of the answer's own buffer (moved
     /// down over the answer's header, no new memory), else the answer back.
-    fn into_lone_bytes<R: 'static>(self) -> std::result::Result<R, Answer> {
+    fn into_lone_bytes<R: 'static>(self, start: usize) -> std::result::Result<R, Answer> {
+        if let Answer::Lone(bytes) = self {
+            return lone_as(bytes).map_err(|message| {
+                Answer::Each(vec![Err(Error::Codec {
+                    index: start,
+                    message,
+                })])
+            });
+        }
         let Answer::All {
             len: 1,
             mut bytes,
@@ -239,7 +283,7 @@ impl Answer {
         start: usize,
         out: &mut impl Extend<(usize, Result<R>)>,
     ) {
-        let answer = match self.into_lone_bytes::<R>() {
+        let answer = match self.into_lone_bytes::<R>(start) {
             Ok(value) => return out.extend([(start, Ok(value))]),
             Err(answer) => answer,
         };
@@ -270,6 +314,7 @@ impl Answer {
                     (index, value)
                 }));
             }
+            Answer::Lone(_) => unreachable!("taken by into_lone_bytes"),
         }
     }
 
@@ -289,6 +334,13 @@ impl Answer {
                         index: start + at,
                         message,
                     })?;
+            }
+            Answer::Lone(bytes) => {
+                let value = lone_as(bytes.clone()).map_err(|message| Error::Codec {
+                    index: start,
+                    message,
+                })?;
+                values.push(value);
             }
             Answer::Each(items) => {
                 for (index, item) in (start..).zip(items) {
@@ -310,7 +362,7 @@ impl Answer {
         start: usize,
         values: &mut Vec<R>,
     ) -> Result<()> {
-        let answer = match self.into_lone_bytes::<R>() {
+        let answer = match self.into_lone_bytes::<R>(start) {
             Ok(value) => {
                 values.push(value);
                 return Ok(());
@@ -330,6 +382,16 @@ impl Answer {
             }
         }
     }
+}
+
+/// A [`LONE`] answer's bytes as the caller's result type, which is
+/// `Vec<u8>` unless the worker and the caller disagree.
+fn lone_as<R: 'static>(bytes: Vec<u8>) -> std::result::Result<R, String> {
+    let boxed: Box<dyn Any> = Box::new(bytes);
+    boxed
+        .downcast::<R>()
+        .map(|value| *value)
+        .map_err(|_| "a byte vector where another type was expected".to_owned())
 }
 
 /// A call's input items, with how many there are: the caller's iterator

@@ -4,8 +4,8 @@
 //! protocol.
 
 use super::child::{BETWEEN_JOBS, worker_loop};
-use super::chunk::{ALL, Answer, EACH, make_jobs, parse_each};
-use super::wire::{Taken, job_head, take_answers};
+use super::chunk::{ALL, Answer, EACH, LONE, make_jobs, parse_each};
+use super::wire::{Taken, job_head};
 use super::worker::KILL_GRACE;
 use super::worker::{Job, Worker};
 use crate::error::{Error, Result};
@@ -376,7 +376,7 @@ impl Inner {
     /// Reads the answers of worker `i`'s jobs, or handles its death.
     pub(super) fn receive(&mut self, i: usize) -> Result<()> {
         let closed = self.workers[i].read_available();
-        for answer in take_answers(&mut self.workers[i].inbox) {
+        for answer in self.workers[i].take_answers() {
             if !self.answered(i, answer) {
                 return self.worker_died(i);
             }
@@ -414,6 +414,11 @@ impl Inner {
                 Some(items) if items.len() == job.len() => Answer::Each(items),
                 _ => return false,
             },
+            LONE if job.len() == 1 => {
+                let mut bytes = taken.bytes;
+                bytes.drain(..taken.from);
+                Answer::Lone(bytes)
+            }
             _ => return false,
         };
         let job = worker.take_answered().expect("looked at above");
@@ -457,7 +462,7 @@ impl Inner {
         // may have been noticed on a write): take them first, without waiting
         // for more, so that the death is blamed on the job it really died in.
         worker.read_available();
-        for answer in take_answers(&mut self.workers[i].inbox) {
+        for answer in self.workers[i].take_answers() {
             if !self.answered(i, answer) {
                 break;
             }
@@ -616,20 +621,7 @@ impl Inner {
             .map_err(|e| Error::os("fcntl", e))?;
         }
         crate::children::started(pid, &label);
-        Ok(Worker {
-            pid,
-            slot,
-            tasks: Some(tasks),
-            results,
-            inbox: Vec::new(),
-            jobs: VecDeque::new(),
-            unsent: 0,
-            unsent_offset: 0,
-            delivered: 0,
-            settled: 0,
-            jobs_done: 0,
-            ended: None,
-        })
+        Ok(Worker::new(pid, slot, tasks, results))
     }
 
     /// Forks a worker; returns its pid and the parent's ends of its pipes.

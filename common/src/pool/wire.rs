@@ -8,6 +8,7 @@ use std::os::fd::AsFd;
 
 use serde::{Deserialize, Serialize};
 
+use super::chunk::{LONE, LONE_MIN};
 use super::worker::Job;
 use crate::frame;
 use crate::sys;
@@ -64,9 +65,10 @@ pub(super) fn begin_answer(out: &mut Vec<u8>) -> usize {
     at
 }
 
-/// In a worker: fills in the length of the answer begun at `at`.
-pub(super) fn end_answer(out: &mut [u8], at: usize) {
-    let len = (out.len() - at - ANSWER_LEN) as u64;
+/// In a worker: fills in the length of the answer begun at `at`, which
+/// `more` bytes written after `out` complete.
+pub(super) fn end_answer(out: &mut [u8], at: usize, more: usize) {
+    let len = (out.len() - at - ANSWER_LEN + more) as u64;
     out[at..at + ANSWER_LEN].copy_from_slice(&len.to_le_bytes());
 }
 
@@ -91,6 +93,25 @@ pub(super) fn missing(inbox: &[u8]) -> usize {
 /// The size from which an answer that fills the inbox is taken with the
 /// inbox's buffer rather than copied out of it.
 const TAKE_WHOLE: usize = 1 << 20;
+
+/// The bytes before a [`LONE`] answer's payload: its length and its tag.
+pub(super) const LONE_HEAD: usize = ANSWER_LEN + 1;
+
+/// Where the partial answer at the end of `inbox` begins, and its
+/// payload's length, if it is a [`LONE`] answer whose tag has come.
+pub(super) fn lone_begins(inbox: &[u8]) -> Option<(usize, usize)> {
+    let mut at = 0;
+    while let Some(len) = inbox.get(at..at + ANSWER_LEN) {
+        let len = usize::try_from(u64::from_le_bytes(len.try_into().expect("eight bytes"))).ok()?;
+        let end = (at + ANSWER_LEN).checked_add(len)?;
+        if end > inbox.len() {
+            let tag = *inbox.get(at + ANSWER_LEN)?;
+            return (tag == LONE && len > LONE_MIN).then(|| (at, len - 1));
+        }
+        at = end;
+    }
+    None
+}
 
 /// One answer taken from a worker's inbox: its tag and payload, the
 /// payload being `bytes[from..]`.

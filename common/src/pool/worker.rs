@@ -1,6 +1,8 @@
 //! The parent's handle on one worker process: its pipes, the jobs sent to
 //! it, and how it ended.
 
+use super::chunk::LONE;
+use super::wire::{self, Taken};
 use crate::error::Ended;
 use crate::log;
 use crate::sys::{self, ErasedFn};
@@ -27,7 +29,12 @@ pub(super) struct Worker {
     pub(super) tasks: Option<File>,
     pub(super) results: File,
     /// What has been read of its answers and not yet taken as whole frames.
-    pub(super) inbox: Vec<u8>,
+    inbox: Vec<u8>,
+    /// The bytes of a [`LONE`] answer being read into a buffer of their
+    /// own, and how many it will have.
+    lone: Option<(Vec<u8>, usize)>,
+    /// Answers taken out of the inbox ahead of those still in it.
+    ready: Vec<Taken>,
     /// The jobs sent to it and not answered yet, oldest (the one it is
     /// running) first; at most [`PIPELINE`](super::scheduler::PIPELINE).
     pub(super) jobs: VecDeque<Job>,
@@ -49,6 +56,27 @@ pub(super) struct Worker {
 }
 
 impl Worker {
+    /// The parent's handle on worker `pid`, which has slot `slot` and the
+    /// other ends of these pipes.
+    pub(super) fn new(pid: Pid, slot: usize, tasks: File, results: File) -> Worker {
+        Worker {
+            pid,
+            slot,
+            tasks: Some(tasks),
+            results,
+            inbox: Vec::new(),
+            lone: None,
+            ready: Vec::new(),
+            jobs: VecDeque::new(),
+            unsent: 0,
+            unsent_offset: 0,
+            delivered: 0,
+            settled: 0,
+            jobs_done: 0,
+            ended: None,
+        }
+    }
+
     pub(super) fn pid_u32(&self) -> u32 {
         self.pid.as_raw().unsigned_abs()
     }
@@ -60,6 +88,25 @@ impl Worker {
     pub(super) fn read_available(&mut self) -> bool {
         use nix::errno::Errno;
         loop {
+            if let Some((body, len)) = &mut self.lone {
+                let want = *len - body.len();
+                if want == 0 {
+                    let (bytes, _) = self.lone.take().expect("looked at above");
+                    self.ready.push(Taken {
+                        tag: LONE,
+                        bytes,
+                        from: 0,
+                    });
+                    continue;
+                }
+                match sys::read_onto(self.results.as_fd(), body, want) {
+                    Ok(0) => return true,
+                    Ok(n) if n < want => return false,
+                    Ok(_) | Err(Errno::EINTR) => continue,
+                    Err(Errno::EAGAIN) => return false,
+                    Err(_) => return true,
+                }
+            }
             // Room for the rest of an answer whose length is known (read
             // straight into place, in large reads), else for a pipe's worth.
             let missing = super::wire::missing(&self.inbox);
@@ -67,7 +114,17 @@ impl Worker {
             self.inbox.reserve(missing);
             let want = missing.clamp(READ_MIN, READ_MAX);
             // Non-blocking (see `spawn_worker`): no poll before each read.
-            match sys::read_onto(self.results.as_fd(), &mut self.inbox, want) {
+            let read = sys::read_onto(self.results.as_fd(), &mut self.inbox, want);
+            if let Some((at, len)) = wire::lone_begins(&self.inbox) {
+                // A large byte vector comes: the rest of it goes into its
+                // own buffer, which becomes the result as it is.
+                let started = self.inbox.split_off(at);
+                self.ready.extend(wire::take_answers(&mut self.inbox));
+                let mut body = Vec::with_capacity(len);
+                body.extend_from_slice(&started[wire::LONE_HEAD..]);
+                self.lone = Some((body, len));
+            }
+            match read {
                 Ok(0) => return true,
                 Ok(n) if n < want => return false,
                 Ok(_) => {}
@@ -76,6 +133,13 @@ impl Worker {
                 Err(_) => return true,
             }
         }
+    }
+
+    /// Takes every whole answer read so far, oldest first.
+    pub(super) fn take_answers(&mut self) -> Vec<Taken> {
+        let mut taken = std::mem::take(&mut self.ready);
+        taken.extend(wire::take_answers(&mut self.inbox));
+        taken
     }
 
     /// Writes the jobs not yet written, as far as the task pipe takes them

@@ -32,11 +32,13 @@ pub(crate) struct ErasedFn {
 }
 
 /// What a pool worker hands a chunk shim: how many items, their encodings
-/// one after another, and where to say how far it is.
+/// one after another, where to say how far it is, and where a lone large
+/// byte vector result is handed over whole (see `pool::chunk`).
 pub(crate) struct Chunk<'a> {
     pub(crate) count: usize,
     pub(crate) payload: &'a [u8],
     pub(crate) progress: &'a dyn Fn(u64),
+    pub(crate) lone: &'a std::cell::Cell<Option<Vec<u8>>>,
 }
 
 /// The signature of a chunk shim: the erased function's address, the

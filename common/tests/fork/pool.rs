@@ -529,6 +529,29 @@ fork_tests! {
         assert_eq!(results.len(), 20_000);
     }
 
+    /// Byte vectors of a MiB and more come back in buffers of their own
+    /// (see `pool::chunk`): whole, exact, and in order among small answers
+    /// on the same worker, under every way of asking.
+    fn pool_large_byte_results_come_back_exact() {
+        let mut pool = Pool::new(2).expect("pool");
+        let sizes = [3usize << 20, 5, (1 << 20) + 1, 0, 1 << 20, 7 << 20, 9];
+        let expected: Vec<Vec<u8>> = sizes.iter().map(|&n| patterned(n)).collect();
+        let got = pool
+            .map_chunked(patterned, sizes, Some(1))
+            .expect("map");
+        assert!(got == expected, "map chunksize 1 changed some bytes");
+        let got = pool.map(patterned, sizes).expect("map");
+        assert!(got == expected, "map changed some bytes");
+        assert!(pool.apply(patterned, 7 << 20).expect("apply") == expected[5]);
+        let mut got: Vec<(usize, Vec<u8>)> = pool
+            .imap_unordered(patterned, sizes, None)
+            .expect("imap")
+            .map(|(i, r)| (i, r.expect("done")))
+            .collect();
+        got.sort();
+        assert!(got.into_iter().map(|(_, r)| r).eq(expected), "imap_unordered");
+    }
+
     /// Python's fire-and-forget: `apply_async` with the handle dropped, then
     /// `close` and `join`. Every task runs.
     fn pool_fire_and_forget_runs_on_close_and_join() {
@@ -812,6 +835,11 @@ fn is_zombie(pid: Pid) -> bool {
 }
 
 /// `n` MiB, a result larger than any pipe holds.
+/// `n` bytes that differ from position to position.
+fn patterned(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8 ^ (n as u8)).collect()
+}
+
 fn megabytes(n: usize) -> Vec<u8> {
     vec![7; n << 20]
 }
