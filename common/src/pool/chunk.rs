@@ -25,7 +25,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::child::panic_message;
-use super::item::{Reader, encode_item, put_varint, take_varint};
+use super::item::{Reader, bytes_of_at_least, encode_item, put_varint, take_varint};
+use super::job::Job;
 use crate::error::{Error, Result};
 use crate::sys::Chunk;
 
@@ -132,15 +133,12 @@ where
 /// the chunk and a byte vector of at least [`LONE_MIN`] bytes; else gives
 /// it back.
 fn hand_over_lone<R: 'static>(result: R, chunk: &Chunk<'_>) -> std::result::Result<(), R> {
-    let mut slot = Some(result);
-    if chunk.count == 1
-        && let Some(bytes) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Vec<u8>>>()
-        && bytes.as_ref().is_some_and(|bytes| bytes.len() >= LONE_MIN)
-    {
-        chunk.lone.set(bytes.take());
-        return Ok(());
+    if chunk.count != 1 {
+        return Err(result);
     }
-    Err(slot.expect("not handed over"))
+    let bytes = bytes_of_at_least(result, LONE_MIN)?;
+    chunk.lone.set(Some(bytes));
+    Ok(())
 }
 
 /// What one item came to, once a chunk answers item by item.
@@ -439,7 +437,7 @@ pub(super) fn make_jobs<A: Serialize + 'static>(
     func: crate::sys::ErasedFn,
     mut items: impl Iterator<Item = A>,
     chunksize: usize,
-    mut sink: impl FnMut(super::worker::Job) -> Result<()>,
+    mut sink: impl FnMut(Job) -> Result<()>,
 ) -> Result<()> {
     let mut start = 0;
     while let Some(job) = next_job(&mut items, batch, func, start, chunksize) {
@@ -458,20 +456,13 @@ pub(super) fn next_job<A: Serialize + 'static>(
     func: crate::sys::ErasedFn,
     start: usize,
     chunksize: usize,
-) -> Option<Result<super::worker::Job>> {
-    let mut job = super::worker::Job::new(batch, func, start);
+) -> Option<Result<Job>> {
+    let mut job = Job::new(batch, func, start);
     for item in items.by_ref().take(chunksize.max(1)) {
         let index = start + job.len();
-        if let Err(message) = encode_item(&item, &mut job.payload) {
+        if let Err(message) = job.push(item) {
             return Some(Err(Error::Codec { index, message }));
         }
-        let Ok(end) = u32::try_from(job.payload.len()) else {
-            return Some(Err(Error::Codec {
-                index,
-                message: "a chunk over 4 GiB: use a smaller chunksize".to_owned(),
-            }));
-        };
-        job.ends.push(end);
     }
     (job.len() > 0).then_some(Ok(job))
 }

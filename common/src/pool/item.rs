@@ -87,6 +87,18 @@ pub(super) fn encode_item<T: Serialize + 'static>(
         .map_err(|e| crate::crossing::take_refusal().map_or_else(|| e.to_string(), str::to_owned))
 }
 
+/// `value` itself as a byte vector if it is one of at least `min` bytes,
+/// else `value` back.
+pub(super) fn bytes_of_at_least<T: 'static>(value: T, min: usize) -> Result<Vec<u8>, T> {
+    let mut slot = Some(value);
+    if let Some(bytes) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Vec<u8>>>()
+        && bytes.as_ref().is_some_and(|bytes| bytes.len() >= min)
+    {
+        return Ok(bytes.take().expect("looked at above"));
+    }
+    Err(slot.expect("not taken"))
+}
+
 /// Appends to a borrowed buffer, for postcard's serializer: a run of bytes
 /// (a varint, a string) is copied whole (postcard's `to_extend` hands them
 /// over through `Extend` one by one, which showed in profiles of `map`).

@@ -30,8 +30,9 @@
 //!   the driver lets go of when another thread wants it;
 //! - `driver.rs`: the thread that moves queued work in the background, and
 //!   runs callbacks;
-//! - `worker.rs`: the parent's handle on one worker process, and the jobs
-//!   it is sent;
+//! - `worker.rs`: the parent's handle on one worker process;
+//! - `job.rs`: a job, the items one worker is sent at once (large byte
+//!   vectors attached, not copied);
 //! - `child.rs`: the worker process's loop;
 //! - `chunk.rs`: a chunk's items and answer, and the typed code on both
 //!   sides (no allocation per item);
@@ -46,6 +47,7 @@ mod child;
 mod chunk;
 mod driver;
 mod item;
+mod job;
 mod results;
 mod scheduler;
 mod shared;

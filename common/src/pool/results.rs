@@ -3,9 +3,9 @@
 //! a [`Claim`] on its batch of results in the pool.
 
 use super::chunk::Answer;
+use super::job::Job;
 use super::scheduler::Batch;
 use super::shared::{Shared, lock};
-use super::worker::Job;
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;

@@ -5,9 +5,10 @@
 
 use super::child::{BETWEEN_JOBS, worker_loop};
 use super::chunk::{ALL, Answer, EACH, LONE, make_jobs, parse_each};
+use super::job::Job;
 use super::wire::{Taken, job_head};
 use super::worker::KILL_GRACE;
-use super::worker::{Job, Worker};
+use super::worker::Worker;
 use crate::error::{Error, Result};
 use crate::log;
 use crate::start::{self, StartMethod, Work};
@@ -331,7 +332,7 @@ impl Inner {
                         continue;
                     }
                 }
-                job.frame_len = job.head.len() + job.payload.len();
+                job.frame_len = job.head.len() + job.payload_len();
                 let worker = &mut self.workers[i];
                 let range = job.indices();
                 log::event(format_args!(

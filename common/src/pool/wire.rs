@@ -9,7 +9,7 @@ use std::os::fd::AsFd;
 use serde::{Deserialize, Serialize};
 
 use super::chunk::{LONE, LONE_MIN};
-use super::worker::Job;
+use super::job::Job;
 use crate::frame;
 use crate::sys;
 use crate::sys::ErasedFn;
@@ -28,7 +28,7 @@ pub(super) fn job_head(job: &Job) -> io::Result<Vec<u8>> {
     frame::encode(&JobHead {
         func: job.func,
         count: job.len() as u64,
-        payload: job.payload.len() as u64,
+        payload: job.payload_len() as u64,
     })
 }
 

@@ -2,10 +2,11 @@
 //! it, and how it ended.
 
 use super::chunk::LONE;
+use super::job::Job;
 use super::wire::{self, Taken};
 use crate::error::Ended;
 use crate::log;
-use crate::sys::{self, ErasedFn};
+use crate::sys;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
@@ -144,26 +145,31 @@ impl Worker {
 
     /// Writes the jobs not yet written, as far as the task pipe takes them
     /// without waiting: one `writev` gathers the headers and payloads of
-    /// several jobs where they lie. `Ok(true)` once all are written.
+    /// several jobs where they lie (see `job`). `Ok(true)` once all are
+    /// written.
     pub(super) fn flush(&mut self) -> std::io::Result<bool> {
         use nix::errno::Errno;
         use std::io::IoSlice;
-        /// The most jobs one `writev` gathers (two slices each).
-        const GATHER: usize = 32;
+        /// The most pieces one `writev` gathers (the kernel's limit).
+        const GATHER: usize = 1024;
         let Some(tasks) = &self.tasks else {
             return Err(std::io::ErrorKind::BrokenPipe.into());
         };
         while self.unsent < self.jobs.len() {
-            let mut slices = Vec::with_capacity(2 * GATHER);
-            let mut at = self.unsent_offset;
-            for job in self.jobs.iter().skip(self.unsent).take(GATHER) {
-                if at < job.head.len() {
-                    slices.push(IoSlice::new(&job.head[at..]));
-                    slices.push(IoSlice::new(&job.payload));
-                } else {
-                    slices.push(IoSlice::new(&job.payload[at - job.head.len()..]));
+            let mut slices = Vec::new();
+            let mut skip = self.unsent_offset;
+            'gather: for job in self.jobs.iter().skip(self.unsent) {
+                for piece in job.pieces() {
+                    if skip >= piece.len() {
+                        skip -= piece.len();
+                        continue;
+                    }
+                    slices.push(IoSlice::new(&piece[skip..]));
+                    skip = 0;
+                    if slices.len() == GATHER {
+                        break 'gather;
+                    }
                 }
-                at = 0;
             }
             let mut written = match nix::sys::uio::writev(tasks, &slices) {
                 Ok(n) => n,
@@ -253,72 +259,5 @@ impl Drop for Worker {
         // closes an unrelated file that reuses the number.
         self.close_tasks();
         sys::forget_parent_fd(self.results.as_raw_fd());
-    }
-}
-
-/// Consecutive items of a batch, for one worker: item `k` is input item
-/// `start + k`, its encoding `payload[ends[k - 1]..ends[k]]` (see `chunk`).
-pub(super) struct Job {
-    pub(super) batch: u64,
-    pub(super) func: ErasedFn,
-    pub(super) start: usize,
-    pub(super) payload: Vec<u8>,
-    pub(super) ends: Vec<u32>,
-    /// Its frame's header, made when it is given to a worker.
-    pub(super) head: Vec<u8>,
-    /// The bytes of its frame (header and payload), once given to a worker.
-    pub(super) frame_len: usize,
-}
-
-impl Job {
-    /// An empty job of `batch` whose first item is input item `start`.
-    pub(super) fn new(batch: u64, func: ErasedFn, start: usize) -> Job {
-        Job {
-            batch,
-            func,
-            start,
-            payload: Vec::new(),
-            ends: Vec::new(),
-            head: Vec::new(),
-            frame_len: 0,
-        }
-    }
-
-    /// How many items it has.
-    pub(super) fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// The input indices of its items.
-    pub(super) fn indices(&self) -> std::ops::Range<usize> {
-        self.start..self.start + self.len()
-    }
-
-    /// Where item `k`'s encoding begins.
-    fn begin(&self, k: usize) -> usize {
-        if k == 0 { 0 } else { self.ends[k - 1] as usize }
-    }
-
-    /// The jobs of the items before item `k` and of those after it (item
-    /// `k` itself left out), each `None` when empty.
-    pub(super) fn around(&self, k: usize) -> (Option<Job>, Option<Job>) {
-        let part = |from: usize, to: usize| {
-            (from < to).then(|| {
-                let base = self.begin(from);
-                Job {
-                    batch: self.batch,
-                    func: self.func,
-                    start: self.start + from,
-                    payload: self.payload[base..self.ends[to - 1] as usize].to_vec(),
-                    ends: self.ends[from..to]
-                        .iter()
-                        .map(|&end| end - base as u32)
-                        .collect(),
-                    head: Vec::new(),
-                    frame_len: 0,
-                }
-            })
-        };
-        (part(0, k), part(k + 1, self.len()))
     }
 }

@@ -511,6 +511,35 @@ fork_tests! {
         assert_eq!(results.len(), 8, "every item answered once");
     }
 
+    /// The same with large byte vectors, which a job carries attached
+    /// rather than copied (see `pool::job`): the items around the one the
+    /// worker died on run again from the job's pieces, intact.
+    fn pool_death_mid_chunk_of_large_vectors_reruns_the_others_intact() {
+        let mut pool = Pool::new(2).expect("pool");
+        let items: Vec<Vec<u8>> = (0..8u8)
+            .map(|i| {
+                let mut item = patterned(5000 + usize::from(i) * 3000);
+                item[0] = i;
+                item
+            })
+            .collect();
+        let expected: Vec<u64> = items.iter().map(|item| checksum(item.clone())).collect();
+        let results: Vec<_> = pool
+            .imap(checksum_exit_at_3, items, Some(8))
+            .expect("imap")
+            .collect();
+        assert_eq!(results.len(), 8, "every item answered once");
+        for (index, result) in results {
+            match result {
+                Ok(sum) => assert_eq!(sum, expected[index], "item {index} came back changed"),
+                Err(error) => assert!(
+                    index == 3 && matches!(error, Error::WorkerDied { index: 3, .. }),
+                    "item {index}: {error:?}"
+                ),
+            }
+        }
+    }
+
     /// Jobs and answers far larger than a pipe's buffer, with jobs sent ahead:
     /// neither side may block writing while the other does.
     fn pool_large_jobs_and_results_do_not_deadlock() {
@@ -835,6 +864,23 @@ fn is_zombie(pid: Pid) -> bool {
 }
 
 /// `n` MiB, a result larger than any pipe holds.
+/// A sum of `bytes` that changes if any byte or its place does.
+fn checksum(bytes: Vec<u8>) -> u64 {
+    bytes
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| (i as u64 + 1) * u64::from(b))
+        .sum()
+}
+
+/// [`checksum`], but the worker exits on the item that starts with 3.
+fn checksum_exit_at_3(bytes: Vec<u8>) -> u64 {
+    if bytes[0] == 3 {
+        std::process::exit(7);
+    }
+    checksum(bytes)
+}
+
 /// `n` bytes that differ from position to position.
 fn patterned(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8 ^ (n as u8)).collect()

@@ -1,0 +1,213 @@
+//! [`Job`]: consecutive items of a batch for one worker, as they cross the
+//! task pipe: a header, then the items' encodings end to end (see `item`).
+//!
+//! A byte vector of [`ATTACH_MIN`] bytes or more is not copied into the
+//! job's buffer: the job keeps the vector itself, attached where its bytes
+//! belong, and the pipe takes them from where they lie
+//! (`Worker::flush` gathers the pieces in one `writev`). The worker reads
+//! one contiguous payload either way.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use super::item::{bytes_of_at_least, encode_item, put_varint};
+use crate::sys::ErasedFn;
+
+/// The least size of a byte vector attached to a job rather than copied
+/// into its buffer.
+const ATTACH_MIN: usize = 4096;
+
+/// Consecutive items of a batch, for one worker: item `k` is input item
+/// `start + k`, its encoding bytes `ends[k - 1]..ends[k]` of the payload.
+pub(super) struct Job {
+    pub(super) batch: u64,
+    pub(super) func: ErasedFn,
+    pub(super) start: usize,
+    /// The payload, but for the attached vectors.
+    buffer: Vec<u8>,
+    /// The attached vectors, each with the place in `buffer` before which
+    /// it goes; in order.
+    attached: Vec<(usize, Vec<u8>)>,
+    /// Their bytes in all.
+    attached_len: usize,
+    /// Where each item's encoding ends in the payload.
+    ends: Vec<u32>,
+    /// Its frame's header, made when it is given to a worker.
+    pub(super) head: Vec<u8>,
+    /// The bytes of its frame (header and payload), once given to a worker.
+    pub(super) frame_len: usize,
+}
+
+impl Job {
+    /// An empty job of `batch` whose first item is input item `start`.
+    pub(super) fn new(batch: u64, func: ErasedFn, start: usize) -> Job {
+        Job::with_payload(batch, func, start, Vec::new(), Vec::new())
+    }
+
+    fn with_payload(
+        batch: u64,
+        func: ErasedFn,
+        start: usize,
+        buffer: Vec<u8>,
+        ends: Vec<u32>,
+    ) -> Job {
+        Job {
+            batch,
+            func,
+            start,
+            buffer,
+            attached: Vec::new(),
+            attached_len: 0,
+            ends,
+            head: Vec::new(),
+            frame_len: 0,
+        }
+    }
+
+    /// Adds `item` after the others. An error says why it cannot cross.
+    pub(super) fn push<A: Serialize + 'static>(&mut self, item: A) -> Result<(), String> {
+        match bytes_of_at_least(item, ATTACH_MIN) {
+            Ok(bytes) => {
+                put_varint(bytes.len() as u64, &mut self.buffer);
+                self.attached_len += bytes.len();
+                self.attached.push((self.buffer.len(), bytes));
+            }
+            Err(item) => {
+                let at = self.buffer.len();
+                if let Err(message) = encode_item(&item, &mut self.buffer) {
+                    self.buffer.truncate(at);
+                    return Err(message);
+                }
+            }
+        }
+        let end = u32::try_from(self.payload_len())
+            .map_err(|_| "a chunk over 4 GiB: use a smaller chunksize".to_owned())?;
+        self.ends.push(end);
+        Ok(())
+    }
+
+    /// How many items it has.
+    pub(super) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The input indices of its items.
+    pub(super) fn indices(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len()
+    }
+
+    /// The bytes of its payload.
+    pub(super) fn payload_len(&self) -> usize {
+        self.buffer.len() + self.attached_len
+    }
+
+    /// Its frame as it goes down the pipe: the header, then the payload's
+    /// pieces in order (none empty).
+    pub(super) fn pieces(&self) -> Vec<&[u8]> {
+        let mut pieces = self.payload_pieces();
+        pieces.insert(0, &self.head[..]);
+        pieces.retain(|piece| !piece.is_empty());
+        pieces
+    }
+
+    /// The payload's pieces in order: the buffer's, between the attached
+    /// vectors.
+    fn payload_pieces(&self) -> Vec<&[u8]> {
+        let mut pieces = Vec::with_capacity(2 + 2 * self.attached.len());
+        let mut from = 0;
+        for (at, bytes) in &self.attached {
+            pieces.push(&self.buffer[from..*at]);
+            pieces.push(&bytes[..]);
+            from = *at;
+        }
+        pieces.push(&self.buffer[from..]);
+        pieces
+    }
+
+    /// The payload in one piece (copied together if anything is attached).
+    fn payload(&self) -> Cow<'_, [u8]> {
+        if self.attached.is_empty() {
+            return Cow::Borrowed(&self.buffer);
+        }
+        Cow::Owned(self.payload_pieces().concat())
+    }
+
+    /// Where item `k`'s encoding begins.
+    fn begin(&self, k: usize) -> usize {
+        if k == 0 { 0 } else { self.ends[k - 1] as usize }
+    }
+
+    /// The jobs of the items before item `k` and of those after it (item
+    /// `k` itself left out), each `None` when empty.
+    pub(super) fn around(&self, k: usize) -> (Option<Job>, Option<Job>) {
+        let payload = self.payload();
+        let part = |from: usize, to: usize| {
+            (from < to).then(|| {
+                let base = self.begin(from);
+                let ends = self.ends[from..to]
+                    .iter()
+                    .map(|&end| end - base as u32)
+                    .collect();
+                let bytes = payload[base..self.ends[to - 1] as usize].to_vec();
+                Job::with_payload(self.batch, self.func, self.start + from, bytes, ends)
+            })
+        };
+        (part(0, k), part(k + 1, self.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn length(bytes: Vec<u8>) -> usize {
+        bytes.len()
+    }
+
+    fn job_of(items: Vec<Vec<u8>>) -> Job {
+        let mut job = Job::new(0, ErasedFn::chunked(length), 10);
+        for item in items {
+            job.push(item).expect("pushed");
+        }
+        job
+    }
+
+    fn concat(pieces: Vec<&[u8]>) -> Vec<u8> {
+        pieces.concat()
+    }
+
+    #[test]
+    fn large_vectors_are_attached_and_the_payload_reads_as_if_copied() {
+        let items = vec![vec![1; 10], vec![2; 5000], vec![3; 3], vec![4; 9000]];
+        let job = job_of(items.clone());
+        assert_eq!(job.attached.len(), 2, "the two large vectors are attached");
+        let mut copied = Vec::new();
+        for item in &items {
+            encode_item(item, &mut copied).expect("encodes");
+        }
+        assert_eq!(job.payload_len(), copied.len());
+        assert_eq!(concat(job.pieces()), copied);
+        assert_eq!(*job.ends.last().expect("four ends") as usize, copied.len());
+    }
+
+    #[test]
+    fn the_jobs_around_an_item_hold_the_others() {
+        let items = vec![vec![1; 4096], vec![2; 7], vec![3; 6000], vec![4; 2]];
+        let job = job_of(items.clone());
+        let (before, after) = job.around(2);
+        let before = before.expect("items 0 and 1");
+        let after = after.expect("item 3");
+        assert_eq!((before.start, before.len()), (10, 2));
+        assert_eq!((after.start, after.len()), (13, 1));
+        let expected = |items: &[Vec<u8>]| {
+            let mut bytes = Vec::new();
+            for item in items {
+                encode_item(item, &mut bytes).expect("encodes");
+            }
+            bytes
+        };
+        assert_eq!(concat(before.pieces()), expected(&items[..2]));
+        assert_eq!(concat(after.pieces()), expected(&items[3..]));
+    }
+}
