@@ -45,6 +45,8 @@ pub(super) struct Worker {
     /// payload where they lie, without copying them into one buffer.
     pub(super) unsent: usize,
     pub(super) unsent_offset: usize,
+    /// Whether the task pipe takes pages (`vmsplice`): until it refuses.
+    splicing: bool,
     /// Bytes its task pipe has taken in all, and the frames' bytes of the
     /// jobs it has answered: while they are equal, nothing it has been
     /// sent is in its hands.
@@ -71,6 +73,7 @@ impl Worker {
             jobs: VecDeque::new(),
             unsent: 0,
             unsent_offset: 0,
+            splicing: true,
             delivered: 0,
             settled: 0,
             jobs_done: 0,
@@ -152,6 +155,8 @@ impl Worker {
         use std::io::IoSlice;
         /// The most pieces one `writev` gathers (the kernel's limit).
         const GATHER: usize = 1024;
+        /// The least piece worth handing over as pages.
+        const SPLICE_MIN: usize = 16 * 1024;
         let Some(tasks) = &self.tasks else {
             return Err(std::io::ErrorKind::BrokenPipe.into());
         };
@@ -171,10 +176,25 @@ impl Worker {
                     }
                 }
             }
-            let mut written = match nix::sys::uio::writev(tasks, &slices) {
+            // Large pieces are handed over as pages rather than copied:
+            // a job's bytes stay as they are until it is answered, which
+            // the worker does only after reading all of it (see
+            // `sys::splice_pages`).
+            let splice = self.splicing && slices.iter().any(|s| s.len() >= SPLICE_MIN);
+            let sent = if splice {
+                sys::splice_pages(tasks.as_fd(), &slices)
+            } else {
+                nix::sys::uio::writev(tasks, &slices)
+            };
+            let mut written = match sent {
                 Ok(n) => n,
                 Err(Errno::EAGAIN) => return Ok(false),
                 Err(Errno::EINTR) => continue,
+                Err(Errno::EINVAL | Errno::EBADF) if splice => {
+                    // Not a pipe (a spawned worker's socket): copy.
+                    self.splicing = false;
+                    continue;
+                }
                 Err(errno) => return Err(errno.into()),
             };
             self.delivered += written;

@@ -90,3 +90,16 @@ pub(crate) fn read_onto(
     unsafe { buffer.set_len(buffer.len() + read) };
     Ok(read)
 }
+
+/// Hands the pages under `slices` to the pipe `fd` instead of copying them
+/// (`vmsplice`): the reader copies them straight out of this process's
+/// memory. The pipe takes the bytes as they are when the reader reads
+/// them, so the caller must leave them unchanged (and allocated, or at
+/// least not reused) until the reader has read them all. `EINVAL` or
+/// `EBADF`: `fd` is not a pipe.
+pub(crate) fn splice_pages(
+    fd: BorrowedFd<'_>,
+    slices: &[std::io::IoSlice<'_>],
+) -> nix::Result<usize> {
+    nix::fcntl::vmsplice(fd, slices, nix::fcntl::SpliceFFlags::SPLICE_F_NONBLOCK)
+}

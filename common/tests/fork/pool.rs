@@ -511,6 +511,29 @@ fork_tests! {
         assert_eq!(results.len(), 8, "every item answered once");
     }
 
+    /// Large inputs are handed to the task pipe as pages, not copied (see
+    /// `Worker::flush`): every byte a worker reads is the byte the parent
+    /// sent, round after round while the parent frees and reuses memory,
+    /// and through a lazy `imap` whose inputs are made and dropped as it
+    /// goes.
+    fn pool_large_inputs_arrive_intact_while_memory_is_reused() {
+        let mut pool = Pool::new(2).expect("pool");
+        for round in 0..6usize {
+            let items: Vec<Vec<u8>> = (0..40)
+                .map(|i| patterned((64 << 10) + 17 * i + round))
+                .collect();
+            let expected: Vec<u64> = items.iter().map(|item| checksum(item.clone())).collect();
+            assert_eq!(pool.map(checksum, items).expect("map"), expected, "round {round}");
+            // Memory the last round's inputs lay in, written over.
+            let scratch: Vec<Vec<u8>> = (0..40).map(|_| vec![0xAA; 64 << 10]).collect();
+            drop(scratch);
+        }
+        let made = (0..200usize).map(|i| patterned((20 << 10) + i));
+        for (index, sum) in pool.imap(checksum, made, Some(3)).expect("imap") {
+            assert_eq!(sum.expect("done"), checksum(patterned((20 << 10) + index)));
+        }
+    }
+
     /// The same with large byte vectors, which a job carries attached
     /// rather than copied (see `pool::job`): the items around the one the
     /// worker died on run again from the job's pieces, intact.
