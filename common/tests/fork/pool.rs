@@ -528,6 +528,11 @@ fork_tests! {
             let scratch: Vec<Vec<u8>> = (0..40).map(|_| vec![0xAA; 64 << 10]).collect();
             drop(scratch);
         }
+        // Small and large in one job: the large ones attached, the small
+        // ones copied, read by the worker as one payload.
+        let mixed: Vec<Vec<u8>> = (0..30).map(|i| patterned(if i % 2 == 0 { 100 + i } else { (64 << 10) + i })).collect();
+        let expected: Vec<u64> = mixed.iter().map(|item| checksum(item.clone())).collect();
+        assert_eq!(pool.map(checksum, mixed).expect("map"), expected, "mixed sizes");
         let made = (0..200usize).map(|i| patterned((20 << 10) + i));
         for (index, sum) in pool.imap(checksum, made, Some(3)).expect("imap") {
             assert_eq!(sum.expect("done"), checksum(patterned((20 << 10) + index)));
@@ -642,13 +647,34 @@ fork_tests! {
     fn pool_get_timeout_returns_when_a_worker_stops_mid_result() {
         let mut pool = Pool::new(1).expect("pool");
         let pid = Pid::from_raw(i32::try_from(pool.pids()[0]).expect("a pid"));
-        let pending = pool.apply_async(megabytes, 8).expect("submitted");
-        // Evidence, not a stopwatch: the worker is blocked writing its
-        // answer into a full pipe (the parent reads only inside pool calls).
-        while !blocked_writing(pid) {
-            std::thread::yield_now();
+        // Evidence, not a stopwatch: the worker is stopped inside a call
+        // that sends its answer (`/proc/PID/syscall` names the call a
+        // stopped process will resume). The driver thread reads answers in
+        // the background, so a task whose whole answer went out before the
+        // worker could be stopped is tried again with another.
+        let mut caught = None;
+        for _ in 0..20 {
+            let pending = pool.apply_async(megabytes, 64).expect("submitted");
+            while !pending.ready() {
+                if blocked_writing(pid) {
+                    kill(pid, Signal::SIGSTOP).expect("stop the worker");
+                    wait_until_stopped(pid);
+                    if blocked_writing(pid) {
+                        break;
+                    }
+                    kill(pid, Signal::SIGCONT).expect("continue the worker");
+                }
+                std::thread::yield_now();
+            }
+            if pending.ready() {
+                let _ = kill(pid, Signal::SIGCONT);
+                pending.get().expect("the whole answer came");
+                continue;
+            }
+            caught = Some(pending);
+            break;
         }
-        kill(pid, Signal::SIGSTOP).expect("stop the worker");
+        let pending = caught.expect("twenty answers of 64 MiB all went out between two looks");
         let timeout = Duration::from_millis(300);
         let started = std::time::Instant::now();
         let outcome = pending.get_timeout(timeout);
@@ -929,6 +955,20 @@ fn blocked_writing(pid: Pid) -> bool {
             .and_then(|n| n.parse::<i64>().ok())
             .is_some_and(|n| sending.contains(&n))
     })
+}
+
+/// Waits until `pid` is stopped (state `T` in `/proc/PID/stat`).
+fn wait_until_stopped(pid: Pid) {
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("its stat");
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if state == Some('T') {
+            return;
+        }
+        std::thread::yield_now();
+    }
 }
 
 /// Sleeps a little (so that tasks pile up behind the workers), then marks
