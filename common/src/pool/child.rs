@@ -28,6 +28,7 @@ pub(crate) fn worker_loop(
     let mut tasks = tasks;
     let mut seq: u64 = 0;
     let mut payload = Vec::new();
+    let mut vectors = Vec::new();
     let mut answers = Vec::new();
     let mut send = |answers: &mut Vec<u8>, lone: &[u8]| {
         // What the tasks printed goes out before their results, so a parent
@@ -40,16 +41,18 @@ pub(crate) fn worker_loop(
         sent
     };
     while maxtasks.is_none_or(|max| seq < max as u64) {
-        let head = match read_job(&mut tasks, &mut payload) {
+        let head = match read_job(&mut tasks, &mut payload, &mut vectors) {
             Ok(Some(head)) => head,
             Ok(None) => break,
             Err(_) => return 1,
         };
         let job = (seq & 0xffff_ffff) << 32;
         let lone = Cell::new(None);
+        let owned = Cell::new(std::mem::take(&mut vectors));
         let chunk = Chunk {
             count: usize::try_from(head.count).unwrap_or(0),
             payload: &payload,
+            vectors: &owned,
             progress: &|done| progress(job | done),
             lone: &lone,
         };

@@ -18,14 +18,14 @@
 //!   into a buffer of their own that becomes the result (see
 //!   `Worker::read_available`): no copy on either side beyond the pipe's.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::panic::{self, AssertUnwindSafe};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::child::panic_message;
-use super::item::{Reader, bytes_of_at_least, encode_item, put_varint, take_varint};
+use super::item::{Reader, bytes_of_at_least, encode_item, put_varint, take_varint, vector_as};
 use super::job::Job;
 use crate::error::{Error, Result};
 use crate::sys::Chunk;
@@ -63,7 +63,12 @@ where
     let mut ends = Vec::with_capacity(chunk.count);
     // Once an item fails: every item's outcome, in order.
     let mut outcomes: Option<Vec<Outcome>> = None;
-    let mut items = Reader::new::<I>(chunk.payload);
+    let vectors = chunk.vectors.take();
+    let mut items = if vectors.is_empty() {
+        Reader::new::<I>(chunk.payload)
+    } else {
+        Reader::Owned(vectors.into_iter())
+    };
     for done in 0..chunk.count {
         (chunk.progress)(done as u64);
         let item = match items.next::<I>() {
@@ -228,7 +233,7 @@ impl Answer {
     /// down over the answer's header, no new memory), else the answer back.
     fn into_lone_bytes<R: 'static>(self, start: usize) -> std::result::Result<R, Answer> {
         if let Answer::Lone(bytes) = self {
-            return lone_as(bytes).map_err(|message| {
+            return vector_as(bytes).map_err(|message| {
                 Answer::Each(vec![Err(Error::Codec {
                     index: start,
                     message,
@@ -264,8 +269,7 @@ impl Answer {
         {
             Some(_) => {
                 bytes.drain(..begin);
-                let boxed: Box<dyn Any> = Box::new(bytes);
-                Ok(*boxed.downcast::<R>().expect("R is Vec<u8>"))
+                Ok(vector_as(bytes).expect("R is Vec<u8>"))
             }
             None => Err(Answer::All {
                 len: 1,
@@ -334,7 +338,7 @@ impl Answer {
                     })?;
             }
             Answer::Lone(bytes) => {
-                let value = lone_as(bytes.clone()).map_err(|message| Error::Codec {
+                let value = vector_as(bytes.clone()).map_err(|message| Error::Codec {
                     index: start,
                     message,
                 })?;
@@ -380,16 +384,6 @@ impl Answer {
             }
         }
     }
-}
-
-/// A [`LONE`] answer's bytes as the caller's result type, which is
-/// `Vec<u8>` unless the worker and the caller disagree.
-fn lone_as<R: 'static>(bytes: Vec<u8>) -> std::result::Result<R, String> {
-    let boxed: Box<dyn Any> = Box::new(bytes);
-    boxed
-        .downcast::<R>()
-        .map(|value| *value)
-        .map_err(|_| "a byte vector where another type was expected".to_owned())
 }
 
 /// A call's input items, with how many there are: the caller's iterator

@@ -125,6 +125,8 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
 /// Reads values one after another from encodings laid end to end, as
 /// [`encode_item`] wrote them.
 pub(super) enum Reader<'a> {
+    /// Byte vectors already read each into its own (see `wire::read_job`).
+    Owned(std::vec::IntoIter<Vec<u8>>),
     Fixed(&'a [u8]),
     Bytes(&'a [u8]),
     Serde(postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>),
@@ -196,6 +198,9 @@ impl<'a> Reader<'a> {
                 });
                 slot.ok_or_else(|| "a reader made for another type".to_owned())
             }
+            Reader::Owned(vectors) => {
+                vector_as(vectors.next().ok_or("fewer byte vectors than items")?)
+            }
             Reader::Bytes(bytes) => {
                 let (len, rest) =
                     take_varint(bytes).ok_or("a byte vector's length is cut short")?;
@@ -205,14 +210,20 @@ impl<'a> Reader<'a> {
                     .ok_or("a byte vector is cut short")?
                     .to_vec();
                 *bytes = &rest[len..];
-                let mut slot: Option<T> = None;
-                if let Some(slot) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Vec<u8>>>() {
-                    *slot = Some(value);
-                }
-                slot.ok_or_else(|| "a reader made for another type".to_owned())
+                vector_as(value)
             }
         }
     }
+}
+
+/// A byte vector as a `T`, which it is unless the two sides disagree on
+/// the type (no box: the value is put in place through `Any`).
+pub(super) fn vector_as<T: 'static>(value: Vec<u8>) -> std::result::Result<T, String> {
+    let mut slot: Option<T> = None;
+    if let Some(slot) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Vec<u8>>>() {
+        *slot = Some(value);
+    }
+    slot.ok_or_else(|| "a byte vector where another type was expected".to_owned())
 }
 
 /// Appends `n` as a LEB128 varint (postcard's, for lengths).

@@ -97,6 +97,16 @@ impl Job {
         self.start..self.start + self.len()
     }
 
+    /// The lengths of its items if every one is an attached byte vector.
+    pub(super) fn vector_lengths(&self) -> Option<Vec<u32>> {
+        (!self.attached.is_empty() && self.attached.len() == self.len()).then(|| {
+            self.attached
+                .iter()
+                .map(|(_, bytes)| u32::try_from(bytes.len()).expect("a job is under 4 GiB"))
+                .collect()
+        })
+    }
+
     /// The bytes of its payload.
     pub(super) fn payload_len(&self) -> usize {
         self.buffer.len() + self.attached_len

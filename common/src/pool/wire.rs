@@ -4,11 +4,12 @@
 //! see `chunk`).
 
 use std::io::{self, Read};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use serde::{Deserialize, Serialize};
 
 use super::chunk::{LONE, LONE_MIN};
+use super::item::put_varint;
 use super::job::Job;
 use crate::frame;
 use crate::sys;
@@ -20,6 +21,10 @@ pub(super) struct JobHead {
     pub(super) func: ErasedFn,
     pub(super) count: u64,
     pub(super) payload: u64,
+    /// When every item is a large byte vector (see `job`), their lengths:
+    /// the worker reads each straight into a vector of its own. Else
+    /// empty.
+    pub(super) vectors: Vec<u32>,
 }
 
 /// `job`'s frame header: a frame naming the function, the count and the
@@ -29,20 +34,29 @@ pub(super) fn job_head(job: &Job) -> io::Result<Vec<u8>> {
         func: job.func,
         count: job.len() as u64,
         payload: job.payload_len() as u64,
+        vectors: job.vector_lengths().unwrap_or_default(),
     })
 }
 
-/// In a worker: reads the next job's header and payload (into `payload`,
-/// reused from job to job). `Ok(None)`: the pool closed the pipe.
+/// In a worker: reads the next job's header and payload: into `payload`
+/// (reused from job to job), or, when the header lists byte vectors, each
+/// into a vector of its own in `vectors` (one copy, from the pipe to where
+/// the item stays). `Ok(None)`: the pool closed the pipe.
 pub(super) fn read_job(
     from: &mut (impl Read + AsFd),
     payload: &mut Vec<u8>,
+    vectors: &mut Vec<Vec<u8>>,
 ) -> io::Result<Option<JobHead>> {
     let Some(head) = frame::read::<JobHead>(from)? else {
         return Ok(None);
     };
     let len = usize::try_from(head.payload).map_err(io::Error::other)?;
     payload.clear();
+    vectors.clear();
+    if !head.vectors.is_empty() {
+        read_vectors(from.as_fd(), &head.vectors, len, vectors)?;
+        return Ok(Some(head));
+    }
     // Straight into the buffer's spare room: no zeroing first.
     while payload.len() < len {
         match sys::read_onto(from.as_fd(), payload, len - payload.len()) {
@@ -52,6 +66,48 @@ pub(super) fn read_job(
         }
     }
     Ok(Some(head))
+}
+
+/// Reads a payload of byte vectors of `lengths`, each after its varint
+/// length, `len` bytes in all: the vectors into `vectors`, the lengths
+/// checked against the header's.
+fn read_vectors(
+    from: BorrowedFd<'_>,
+    lengths: &[u32],
+    len: usize,
+    vectors: &mut Vec<Vec<u8>>,
+) -> io::Result<()> {
+    let mut sizes = Vec::with_capacity(2 * lengths.len());
+    let mut expected = Vec::new();
+    for &length in lengths {
+        let before = expected.len();
+        put_varint(u64::from(length), &mut expected);
+        sizes.push(expected.len() - before);
+        sizes.push(length as usize);
+    }
+    if sizes.iter().sum::<usize>() != len {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a job's lengths disagree",
+        ));
+    }
+    let mut pieces = vec![Vec::new(); sizes.len()];
+    sys::fill_vectors(from, &mut pieces, &sizes)?;
+    let mut read = Vec::with_capacity(expected.len());
+    for (k, piece) in pieces.into_iter().enumerate() {
+        if k % 2 == 0 {
+            read.extend_from_slice(&piece);
+        } else {
+            vectors.push(piece);
+        }
+    }
+    if read != expected {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a job's lengths disagree",
+        ));
+    }
+    Ok(())
 }
 
 /// The bytes an answer's length takes.

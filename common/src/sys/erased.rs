@@ -32,11 +32,13 @@ pub(crate) struct ErasedFn {
 }
 
 /// What a pool worker hands a chunk shim: how many items, their encodings
-/// one after another, where to say how far it is, and where a lone large
-/// byte vector result is handed over whole (see `pool::chunk`).
+/// one after another (or the items themselves, when they are byte vectors
+/// read each into its own), where to say how far it is, and where a lone
+/// large byte vector result is handed over whole (see `pool::chunk`).
 pub(crate) struct Chunk<'a> {
     pub(crate) count: usize,
     pub(crate) payload: &'a [u8],
+    pub(crate) vectors: &'a std::cell::Cell<Vec<Vec<u8>>>,
     pub(crate) progress: &'a dyn Fn(u64),
     pub(crate) lone: &'a std::cell::Cell<Option<Vec<u8>>>,
 }

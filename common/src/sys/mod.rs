@@ -33,7 +33,9 @@ pub(crate) use erased::{Chunk, ErasedFn};
 pub(crate) use exit::{at_exit, die_with, exit_now};
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, threads_now};
 pub(crate) use mapping::Mapping;
-pub(crate) use pipes::{own_fd, pipe, read_onto, receive_fds, splice_pages, widen_pipe};
+pub(crate) use pipes::{
+    fill_vectors, own_fd, pipe, read_onto, receive_fds, splice_pages, widen_pipe,
+};
 pub(crate) use places::{Places, Release, Taken, holder_id};
 pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};

@@ -103,3 +103,67 @@ pub(crate) fn splice_pages(
 ) -> nix::Result<usize> {
     nix::fcntl::vmsplice(fd, slices, nix::fcntl::SpliceFFlags::SPLICE_F_NONBLOCK)
 }
+
+/// Reads into each of `vectors` until it holds the matching one of
+/// `lengths` bytes, in order, from `fd` (blocking): one `readv` takes as
+/// much as the pipe holds, straight into place. An early end of file is
+/// an error.
+pub(crate) fn fill_vectors(
+    fd: BorrowedFd<'_>,
+    vectors: &mut [Vec<u8>],
+    lengths: &[usize],
+) -> std::io::Result<()> {
+    /// The most pieces one `readv` fills (the kernel's limit).
+    const GATHER: usize = 1024;
+    assert_eq!(vectors.len(), lengths.len(), "a length for each vector");
+    for (vector, &length) in vectors.iter_mut().zip(lengths) {
+        vector.reserve_exact(length.saturating_sub(vector.len()));
+    }
+    let mut first = 0;
+    loop {
+        while first < vectors.len() && vectors[first].len() >= lengths[first] {
+            first += 1;
+        }
+        if first == vectors.len() {
+            return Ok(());
+        }
+        let mut slices: Vec<libc::iovec> = vectors[first..]
+            .iter_mut()
+            .zip(&lengths[first..])
+            .take(GATHER)
+            .map(|(vector, &length)| {
+                let missing = length.saturating_sub(vector.len());
+                libc::iovec {
+                    iov_base: vector.spare_capacity_mut().as_mut_ptr().cast(),
+                    iov_len: missing,
+                }
+            })
+            .collect();
+        // SAFETY: each iovec lies in the spare capacity of a vector borrowed
+        // mutably here (reserved above to hold its length), allocated and
+        // unused; `readv` writes only there.
+        let read = unsafe {
+            libc::readv(
+                fd.as_raw_fd(),
+                slices.as_mut_ptr(),
+                i32::try_from(slices.len()).expect("at most GATHER"),
+            )
+        };
+        let mut read = match usize::try_from(read) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => n,
+            Err(_) if nix::errno::Errno::last() == nix::errno::Errno::EINTR => continue,
+            Err(_) => return Err(std::io::Error::last_os_error()),
+        };
+        for (vector, &length) in vectors[first..].iter_mut().zip(&lengths[first..]) {
+            let took = length.saturating_sub(vector.len()).min(read);
+            // SAFETY: the kernel filled the pieces in order: these `took`
+            // bytes past this vector's length are initialised.
+            unsafe { vector.set_len(vector.len() + took) };
+            read -= took;
+            if read == 0 {
+                break;
+            }
+        }
+    }
+}
