@@ -27,12 +27,16 @@ use std::time::{Duration, Instant};
 /// kills them.
 pub(super) const DROP_GRACE: Duration = Duration::from_secs(5);
 
-/// How many jobs a worker may have been sent ahead of its answers: the next
-/// job is already in its pipe when it finishes one, so it does not sit idle
-/// while the parent reads the answer and sends more. The parent never
-/// blocks writing a job (see `Worker::flush`), so a worker blocked writing
-/// an answer the parent has not read yet cannot deadlock it.
-pub(super) const PIPELINE: usize = 4;
+/// The most jobs a worker may have been sent ahead of its answers: the
+/// next job is already in its pipe when it finishes one, so it does not sit
+/// idle while the parent reads the answer and sends more, and quick jobs
+/// are answered several at a time (see `worker_loop`). How many it is
+/// actually sent follows how fast it answers (see `Worker::paced`), so that
+/// slow jobs do not pile up behind one worker while another is idle. The
+/// parent never blocks writing a job (see `Worker::flush`), so a worker
+/// blocked writing an answer the parent has not read yet cannot deadlock
+/// it.
+pub(super) const PIPELINE: usize = 64;
 
 /// How much a worker's pipes are asked to hold (see `sys::widen_pipe`).
 pub(super) const PIPE_BYTES: usize = 1 << 20;
@@ -317,7 +321,11 @@ impl Inner {
                 let allowance = self
                     .maxtasksperchild
                     .is_none_or(|max| worker.jobs_done + worker.jobs.len() < max);
-                if worker.jobs.len() != depth || worker.tasks.is_none() || !allowance {
+                if worker.jobs.len() != depth
+                    || depth >= worker.ahead()
+                    || worker.tasks.is_none()
+                    || !allowance
+                {
                     continue;
                 }
                 let mut job = self.queue.pop_front().expect("not empty");
@@ -339,7 +347,7 @@ impl Inner {
                     "dispatched items {}..{} to pool worker pid {}",
                     range.start, range.end, worker.pid
                 ));
-                worker.jobs.push_back(job);
+                worker.give(job);
             }
         }
         self.flush_all()
@@ -377,7 +385,9 @@ impl Inner {
     /// Reads the answers of worker `i`'s jobs, or handles its death.
     pub(super) fn receive(&mut self, i: usize) -> Result<()> {
         let closed = self.workers[i].read_available();
-        for answer in self.workers[i].take_answers() {
+        let answers = self.workers[i].take_answers();
+        self.workers[i].paced(answers.len());
+        for answer in answers {
             if !self.answered(i, answer) {
                 return self.worker_died(i);
             }

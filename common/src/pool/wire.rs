@@ -3,8 +3,8 @@
 //! encodings, see `chunk`), and an answer (a length, a tag and a payload,
 //! see `chunk`).
 
-use std::io::{self, Read};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::io;
+use std::os::fd::BorrowedFd;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,34 +38,122 @@ pub(super) fn job_head(job: &Job) -> io::Result<Vec<u8>> {
     })
 }
 
-/// In a worker: reads the next job's header and payload: into `payload`
-/// (reused from job to job), or, when the header lists byte vectors, each
-/// into a vector of its own in `vectors` (one copy, from the pipe to where
-/// the item stays). `Ok(None)`: the pool closed the pipe.
-pub(super) fn read_job(
-    from: &mut (impl Read + AsFd),
-    payload: &mut Vec<u8>,
-    vectors: &mut Vec<Vec<u8>>,
-) -> io::Result<Option<JobHead>> {
-    let Some(head) = frame::read::<JobHead>(from)? else {
-        return Ok(None);
-    };
-    let len = usize::try_from(head.payload).map_err(io::Error::other)?;
-    payload.clear();
-    vectors.clear();
-    if !head.vectors.is_empty() {
-        read_vectors(from.as_fd(), &head.vectors, len, vectors)?;
-        return Ok(Some(head));
-    }
-    // Straight into the buffer's spare room: no zeroing first.
-    while payload.len() < len {
-        match sys::read_onto(from.as_fd(), payload, len - payload.len()) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(errno) => return Err(errno.into()),
+/// In a worker: reads jobs through a buffer. One `read` takes what the
+/// pipe holds, up to [`READ_AHEAD`] past the job being read: a small job
+/// costs one `read`, and several queued small jobs one between them; a
+/// large payload is read straight into place. Jobs whose items are all
+/// large byte vectors are read each into a vector of its own.
+pub(super) struct JobReader {
+    buffer: Vec<u8>,
+    /// Where the unread part of `buffer` begins.
+    start: usize,
+}
+
+/// The most a worker reads past the end of the job it is reading.
+const READ_AHEAD: usize = 64 * 1024;
+
+/// The bytes of a job header's length.
+const HEAD_LEN: usize = 4;
+
+impl JobReader {
+    pub(super) fn new() -> JobReader {
+        JobReader {
+            buffer: Vec::new(),
+            start: 0,
         }
     }
-    Ok(Some(head))
+
+    /// Whether a whole job is already read, waiting.
+    pub(super) fn has_next(&self) -> bool {
+        let rest = &self.buffer[self.start..];
+        let Some(len) = rest.get(..HEAD_LEN) else {
+            return false;
+        };
+        let body = HEAD_LEN + u32::from_le_bytes(len.try_into().expect("four bytes")) as usize;
+        rest.get(HEAD_LEN..body)
+            .and_then(|head| postcard::from_bytes::<JobHead>(head).ok())
+            .is_some_and(|head| {
+                head.vectors.is_empty()
+                    && usize::try_from(head.payload)
+                        .is_ok_and(|len| rest.len() >= body.saturating_add(len))
+            })
+    }
+
+    /// The next job's header and payload (empty when the job is read as
+    /// byte vectors, into `vectors`). `Ok(None)`: the pool closed the pipe
+    /// between jobs.
+    pub(super) fn next(
+        &mut self,
+        from: BorrowedFd<'_>,
+        vectors: &mut Vec<Vec<u8>>,
+    ) -> io::Result<Option<(JobHead, &[u8])>> {
+        // What is left of the last read moves down; a very large job's
+        // memory goes back rather than stay with an idle worker.
+        self.buffer.drain(..self.start);
+        self.start = 0;
+        if self.buffer.capacity() > 1 << 24 {
+            self.buffer.shrink_to(READ_AHEAD);
+        }
+        vectors.clear();
+        if !self.fill(from, HEAD_LEN)? {
+            return Ok(None);
+        }
+        let head_len = u32::from_le_bytes(self.buffer[..HEAD_LEN].try_into().expect("four bytes"));
+        let body = HEAD_LEN + head_len as usize;
+        self.fill_or_fail(from, body)?;
+        let head: JobHead = postcard::from_bytes(&self.buffer[HEAD_LEN..body])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let len = usize::try_from(head.payload).map_err(io::Error::other)?;
+        if !head.vectors.is_empty() {
+            // What was read ahead belongs to the vectors: taken from the
+            // buffer first, the rest from the pipe.
+            let ahead = (self.buffer.len() - body).min(len);
+            read_vectors(
+                from,
+                &self.buffer[body..body + ahead],
+                &head.vectors,
+                len,
+                vectors,
+            )?;
+            self.start = body + ahead;
+            return Ok(Some((head, &[])));
+        }
+        let end = body
+            .checked_add(len)
+            .ok_or_else(|| io::Error::other("a job too large"))?;
+        self.fill_or_fail(from, end)?;
+        self.start = end;
+        Ok(Some((head, &self.buffer[body..end])))
+    }
+
+    /// Reads until the buffer holds `want` bytes; `false` if the pipe closed
+    /// before any byte came.
+    fn fill(&mut self, from: BorrowedFd<'_>, want: usize) -> io::Result<bool> {
+        while self.buffer.len() < want {
+            let missing = want - self.buffer.len();
+            let ask = if missing >= READ_AHEAD {
+                missing
+            } else {
+                READ_AHEAD
+            };
+            match sys::read_onto(from, &mut self.buffer, ask) {
+                Ok(0) if self.buffer.is_empty() => return Ok(false),
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(errno) => return Err(errno.into()),
+            }
+        }
+        Ok(true)
+    }
+
+    /// [`fill`](Self::fill), inside a job: a closed pipe is an error.
+    fn fill_or_fail(&mut self, from: BorrowedFd<'_>, want: usize) -> io::Result<()> {
+        if self.fill(from, want)? {
+            Ok(())
+        } else {
+            Err(io::ErrorKind::UnexpectedEof.into())
+        }
+    }
 }
 
 /// Reads a payload of byte vectors of `lengths`, each after its varint
@@ -73,6 +161,7 @@ pub(super) fn read_job(
 /// checked against the header's.
 fn read_vectors(
     from: BorrowedFd<'_>,
+    ahead: &[u8],
     lengths: &[u32],
     len: usize,
     vectors: &mut Vec<Vec<u8>>,
@@ -92,6 +181,22 @@ fn read_vectors(
         ));
     }
     let mut pieces = vec![Vec::new(); sizes.len()];
+    // The bytes already read go first, in order.
+    let mut ahead = ahead;
+    for (piece, &size) in pieces.iter_mut().zip(&sizes) {
+        if ahead.is_empty() {
+            break;
+        }
+        let (now, rest) = ahead.split_at(size.min(ahead.len()));
+        piece.extend_from_slice(now);
+        ahead = rest;
+    }
+    if !ahead.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a job read past its end",
+        ));
+    }
     sys::fill_vectors(from, &mut pieces, &sizes)?;
     let mut read = Vec::with_capacity(expected.len());
     for (k, piece) in pieces.into_iter().enumerate() {

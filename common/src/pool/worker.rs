@@ -3,6 +3,7 @@
 
 use super::chunk::LONE;
 use super::job::Job;
+use super::scheduler::PIPELINE;
 use super::wire::{self, Taken};
 use crate::error::Ended;
 use crate::log;
@@ -12,11 +13,20 @@ use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The least and most a read of a worker's answers asks for.
 const READ_MIN: usize = 64 * 1024;
 const READ_MAX: usize = 8 << 20;
+
+/// The fewest jobs a worker is sent ahead of its answers.
+const AHEAD_MIN: usize = 2;
+
+/// About how long the jobs sent ahead to a worker should take it (see
+/// [`Worker::paced`]): enough to cover the parent's round trip many times
+/// over, short enough that a worker does not hold much work another could
+/// take.
+const AHEAD_TIME: Duration = Duration::from_millis(1);
 
 /// How long a worker may take to end after SIGTERM, or after its pipe
 /// closed, before it is killed.
@@ -37,8 +47,13 @@ pub(super) struct Worker {
     /// Answers taken out of the inbox ahead of those still in it.
     ready: Vec<Taken>,
     /// The jobs sent to it and not answered yet, oldest (the one it is
-    /// running) first; at most [`PIPELINE`](super::scheduler::PIPELINE).
+    /// running) first; at most [`ahead`](Worker::ahead).
     pub(super) jobs: VecDeque<Job>,
+    /// How many jobs it may be sent ahead now (see [`Worker::paced`]).
+    ahead: usize,
+    /// Since when it has had jobs without a pause, counting from its last
+    /// answers.
+    busy_since: Option<Instant>,
     /// Which of `jobs` is the first its task pipe has not taken whole, and
     /// how many of that job's bytes it has taken: the parent never blocks
     /// writing (see [`Worker::flush`]), and writes each job's header and
@@ -71,6 +86,8 @@ impl Worker {
             lone: None,
             ready: Vec::new(),
             jobs: VecDeque::new(),
+            ahead: AHEAD_MIN,
+            busy_since: None,
             unsent: 0,
             unsent_offset: 0,
             splicing: true,
@@ -83,6 +100,42 @@ impl Worker {
 
     pub(super) fn pid_u32(&self) -> u32 {
         self.pid.as_raw().unsigned_abs()
+    }
+
+    /// How many jobs it may be sent ahead of its answers now.
+    pub(super) fn ahead(&self) -> usize {
+        self.ahead
+    }
+
+    /// Gives it `job`, to be written by [`flush`](Worker::flush).
+    pub(super) fn give(&mut self, job: Job) {
+        if self.jobs.is_empty() {
+            self.busy_since = Some(Instant::now());
+        }
+        self.jobs.push_back(job);
+    }
+
+    /// Notes that `answered` answers just came: it is sent ahead about as
+    /// many jobs as it finishes in [`AHEAD_TIME`], between [`AHEAD_MIN`]
+    /// and [`PIPELINE`]; the estimate moves halfway each time.
+    pub(super) fn paced(&mut self, answered: usize) {
+        self.paced_at(answered, Instant::now());
+    }
+
+    fn paced_at(&mut self, answered: usize, now: Instant) {
+        if answered == 0 {
+            return;
+        }
+        if let Some(since) = self.busy_since {
+            let per_job = now.duration_since(since).as_nanos() / answered as u128;
+            let fits = AHEAD_TIME.as_nanos() / per_job.max(1);
+            let target = usize::try_from(fits)
+                .unwrap_or(PIPELINE)
+                .clamp(AHEAD_MIN, PIPELINE);
+            self.ahead = self.ahead.midpoint(target);
+        }
+        // The answered jobs leave now (the caller takes them).
+        self.busy_since = (self.jobs.len() > answered).then_some(now);
     }
 
     /// Reads what the worker has sent, without ever waiting for more (its
@@ -279,5 +332,41 @@ impl Drop for Worker {
         // closes an unrelated file that reuses the number.
         self.close_tasks();
         sys::forget_parent_fd(self.results.as_raw_fd());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handle on no process, for its bookkeeping alone.
+    fn idle_worker() -> Worker {
+        let null = || File::open("/dev/null").expect("/dev/null");
+        Worker::new(Pid::from_raw(0), 0, null(), null())
+    }
+
+    #[test]
+    fn quick_answers_deepen_the_pipeline_and_slow_ones_shallow_it() {
+        let mut worker = idle_worker();
+        assert_eq!(worker.ahead(), AHEAD_MIN, "a new worker starts shallow");
+        // A hundred answers in a millisecond: 10 us a job, a hundred fit
+        // in AHEAD_TIME; it goes halfway there, then all the way to the
+        // most.
+        let now = Instant::now();
+        for expected in [33, 48, 56, 60, 62, 63, 63] {
+            worker.busy_since = Some(now - Duration::from_millis(1));
+            worker.paced_at(100, now);
+            assert_eq!(worker.ahead(), expected);
+        }
+        // Jobs of 10 ms each: back down to the fewest.
+        for _ in 0..8 {
+            worker.busy_since = Some(now - Duration::from_millis(10));
+            worker.paced_at(1, now);
+        }
+        assert_eq!(worker.ahead(), AHEAD_MIN);
+        // Time spent idle does not count: no job, no estimate.
+        worker.busy_since = None;
+        worker.paced_at(5, now);
+        assert_eq!(worker.ahead(), AHEAD_MIN);
     }
 }

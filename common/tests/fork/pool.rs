@@ -418,8 +418,10 @@ fork_tests! {
             .collect();
         assert_eq!(first, (0..10).collect::<Vec<_>>());
         let read = pulled.load(Ordering::SeqCst);
+        // At most twice what the two workers may be sent ahead (64 jobs
+        // each, see `pool::scheduler::PIPELINE`) beyond those taken.
         assert!(
-            (10..=10 + 2 * 2 * 4).contains(&read),
+            (10..=10 + 2 * 2 * 64).contains(&read),
             "{read} items read for 10 taken"
         );
         let unordered = pool
