@@ -452,6 +452,7 @@ pub(super) fn next_job<A: Serialize + 'static>(
     chunksize: usize,
 ) -> Option<Result<Job>> {
     let mut job = Job::new(batch, func, start);
+    job.reserve::<A>(chunksize.max(1).min(items.size_hint().0.max(1)));
     for item in items.by_ref().take(chunksize.max(1)) {
         let index = start + job.len();
         if let Err(message) = job.push(item) {

@@ -54,14 +54,14 @@ macro_rules! each_fixed {
     }};
 }
 
-/// Whether `T` is one of the fixed-width integers.
-fn is_fixed<T: 'static>() -> bool {
+/// The width of `T`'s encoding if it is one of the fixed-width integers.
+pub(super) fn fixed_width<T: 'static>() -> Option<usize> {
     each_fixed!(F => {
         if TypeId::of::<T>() == TypeId::of::<F>() {
-            return true;
+            return Some(size_of::<F>());
         }
     });
-    false
+    None
 }
 
 /// Appends `value`'s encoding to `out` (see the module docs).
@@ -135,7 +135,7 @@ pub(super) enum Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader of `T`s from `bytes`.
     pub(super) fn new<T: 'static>(bytes: &'a [u8]) -> Reader<'a> {
-        if is_fixed::<T>() {
+        if fixed_width::<T>().is_some() {
             Reader::Fixed(bytes)
         } else if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
             Reader::Bytes(bytes)

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::item::{bytes_of_at_least, encode_item, put_varint};
+use super::item::{bytes_of_at_least, encode_item, fixed_width, put_varint};
 use crate::sys::ErasedFn;
 
 /// The least size of a byte vector attached to a job rather than copied
@@ -19,7 +19,8 @@ use crate::sys::ErasedFn;
 const ATTACH_MIN: usize = 4096;
 
 /// Consecutive items of a batch, for one worker: item `k` is input item
-/// `start + k`, its encoding bytes `ends[k - 1]..ends[k]` of the payload.
+/// `start + k`, its encoding the payload's bytes from where item `k - 1`'s
+/// ends to where its own does (see [`Ends`]).
 pub(super) struct Job {
     pub(super) batch: u64,
     pub(super) func: ErasedFn,
@@ -32,7 +33,7 @@ pub(super) struct Job {
     /// Their bytes in all.
     attached_len: usize,
     /// Where each item's encoding ends in the payload.
-    ends: Vec<u32>,
+    ends: Ends,
     /// Its frame's header, made when it is given to a worker.
     pub(super) head: Vec<u8>,
     /// The bytes of its frame (header and payload), once given to a worker.
@@ -42,7 +43,7 @@ pub(super) struct Job {
 impl Job {
     /// An empty job of `batch` whose first item is input item `start`.
     pub(super) fn new(batch: u64, func: ErasedFn, start: usize) -> Job {
-        Job::with_payload(batch, func, start, Vec::new(), Vec::new())
+        Job::with_payload(batch, func, start, Vec::new(), Ends::Listed(Vec::new()))
     }
 
     fn with_payload(
@@ -50,7 +51,7 @@ impl Job {
         func: ErasedFn,
         start: usize,
         buffer: Vec<u8>,
-        ends: Vec<u32>,
+        ends: Ends,
     ) -> Job {
         Job {
             batch,
@@ -62,6 +63,14 @@ impl Job {
             ends,
             head: Vec::new(),
             frame_len: 0,
+        }
+    }
+
+    /// Makes room for `count` more items of type `A` when their size is
+    /// known (integers), so that the buffer does not grow by copies.
+    pub(super) fn reserve<A: 'static>(&mut self, count: usize) {
+        if let Some(width) = fixed_width::<A>() {
+            self.buffer.reserve(count.saturating_mul(width));
         }
     }
 
@@ -83,7 +92,12 @@ impl Job {
         }
         let end = u32::try_from(self.payload_len())
             .map_err(|_| "a chunk over 4 GiB: use a smaller chunksize".to_owned())?;
-        self.ends.push(end);
+        match (&mut self.ends, fixed_width::<A>()) {
+            (Ends::Every { count, .. }, Some(_)) => *count += 1,
+            (Ends::Listed(ends), None) => ends.push(end),
+            (ends, Some(width)) => *ends = Ends::Every { width, count: 1 },
+            (Ends::Every { .. }, None) => unreachable!("a job's items are of one type"),
+        }
         Ok(())
     }
 
@@ -145,7 +159,7 @@ impl Job {
 
     /// Where item `k`'s encoding begins.
     fn begin(&self, k: usize) -> usize {
-        if k == 0 { 0 } else { self.ends[k - 1] as usize }
+        if k == 0 { 0 } else { self.ends.end(k - 1) }
     }
 
     /// The jobs of the items before item `k` and of those after it (item
@@ -155,15 +169,52 @@ impl Job {
         let part = |from: usize, to: usize| {
             (from < to).then(|| {
                 let base = self.begin(from);
-                let ends = self.ends[from..to]
-                    .iter()
-                    .map(|&end| end - base as u32)
-                    .collect();
-                let bytes = payload[base..self.ends[to - 1] as usize].to_vec();
+                let ends = self.ends.part(from, to);
+                let bytes = payload[base..self.ends.end(to - 1)].to_vec();
                 Job::with_payload(self.batch, self.func, self.start + from, bytes, ends)
             })
         };
         (part(0, k), part(k + 1, self.len()))
+    }
+}
+
+/// Where each item of a job ends in its payload.
+enum Ends {
+    /// Integers: every `width` bytes (see `item`).
+    Every { width: usize, count: usize },
+    /// Anything else: each end, in order.
+    Listed(Vec<u32>),
+}
+
+impl Ends {
+    fn len(&self) -> usize {
+        match self {
+            Ends::Every { count, .. } => *count,
+            Ends::Listed(ends) => ends.len(),
+        }
+    }
+
+    /// Where item `k` ends.
+    fn end(&self, k: usize) -> usize {
+        match self {
+            Ends::Every { width, .. } => (k + 1) * width,
+            Ends::Listed(ends) => ends[k] as usize,
+        }
+    }
+
+    /// The ends of items `from..to`, counted from where item `from`
+    /// begins.
+    fn part(&self, from: usize, to: usize) -> Ends {
+        match self {
+            Ends::Every { width, .. } => Ends::Every {
+                width: *width,
+                count: to - from,
+            },
+            Ends::Listed(ends) => {
+                let base = if from == 0 { 0 } else { ends[from - 1] };
+                Ends::Listed(ends[from..to].iter().map(|&end| end - base).collect())
+            }
+        }
     }
 }
 
@@ -198,7 +249,7 @@ mod tests {
         }
         assert_eq!(job.payload_len(), copied.len());
         assert_eq!(concat(job.pieces()), copied);
-        assert_eq!(*job.ends.last().expect("four ends") as usize, copied.len());
+        assert_eq!(job.ends.end(3), copied.len());
     }
 
     #[test]
