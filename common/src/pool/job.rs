@@ -46,13 +46,7 @@ impl Job {
         Job::with_payload(batch, func, start, Vec::new(), Ends::Listed(Vec::new()))
     }
 
-    fn with_payload(
-        batch: u64,
-        func: ErasedFn,
-        start: usize,
-        buffer: Vec<u8>,
-        ends: Ends,
-    ) -> Job {
+    fn with_payload(batch: u64, func: ErasedFn, start: usize, buffer: Vec<u8>, ends: Ends) -> Job {
         Job {
             batch,
             func,

@@ -251,6 +251,7 @@ pub(super) fn collect<R: DeserializeOwned + 'static>(mut batch: Batch) -> Result
         }
     }
     let mut values = Vec::with_capacity(batch.len);
+    crate::sys::prefault(&mut values);
     for (start, answer) in std::mem::take(&mut batch.answers) {
         answer.decode_values(start, &mut values)?;
     }

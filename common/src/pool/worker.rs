@@ -178,6 +178,7 @@ impl Worker {
                 let started = self.inbox.split_off(at);
                 self.ready.extend(wire::take_answers(&mut self.inbox));
                 let mut body = Vec::with_capacity(len);
+                sys::prefault(&mut body);
                 body.extend_from_slice(&started[wire::LONE_HEAD..]);
                 self.lone = Some((body, len));
             }

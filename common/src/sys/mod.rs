@@ -24,6 +24,7 @@ pub(crate) mod futex;
 pub(crate) mod mapping;
 pub(crate) mod pipes;
 pub(crate) mod places;
+pub(crate) mod prefault;
 pub(crate) mod sibling;
 pub(crate) mod signals;
 pub(crate) mod slots;
@@ -37,6 +38,7 @@ pub(crate) use pipes::{
     fill_vectors, own_fd, pipe, read_onto, receive_fds, splice_pages, widen_pipe,
 };
 pub(crate) use places::{Places, Release, Taken, holder_id};
+pub(crate) use prefault::prefault;
 pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
