@@ -18,6 +18,23 @@
 //! exit code or signal, and the rest of its job goes back to the queue.
 //! Nothing ever waits for a worker that cannot answer, so nothing hangs.
 //!
+//! # Where the time goes, and what keeps it down
+//!
+//! - **Small tasks** cost system calls and wake-ups, not work: a worker is
+//!   sent about a millisecond of jobs ahead (up to 64, at least 2; see
+//!   `Worker::paced`), reads them through a buffer, and answers quick ones
+//!   several at a time (see `child.rs`), so most jobs cost neither side a
+//!   wake-up.
+//! - **Many items** cost encoding: one buffer per job, integers at their
+//!   fixed width, decoded in one pass into the output (see `item.rs`).
+//! - **Large byte vectors** cost copies and page faults. An input vector is
+//!   attached to its job rather than copied into it, handed to a forked
+//!   worker's pipe as pages (`vmsplice`) and read by the worker straight
+//!   into a vector of its own (see `job.rs`, `wire.rs`); a large result
+//!   goes out from the worker's own vector and is read into a buffer that
+//!   becomes the caller's, its pages faulted in with one call (see
+//!   `chunk.rs`, `Worker::read_available`).
+//!
 //! # Where things are
 //!
 //! - this file: [`Pool`], its public API, and how it is dropped;
@@ -38,7 +55,8 @@
 //!   sides (no allocation per item);
 //! - `item.rs`: one item's encoding (`Vec<u8>` copied whole, integers at
 //!   their fixed width, the rest through postcard);
-//! - `wire.rs`: the frames that cross the pipes.
+//! - `wire.rs`: the frames that cross the pipes, and how a worker reads
+//!   them.
 
 use shared::{Shared, lock};
 use std::sync::Arc;
