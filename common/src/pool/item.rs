@@ -18,39 +18,14 @@ use serde::de::DeserializeOwned;
 
 /// Runs `$body` with `$t` bound to each fixed-width type in turn.
 macro_rules! each_fixed {
-    ($t:ident => $body:block) => {{
-        {
-            type $t = u16;
+    ($t:ident => $body:block) => {
+        each_fixed!(@each $t $body; u16 u32 u64 usize i16 i32 i64 isize)
+    };
+    (@each $t:ident $body:block; $($ty:ty)*) => {{
+        $({
+            type $t = $ty;
             $body
-        }
-        {
-            type $t = u32;
-            $body
-        }
-        {
-            type $t = u64;
-            $body
-        }
-        {
-            type $t = usize;
-            $body
-        }
-        {
-            type $t = i16;
-            $body
-        }
-        {
-            type $t = i32;
-            $body
-        }
-        {
-            type $t = i64;
-            $body
-        }
-        {
-            type $t = isize;
-            $body
-        }
+        })*
     }};
 }
 
