@@ -22,9 +22,8 @@
 //!
 //! - **Small tasks** cost system calls and wake-ups, not work: a worker is
 //!   sent about a millisecond of jobs ahead (up to 64, at least 2; see
-//!   `Worker::paced`), reads them through a buffer, and answers quick ones
-//!   several at a time (see `child.rs`), so most jobs cost neither side a
-//!   wake-up.
+//!   `Worker::paced`) and reads them through a buffer (see `child.rs`), so
+//!   it rarely runs dry and waits to be woken.
 //! - **Many items** cost encoding: one buffer per job, integers at their
 //!   fixed width, decoded in one pass into the output (see `item.rs`).
 //! - **Large byte vectors** cost copies and page faults. An input vector is

@@ -29,8 +29,8 @@ pub(super) const DROP_GRACE: Duration = Duration::from_secs(5);
 
 /// The most jobs a worker may have been sent ahead of its answers: the
 /// next job is already in its pipe when it finishes one, so it does not sit
-/// idle while the parent reads the answer and sends more, and quick jobs
-/// are answered several at a time (see `worker_loop`). How many it is
+/// idle while the parent reads the answer and sends more, and several
+/// quick jobs are read at once (see `worker_loop`). How many it is
 /// actually sent follows how fast it answers (see `Worker::paced`), so that
 /// slow jobs do not pile up behind one worker while another is idle. The
 /// parent never blocks writing a job (see `Worker::flush`), so a worker

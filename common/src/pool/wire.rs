@@ -63,22 +63,6 @@ impl JobReader {
         }
     }
 
-    /// Whether a whole job is already read, waiting.
-    pub(super) fn has_next(&self) -> bool {
-        let rest = &self.buffer[self.start..];
-        let Some(len) = rest.get(..HEAD_LEN) else {
-            return false;
-        };
-        let body = HEAD_LEN + u32::from_le_bytes(len.try_into().expect("four bytes")) as usize;
-        rest.get(HEAD_LEN..body)
-            .and_then(|head| postcard::from_bytes::<JobHead>(head).ok())
-            .is_some_and(|head| {
-                head.vectors.is_empty()
-                    && usize::try_from(head.payload)
-                        .is_ok_and(|len| rest.len() >= body.saturating_add(len))
-            })
-    }
-
     /// The next job's header and payload (empty when the job is read as
     /// byte vectors, into `vectors`). `Ok(None)`: the pool closed the pipe
     /// between jobs.

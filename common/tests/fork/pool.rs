@@ -142,6 +142,25 @@ fork_tests! {
         assert_eq!(handle.get().expect("get"), 42);
     }
 
+    /// A quick task's answer goes out when it is done, not with the next
+    /// job's: one worker is sent a quick task and then one that waits for a
+    /// gate, which opens only once the quick result is in hand.
+    fn pool_a_quick_answer_does_not_wait_for_the_next_job() {
+        let dir = temp_dir();
+        let gate = path_in(&dir, "gate");
+        let mut pool = Pool::new(1).expect("pool");
+        // Quick jobs first, so that the worker is sent several ahead.
+        pool.map_chunked(square, 0..2000, Some(1)).expect("warm");
+        for round in 0..20u64 {
+            let quick = pool.apply_async(square, round).expect("quick");
+            let slow = pool.apply_async(wait_then_42, gate.clone()).expect("slow");
+            assert_eq!(quick.get().expect("quick result"), round * round);
+            std::fs::write(&gate, b"").expect("open the gate");
+            assert_eq!(slow.get().expect("slow result"), 42);
+            std::fs::remove_file(&gate).expect("close the gate");
+        }
+    }
+
     fn pool_apply_async_reports_success() {
         let mut pool = Pool::new(2).expect("pool");
         let fine = pool.apply_async(square, 3).expect("apply_async");
