@@ -278,7 +278,11 @@ pub struct Imap<'a, R> {
     pub(super) yielded: usize,
     /// How many items have been sent to the pool.
     pub(super) submitted: usize,
-    /// How many items may be sent ahead of those yielded.
+    /// The items of each job.
+    pub(super) chunksize: usize,
+    /// How many items may be sent ahead of those yielded: twice what the
+    /// workers may be sent ahead now (see `Worker::paced`), so that quick
+    /// jobs keep them busy and slow or large ones do not pile up here.
     pub(super) ahead: usize,
     /// The input, until it is exhausted.
     pub(super) feeder: Option<Feeder<'a>>,
@@ -302,6 +306,7 @@ impl<R> Imap<'_, R> {
         // One lock and one dispatch for all the jobs this round sends.
         let shared = std::sync::Arc::clone(&self.claim.inner);
         let mut inner = lock(&shared);
+        self.ahead = 2 * inner.sent_ahead() * self.chunksize;
         let mut failed = None;
         while self.submitted < self.yielded + self.ahead {
             let Some(feeder) = self.feeder.as_mut() else {

@@ -226,6 +226,12 @@ impl Inner {
         }
     }
 
+    /// How many jobs the workers may be sent ahead of their answers now,
+    /// all told.
+    pub(super) fn sent_ahead(&self) -> usize {
+        self.workers.iter().map(Worker::ahead).sum()
+    }
+
     /// Hands queued jobs to idle workers, then waits until `deadline` for
     /// outcomes and handles those that came. Returns whether any worker was
     /// busy.

@@ -443,6 +443,26 @@ fork_tests! {
             (10..=10 + 2 * 2 * 64).contains(&read),
             "{read} items read for 10 taken"
         );
+        // Slow jobs are not read far ahead: each takes 5 ms, so each worker
+        // is sent two ahead at most (see `Worker::paced`), and the input is
+        // read at most twice that beyond what was taken.
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&pulled);
+        let endless = (0u64..).inspect(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let mut fresh = Pool::new(2).expect("pool");
+        let taken = fresh
+            .imap(sleep_5ms, endless, Some(10))
+            .expect("imap")
+            .take(30)
+            .count();
+        assert_eq!(taken, 30);
+        let read = pulled.load(Ordering::SeqCst);
+        assert!(
+            read <= 30 + 10 + 2 * (2 * 2) * 10,
+            "{read} items of 5 ms read for 30 taken"
+        );
         let unordered = pool
             .imap_unordered(identity, 0u32.., Some(3))
             .expect("imap_unordered")
@@ -796,6 +816,11 @@ impl Iterator for Lying {
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.said, Some(self.said))
     }
+}
+
+fn sleep_5ms(n: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(5));
+    n
 }
 
 fn sleep_ms(ms: u64) -> u64 {
