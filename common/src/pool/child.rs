@@ -1,5 +1,6 @@
 //! The worker process's side: run jobs from the task pipe until it closes.
 
+use super::lent::Lent;
 use super::wire::{JobReader, begin_answer, end_answer};
 use crate::sys::{self, Chunk};
 use std::cell::Cell;
@@ -22,7 +23,7 @@ use std::os::fd::AsFd;
 /// run: dropped.)
 pub(crate) fn worker_loop(
     tasks: impl AsFd,
-    mut results: impl Write,
+    mut results: impl Write + AsFd,
     maxtasks: Option<usize>,
     progress: impl Fn(u64),
 ) -> i32 {
@@ -30,17 +31,9 @@ pub(crate) fn worker_loop(
     let mut seq: u64 = 0;
     let mut vectors = Vec::new();
     let mut answers = Vec::new();
-    let mut send = |answers: &mut Vec<u8>, lone: &[u8]| {
-        // What the tasks printed goes out before their results, so a parent
-        // that prints after `map` returns cannot overtake it.
-        sys::flush_stdio();
-        let sent = results
-            .write_all(answers)
-            .and_then(|()| results.write_all(lone));
-        answers.clear();
-        sent
-    };
+    let mut lent = Lent::new();
     while maxtasks.is_none_or(|max| seq < max as u64) {
+        lent.release(results.as_fd());
         let (head, payload) = match jobs.next(tasks.as_fd(), &mut vectors) {
             Ok(Some(job)) => job,
             Ok(None) => break,
@@ -61,13 +54,24 @@ pub(crate) fn worker_loop(
             return 1;
         }
         // A lone large byte vector goes out from where it lies, after the
-        // answer's header.
+        // answer's header: as pages when the pipe takes them (see `lent`).
         let lone = lone.take().unwrap_or_default();
         end_answer(&mut answers, at, lone.len());
         seq += 1;
         progress(((seq & 0xffff_ffff) << 32) | BETWEEN_JOBS);
-        if send(&mut answers, &lone).is_err() {
+        // What the tasks printed goes out before their results, so a parent
+        // that prints after `map` returns cannot overtake it.
+        sys::flush_stdio();
+        if results.write_all(&answers).is_err() {
             return 1;
+        }
+        lent.wrote(answers.len());
+        answers.clear();
+        if let Err(lone) = lent.lend(results.as_fd(), lone) {
+            if results.write_all(&lone).is_err() {
+                return 1;
+            }
+            lent.wrote(lone.len());
         }
         // A very large answer's memory goes back rather than stay with an
         // idle worker.

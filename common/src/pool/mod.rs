@@ -30,9 +30,10 @@
 //!   attached to its job rather than copied into it, handed to a forked
 //!   worker's pipe as pages (`vmsplice`) and read by the worker straight
 //!   into a vector of its own (see `job.rs`, `wire.rs`); a large result
-//!   goes out from the worker's own vector and is read into a buffer that
-//!   becomes the caller's, its pages faulted in with one call (see
-//!   `chunk.rs`, `Worker::read_available`).
+//!   goes from the worker's own vector to a forked worker's pipe as pages
+//!   (see `lent.rs`) and is read into a buffer that becomes the caller's,
+//!   its pages faulted in with one call (see `chunk.rs`,
+//!   `Worker::read_available`).
 //!
 //! # Where things are
 //!
@@ -50,6 +51,8 @@
 //! - `job.rs`: a job, the items one worker is sent at once (large byte
 //!   vectors attached, not copied);
 //! - `child.rs`: the worker process's loop;
+//! - `lent.rs`: a worker's large results lent to its pipe as pages, kept
+//!   until the parent has read them;
 //! - `chunk.rs`: a chunk's items and answer, and the typed code on both
 //!   sides (no allocation per item);
 //! - `item.rs`: one item's encoding (`Vec<u8>` copied whole, integers at
@@ -65,6 +68,7 @@ mod chunk;
 mod driver;
 mod item;
 mod job;
+mod lent;
 mod results;
 mod scheduler;
 mod shared;

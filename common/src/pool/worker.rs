@@ -236,7 +236,7 @@ impl Worker {
             // `sys::splice_pages`).
             let splice = self.splicing && slices.iter().any(|s| s.len() >= SPLICE_MIN);
             let sent = if splice {
-                sys::splice_pages(tasks.as_fd(), &slices)
+                sys::splice_pages(tasks.as_fd(), &slices, false)
             } else {
                 nix::sys::uio::writev(tasks, &slices)
             };

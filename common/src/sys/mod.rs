@@ -35,7 +35,7 @@ pub(crate) use exit::{at_exit, die_with, exit_now};
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, threads_now};
 pub(crate) use mapping::Mapping;
 pub(crate) use pipes::{
-    fill_vectors, own_fd, pipe, read_onto, receive_fds, splice_pages, widen_pipe,
+    fill_vectors, own_fd, pipe, read_onto, receive_fds, splice_pages, unread, widen_pipe,
 };
 pub(crate) use places::{Places, Release, Taken, holder_id};
 pub(crate) use prefault::prefault;

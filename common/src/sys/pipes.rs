@@ -97,11 +97,29 @@ pub(crate) fn read_onto(
 /// them, so the caller must leave them unchanged (and allocated, or at
 /// least not reused) until the reader has read them all. `EINVAL` or
 /// `EBADF`: `fd` is not a pipe.
+/// `wait`: block while the pipe is full (else `EAGAIN`).
 pub(crate) fn splice_pages(
     fd: BorrowedFd<'_>,
     slices: &[std::io::IoSlice<'_>],
+    wait: bool,
 ) -> nix::Result<usize> {
-    nix::fcntl::vmsplice(fd, slices, nix::fcntl::SpliceFFlags::SPLICE_F_NONBLOCK)
+    use nix::fcntl::SpliceFFlags;
+    let flags = if wait {
+        SpliceFFlags::empty()
+    } else {
+        SpliceFFlags::SPLICE_F_NONBLOCK
+    };
+    nix::fcntl::vmsplice(fd, slices, flags)
+}
+
+/// How many bytes wait in the pipe `fd` (either end) for its reader
+/// (`FIONREAD`).
+pub(crate) fn unread(fd: BorrowedFd<'_>) -> nix::Result<usize> {
+    let mut count: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int, into `count`, which is live.
+    let done = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut count) };
+    nix::errno::Errno::result(done)?;
+    Ok(usize::try_from(count).unwrap_or(0))
 }
 
 /// Reads into each of `vectors` until it holds the matching one of

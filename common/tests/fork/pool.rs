@@ -985,13 +985,14 @@ fn megabytes(n: usize) -> Vec<u8> {
     vec![7; n << 20]
 }
 
-/// Whether `pid` is blocked sending (`write` to a pipe under fork, or
-/// `sendto` on the socket a spawned worker answers on), by
+/// Whether `pid` is blocked sending (`write` or `vmsplice` to a pipe under
+/// fork, or `sendto` on the socket a spawned worker answers on), by
 /// `/proc/PID/syscall`.
 fn blocked_writing(pid: Pid) -> bool {
     let sending = [
         libc::SYS_write,
         libc::SYS_writev,
+        libc::SYS_vmsplice,
         libc::SYS_sendto,
         libc::SYS_sendmsg,
     ];
