@@ -12,7 +12,7 @@
 //! deadline in the middle of a message drops it the same way.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, recv, send};
@@ -112,19 +112,6 @@ fn writable(fd: &OwnedFd, deadline: Option<Instant>) -> Result<bool> {
 
 /// Waits until `fd` is ready for `events`, by `deadline`.
 fn ready(fd: &OwnedFd, deadline: Option<Instant>, events: nix::poll::PollFlags) -> Result<bool> {
-    use nix::poll::{PollFd, poll};
-    loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if left.is_some_and(|l| l.is_zero()) {
-            return Ok(false);
-        }
-        let ms = left.map_or(Duration::from_secs(60), |l| l.min(Duration::from_secs(60)));
-        let timeout = crate::sys::poll_timeout(ms);
-        let mut fds = [PollFd::new(fd.as_fd(), events)];
-        match poll(&mut fds, timeout) {
-            Ok(0) | Err(Errno::EINTR) => {}
-            Ok(_) => return Ok(true),
-            Err(e) => return Err(Error::os("poll a socket", e)),
-        }
-    }
+    let mut fds = [nix::poll::PollFd::new(fd.as_fd(), events)];
+    crate::sys::poll_until(&mut fds, deadline).map_err(|e| Error::os("poll a socket", e))
 }

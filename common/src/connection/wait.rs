@@ -4,8 +4,7 @@
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, poll};
+use nix::poll::{PollFd, PollFlags};
 
 use crate::error::{Error, Result};
 
@@ -32,27 +31,15 @@ use crate::error::{Error, Result};
 /// ```
 pub fn wait(objects: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Result<Vec<usize>> {
     let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let ms = left.map_or(Duration::from_secs(60), |l| l.min(Duration::from_secs(60)));
-        let mut fds: Vec<PollFd<'_>> = objects
-            .iter()
-            .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
-            .collect();
-        match poll(&mut fds, crate::sys::poll_timeout(ms)) {
-            Ok(0) | Err(Errno::EINTR) => {}
-            Ok(_) => {
-                return Ok(fds
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
-                    .map(|(i, _)| i)
-                    .collect());
-            }
-            Err(e) => return Err(Error::os("poll", e)),
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(Vec::new());
-        }
-    }
+    let mut fds: Vec<PollFd<'_>> = objects
+        .iter()
+        .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+        .collect();
+    crate::sys::poll_until(&mut fds, deadline).map_err(|e| Error::os("poll", e))?;
+    Ok(fds
+        .iter()
+        .enumerate()
+        .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+        .map(|(i, _)| i)
+        .collect())
 }

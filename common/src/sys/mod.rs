@@ -42,4 +42,6 @@ pub(crate) use prefault::prefault;
 pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
-pub(crate) use wait::{has_ended, pidfd_open, poll_timeout, readable, reap, reap_timeout};
+pub(crate) use wait::{
+    has_ended, pidfd_open, poll_timeout, poll_until, readable, reap, reap_timeout,
+};

@@ -31,24 +31,33 @@ pub(crate) fn reap(pid: Pid, block: bool) -> Result<Option<Ended>> {
     }
 }
 
-/// Whether `fd` is readable now or becomes so within `timeout`: the one
-/// wait under every timed wait of this crate (pipes, queues, locks, events,
-/// pidfds). `poll` takes at most 65535 ms at a time and may be cut short
-/// by a signal, so it is called again until the deadline.
-pub(crate) fn readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Errno> {
-    let deadline = Instant::now() + timeout;
+/// Polls `fds` until at least one is ready or `deadline` passes (`None`:
+/// however long it takes); whether one is (their `revents` say which): the
+/// one wait under every timed wait of this crate (pipes, sockets, queues,
+/// locks, events, pidfds, `wait`). `poll` takes at most 65535 ms at a time
+/// and may be cut short by a signal, so it is called again until the
+/// deadline; a deadline already past still gets one look.
+pub(crate) fn poll_until(fds: &mut [PollFd<'_>], deadline: Option<Instant>) -> Result<bool, Errno> {
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-        match poll(&mut fds, poll_timeout(left)) {
+        let left = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        match poll(fds, poll_timeout(left)) {
             Ok(0) | Err(Errno::EINTR) => {}
             Ok(_) => return Ok(true),
             Err(errno) => return Err(errno),
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(false);
         }
     }
+}
+
+/// Whether `fd` is readable now or becomes so within `timeout` (see
+/// [`poll_until`]).
+pub(crate) fn readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Errno> {
+    let deadline = Instant::now() + timeout;
+    poll_until(&mut [PollFd::new(fd, PollFlags::POLLIN)], Some(deadline))
 }
 
 /// `left` as `poll` takes it: whole milliseconds rounded up (rounded down,
