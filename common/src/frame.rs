@@ -20,18 +20,29 @@ pub(crate) fn encode<T: Serialize + ?Sized>(message: &T) -> io::Result<Vec<u8>> 
     Ok(frame)
 }
 
+/// The bytes of a frame's length.
+pub(crate) const LEN_BYTES: usize = 4;
+
+/// The length of the body that follows a frame's length bytes.
+pub(crate) fn body_len(len: [u8; LEN_BYTES]) -> usize {
+    u32::from_le_bytes(len) as usize
+}
+
+/// A frame's body, decoded.
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> io::Result<T> {
+    postcard::from_bytes(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
 /// Reads one frame. `Ok(None)` means the writer closed the pipe between
 /// frames; a pipe closed inside a frame is an error.
 pub(crate) fn read<T: DeserializeOwned>(from: &mut impl Read) -> io::Result<Option<T>> {
-    let mut len = [0u8; 4];
+    let mut len = [0u8; LEN_BYTES];
     match from.read_exact(&mut len) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+    let mut body = vec![0u8; body_len(len)];
     from.read_exact(&mut body)?;
-    postcard::from_bytes(&body)
-        .map(Some)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    decode(&body).map(Some)
 }

@@ -100,7 +100,7 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
 /// Reads values one after another from encodings laid end to end, as
 /// [`encode_item`] wrote them.
 pub(super) enum Reader<'a> {
-    /// Byte vectors already read each into its own (see `wire::read_job`).
+    /// Byte vectors already read each into its own (see `wire::JobReader`).
     Owned(std::vec::IntoIter<Vec<u8>>),
     Fixed(&'a [u8]),
     Bytes(&'a [u8]),

@@ -1,7 +1,7 @@
 //! What crosses the pipes between the pool and its workers: a job (a
 //! header frame naming the function and the count, then the items'
-//! encodings, see `chunk`), and an answer (a length, a tag and a payload,
-//! see `chunk`).
+//! encodings, see `job`), how a worker reads jobs, and an answer (a
+//! length, a tag and a payload, see `chunk`).
 
 use std::io;
 use std::os::fd::BorrowedFd;
@@ -52,9 +52,6 @@ pub(super) struct JobReader {
 /// The most a worker reads past the end of the job it is reading.
 const READ_AHEAD: usize = 64 * 1024;
 
-/// The bytes of a job header's length.
-const HEAD_LEN: usize = 4;
-
 impl JobReader {
     pub(super) fn new() -> JobReader {
         JobReader {
@@ -79,14 +76,15 @@ impl JobReader {
             self.buffer.shrink_to(READ_AHEAD);
         }
         vectors.clear();
-        if !self.fill(from, HEAD_LEN)? {
+        if !self.fill(from, frame::LEN_BYTES)? {
             return Ok(None);
         }
-        let head_len = u32::from_le_bytes(self.buffer[..HEAD_LEN].try_into().expect("four bytes"));
-        let body = HEAD_LEN + head_len as usize;
+        let len_bytes = self.buffer[..frame::LEN_BYTES]
+            .try_into()
+            .expect("LEN_BYTES");
+        let body = frame::LEN_BYTES + frame::body_len(len_bytes);
         self.fill_or_fail(from, body)?;
-        let head: JobHead = postcard::from_bytes(&self.buffer[HEAD_LEN..body])
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let head: JobHead = frame::decode(&self.buffer[frame::LEN_BYTES..body])?;
         let len = usize::try_from(head.payload).map_err(io::Error::other)?;
         if !head.vectors.is_empty() {
             // What was read ahead belongs to the vectors: taken from the
@@ -115,12 +113,7 @@ impl JobReader {
     fn fill(&mut self, from: BorrowedFd<'_>, want: usize) -> io::Result<bool> {
         while self.buffer.len() < want {
             let missing = want - self.buffer.len();
-            let ask = if missing >= READ_AHEAD {
-                missing
-            } else {
-                READ_AHEAD
-            };
-            match sys::read_onto(from, &mut self.buffer, ask) {
+            match sys::read_onto(from, &mut self.buffer, missing.max(READ_AHEAD)) {
                 Ok(0) if self.buffer.is_empty() => return Ok(false),
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
@@ -165,21 +158,13 @@ fn read_vectors(
         ));
     }
     let mut pieces = vec![Vec::new(); sizes.len()];
-    // The bytes already read go first, in order.
+    // The bytes already read (no more than the payload's) go first, in
+    // order.
     let mut ahead = ahead;
     for (piece, &size) in pieces.iter_mut().zip(&sizes) {
-        if ahead.is_empty() {
-            break;
-        }
         let (now, rest) = ahead.split_at(size.min(ahead.len()));
         piece.extend_from_slice(now);
         ahead = rest;
-    }
-    if !ahead.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "a job read past its end",
-        ));
     }
     sys::fill_vectors(from, &mut pieces, &sizes)?;
     let mut read = Vec::with_capacity(expected.len());
