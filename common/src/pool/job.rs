@@ -122,25 +122,21 @@ impl Job {
 
     /// Its frame as it goes down the pipe: the header, then the payload's
     /// pieces in order (none empty).
-    pub(super) fn pieces(&self) -> Vec<&[u8]> {
-        let mut pieces = self.payload_pieces();
-        pieces.insert(0, &self.head[..]);
-        pieces.retain(|piece| !piece.is_empty());
-        pieces
+    pub(super) fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(&self.head[..])
+            .chain(self.payload_pieces())
+            .filter(|piece| !piece.is_empty())
     }
 
     /// The payload's pieces in order: the buffer's, between the attached
     /// vectors.
-    fn payload_pieces(&self) -> Vec<&[u8]> {
-        let mut pieces = Vec::with_capacity(2 + 2 * self.attached.len());
-        let mut from = 0;
-        for (at, bytes) in &self.attached {
-            pieces.push(&self.buffer[from..*at]);
-            pieces.push(&bytes[..]);
-            from = *at;
-        }
-        pieces.push(&self.buffer[from..]);
-        pieces
+    fn payload_pieces(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.attached.iter().map(|(at, _)| *at));
+        let tail = self.attached.last().map_or(0, |(at, _)| *at);
+        starts
+            .zip(&self.attached)
+            .flat_map(|(from, (at, bytes))| [&self.buffer[from..*at], &bytes[..]])
+            .chain(std::iter::once(&self.buffer[tail..]))
     }
 
     /// The payload in one piece (copied together if anything is attached).
@@ -148,7 +144,7 @@ impl Job {
         if self.attached.is_empty() {
             return Cow::Borrowed(&self.buffer);
         }
-        Cow::Owned(self.payload_pieces().concat())
+        Cow::Owned(self.payload_pieces().collect::<Vec<_>>().concat())
     }
 
     /// Where item `k`'s encoding begins.
@@ -228,8 +224,8 @@ mod tests {
         job
     }
 
-    fn concat(pieces: Vec<&[u8]>) -> Vec<u8> {
-        pieces.concat()
+    fn concat<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+        pieces.collect::<Vec<_>>().concat()
     }
 
     #[test]
