@@ -76,7 +76,7 @@ mod wire;
 mod worker;
 
 use crate::error::{Error, Result};
-use crate::sys::ErasedFn;
+use crate::sys::{ErasedFn, SigintGuard};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
@@ -383,7 +383,11 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.apply_async(func, arg)?.get()
+        // A one-item `map`, so that Ctrl-C is caught from the moment the
+        // job is sent (see `run_all`).
+        let mut results =
+            self.run_all(ErasedFn::chunked(func), (std::iter::once(arg), 1), Some(1))?;
+        Ok(results.pop().expect("one item, one result"))
     }
 
     /// Queues `func(arg)` for a worker and returns at once, like
@@ -698,8 +702,12 @@ impl Pool {
         chunksize: Option<usize>,
     ) -> Result<Vec<R>> {
         let mut inner = lock(&self.inner);
+        // Ctrl-C is caught from the first job sent, not only once `submit`
+        // returns: see `wait_catching`.
+        let sigint = SigintGuard::install()?;
         let batch = inner.submit(func, items, len, chunksize)?;
-        let waited = inner.wait(batch, None, |b| b.outstanding == 0 || b.failed);
+        let waited = inner.wait_catching(batch, None, |b| b.outstanding == 0 || b.failed, &sigint);
+        drop(sigint);
         let done = inner
             .batches
             .remove(&batch)

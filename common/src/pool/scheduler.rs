@@ -203,13 +203,26 @@ impl Inner {
         deadline: Option<Instant>,
         done: impl Fn(&Batch) -> bool,
     ) -> Result<()> {
-        self.fill_vacancies()?;
         // Already done (often, when the driver moved it): no SIGINT handler
         // to install and remove.
         if self.batches.get(&batch).is_none_or(&done) {
             return Ok(());
         }
         let sigint = SigintGuard::install()?;
+        self.wait_catching(batch, deadline, done, &sigint)
+    }
+
+    /// `wait`, with SIGINT already caught by `sigint`: a blocking `map`
+    /// catches it before its first job goes out, since a worker may start
+    /// on that job (and the user press Ctrl-C) before `submit` returns.
+    pub(super) fn wait_catching(
+        &mut self,
+        batch: u64,
+        deadline: Option<Instant>,
+        done: impl Fn(&Batch) -> bool,
+        sigint: &SigintGuard,
+    ) -> Result<()> {
+        self.fill_vacancies()?;
         loop {
             match self.batches.get(&batch) {
                 Some(b) if !done(b) => {}
@@ -218,7 +231,7 @@ impl Inner {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(());
             }
-            if !self.step(deadline, Some(&sigint))? && deadline.is_none() {
+            if !self.step(deadline, Some(sigint))? && deadline.is_none() {
                 // Nothing running and nothing to run, yet not done: only a
                 // terminated pool gets here.
                 return Err(Error::PoolNotRunning);

@@ -515,6 +515,28 @@ fork_tests! {
         );
     }
 
+    /// Ctrl-C that comes while `map` is still sending its jobs (here, from
+    /// its first job) is caught like one that comes while it waits.
+    fn pool_sigint_while_map_sends_is_caught_too() {
+        use std::os::unix::process::CommandExt;
+        let child = Command::new(std::env::current_exe().expect("current exe"))
+            .env(ROLE_ENV, "pool-interrupted-by-its-first-job")
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the role");
+        let group = Pid::from_raw(child.id() as i32);
+        let output = child.wait_with_output().expect("the role ends");
+        assert_eq!(output.status.code(), Some(130), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "interrupted\n");
+        assert_eq!(
+            wait_group_gone(group),
+            Vec::<Pid>::new(),
+            "workers terminated and reaped"
+        );
+    }
+
     fn pool_workers_die_with_a_killed_parent() {
         let (mut child, _dir) = start_role("pool-until-killed");
         let group = Pid::from_raw(child.id() as i32);

@@ -60,6 +60,19 @@ pub(crate) fn play(role: &str) {
                 other => panic!("expected an interruption, got {other:?}"),
             }
         }
+        "pool-interrupted-by-its-first-job" => {
+            // The first job sends Ctrl-C to this process while `map` is
+            // still sending the rest: the pool must already be catching it.
+            let owner = std::process::id() as i32;
+            let items = (0..200_000u32).map(move |i| (owner, i));
+            match pool_of_two().map_chunked(interrupt_owner_at_0, items, Some(1)) {
+                Err(Error::Interrupted) => {
+                    eprintln!("interrupted");
+                    std::process::exit(130);
+                }
+                other => panic!("expected an interruption, got {:?}", other.map(|v| v.len())),
+            }
+        }
         "logged" => {
             let mut process = Process::new(|| {});
             process.start().expect("start");
@@ -89,6 +102,22 @@ pub(crate) fn wait_for_file(path: &str) {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+fn pool_of_two() -> Pool {
+    Pool::new(2).expect("pool")
+}
+
+/// Item 0 sends SIGINT to `owner` (the pool's owner: under forkserver it is
+/// not the worker's parent) and blocks; the others return at once.
+fn interrupt_owner_at_0((owner, index): (i32, u32)) -> u32 {
+    if index == 0 {
+        kill(Pid::from_raw(owner), Signal::SIGINT).expect("Ctrl-C the owner");
+        loop {
+            std::thread::park();
+        }
+    }
+    index
 }
 
 pub(crate) fn announce_then_block(path: String) -> u32 {
