@@ -1,9 +1,9 @@
 //! The worker process's side: run jobs from the task pipe until it closes.
 
 use super::lent::Lent;
-use super::wire::{JobReader, begin_answer, end_answer};
+use super::wire::{JobReader, Payload, begin_answer, end_answer};
 use crate::sys::{self, Chunk};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::os::fd::AsFd;
 
@@ -29,28 +29,37 @@ pub(crate) fn worker_loop(
 ) -> i32 {
     let mut jobs = JobReader::new();
     let mut seq: u64 = 0;
-    let mut vectors = Vec::new();
     let mut answers = Vec::new();
     let mut lent = Lent::new();
     while maxtasks.is_none_or(|max| seq < max as u64) {
         lent.release(results.as_fd());
-        let (head, payload) = match jobs.next(tasks.as_fd(), &mut vectors) {
+        let (head, payload) = match jobs.next(tasks.as_fd()) {
             Ok(Some(job)) => job,
             Ok(None) => break,
             Err(_) => return 1,
         };
+        let (encoded, vectors) = match payload {
+            Payload::Encoded(bytes) => (bytes, None),
+            Payload::Vectors(vectors) => (&[][..], Some(RefCell::new(vectors))),
+        };
+        let take = vectors.as_ref().map(|v| move || v.borrow_mut().take());
         let job = (seq & 0xffff_ffff) << 32;
         let lone = Cell::new(None);
-        let owned = Cell::new(std::mem::take(&mut vectors));
         let chunk = Chunk {
             count: usize::try_from(head.count).unwrap_or(0),
-            payload,
-            vectors: &owned,
+            payload: encoded,
+            vectors: take.as_ref().map(|take| take as &dyn Fn() -> _),
             progress: &|done| progress(job | done),
             lone: &lone,
         };
         let at = begin_answer(&mut answers);
         if head.func.call_chunk(&chunk, &mut answers).is_err() {
+            return 1;
+        }
+        // The job is read to its end before it is answered (the parent may
+        // reuse its memory then), and a job cut short means the parent is
+        // gone.
+        if vectors.is_some_and(|v| v.into_inner().finish().is_err()) {
             return 1;
         }
         // A lone large byte vector goes out from where it lies, after the

@@ -63,11 +63,9 @@ where
     let mut ends = Vec::with_capacity(chunk.count);
     // Once an item fails: every item's outcome, in order.
     let mut outcomes: Option<Vec<Outcome>> = None;
-    let vectors = chunk.vectors.take();
-    let mut items = if vectors.is_empty() {
-        Reader::new::<I>(chunk.payload)
-    } else {
-        Reader::Owned(vectors.into_iter())
+    let mut items = match chunk.vectors {
+        Some(next) => Reader::Streamed(next),
+        None => Reader::new::<I>(chunk.payload),
     };
     for done in 0..chunk.count {
         (chunk.progress)(done as u64);

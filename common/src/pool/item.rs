@@ -100,8 +100,9 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
 /// Reads values one after another from encodings laid end to end, as
 /// [`encode_item`] wrote them.
 pub(super) enum Reader<'a> {
-    /// Byte vectors already read each into its own (see `wire::JobReader`).
-    Owned(std::vec::IntoIter<Vec<u8>>),
+    /// Byte vectors, each read into its own when asked for (see
+    /// `vectors`).
+    Streamed(&'a dyn Fn() -> std::result::Result<Vec<u8>, String>),
     Fixed(&'a [u8]),
     Bytes(&'a [u8]),
     Serde(postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>),
@@ -173,9 +174,7 @@ impl<'a> Reader<'a> {
                 });
                 slot.ok_or_else(|| "a reader made for another type".to_owned())
             }
-            Reader::Owned(vectors) => {
-                vector_as(vectors.next().ok_or("fewer byte vectors than items")?)
-            }
+            Reader::Streamed(next) => vector_as(next()?),
             Reader::Bytes(bytes) => {
                 let (len, rest) =
                     take_varint(bytes).ok_or("a byte vector's length is cut short")?;

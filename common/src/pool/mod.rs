@@ -29,7 +29,9 @@
 //! - **Large byte vectors** cost copies and page faults. An input vector is
 //!   attached to its job rather than copied into it, handed to a forked
 //!   worker's pipe as pages (`vmsplice`) and read by the worker straight
-//!   into a vector of its own (see `job.rs`, `wire.rs`); a large result
+//!   into a vector of its own just before its task runs, so that memory
+//!   freed by one task is reused for the next (see `job.rs`,
+//!   `vectors.rs`); a large result
 //!   goes from the worker's own vector to a forked worker's pipe as pages
 //!   (see `lent.rs`) and is read into a buffer that becomes the caller's,
 //!   its pages faulted in with one call (see `chunk.rs`,
@@ -58,7 +60,9 @@
 //! - `item.rs`: one item's encoding (`Vec<u8>` copied whole, integers at
 //!   their fixed width, the rest through postcard);
 //! - `wire.rs`: the frames that cross the pipes, and how a worker reads
-//!   them.
+//!   them;
+//! - `vectors.rs`: how a worker reads a job of large byte vectors, a few
+//!   at a time as its tasks run.
 
 use shared::{Shared, lock};
 use std::sync::Arc;
@@ -72,6 +76,7 @@ mod lent;
 mod results;
 mod scheduler;
 mod shared;
+mod vectors;
 mod wire;
 mod worker;
 

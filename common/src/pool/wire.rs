@@ -9,8 +9,8 @@ use std::os::fd::BorrowedFd;
 use serde::{Deserialize, Serialize};
 
 use super::chunk::{LONE, LONE_MIN};
-use super::item::put_varint;
 use super::job::Job;
+use super::vectors::Vectors;
 use crate::frame;
 use crate::sys;
 use crate::sys::ErasedFn;
@@ -38,11 +38,19 @@ pub(super) fn job_head(job: &Job) -> io::Result<Vec<u8>> {
     })
 }
 
+/// A job's items, as a worker reads them.
+pub(super) enum Payload<'a> {
+    /// Their encodings, one after another (see `item`).
+    Encoded(&'a [u8]),
+    /// Large byte vectors, read as the items run.
+    Vectors(Vectors<'a>),
+}
+
 /// In a worker: reads jobs through a buffer. One `read` takes what the
 /// pipe holds, up to [`READ_AHEAD`] past the job being read: a small job
 /// costs one `read`, and several queued small jobs one between them; a
 /// large payload is read straight into place. Jobs whose items are all
-/// large byte vectors are read each into a vector of its own.
+/// large byte vectors are read a few vectors at a time (see `vectors`).
 pub(super) struct JobReader {
     buffer: Vec<u8>,
     /// Where the unread part of `buffer` begins.
@@ -60,14 +68,12 @@ impl JobReader {
         }
     }
 
-    /// The next job's header and payload (empty when the job is read as
-    /// byte vectors, into `vectors`). `Ok(None)`: the pool closed the pipe
-    /// between jobs.
-    pub(super) fn next(
-        &mut self,
-        from: BorrowedFd<'_>,
-        vectors: &mut Vec<Vec<u8>>,
-    ) -> io::Result<Option<(JobHead, &[u8])>> {
+    /// The next job's header and payload. `Ok(None)`: the pool closed the
+    /// pipe between jobs.
+    pub(super) fn next<'a>(
+        &'a mut self,
+        from: BorrowedFd<'a>,
+    ) -> io::Result<Option<(JobHead, Payload<'a>)>> {
         // What is left of the last read moves down; a very large job's
         // memory goes back rather than stay with an idle worker.
         self.buffer.drain(..self.start);
@@ -75,7 +81,6 @@ impl JobReader {
         if self.buffer.capacity() > 1 << 24 {
             self.buffer.shrink_to(READ_AHEAD);
         }
-        vectors.clear();
         if !self.fill(from, frame::LEN_BYTES)? {
             return Ok(None);
         }
@@ -84,28 +89,23 @@ impl JobReader {
             .expect("LEN_BYTES");
         let body = frame::LEN_BYTES + frame::body_len(len_bytes);
         self.fill_or_fail(from, body)?;
-        let head: JobHead = frame::decode(&self.buffer[frame::LEN_BYTES..body])?;
+        let mut head: JobHead = frame::decode(&self.buffer[frame::LEN_BYTES..body])?;
         let len = usize::try_from(head.payload).map_err(io::Error::other)?;
         if !head.vectors.is_empty() {
             // What was read ahead belongs to the vectors: taken from the
-            // buffer first, the rest from the pipe.
+            // buffer first, the rest from the pipe as the items run.
             let ahead = (self.buffer.len() - body).min(len);
-            read_vectors(
-                from,
-                &self.buffer[body..body + ahead],
-                &head.vectors,
-                len,
-                vectors,
-            )?;
             self.start = body + ahead;
-            return Ok(Some((head, &[])));
+            let lengths = std::mem::take(&mut head.vectors);
+            let vectors = Vectors::new(from, &self.buffer[body..body + ahead], lengths, len)?;
+            return Ok(Some((head, Payload::Vectors(vectors))));
         }
         let end = body
             .checked_add(len)
             .ok_or_else(|| io::Error::other("a job too large"))?;
         self.fill_or_fail(from, end)?;
         self.start = end;
-        Ok(Some((head, &self.buffer[body..end])))
+        Ok(Some((head, Payload::Encoded(&self.buffer[body..end]))))
     }
 
     /// Reads until the buffer holds `want` bytes; `false` if the pipe closed
@@ -131,57 +131,6 @@ impl JobReader {
             Err(io::ErrorKind::UnexpectedEof.into())
         }
     }
-}
-
-/// Reads a payload of byte vectors of `lengths`, each after its varint
-/// length, `len` bytes in all: the vectors into `vectors`, the lengths
-/// checked against the header's.
-fn read_vectors(
-    from: BorrowedFd<'_>,
-    ahead: &[u8],
-    lengths: &[u32],
-    len: usize,
-    vectors: &mut Vec<Vec<u8>>,
-) -> io::Result<()> {
-    let mut sizes = Vec::with_capacity(2 * lengths.len());
-    let mut expected = Vec::new();
-    for &length in lengths {
-        let before = expected.len();
-        put_varint(u64::from(length), &mut expected);
-        sizes.push(expected.len() - before);
-        sizes.push(length as usize);
-    }
-    if sizes.iter().sum::<usize>() != len {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "a job's lengths disagree",
-        ));
-    }
-    let mut pieces = vec![Vec::new(); sizes.len()];
-    // The bytes already read (no more than the payload's) go first, in
-    // order.
-    let mut ahead = ahead;
-    for (piece, &size) in pieces.iter_mut().zip(&sizes) {
-        let (now, rest) = ahead.split_at(size.min(ahead.len()));
-        piece.extend_from_slice(now);
-        ahead = rest;
-    }
-    sys::fill_vectors(from, &mut pieces, &sizes)?;
-    let mut read = Vec::with_capacity(expected.len());
-    for (k, piece) in pieces.into_iter().enumerate() {
-        if k % 2 == 0 {
-            read.extend_from_slice(&piece);
-        } else {
-            vectors.push(piece);
-        }
-    }
-    if read != expected {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "a job's lengths disagree",
-        ));
-    }
-    Ok(())
 }
 
 /// The bytes an answer's length takes.

@@ -32,13 +32,14 @@ pub(crate) struct ErasedFn {
 }
 
 /// What a pool worker hands a chunk shim: how many items, their encodings
-/// one after another (or the items themselves, when they are byte vectors
-/// read each into its own), where to say how far it is, and where a lone
-/// large byte vector result is handed over whole (see `pool::chunk`).
+/// one after another (or, when they are large byte vectors, where to take
+/// each from, read into a vector of its own), where to say how far it is,
+/// and where a lone large byte vector result is handed over whole (see
+/// `pool::chunk`).
 pub(crate) struct Chunk<'a> {
     pub(crate) count: usize,
     pub(crate) payload: &'a [u8],
-    pub(crate) vectors: &'a std::cell::Cell<Vec<Vec<u8>>>,
+    pub(crate) vectors: Option<&'a dyn Fn() -> Result<Vec<u8>, String>>,
     pub(crate) progress: &'a dyn Fn(u64),
     pub(crate) lone: &'a std::cell::Cell<Option<Vec<u8>>>,
 }
