@@ -5,6 +5,7 @@ use super::Pool;
 use super::scheduler::Inner;
 use super::scheduler::State;
 use super::shared::PoolShared;
+use super::spare::Spare;
 use crate::error::{Error, Result};
 use crate::start::{StartMethod, get_start_method};
 use crate::sys::{ErasedFn, Slots};
@@ -162,6 +163,7 @@ impl PoolBuilder {
             progress: Slots::new(processes)?,
             callbacks: Vec::new(),
             vacant: Vec::new(),
+            spare: Spare::default(),
         };
         for slot in 0..processes {
             let worker = inner.spawn_worker(slot)?;

@@ -25,7 +25,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::child::panic_message;
-use super::item::{Reader, bytes_of_at_least, encode_item, put_varint, take_varint, vector_as};
+use super::item::{
+    Reader, bytes_of_at_least, encode_item, fixed_width, put_varint, take_varint, vector_as,
+};
 use super::job::Job;
 use crate::error::{Error, Result};
 use crate::sys::Chunk;
@@ -59,8 +61,11 @@ where
 {
     let start = answer.len();
     answer.push(ALL);
-    // Where each result so far ends in `answer`, while all goes well.
-    let mut ends = Vec::with_capacity(chunk.count);
+    // Where each result so far ends in `answer`, while all goes well:
+    // listed, unless the results are integers, each `width` bytes (a list
+    // of a million ends was a fresh megabyte for every job).
+    let width = fixed_width::<R>();
+    let mut ends = Vec::with_capacity(if width.is_some() { 0 } else { chunk.count });
     // Once an item fails: every item's outcome, in order.
     let mut outcomes: Option<Vec<Outcome>> = None;
     let mut items = match chunk.vectors {
@@ -73,7 +78,7 @@ where
             Ok(item) => item,
             Err(message) => {
                 // The items after it cannot be found: they fail too.
-                let list = outcomes.get_or_insert_with(|| split(answer, start + 1, &ends));
+                let list = outcomes.get_or_insert_with(|| split(answer, start + 1, &ends, width));
                 list.extend(
                     (done..chunk.count)
                         .map(|_| Outcome::Codec(format!("cannot decode the argument: {message}"))),
@@ -94,7 +99,9 @@ where
                 let at = answer.len();
                 match encode_item(&result, answer) {
                     Ok(()) => {
-                        ends.push(answer.len());
+                        if width.is_none() {
+                            ends.push(answer.len());
+                        }
                         continue;
                     }
                     Err(message) => {
@@ -112,7 +119,7 @@ where
             }
         };
         outcomes
-            .get_or_insert_with(|| split(answer, start + 1, &ends))
+            .get_or_insert_with(|| split(answer, start + 1, &ends, width))
             .push(outcome);
     }
     (chunk.progress)(chunk.count as u64);
@@ -152,8 +159,14 @@ enum Outcome {
 }
 
 /// The results already in `answer` from `from`, each ending where `ends`
-/// says, as outcomes.
-fn split(answer: &[u8], from: usize, ends: &[usize]) -> Vec<Outcome> {
+/// says, or each `width` bytes long, as outcomes.
+fn split(answer: &[u8], from: usize, ends: &[usize], width: Option<usize>) -> Vec<Outcome> {
+    if let Some(width) = width {
+        return answer[from..]
+            .chunks_exact(width)
+            .map(|bytes| Outcome::Done(bytes.to_vec()))
+            .collect();
+    }
     let mut begin = from;
     ends.iter()
         .map(|&end| {
@@ -362,23 +375,40 @@ impl Answer {
         start: usize,
         values: &mut Vec<R>,
     ) -> Result<()> {
+        self.decode_keeping(start, values).map(drop)
+    }
+
+    /// [`decode_values`](Self::decode_values), giving back the answer's
+    /// buffer when the values were copied out of it (see `spare`).
+    pub(super) fn decode_keeping<R: DeserializeOwned + 'static>(
+        self,
+        start: usize,
+        values: &mut Vec<R>,
+    ) -> Result<Option<Vec<u8>>> {
         let answer = match self.into_lone_bytes::<R>(start) {
             Ok(value) => {
                 values.push(value);
-                return Ok(());
+                return Ok(None);
             }
             Err(answer) => answer,
         };
         match answer {
             // Decoding reads the bytes either way: as `peek` does.
-            all @ Answer::All { .. } => all.peek(start, values),
+            Answer::All { len, bytes, from } => {
+                let all = Answer::All { len, bytes, from };
+                all.peek(start, values)?;
+                let Answer::All { bytes, .. } = all else {
+                    unreachable!("made above")
+                };
+                Ok(Some(bytes))
+            }
             each => {
                 let mut out = Vec::new();
                 each.decode(start, &mut out);
                 for (_, value) in out {
                     values.push(value?);
                 }
-                Ok(())
+                Ok(None)
             }
         }
     }
@@ -432,7 +462,7 @@ pub(super) fn make_jobs<A: Serialize + 'static>(
     mut sink: impl FnMut(Job) -> Result<()>,
 ) -> Result<()> {
     let mut start = 0;
-    while let Some(job) = next_job(&mut items, batch, func, start, chunksize) {
+    while let Some(job) = next_job(&mut items, Vec::new(), batch, func, start, chunksize) {
         let job = job?;
         start += job.len();
         sink(job)?;
@@ -441,16 +471,28 @@ pub(super) fn make_jobs<A: Serialize + 'static>(
 }
 
 /// In the parent: the next job of at most `chunksize` items from `items`,
-/// its first being input item `start`; `None` once `items` is exhausted.
+/// encoded into `buffer`, its first being input item `start`; `None` once
+/// `items` is exhausted.
 pub(super) fn next_job<A: Serialize + 'static>(
     items: &mut impl Iterator<Item = A>,
+    buffer: Vec<u8>,
     batch: u64,
     func: crate::sys::ErasedFn,
     start: usize,
     chunksize: usize,
 ) -> Option<Result<Job>> {
-    let mut job = Job::new(batch, func, start);
+    let mut job = Job::new(buffer, batch, func, start);
     job.reserve::<A>(chunksize.max(1).min(items.size_hint().0.max(1)));
+    match job.extend_fixed(items, chunksize.max(1)) {
+        Ok(true) => return (job.len() > 0).then_some(Ok(job)),
+        Ok(false) => {}
+        Err(message) => {
+            return Some(Err(Error::Codec {
+                index: start,
+                message,
+            }));
+        }
+    }
     for item in items.by_ref().take(chunksize.max(1)) {
         let index = start + job.len();
         if let Err(message) = job.push(item) {

@@ -62,6 +62,29 @@ pub(super) fn encode_item<T: Serialize + 'static>(
         .map_err(|e| crate::crossing::take_refusal().map_or_else(|| e.to_string(), str::to_owned))
 }
 
+/// Appends the encodings of `values` to `out` in one pass, if `T` is one
+/// of the fixed-width integers, and returns how many there were; else
+/// leaves `values` alone and returns `None`.
+pub(super) fn encode_fixed_run<T: 'static>(
+    values: impl Iterator<Item = T>,
+    out: &mut Vec<u8>,
+) -> Option<usize> {
+    each_fixed!(F => {
+        if TypeId::of::<T>() == TypeId::of::<F>() {
+            let before = out.len();
+            out.reserve(values.size_hint().0.saturating_mul(size_of::<F>()));
+            for value in values {
+                let mut slot = Some(value);
+                let any = &mut slot as &mut dyn Any;
+                let value = any.downcast_mut::<Option<F>>().and_then(Option::take);
+                out.extend_from_slice(&value.expect("T is F").to_le_bytes());
+            }
+            return Some((out.len() - before) / size_of::<F>());
+        }
+    });
+    None
+}
+
 /// `value` itself as a byte vector if it is one of at least `min` bytes,
 /// else `value` back.
 pub(super) fn bytes_of_at_least<T: 'static>(value: T, min: usize) -> Result<Vec<u8>, T> {

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::item::{bytes_of_at_least, encode_item, fixed_width, put_varint};
+use super::item::{bytes_of_at_least, encode_fixed_run, encode_item, fixed_width, put_varint};
 use crate::sys::ErasedFn;
 
 /// The least size of a byte vector attached to a job rather than copied
@@ -41,9 +41,17 @@ pub(super) struct Job {
 }
 
 impl Job {
-    /// An empty job of `batch` whose first item is input item `start`.
-    pub(super) fn new(batch: u64, func: ErasedFn, start: usize) -> Job {
-        Job::with_payload(batch, func, start, Vec::new(), Ends::Listed(Vec::new()))
+    /// An empty job of `batch` whose first item is input item `start`, its
+    /// items to be encoded into `buffer`'s memory (see `spare`).
+    pub(super) fn new(mut buffer: Vec<u8>, batch: u64, func: ErasedFn, start: usize) -> Job {
+        buffer.clear();
+        Job::with_payload(batch, func, start, buffer, Ends::Listed(Vec::new()))
+    }
+
+    /// Its buffer, for another job or answer once it is answered (the
+    /// worker has read all of it, see `Worker::flush`).
+    pub(super) fn into_buffer(self) -> Vec<u8> {
+        self.buffer
     }
 
     fn with_payload(batch: u64, func: ErasedFn, start: usize, buffer: Vec<u8>, ends: Ends) -> Job {
@@ -66,6 +74,34 @@ impl Job {
         if let Some(width) = fixed_width::<A>() {
             self.buffer.reserve(count.saturating_mul(width));
         }
+    }
+
+    /// Adds up to `count` items from `items` after the others in one pass,
+    /// if they are fixed-width integers; `false` (and `items` untouched)
+    /// if not. An error says the job grew too large.
+    pub(super) fn extend_fixed<A: 'static>(
+        &mut self,
+        items: &mut impl Iterator<Item = A>,
+        count: usize,
+    ) -> Result<bool, String> {
+        let Some(width) = fixed_width::<A>() else {
+            return Ok(false);
+        };
+        let Some(added) = encode_fixed_run(items.by_ref().take(count), &mut self.buffer) else {
+            return Ok(false);
+        };
+        u32::try_from(self.payload_len())
+            .map_err(|_| "a chunk over 4 GiB: use a smaller chunksize".to_owned())?;
+        match &mut self.ends {
+            Ends::Every { count, .. } => *count += added,
+            ends => {
+                *ends = Ends::Every {
+                    width,
+                    count: ends.len() + added,
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Adds `item` after the others. An error says why it cannot cross.
@@ -217,7 +253,7 @@ mod tests {
     }
 
     fn job_of(items: Vec<Vec<u8>>) -> Job {
-        let mut job = Job::new(0, ErasedFn::chunked(length), 10);
+        let mut job = Job::new(Vec::new(), 0, ErasedFn::chunked(length), 10);
         for item in items {
             job.push(item).expect("pushed");
         }

@@ -24,8 +24,13 @@
 //!   sent about a millisecond of jobs ahead (up to 64, at least 2; see
 //!   `Worker::paced`) and reads them through a buffer (see `child.rs`), so
 //!   it rarely runs dry and waits to be woken.
-//! - **Many items** cost encoding: one buffer per job, integers at their
-//!   fixed width, decoded in one pass into the output (see `item.rs`).
+//! - **Many items** cost encoding and memory: one buffer per job,
+//!   integers encoded and decoded at their fixed width in one pass (see
+//!   `item.rs`). A blocking `map` makes its jobs as the workers take them
+//!   and decodes its answers into the output as they come, so that the
+//!   memory of an answered job or a decoded answer serves the next one
+//!   rather than fresh pages faulted in and given back (see
+//!   `blocking.rs`, `spare.rs`).
 //! - **Large byte vectors** cost copies and page faults. An input vector is
 //!   attached to its job rather than copied into it, handed to a forked
 //!   worker's pipe as pages (`vmsplice`) and read by the worker straight
@@ -49,6 +54,8 @@
 //!   the driver lets go of when another thread wants it;
 //! - `driver.rs`: the thread that moves queued work in the background, and
 //!   runs callbacks;
+//! - `blocking.rs`: a blocking call's work (`map`, `starmap`, `apply`);
+//! - `spare.rs`: buffers kept for reuse;
 //! - `worker.rs`: the parent's handle on one worker process;
 //! - `job.rs`: a job, the items one worker is sent at once (large byte
 //!   vectors attached, not copied);
@@ -66,6 +73,7 @@
 
 use shared::{Shared, lock};
 use std::sync::Arc;
+mod blocking;
 mod builder;
 mod child;
 mod chunk;
@@ -76,6 +84,7 @@ mod lent;
 mod results;
 mod scheduler;
 mod shared;
+mod spare;
 mod vectors;
 mod wire;
 mod worker;
@@ -703,24 +712,14 @@ impl Pool {
     fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
         &mut self,
         func: ErasedFn,
-        (items, len): (impl Iterator<Item = A>, usize),
+        items: (impl Iterator<Item = A>, usize),
         chunksize: Option<usize>,
     ) -> Result<Vec<R>> {
         let mut inner = lock(&self.inner);
-        // Ctrl-C is caught from the first job sent, not only once `submit`
-        // returns: see `wait_catching`.
+        // Ctrl-C is caught from the first job sent: a worker may start on it,
+        // and the user press Ctrl-C, at once.
         let sigint = SigintGuard::install()?;
-        let batch = inner.submit(func, items, len, chunksize)?;
-        let waited = inner.wait_catching(batch, None, |b| b.outstanding == 0 || b.failed, &sigint);
-        drop(sigint);
-        let done = inner
-            .batches
-            .remove(&batch)
-            .expect("a batch lives until taken");
-        inner.forget(batch);
-        drop(inner);
-        waited?;
-        results::collect(done)
+        blocking::run_all(&mut inner, func, items, chunksize, &sigint)
     }
 
     fn imap_with<'a, A, R>(
@@ -743,7 +742,7 @@ impl Pool {
         let mut items = items.into_iter();
         let mut start = 0;
         let feeder: Feeder<'a> = Box::new(move || {
-            let job = chunk::next_job(&mut items, batch, func, start, chunksize);
+            let job = chunk::next_job(&mut items, Vec::new(), batch, func, start, chunksize);
             if let Some(Ok(job)) = &job {
                 start += job.len();
             }

@@ -240,7 +240,18 @@ impl<R> AsyncResult<R> {
 
 /// Every result of a finished batch, in input order; the first failure
 /// (in the order failures came) if any.
-pub(super) fn collect<R: DeserializeOwned + 'static>(mut batch: Batch) -> Result<Vec<R>> {
+pub(super) fn collect<R: DeserializeOwned + 'static>(batch: Batch) -> Result<Vec<R>> {
+    let mut values = Vec::with_capacity(batch.len);
+    crate::sys::prefault(&mut values);
+    collect_onto(batch, values)
+}
+
+/// [`collect`], the batch's first results already decoded into `values`
+/// (see `blocking`).
+pub(super) fn collect_onto<R: DeserializeOwned + 'static>(
+    mut batch: Batch,
+    mut values: Vec<R>,
+) -> Result<Vec<R>> {
     if batch.failed {
         for start in &batch.completed {
             if let Some(Answer::Each(items)) = batch.answers.get_mut(start)
@@ -250,8 +261,6 @@ pub(super) fn collect<R: DeserializeOwned + 'static>(mut batch: Batch) -> Result
             }
         }
     }
-    let mut values = Vec::with_capacity(batch.len);
-    crate::sys::prefault(&mut values);
     for (start, answer) in std::mem::take(&mut batch.answers) {
         answer.decode_values(start, &mut values)?;
     }

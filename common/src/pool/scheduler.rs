@@ -6,6 +6,7 @@
 use super::child::{BETWEEN_JOBS, worker_loop};
 use super::chunk::{ALL, Answer, EACH, LONE, make_jobs, parse_each};
 use super::job::Job;
+use super::spare::Spare;
 use super::wire::{Taken, job_head};
 use super::worker::KILL_GRACE;
 use super::worker::Worker;
@@ -38,6 +39,11 @@ pub(super) const DROP_GRACE: Duration = Duration::from_secs(5);
 /// it.
 pub(super) const PIPELINE: usize = 64;
 
+/// How many bytes of jobs a blocking `map` keeps sent ahead to a worker
+/// beyond two jobs: large jobs are made as they are needed, into the memory
+/// of those answered (see `spare`), however many quick ones came before.
+const FEED_BYTES: usize = 1 << 20;
+
 /// How much a worker's pipes are asked to hold (see `sys::widen_pipe`).
 pub(super) const PIPE_BYTES: usize = 1 << 20;
 
@@ -69,6 +75,8 @@ pub(super) struct Inner {
     /// Workers that ended under the driver, which starts no process: the
     /// next call from the program's own threads replaces them.
     pub(super) vacant: Vec<usize>,
+    /// Memory of answered jobs and decoded answers, for the next ones.
+    pub(super) spare: Spare,
 }
 
 /// The results of one call, filled as answers arrive: an answer per job
@@ -203,26 +211,13 @@ impl Inner {
         deadline: Option<Instant>,
         done: impl Fn(&Batch) -> bool,
     ) -> Result<()> {
+        self.fill_vacancies()?;
         // Already done (often, when the driver moved it): no SIGINT handler
         // to install and remove.
         if self.batches.get(&batch).is_none_or(&done) {
             return Ok(());
         }
         let sigint = SigintGuard::install()?;
-        self.wait_catching(batch, deadline, done, &sigint)
-    }
-
-    /// `wait`, with SIGINT already caught by `sigint`: a blocking `map`
-    /// catches it before its first job goes out, since a worker may start
-    /// on that job (and the user press Ctrl-C) before `submit` returns.
-    pub(super) fn wait_catching(
-        &mut self,
-        batch: u64,
-        deadline: Option<Instant>,
-        done: impl Fn(&Batch) -> bool,
-        sigint: &SigintGuard,
-    ) -> Result<()> {
-        self.fill_vacancies()?;
         loop {
             match self.batches.get(&batch) {
                 Some(b) if !done(b) => {}
@@ -231,7 +226,7 @@ impl Inner {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(());
             }
-            if !self.step(deadline, Some(sigint))? && deadline.is_none() {
+            if !self.step(deadline, Some(&sigint))? && deadline.is_none() {
                 // Nothing running and nothing to run, yet not done: only a
                 // terminated pool gets here.
                 return Err(Error::PoolNotRunning);
@@ -327,6 +322,30 @@ impl Inner {
         Ok(true)
     }
 
+    /// Whether worker `i` may be sent another job now.
+    fn takes_more(&self, i: usize) -> bool {
+        let worker = &self.workers[i];
+        worker.jobs.len() < worker.ahead()
+            && worker.tasks.is_some()
+            && self
+                .maxtasksperchild
+                .is_none_or(|max| worker.jobs_done + worker.jobs.len() < max)
+    }
+
+    /// Whether a job made now would go to a worker at once and is needed
+    /// there: none waits in the queue, and some worker takes more and has
+    /// fewer than two jobs or under [`FEED_BYTES`] of them (see
+    /// `blocking`, which makes a `map`'s jobs as they are needed).
+    pub(super) fn wants_a_job(&self) -> bool {
+        self.queue.is_empty()
+            && (0..self.workers.len()).any(|i| {
+                let worker = &self.workers[i];
+                self.takes_more(i)
+                    && (worker.jobs.len() < 2
+                        || worker.jobs.iter().map(Job::payload_len).sum::<usize>() < FEED_BYTES)
+            })
+    }
+
     /// Sends queued jobs: first one to each idle worker, then a second to
     /// each, so that work spreads before it piles up. A job goes into the
     /// worker's outbox, which is written as far as its pipe takes it.
@@ -337,14 +356,7 @@ impl Inner {
                     return self.flush_all();
                 }
                 let worker = &self.workers[i];
-                let allowance = self
-                    .maxtasksperchild
-                    .is_none_or(|max| worker.jobs_done + worker.jobs.len() < max);
-                if worker.jobs.len() != depth
-                    || depth >= worker.ahead()
-                    || worker.tasks.is_none()
-                    || !allowance
-                {
+                if worker.jobs.len() != depth || !self.takes_more(i) {
                     continue;
                 }
                 let mut job = self.queue.pop_front().expect("not empty");
@@ -403,7 +415,7 @@ impl Inner {
 
     /// Reads the answers of worker `i`'s jobs, or handles its death.
     pub(super) fn receive(&mut self, i: usize) -> Result<()> {
-        let closed = self.workers[i].read_available();
+        let closed = self.workers[i].read_available(&mut self.spare);
         let answers = self.workers[i].take_answers();
         self.workers[i].paced(answers.len());
         for answer in answers {
@@ -454,7 +466,9 @@ impl Inner {
         let job = worker.take_answered().expect("looked at above");
         worker.jobs_done += 1;
         worker.settled += job.frame_len;
-        self.complete(job.batch, job.start, answer);
+        let (batch, start) = (job.batch, job.start);
+        self.spare.put(job.into_buffer());
+        self.complete(batch, start, answer);
         true
     }
 
@@ -491,7 +505,7 @@ impl Inner {
         // Answers it sent before dying may still wait in the pipe (the death
         // may have been noticed on a write): take them first, without waiting
         // for more, so that the death is blamed on the job it really died in.
-        worker.read_available();
+        worker.read_available(&mut self.spare);
         for answer in self.workers[i].take_answers() {
             if !self.answered(i, answer) {
                 break;

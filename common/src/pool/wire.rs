@@ -134,7 +134,7 @@ impl JobReader {
 }
 
 /// The bytes an answer's length takes.
-const ANSWER_LEN: usize = 8;
+pub(super) const ANSWER_LEN: usize = 8;
 
 /// In a worker: starts an answer at the end of `out`, with room for its
 /// length; returns where it starts.
@@ -152,8 +152,9 @@ pub(super) fn end_answer(out: &mut [u8], at: usize, more: usize) {
 }
 
 /// How many bytes the inbox still lacks to hold its first partial answer
-/// whole (0 when it holds no answer's length yet).
-pub(super) fn missing(inbox: &[u8]) -> usize {
+/// whole, and that answer's length with its header ((0, 0) when it holds
+/// no answer's length yet).
+pub(super) fn missing(inbox: &[u8]) -> (usize, usize) {
     let mut at = 0;
     while let Some(len) = inbox.get(at..at + ANSWER_LEN) {
         let len = u64::from_le_bytes(len.try_into().expect("eight bytes"));
@@ -162,16 +163,17 @@ pub(super) fn missing(inbox: &[u8]) -> usize {
             .and_then(|len| (at + ANSWER_LEN).checked_add(len))
             .unwrap_or(usize::MAX);
         if end > inbox.len() {
-            return end - inbox.len();
+            return (end - inbox.len(), end - at);
         }
         at = end;
     }
-    0
+    (0, 0)
 }
 
 /// The size from which an answer that fills the inbox is taken with the
-/// inbox's buffer rather than copied out of it.
-const TAKE_WHOLE: usize = 1 << 20;
+/// inbox's buffer rather than copied out of it (the inbox is then given
+/// kept memory, see `Worker::read_available`).
+pub(super) const TAKE_WHOLE: usize = 64 * 1024;
 
 /// The bytes before a [`LONE`] answer's payload: its length and its tag.
 pub(super) const LONE_HEAD: usize = ANSWER_LEN + 1;

@@ -4,6 +4,7 @@
 use super::chunk::LONE;
 use super::job::Job;
 use super::scheduler::PIPELINE;
+use super::spare::Spare;
 use super::wire::{self, Taken};
 use crate::error::Ended;
 use crate::log;
@@ -142,7 +143,7 @@ impl Worker {
     /// pipe was just seen readable, or is read for what is left): a worker
     /// stopped in the middle of an answer cannot block the parent. Returns
     /// whether the pipe has closed.
-    pub(super) fn read_available(&mut self) -> bool {
+    pub(super) fn read_available(&mut self, spare: &mut Spare) -> bool {
         use nix::errno::Errno;
         loop {
             if let Some((body, len)) = &mut self.lone {
@@ -166,10 +167,28 @@ impl Worker {
             }
             // Room for the rest of an answer whose length is known (read
             // straight into place, in large reads), else for a pipe's worth.
-            let missing = super::wire::missing(&self.inbox);
+            let (missing, whole) = wire::missing(&self.inbox);
+            let complete = missing == 0 && self.inbox.len() >= wire::ANSWER_LEN;
+            if complete || (whole >= wire::TAKE_WHOLE && self.inbox.len() + missing > whole) {
+                // Whole answers go before more is read: a large one then
+                // starts the inbox and ends it, and is taken with its memory
+                // (see `wire::take_answers`), which kept memory replaces.
+                self.ready.extend(wire::take_answers(&mut self.inbox));
+                if self.inbox.capacity() == 0 {
+                    self.inbox = spare.take_largest();
+                }
+                continue;
+            }
             // Room for the whole answer at once: no copying as it grows.
             self.inbox.reserve(missing);
-            let want = missing.clamp(READ_MIN, READ_MAX);
+            // A large answer is read to its end and no further, so that it
+            // is taken with the inbox's memory, not copied out of it (see
+            // `wire::take_answers`); small ones many at a time.
+            let want = if whole >= wire::TAKE_WHOLE {
+                missing.min(READ_MAX)
+            } else {
+                missing.clamp(READ_MIN, READ_MAX)
+            };
             // Non-blocking (see `spawn_worker`): no poll before each read.
             let read = sys::read_onto(self.results.as_fd(), &mut self.inbox, want);
             if let Some((at, len)) = wire::lone_begins(&self.inbox) {

@@ -74,6 +74,27 @@ fork_tests! {
         );
     }
 
+    /// Integer results carry no list of where each ends (see
+    /// `run_chunk`): an item that panics mid-chunk still leaves every other
+    /// result of its chunk exact, before and after it.
+    fn pool_panic_mid_chunk_of_integers_keeps_the_others_exact() {
+        let mut pool = Pool::new(2).expect("pool");
+        let results: Vec<_> = pool
+            .imap(panic_at_4, 0..10u32, Some(10))
+            .expect("imap")
+            .collect();
+        assert_eq!(results.len(), 10);
+        for (index, result) in results {
+            match result {
+                Ok(value) => assert_eq!(value, index as u32, "item {index}"),
+                Err(error) => {
+                    assert_eq!(index, 4, "only item 4 fails: {error:?}");
+                    assert!(matches!(error, Error::TaskPanicked { index: 4, .. }));
+                }
+            }
+        }
+    }
+
     fn pool_drop_reaps_workers() {
         let mut pool = Pool::new(3).expect("pool");
         pool.map(square, 0..10).expect("map");
