@@ -15,6 +15,9 @@ use super::scheduler::Inner;
 use crate::error::{Error, Result};
 use crate::sys::{self, ErasedFn, SigintGuard};
 
+/// The size from which a job is written as soon as it is made.
+const WRITE_AT_ONCE: usize = 64 * 1024;
+
 /// Runs `func` over `items` (`len` of them, as far as the iterator says)
 /// to the end, or to the first failure; SIGINT (caught by `sigint` before
 /// the first job goes) terminates the workers.
@@ -67,11 +70,19 @@ fn drive<A: Serialize + 'static, R: DeserializeOwned + 'static>(
                 Some(job) => {
                     let job = job?;
                     start += job.len();
+                    // A large job goes out at once, so that its worker starts
+                    // while the next is made; small ones together, one write
+                    // for many.
+                    let large = job.payload_len() >= WRITE_AT_ONCE;
                     inner.enqueue(job)?;
-                    inner.dispatch()?;
+                    inner.assign();
+                    if large {
+                        inner.flush_all()?;
+                    }
                 }
             }
         }
+        inner.flush_all()?;
         decode_in_order(inner, batch, values)?;
         let b = inner
             .batches

@@ -350,10 +350,17 @@ impl Inner {
     /// each, so that work spreads before it piles up. A job goes into the
     /// worker's outbox, which is written as far as its pipe takes it.
     pub(super) fn dispatch(&mut self) -> Result<()> {
+        self.assign();
+        self.flush_all()
+    }
+
+    /// [`dispatch`](Inner::dispatch)'s first half: queued jobs go into the
+    /// workers' outboxes, not yet written.
+    pub(super) fn assign(&mut self) {
         for depth in 0..PIPELINE {
             for i in 0..self.workers.len() {
                 if self.queue.is_empty() {
-                    return self.flush_all();
+                    return;
                 }
                 let worker = &self.workers[i];
                 if worker.jobs.len() != depth || !self.takes_more(i) {
@@ -381,11 +388,10 @@ impl Inner {
                 worker.give(job);
             }
         }
-        self.flush_all()
     }
 
     /// Writes every worker's outbox as far as its pipe takes it.
-    fn flush_all(&mut self) -> Result<()> {
+    pub(super) fn flush_all(&mut self) -> Result<()> {
         for i in 0..self.workers.len() {
             if self.workers[i].sending() {
                 self.flush(i)?;
