@@ -34,7 +34,6 @@ pub(super) fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
         .unwrap_or_else(|| len.div_ceil(4 * inner.workers.len()))
         .max(1);
     let mut values = Vec::with_capacity(len);
-    sys::prefault(&mut values);
     let driven = drive(inner, batch, func, items, chunksize, &mut values, sigint);
     let done = inner
         .batches
@@ -60,6 +59,7 @@ fn drive<A: Serialize + 'static, R: DeserializeOwned + 'static>(
     let job_bytes = fixed_width::<A>().map_or(0, |width| width.saturating_mul(chunksize));
     let mut items = Some(items);
     let mut start = 0;
+    let mut first = true;
     loop {
         while inner.wants_a_job()
             && let Some(rest) = items.as_mut()
@@ -83,6 +83,11 @@ fn drive<A: Serialize + 'static, R: DeserializeOwned + 'static>(
             }
         }
         inner.flush_all()?;
+        if std::mem::take(&mut first) {
+            // The output's pages, faulted in with one call while the workers
+            // start on the first jobs rather than before.
+            sys::prefault(values);
+        }
         decode_in_order(inner, batch, values)?;
         let b = inner
             .batches

@@ -59,7 +59,11 @@ impl Spare {
                 self.total -= buffer.capacity();
                 buffer
             }
-            None => Vec::with_capacity(capacity),
+            None => {
+                let mut buffer = Vec::with_capacity(capacity);
+                crate::sys::prefault(&mut buffer);
+                buffer
+            }
         }
     }
 
