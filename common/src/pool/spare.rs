@@ -14,7 +14,7 @@
 const KEEP_MIN: usize = 64 * 1024;
 
 /// The most capacity kept in all.
-const KEEP_TOTAL: usize = 32 << 20;
+const KEEP_TOTAL: usize = 16 << 20;
 
 /// The most buffers kept.
 const KEEP_COUNT: usize = 16;
