@@ -243,7 +243,10 @@ impl Pool {
     /// results in input order, like `Pool.map`.
     ///
     /// Items are sent in chunks of `ceil(len / (4 * processes))`, Python's
-    /// default, each to the next idle worker.
+    /// default, each to the next idle worker. The input is read as the
+    /// workers take its chunks, not all at first (an input that does not
+    /// say its length is collected first: the chunk size needs it, as
+    /// Python's `map` needs `list(iterable)`).
     ///
     /// # Errors
     ///
