@@ -71,11 +71,17 @@ pub(crate) fn worker_loop(
         // What the tasks printed goes out before their results, so a parent
         // that prints after `map` returns cannot overtake it.
         sys::flush_stdio();
-        if results.write_all(&answers).is_err() {
-            return 1;
+        match lent.lend_answer(results.as_fd(), std::mem::take(&mut answers)) {
+            Ok(next) => answers = next,
+            Err(unlent) => {
+                answers = unlent;
+                if results.write_all(&answers).is_err() {
+                    return 1;
+                }
+                lent.wrote(answers.len());
+                answers.clear();
+            }
         }
-        lent.wrote(answers.len());
-        answers.clear();
         if let Err(lone) = lent.lend(results.as_fd(), lone) {
             if results.write_all(&lone).is_err() {
                 return 1;

@@ -18,10 +18,20 @@ use crate::sys;
 /// The least result worth handing over as pages.
 pub(super) const LEND_MIN: usize = 1 << 20;
 
+/// The least answer worth handing over as pages: the worker then neither
+/// copies it into the pipe nor holds the pipe's lock while it does, which
+/// kept the parent waiting on that lock to read it.
+const LEND_ANSWER_MIN: usize = 256 * 1024;
+
+/// The largest buffer kept for the next answers.
+const RETURN_MAX: usize = 16 << 20;
+
 /// The results lent to a worker's result pipe, and how many bytes it has
 /// been sent in all.
 pub(super) struct Lent {
     kept: VecDeque<(u64, Vec<u8>)>,
+    /// Answer buffers the parent has read past, for the next answers.
+    returned: Vec<Vec<u8>>,
     sent: u64,
     /// Whether the pipe takes pages: until it refuses (a spawned worker
     /// answers on a socket).
@@ -32,6 +42,7 @@ impl Lent {
     pub(super) fn new() -> Lent {
         Lent {
             kept: VecDeque::new(),
+            returned: Vec::new(),
             sent: 0,
             splicing: true,
         }
@@ -47,6 +58,24 @@ impl Lent {
     /// Blocks while the pipe is full.
     pub(super) fn lend(&mut self, pipe: BorrowedFd<'_>, result: Vec<u8>) -> Result<(), Vec<u8>> {
         self.lend_from(pipe, result, LEND_MIN)
+    }
+
+    /// Sends an answer of [`LEND_ANSWER_MIN`] bytes or more down `pipe` as
+    /// pages, as [`lend`](Lent::lend) does a result, and gives back an
+    /// empty buffer for the next answer: one the parent has read past, or
+    /// a new one. `Err(answer)` if it must be written instead.
+    pub(super) fn lend_answer(
+        &mut self,
+        pipe: BorrowedFd<'_>,
+        answer: Vec<u8>,
+    ) -> Result<Vec<u8>, Vec<u8>> {
+        let capacity = answer.capacity();
+        self.lend_from(pipe, answer, LEND_ANSWER_MIN)?;
+        self.release(pipe);
+        Ok(self
+            .returned
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(capacity)))
     }
 
     /// [`lend`](Lent::lend), for results of at least `least` bytes.
@@ -90,7 +119,13 @@ impl Lent {
         };
         let read = self.sent.saturating_sub(unread as u64);
         while self.kept.front().is_some_and(|(end, _)| *end <= read) {
-            self.kept.pop_front();
+            let (_, mut buffer) = self.kept.pop_front().expect("looked at above");
+            // A couple are kept for the next answers; a large result's
+            // memory goes back.
+            if self.returned.len() < 2 && buffer.capacity() <= RETURN_MAX {
+                buffer.clear();
+                self.returned.push(buffer);
+            }
         }
     }
 }
@@ -126,6 +161,30 @@ mod tests {
         head.drain(..10);
         head.extend_from_slice(&rest);
         assert!(head == expected, "the reader got the bytes lent");
+    }
+
+    #[test]
+    fn an_answer_buffer_comes_back_once_the_reader_is_past_it() {
+        let (rx, tx) = sys::pipe().expect("pipe");
+        sys::widen_pipe(&tx, 1 << 20);
+        let mut reader = std::fs::File::from(rx);
+        let mut lent = Lent::new();
+        let first = vec![1u8; LEND_ANSWER_MIN];
+        let address = first.as_ptr();
+        let next = lent.lend_answer(tx.as_fd(), first).expect("lent");
+        assert_ne!(next.as_ptr(), address, "still in the pipe: a new buffer");
+        assert!(next.capacity() >= LEND_ANSWER_MIN, "as large as the last");
+        let mut read = vec![0; LEND_ANSWER_MIN];
+        reader.read_exact(&mut read).expect("read");
+        assert!(read.iter().all(|&b| b == 1), "the bytes lent");
+        let second = vec![2u8; LEND_ANSWER_MIN];
+        let again = lent.lend_answer(tx.as_fd(), second).expect("lent");
+        assert_eq!(again.as_ptr(), address, "read past: the first comes back");
+        assert!(again.is_empty());
+        reader.read_exact(&mut read).expect("read");
+        assert!(read.iter().all(|&b| b == 2), "unchanged by the reuse");
+        // A small answer is written, not lent.
+        assert_eq!(lent.lend_answer(tx.as_fd(), vec![3; 10]), Err(vec![3; 10]));
     }
 
     #[test]

@@ -16,7 +16,10 @@
 //! has none. A pipe that closes while its worker has a job means the worker
 //! died; it is reaped at once and replaced, its current item fails with the
 //! exit code or signal, and the rest of its job goes back to the queue.
-//! Nothing ever waits for a worker that cannot answer, so nothing hangs.
+//! A worker that sends what cannot be an answer (its task wrote into the
+//! pipe) is killed and replaced, and the job whose answer was due fails
+//! with [`Error::Codec`]. Nothing ever waits for a worker that cannot
+//! answer, so nothing hangs.
 //!
 //! # Where the time goes, and what keeps it down
 //!

@@ -426,7 +426,7 @@ impl Inner {
         self.workers[i].paced(answers.len());
         for answer in answers {
             if !self.answered(i, answer) {
-                return self.worker_died(i);
+                return self.worker_garbled(i);
             }
             let worker = &self.workers[i];
             if self
@@ -438,10 +438,40 @@ impl Inner {
                 return self.replace(i, KILL_GRACE);
             }
         }
+        if closed && self.workers[i].garbled {
+            return self.worker_garbled(i);
+        }
         if closed {
             return self.worker_died(i);
         }
         Ok(())
+    }
+
+    /// Worker `i` sent what cannot be an answer (a task wrote into its
+    /// result pipe?): it is killed, and the job whose answer that was fails
+    /// whole, rather than running again to the same end forever; its other
+    /// jobs go back to the queue.
+    pub(super) fn worker_garbled(&mut self, i: usize) -> Result<()> {
+        let worker = &mut self.workers[i];
+        worker.signal(Signal::SIGKILL);
+        worker.reap_within(KILL_GRACE);
+        let pid = worker.pid_u32();
+        let mut jobs = worker.take_all().into_iter();
+        let garbled = jobs.next();
+        for job in jobs.rev() {
+            self.queue.push_front(job);
+        }
+        if let Some(job) = garbled {
+            for index in job.indices() {
+                let message =
+                    format!("pool worker pid {pid} answered with bytes that are no answer");
+                self.fail(job.batch, index, Error::Codec { index, message });
+            }
+        }
+        if self.state == State::Terminated {
+            return Ok(());
+        }
+        self.replace(i, Duration::ZERO)
     }
 
     /// Records worker `i`'s answer to its oldest job; `false` if the answer

@@ -63,6 +63,9 @@ pub(super) struct Worker {
     pub(super) unsent_offset: usize,
     /// Whether the task pipe takes pages (`vmsplice`): until it refuses.
     splicing: bool,
+    /// Whether what it sent could not be an answer (see
+    /// `Inner::worker_garbled`).
+    pub(super) garbled: bool,
     /// Bytes its task pipe has taken in all, and the frames' bytes of the
     /// jobs it has answered: while they are equal, nothing it has been
     /// sent is in its hands.
@@ -92,6 +95,7 @@ impl Worker {
             unsent: 0,
             unsent_offset: 0,
             splicing: true,
+            garbled: false,
             delivered: 0,
             settled: 0,
             jobs_done: 0,
@@ -180,7 +184,12 @@ impl Worker {
                 continue;
             }
             // Room for the whole answer at once: no copying as it grows.
-            self.inbox.reserve(missing);
+            if self.inbox.try_reserve(missing).is_err() {
+                // A length no memory holds: not an answer (a task wrote into
+                // the pipe?). The worker is done for, not the parent.
+                self.garbled = true;
+                return true;
+            }
             // A large answer is read to its end and no further, so that it
             // is taken with the inbox's memory, not copied out of it (see
             // `wire::take_answers`); small ones many at a time.
@@ -196,7 +205,11 @@ impl Worker {
                 // own buffer, which becomes the result as it is.
                 let started = self.inbox.split_off(at);
                 self.ready.extend(wire::take_answers(&mut self.inbox));
-                let mut body = Vec::with_capacity(len);
+                let mut body = Vec::new();
+                if body.try_reserve_exact(len).is_err() {
+                    self.garbled = true;
+                    return true;
+                }
                 sys::prefault(&mut body);
                 body.extend_from_slice(&started[wire::LONE_HEAD..]);
                 self.lone = Some((body, len));

@@ -670,6 +670,47 @@ fork_tests! {
         assert_eq!(results.len(), 20_000);
     }
 
+    /// A large answer goes to a forked worker's pipe as pages, and its
+    /// buffer serves a later answer once the parent has read past it (see
+    /// `pool::lent`): every result of map after map is exact, including
+    /// while the parent is slow to read (a second map queued behind).
+    fn pool_answers_lent_as_pages_come_back_exact_while_reused() {
+        let mut pool = Pool::new(2).expect("pool");
+        for round in 0..3u64 {
+            let items = (0..600_000u64).map(|n| n + round);
+            let squares = pool.map_chunked(square, items, Some(50_000)).expect("map");
+            assert_eq!(squares.len(), 600_000);
+            for (n, value) in squares.into_iter().enumerate() {
+                let n = n as u64 + round;
+                assert_eq!(value, n * n, "round {round}, item {n}");
+            }
+        }
+        let first = pool.map_async(square, 0..300_000u64, Some(30_000)).expect("queued");
+        let second = pool.map_async(square, 0..300_000u64, Some(30_000)).expect("queued");
+        for handle in [second, first] {
+            let squares = handle.get().expect("results");
+            assert!(squares.iter().enumerate().all(|(n, &v)| v == (n as u64) * (n as u64)));
+        }
+    }
+
+    /// A task that writes garbage into its worker's result pipe announces
+    /// an answer no memory could hold: the parent kills the worker and
+    /// fails that task's item (not an abort, nor the same task run again
+    /// forever), and the pool goes on. (Forked workers: a spawned one
+    /// answers on a socket the task cannot reopen.)
+    fn pool_garbage_in_the_result_pipe_fails_its_item_not_the_parent() {
+        let mut pool = Pool::builder()
+            .processes(2)
+            .start_method(common::StartMethod::Fork)
+            .build()
+            .expect("pool");
+        let error = pool
+            .map_chunked(scribble_at_3, 0..8, Some(1))
+            .expect_err("garbage is not an answer");
+        assert!(matches!(error, Error::Codec { index: 3, .. }), "{error:?}");
+        assert_eq!(pool.map(identity, 0..4).expect("still usable"), [0, 1, 2, 3]);
+    }
+
     /// Byte vectors of a MiB and more come back in buffers of their own
     /// (see `pool::chunk`): whole, exact, and in order among small answers
     /// on the same worker, under every way of asking.
@@ -796,6 +837,40 @@ fn sigkill_at_5(n: u32) -> u32 {
 fn abort_at_2(n: u32) -> u32 {
     if n == 2 {
         std::process::abort();
+    }
+    n
+}
+
+/// Item 3 writes sixteen 0xff bytes into every pipe its worker holds open
+/// for writing past stderr (the result pipe, which reads them as an
+/// answer's length), then returns.
+fn scribble_at_3(n: u32) -> u32 {
+    use std::io::Write;
+    if n == 3 {
+        let fds = std::fs::read_dir("/proc/self/fd").expect("list descriptors");
+        for entry in fds.flatten() {
+            let Some(fd) = entry
+                .file_name()
+                .to_str()
+                .and_then(|fd| fd.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let target = std::fs::read_link(entry.path()).unwrap_or_default();
+            let info =
+                std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap_or_default();
+            // The access mode, octal, in the "flags:" line: ...1 is write-only.
+            let write_only = info
+                .lines()
+                .find_map(|line| line.strip_prefix("flags:"))
+                .is_some_and(|flags| flags.trim().ends_with('1'));
+            if fd > 2 && target.to_string_lossy().starts_with("pipe:") && write_only {
+                let opened = std::fs::OpenOptions::new().write(true).open(entry.path());
+                if let Ok(mut pipe) = opened {
+                    let _ = pipe.write_all(&[0xff; 16]);
+                }
+            }
+        }
     }
     n
 }
