@@ -53,32 +53,24 @@ impl Spare {
             .filter(|(_, buffer)| buffer.capacity() >= capacity)
             .min_by_key(|(_, buffer)| buffer.capacity())
             .map(|(at, _)| at);
-        match fitting {
-            Some(at) => {
-                let buffer = self.buffers.swap_remove(at);
-                self.total -= buffer.capacity();
-                buffer
-            }
-            None => {
-                let mut buffer = Vec::with_capacity(capacity);
-                crate::sys::prefault(&mut buffer);
-                buffer
-            }
-        }
+        fitting.map(|at| self.remove(at)).unwrap_or_else(|| {
+            let mut buffer = Vec::with_capacity(capacity);
+            crate::sys::prefault(&mut buffer);
+            buffer
+        })
     }
 
     /// The largest buffer kept, or a new empty one: for a worker's inbox,
     /// whose next answer's size is not known yet.
     pub(super) fn take_largest(&mut self) -> Vec<u8> {
         let largest = (0..self.buffers.len()).max_by_key(|&at| self.buffers[at].capacity());
-        match largest {
-            Some(at) => {
-                let buffer = self.buffers.swap_remove(at);
-                self.total -= buffer.capacity();
-                buffer
-            }
-            None => Vec::new(),
-        }
+        largest.map(|at| self.remove(at)).unwrap_or_default()
+    }
+
+    fn remove(&mut self, at: usize) -> Vec<u8> {
+        let buffer = self.buffers.swap_remove(at);
+        self.total -= buffer.capacity();
+        buffer
     }
 }
 
