@@ -99,11 +99,3 @@ pub(crate) fn worker_loop(
 
 /// The low half of a worker's progress while it runs no job.
 pub(super) const BETWEEN_JOBS: u64 = 0xffff_ffff;
-
-pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with a non-string payload".to_owned())
-}

@@ -24,7 +24,6 @@ use std::panic::{self, AssertUnwindSafe};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::child::panic_message;
 use super::item::{
     Reader, bytes_of_at_least, encode_item, fixed_width, put_varint, take_varint, vector_as,
 };
@@ -500,4 +499,13 @@ pub(super) fn next_job<A: Serialize + 'static>(
         }
     }
     (job.len() > 0).then_some(Ok(job))
+}
+
+/// What a caught panic said, as text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".to_owned())
 }
