@@ -841,31 +841,21 @@ fn abort_at_2(n: u32) -> u32 {
     n
 }
 
-/// Item 3 writes sixteen 0xff bytes into every pipe its worker holds open
-/// for writing past stderr (the result pipe, which reads them as an
-/// answer's length), then returns.
+/// Item 3 writes sixteen 0xff bytes into its worker's result pipe, which
+/// the parent reads them from as an answer's length, then returns. The
+/// result pipe is the one the worker holds for writing and its parent (the
+/// pool's owner: forked workers only) for reading; pipes inherited from
+/// outside are left alone.
 fn scribble_at_3(n: u32) -> u32 {
     use std::io::Write;
     if n == 3 {
-        let fds = std::fs::read_dir("/proc/self/fd").expect("list descriptors");
-        for entry in fds.flatten() {
-            let Some(fd) = entry
-                .file_name()
-                .to_str()
-                .and_then(|fd| fd.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let target = std::fs::read_link(entry.path()).unwrap_or_default();
-            let info =
-                std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap_or_default();
-            // The access mode, octal, in the "flags:" line: ...1 is write-only.
-            let write_only = info
-                .lines()
-                .find_map(|line| line.strip_prefix("flags:"))
-                .is_some_and(|flags| flags.trim().ends_with('1'));
-            if fd > 2 && target.to_string_lossy().starts_with("pipe:") && write_only {
-                let opened = std::fs::OpenOptions::new().write(true).open(entry.path());
+        let parent = std::os::unix::process::parent_id();
+        let read_by_parent = pipes_of(parent, '0');
+        for (fd, pipe) in pipes_of(std::process::id(), '1') {
+            if fd > 2 && read_by_parent.iter().any(|(_, theirs)| *theirs == pipe) {
+                let opened = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(format!("/proc/self/fd/{fd}"));
                 if let Ok(mut pipe) = opened {
                     let _ = pipe.write_all(&[0xff; 16]);
                 }
@@ -873,6 +863,24 @@ fn scribble_at_3(n: u32) -> u32 {
         }
     }
     n
+}
+
+/// The pipes process `pid` holds open with access mode `mode` (the last
+/// octal digit of the flags: 0 read-only, 1 write-only), by descriptor.
+fn pipes_of(pid: u32, mode: char) -> Vec<(u32, std::path::PathBuf)> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|entry| {
+            let fd = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+            let flags = info.lines().find_map(|line| line.strip_prefix("flags:"))?;
+            (target.to_string_lossy().starts_with("pipe:") && flags.trim().ends_with(mode))
+                .then_some((fd, target))
+        })
+        .collect()
 }
 
 fn panic_at_4(n: u32) -> u32 {
