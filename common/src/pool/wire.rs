@@ -8,7 +8,7 @@ use std::os::fd::BorrowedFd;
 
 use serde::{Deserialize, Serialize};
 
-use super::chunk::{LONE, LONE_MIN};
+use super::chunk::{ALL, EACH, LONE, LONE_MIN};
 use super::job::Job;
 use super::vectors::Vectors;
 use crate::frame;
@@ -153,21 +153,29 @@ pub(super) fn end_answer(out: &mut [u8], at: usize, more: usize) {
 
 /// How many bytes the inbox still lacks to hold its first partial answer
 /// whole, and that answer's length with its header ((0, 0) when it holds
-/// no answer's length yet).
-pub(super) fn missing(inbox: &[u8]) -> (usize, usize) {
+/// no answer's length yet). `None` if what it holds cannot be answers: a
+/// length no memory holds, or a tag that is none (a task wrote into the
+/// pipe?).
+pub(super) fn missing(inbox: &[u8]) -> Option<(usize, usize)> {
     let mut at = 0;
     while let Some(len) = inbox.get(at..at + ANSWER_LEN) {
         let len = u64::from_le_bytes(len.try_into().expect("eight bytes"));
         let end = usize::try_from(len)
             .ok()
-            .and_then(|len| (at + ANSWER_LEN).checked_add(len))
-            .unwrap_or(usize::MAX);
+            .filter(|&len| len <= isize::MAX as usize)
+            .and_then(|len| (at + ANSWER_LEN).checked_add(len))?;
+        if inbox
+            .get(at + ANSWER_LEN)
+            .is_some_and(|tag| ![ALL, EACH, LONE].contains(tag))
+        {
+            return None;
+        }
         if end > inbox.len() {
-            return (end - inbox.len(), end - at);
+            return Some((end - inbox.len(), end - at));
         }
         at = end;
     }
-    (0, 0)
+    Some((0, 0))
 }
 
 /// The size from which an answer that fills the inbox is taken with the
@@ -242,4 +250,44 @@ pub(super) fn take_answers(inbox: &mut Vec<u8>) -> Vec<Taken> {
     }
     inbox.drain(..at);
     taken
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer as a worker writes it: its length, its tag, its payload.
+    fn answer(tag: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let at = begin_answer(&mut out);
+        out.push(tag);
+        out.extend_from_slice(payload);
+        end_answer(&mut out, at, 0);
+        out
+    }
+
+    #[test]
+    fn missing_counts_what_the_first_partial_answer_lacks() {
+        let mut inbox = answer(ALL, &[1, 2, 3]);
+        assert_eq!(missing(&inbox), Some((0, 0)), "whole");
+        let next = answer(EACH, &[7; 100]);
+        inbox.extend_from_slice(&next[..20]);
+        assert_eq!(missing(&inbox), Some((next.len() - 20, next.len())));
+        inbox.extend_from_slice(&next[20..]);
+        assert_eq!(take_answers(&mut inbox).len(), 2);
+        assert!(inbox.is_empty());
+    }
+
+    #[test]
+    fn bytes_that_cannot_be_answers_are_told_apart() {
+        // A task wrote 0xff into the pipe: no memory holds that length.
+        let mut inbox = answer(ALL, &[1]);
+        inbox.extend_from_slice(&[0xff; 16]);
+        assert_eq!(missing(&inbox), None);
+        // A plausible length, then a tag that is none.
+        let mut inbox = 100u64.to_le_bytes().to_vec();
+        assert!(missing(&inbox).is_some(), "the tag has not come yet");
+        inbox.push(0x7f);
+        assert_eq!(missing(&inbox), None);
+    }
 }

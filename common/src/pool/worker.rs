@@ -171,7 +171,12 @@ impl Worker {
             }
             // Room for the rest of an answer whose length is known (read
             // straight into place, in large reads), else for a pipe's worth.
-            let (missing, whole) = wire::missing(&self.inbox);
+            let Some((missing, whole)) = wire::missing(&self.inbox) else {
+                // Not answers (a task wrote into the pipe?): the worker is
+                // done for, not the parent.
+                self.garbled = true;
+                return true;
+            };
             let complete = missing == 0 && self.inbox.len() >= wire::ANSWER_LEN;
             if complete || (whole >= wire::TAKE_WHOLE && self.inbox.len() + missing > whole) {
                 // Whole answers go before more is read: a large one then
@@ -185,8 +190,7 @@ impl Worker {
             }
             // Room for the whole answer at once: no copying as it grows.
             if self.inbox.try_reserve(missing).is_err() {
-                // A length no memory holds: not an answer (a task wrote into
-                // the pipe?). The worker is done for, not the parent.
+                // A length this process cannot hold: as above.
                 self.garbled = true;
                 return true;
             }
@@ -216,7 +220,15 @@ impl Worker {
             }
             match read {
                 Ok(0) => return true,
-                Ok(n) if n < want => return false,
+                // What came is looked at before the pipe is left: garbage
+                // followed by nothing would otherwise wait forever.
+                Ok(n) if n < want => {
+                    if wire::missing(&self.inbox).is_none() {
+                        self.garbled = true;
+                        return true;
+                    }
+                    return false;
+                }
                 Ok(_) => {}
                 Err(Errno::EAGAIN) => return false,
                 Err(Errno::EINTR) => {}
