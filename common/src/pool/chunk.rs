@@ -393,11 +393,10 @@ impl Answer {
         };
         match answer {
             // Decoding reads the bytes either way: as `peek` does.
-            Answer::All { len, bytes, from } => {
-                let all = Answer::All { len, bytes, from };
-                all.peek(start, values)?;
-                let Answer::All { bytes, .. } = all else {
-                    unreachable!("made above")
+            Answer::All { .. } => {
+                answer.peek(start, values)?;
+                let Answer::All { bytes, .. } = answer else {
+                    unreachable!("matched above")
                 };
                 Ok(Some(bytes))
             }
@@ -481,7 +480,6 @@ pub(super) fn next_job<A: Serialize + 'static>(
     chunksize: usize,
 ) -> Option<Result<Job>> {
     let mut job = Job::new(buffer, batch, func, start);
-    job.reserve::<A>(chunksize.max(1).min(items.size_hint().0.max(1)));
     match job.extend_fixed(items, chunksize.max(1)) {
         Ok(true) => return (job.len() > 0).then_some(Ok(job)),
         Ok(false) => {}

@@ -68,14 +68,6 @@ impl Job {
         }
     }
 
-    /// Makes room for `count` more items of type `A` when their size is
-    /// known (integers), so that the buffer does not grow by copies.
-    pub(super) fn reserve<A: 'static>(&mut self, count: usize) {
-        if let Some(width) = fixed_width::<A>() {
-            self.buffer.reserve(count.saturating_mul(width));
-        }
-    }
-
     /// Adds up to `count` items from `items` after the others in one pass,
     /// if they are fixed-width integers; `false` (and `items` untouched)
     /// if not. An error says the job grew too large.
@@ -90,8 +82,7 @@ impl Job {
         let Some(added) = encode_fixed_run(items.by_ref().take(count), &mut self.buffer) else {
             return Ok(false);
         };
-        u32::try_from(self.payload_len())
-            .map_err(|_| "a chunk over 4 GiB: use a smaller chunksize".to_owned())?;
+        self.payload_end()?;
         match &mut self.ends {
             Ends::Every { count, .. } => *count += added,
             ends => {
@@ -106,6 +97,11 @@ impl Job {
 
     /// Adds `item` after the others. An error says why it cannot cross.
     pub(super) fn push<A: Serialize + 'static>(&mut self, item: A) -> Result<(), String> {
+        let mut one = std::iter::once(item);
+        if self.extend_fixed(&mut one, 1)? {
+            return Ok(());
+        }
+        let item = one.next().expect("not an integer: left as it was");
         match bytes_of_at_least(item, ATTACH_MIN) {
             Ok(bytes) => {
                 put_varint(bytes.len() as u64, &mut self.buffer);
@@ -120,15 +116,19 @@ impl Job {
                 }
             }
         }
-        let end = u32::try_from(self.payload_len())
-            .map_err(|_| "a chunk over 4 GiB: use a smaller chunksize".to_owned())?;
-        match (&mut self.ends, fixed_width::<A>()) {
-            (Ends::Every { count, .. }, Some(_)) => *count += 1,
-            (Ends::Listed(ends), None) => ends.push(end),
-            (ends, Some(width)) => *ends = Ends::Every { width, count: 1 },
-            (Ends::Every { .. }, None) => unreachable!("a job's items are of one type"),
+        let end = self.payload_end()?;
+        match &mut self.ends {
+            Ends::Listed(ends) => ends.push(end),
+            Ends::Every { .. } => unreachable!("a job's items are of one type"),
         }
         Ok(())
+    }
+
+    /// Where its payload ends, as its ends are kept: an error once the job
+    /// is over 4 GiB.
+    fn payload_end(&self) -> Result<u32, String> {
+        u32::try_from(self.payload_len())
+            .map_err(|_| "a chunk over 4 GiB: use a smaller chunksize".to_owned())
     }
 
     /// How many items it has.
