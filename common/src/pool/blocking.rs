@@ -30,9 +30,7 @@ pub(super) fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
 ) -> Result<Vec<R>> {
     // An empty batch, which grows as its jobs are made (as an `imap`'s).
     let batch = inner.submit(func, std::iter::empty::<A>(), 0, Some(1))?;
-    let chunksize = chunksize
-        .unwrap_or_else(|| len.div_ceil(4 * inner.workers.len()))
-        .max(1);
+    let chunksize = inner.chunksize(chunksize, len).max(1);
     let mut values = Vec::with_capacity(len);
     let driven = drive(inner, batch, func, items, chunksize, &mut values, sigint);
     let done = inner

@@ -9,7 +9,7 @@ use super::job::Job;
 use super::spare::Spare;
 use super::wire::{Taken, job_head};
 use super::worker::KILL_GRACE;
-use super::worker::Worker;
+use super::worker::{Pipe, Worker};
 use crate::error::{Error, Result};
 use crate::log;
 use crate::start::{self, StartMethod, Work};
@@ -123,7 +123,7 @@ impl Inner {
         // (its pipe has no reader), and replaced there with no blame (see
         // `flush`).
         self.fill_vacancies()?;
-        let chunksize = chunksize.unwrap_or_else(|| len.div_ceil(4 * self.workers.len()));
+        let chunksize = self.chunksize(chunksize, len);
         let batch = self.next_batch;
         self.next_batch += 1;
         self.batches.insert(
@@ -160,6 +160,12 @@ impl Inner {
             self.resize(batch, expected, count);
         }
         Ok(batch)
+    }
+
+    /// `chunksize`, or for `len` items Python's default:
+    /// `ceil(len / (4 * processes))`.
+    pub(super) fn chunksize(&self, chunksize: Option<usize>, len: usize) -> usize {
+        chunksize.unwrap_or_else(|| len.div_ceil(4 * self.workers.len()))
     }
 
     /// Makes `batch`, given `was` items, have `now`.
@@ -421,7 +427,7 @@ impl Inner {
 
     /// Reads the answers of worker `i`'s jobs, or handles its death.
     pub(super) fn receive(&mut self, i: usize) -> Result<()> {
-        let closed = self.workers[i].read_available(&mut self.spare);
+        let pipe = self.workers[i].read_available(&mut self.spare);
         let answers = self.workers[i].take_answers();
         self.workers[i].paced(answers.len());
         for answer in answers {
@@ -438,13 +444,11 @@ impl Inner {
                 return self.replace(i, KILL_GRACE);
             }
         }
-        if closed && self.workers[i].garbled {
-            return self.worker_garbled(i);
+        match pipe {
+            Pipe::Open => Ok(()),
+            Pipe::Closed => self.worker_died(i),
+            Pipe::Garbled => self.worker_garbled(i),
         }
-        if closed {
-            return self.worker_died(i);
-        }
-        Ok(())
     }
 
     /// Worker `i` sent what cannot be an answer (a task wrote into its
@@ -475,7 +479,7 @@ impl Inner {
     }
 
     /// Records worker `i`'s answer to its oldest job; `false` if the answer
-    /// makes no sense (then the worker is treated as dead).
+    /// makes no sense (see `worker_garbled`).
     pub(super) fn answered(&mut self, i: usize, taken: Taken) -> bool {
         let worker = &mut self.workers[i];
         let pid = worker.pid_u32();

@@ -189,17 +189,14 @@ pub(super) const LONE_HEAD: usize = ANSWER_LEN + 1;
 /// Where the partial answer at the end of `inbox` begins, and its
 /// payload's length, if it is a [`LONE`] answer whose tag has come.
 pub(super) fn lone_begins(inbox: &[u8]) -> Option<(usize, usize)> {
-    let mut at = 0;
-    while let Some(len) = inbox.get(at..at + ANSWER_LEN) {
-        let len = usize::try_from(u64::from_le_bytes(len.try_into().expect("eight bytes"))).ok()?;
-        let end = (at + ANSWER_LEN).checked_add(len)?;
-        if end > inbox.len() {
-            let tag = *inbox.get(at + ANSWER_LEN)?;
-            return (tag == LONE && len > LONE_MIN).then(|| (at, len - 1));
-        }
-        at = end;
+    let (missing, whole) = missing(inbox)?;
+    if whole == 0 {
+        return None;
     }
-    None
+    let at = inbox.len() + missing - whole;
+    let len = whole - ANSWER_LEN;
+    let tag = *inbox.get(at + ANSWER_LEN)?;
+    (tag == LONE && len > LONE_MIN).then(|| (at, len - 1))
 }
 
 /// One answer taken from a worker's inbox: its tag and payload, the
@@ -276,6 +273,21 @@ mod tests {
         inbox.extend_from_slice(&next[20..]);
         assert_eq!(take_answers(&mut inbox).len(), 2);
         assert!(inbox.is_empty());
+    }
+
+    #[test]
+    fn a_large_lone_answer_is_found_where_it_begins() {
+        let mut inbox = answer(ALL, &[1, 2]);
+        let at = inbox.len();
+        let lone = answer(LONE, &vec![9; LONE_MIN + 1]);
+        inbox.extend_from_slice(&lone[..LONE_HEAD]);
+        assert_eq!(lone_begins(&inbox), Some((at, LONE_MIN + 1)));
+        inbox.truncate(at + ANSWER_LEN);
+        assert_eq!(lone_begins(&inbox), None, "its tag has not come yet");
+        let small = answer(LONE, &[9; 10]);
+        inbox.truncate(at);
+        inbox.extend_from_slice(&small[..LONE_HEAD]);
+        assert_eq!(lone_begins(&inbox), None, "too small to be read apart");
     }
 
     #[test]

@@ -16,6 +16,18 @@ use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
+/// What reading a worker's result pipe found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pipe {
+    /// Open, all read that was there.
+    Open,
+    /// Closed: the worker has ended.
+    Closed,
+    /// Bytes that cannot be answers (a task wrote into the pipe?): the
+    /// worker is done for, not the parent (see `Inner::worker_garbled`).
+    Garbled,
+}
+
 /// The least and most a read of a worker's answers asks for.
 const READ_MIN: usize = 64 * 1024;
 const READ_MAX: usize = 8 << 20;
@@ -63,9 +75,6 @@ pub(super) struct Worker {
     pub(super) unsent_offset: usize,
     /// Whether the task pipe takes pages (`vmsplice`): until it refuses.
     splicing: bool,
-    /// Whether what it sent could not be an answer (see
-    /// `Inner::worker_garbled`).
-    pub(super) garbled: bool,
     /// Bytes its task pipe has taken in all, and the frames' bytes of the
     /// jobs it has answered: while they are equal, nothing it has been
     /// sent is in its hands.
@@ -95,7 +104,6 @@ impl Worker {
             unsent: 0,
             unsent_offset: 0,
             splicing: true,
-            garbled: false,
             delivered: 0,
             settled: 0,
             jobs_done: 0,
@@ -145,9 +153,9 @@ impl Worker {
 
     /// Reads what the worker has sent, without ever waiting for more (its
     /// pipe was just seen readable, or is read for what is left): a worker
-    /// stopped in the middle of an answer cannot block the parent. Returns
-    /// whether the pipe has closed.
-    pub(super) fn read_available(&mut self, spare: &mut Spare) -> bool {
+    /// stopped in the middle of an answer cannot block the parent. Says
+    /// whether the pipe is still open.
+    pub(super) fn read_available(&mut self, spare: &mut Spare) -> Pipe {
         use nix::errno::Errno;
         loop {
             if let Some((body, len)) = &mut self.lone {
@@ -162,11 +170,11 @@ impl Worker {
                     continue;
                 }
                 match sys::read_onto(self.results.as_fd(), body, want) {
-                    Ok(0) => return true,
-                    Ok(n) if n < want => return false,
+                    Ok(0) => return Pipe::Closed,
+                    Ok(n) if n < want => return Pipe::Open,
                     Ok(_) | Err(Errno::EINTR) => continue,
-                    Err(Errno::EAGAIN) => return false,
-                    Err(_) => return true,
+                    Err(Errno::EAGAIN) => return Pipe::Open,
+                    Err(_) => return Pipe::Closed,
                 }
             }
             // Room for the rest of an answer whose length is known (read
@@ -174,8 +182,7 @@ impl Worker {
             let Some((missing, whole)) = wire::missing(&self.inbox) else {
                 // Not answers (a task wrote into the pipe?): the worker is
                 // done for, not the parent.
-                self.garbled = true;
-                return true;
+                return Pipe::Garbled;
             };
             let complete = missing == 0 && self.inbox.len() >= wire::ANSWER_LEN;
             if complete || (whole >= wire::TAKE_WHOLE && self.inbox.len() + missing > whole) {
@@ -191,8 +198,7 @@ impl Worker {
             // Room for the whole answer at once: no copying as it grows.
             if self.inbox.try_reserve(missing).is_err() {
                 // A length this process cannot hold: as above.
-                self.garbled = true;
-                return true;
+                return Pipe::Garbled;
             }
             // A large answer is read to its end and no further, so that it
             // is taken with the inbox's memory, not copied out of it (see
@@ -211,28 +217,26 @@ impl Worker {
                 self.ready.extend(wire::take_answers(&mut self.inbox));
                 let mut body = Vec::new();
                 if body.try_reserve_exact(len).is_err() {
-                    self.garbled = true;
-                    return true;
+                    return Pipe::Garbled;
                 }
                 sys::prefault(&mut body);
                 body.extend_from_slice(&started[wire::LONE_HEAD..]);
                 self.lone = Some((body, len));
             }
             match read {
-                Ok(0) => return true,
+                Ok(0) => return Pipe::Closed,
                 // What came is looked at before the pipe is left: garbage
                 // followed by nothing would otherwise wait forever.
                 Ok(n) if n < want => {
                     if wire::missing(&self.inbox).is_none() {
-                        self.garbled = true;
-                        return true;
+                        return Pipe::Garbled;
                     }
-                    return false;
+                    return Pipe::Open;
                 }
                 Ok(_) => {}
-                Err(Errno::EAGAIN) => return false,
+                Err(Errno::EAGAIN) => return Pipe::Open,
                 Err(Errno::EINTR) => {}
-                Err(_) => return true,
+                Err(_) => return Pipe::Closed,
             }
         }
     }
