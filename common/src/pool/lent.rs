@@ -136,12 +136,16 @@ mod tests {
     use std::io::Read;
     use std::os::fd::AsFd;
 
-    #[test]
-    fn a_lent_result_is_kept_until_the_reader_is_past_its_end() {
+    /// A 1 MiB pipe's two ends, and nothing lent to it yet.
+    fn lending_pipe() -> (std::fs::File, std::os::fd::OwnedFd, Lent) {
         let (rx, tx) = sys::pipe().expect("pipe");
         sys::widen_pipe(&tx, 1 << 20);
-        let mut reader = std::fs::File::from(rx);
-        let mut lent = Lent::new();
+        (std::fs::File::from(rx), tx, Lent::new())
+    }
+
+    #[test]
+    fn a_lent_result_is_kept_until_the_reader_is_past_its_end() {
+        let (mut reader, tx, mut lent) = lending_pipe();
         nix::unistd::write(&tx, &[9; 10]).expect("write");
         lent.wrote(10);
         let result: Vec<u8> = (0..64 << 10).map(|i| (i % 251) as u8).collect();
@@ -165,10 +169,7 @@ mod tests {
 
     #[test]
     fn an_answer_buffer_comes_back_once_the_reader_is_past_it() {
-        let (rx, tx) = sys::pipe().expect("pipe");
-        sys::widen_pipe(&tx, 1 << 20);
-        let mut reader = std::fs::File::from(rx);
-        let mut lent = Lent::new();
+        let (mut reader, tx, mut lent) = lending_pipe();
         let first = vec![1u8; LEND_ANSWER_MIN];
         let address = first.as_ptr();
         let next = lent.lend_answer(tx.as_fd(), first).expect("lent");

@@ -39,11 +39,10 @@
 //!   worker's pipe as pages (`vmsplice`) and read by the worker straight
 //!   into a vector of its own just before its task runs, so that memory
 //!   freed by one task is reused for the next (see `job.rs`,
-//!   `vectors.rs`); a large result
-//!   goes from the worker's own vector to a forked worker's pipe as pages
-//!   (see `lent.rs`) and is read into a buffer that becomes the caller's,
-//!   its pages faulted in with one call (see `chunk.rs`,
-//!   `Worker::read_available`).
+//!   `vectors.rs`); a large result goes from the worker's own vector to a
+//!   forked worker's pipe as pages (see `lent.rs`) and is read into a
+//!   buffer that becomes the caller's, its pages faulted in with one call
+//!   (see `chunk.rs`, `Worker::read_available`).
 //!
 //! # Where things are
 //!
