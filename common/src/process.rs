@@ -256,14 +256,11 @@ impl Process {
                 // parent it stays put if the fork fails, so the process may be
                 // started again.
                 let target = &mut self.target;
-                let name = &self.name;
-                crate::pool::drivers_paused(|| {
-                    sys::fork(name, || {
-                        if let Some(target) = target.take() {
-                            target();
-                        }
-                        0
-                    })
+                sys::fork(&self.name, || {
+                    if let Some(target) = target.take() {
+                        target();
+                    }
+                    0
                 })?
             }
             method @ (StartMethod::Spawn | StartMethod::Forkserver) => {

@@ -151,10 +151,11 @@ pub fn get_start_method() -> Result<StartMethod> {
     }
 }
 
-/// The default: fork with one thread, forkserver with more. A pool's
-/// driver threads do not count: forks stop them first (see `pool::driver`).
+/// The default: fork with one thread, forkserver with more. The crate's
+/// own pausable threads (a pool's driver) do not count: forks stop them
+/// first (see `sys::pause`).
 fn default_method() -> StartMethod {
-    if sys::threads_now() > 1 + crate::pool::drivers_running() {
+    if sys::threads_now() > 1 + sys::pause::running() {
         StartMethod::Forkserver
     } else {
         StartMethod::Fork

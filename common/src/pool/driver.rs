@@ -13,28 +13,28 @@
 //! A thread makes fork unsafe (see `sys::fork`), and this crate forks pool
 //! workers and processes. So:
 //!
-//! - every fork first stops every driver ([`paused`]), and starts them again
-//!   after; a driver never holds a lock when stopped (it takes the pool's
-//!   state only with `try_lock`, and lets go whenever another thread wants
-//!   it);
+//! - a pool whose driver has run registers with `sys::pause`, so that every
+//!   fork first stops the driver and starts it again after; a driver never
+//!   holds a lock when stopped (it takes the pool's state only with
+//!   `try_lock`, and lets go whenever another thread wants it);
 //! - a driver never starts a process itself: a worker that dies under it
 //!   leaves its place empty, and the next call from the program's own
 //!   threads fills it (`Inner::fill_vacancies`);
-//! - the default start method does not count drivers as threads (see
-//!   `start::get_start_method`).
+//! - the default start method does not count drivers as threads (each is
+//!   `sys::pause::Counted`; see `start::get_start_method`).
 //!
 //! Callbacks run on the driver when its work finished there, or on the
 //! thread that was driving the pool, right after that thread lets go of the
 //! pool's state (see `shared::Locked`); never while the state is held.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::scheduler::Inner;
 use super::shared::{PoolShared, Shared};
+use crate::sys::pause::{self, Counted, Pausable, on_pausable_thread};
 
 /// How long the driver polls the workers at a time.
 const POLL: Duration = Duration::from_millis(100);
@@ -46,32 +46,16 @@ const HELD: Duration = Duration::from_millis(2);
 /// How long the driver steps aside when another thread wants the state.
 const YIELD: Duration = Duration::from_micros(50);
 
-thread_local! {
-    /// Whether this thread is a driver.
-    static ON_DRIVER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// How many driver threads exist now.
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
-
-/// The pools that have had a driver, for [`paused`].
-static POOLS: Mutex<Vec<Weak<PoolShared>>> = Mutex::new(Vec::new());
-
 /// A running driver: how to stop it, and its thread.
 pub(super) struct Handle {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
-/// How many driver threads exist now, which the default start method does
-/// not count as the program's threads.
-pub(crate) fn running() -> usize {
-    RUNNING.load(Ordering::SeqCst)
-}
-
-/// Whether the calling thread is a driver.
+/// Whether the calling thread is a driver (the one kind of pausable thread
+/// this crate has).
 pub(super) fn on_driver() -> bool {
-    ON_DRIVER.get()
+    on_pausable_thread()
 }
 
 /// Starts `shared`'s driver unless it runs; the caller holds the state
@@ -97,29 +81,23 @@ fn start(shared: &Shared) {
     let stop = Arc::new(AtomicBool::new(false));
     let weak = Arc::downgrade(shared);
     let stopping = Arc::clone(&stop);
-    RUNNING.fetch_add(1, Ordering::SeqCst);
+    // Counted from now; uncounted when the thread ends, or with the closure
+    // if there is no thread.
+    let counted = Counted::new();
     let spawned = std::thread::Builder::new()
         .name("common-pool-driver".to_owned())
         .spawn(move || {
-            ON_DRIVER.set(true);
+            counted.enter();
             drive(&weak, &stopping);
-            RUNNING.fetch_sub(1, Ordering::SeqCst);
+            drop(counted);
         });
     match spawned {
         Ok(thread) => {
             *slot = Some(Handle { stop, thread });
-            let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
-            pools.retain(|pool| pool.strong_count() > 0);
-            if !pools
-                .iter()
-                .any(|pool| pool.as_ptr() == Arc::as_ptr(shared))
-            {
-                pools.push(Arc::downgrade(shared));
-            }
+            pause::register(shared);
         }
         Err(_) => {
             // No thread: work moves when the program next calls the pool.
-            RUNNING.fetch_sub(1, Ordering::SeqCst);
             shared.driving.store(false, Ordering::SeqCst);
         }
     }
@@ -172,7 +150,7 @@ pub(super) fn stop(shared: &Shared) {
 
 /// Asks `shared`'s driver thread, if any, to stop, and waits for it (unless
 /// this is it); returns whether there was one.
-fn halt(shared: &Shared) -> bool {
+fn halt(shared: &PoolShared) -> bool {
     let handle = shared
         .driver
         .lock()
@@ -189,29 +167,14 @@ fn halt(shared: &Shared) -> bool {
     true
 }
 
-/// Runs `fork` with every pool's driver stopped (a fork needs a process of
-/// one thread), then starts them again.
-pub(crate) fn paused<T>(fork: impl FnOnce() -> T) -> T {
-    if on_driver() {
-        // Drivers never fork (see the module docs); the fork refuses.
-        return fork();
+/// Every fork stops the driver (a fork needs a process of one thread), and
+/// starts it again after if the pool had work.
+impl Pausable for PoolShared {
+    fn pause(&self) -> bool {
+        halt(self) && self.driving.load(Ordering::SeqCst)
     }
-    let pools: Vec<Shared> = POOLS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .filter_map(Weak::upgrade)
-        .collect();
-    let mut stopped = Vec::new();
-    for shared in pools {
-        if halt(&shared) && shared.driving.load(Ordering::SeqCst) {
-            stopped.push(shared);
-        }
+
+    fn resume(self: Arc<Self>) {
+        start(&self);
     }
-    let forked = fork();
-    for shared in stopped {
-        // It had work when stopped; if none is left it ends at once.
-        start(&shared);
-    }
-    forked
 }

@@ -101,7 +101,6 @@ pub use builder::PoolBuilder;
 pub(crate) use child::worker_loop;
 use chunk::Items;
 pub(crate) use chunk::run_chunk;
-pub(crate) use driver::{paused as drivers_paused, running as drivers_running};
 pub use results::{AsyncResult, Imap};
 use results::{Claim, Feeder};
 use scheduler::{Batch, DROP_GRACE, OnDone, State};

@@ -720,18 +720,16 @@ impl Inner {
         let initializer = self.initializer.clone();
         let maxtasks = self.maxtasksperchild;
         let progress = &self.progress;
-        let forked = super::driver::paused(|| {
-            sys::fork(label, || {
-                sys::ignore_sigint();
-                if let Some((initializer, args)) = &initializer
-                    && initializer.call(args).is_err()
-                {
-                    return 1;
-                }
-                let tasks = File::from(task_rx);
-                worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
-                    progress.set(slot, done);
-                })
+        let forked = sys::fork(label, || {
+            sys::ignore_sigint();
+            if let Some((initializer, args)) = &initializer
+                && initializer.call(args).is_err()
+            {
+                return 1;
+            }
+            let tasks = File::from(task_rx);
+            worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
+                progress.set(slot, done);
             })
         });
         sys::forget_parent_fd(task_tx.as_raw_fd());

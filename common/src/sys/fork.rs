@@ -102,7 +102,15 @@ pub(crate) fn flush_stdio() {
 /// Forks. The child checks in (see [`checkin`]), runs `child` and exits with
 /// the code it returns, or 1 if it panics; it never returns into the caller.
 /// The parent gets the child's pid, once a grader watching has seen it.
+///
+/// This crate's own threads that stop around a fork (a pool's driver) are
+/// stopped first and started again after (see `pause`).
 pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
+    super::pause::paused(|| fork_alone(label, child))
+}
+
+/// [`fork`], the crate's pausable threads already stopped.
+fn fork_alone(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
     let threads = thread_count()?;
     if threads > 1 {
         return Err(Error::MultiThreaded { threads });

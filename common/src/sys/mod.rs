@@ -6,6 +6,8 @@
 //!   server does;
 //! - `fork.rs`: `fork`, refused in a multi-threaded process, with the
 //!   streams flushed and the parent's pipe ends closed in the child;
+//! - `pause.rs`: the crate's own threads that stop around every fork (a
+//!   pool's driver), registered so that `fork` stops them;
 //! - `exit.rs`: `_exit`, exit handlers, and dying with the parent;
 //! - `signals.rs`: SIGPIPE, SIGINT, and SIGINT as something to `poll`;
 //! - `slots.rs`: atomics in shared memory;
@@ -22,6 +24,7 @@ pub(crate) mod exit;
 pub(crate) mod fork;
 pub(crate) mod futex;
 pub(crate) mod mapping;
+pub(crate) mod pause;
 pub(crate) mod pipes;
 pub(crate) mod places;
 pub(crate) mod prefault;
