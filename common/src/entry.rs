@@ -138,7 +138,9 @@ fn run(boot: Boot, socket: UnixStream) -> i32 {
             let Ok(results) = socket.try_clone() else {
                 return 1;
             };
-            crate::pool::worker_loop(socket, results, maxtasks, |done| progress.set(slot, done))
+            crate::pool::worker_loop::worker_loop(socket, results, maxtasks, |done| {
+                progress.set(slot, done)
+            })
         }
     }
 }

@@ -25,7 +25,7 @@
 //!
 //! - **Small tasks** cost system calls and wake-ups, not work: a worker is
 //!   sent about a millisecond of jobs ahead (up to 64, at least 2; see
-//!   `Worker::paced`) and reads them through a buffer (see `child.rs`), so
+//!   `Worker::paced`) and reads them through a buffer (see `worker_loop.rs`), so
 //!   it rarely runs dry and waits to be woken.
 //! - **Many items** cost encoding and memory: one buffer per job,
 //!   integers encoded and decoded at their fixed width in one pass (see
@@ -61,7 +61,7 @@
 //! - `worker.rs`: the parent's handle on one worker process;
 //! - `job.rs`: a job, the items one worker is sent at once (large byte
 //!   vectors attached, not copied);
-//! - `child.rs`: the worker process's loop;
+//! - `worker_loop.rs`: the worker process's side, its loop over jobs;
 //! - `lent.rs`: a worker's large results lent to its pipe as pages, kept
 //!   until the parent has read them;
 //! - `chunk.rs`: a chunk's items and answer, and the typed code on both
@@ -77,7 +77,6 @@ use shared::{Shared, lock};
 use std::sync::Arc;
 mod blocking;
 mod builder;
-mod child;
 mod chunk;
 mod driver;
 mod item;
@@ -90,6 +89,7 @@ mod spare;
 mod vectors;
 mod wire;
 mod worker;
+pub(crate) mod worker_loop;
 
 use crate::error::{Error, Result};
 use crate::sys::{ErasedFn, SigintGuard};
@@ -98,7 +98,6 @@ use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 
 pub use builder::PoolBuilder;
-pub(crate) use child::worker_loop;
 use chunk::Items;
 pub(crate) use chunk::run_chunk;
 pub use results::{AsyncResult, Imap};

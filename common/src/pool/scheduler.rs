@@ -3,13 +3,13 @@
 //! items failed or queued again. See the module docs of `pool` for the
 //! protocol.
 
-use super::child::{BETWEEN_JOBS, worker_loop};
 use super::chunk::{ALL, Answer, EACH, LONE, make_jobs, parse_each};
 use super::job::Job;
 use super::spare::Spare;
 use super::wire::{Taken, job_head};
 use super::worker::KILL_GRACE;
 use super::worker::{Pipe, Worker};
+use super::worker_loop::{BETWEEN_JOBS, worker_loop};
 use crate::error::{Error, Result};
 use crate::log;
 use crate::start::{self, StartMethod, Work};

@@ -1,4 +1,5 @@
-//! The worker process's side: run jobs from the task pipe until it closes.
+//! The worker process's side of the pool: run jobs from the task pipe
+//! until it closes (the parent's handle on it is `worker.rs`).
 
 use super::lent::Lent;
 use super::wire::{JobReader, Payload, begin_answer, end_answer};
