@@ -19,10 +19,11 @@ use std::panic::{self, AssertUnwindSafe};
 
 use nix::unistd::Pid;
 
+use crate::boot::{Boot, Work};
 use crate::child;
 use crate::forkserver;
 use crate::frame;
-use crate::start::{self, Boot, Work};
+use crate::start;
 use crate::sys;
 
 /// Runs before `main` in every program linked with this crate. In a child

@@ -14,9 +14,10 @@ use crate::error::{Ended, Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::boot::Work;
 use crate::crossing;
 use crate::log;
-use crate::start::{self, StartMethod, Work, get_start_method};
+use crate::start::{self, StartMethod, get_start_method};
 use crate::sys;
 use crate::sys::ErasedFn;
 

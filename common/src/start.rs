@@ -8,9 +8,10 @@
 //! The parent runs `/proc/self/exe` (the very file it runs, even if the path
 //! has been replaced since) with [`SPAWNED_ENV`] set and one end of a Unix
 //! socket pair as its stdin. Before `main` runs, a constructor of this crate
-//! (see `entry`) sees the variable, reads a [`Boot`] frame from the socket and
-//! does the child's work: a [`Process`](crate::Process)'s function with its
-//! arguments, or a pool worker's loop over the same socket. Then it exits,
+//! (see `entry`) sees the variable, reads a [`Boot`] frame from the socket
+//! (see `boot`) and does the child's work: a [`Process`](crate::Process)'s
+//! function with its arguments, or a pool worker's loop over the same
+//! socket. Then it exits,
 //! so the program's `main` never runs in the child. That is the part Python's
 //! `if __name__ == "__main__":` plays: code at the start of `main` runs in
 //! the parent only.
@@ -34,14 +35,15 @@ use nix::sys::socket::{ControlMessage, MsgFlags};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::boot::{Boot, Work};
 use crate::checkin;
 use crate::error::{Error, Result};
 use crate::forkserver;
 use crate::frame;
-use crate::identity::{self, Identity};
+use crate::identity;
 use crate::launcher;
 use crate::log;
-use crate::sys::{self, ErasedFn};
+use crate::sys;
 
 /// How new processes are started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,38 +162,6 @@ fn default_method() -> StartMethod {
     } else {
         StartMethod::Fork
     }
-}
-
-/// What a spawned child is to do.
-#[derive(Serialize, Deserialize)]
-pub(crate) enum Work {
-    /// Call `func` with `args`, then exit. `fds` descriptors follow the
-    /// frame (SCM_RIGHTS), for the connections in `args`.
-    Process {
-        func: ErasedFn,
-        args: Vec<u8>,
-        fds: usize,
-    },
-    /// Run a pool worker's loop over the socket. The pool's progress
-    /// counters follow the frame, as a file descriptor (SCM_RIGHTS).
-    PoolWorker {
-        /// What the worker runs first, with its encoded argument.
-        initializer: Option<(ErasedFn, Vec<u8>)>,
-        maxtasks: Option<usize>,
-        slot: usize,
-        slots: usize,
-    },
-}
-
-/// The first frame a spawned child reads.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct Boot {
-    /// Who the child is.
-    pub(crate) identity: Identity,
-    /// The check-in socket, if a grader is watching.
-    pub(crate) checkin: Option<Vec<u8>>,
-    /// What it is to do.
-    pub(crate) work: Work,
 }
 
 /// In the parent: starts a child running `work` as `name`, by `method`
