@@ -24,7 +24,7 @@
 //!    the parent waits for it, the kernel and the grader name the parent as
 //!    its parent, and it dies with the parent. The server answers its pid.
 //! 3. From there the child is exactly a spawned child: it reads what to do
-//!    from its end of the pair (see `start`), descriptors and all.
+//!    from its end of the pair (see `child::run_sent`), descriptors and all.
 //! 4. When this process exits, the server reads end-of-file, exits, and is
 //!    reaped (an exit handler); if it is killed, the kernel kills the server.
 //!
@@ -230,7 +230,7 @@ pub(crate) fn serve(mut socket: UnixStream, parent: Pid) -> ! {
         let answer = match sys::fork_sibling() {
             Ok(Sibling::Child) => {
                 drop(socket);
-                crate::entry::run_child(UnixStream::from(child_socket))
+                crate::child::run_sent(UnixStream::from(child_socket))
             }
             Ok(Sibling::Caller(pid)) => pid.as_raw(),
             Err(errno) => -(errno as i32),

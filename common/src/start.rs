@@ -8,10 +8,10 @@
 //! The parent runs `/proc/self/exe` (the very file it runs, even if the path
 //! has been replaced since) with [`SPAWNED_ENV`] set and one end of a Unix
 //! socket pair as its stdin. Before `main` runs, a constructor of this crate
-//! (see `entry`) sees the variable, reads a [`Boot`] frame from the socket
-//! (see `boot`) and does the child's work: a [`Process`](crate::Process)'s
-//! function with its arguments, or a pool worker's loop over the same
-//! socket. Then it exits,
+//! (see `entry`) sees the variable and hands the socket to `child::run_sent`,
+//! which reads a [`Boot`] frame from it (see `boot`) and does the child's
+//! work: a [`Process`](crate::Process)'s function with its arguments, or a
+//! pool worker's loop over the same socket. Then it exits,
 //! so the program's `main` never runs in the child. That is the part Python's
 //! `if __name__ == "__main__":` plays: code at the start of `main` runs in
 //! the parent only.
