@@ -29,7 +29,7 @@ use super::item::{
 };
 use super::job::Job;
 use crate::error::{Error, Result};
-use crate::sys::Chunk;
+use crate::sys::{Chunk, ErasedFn, RunChunk};
 
 /// The answer's tag: every item's result follows.
 pub(super) const ALL: u8 = 0;
@@ -51,9 +51,42 @@ const PANICKED: u8 = 1;
 /// not cross; the message follows.
 const CODEC: u8 = 2;
 
+/// `func`, erased to be called by a worker on a chunk of items at once
+/// (see [`run_chunk`]).
+pub(super) fn erase<A, R>(func: fn(A) -> R) -> ErasedFn
+where
+    A: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+{
+    ErasedFn::chunked::<A, R, Chunks>(func)
+}
+
+/// A two-argument `func`, erased as [`erase`] does, each item a tuple.
+pub(super) fn erase_pair<A, B, R>(func: fn(A, B) -> R) -> ErasedFn
+where
+    A: DeserializeOwned + 'static,
+    B: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+{
+    ErasedFn::chunked_pair::<A, B, R, Chunks>(func)
+}
+
+/// How an erased function is run over a chunk: [`run_chunk`].
+struct Chunks;
+
+impl RunChunk for Chunks {
+    fn run<A, R>(call: impl Fn(A) -> R, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+    where
+        A: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+    {
+        run_chunk(call, chunk, answer);
+    }
+}
+
 /// In a worker: runs `call` on each item of `chunk` and appends the answer
 /// to `answer` (see the module docs). A panic is caught per item.
-pub(crate) fn run_chunk<I, R>(call: impl Fn(I) -> R, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+fn run_chunk<I, R>(call: impl Fn(I) -> R, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
 where
     I: DeserializeOwned + 'static,
     R: Serialize + 'static,

@@ -253,7 +253,7 @@ mod tests {
     }
 
     fn job_of(items: Vec<Vec<u8>>) -> Job {
-        let mut job = Job::new(Vec::new(), 0, ErasedFn::chunked(length), 10);
+        let mut job = Job::new(Vec::new(), 0, crate::pool::chunk::erase(length), 10);
         for item in items {
             job.push(item).expect("pushed");
         }

@@ -99,7 +99,6 @@ use std::time::{Duration, Instant};
 
 pub use builder::PoolBuilder;
 use chunk::Items;
-pub(crate) use chunk::run_chunk;
 pub use results::{AsyncResult, Imap};
 use results::{Claim, Feeder};
 use scheduler::{Batch, DROP_GRACE, OnDone, State};
@@ -298,7 +297,7 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.run_all(ErasedFn::chunked(func), Items::new(items), chunksize)
+        self.run_all(chunk::erase(func), Items::new(items), chunksize)
     }
 
     /// Like [`map`](Pool::map) for a two-argument function, each item a
@@ -323,7 +322,7 @@ impl Pool {
         B: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.run_all(ErasedFn::chunked_pair(func), Items::new(items), None)
+        self.run_all(chunk::erase_pair(func), Items::new(items), None)
     }
 
     /// A lazy [`map`](Pool::map): yields each result, in input order, as
@@ -402,8 +401,7 @@ impl Pool {
     {
         // A one-item `map`, so that Ctrl-C is caught from the moment the
         // job is sent (see `run_all`).
-        let mut results =
-            self.run_all(ErasedFn::chunked(func), (std::iter::once(arg), 1), Some(1))?;
+        let mut results = self.run_all(chunk::erase(func), (std::iter::once(arg), 1), Some(1))?;
         Ok(results.pop().expect("one item, one result"))
     }
 
@@ -428,7 +426,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let mut inner = lock(&self.inner);
-        let batch = inner.submit(ErasedFn::chunked(func), std::iter::once(arg), 1, Some(1))?;
+        let batch = inner.submit(chunk::erase(func), std::iter::once(arg), 1, Some(1))?;
         // Sent at once to a worker with room; the driver moves the rest while
         // the caller does other things.
         let claim = self.claim(batch, false);
@@ -600,7 +598,7 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.submit_async(ErasedFn::chunked(func), Items::new(items), chunksize)
+        self.submit_async(chunk::erase(func), Items::new(items), chunksize)
     }
 
     /// [`starmap`](Pool::starmap), queued like
@@ -625,7 +623,7 @@ impl Pool {
         B: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.submit_async(ErasedFn::chunked_pair(func), Items::new(items), None)
+        self.submit_async(chunk::erase_pair(func), Items::new(items), None)
     }
 
     fn submit_async<A: Serialize + 'static, R: DeserializeOwned + 'static>(
@@ -737,7 +735,7 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let chunksize = chunksize.unwrap_or(1).max(1);
-        let func = ErasedFn::chunked(func);
+        let func = chunk::erase(func);
         let mut inner = lock(&self.inner);
         let batch = inner.submit(func, std::iter::empty::<A>(), 0, Some(chunksize))?;
         let workers = inner.workers.len();

@@ -48,6 +48,19 @@ pub(crate) struct Chunk<'a> {
 /// chunk, and where its answer goes (see `pool::chunk`).
 type ChunkShim = fn(usize, &Chunk<'_>, &mut Vec<u8>);
 
+/// What a chunk shim hands the function to once it is restored: the code
+/// that runs it over a chunk's items and writes the answer (the pool's, in
+/// `pool::chunk`). It is a type parameter of [`ErasedFn::chunked`], so
+/// that this file need not know the pool's answers.
+pub(crate) trait RunChunk {
+    /// Runs `call` on each item of `chunk` and writes the answer after
+    /// what `answer` holds.
+    fn run<A, R>(call: impl Fn(A) -> R, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+    where
+        A: DeserializeOwned + 'static,
+        R: Serialize + 'static;
+}
+
 /// The signature every [`ErasedFn`] shim has: the erased function's address
 /// and the encoded argument in, the encoded result out.
 type Shim = fn(usize, &[u8]) -> Result<Vec<u8>, String>;
@@ -95,17 +108,17 @@ fn shim_nullary(func: usize, _: &[u8]) -> Result<Vec<u8>, String> {
     Ok(Vec::new())
 }
 
-fn chunk_shim<A, R>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+fn chunk_shim<A, R, X: RunChunk>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
 where
     A: DeserializeOwned + 'static,
     R: Serialize + 'static,
 {
     // SAFETY: as in `shim`, for a `fn(A) -> R` stored by `ErasedFn::chunked`.
     let func = unsafe { std::mem::transmute::<usize, fn(A) -> R>(func) };
-    crate::pool::run_chunk(func, chunk, answer);
+    X::run(func, chunk, answer);
 }
 
-fn chunk_shim_pair<A, B, R>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+fn chunk_shim_pair<A, B, R, X: RunChunk>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
 where
     A: DeserializeOwned + 'static,
     B: DeserializeOwned + 'static,
@@ -114,7 +127,7 @@ where
     // SAFETY: as in `shim`, for a `fn(A, B) -> R` stored by
     // `ErasedFn::chunked_pair`.
     let func = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(func) };
-    crate::pool::run_chunk(|(a, b): (A, B)| func(a, b), chunk, answer);
+    X::run(|(a, b): (A, B)| func(a, b), chunk, answer);
 }
 
 impl ErasedFn {
@@ -137,23 +150,23 @@ impl ErasedFn {
     }
 
     /// Erases `func` for a pool: called on a chunk of items at once (see
-    /// [`ErasedFn::call_chunk`]).
-    pub(crate) fn chunked<A, R>(func: fn(A) -> R) -> ErasedFn
+    /// [`ErasedFn::call_chunk`]), which `X` runs it over.
+    pub(crate) fn chunked<A, R, X: RunChunk>(func: fn(A) -> R) -> ErasedFn
     where
         A: DeserializeOwned + 'static,
         R: Serialize + 'static,
     {
-        ErasedFn::from_chunk_shim(chunk_shim::<A, R>, func as usize)
+        ErasedFn::from_chunk_shim(chunk_shim::<A, R, X>, func as usize)
     }
 
     /// Erases a two-argument `func` for a pool, each item a tuple `(A, B)`.
-    pub(crate) fn chunked_pair<A, B, R>(func: fn(A, B) -> R) -> ErasedFn
+    pub(crate) fn chunked_pair<A, B, R, X: RunChunk>(func: fn(A, B) -> R) -> ErasedFn
     where
         A: DeserializeOwned + 'static,
         B: DeserializeOwned + 'static,
         R: Serialize + 'static,
     {
-        ErasedFn::from_chunk_shim(chunk_shim_pair::<A, B, R>, func as usize)
+        ErasedFn::from_chunk_shim(chunk_shim_pair::<A, B, R, X>, func as usize)
     }
 
     /// Runs the function over `chunk`, writing its answer after what
