@@ -4,8 +4,8 @@
 use super::Pool;
 use super::scheduler::Inner;
 use super::scheduler::State;
-use super::shared::PoolShared;
 use super::spare::Spare;
+use super::state_lock::PoolShared;
 use crate::error::{Error, Result};
 use crate::start::{StartMethod, get_start_method};
 use crate::sys::{ErasedFn, Slots};

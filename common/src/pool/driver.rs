@@ -25,7 +25,7 @@
 //!
 //! Callbacks run on the driver when its work finished there, or on the
 //! thread that was driving the pool, right after that thread lets go of the
-//! pool's state (see `shared::Locked`); never while the state is held.
+//! pool's state (see `state_lock::Locked`); never while the state is held.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, Weak};
@@ -33,7 +33,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::scheduler::Inner;
-use super::shared::{PoolShared, Shared};
+use super::state_lock::{PoolShared, Shared};
 use crate::sys::pause::{self, Counted, Pausable, on_pausable_thread};
 
 /// How long the driver polls the workers at a time.

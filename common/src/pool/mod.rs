@@ -52,7 +52,7 @@
 //!   work runs, each with a `Claim` on its batch;
 //! - `scheduler.rs`: the parent's bookkeeping (`Inner`): the queue, sending
 //!   ahead, routing outcomes, deaths, termination;
-//! - `shared.rs`: that bookkeeping as the handles share it, behind a lock
+//! - `state_lock.rs`: that bookkeeping as the handles share it, behind a lock
 //!   the driver lets go of when another thread wants it;
 //! - `driver.rs`: the thread that moves queued work in the background, and
 //!   runs callbacks;
@@ -73,7 +73,7 @@
 //! - `vectors.rs`: how a worker reads a job of large byte vectors, a few
 //!   at a time as its tasks run.
 
-use shared::{Shared, lock};
+use state_lock::{Shared, lock};
 use std::sync::Arc;
 mod blocking;
 mod builder;
@@ -84,8 +84,8 @@ mod job;
 mod lent;
 mod results;
 mod scheduler;
-mod shared;
 mod spare;
+mod state_lock;
 mod vectors;
 mod wire;
 mod worker;

@@ -5,7 +5,7 @@
 use super::chunk::Answer;
 use super::job::Job;
 use super::scheduler::Batch;
-use super::shared::{Shared, lock};
+use super::state_lock::{Shared, lock};
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;

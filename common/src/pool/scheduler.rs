@@ -71,7 +71,7 @@ pub(super) struct Inner {
     /// How far each worker (by slot) is into its current job.
     pub(super) progress: Slots,
     /// Callbacks whose work finished, to run once the state is let go (see
-    /// `shared::Locked`).
+    /// `state_lock::Locked`).
     pub(super) callbacks: Vec<Box<dyn FnOnce() + Send>>,
     /// Workers that ended under the driver, which starts no process: the
     /// next call from the program's own threads replaces them.

@@ -1,6 +1,7 @@
-//! The pool's state as its handles share it: the bookkeeping behind a
-//! mutex, and what lets the driver thread (see `driver`) step aside when
-//! another thread wants the mutex.
+//! The lock on the pool's state, as the pool and its result handles share
+//! it: the bookkeeping (`scheduler::Inner`) behind a mutex, what lets the
+//! driver thread (see `driver`) step aside when another thread wants the
+//! mutex, and the callbacks that run once it is let go.
 
 use std::ops::{Deref, DerefMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
