@@ -29,11 +29,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, Weak};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::scheduler::Inner;
-use super::state_lock::{PoolShared, Shared};
+use super::state_lock::{DriverHandle, PoolShared, Shared};
 use crate::sys::pause::{self, Counted, Pausable, on_pausable_thread};
 
 /// How long the driver polls the workers at a time.
@@ -45,18 +44,6 @@ const HELD: Duration = Duration::from_millis(2);
 
 /// How long the driver steps aside when another thread wants the state.
 const YIELD: Duration = Duration::from_micros(50);
-
-/// A running driver: how to stop it, and its thread.
-pub(super) struct Handle {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
-}
-
-/// Whether the calling thread is a driver (the one kind of pausable thread
-/// this crate has).
-pub(super) fn on_driver() -> bool {
-    on_pausable_thread()
-}
 
 /// Starts `shared`'s driver unless it runs; the caller holds the state
 /// (`inner`), under which `driving` changes.
@@ -74,7 +61,7 @@ fn start(shared: &Shared) {
     if let Some(old) = slot.take() {
         // It has decided to end (it cleared `driving`); a driver starting
         // its successor from a callback must not wait for itself.
-        if !on_driver() {
+        if !on_pausable_thread() {
             let _ = old.thread.join();
         }
     }
@@ -93,7 +80,7 @@ fn start(shared: &Shared) {
         });
     match spawned {
         Ok(thread) => {
-            *slot = Some(Handle { stop, thread });
+            *slot = Some(DriverHandle { stop, thread });
             pause::register(shared);
         }
         Err(_) => {
@@ -161,7 +148,7 @@ fn halt(shared: &PoolShared) -> bool {
     };
     handle.stop.store(true, Ordering::SeqCst);
     shared.poke();
-    if !on_driver() {
+    if !on_pausable_thread() {
         let _ = handle.thread.join();
     }
     true

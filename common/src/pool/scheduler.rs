@@ -8,7 +8,7 @@ use super::job::Job;
 use super::spare::Spare;
 use super::wire::{Taken, job_head};
 use super::worker::KILL_GRACE;
-use super::worker::{Pipe, Worker};
+use super::worker::{PIPELINE, Pipe, Worker};
 use super::worker_loop::{BETWEEN_JOBS, worker_loop};
 use crate::boot::Work;
 use crate::error::{Error, Result};
@@ -28,17 +28,6 @@ use std::time::{Duration, Instant};
 /// How long [`Drop`] lets queued work finish and workers exit before it
 /// kills them.
 pub(super) const DROP_GRACE: Duration = Duration::from_secs(5);
-
-/// The most jobs a worker may have been sent ahead of its answers: the
-/// next job is already in its pipe when it finishes one, so it does not sit
-/// idle while the parent reads the answer and sends more, and several
-/// quick jobs are read at once (see `worker_loop`). How many it is
-/// actually sent follows how fast it answers (see `Worker::paced`), so that
-/// slow jobs do not pile up behind one worker while another is idle. The
-/// parent never blocks writing a job (see `Worker::flush`), so a worker
-/// blocked writing an answer the parent has not read yet cannot deadlock
-/// it.
-pub(super) const PIPELINE: usize = 64;
 
 /// How many bytes of jobs a blocking `map` keeps sent ahead to a worker
 /// beyond two jobs: large jobs are made as they are needed, into the memory
@@ -592,7 +581,7 @@ impl Inner {
     /// Replaces the workers that ended under the driver (see `vacant`);
     /// nothing on the driver itself.
     pub(super) fn fill_vacancies(&mut self) -> Result<()> {
-        if super::driver::on_driver() || self.state == State::Terminated {
+        if crate::sys::pause::on_pausable_thread() || self.state == State::Terminated {
             return Ok(());
         }
         while let Some(i) = self.vacant.pop() {
@@ -606,7 +595,7 @@ impl Inner {
 
     /// Replaces worker `i` by a new one, reaping the old.
     pub(super) fn replace(&mut self, i: usize, grace: Duration) -> Result<()> {
-        if super::driver::on_driver() {
+        if crate::sys::pause::on_pausable_thread() {
             // The driver starts no process (see `driver`): the place waits
             // for the program's next call.
             let old = &mut self.workers[i];

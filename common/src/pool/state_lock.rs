@@ -8,8 +8,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::thread::JoinHandle;
 
-use super::driver;
 use super::scheduler::Inner;
 use crate::error::{Error, Result};
 use crate::sys;
@@ -26,7 +26,13 @@ pub(super) struct PoolShared {
     /// while `inner` is held.
     pub(super) driving: AtomicBool,
     /// The driver thread, to stop and join.
-    pub(super) driver: Mutex<Option<driver::Handle>>,
+    pub(super) driver: Mutex<Option<DriverHandle>>,
+}
+
+/// A running driver (see `driver`): how to stop it, and its thread.
+pub(super) struct DriverHandle {
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) thread: JoinHandle<()>,
 }
 
 /// The pool's state, shared by the [`Pool`](super::Pool) and the handles

@@ -3,7 +3,6 @@
 
 use super::chunk::LONE;
 use super::job::Job;
-use super::scheduler::PIPELINE;
 use super::spare::Spare;
 use super::wire::{self, Taken};
 use crate::error::Ended;
@@ -31,6 +30,17 @@ pub(super) enum Pipe {
 /// The least and most a read of a worker's answers asks for.
 const READ_MIN: usize = 64 * 1024;
 const READ_MAX: usize = 8 << 20;
+
+/// The most jobs a worker may have been sent ahead of its answers: the
+/// next job is already in its pipe when it finishes one, so it does not sit
+/// idle while the parent reads the answer and sends more, and several
+/// quick jobs are read at once (see `worker_loop`). How many it is
+/// actually sent follows how fast it answers (see `Worker::paced`), so that
+/// slow jobs do not pile up behind one worker while another is idle. The
+/// parent never blocks writing a job (see `Worker::flush`), so a worker
+/// blocked writing an answer the parent has not read yet cannot deadlock
+/// it.
+pub(super) const PIPELINE: usize = 64;
 
 /// The fewest jobs a worker is sent ahead of its answers.
 const AHEAD_MIN: usize = 2;
