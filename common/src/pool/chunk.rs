@@ -5,7 +5,7 @@
 //!
 //! # The answer
 //!
-//! A worker answers a chunk with one tag byte and a payload:
+//! A worker answers a chunk with one tag byte and a payload (see `wire`):
 //!
 //! - [`ALL`]: every item returned; the payload is their results' encodings
 //!   one after another, which the caller decodes straight into its output;
@@ -28,28 +28,9 @@ use super::item::{
     Reader, bytes_of_at_least, encode_item, fixed_width, put_varint, take_varint, vector_as,
 };
 use super::job::Job;
+use super::wire::{ALL, CODEC, DONE, EACH, LONE, LONE_MIN, PANICKED};
 use crate::error::{Error, Result};
 use crate::sys::{Chunk, ErasedFn, RunChunk};
-
-/// The answer's tag: every item's result follows.
-pub(super) const ALL: u8 = 0;
-/// The answer's tag: an outcome per item follows.
-pub(super) const EACH: u8 = 1;
-
-/// The answer's tag: a lone large byte vector follows.
-pub(super) const LONE: u8 = 2;
-
-/// The least size of a result answered as [`LONE`].
-pub(super) const LONE_MIN: usize = 1 << 20;
-
-/// An item's outcome in an [`EACH`] answer: its result follows.
-const DONE: u8 = 0;
-/// An item's outcome in an [`EACH`] answer: it panicked; the message
-/// follows.
-const PANICKED: u8 = 1;
-/// An item's outcome in an [`EACH`] answer: its argument or result could
-/// not cross; the message follows.
-const CODEC: u8 = 2;
 
 /// `func`, erased to be called by a worker on a chunk of items at once
 /// (see [`run_chunk`]).

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use super::item::{bytes_of_at_least, encode_fixed_run, encode_item, fixed_width, put_varint};
+use super::wire::JobHead;
 use crate::sys::ErasedFn;
 
 /// The least size of a byte vector attached to a job rather than copied
@@ -129,6 +130,18 @@ impl Job {
     fn payload_end(&self) -> Result<u32, String> {
         u32::try_from(self.payload_len())
             .map_err(|_| "a chunk over 4 GiB: use a smaller chunksize".to_owned())
+    }
+
+    /// Its frame's header (see `wire`): the function, the count and the
+    /// payload's length (the payload follows it on the pipe).
+    pub(super) fn frame_head(&self) -> std::io::Result<Vec<u8>> {
+        JobHead {
+            func: self.func,
+            count: self.len() as u64,
+            payload: self.payload_len() as u64,
+            vectors: self.vector_lengths().unwrap_or_default(),
+        }
+        .encode()
     }
 
     /// How many items it has.

@@ -3,13 +3,13 @@
 //! items failed or queued again. See the module docs of `pool` for the
 //! protocol.
 
-use super::chunk::{ALL, Answer, EACH, LONE, make_jobs, parse_each};
+use super::chunk::{Answer, make_jobs, parse_each};
 use super::job::Job;
 use super::spare::Spare;
-use super::wire::{Taken, job_head};
+use super::wire::{ALL, BETWEEN_JOBS, EACH, LONE, Taken, died_in};
 use super::worker::KILL_GRACE;
 use super::worker::{PIPELINE, Pipe, Worker};
-use super::worker_loop::{BETWEEN_JOBS, worker_loop};
+use super::worker_loop::worker_loop;
 use crate::boot::Work;
 use crate::error::{Error, Result};
 use crate::log;
@@ -363,7 +363,7 @@ impl Inner {
                     continue;
                 }
                 let mut job = self.queue.pop_front().expect("not empty");
-                match job_head(&job) {
+                match job.frame_head() {
                     Ok(head) => job.head = head,
                     Err(error) => {
                         // Only a job over 4 GiB gets here: its items fail.
@@ -541,27 +541,25 @@ impl Inner {
                 break;
             }
         }
-        // Where it was: which of its jobs (counted over its life), and how
-        // many items into it (see `worker_loop`).
+        // Where it was: which of its jobs, and how many items into it (see
+        // `wire::died_in`).
         let worker = &mut self.workers[i];
-        let progress = self.progress.get(worker.slot);
-        let started = u32::try_from(progress >> 32).unwrap_or(0);
-        let done = usize::try_from(progress & 0xffff_ffff).unwrap_or(usize::MAX);
-        let answered = u32::try_from(worker.jobs_done & 0xffff_ffff).unwrap_or(0);
-        let current = started.wrapping_sub(answered) as usize;
+        let died_in = died_in(self.progress.get(worker.slot), worker.jobs_done);
         let mut jobs: Vec<Job> = worker.take_all();
-        let fatal = (done != BETWEEN_JOBS as usize && current < jobs.len() && {
+        let fatal = died_in.and_then(|(current, done)| {
             // The job it died in reached it whole (else it never started).
-            let sent: usize = jobs[..=current].iter().map(|job| job.frame_len).sum();
-            worker.delivered >= worker.settled + sent
-        })
-        .then(|| jobs.remove(current));
+            let whole = current < jobs.len() && {
+                let sent: usize = jobs[..=current].iter().map(|job| job.frame_len).sum();
+                worker.delivered >= worker.settled + sent
+            };
+            whole.then(|| (jobs.remove(current), done))
+        });
         // Every other job goes back whole: those before it finished but
         // their answers died with the worker; those after never started.
         for job in jobs.into_iter().rev() {
             self.queue.push_front(job);
         }
-        if let Some(job) = fatal {
+        if let Some((job, done)) = fatal {
             // Items before it finished, but their results died with the
             // worker: they run again, with those after it.
             let fatal = done.min(job.len() - 1);

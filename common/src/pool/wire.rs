@@ -1,21 +1,25 @@
-//! What crosses the pipes between the pool and its workers: a job (a
-//! header frame naming the function and the count, then the items'
-//! encodings, see `job`), how a worker reads jobs, and an answer (a
-//! length, a tag and a payload, see `chunk`).
+//! The pool's wire protocol in one place: its formats and rules.
+//!
+//! - A job: a header frame ([`JobHead`]) naming the function, the count and
+//!   the payload's length, then the payload, the items' encodings end to
+//!   end (see `item`).
+//! - An answer, one per job, in order: its length ([`ANSWER_LEN`] bytes), a
+//!   tag ([`ALL`], [`EACH`], [`LONE`]) and a payload; how the parent cuts
+//!   whole answers out of what it has read ([`missing`], [`take_answers`],
+//!   [`lone_begins`]).
+//! - The progress word each worker keeps in memory shared with the parent
+//!   ([`progress_job`], [`BETWEEN_JOBS`]), and how the parent blames a
+//!   death with it ([`died_in`]).
 
 use std::io;
-use std::os::fd::BorrowedFd;
 
 use serde::{Deserialize, Serialize};
 
-use super::chunk::{ALL, EACH, LONE, LONE_MIN};
-use super::job::Job;
-use super::vectors::Vectors;
 use crate::frame;
-use crate::sys;
 use crate::sys::ErasedFn;
 
-/// A job's header, before its payload.
+/// A job's header, the frame before its payload: which function, how many
+/// items, how many bytes of payload follow.
 #[derive(Serialize, Deserialize)]
 pub(super) struct JobHead {
     pub(super) func: ErasedFn,
@@ -27,114 +31,44 @@ pub(super) struct JobHead {
     pub(super) vectors: Vec<u32>,
 }
 
-/// `job`'s frame header: a frame naming the function, the count and the
-/// payload's length (the payload follows it on the pipe).
-pub(super) fn job_head(job: &Job) -> io::Result<Vec<u8>> {
-    frame::encode(&JobHead {
-        func: job.func,
-        count: job.len() as u64,
-        payload: job.payload_len() as u64,
-        vectors: job.vector_lengths().unwrap_or_default(),
-    })
-}
-
-/// A job's items, as a worker reads them.
-pub(super) enum Payload<'a> {
-    /// Their encodings, one after another (see `item`).
-    Encoded(&'a [u8]),
-    /// Large byte vectors, read as the items run.
-    Vectors(Vectors<'a>),
-}
-
-/// In a worker: reads jobs through a buffer. One `read` takes what the
-/// pipe holds, up to [`READ_AHEAD`] past the job being read: a small job
-/// costs one `read`, and several queued small jobs one between them; a
-/// large payload is read straight into place. Jobs whose items are all
-/// large byte vectors are read a few vectors at a time (see `vectors`).
-pub(super) struct JobReader {
-    buffer: Vec<u8>,
-    /// Where the unread part of `buffer` begins.
-    start: usize,
-}
-
-/// The most a worker reads past the end of the job it is reading.
-const READ_AHEAD: usize = 64 * 1024;
-
-impl JobReader {
-    pub(super) fn new() -> JobReader {
-        JobReader {
-            buffer: Vec::new(),
-            start: 0,
-        }
-    }
-
-    /// The next job's header and payload. `Ok(None)`: the pool closed the
-    /// pipe between jobs.
-    pub(super) fn next<'a>(
-        &'a mut self,
-        from: BorrowedFd<'a>,
-    ) -> io::Result<Option<(JobHead, Payload<'a>)>> {
-        // What is left of the last read moves down; a very large job's
-        // memory goes back rather than stay with an idle worker.
-        self.buffer.drain(..self.start);
-        self.start = 0;
-        if self.buffer.capacity() > 1 << 24 {
-            self.buffer.shrink_to(READ_AHEAD);
-        }
-        if !self.fill(from, frame::LEN_BYTES)? {
-            return Ok(None);
-        }
-        let len_bytes = self.buffer[..frame::LEN_BYTES]
-            .try_into()
-            .expect("LEN_BYTES");
-        let body = frame::LEN_BYTES + frame::body_len(len_bytes);
-        self.fill_or_fail(from, body)?;
-        let mut head: JobHead = frame::decode(&self.buffer[frame::LEN_BYTES..body])?;
-        let len = usize::try_from(head.payload).map_err(io::Error::other)?;
-        if !head.vectors.is_empty() {
-            // What was read ahead belongs to the vectors: taken from the
-            // buffer first, the rest from the pipe as the items run.
-            let ahead = (self.buffer.len() - body).min(len);
-            self.start = body + ahead;
-            let lengths = std::mem::take(&mut head.vectors);
-            let vectors = Vectors::new(from, &self.buffer[body..body + ahead], lengths, len)?;
-            return Ok(Some((head, Payload::Vectors(vectors))));
-        }
-        let end = body
-            .checked_add(len)
-            .ok_or_else(|| io::Error::other("a job too large"))?;
-        self.fill_or_fail(from, end)?;
-        self.start = end;
-        Ok(Some((head, Payload::Encoded(&self.buffer[body..end]))))
-    }
-
-    /// Reads until the buffer holds `want` bytes; `false` if the pipe closed
-    /// before any byte came.
-    fn fill(&mut self, from: BorrowedFd<'_>, want: usize) -> io::Result<bool> {
-        while self.buffer.len() < want {
-            let missing = want - self.buffer.len();
-            match sys::read_onto(from, &mut self.buffer, missing.max(READ_AHEAD)) {
-                Ok(0) if self.buffer.is_empty() => return Ok(false),
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(errno) => return Err(errno.into()),
-            }
-        }
-        Ok(true)
-    }
-
-    /// [`fill`](Self::fill), inside a job: a closed pipe is an error.
-    fn fill_or_fail(&mut self, from: BorrowedFd<'_>, want: usize) -> io::Result<()> {
-        if self.fill(from, want)? {
-            Ok(())
-        } else {
-            Err(io::ErrorKind::UnexpectedEof.into())
-        }
+impl JobHead {
+    /// The header as a frame (see `frame`), ready to write before the
+    /// payload.
+    pub(super) fn encode(&self) -> io::Result<Vec<u8>> {
+        frame::encode(self)
     }
 }
 
 /// The bytes an answer's length takes.
 pub(super) const ANSWER_LEN: usize = 8;
+
+/// The answer's tag: every item's result follows, their encodings one
+/// after another (see `item`).
+pub(super) const ALL: u8 = 0;
+
+/// The answer's tag: an outcome per item follows: an outcome tag
+/// ([`DONE`], [`PANICKED`], [`CODEC`]), a varint length, and that many
+/// bytes (the result's encoding, or the message).
+pub(super) const EACH: u8 = 1;
+
+/// The answer's tag: a lone large byte vector follows, its bytes and
+/// nothing else (a chunk of one item whose result is a `Vec<u8>` of at
+/// least [`LONE_MIN`] bytes).
+pub(super) const LONE: u8 = 2;
+
+/// The least size of a result answered as [`LONE`].
+pub(super) const LONE_MIN: usize = 1 << 20;
+
+/// An item's outcome in an [`EACH`] answer: its result follows.
+pub(super) const DONE: u8 = 0;
+
+/// An item's outcome in an [`EACH`] answer: it panicked; the message
+/// follows.
+pub(super) const PANICKED: u8 = 1;
+
+/// An item's outcome in an [`EACH`] answer: its argument or result could
+/// not cross; the message follows.
+pub(super) const CODEC: u8 = 2;
 
 /// In a worker: starts an answer at the end of `out`, with room for its
 /// length; returns where it starts.
@@ -249,6 +183,33 @@ pub(super) fn take_answers(inbox: &mut Vec<u8>) -> Vec<Taken> {
     taken
 }
 
+/// The low half of a worker's progress word while it runs no job.
+pub(super) const BETWEEN_JOBS: u64 = 0xffff_ffff;
+
+/// The high half of a worker's progress word while it runs job `seq`
+/// (counted from 0 over the worker's life, modulo 2^32); the low half is
+/// how many of the job's items are done, or [`BETWEEN_JOBS`] once it is
+/// answered.
+#[inline]
+pub(super) const fn progress_job(seq: u64) -> u64 {
+    (seq & 0xffff_ffff) << 32
+}
+
+/// How a death is blamed, by the dead worker's last progress `word` and
+/// how many jobs it had answered over its life: which of the jobs it held
+/// unanswered (0 for the oldest) it died in, and how many of that job's
+/// items it had finished; `None` if it died between jobs. The caller
+/// checks that such a job was there and had reached the worker whole.
+pub(super) fn died_in(word: u64, answered: usize) -> Option<(usize, usize)> {
+    let started = u32::try_from(word >> 32).unwrap_or(0);
+    let done = usize::try_from(word & 0xffff_ffff).unwrap_or(usize::MAX);
+    if done == BETWEEN_JOBS as usize {
+        return None;
+    }
+    let answered = u32::try_from(answered & 0xffff_ffff).unwrap_or(0);
+    Some((started.wrapping_sub(answered) as usize, done))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +262,16 @@ mod tests {
         assert!(missing(&inbox).is_some(), "the tag has not come yet");
         inbox.push(0x7f);
         assert_eq!(missing(&inbox), None);
+    }
+
+    #[test]
+    fn a_death_is_blamed_on_the_job_and_item_the_progress_word_names() {
+        // The worker's 6th job (seq 5) had 3 items done; it had answered 4.
+        let word = progress_job(5) | 3;
+        assert_eq!(died_in(word, 4), Some((1, 3)), "its second job held");
+        assert_eq!(died_in(progress_job(5) | BETWEEN_JOBS, 5), None);
+        // Counts wrap at 2^32 on both sides alike.
+        let wrapped = progress_job(1 << 32) | 0;
+        assert_eq!(died_in(wrapped, (1 << 32) - 1), Some((1, 0)));
     }
 }

@@ -1,10 +1,9 @@
 //! The parent's handle on one worker process: its pipes, the jobs sent to
 //! it, and how it ended.
 
-use super::chunk::LONE;
 use super::job::Job;
 use super::spare::Spare;
-use super::wire::{self, Taken};
+use super::wire::{self, LONE, Taken};
 use crate::error::Ended;
 use crate::log;
 use crate::sys;
