@@ -2,16 +2,14 @@
 //! by keyword.
 
 use super::Pool;
+use super::registry::Registry;
 use super::scheduler::Inner;
-use super::scheduler::State;
-use super::spare::Spare;
 use super::state_lock::PoolShared;
 use crate::error::{Error, Result};
 use crate::start::{StartMethod, get_start_method};
-use crate::sys::{ErasedFn, Slots};
+use crate::sys::ErasedFn;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::{HashMap, VecDeque};
 
 /// Settings for a [`Pool`], as Python's `Pool(...)` takes them by keyword.
 ///
@@ -150,27 +148,9 @@ impl PoolBuilder {
             Some(method) => method,
             None => get_start_method()?,
         };
-        let mut inner = Inner {
-            method,
-            workers: Vec::with_capacity(processes),
-            queue: VecDeque::new(),
-            batches: HashMap::new(),
-            next_batch: 0,
-            state: State::Running,
-            initializer: self.initializer,
-            maxtasksperchild: self.maxtasksperchild,
-            spawned: 0,
-            progress: Slots::new(processes)?,
-            callbacks: Vec::new(),
-            vacant: Vec::new(),
-            spare: Spare::default(),
-        };
-        for slot in 0..processes {
-            let worker = inner.spawn_worker(slot)?;
-            inner.workers.push(worker);
-        }
+        let registry = Registry::start(processes, method, self.initializer, self.maxtasksperchild)?;
         Ok(Pool {
-            inner: PoolShared::new(inner)?,
+            inner: PoolShared::new(Inner::new(registry))?,
         })
     }
 }

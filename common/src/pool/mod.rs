@@ -82,6 +82,7 @@ mod driver;
 mod item;
 mod job;
 mod lent;
+mod registry;
 mod results;
 mod scheduler;
 mod spare;
@@ -102,7 +103,6 @@ use chunk::Items;
 pub use results::{AsyncResult, Imap};
 use results::{Claim, Feeder};
 use scheduler::{Batch, DROP_GRACE, OnDone, State};
-use worker::Worker;
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
 ///
@@ -220,7 +220,7 @@ impl Pool {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn processes(&self) -> usize {
-        lock(&self.inner).workers.len()
+        lock(&self.inner).registry.workers.len()
     }
 
     /// The workers' process ids.
@@ -231,11 +231,7 @@ impl Pool {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn pids(&self) -> Vec<u32> {
-        lock(&self.inner)
-            .workers
-            .iter()
-            .map(Worker::pid_u32)
-            .collect()
+        lock(&self.inner).registry.pids()
     }
 
     /// Applies `func` to every item in worker processes and returns the
@@ -738,7 +734,7 @@ impl Pool {
         let func = chunk::erase(func);
         let mut inner = lock(&self.inner);
         let batch = inner.submit(func, std::iter::empty::<A>(), 0, Some(chunksize))?;
-        let workers = inner.workers.len();
+        let workers = inner.registry.workers.len();
         drop(inner);
         let mut items = items.into_iter();
         let mut start = 0;
@@ -773,7 +769,7 @@ impl Drop for Pool {
         }
         // Bounded: queued work gets DROP_GRACE, then what is left is killed.
         let _ = inner.finish(Some(Instant::now() + DROP_GRACE));
-        for worker in &mut inner.workers {
+        for worker in &mut inner.registry.workers {
             worker.reap_within(Duration::ZERO);
         }
     }

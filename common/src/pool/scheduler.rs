@@ -5,24 +5,19 @@
 
 use super::chunk::{Answer, make_jobs, parse_each};
 use super::job::Job;
+use super::registry::Registry;
 use super::spare::Spare;
-use super::wire::{ALL, BETWEEN_JOBS, EACH, LONE, Taken, died_in};
-use super::worker::KILL_GRACE;
-use super::worker::{PIPELINE, Pipe, Worker};
-use super::worker_loop::worker_loop;
-use crate::boot::Work;
+use super::wire::{ALL, EACH, LONE, Taken};
+use super::worker::{KILL_GRACE, PIPELINE, Pipe, Worker};
 use crate::error::{Error, Result};
 use crate::log;
-use crate::start::{self, StartMethod};
-use crate::sys::{self, ErasedFn, SigintGuard, Slots};
+use crate::sys::{self, ErasedFn, SigintGuard};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 /// How long [`Drop`] lets queued work finish and workers exit before it
@@ -34,9 +29,6 @@ pub(super) const DROP_GRACE: Duration = Duration::from_secs(5);
 /// of those answered (see `spare`), however many quick ones came before.
 const FEED_BYTES: usize = 1 << 20;
 
-/// How much a worker's pipes are asked to hold (see `sys::widen_pipe`).
-pub(super) const PIPE_BYTES: usize = 1 << 20;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
     Running,
@@ -45,26 +37,17 @@ pub(super) enum State {
 }
 
 pub(super) struct Inner {
-    pub(super) method: StartMethod,
-    pub(super) workers: Vec<Worker>,
+    /// The workers, and how they are started and replaced.
+    pub(super) registry: Registry,
     /// Jobs waiting for an idle worker.
     pub(super) queue: VecDeque<Job>,
     /// The results of each call, by batch number.
     pub(super) batches: HashMap<u64, Batch>,
     pub(super) next_batch: u64,
     pub(super) state: State,
-    /// What each worker runs first, with its encoded argument.
-    pub(super) initializer: Option<(ErasedFn, Vec<u8>)>,
-    pub(super) maxtasksperchild: Option<usize>,
-    pub(super) spawned: usize,
-    /// How far each worker (by slot) is into its current job.
-    pub(super) progress: Slots,
     /// Callbacks whose work finished, to run once the state is let go (see
     /// `state_lock::Locked`).
     pub(super) callbacks: Vec<Box<dyn FnOnce() + Send>>,
-    /// Workers that ended under the driver, which starts no process: the
-    /// next call from the program's own threads replaces them.
-    pub(super) vacant: Vec<usize>,
     /// Memory of answered jobs and decoded answers, for the next ones.
     pub(super) spare: Spare,
 }
@@ -98,6 +81,20 @@ pub(super) type Done = fn(&Batch) -> bool;
 pub(super) type OnDone = Box<dyn FnOnce(&mut Batch) -> Box<dyn FnOnce() + Send> + Send>;
 
 impl Inner {
+    /// The state of a running pool of `registry`'s workers, with nothing
+    /// queued.
+    pub(super) fn new(registry: Registry) -> Inner {
+        Inner {
+            registry,
+            queue: VecDeque::new(),
+            batches: HashMap::new(),
+            next_batch: 0,
+            state: State::Running,
+            callbacks: Vec::new(),
+            spare: Spare::default(),
+        }
+    }
+
     /// Queues `items` as jobs of a new batch and returns its number.
     pub(super) fn submit<A: Serialize + 'static>(
         &mut self,
@@ -155,7 +152,7 @@ impl Inner {
     /// `chunksize`, or for `len` items Python's default:
     /// `ceil(len / (4 * processes))`.
     pub(super) fn chunksize(&self, chunksize: Option<usize>, len: usize) -> usize {
-        chunksize.unwrap_or_else(|| len.div_ceil(4 * self.workers.len()))
+        chunksize.unwrap_or_else(|| len.div_ceil(4 * self.registry.workers.len()))
     }
 
     /// Makes `batch`, given `was` items, have `now`.
@@ -233,7 +230,7 @@ impl Inner {
     /// How many jobs the workers may be sent ahead of their answers now,
     /// all told.
     pub(super) fn sent_ahead(&self) -> usize {
-        self.workers.iter().map(Worker::ahead).sum()
+        self.registry.workers.iter().map(Worker::ahead).sum()
     }
 
     /// Hands queued jobs to idle workers, then waits until `deadline` for
@@ -252,7 +249,7 @@ impl Inner {
     /// work (queued, or in a worker's hands).
     pub(super) fn step_for_driver(&mut self, poll: Duration, wake: BorrowedFd<'_>) -> bool {
         let _ = self.step_waking(Some(Instant::now() + poll), None, Some(wake));
-        !self.queue.is_empty() || self.workers.iter().any(|w| !w.jobs.is_empty())
+        !self.queue.is_empty() || self.registry.workers.iter().any(|w| !w.jobs.is_empty())
     }
 
     fn step_waking(
@@ -262,8 +259,8 @@ impl Inner {
         wake: Option<BorrowedFd<'_>>,
     ) -> Result<bool> {
         self.dispatch()?;
-        let busy: Vec<usize> = (0..self.workers.len())
-            .filter(|&i| !self.workers[i].jobs.is_empty())
+        let busy: Vec<usize> = (0..self.registry.workers.len())
+            .filter(|&i| !self.registry.workers[i].jobs.is_empty())
             .collect();
         if busy.is_empty() {
             return Ok(false);
@@ -274,16 +271,16 @@ impl Inner {
         };
         let mut fds: Vec<PollFd> = busy
             .iter()
-            .map(|&i| PollFd::new(self.workers[i].results.as_fd(), PollFlags::POLLIN))
+            .map(|&i| PollFd::new(self.registry.workers[i].results.as_fd(), PollFlags::POLLIN))
             .collect();
         // Workers with job bytes still to write: their task pipes, for room.
         let sending: Vec<usize> = busy
             .iter()
             .copied()
-            .filter(|&i| self.workers[i].sending())
+            .filter(|&i| self.registry.workers[i].sending())
             .collect();
         for &i in &sending {
-            if let Some(tasks) = &self.workers[i].tasks {
+            if let Some(tasks) = &self.registry.workers[i].tasks {
                 fds.push(PollFd::new(tasks.as_fd(), PollFlags::POLLOUT));
             }
         }
@@ -311,7 +308,7 @@ impl Inner {
             self.receive(i)?;
         }
         for i in sending {
-            if self.workers[i].sending() {
+            if self.registry.workers[i].sending() {
                 self.flush(i)?;
             }
         }
@@ -320,10 +317,11 @@ impl Inner {
 
     /// Whether worker `i` may be sent another job now.
     fn takes_more(&self, i: usize) -> bool {
-        let worker = &self.workers[i];
+        let worker = &self.registry.workers[i];
         worker.jobs.len() < worker.ahead()
             && worker.tasks.is_some()
             && self
+                .registry
                 .maxtasksperchild
                 .is_none_or(|max| worker.jobs_done + worker.jobs.len() < max)
     }
@@ -334,8 +332,8 @@ impl Inner {
     /// `blocking`, which makes a `map`'s jobs as they are needed).
     pub(super) fn wants_a_job(&self) -> bool {
         self.queue.is_empty()
-            && (0..self.workers.len()).any(|i| {
-                let worker = &self.workers[i];
+            && (0..self.registry.workers.len()).any(|i| {
+                let worker = &self.registry.workers[i];
                 self.takes_more(i)
                     && (worker.jobs.len() < 2
                         || worker.jobs.iter().map(Job::payload_len).sum::<usize>() < FEED_BYTES)
@@ -354,11 +352,11 @@ impl Inner {
     /// workers' outboxes, not yet written.
     pub(super) fn assign(&mut self) {
         for depth in 0..PIPELINE {
-            for i in 0..self.workers.len() {
+            for i in 0..self.registry.workers.len() {
                 if self.queue.is_empty() {
                     return;
                 }
-                let worker = &self.workers[i];
+                let worker = &self.registry.workers[i];
                 if worker.jobs.len() != depth || !self.takes_more(i) {
                     continue;
                 }
@@ -375,7 +373,7 @@ impl Inner {
                     }
                 }
                 job.frame_len = job.head.len() + job.payload_len();
-                let worker = &mut self.workers[i];
+                let worker = &mut self.registry.workers[i];
                 let range = job.indices();
                 log::event(format_args!(
                     "dispatched items {}..{} to pool worker pid {}",
@@ -388,8 +386,8 @@ impl Inner {
 
     /// Writes every worker's outbox as far as its pipe takes it.
     pub(super) fn flush_all(&mut self) -> Result<()> {
-        for i in 0..self.workers.len() {
-            if self.workers[i].sending() {
+        for i in 0..self.registry.workers.len() {
+            if self.registry.workers[i].sending() {
                 self.flush(i)?;
             }
         }
@@ -399,39 +397,40 @@ impl Inner {
     /// Writes worker `i`'s outbox as far as its pipe takes it; a pipe that
     /// broke means the worker died.
     fn flush(&mut self, i: usize) -> Result<()> {
-        if self.workers[i].flush().is_ok() {
+        if self.registry.workers[i].flush().is_ok() {
             return Ok(());
         }
-        if self.workers[i].delivered == self.workers[i].settled {
+        if self.registry.workers[i].delivered == self.registry.workers[i].settled {
             // It died with nothing of ours in hand (killed while idle): its
             // jobs go back first, in order, to a new worker, and none of
             // their items fails.
-            for job in self.workers[i].take_all().into_iter().rev() {
+            for job in self.registry.workers[i].take_all().into_iter().rev() {
                 self.queue.push_front(job);
             }
-            self.workers[i].reap_within(KILL_GRACE);
-            return self.replace(i, Duration::ZERO);
+            self.registry.workers[i].reap_within(KILL_GRACE);
+            return self.registry.replace(i, Duration::ZERO);
         }
         self.worker_died(i)
     }
 
     /// Reads the answers of worker `i`'s jobs, or handles its death.
     pub(super) fn receive(&mut self, i: usize) -> Result<()> {
-        let pipe = self.workers[i].read_available(&mut self.spare);
-        let answers = self.workers[i].take_answers();
-        self.workers[i].paced(answers.len());
+        let pipe = self.registry.workers[i].read_available(&mut self.spare);
+        let answers = self.registry.workers[i].take_answers();
+        self.registry.workers[i].paced(answers.len());
         for answer in answers {
             if !self.answered(i, answer) {
                 return self.worker_garbled(i);
             }
-            let worker = &self.workers[i];
+            let worker = &self.registry.workers[i];
             if self
+                .registry
                 .maxtasksperchild
                 .is_some_and(|max| worker.jobs_done >= max)
             {
                 // The worker exits by itself after its last job; reap and
                 // replace it.
-                return self.replace(i, KILL_GRACE);
+                return self.registry.replace(i, KILL_GRACE);
             }
         }
         match pipe {
@@ -441,12 +440,21 @@ impl Inner {
         }
     }
 
+    /// Replaces the workers that ended under the driver, unless the pool
+    /// was terminated (see `Registry::fill_vacancies`).
+    pub(super) fn fill_vacancies(&mut self) -> Result<()> {
+        if self.state == State::Terminated {
+            return Ok(());
+        }
+        self.registry.fill_vacancies()
+    }
+
     /// Worker `i` sent what cannot be an answer (a task wrote into its
     /// result pipe?): it is killed, and the job whose answer that was fails
     /// whole, rather than running again to the same end forever; its other
     /// jobs go back to the queue.
     pub(super) fn worker_garbled(&mut self, i: usize) -> Result<()> {
-        let worker = &mut self.workers[i];
+        let worker = &mut self.registry.workers[i];
         worker.signal(Signal::SIGKILL);
         worker.reap_within(KILL_GRACE);
         let pid = worker.pid_u32();
@@ -465,13 +473,13 @@ impl Inner {
         if self.state == State::Terminated {
             return Ok(());
         }
-        self.replace(i, Duration::ZERO)
+        self.registry.replace(i, Duration::ZERO)
     }
 
     /// Records worker `i`'s answer to its oldest job; `false` if the answer
     /// makes no sense (see `worker_garbled`).
     pub(super) fn answered(&mut self, i: usize, taken: Taken) -> bool {
-        let worker = &mut self.workers[i];
+        let worker = &mut self.registry.workers[i];
         let pid = worker.pid_u32();
         let Some(job) = worker.jobs.front() else {
             return false;
@@ -529,37 +537,24 @@ impl Inner {
     /// Worker `i`'s pipe broke: reap it, fail the item it died on, queue the
     /// rest of its job again, and replace it.
     pub(super) fn worker_died(&mut self, i: usize) -> Result<()> {
-        let worker = &mut self.workers[i];
+        let worker = &mut self.registry.workers[i];
         let how = worker.reap_within(KILL_GRACE);
         let pid = worker.pid_u32();
         // Answers it sent before dying may still wait in the pipe (the death
         // may have been noticed on a write): take them first, without waiting
         // for more, so that the death is blamed on the job it really died in.
         worker.read_available(&mut self.spare);
-        for answer in self.workers[i].take_answers() {
+        for answer in self.registry.workers[i].take_answers() {
             if !self.answered(i, answer) {
                 break;
             }
         }
-        // Where it was: which of its jobs, and how many items into it (see
-        // `wire::died_in`).
-        let worker = &mut self.workers[i];
-        let died_in = died_in(self.progress.get(worker.slot), worker.jobs_done);
-        let mut jobs: Vec<Job> = worker.take_all();
-        let fatal = died_in.and_then(|(current, done)| {
-            // The job it died in reached it whole (else it never started).
-            let whole = current < jobs.len() && {
-                let sent: usize = jobs[..=current].iter().map(|job| job.frame_len).sum();
-                worker.delivered >= worker.settled + sent
-            };
-            whole.then(|| (jobs.remove(current), done))
-        });
-        // Every other job goes back whole: those before it finished but
-        // their answers died with the worker; those after never started.
-        for job in jobs.into_iter().rev() {
+        // Where it was: its other jobs go back whole, first in the queue.
+        let blame = self.registry.blame(i);
+        for job in blame.again.into_iter().rev() {
             self.queue.push_front(job);
         }
-        if let Some((job, done)) = fatal {
+        if let Some((job, done)) = blame.fatal {
             // Items before it finished, but their results died with the
             // worker: they run again, with those after it.
             let fatal = done.min(job.len() - 1);
@@ -573,59 +568,17 @@ impl Inner {
         if self.state == State::Terminated {
             return Ok(());
         }
-        self.replace(i, Duration::ZERO)
+        self.registry.replace(i, Duration::ZERO)
     }
 
-    /// Replaces the workers that ended under the driver (see `vacant`);
-    /// nothing on the driver itself.
-    pub(super) fn fill_vacancies(&mut self) -> Result<()> {
-        if crate::sys::pause::on_pausable_thread() || self.state == State::Terminated {
-            return Ok(());
-        }
-        while let Some(i) = self.vacant.pop() {
-            if let Err(error) = self.replace(i, Duration::ZERO) {
-                self.vacant.push(i);
-                return Err(error);
-            }
-        }
-        Ok(())
-    }
-
-    /// Replaces worker `i` by a new one, reaping the old.
-    pub(super) fn replace(&mut self, i: usize, grace: Duration) -> Result<()> {
-        if crate::sys::pause::on_pausable_thread() {
-            // The driver starts no process (see `driver`): the place waits
-            // for the program's next call.
-            let old = &mut self.workers[i];
-            old.close_tasks();
-            old.reap_within(grace);
-            if !self.vacant.contains(&i) {
-                self.vacant.push(i);
-            }
-            return Ok(());
-        }
-        let fresh = self.spawn_worker(self.workers[i].slot)?;
-        let mut old = std::mem::replace(&mut self.workers[i], fresh);
-        old.close_tasks();
-        old.reap_within(grace);
-        Ok(())
-    }
-
+    /// Stops the workers now (see `Registry::terminate`) and fails every
+    /// unfinished item.
     pub(super) fn terminate(&mut self) {
         self.state = State::Terminated;
-        for worker in &mut self.workers {
-            worker.close_tasks();
-            worker.signal(Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + KILL_GRACE;
-        for worker in &mut self.workers {
-            worker.reap_within(deadline.saturating_duration_since(Instant::now()));
-        }
+        let held = self.registry.terminate();
         // Whatever was unfinished fails now, so no waiter waits forever.
-        let unfinished: Vec<(u64, usize)> = self
-            .workers
-            .iter_mut()
-            .flat_map(Worker::take_all)
+        let unfinished: Vec<(u64, usize)> = held
+            .into_iter()
             .chain(self.queue.drain(..))
             .flat_map(|job| job.indices().map(move |i| (job.batch, i)))
             .collect();
@@ -646,82 +599,10 @@ impl Inner {
                 }
             }
         }
-        for worker in &mut self.workers {
-            worker.close_tasks();
-        }
         let grace = deadline.map_or(Duration::MAX, |d| {
             d.saturating_duration_since(Instant::now())
         });
-        for worker in &mut self.workers {
-            worker.reap_within(grace.min(DROP_GRACE));
-        }
+        self.registry.close(grace.min(DROP_GRACE));
         Ok(())
-    }
-
-    pub(super) fn spawn_worker(&mut self, slot: usize) -> Result<Worker> {
-        self.spawned += 1;
-        // Not yet in a job; the slot's last worker's figures must not count.
-        self.progress.set(slot, BETWEEN_JOBS);
-        let label = format!("PoolWorker-{}", self.spawned);
-        let (pid, tasks, results) = match self.method {
-            StartMethod::Fork => self.fork_worker(&label, slot)?,
-            method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
-                let work = Work::PoolWorker {
-                    initializer: self.initializer.clone(),
-                    maxtasks: self.maxtasksperchild,
-                    slot,
-                    slots: self.progress.len(),
-                };
-                let (pid, socket) = start::spawn(method, &label, work, &[self.progress.memory()])?;
-                let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
-                (
-                    pid,
-                    File::from(OwnedFd::from(tasks)),
-                    File::from(OwnedFd::from(socket)),
-                )
-            }
-        };
-        sys::register_parent_fd(tasks.as_raw_fd());
-        sys::register_parent_fd(results.as_raw_fd());
-        // The parent never waits to write a job (see `Worker::flush`), nor
-        // to read an answer (see `Worker::read_available`).
-        for end in [&tasks, &results] {
-            nix::fcntl::fcntl(
-                end,
-                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-            )
-            .map_err(|e| Error::os("fcntl", e))?;
-        }
-        crate::children::started(pid, &label);
-        Ok(Worker::new(pid, slot, tasks, results))
-    }
-
-    /// Forks a worker; returns its pid and the parent's ends of its pipes.
-    pub(super) fn fork_worker(&mut self, label: &str, slot: usize) -> Result<(Pid, File, File)> {
-        let (task_rx, task_tx) = sys::pipe()?;
-        let (result_rx, result_tx) = sys::pipe()?;
-        sys::widen_pipe(&task_tx, PIPE_BYTES);
-        sys::widen_pipe(&result_tx, PIPE_BYTES);
-        // The new worker must not keep its own parent-side ends open.
-        sys::register_parent_fd(task_tx.as_raw_fd());
-        sys::register_parent_fd(result_rx.as_raw_fd());
-        let initializer = self.initializer.clone();
-        let maxtasks = self.maxtasksperchild;
-        let progress = &self.progress;
-        let forked = sys::fork(label, || {
-            sys::ignore_sigint();
-            if let Some((initializer, args)) = &initializer
-                && initializer.call(args).is_err()
-            {
-                return 1;
-            }
-            let tasks = File::from(task_rx);
-            worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
-                progress.set(slot, done);
-            })
-        });
-        sys::forget_parent_fd(task_tx.as_raw_fd());
-        sys::forget_parent_fd(result_rx.as_raw_fd());
-        Ok((forked?, File::from(task_tx), File::from(result_rx)))
     }
 }

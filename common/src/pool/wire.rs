@@ -270,8 +270,9 @@ mod tests {
         let word = progress_job(5) | 3;
         assert_eq!(died_in(word, 4), Some((1, 3)), "its second job held");
         assert_eq!(died_in(progress_job(5) | BETWEEN_JOBS, 5), None);
-        // Counts wrap at 2^32 on both sides alike.
-        let wrapped = progress_job(1 << 32) | 0;
-        assert_eq!(died_in(wrapped, (1 << 32) - 1), Some((1, 0)));
+        // Counts wrap at 2^32 on both sides alike: job 2^32 + 1, no item
+        // done yet, after 2^32 answers.
+        let wrapped = progress_job((1 << 32) + 1);
+        assert_eq!(died_in(wrapped, 1 << 32), Some((1, 0)));
     }
 }

@@ -1,0 +1,238 @@
+//! The pool's workers and their lives, apart from the work they do (see
+//! `scheduler`): how a worker is started (fork, spawn or the fork server)
+//! and given its slot of progress, how one that ended is replaced (or its
+//! place left vacant on the driver, which starts no process), where one
+//! that died was when it died, and how all are stopped and reaped.
+//!
+//! What a death costs the work is the scheduler's to settle: it reaps the
+//! worker, files the answers the worker sent before dying, then asks
+//! [`Registry::blame`] which job and item the death falls on (by the
+//! worker's progress word, see `wire::died_in`) and which jobs run again.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::job::Job;
+use super::wire::{BETWEEN_JOBS, died_in};
+use super::worker::{KILL_GRACE, Worker};
+use super::worker_loop::worker_loop;
+use crate::boot::Work;
+use crate::error::{Error, Result};
+use crate::start::{self, StartMethod};
+use crate::sys::{self, ErasedFn, Slots, pause::on_pausable_thread};
+
+/// How much a worker's pipes are asked to hold (see `sys::widen_pipe`).
+const PIPE_BYTES: usize = 1 << 20;
+
+/// The pool's workers, by slot, and what starting one takes.
+pub(super) struct Registry {
+    /// How workers are started.
+    method: StartMethod,
+    /// The workers; worker `i` has slot `i`.
+    pub(super) workers: Vec<Worker>,
+    /// What each worker runs first, with its encoded argument.
+    initializer: Option<(ErasedFn, Vec<u8>)>,
+    /// How many jobs a worker runs before it exits and is replaced.
+    pub(super) maxtasksperchild: Option<usize>,
+    /// How many workers have been started in all (they are named for it).
+    spawned: usize,
+    /// How far each worker (by slot) is into its current job: its progress
+    /// word (see `wire`), in memory the workers share.
+    progress: Slots,
+    /// Workers that ended under the driver, which starts no process: the
+    /// next call from the program's own threads replaces them.
+    vacant: Vec<usize>,
+}
+
+/// What a worker that died leaves to the work (see [`Registry::blame`]).
+pub(super) struct Blame {
+    /// The jobs it held that run again whole, oldest first: those before
+    /// the one it died in finished, but their answers died with it; those
+    /// after never started.
+    pub(super) again: Vec<Job>,
+    /// The job it died in, if that job had reached it whole, and how many
+    /// of its items it had finished.
+    pub(super) fatal: Option<(Job, usize)>,
+}
+
+impl Registry {
+    /// Starts `processes` workers by `method`.
+    pub(super) fn start(
+        processes: usize,
+        method: StartMethod,
+        initializer: Option<(ErasedFn, Vec<u8>)>,
+        maxtasksperchild: Option<usize>,
+    ) -> Result<Registry> {
+        let mut registry = Registry {
+            method,
+            workers: Vec::with_capacity(processes),
+            initializer,
+            maxtasksperchild,
+            spawned: 0,
+            progress: Slots::new(processes)?,
+            vacant: Vec::new(),
+        };
+        for slot in 0..processes {
+            let worker = registry.spawn_worker(slot)?;
+            registry.workers.push(worker);
+        }
+        Ok(registry)
+    }
+
+    /// The workers' process ids.
+    pub(super) fn pids(&self) -> Vec<u32> {
+        self.workers.iter().map(Worker::pid_u32).collect()
+    }
+
+    /// Worker `i` died (it has been reaped, and the answers it sent filed):
+    /// takes back the jobs it held and says which one, if any, the death
+    /// falls on, by its progress word (see `wire::died_in`).
+    pub(super) fn blame(&mut self, i: usize) -> Blame {
+        let worker = &mut self.workers[i];
+        let died_in = died_in(self.progress.get(worker.slot), worker.jobs_done);
+        let mut jobs: Vec<Job> = worker.take_all();
+        let fatal = died_in.and_then(|(current, done)| {
+            // The job it died in reached it whole (else it never started).
+            let whole = current < jobs.len() && {
+                let sent: usize = jobs[..=current].iter().map(|job| job.frame_len).sum();
+                worker.delivered >= worker.settled + sent
+            };
+            whole.then(|| (jobs.remove(current), done))
+        });
+        Blame { again: jobs, fatal }
+    }
+
+    /// Replaces the workers that ended under the driver (see `vacant`);
+    /// nothing on the driver itself.
+    pub(super) fn fill_vacancies(&mut self) -> Result<()> {
+        if on_pausable_thread() {
+            return Ok(());
+        }
+        while let Some(i) = self.vacant.pop() {
+            if let Err(error) = self.replace(i, Duration::ZERO) {
+                self.vacant.push(i);
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces worker `i` by a new one, reaping the old (killed if it has
+    /// not ended within `grace`).
+    pub(super) fn replace(&mut self, i: usize, grace: Duration) -> Result<()> {
+        if on_pausable_thread() {
+            // The driver starts no process (see `driver`): the place waits
+            // for the program's next call.
+            let old = &mut self.workers[i];
+            old.close_tasks();
+            old.reap_within(grace);
+            if !self.vacant.contains(&i) {
+                self.vacant.push(i);
+            }
+            return Ok(());
+        }
+        let fresh = self.spawn_worker(self.workers[i].slot)?;
+        let mut old = std::mem::replace(&mut self.workers[i], fresh);
+        old.close_tasks();
+        old.reap_within(grace);
+        Ok(())
+    }
+
+    /// Stops every worker now: closes its task pipe, sends SIGTERM, and
+    /// reaps it (SIGKILL for any still alive after [`KILL_GRACE`]). Returns
+    /// the jobs they held, each worker's oldest first.
+    pub(super) fn terminate(&mut self) -> Vec<Job> {
+        for worker in &mut self.workers {
+            worker.close_tasks();
+            worker.signal(Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + KILL_GRACE;
+        for worker in &mut self.workers {
+            worker.reap_within(deadline.saturating_duration_since(Instant::now()));
+        }
+        self.workers.iter_mut().flat_map(Worker::take_all).collect()
+    }
+
+    /// Closes every worker's task pipe, its cue to exit, and reaps each,
+    /// killing it if it has not ended within `grace`.
+    pub(super) fn close(&mut self, grace: Duration) {
+        for worker in &mut self.workers {
+            worker.close_tasks();
+        }
+        for worker in &mut self.workers {
+            worker.reap_within(grace);
+        }
+    }
+
+    /// Starts the worker of `slot` by the pool's start method.
+    fn spawn_worker(&mut self, slot: usize) -> Result<Worker> {
+        self.spawned += 1;
+        // Not yet in a job; the slot's last worker's figures must not count.
+        self.progress.set(slot, BETWEEN_JOBS);
+        let label = format!("PoolWorker-{}", self.spawned);
+        let (pid, tasks, results) = match self.method {
+            StartMethod::Fork => self.fork_worker(&label, slot)?,
+            method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
+                let work = Work::PoolWorker {
+                    initializer: self.initializer.clone(),
+                    maxtasks: self.maxtasksperchild,
+                    slot,
+                    slots: self.progress.len(),
+                };
+                let (pid, socket) = start::spawn(method, &label, work, &[self.progress.memory()])?;
+                let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
+                (
+                    pid,
+                    File::from(OwnedFd::from(tasks)),
+                    File::from(OwnedFd::from(socket)),
+                )
+            }
+        };
+        sys::register_parent_fd(tasks.as_raw_fd());
+        sys::register_parent_fd(results.as_raw_fd());
+        // The parent never waits to write a job (see `Worker::flush`), nor
+        // to read an answer (see `Worker::read_available`).
+        for end in [&tasks, &results] {
+            nix::fcntl::fcntl(
+                end,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            )
+            .map_err(|e| Error::os("fcntl", e))?;
+        }
+        crate::children::started(pid, &label);
+        Ok(Worker::new(pid, slot, tasks, results))
+    }
+
+    /// Forks a worker; returns its pid and the parent's ends of its pipes.
+    fn fork_worker(&mut self, label: &str, slot: usize) -> Result<(Pid, File, File)> {
+        let (task_rx, task_tx) = sys::pipe()?;
+        let (result_rx, result_tx) = sys::pipe()?;
+        sys::widen_pipe(&task_tx, PIPE_BYTES);
+        sys::widen_pipe(&result_tx, PIPE_BYTES);
+        // The new worker must not keep its own parent-side ends open.
+        sys::register_parent_fd(task_tx.as_raw_fd());
+        sys::register_parent_fd(result_rx.as_raw_fd());
+        let initializer = self.initializer.clone();
+        let maxtasks = self.maxtasksperchild;
+        let progress = &self.progress;
+        let forked = sys::fork(label, || {
+            sys::ignore_sigint();
+            if let Some((initializer, args)) = &initializer
+                && initializer.call(args).is_err()
+            {
+                return 1;
+            }
+            let tasks = File::from(task_rx);
+            worker_loop(tasks, File::from(result_tx), maxtasks, |done| {
+                progress.set(slot, done);
+            })
+        });
+        sys::forget_parent_fd(task_tx.as_raw_fd());
+        sys::forget_parent_fd(result_rx.as_raw_fd());
+        Ok((forked?, File::from(task_tx), File::from(result_rx)))
+    }
+}
