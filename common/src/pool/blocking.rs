@@ -8,8 +8,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::chunk::next_job;
 use super::item::fixed_width;
+use super::job::next_job;
 use super::results::collect_onto;
 use super::scheduler::Inner;
 use crate::error::{Error, Result};

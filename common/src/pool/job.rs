@@ -1,5 +1,6 @@
 //! [`Job`]: consecutive items of a batch for one worker, as they cross the
-//! task pipe: a header, then the items' encodings end to end (see `item`).
+//! task pipe: a header, then the items' encodings end to end (see `item`);
+//! and how a call's input is cut into jobs ([`Items`], [`next_job`]).
 //!
 //! A byte vector of [`ATTACH_MIN`] bytes or more is not copied into the
 //! job's buffer: the job keeps the vector itself, attached where its bytes
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 use super::item::{bytes_of_at_least, encode_fixed_run, encode_item, fixed_width, put_varint};
 use super::wire::JobHead;
+use crate::error::{Error, Result};
 use crate::sys::ErasedFn;
 
 /// The least size of a byte vector attached to a job rather than copied
@@ -255,6 +257,93 @@ impl Ends {
             }
         }
     }
+}
+
+/// A call's input items, with how many there are: the caller's iterator
+/// itself when it knows its length exactly (a range, a vector), else the
+/// items collected first (the default chunksize needs the count, as
+/// Python's `map` needs `list(iterable)`).
+pub(super) enum Items<I: Iterator> {
+    /// An iterator that yields more or fewer than it said is counted as
+    /// it goes (see `Inner::submit`).
+    Exact(I),
+    Collected(std::vec::IntoIter<I::Item>),
+}
+
+impl<I: Iterator> Items<I> {
+    /// `items`, and how many they are.
+    pub(super) fn new(items: impl IntoIterator<IntoIter = I>) -> (Items<I>, usize) {
+        let items = items.into_iter();
+        match items.size_hint() {
+            (low, Some(high)) if low == high => (Items::Exact(items), low),
+            _ => {
+                let items: Vec<I::Item> = items.collect();
+                let len = items.len();
+                (Items::Collected(items.into_iter()), len)
+            }
+        }
+    }
+}
+
+impl<I: Iterator> Iterator for Items<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        match self {
+            Items::Exact(items) => items.next(),
+            Items::Collected(items) => items.next(),
+        }
+    }
+}
+
+/// In the parent: `items` as jobs of `batch` of `chunksize` items each,
+/// their encodings one buffer per job, handed to `sink` one by one as they
+/// are made.
+pub(super) fn make_jobs<A: Serialize + 'static>(
+    batch: u64,
+    func: crate::sys::ErasedFn,
+    mut items: impl Iterator<Item = A>,
+    chunksize: usize,
+    mut sink: impl FnMut(Job) -> Result<()>,
+) -> Result<()> {
+    let mut start = 0;
+    while let Some(job) = next_job(&mut items, Vec::new(), batch, func, start, chunksize) {
+        let job = job?;
+        start += job.len();
+        sink(job)?;
+    }
+    Ok(())
+}
+
+/// In the parent: the next job of at most `chunksize` items from `items`,
+/// encoded into `buffer`, its first being input item `start`; `None` once
+/// `items` is exhausted.
+pub(super) fn next_job<A: Serialize + 'static>(
+    items: &mut impl Iterator<Item = A>,
+    buffer: Vec<u8>,
+    batch: u64,
+    func: crate::sys::ErasedFn,
+    start: usize,
+    chunksize: usize,
+) -> Option<Result<Job>> {
+    let mut job = Job::new(buffer, batch, func, start);
+    match job.extend_fixed(items, chunksize.max(1)) {
+        Ok(true) => return (job.len() > 0).then_some(Ok(job)),
+        Ok(false) => {}
+        Err(message) => {
+            return Some(Err(Error::Codec {
+                index: start,
+                message,
+            }));
+        }
+    }
+    for item in items.by_ref().take(chunksize.max(1)) {
+        let index = start + job.len();
+        if let Err(message) = job.push(item) {
+            return Some(Err(Error::Codec { index, message }));
+        }
+    }
+    (job.len() > 0).then_some(Ok(job))
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@
 
 use state_lock::{Shared, lock};
 use std::sync::Arc;
+mod answer;
 mod blocking;
 mod builder;
 mod chunk;
@@ -99,7 +100,7 @@ use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 
 pub use builder::PoolBuilder;
-use chunk::Items;
+use job::Items;
 pub use results::{AsyncResult, Imap};
 use results::{Claim, Feeder};
 use scheduler::{Batch, DROP_GRACE, OnDone, State};
@@ -739,7 +740,7 @@ impl Pool {
         let mut items = items.into_iter();
         let mut start = 0;
         let feeder: Feeder<'a> = Box::new(move || {
-            let job = chunk::next_job(&mut items, Vec::new(), batch, func, start, chunksize);
+            let job = job::next_job(&mut items, Vec::new(), batch, func, start, chunksize);
             if let Some(Ok(job)) = &job {
                 start += job.len();
             }

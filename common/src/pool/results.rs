@@ -2,7 +2,7 @@
 //! `apply_async`) and [`Imap`] (from `imap` and `imap_unordered`), each with
 //! a [`Claim`] on its batch of results in the pool.
 
-use super::chunk::Answer;
+use super::answer::Answer;
 use super::job::Job;
 use super::scheduler::Batch;
 use super::state_lock::{Shared, lock};

@@ -3,11 +3,11 @@
 //! items failed or queued again. See the module docs of `pool` for the
 //! protocol.
 
-use super::chunk::{Answer, make_jobs, parse_each};
-use super::job::Job;
+use super::answer::Answer;
+use super::job::{Job, make_jobs};
 use super::registry::Registry;
 use super::spare::Spare;
-use super::wire::{ALL, EACH, LONE, Taken};
+use super::wire::Taken;
 use super::worker::{KILL_GRACE, PIPELINE, Pipe, Worker};
 use crate::error::{Error, Result};
 use crate::log;
@@ -484,22 +484,8 @@ impl Inner {
         let Some(job) = worker.jobs.front() else {
             return false;
         };
-        let answer = match taken.tag {
-            ALL => Answer::All {
-                len: job.len(),
-                bytes: taken.bytes,
-                from: taken.from,
-            },
-            EACH => match parse_each(&taken.bytes[taken.from..], job.start, pid) {
-                Some(items) if items.len() == job.len() => Answer::Each(items),
-                _ => return false,
-            },
-            LONE if job.len() == 1 => {
-                let mut bytes = taken.bytes;
-                bytes.drain(..taken.from);
-                Answer::Lone(bytes)
-            }
-            _ => return false,
+        let Some(answer) = Answer::read(taken, job.start, job.len(), pid) else {
+            return false;
         };
         let job = worker.take_answered().expect("looked at above");
         worker.jobs_done += 1;
