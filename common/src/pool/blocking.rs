@@ -8,9 +8,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::batch::collect_onto;
 use super::item::fixed_width;
 use super::job::next_job;
-use super::results::collect_onto;
 use super::scheduler::Inner;
 use crate::error::{Error, Result};
 use crate::sys::{self, ErasedFn, SigintGuard};

@@ -76,6 +76,7 @@
 use state_lock::{Shared, lock};
 use std::sync::Arc;
 mod answer;
+mod batch;
 mod blocking;
 mod builder;
 mod chunk;
@@ -99,11 +100,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 
+use batch::{Batch, OnDone};
 pub use builder::PoolBuilder;
 use job::Items;
 pub use results::{AsyncResult, Imap};
 use results::{Claim, Feeder};
-use scheduler::{Batch, DROP_GRACE, OnDone, State};
+use scheduler::{DROP_GRACE, State};
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
 ///
@@ -431,8 +433,8 @@ impl Pool {
         driver::ensure(&self.inner, &mut inner);
         Ok(AsyncResult {
             claim,
-            done: results::all_answered,
-            finish: results::first::<R>,
+            done: batch::all_answered,
+            finish: batch::first::<R>,
         })
     }
 
@@ -487,8 +489,8 @@ impl Pool {
         let result = self.apply_async(func, arg)?;
         self.on_done(
             result.claim.batch,
-            results::all_answered,
-            results::peek_first::<R>,
+            batch::all_answered,
+            batch::peek_first::<R>,
             callback,
             error_callback,
         );
@@ -532,8 +534,8 @@ impl Pool {
         let result = self.map_async(func, items, chunksize)?;
         self.on_done(
             result.claim.batch,
-            results::answered_or_failed,
-            results::peek_all::<R>,
+            batch::answered_or_failed,
+            batch::peek_all::<R>,
             move |all: &Vec<R>| callback(all),
             error_callback,
         );
@@ -636,8 +638,8 @@ impl Pool {
         driver::ensure(&self.inner, &mut inner);
         Ok(AsyncResult {
             claim,
-            done: results::answered_or_failed,
-            finish: results::collect::<R>,
+            done: batch::answered_or_failed,
+            finish: batch::collect::<R>,
         })
     }
 

@@ -3,8 +3,8 @@
 //! a [`Claim`] on its batch of results in the pool.
 
 use super::answer::Answer;
+use super::batch::Batch;
 use super::job::Job;
-use super::scheduler::Batch;
 use super::state_lock::{Shared, lock};
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -23,51 +23,6 @@ pub struct AsyncResult<R> {
     pub(super) done: fn(&Batch) -> bool,
     /// Its value, from its done batch.
     pub(super) finish: fn(Batch) -> Result<R>,
-}
-
-/// The value of a one-item batch (`apply_async`'s).
-pub(super) fn first<R: DeserializeOwned + 'static>(mut batch: Batch) -> Result<R> {
-    let answer = batch.answers.remove(&0).ok_or(Error::NotReady)?;
-    let mut out: Vec<(usize, Result<R>)> = Vec::with_capacity(1);
-    answer.decode(0, &mut out);
-    out.pop().map_or(Err(Error::NotReady), |(_, result)| result)
-}
-
-/// What [`collect`] will give, copied without consuming `batch` (for a
-/// callback): every result in order, or the first failure.
-pub(super) fn peek_all<R: DeserializeOwned + 'static>(batch: &Batch) -> Result<Vec<R>> {
-    if batch.failed {
-        for start in &batch.completed {
-            if let Some(Answer::Each(items)) = batch.answers.get(start)
-                && let Some(Err(error)) = items.iter().find(|item| item.is_err())
-            {
-                return Err(error.duplicate());
-            }
-        }
-    }
-    let mut values = Vec::with_capacity(batch.len);
-    for (&start, answer) in &batch.answers {
-        answer.peek(start, &mut values)?;
-    }
-    Ok(values)
-}
-
-/// What [`first`] will give, copied without consuming `batch`.
-pub(super) fn peek_first<R: DeserializeOwned + 'static>(batch: &Batch) -> Result<R> {
-    let answer = batch.answers.get(&0).ok_or(Error::NotReady)?;
-    let mut values = Vec::with_capacity(1);
-    answer.peek(0, &mut values)?;
-    values.pop().ok_or(Error::NotReady)
-}
-
-/// Whether every item of `batch` is answered.
-pub(super) fn all_answered(batch: &Batch) -> bool {
-    batch.outstanding == 0
-}
-
-/// Whether every item of `batch` is answered, or one failed (a map's end).
-pub(super) fn answered_or_failed(batch: &Batch) -> bool {
-    batch.outstanding == 0 || batch.failed
 }
 
 /// A handle's hold on its batch in the pool: dropping it forgets the batch,
@@ -236,35 +191,6 @@ impl<R> AsyncResult<R> {
             .get(&self.claim.batch)
             .is_some_and(|b| !b.failed))
     }
-}
-
-/// Every result of a finished batch, in input order; the first failure
-/// (in the order failures came) if any.
-pub(super) fn collect<R: DeserializeOwned + 'static>(batch: Batch) -> Result<Vec<R>> {
-    let mut values = Vec::with_capacity(batch.len);
-    crate::sys::prefault(&mut values);
-    collect_onto(batch, values)
-}
-
-/// [`collect`], the batch's first results already decoded into `values`
-/// (see `blocking`).
-pub(super) fn collect_onto<R: DeserializeOwned + 'static>(
-    mut batch: Batch,
-    mut values: Vec<R>,
-) -> Result<Vec<R>> {
-    if batch.failed {
-        for start in &batch.completed {
-            if let Some(Answer::Each(items)) = batch.answers.get_mut(start)
-                && let Some(failed) = items.iter_mut().find(|item| item.is_err())
-            {
-                return Err(std::mem::replace(failed, Ok(Vec::new())).expect_err("failed"));
-            }
-        }
-    }
-    for (start, answer) in std::mem::take(&mut batch.answers) {
-        answer.decode_values(start, &mut values)?;
-    }
-    Ok(values)
 }
 
 /// Makes an `imap`'s next job from its input, as the iteration needs it;

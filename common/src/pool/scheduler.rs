@@ -4,6 +4,7 @@
 //! protocol.
 
 use super::answer::Answer;
+use super::batch::Batch;
 use super::job::{Job, make_jobs};
 use super::registry::Registry;
 use super::spare::Spare;
@@ -16,7 +17,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
@@ -52,34 +53,6 @@ pub(super) struct Inner {
     pub(super) spare: Spare,
 }
 
-/// The results of one call, filled as answers arrive: an answer per job
-/// (or per item, for an item that failed on its own), by its first item.
-pub(super) struct Batch {
-    pub(super) answers: BTreeMap<usize, Answer>,
-    /// The first items of answers, in the order they came, for
-    /// `imap_unordered` and for the first failure.
-    pub(super) completed: VecDeque<usize>,
-    /// Items not answered yet.
-    pub(super) outstanding: usize,
-    /// How many items the batch has.
-    pub(super) len: usize,
-    /// Whether some item failed.
-    pub(super) failed: bool,
-    /// What to run when the batch is done (its callback), and what done
-    /// means for it; taken when it runs.
-    pub(super) on_done: Option<(Done, OnDone)>,
-    /// Whether its handle was dropped: the batch goes once its callback
-    /// has run.
-    pub(super) discarded: bool,
-}
-
-/// What done means for a batch (see `results`).
-pub(super) type Done = fn(&Batch) -> bool;
-
-/// A batch's callback: looks at the done batch (under the lock) and
-/// returns what to run once the lock is let go.
-pub(super) type OnDone = Box<dyn FnOnce(&mut Batch) -> Box<dyn FnOnce() + Send> + Send>;
-
 impl Inner {
     /// The state of a running pool of `registry`'s workers, with nothing
     /// queued.
@@ -113,18 +86,7 @@ impl Inner {
         let chunksize = self.chunksize(chunksize, len);
         let batch = self.next_batch;
         self.next_batch += 1;
-        self.batches.insert(
-            batch,
-            Batch {
-                answers: BTreeMap::new(),
-                completed: VecDeque::new(),
-                outstanding: len,
-                len,
-                failed: false,
-                on_done: None,
-                discarded: false,
-            },
-        );
+        self.batches.insert(batch, Batch::new(len));
         // Each job goes out as soon as it is encoded, so the workers start
         // while the rest is encoded.
         let (mut count, mut expected) = (0, len);
@@ -502,13 +464,8 @@ impl Inner {
         let Some(b) = self.batches.get_mut(&batch) else {
             return;
         };
-        b.failed |= answer.failed();
-        b.outstanding -= answer.len();
-        b.completed.push_back(start);
-        b.answers.insert(start, answer);
-        if b.on_done.as_ref().is_some_and(|(done, _)| done(b)) {
-            let (_, on_done) = b.on_done.take().expect("looked at above");
-            self.callbacks.push(on_done(b));
+        if let Some(callback) = b.file(start, answer) {
+            self.callbacks.push(callback);
             if b.discarded {
                 self.batches.remove(&batch);
             }
