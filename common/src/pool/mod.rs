@@ -80,6 +80,7 @@ mod batch;
 mod blocking;
 mod builder;
 mod chunk;
+mod dispatch;
 mod driver;
 mod item;
 mod job;
