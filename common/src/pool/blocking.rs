@@ -1,5 +1,5 @@
-//! A blocking call's work (`map`, `starmap`, `apply`): its jobs are made
-//! as the workers take them, and its answers decoded into the output as
+//! The blocking calls, `map`, `starmap` and `apply`, and their work: its
+//! jobs are made as the workers take them, and its answers decoded into the output as
 //! they come, in order, so that the memory of an answered job or of a
 //! decoded answer serves the next one (see `spare`). A `map` of a million
 //! integers thus encodes into the memory of four jobs, not eight, and
@@ -10,10 +10,136 @@ use serde::de::DeserializeOwned;
 
 use super::batch::collect_onto;
 use super::item::fixed_width;
+use super::job::Items;
 use super::job::next_job;
 use super::scheduler::Inner;
+use super::state_lock::lock;
+use super::{Pool, chunk};
 use crate::error::{Error, Result};
 use crate::sys::{self, ErasedFn, SigintGuard};
+
+impl Pool {
+    /// Applies `func` to every item in worker processes and returns the
+    /// results in input order, like `Pool.map`.
+    ///
+    /// Items are sent in chunks of `ceil(len / (4 * processes))`, Python's
+    /// default, each to the next idle worker. The input is read as the
+    /// workers take its chunks, not all at first (an input that does not
+    /// say its length is collected first: the chunk size needs it, as
+    /// Python's `map` needs `list(iterable)`).
+    ///
+    /// # Errors
+    ///
+    /// The first item to fail ([`Error::TaskPanicked`],
+    /// [`Error::WorkerDied`], [`Error::Codec`]), or [`Error::Interrupted`],
+    /// or [`Error::PoolNotRunning`] after `close` or `terminate`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(4)?;
+    /// assert_eq!(pool.map(square, 1..=5)?, [1, 4, 9, 16, 25]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn map<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.map_chunked(func, items, None)
+    }
+
+    /// [`map`](Pool::map) with Python's `chunksize`: how many items a worker
+    /// is sent at a time (`None`: Python's default). Small chunks balance
+    /// uneven tasks across workers; large ones cost fewer messages.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.map_chunked(square, 1..=3, Some(1))?, [1, 4, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn map_chunked<A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.run_all(chunk::erase(func), Items::new(items), chunksize)
+    }
+
+    /// Like [`map`](Pool::map) for a two-argument function, each item a
+    /// tuple of its arguments, like `Pool.starmap`.
+    ///
+    /// ```
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// assert_eq!(pool.starmap(power, [(2, 3), (3, 2)])?, [8, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn starmap<A, B, R>(
+        &mut self,
+        func: fn(A, B) -> R,
+        items: impl IntoIterator<Item = (A, B)>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        B: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.run_all(chunk::erase_pair(func), Items::new(items), None)
+    }
+
+    /// Runs `func(arg)` in a worker and waits for it, like `Pool.apply`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// assert_eq!(common::Pool::new(1)?.apply(square, 12)?, 144);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn apply<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<R>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        // A one-item `map`, so that Ctrl-C is caught from the moment the
+        // job is sent (see `run_all`).
+        let mut results = self.run_all(chunk::erase(func), (std::iter::once(arg), 1), Some(1))?;
+        Ok(results.pop().expect("one item, one result"))
+    }
+
+    fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
+        &mut self,
+        func: ErasedFn,
+        items: (impl Iterator<Item = A>, usize),
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>> {
+        let mut inner = lock(&self.inner);
+        // Ctrl-C is caught from the first job sent: a worker may start on it,
+        // and the user press Ctrl-C, at once.
+        let sigint = SigintGuard::install()?;
+        run_to_end(&mut inner, func, items, chunksize, &sigint)
+    }
+}
 
 /// The size from which a job is written as soon as it is made.
 const WRITE_AT_ONCE: usize = 64 * 1024;
@@ -21,7 +147,7 @@ const WRITE_AT_ONCE: usize = 64 * 1024;
 /// Runs `func` over `items` (`len` of them, as far as the iterator says)
 /// to the end, or to the first failure; SIGINT (caught by `sigint` before
 /// the first job goes) terminates the workers.
-pub(super) fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
+fn run_to_end<A: Serialize + 'static, R: DeserializeOwned + 'static>(
     inner: &mut Inner,
     func: ErasedFn,
     (items, len): (impl Iterator<Item = A>, usize),

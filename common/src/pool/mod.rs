@@ -6,7 +6,7 @@
 //! Each worker has two pipes: jobs go down one (a function and a chunk of
 //! arguments, encoded one after another in one buffer), and one answer per
 //! job comes back up the other (every result, or an outcome per item when
-//! one failed; see `chunk.rs`). Whoever waits for a result (`map`,
+//! one failed; see `PROTOCOL.md`). Whoever waits for a result (`map`,
 //! `AsyncResult::get`, an `imap` iterator) drives the pool: it hands queued
 //! jobs to idle workers and `poll`s the busy workers' pipes, routing each
 //! answer to the call it belongs to. Work queued without waiting
@@ -42,51 +42,77 @@
 //!   `vectors.rs`); a large result goes from the worker's own vector to a
 //!   forked worker's pipe as pages (see `lent.rs`) and is read into a
 //!   buffer that becomes the caller's, its pages faulted in with one call
-//!   (see `chunk.rs`, `Worker::read_available`).
+//!   (see `chunk.rs`, `Worker::read_available`, `answer.rs`).
 //!
 //! # Where things are
 //!
-//! - this file: [`Pool`], its public API, and how it is dropped;
+//! The calls, in this process:
+//!
+//! - this file: [`Pool`] and its life (built, closed, terminated, joined,
+//!   dropped);
 //! - `builder.rs`: [`PoolBuilder`], the settings;
-//! - `results.rs`: [`AsyncResult`] and [`Imap`], what a caller holds while
-//!   work runs, each with a `Claim` on its batch;
-//! - `scheduler.rs`: the parent's bookkeeping (`Inner`): the queue, sending
-//!   ahead, routing outcomes, deaths, termination;
-//! - `state_lock.rs`: that bookkeeping as the handles share it, behind a lock
-//!   the driver lets go of when another thread wants it;
+//! - `blocking.rs`: `map`, `starmap` and `apply`, whose jobs are made as
+//!   the workers take them;
+//! - `async_result.rs`: `apply_async`, `map_async`, `starmap_async` and
+//!   their callbacks, and the [`AsyncResult`] a caller holds;
+//! - `imap.rs`: `imap` and `imap_unordered`, and the [`Imap`] iterator;
+//! - `batch.rs`: a call's results, filed as answers come, and how they are
+//!   read.
+//!
+//! The parent's machinery:
+//!
+//! - `state_lock.rs`: the lock on the pool's state that the pool and its
+//!   handles share (the driver lets go of it when another thread wants
+//!   it), and a handle's `Claim` on its batch;
 //! - `driver.rs`: the thread that moves queued work in the background, and
 //!   runs callbacks;
-//! - `blocking.rs`: a blocking call's work (`map`, `starmap`, `apply`);
-//! - `spare.rs`: buffers kept for reuse;
-//! - `worker.rs`: the parent's handle on one worker process;
+//! - `scheduler.rs`: the pool's state (`Inner`) and the loop that drives
+//!   it: submit, wait, step, terminate, finish;
+//! - `dispatch.rs`: the traffic with each worker: jobs handed out and
+//!   written, answers read and filed, a death or garbage settled;
+//! - `registry.rs`: the workers' lives: started, replaced, blamed for a
+//!   death, stopped;
+//! - `worker.rs`: the parent's handle on one worker process: its pipes,
+//!   the jobs sent to it, how far ahead;
+//! - `spare.rs`: buffers kept for reuse.
+//!
+//! What crosses between the parent and a worker (told whole in
+//! `PROTOCOL.md`, beside this file):
+//!
+//! - `wire.rs`: the protocol's formats and rules: the job header, the
+//!   answer's frame and tags, the progress word, how a death is blamed;
 //! - `job.rs`: a job, the items one worker is sent at once (large byte
-//!   vectors attached, not copied);
-//! - `worker_loop.rs`: the worker process's side, its loop over jobs;
-//! - `lent.rs`: a worker's large results lent to its pipe as pages, kept
-//!   until the parent has read them;
-//! - `chunk.rs`: a chunk's items and answer, and the typed code on both
-//!   sides (no allocation per item);
+//!   vectors attached, not copied), and how a call's input is cut into
+//!   jobs;
 //! - `item.rs`: one item's encoding (`Vec<u8>` copied whole, integers at
 //!   their fixed width, the rest through postcard);
-//! - `wire.rs`: the frames that cross the pipes, and how a worker reads
-//!   them;
-//! - `vectors.rs`: how a worker reads a job of large byte vectors, a few
-//!   at a time as its tasks run.
+//! - `answer.rs`: an answer as the parent reads it and decodes it.
+//!
+//! The worker process:
+//!
+//! - `worker_loop.rs`: its loop: read a job, run it, answer, until the
+//!   task pipe closes;
+//! - `chunk.rs`: a job's function run over its items, and the answer
+//!   written (no allocation per item);
+//! - `vectors.rs`: a job of large byte vectors read a few at a time, as
+//!   its tasks run;
+//! - `lent.rs`: large results lent to the result pipe as pages, kept until
+//!   the parent has read them.
 
 use state_lock::{Shared, lock};
-use std::sync::Arc;
 mod answer;
+mod async_result;
 mod batch;
 mod blocking;
 mod builder;
 mod chunk;
 mod dispatch;
 mod driver;
+mod imap;
 mod item;
 mod job;
 mod lent;
 mod registry;
-mod results;
 mod scheduler;
 mod spare;
 mod state_lock;
@@ -96,16 +122,11 @@ mod worker;
 pub(crate) mod worker_loop;
 
 use crate::error::{Error, Result};
-use crate::sys::{ErasedFn, SigintGuard};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 
-use batch::{Batch, OnDone};
+pub use async_result::AsyncResult;
 pub use builder::PoolBuilder;
-use job::Items;
-pub use results::{AsyncResult, Imap};
-use results::{Claim, Feeder};
+pub use imap::Imap;
 use scheduler::{DROP_GRACE, State};
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
@@ -238,412 +259,6 @@ impl Pool {
         lock(&self.inner).registry.pids()
     }
 
-    /// Applies `func` to every item in worker processes and returns the
-    /// results in input order, like `Pool.map`.
-    ///
-    /// Items are sent in chunks of `ceil(len / (4 * processes))`, Python's
-    /// default, each to the next idle worker. The input is read as the
-    /// workers take its chunks, not all at first (an input that does not
-    /// say its length is collected first: the chunk size needs it, as
-    /// Python's `map` needs `list(iterable)`).
-    ///
-    /// # Errors
-    ///
-    /// The first item to fail ([`Error::TaskPanicked`],
-    /// [`Error::WorkerDied`], [`Error::Codec`]), or [`Error::Interrupted`],
-    /// or [`Error::PoolNotRunning`] after `close` or `terminate`.
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(4)?;
-    /// assert_eq!(pool.map(square, 1..=5)?, [1, 4, 9, 16, 25]);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn map<A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
-    ) -> Result<Vec<R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        self.map_chunked(func, items, None)
-    }
-
-    /// [`map`](Pool::map) with Python's `chunksize`: how many items a worker
-    /// is sent at a time (`None`: Python's default). Small chunks balance
-    /// uneven tasks across workers; large ones cost fewer messages.
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(2)?;
-    /// assert_eq!(pool.map_chunked(square, 1..=3, Some(1))?, [1, 4, 9]);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn map_chunked<A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
-        chunksize: Option<usize>,
-    ) -> Result<Vec<R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        self.run_all(chunk::erase(func), Items::new(items), chunksize)
-    }
-
-    /// Like [`map`](Pool::map) for a two-argument function, each item a
-    /// tuple of its arguments, like `Pool.starmap`.
-    ///
-    /// ```
-    /// fn power(base: u64, exponent: u32) -> u64 {
-    ///     base.pow(exponent)
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(2)?;
-    /// assert_eq!(pool.starmap(power, [(2, 3), (3, 2)])?, [8, 9]);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn starmap<A, B, R>(
-        &mut self,
-        func: fn(A, B) -> R,
-        items: impl IntoIterator<Item = (A, B)>,
-    ) -> Result<Vec<R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        self.run_all(chunk::erase_pair(func), Items::new(items), None)
-    }
-
-    /// A lazy [`map`](Pool::map): yields each result, in input order, as
-    /// soon as it and those before it are done, like `Pool.imap`. Items are
-    /// sent one at a time unless `chunksize` says otherwise (Python's
-    /// default too). A failed item yields its error and iteration goes on.
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(2)?;
-    /// for (index, result) in pool.imap(square, 1..=3, None)? {
-    ///     assert_eq!(result?, (index as i64 + 1).pow(2));
-    /// }
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn imap<'a, A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
-        chunksize: Option<usize>,
-    ) -> Result<Imap<'a, R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        self.imap_with(func, items, chunksize, true)
-    }
-
-    /// Like [`imap`](Pool::imap), but yields results in the order they
-    /// complete, like `Pool.imap_unordered`. Each is `(index, result)`.
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(2)?;
-    /// let mut results: Vec<i64> = pool
-    ///     .imap_unordered(square, 1..=3, None)?
-    ///     .map(|(_, r)| r)
-    ///     .collect::<Result<_, _>>()?;
-    /// results.sort();
-    /// assert_eq!(results, [1, 4, 9]);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn imap_unordered<'a, A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
-        chunksize: Option<usize>,
-    ) -> Result<Imap<'a, R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        self.imap_with(func, items, chunksize, false)
-    }
-
-    /// Runs `func(arg)` in a worker and waits for it, like `Pool.apply`.
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// assert_eq!(common::Pool::new(1)?.apply(square, 12)?, 144);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn apply<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<R>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        // A one-item `map`, so that Ctrl-C is caught from the moment the
-        // job is sent (see `run_all`).
-        let mut results = self.run_all(chunk::erase(func), (std::iter::once(arg), 1), Some(1))?;
-        Ok(results.pop().expect("one item, one result"))
-    }
-
-    /// Queues `func(arg)` for a worker and returns at once, like
-    /// `Pool.apply_async`: a worker with room starts it at once. The result
-    /// is fetched from the handle.
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(2)?;
-    /// let a = pool.apply_async(square, 3)?;
-    /// let b = pool.apply_async(square, 4)?;
-    /// assert_eq!(a.get()? + b.get()?, 25);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn apply_async<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<AsyncResult<R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        let mut inner = lock(&self.inner);
-        let batch = inner.submit(chunk::erase(func), std::iter::once(arg), 1, Some(1))?;
-        // Sent at once to a worker with room; the driver moves the rest while
-        // the caller does other things.
-        let claim = self.claim(batch, false);
-        inner.dispatch()?;
-        driver::ensure(&self.inner, &mut inner);
-        Ok(AsyncResult {
-            claim,
-            done: batch::all_answered,
-            finish: batch::first::<R>,
-        })
-    }
-
-    /// [`apply_async`](Pool::apply_async) with callbacks, like
-    /// `apply_async(f, args, callback=..., error_callback=...)`: `callback`
-    /// gets the result, or `error_callback` the error, once the task is done
-    /// (the handle still gives the result too, and may be dropped).
-    ///
-    /// A callback runs in this process on the pool's driver thread when the
-    /// task finished while nobody waited on the pool, else on the thread that
-    /// was waiting (in a `get`, `map`, `join`...), right after that call lets
-    /// go of the pool; never while the pool is locked, so a callback may use
-    /// the pool. One that panics is ended there.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use std::sync::atomic::{AtomicU64, Ordering};
-    ///
-    /// fn square(n: u64) -> u64 {
-    ///     n * n
-    /// }
-    ///
-    /// let total = Arc::new(AtomicU64::new(0));
-    /// let mut pool = common::Pool::new(2)?;
-    /// for n in 1..=3 {
-    ///     let total = Arc::clone(&total);
-    ///     pool.apply_async_with(
-    ///         square,
-    ///         n,
-    ///         move |r| {
-    ///             total.fetch_add(*r, Ordering::SeqCst);
-    ///         },
-    ///         |e| eprintln!("{e}"),
-    ///     )?;
-    /// }
-    /// pool.close();
-    /// pool.join()?;
-    /// assert_eq!(total.load(Ordering::SeqCst), 14);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn apply_async_with<A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        arg: A,
-        callback: impl FnOnce(&R) + Send + 'static,
-        error_callback: impl FnOnce(&Error) + Send + 'static,
-    ) -> Result<AsyncResult<R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
-    {
-        let result = self.apply_async(func, arg)?;
-        self.on_done(
-            result.claim.batch,
-            batch::all_answered,
-            batch::peek_first::<R>,
-            callback,
-            error_callback,
-        );
-        Ok(result)
-    }
-
-    /// [`map_async`](Pool::map_async) with callbacks, like
-    /// `map_async(f, items, callback=..., error_callback=...)`: `callback`
-    /// gets every result in order, or `error_callback` the first failure.
-    /// They run as [`apply_async_with`](Pool::apply_async_with)'s do.
-    ///
-    /// ```
-    /// fn square(n: u64) -> u64 {
-    ///     n * n
-    /// }
-    ///
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// let mut pool = common::Pool::new(2)?;
-    /// pool.map_async_with(
-    ///     square,
-    ///     1..=3,
-    ///     None,
-    ///     move |all| tx.send(all.to_vec()).expect("listening"),
-    ///     |e| eprintln!("{e}"),
-    /// )?;
-    /// assert_eq!(rx.recv().expect("the callback ran"), [1, 4, 9]);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn map_async_with<A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
-        chunksize: Option<usize>,
-        callback: impl FnOnce(&[R]) + Send + 'static,
-        error_callback: impl FnOnce(&Error) + Send + 'static,
-    ) -> Result<AsyncResult<Vec<R>>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
-    {
-        let result = self.map_async(func, items, chunksize)?;
-        self.on_done(
-            result.claim.batch,
-            batch::answered_or_failed,
-            batch::peek_all::<R>,
-            move |all: &Vec<R>| callback(all),
-            error_callback,
-        );
-        Ok(result)
-    }
-
-    /// Gives `batch` its callbacks: once `done`, `peek` its value and hand
-    /// it to `callback` (or the error to `error_callback`) after the lock.
-    fn on_done<T: Send + 'static>(
-        &self,
-        batch: u64,
-        done: fn(&Batch) -> bool,
-        peek: fn(&Batch) -> Result<T>,
-        callback: impl FnOnce(&T) + Send + 'static,
-        error_callback: impl FnOnce(&Error) + Send + 'static,
-    ) {
-        let run: OnDone = Box::new(move |batch: &mut Batch| {
-            let outcome = peek(batch);
-            Box::new(move || match outcome {
-                Ok(value) => callback(&value),
-                Err(error) => error_callback(&error),
-            })
-        });
-        let mut inner = lock(&self.inner);
-        let Some(b) = inner.batches.get_mut(&batch) else {
-            return;
-        };
-        if done(b) {
-            // Already done (as the lock was let go): it runs now, after it.
-            let callback = run(b);
-            inner.callbacks.push(callback);
-        } else {
-            b.on_done = Some((done, run));
-        }
-    }
-
-    /// Queues a [`map`](Pool::map) and returns at once, like
-    /// `Pool.map_async`: its jobs start on the workers with room, and
-    /// [`AsyncResult::get`] gives every result in order (or the first
-    /// failure, as `map`).
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(2)?;
-    /// let squares = pool.map_async(square, 1..=4, None)?;
-    /// assert_eq!(squares.get()?, [1, 4, 9, 16]);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn map_async<A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
-        chunksize: Option<usize>,
-    ) -> Result<AsyncResult<Vec<R>>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        self.submit_async(chunk::erase(func), Items::new(items), chunksize)
-    }
-
-    /// [`starmap`](Pool::starmap), queued like
-    /// [`map_async`](Pool::map_async), like `Pool.starmap_async`.
-    ///
-    /// ```
-    /// fn power(base: u64, exponent: u32) -> u64 {
-    ///     base.pow(exponent)
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(2)?;
-    /// assert_eq!(pool.starmap_async(power, [(2, 3), (3, 2)])?.get()?, [8, 9]);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn starmap_async<A, B, R>(
-        &mut self,
-        func: fn(A, B) -> R,
-        items: impl IntoIterator<Item = (A, B)>,
-    ) -> Result<AsyncResult<Vec<R>>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        self.submit_async(chunk::erase_pair(func), Items::new(items), None)
-    }
-
-    fn submit_async<A: Serialize + 'static, R: DeserializeOwned + 'static>(
-        &mut self,
-        func: ErasedFn,
-        (items, len): (impl Iterator<Item = A>, usize),
-        chunksize: Option<usize>,
-    ) -> Result<AsyncResult<Vec<R>>> {
-        let mut inner = lock(&self.inner);
-        let batch = inner.submit(func, items, len, chunksize)?;
-        let claim = self.claim(batch, false);
-        inner.dispatch()?;
-        driver::ensure(&self.inner, &mut inner);
-        Ok(AsyncResult {
-            claim,
-            done: batch::answered_or_failed,
-            finish: batch::collect::<R>,
-        })
-    }
-
     /// Takes no more work, like `Pool.close`; queued work still runs, and
     /// the workers exit once it is done.
     ///
@@ -700,67 +315,6 @@ impl Pool {
             return Err(Error::PoolStillRunning);
         }
         inner.finish(None)
-    }
-
-    fn claim(&self, batch: u64, withdraw: bool) -> Claim {
-        Claim {
-            inner: Arc::clone(&self.inner),
-            batch,
-            withdraw,
-        }
-    }
-
-    fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
-        &mut self,
-        func: ErasedFn,
-        items: (impl Iterator<Item = A>, usize),
-        chunksize: Option<usize>,
-    ) -> Result<Vec<R>> {
-        let mut inner = lock(&self.inner);
-        // Ctrl-C is caught from the first job sent: a worker may start on it,
-        // and the user press Ctrl-C, at once.
-        let sigint = SigintGuard::install()?;
-        blocking::run_all(&mut inner, func, items, chunksize, &sigint)
-    }
-
-    fn imap_with<'a, A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
-        chunksize: Option<usize>,
-        ordered: bool,
-    ) -> Result<Imap<'a, R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + 'static,
-    {
-        let chunksize = chunksize.unwrap_or(1).max(1);
-        let func = chunk::erase(func);
-        let mut inner = lock(&self.inner);
-        let batch = inner.submit(func, std::iter::empty::<A>(), 0, Some(chunksize))?;
-        let workers = inner.registry.workers.len();
-        drop(inner);
-        let mut items = items.into_iter();
-        let mut start = 0;
-        let feeder: Feeder<'a> = Box::new(move || {
-            let job = job::next_job(&mut items, Vec::new(), batch, func, start, chunksize);
-            if let Some(Ok(job)) = &job {
-                start += job.len();
-            }
-            job
-        });
-        Ok(Imap {
-            claim: self.claim(batch, true),
-            next: 0,
-            yielded: 0,
-            submitted: 0,
-            chunksize,
-            ahead: 2 * workers * chunksize,
-            feeder: Some(feeder),
-            unsent: None,
-            ordered,
-            ready: std::collections::VecDeque::new(),
-        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! The lock on the pool's state, as the pool and its result handles share
 //! it: the bookkeeping (`scheduler::Inner`) behind a mutex, what lets the
 //! driver thread (see `driver`) step aside when another thread wants the
-//! mutex, and the callbacks that run once it is let go.
+//! mutex, the callbacks that run once it is let go, and a handle's
+//! [`Claim`] on its batch.
 
 use std::ops::{Deref, DerefMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -144,6 +145,39 @@ impl Drop for Locked<'_> {
         for callback in callbacks {
             // A callback that panics loses only itself.
             let _ = panic::catch_unwind(AssertUnwindSafe(callback));
+        }
+    }
+}
+
+/// A handle's hold on its batch in the pool: dropping it forgets the batch,
+/// so that results nobody will read are discarded.
+pub(super) struct Claim {
+    pub(super) inner: Shared,
+    pub(super) batch: u64,
+    /// Whether dropping the claim also withdraws the batch's queued work
+    /// (an `imap` stopped early), or only its results (an `apply_async`
+    /// dropped: the task still runs, as Python's does).
+    pub(super) withdraw: bool,
+}
+
+impl Claim {
+    /// A hold on `batch` of the pool `shared`.
+    pub(super) fn new(shared: &Shared, batch: u64, withdraw: bool) -> Claim {
+        Claim {
+            inner: Arc::clone(shared),
+            batch,
+            withdraw,
+        }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut inner = lock(&self.inner);
+        if self.withdraw {
+            inner.forget(self.batch);
+        } else {
+            inner.discard(self.batch);
         }
     }
 }

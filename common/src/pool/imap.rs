@@ -1,195 +1,116 @@
-//! What a caller holds while work runs: [`AsyncResult`] (from
-//! `apply_async`) and [`Imap`] (from `imap` and `imap_unordered`), each with
-//! a [`Claim`] on its batch of results in the pool.
+//! [`Imap`]: `imap` and `imap_unordered`, results yielded as they come
+//! while the input is read as they are taken.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::answer::Answer;
 use super::batch::Batch;
-use super::job::Job;
-use super::state_lock::{Shared, lock};
+use super::job::{self, Job};
+use super::state_lock::{Claim, lock};
+use super::{Pool, chunk};
 use crate::error::{Error, Result};
-use serde::de::DeserializeOwned;
-use std::collections::VecDeque;
-use std::time::{Duration, Instant};
 
-/// The pending result of [`Pool::apply_async`](crate::Pool::apply_async)
-/// or [`Pool::map_async`](crate::Pool::map_async), like Python's
-/// `AsyncResult`.
-///
-/// It shares the pool: waiting on it drives the pool's work.
-pub struct AsyncResult<R> {
-    pub(super) claim: Claim,
-    /// Whether its batch is done: every item answered (one item's call), or
-    /// that or a failure (a map's).
-    pub(super) done: fn(&Batch) -> bool,
-    /// Its value, from its done batch.
-    pub(super) finish: fn(Batch) -> Result<R>,
-}
+impl Pool {
+    /// A lazy [`map`](Pool::map): yields each result, in input order, as
+    /// soon as it and those before it are done, like `Pool.imap`. Items are
+    /// sent one at a time unless `chunksize` says otherwise (Python's
+    /// default too). A failed item yields its error and iteration goes on.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// for (index, result) in pool.imap(square, 1..=3, None)? {
+    ///     assert_eq!(result?, (index as i64 + 1).pow(2));
+    /// }
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn imap<'a, A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
+        chunksize: Option<usize>,
+    ) -> Result<Imap<'a, R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.imap_with(func, items, chunksize, true)
+    }
 
-/// A handle's hold on its batch in the pool: dropping it forgets the batch,
-/// so that results nobody will read are discarded.
-pub(super) struct Claim {
-    pub(super) inner: Shared,
-    pub(super) batch: u64,
-    /// Whether dropping the claim also withdraws the batch's queued work
-    /// (an `imap` stopped early), or only its results (an `apply_async`
-    /// dropped: the task still runs, as Python's does).
-    pub(super) withdraw: bool,
-}
+    /// Like [`imap`](Pool::imap), but yields results in the order they
+    /// complete, like `Pool.imap_unordered`. Each is `(index, result)`.
+    ///
+    /// ```
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// let mut results: Vec<i64> = pool
+    ///     .imap_unordered(square, 1..=3, None)?
+    ///     .map(|(_, r)| r)
+    ///     .collect::<Result<_, _>>()?;
+    /// results.sort();
+    /// assert_eq!(results, [1, 4, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn imap_unordered<'a, A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
+        chunksize: Option<usize>,
+    ) -> Result<Imap<'a, R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        self.imap_with(func, items, chunksize, false)
+    }
 
-impl Drop for Claim {
-    fn drop(&mut self) {
+    fn imap_with<'a, A, R>(
+        &mut self,
+        func: fn(A) -> R,
+        items: impl IntoIterator<Item = A, IntoIter: Send + 'a>,
+        chunksize: Option<usize>,
+        ordered: bool,
+    ) -> Result<Imap<'a, R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+    {
+        let chunksize = chunksize.unwrap_or(1).max(1);
+        let func = chunk::erase(func);
         let mut inner = lock(&self.inner);
-        if self.withdraw {
-            inner.forget(self.batch);
-        } else {
-            inner.discard(self.batch);
-        }
-    }
-}
-
-impl<R: DeserializeOwned + 'static> AsyncResult<R> {
-    /// Waits for the result, like `AsyncResult.get()`.
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(1)?;
-    /// assert_eq!(pool.apply_async(square, 5)?.get()?, 25);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn get(self) -> Result<R> {
-        self.fetch(None)
-    }
-
-    /// Waits at most `timeout`, like `AsyncResult.get(timeout)`:
-    /// [`Error::Timeout`] if it is not ready by then (the handle is gone,
-    /// and the result will be discarded).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// fn forever(_: u32) -> u32 {
-    ///     loop {
-    ///         std::thread::park();
-    ///     }
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(1)?;
-    /// let stuck = pool.apply_async(forever, 0)?;
-    /// assert!(matches!(stuck.get_timeout(Duration::from_millis(10)), Err(common::Error::Timeout(_))));
-    /// pool.terminate();
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn get_timeout(self, timeout: Duration) -> Result<R> {
-        self.fetch(Some(timeout))
-    }
-
-    pub(super) fn fetch(self, timeout: Option<Duration>) -> Result<R> {
-        let mut inner = lock(&self.claim.inner);
-        let deadline = timeout.map(|t| Instant::now() + t);
-        inner.wait(self.claim.batch, deadline, self.done)?;
-        if !inner
-            .batches
-            .get(&self.claim.batch)
-            .is_none_or(|b| (self.done)(b))
-        {
-            return Err(Error::Timeout(timeout.unwrap_or_default()));
-        }
-        let batch = inner
-            .batches
-            .remove(&self.claim.batch)
-            .ok_or(Error::NotReady)?;
+        let batch = inner.submit(func, std::iter::empty::<A>(), 0, Some(chunksize))?;
+        let workers = inner.registry.workers.len();
         drop(inner);
-        (self.finish)(batch)
-    }
-}
-
-impl<R> AsyncResult<R> {
-    /// Whether the result is ready, like `AsyncResult.ready()`.
-    ///
-    /// ```
-    /// fn forever(_: u32) -> u32 {
-    ///     loop {
-    ///         std::thread::park();
-    ///     }
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(1)?;
-    /// let stuck = pool.apply_async(forever, 0)?;
-    /// assert!(!stuck.ready());
-    /// pool.terminate();
-    /// assert!(stuck.ready(), "terminate fails what was unfinished");
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn ready(&self) -> bool {
-        let mut inner = lock(&self.claim.inner);
-        // A look at the pipes without waiting; its errors show in `get`.
-        let _ = inner.step(Some(Instant::now()), None);
-        inner
-            .batches
-            .get(&self.claim.batch)
-            .is_none_or(|b| (self.done)(b))
-    }
-
-    /// Waits until the result is ready, without taking it, like
-    /// `AsyncResult.wait()`.
-    ///
-    /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(1)?;
-    /// let result = pool.apply_async(square, 4)?;
-    /// result.wait()?;
-    /// assert!(result.ready());
-    /// assert_eq!(result.get()?, 16);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn wait(&self) -> Result<()> {
-        self.wait_timeout(Duration::MAX).map(drop)
-    }
-
-    /// Waits at most `timeout` until the result is ready, like
-    /// `AsyncResult.wait(timeout)`; returns whether it is.
-    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
-        let mut inner = lock(&self.claim.inner);
-        let deadline = Instant::now().checked_add(timeout);
-        inner.wait(self.claim.batch, deadline, self.done)?;
-        Ok(inner
-            .batches
-            .get(&self.claim.batch)
-            .is_none_or(|b| (self.done)(b)))
-    }
-
-    /// Whether it completed without failing, like
-    /// `AsyncResult.successful()`; [`Error::NotReady`] before it is ready.
-    ///
-    /// ```
-    /// fn forever(_: u32) -> u32 {
-    ///     loop {
-    ///         std::thread::park();
-    ///     }
-    /// }
-    ///
-    /// let mut pool = common::Pool::new(1)?;
-    /// let stuck = pool.apply_async(forever, 0)?;
-    /// assert!(matches!(stuck.successful(), Err(common::Error::NotReady)));
-    /// pool.terminate();
-    /// assert!(!stuck.successful()?);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn successful(&self) -> Result<bool> {
-        if !self.ready() {
-            return Err(Error::NotReady);
-        }
-        let inner = lock(&self.claim.inner);
-        Ok(inner
-            .batches
-            .get(&self.claim.batch)
-            .is_some_and(|b| !b.failed))
+        let mut items = items.into_iter();
+        let mut start = 0;
+        let feeder: Feeder<'a> = Box::new(move || {
+            let job = job::next_job(&mut items, Vec::new(), batch, func, start, chunksize);
+            if let Some(Ok(job)) = &job {
+                start += job.len();
+            }
+            job
+        });
+        Ok(Imap {
+            claim: Claim::new(&self.inner, batch, true),
+            next: 0,
+            yielded: 0,
+            submitted: 0,
+            chunksize,
+            ahead: 2 * workers * chunksize,
+            feeder: Some(feeder),
+            unsent: None,
+            ordered,
+            ready: std::collections::VecDeque::new(),
+        })
     }
 }
 
