@@ -1,4 +1,6 @@
-//! The pool's wire protocol in one place: its formats and rules.
+//! The pool's wire protocol in one place: its formats and rules, which
+//! `PROTOCOL.md` beside this file tells whole, naming the files that speak
+//! each part.
 //!
 //! - A job: a header frame ([`JobHead`]) naming the function, the count and
 //!   the payload's length, then the payload, the items' encodings end to
