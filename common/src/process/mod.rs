@@ -1,5 +1,8 @@
 //! [`Process`]: one function run in a child process, like Python's
-//! `multiprocessing.Process`.
+//! `multiprocessing.Process`; what it runs, and how its child is started by
+//! each method, is `target.rs`.
+
+mod target;
 
 use std::cell::Cell;
 use std::fmt;
@@ -14,12 +17,10 @@ use crate::error::{Ended, Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::boot::Work;
-use crate::crossing;
 use crate::log;
-use crate::start::{self, StartMethod, get_start_method};
+use crate::start::{StartMethod, get_start_method};
 use crate::sys;
-use crate::sys::ErasedFn;
+use target::Target;
 
 /// Numbers processes in creation order, as Python names them `Process-1`, ...
 static CREATED: AtomicUsize = AtomicUsize::new(0);
@@ -59,11 +60,8 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 ///   lives on when the thread that started it ends.
 pub struct Process {
     name: String,
-    target: Option<Box<dyn FnOnce() + Send>>,
-    /// For spawn: the `fn`, its encoded arguments and the descriptors of
-    /// the [`Connection`](crate::Connection)s among them (`None` for a
-    /// closure).
-    sendable: Option<(ErasedFn, Vec<u8>, Vec<OwnedFd>)>,
+    /// What the child runs, until it has started.
+    target: Option<Target>,
     start_method: Option<StartMethod>,
     pid: Option<Pid>,
     /// Readable once the child has ended (a pidfd), from `start`.
@@ -84,9 +82,7 @@ impl Process {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn new(target: fn()) -> Process {
-        let mut process = Process::from_closure(target);
-        process.sendable = Some((ErasedFn::nullary(target), Vec::new(), Vec::new()));
-        process
+        Process::of(Target::function(target))
     }
 
     /// A process that will run a closure, which may capture anything `Send`,
@@ -102,11 +98,15 @@ impl Process {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn from_closure(target: impl FnOnce() + Send + 'static) -> Process {
+        Process::of(Target::closure(target))
+    }
+
+    /// A process named `Process-N` in creation order, to run `target`.
+    fn of(target: Target) -> Process {
         let number = CREATED.fetch_add(1, Ordering::Relaxed) + 1;
         Process {
             name: format!("Process-{number}"),
-            target: Some(Box::new(target)),
-            sendable: None,
+            target: Some(target),
             start_method: None,
             pid: None,
             sentinel: None,
@@ -137,13 +137,7 @@ impl Process {
     where
         A: Serialize + DeserializeOwned + Send + 'static,
     {
-        let (encoded, fds) = crossing::collect_fds(|| postcard::to_stdvec(&args));
-        let mut process = Process::from_closure(move || target(args));
-        // An argument that cannot be encoded shows up when spawn needs it.
-        process.sendable = encoded
-            .ok()
-            .map(|bytes| (ErasedFn::new(target), bytes, fds));
-        process
+        Process::of(Target::with_args(target, args))
     }
 
     /// Chooses how this process is started, like creating it from
@@ -240,50 +234,22 @@ impl Process {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn start(&mut self) -> Result<()> {
-        if self.target.is_none() {
+        let Some(target) = &self.target else {
             return Err(Error::AlreadyStarted {
                 name: self.name.clone(),
             });
-        }
+        };
         let method = match self.start_method {
             Some(method) => method,
             // A closure can only be forked: say so rather than fail to spawn.
-            None if self.sendable.is_none() => StartMethod::Fork,
+            None if !target.sendable() => StartMethod::Fork,
             None => get_start_method()?,
         };
-        let pid = match method {
-            StartMethod::Fork => {
-                // The child takes the target out of its copy of `self`; in the
-                // parent it stays put if the fork fails, so the process may be
-                // started again.
-                let target = &mut self.target;
-                sys::fork(&self.name, || {
-                    if let Some(target) = target.take() {
-                        target();
-                    }
-                    0
-                })?
-            }
-            method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
-                let Some((func, args, fds)) = &self.sendable else {
-                    return Err(Error::NeedsFork {
-                        name: self.name.clone(),
-                    });
-                };
-                let work = Work::Process {
-                    func: *func,
-                    args: args.clone(),
-                    fds: fds.len(),
-                };
-                let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
-                start::spawn(method, &self.name, work, &fds)?.0
-            }
-        };
+        let pid = target::start(&mut self.target, &self.name, method)?;
         // The parent's copies of what went to the child close here, so that
         // the child holds the only ones (a pipe's end sees end-of-file when
         // the child ends).
         self.target = None;
-        self.sendable = None;
         self.pid = Some(pid);
         self.sentinel = sys::pidfd_open(pid);
         crate::children::started(pid, &self.name);
