@@ -133,17 +133,23 @@ where
     (chunk.progress)(chunk.count as u64);
     if let Some(outcomes) = outcomes {
         answer.truncate(start);
-        answer.push(EACH);
-        for outcome in outcomes {
-            let (tag, bytes) = match &outcome {
-                Outcome::Done(bytes) => (DONE, bytes.as_slice()),
-                Outcome::Panicked(message) => (PANICKED, message.as_bytes()),
-                Outcome::Codec(message) => (CODEC, message.as_bytes()),
-            };
-            answer.push(tag);
-            put_varint(bytes.len() as u64, answer);
-            answer.extend_from_slice(bytes);
-        }
+        write_each(outcomes, answer);
+    }
+}
+
+/// Appends an [`EACH`] answer of `outcomes` to `answer`: its tag, then per
+/// item an outcome tag, a varint length and the bytes (see `wire`).
+fn write_each(outcomes: Vec<Outcome>, answer: &mut Vec<u8>) {
+    answer.push(EACH);
+    for outcome in outcomes {
+        let (tag, bytes) = match &outcome {
+            Outcome::Done(bytes) => (DONE, bytes.as_slice()),
+            Outcome::Panicked(message) => (PANICKED, message.as_bytes()),
+            Outcome::Codec(message) => (CODEC, message.as_bytes()),
+        };
+        answer.push(tag);
+        put_varint(bytes.len() as u64, answer);
+        answer.extend_from_slice(bytes);
     }
 }
 

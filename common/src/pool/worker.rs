@@ -164,6 +164,13 @@ impl Worker {
     /// pipe was just seen readable, or is read for what is left): a worker
     /// stopped in the middle of an answer cannot block the parent. Says
     /// whether the pipe is still open.
+    ///
+    /// One function of about 85 lines on purpose: it is the parent's path
+    /// for every answer, and its three ways of reading (the rest of a lone
+    /// byte vector into its own buffer, whole answers taken from the inbox,
+    /// more read into the inbox) share the inbox and hand over to each
+    /// other by `continue`; split, each part would return a verdict for the
+    /// loop to match on every read.
     pub(super) fn read_available(&mut self, spare: &mut Spare) -> Pipe {
         use nix::errno::Errno;
         loop {
