@@ -37,8 +37,8 @@
 //! | (parent exits)                    | dropping a [`Process`]                       | joins it; and the kernel kills every child whose parent dies, even by SIGKILL, where Python's children live on |
 //! | `current_process()`               | [`current_process`]                          | name and pid only |
 //! | `parent_process()`                | [`parent_process`]                           | name and pid only |
-//! | `os.cpu_count()`                  | [`cpu_count`]                                | |
-//! | `Pool(processes=n)`, `Pool()`     | [`Pool::new`]`(n)`, [`Pool::with_cpus`]      | |
+//! | `os.cpu_count()`                  | [`cpu_count`]                                | the CPUs online, whatever this process may run on, as Python counts them |
+//! | `Pool(processes=n)`, `Pool()`     | [`Pool::new`]`(n)`, [`Pool::with_cpus`]      | `Pool()` has [`cpu_count`] workers, as Python's before 3.13 (3.13 counts the CPUs this process may run on) |
 //! | `Pool(initializer=f, initargs=(a,), maxtasksperchild=n)` | [`Pool::builder`], [`PoolBuilder::initializer`], [`PoolBuilder::initializer_with`] | one serde argument for the initializer (a tuple for more) |
 //! | `pool.map(f, items, chunksize)`   | [`Pool::map`], [`Pool::map_chunked`]         | `f` is a `fn`, as Python's must be picklable; a dead worker fails the item instead of hanging (gh-66587) |
 //! | `pool.starmap(f, pairs)`          | [`Pool::starmap`]                            | two-argument functions |
@@ -184,13 +184,25 @@ pub use sync::{
     RLockGuard, Semaphore,
 };
 
-/// The number of CPUs, as `os.cpu_count()` counts them.
+/// The number of CPUs, as Python's `os.cpu_count()` counts them: those
+/// online in the system (`sysconf(_SC_NPROCESSORS_ONLN)`), whatever this
+/// process may run on. Under `taskset -c 0` on a machine of two CPUs it
+/// says 2, as Python does; [`std::thread::available_parallelism`] counts
+/// the CPUs this process may use instead (Python 3.13's
+/// `os.process_cpu_count()`). 1 if the system does not say (Python:
+/// `None`, which `Pool()` takes as 1).
 ///
 /// ```
-/// assert!(common::cpu_count() >= 1);
+/// let usable = std::thread::available_parallelism().map_or(1, usize::from);
+/// assert!(common::cpu_count() >= usable);
 /// ```
 pub fn cpu_count() -> usize {
-    num_cpus::get()
+    nix::unistd::sysconf(nix::unistd::SysconfVar::_NPROCESSORS_ONLN)
+        .ok()
+        .flatten()
+        .and_then(|cpus| usize::try_from(cpus).ok())
+        .filter(|&cpus| cpus > 0)
+        .unwrap_or(1)
 }
 
 /// The README's examples, compiled and run as doctests so they cannot rot.

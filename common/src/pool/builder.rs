@@ -35,7 +35,8 @@ pub struct PoolBuilder {
 }
 
 impl PoolBuilder {
-    /// How many workers (default: one per CPU), like `processes=`.
+    /// How many workers (default: [`cpu_count`](crate::cpu_count), as
+    /// Python's `Pool()` before 3.13), like `processes=`.
     ///
     /// ```
     /// assert_eq!(common::Pool::builder().processes(3).build()?.processes(), 3);
@@ -137,7 +138,7 @@ impl PoolBuilder {
     /// assert!(common::Pool::builder().processes(0).build().is_err());
     /// ```
     pub fn build(self) -> Result<Pool> {
-        let processes = self.processes.unwrap_or_else(num_cpus::get);
+        let processes = self.processes.unwrap_or_else(crate::cpu_count);
         if processes == 0 {
             return Err(Error::NoWorkers(processes));
         }

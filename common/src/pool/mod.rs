@@ -218,7 +218,9 @@ impl Pool {
         Pool::builder().processes(processes).build()
     }
 
-    /// A pool with one worker per CPU, like `Pool()`.
+    /// A pool with one worker per CPU online, [`cpu_count`](crate::cpu_count),
+    /// like `Pool()` (Python 3.13 moved `Pool()` to the CPUs this process
+    /// may run on, `os.process_cpu_count()`).
     ///
     /// ```
     /// assert_eq!(common::Pool::with_cpus()?.processes(), common::cpu_count());

@@ -35,10 +35,32 @@ fork_tests! {
         assert_eq!(pool.pids(), workers, "the same workers after three maps");
     }
 
-    fn pool_default_size_is_cpu_count() {
+    fn cpu_count_and_the_default_pool_are_pythons_under_a_narrowed_affinity() {
+        // Pinned to one CPU, this process may run on one, but Python's
+        // os.cpu_count() and Pool() (before 3.13) count every CPU online.
+        let pinned = PinnedToOneCpu::pin();
+        assert_eq!(
+            std::thread::available_parallelism().map_or(0, usize::from),
+            1,
+            "the affinity is narrowed to CPU {}",
+            pinned.cpu
+        );
+        let online = cpus_online();
+        assert_eq!(
+            common::cpu_count(),
+            online,
+            "cpu_count counts the CPUs online (/sys/devices/system/cpu/online)"
+        );
+        match python_cpu_count() {
+            Some(python) => assert_eq!(
+                common::cpu_count(),
+                python,
+                "cpu_count says what os.cpu_count() says under the same affinity"
+            ),
+            None => eprintln!("python3 did not run: cpu_count compared with /sys only"),
+        }
         let pool = Pool::with_cpus().expect("pool");
-        assert_eq!(pool.processes(), common::cpu_count());
-        assert_eq!(common::cpu_count(), num_cpus_from_proc());
+        assert_eq!(pool.processes(), online, "Pool() has a worker per CPU online");
     }
 
     fn pool_of_zero_is_an_error() {
@@ -815,9 +837,65 @@ fn worker_pid(_: u32) -> u32 {
     std::process::id()
 }
 
-/// What `/sys` says about online CPUs, as a second opinion on `cpu_count`.
-fn num_cpus_from_proc() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+/// This process's CPU affinity narrowed to one CPU it may run on, until
+/// dropped (then put back as it was).
+struct PinnedToOneCpu {
+    before: nix::sched::CpuSet,
+    cpu: usize,
+}
+
+impl PinnedToOneCpu {
+    fn pin() -> PinnedToOneCpu {
+        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        let me = Pid::from_raw(0);
+        let before = sched_getaffinity(me).expect("sched_getaffinity");
+        let cpu = (0..CpuSet::count())
+            .find(|&cpu| before.is_set(cpu).unwrap_or(false))
+            .expect("this process may run on some CPU");
+        let mut one = CpuSet::new();
+        one.set(cpu).expect("a CPU in range");
+        sched_setaffinity(me, &one).expect("sched_setaffinity");
+        PinnedToOneCpu { before, cpu }
+    }
+}
+
+impl Drop for PinnedToOneCpu {
+    fn drop(&mut self) {
+        nix::sched::sched_setaffinity(Pid::from_raw(0), &self.before)
+            .expect("the affinity put back");
+    }
+}
+
+/// How many CPUs `/sys/devices/system/cpu/online` lists (`0-3,6`: 5).
+fn cpus_online() -> usize {
+    let list = std::fs::read_to_string("/sys/devices/system/cpu/online").expect("the online CPUs");
+    list.trim()
+        .split(',')
+        .map(|range| match range.split_once('-') {
+            Some((first, last)) => {
+                let first: usize = first.parse().expect("a CPU number");
+                let last: usize = last.parse().expect("a CPU number");
+                last - first + 1
+            }
+            None => 1,
+        })
+        .sum()
+}
+
+/// What Python's `os.cpu_count()` says in a child of this process (which
+/// inherits its affinity); `None` if `python3` does not run.
+fn python_cpu_count() -> Option<usize> {
+    let output = Command::new("python3")
+        .args(["-c", "import os; print(os.cpu_count())"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    let said = String::from_utf8_lossy(&output.stdout);
+    Some(
+        said.trim()
+            .parse()
+            .expect("os.cpu_count() printed a number"),
+    )
 }
 
 fn exit_at_3(n: u32) -> u32 {
