@@ -179,7 +179,8 @@ use scheduler::{DROP_GRACE, State};
 ///
 /// # Threads
 ///
-/// A pool is `Send` and `Sync`: it can be moved to another thread, or
+/// A pool is `Send` and `Sync` (checked when this crate compiles): it can
+/// be moved to another thread, or
 /// shared (behind an `Arc<Mutex<Pool>>`, since its calls take `&mut self`),
 /// and its [`AsyncResult`]s waited on from other threads. Its state is
 /// behind a mutex; whoever waits for a result drives the pool while holding
@@ -202,6 +203,15 @@ use scheduler::{DROP_GRACE, State};
 pub struct Pool {
     inner: Shared,
 }
+
+// What the docs above promise: a `Pool` is `Send` and `Sync`, and an
+// `AsyncResult` can be waited on from another thread. A change that breaks
+// it fails to compile here.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Pool>();
+    send_and_sync::<AsyncResult<Vec<u8>>>();
+};
 
 impl Pool {
     /// A pool of `processes` workers, like `Pool(processes=n)`.

@@ -55,9 +55,10 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 /// - If the parent dies, even by SIGKILL, the kernel kills the child
 ///   (`PR_SET_PDEATHSIG`). Python's non-daemon children outlive a killed
 ///   parent; here no child is ever orphaned.
-/// - A `Process` is `Send`: it may be started on one thread and joined on
-///   another (its target, for a closure, must be `Send` too). The child
-///   lives on when the thread that started it ends.
+/// - A `Process` is `Send` (checked when this crate compiles): it may be
+///   started on one thread and joined on another (its target, for a
+///   closure, must be `Send` too). The child lives on when the thread that
+///   started it ends.
 pub struct Process {
     name: String,
     /// What the child runs, until it has started.
@@ -69,6 +70,13 @@ pub struct Process {
     ended: Cell<Option<Ended>>,
     daemon: bool,
 }
+
+// What the docs above promise: a `Process` is `Send`. A change that breaks
+// it fails to compile here.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<Process>();
+};
 
 impl Process {
     /// A process that will run `target`, like `Process(target=f)`. It can be
