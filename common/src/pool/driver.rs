@@ -19,7 +19,7 @@
 //!   `try_lock`, and lets go whenever another thread wants it);
 //! - a driver never starts a process itself: a worker that dies under it
 //!   leaves its place empty, and the next call from the program's own
-//!   threads fills it (`Inner::fill_vacancies`);
+//!   threads fills it (`Registry::fill_vacancies`);
 //! - the default start method does not count drivers as threads (each is
 //!   `sys::pause::Counted`; see `start::get_start_method`).
 //!

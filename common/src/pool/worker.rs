@@ -56,7 +56,7 @@ pub(super) const KILL_GRACE: Duration = Duration::from_secs(1);
 
 pub(super) struct Worker {
     pub(super) pid: Pid,
-    /// Its counter in [`Inner::progress`].
+    /// Its slot, and so its progress word (see `Registry`).
     pub(super) slot: usize,
     /// `None` once closed, which tells the worker to exit.
     pub(super) tasks: Option<File>,
@@ -224,7 +224,8 @@ impl Worker {
             } else {
                 missing.clamp(READ_MIN, READ_MAX)
             };
-            // Non-blocking (see `spawn_worker`): no poll before each read.
+            // Non-blocking (see `Registry::spawn_worker`): no poll before
+            // each read.
             let read = sys::read_onto(self.results.as_fd(), &mut self.inbox, want);
             if let Some((at, len)) = wire::lone_begins(&self.inbox) {
                 // A large byte vector comes: the rest of it goes into its

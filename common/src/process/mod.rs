@@ -225,7 +225,7 @@ impl Process {
     /// Starts the child, which runs the target: a copy of this process
     /// (fork) or a fresh run of this executable (spawn), as
     /// [`set_start_method`](Process::set_start_method) or
-    /// [`get_start_method`](crate::get_start_method) says. Stdout and stderr
+    /// [`get_start_method`] says. Stdout and stderr
     /// are flushed first, so nothing buffered is printed twice.
     ///
     /// # Errors

@@ -17,6 +17,7 @@
 //!   death of a holder (a robust `pthread` mutex and a table of holders);
 //! - `wait.rs`: reaping children and waiting on descriptors, with deadlines;
 //! - `pipes.rs`: pipes, and descriptors received over a socket;
+//! - `prefault.rs`: a large buffer's pages faulted in before it is filled;
 //! - `erased.rs`: functions sent to another process of this binary.
 
 pub(crate) mod erased;

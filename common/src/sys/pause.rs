@@ -1,5 +1,5 @@
 //! Threads of this crate that stop around every fork: a registry that
-//! [`fork`](super::fork) consults, so that whoever forks need not know who
+//! [`fork`](fn@super::fork) consults, so that whoever forks need not know who
 //! keeps such threads (today, a pool's driver: see `pool::driver`).
 //!
 //! A fork needs a process of one thread (see `fork`), yet a pool moves work
