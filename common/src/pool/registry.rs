@@ -4,10 +4,13 @@
 //! place left vacant on the driver, which starts no process), where one
 //! that died was when it died, and how all are stopped and reaped.
 //!
-//! What a death costs the work is the scheduler's to settle: it reaps the
-//! worker, files the answers the worker sent before dying, then asks
-//! [`Registry::blame`] which job and item the death falls on (by the
-//! worker's progress word, see `wire::died_in`) and which jobs run again.
+//! A worker's end is learned from its pipes (see `dispatch`: end-of-file
+//! on its results, or a failed write of its tasks). What a death costs the
+//! work is then the scheduler's to settle: it reaps the worker, files the
+//! answers the worker sent before dying, then asks [`Registry::blame`]
+//! which job and item the death falls on (by the worker's progress word,
+//! see `wire::died_in`) and which jobs run again, and has the registry
+//! [`replace`](Registry::replace) it.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
