@@ -279,7 +279,7 @@ impl Row {
             verdict: s.verdict(),
             failed_checks: s.failed_checks(),
             exercises,
-            detail: crate::safe::text(&s.detail()),
+            detail: crate::escape::control_chars(&s.detail()),
         }
     }
 }

@@ -172,7 +172,7 @@ pub fn gradescope(report: &Report, took: Duration) -> Gradescope {
     Gradescope {
         score: report.score().0,
         execution_time: (took.as_secs_f64() * 100.0).round() / 100.0,
-        output: crate::safe::text(&report.to_string()),
+        output: crate::escape::control_chars(&report.to_string()),
         visibility: "visible",
         stdout_visibility: "hidden",
         tests,

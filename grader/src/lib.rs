@@ -37,6 +37,7 @@ pub mod batch;
 pub mod cargo;
 mod ending;
 mod error;
+mod escape;
 pub mod exercises;
 pub mod formats;
 pub mod gradescope;
@@ -45,7 +46,6 @@ mod judge;
 pub mod observe;
 pub mod procfs;
 mod report;
-pub mod safe;
 #[expect(
     unsafe_code,
     reason = "clone, mount, seccomp: the OS boundary of a run"

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
+use crate::escape;
 use crate::exercises::Exercise;
-use crate::safe;
 
 /// Why a check failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +146,7 @@ impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}: {}", self.exercise, self.command)?;
         if let Some(todo) = &self.not_started {
-            return writeln!(f, "  TODO  not started: {}", safe::text(todo));
+            return writeln!(f, "  TODO  not started: {}", escape::control_chars(todo));
         }
         for check in &self.checks {
             match &check.failure {
@@ -156,13 +156,13 @@ impl fmt::Display for RunReport {
                         f,
                         "  FAIL  {}: {}",
                         check.kind,
-                        safe::text(&failure.problem)
+                        escape::control_chars(&failure.problem)
                     )?;
                     writeln!(f, "        expected:")?;
                     write_block(f, &failure.expected)?;
                     writeln!(f, "        got:")?;
                     write_block(f, &failure.got)?;
-                    writeln!(f, "        hint: {}", safe::text(&failure.hint))?;
+                    writeln!(f, "        hint: {}", escape::control_chars(&failure.hint))?;
                 }
             }
         }
@@ -177,7 +177,7 @@ fn write_block(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     if text.is_empty() {
         return writeln!(f, "          (nothing)");
     }
-    for line in safe::text(text).lines() {
+    for line in escape::control_chars(text).lines() {
         writeln!(f, "          {line}")?;
     }
     Ok(())
@@ -407,7 +407,12 @@ impl fmt::Display for Report {
         let (earned, possible) = self.score();
         writeln!(f, "total {earned}/{possible}")?;
         if !self.unused.is_empty() {
-            let shown: Vec<String> = self.unused.iter().take(20).map(|p| safe::text(p)).collect();
+            let shown: Vec<String> = self
+                .unused
+                .iter()
+                .take(20)
+                .map(|p| escape::control_chars(p))
+                .collect();
             let more = self.unused.len().saturating_sub(shown.len());
             writeln!(
                 f,
