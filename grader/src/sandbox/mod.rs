@@ -49,8 +49,8 @@
 //! # Where things are
 //!
 //! This file: the layers, [`launch`] and [`Sandbox`]; `plan.rs`: the steps
-//! and C strings prepared before the `clone`; `child.rs`: the init and the
-//! program's last set-up, after it; `seccomp.rs`: the filter;
+//! and C strings prepared before the `clone`; `init.rs`: what runs after
+//! it, the run's init and the program's last set-up; `seccomp.rs`: the filter;
 //! `cgroup.rs`: the caps; `build.rs`: the limits of a build.
 //!
 //! Every `unsafe` block of the grader that is not `ptrace` lives here: the
@@ -74,11 +74,11 @@ use crate::error::Error;
 pub use cgroup::Cgroups;
 
 mod build;
-mod child;
+mod init;
 mod plan;
 
 pub use build::{BUILD_MEMORY_ENV, BuildLimits};
-use child::{FS_FAILED, init_main};
+use init::{FS_FAILED, init_main};
 use plan::Plan;
 
 /// Set to `off` to grade without the namespaces (as where they are not

@@ -1,5 +1,6 @@
-//! The code that runs in the children of `clone`: the run's init (pid 1),
-//! and the program before it executes the exercise. Only raw system calls
+//! The run's init (pid 1 of the run), and the program it forks, up to the
+//! moment it executes the exercise: the code that runs in the children of
+//! `clone`. Only raw system calls
 //! on data prepared before the `clone` ([`Plan`](super::plan::Plan)).
 
 use std::ffi::CString;
