@@ -33,6 +33,7 @@
 //! [`build`] compiles the workspace's binaries through cargo before grading,
 //! so a stale binary is never graded (see [`cargo`](mod@cargo)).
 
+pub mod author;
 pub mod batch;
 pub mod cargo;
 mod ending;
@@ -40,8 +41,6 @@ mod error;
 mod escape;
 pub mod exercises;
 pub mod formats;
-pub mod gradescope;
-pub mod handout;
 mod judge;
 pub mod observe;
 pub mod procfs;
@@ -51,11 +50,9 @@ mod report;
     reason = "clone, mount, seccomp: the OS boundary of a run"
 )]
 pub mod sandbox;
-pub mod scaffold;
 pub mod submission;
 #[expect(unsafe_code, reason = "ptrace: the OS boundary of a run's evidence")]
 pub mod trace;
-pub mod watch;
 
 use std::path::Path;
 

@@ -295,7 +295,7 @@ fn main() -> ExitCode {
     match &args.command {
         Some(Command::New { package, workspace }) => {
             return finish(
-                grader::scaffold::new_exercise(workspace, package).map(|written| {
+                grader::author::new::new_exercise(workspace, package).map(|written| {
                     for path in written {
                         println!("wrote {path}");
                     }
@@ -304,20 +304,24 @@ fn main() -> ExitCode {
             );
         }
         Some(Command::Handout { out, workspace }) => {
-            return finish(grader::handout::write(workspace, out).map(|summary| {
-                print!("{summary}");
-            }));
+            return finish(
+                grader::author::handout::write(workspace, out).map(|summary| {
+                    print!("{summary}");
+                }),
+            );
         }
         Some(Command::Watch { workspace, only }) => {
-            return finish(grader::watch::run(workspace, only));
+            return finish(grader::author::watch::run(workspace, only));
         }
         Some(Command::Gradescope { zip, workspace }) => {
-            return finish(grader::gradescope::write_zip(workspace, zip).map(|()| {
-                println!(
-                    "wrote {}: upload it as the assignment's autograder",
-                    zip.display()
-                );
-            }));
+            return finish(
+                grader::author::gradescope::write_zip(workspace, zip).map(|()| {
+                    println!(
+                        "wrote {}: upload it as the assignment's autograder",
+                        zip.display()
+                    );
+                }),
+            );
         }
         None => {}
     }

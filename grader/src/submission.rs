@@ -31,11 +31,12 @@ use std::time::{Duration, Instant};
 
 use cargo_metadata::{DependencyKind, MetadataCommand};
 
+use crate::StartMethod;
+use crate::author::handout;
 use crate::cargo::{Binaries, build_timeout};
 use crate::error::Error;
 use crate::exercises::{EXERCISES, Exercise};
 use crate::report::{ExerciseReport, Report};
-use crate::{StartMethod, handout};
 
 /// The workspace the grader was built from: the instructor's.
 pub fn instructor_workspace() -> PathBuf {
@@ -172,7 +173,7 @@ impl Instructor {
         for file in handout::files(workspace)? {
             known.entry(file.path).or_default().push(file.text);
         }
-        for file in handout::source_files(workspace)? {
+        for file in source_files(workspace)? {
             let bytes = std::fs::read(workspace.join(&file)).unwrap_or_default();
             known.entry(file).or_default().push(bytes);
         }
@@ -287,7 +288,7 @@ impl Instructor {
     /// workspace has as they are.
     pub fn changed(&self, submission: &Path) -> Changed {
         let mut files = Vec::new();
-        let sources = handout::source_files(submission).unwrap_or_default();
+        let sources = source_files(submission).unwrap_or_default();
         for path in sources {
             let in_exercise = EXERCISES
                 .iter()
@@ -370,6 +371,32 @@ fn first_error(rendered: &str, root: Option<PathBuf>) -> String {
         lines = lines.replace(&prefix, "");
     }
     lines
+}
+
+/// Every file under `root`, relative to it, but those under `target/` and
+/// `.git/`: the sources of a workspace or of a submission.
+fn source_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
+    fn walk(root: &Path, relative: &Path, into: &mut Vec<PathBuf>) -> Result<(), Error> {
+        let dir = root.join(relative);
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| Error::io(format!("read {}", dir.display()), e))?;
+        for entry in entries.flatten() {
+            let path = relative.join(entry.file_name());
+            if path == Path::new("target") || path == Path::new(".git") {
+                continue;
+            }
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => walk(root, &path, into)?,
+                Ok(kind) if kind.is_file() => into.push(path),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(root, Path::new(""), &mut files)?;
+    files.sort();
+    Ok(files)
 }
 
 /// The compiler: the one cargo names, else `rustc` from `PATH`.

@@ -10,7 +10,7 @@ use assert_cmd::Command;
 /// A student's copy: the handout with the reference's `src/` of every
 /// exercise.
 fn solved_copy(dir: &Path) {
-    let handout = grader::handout::files(&crate::workspace()).expect("the handout");
+    let handout = grader::author::handout::files(&crate::workspace()).expect("the handout");
     for file in handout {
         let path = dir.join(&file.path);
         std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");

@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use grader::handout::{self, regions};
+use grader::author::handout::{self, regions};
 
 /// Where handout builds go: shared by the steps of this file.
 fn target_dir() -> PathBuf {

@@ -21,10 +21,10 @@ use zip::write::SimpleFileOptions;
 use crate::error::Error;
 
 /// Gradescope's set-up script.
-pub const SETUP: &str = include_str!("gradescope/setup.sh");
+pub const SETUP: &str = include_str!("setup.sh");
 
 /// The script Gradescope runs for each submission.
-pub const RUN_AUTOGRADER: &str = include_str!("gradescope/run_autograder");
+pub const RUN_AUTOGRADER: &str = include_str!("run_autograder");
 
 /// Paths of the workspace that the zip leaves out.
 const LEFT_OUT: &[&str] = &[".git", "target"];

@@ -155,32 +155,6 @@ fn collect(root: &Path, relative: &Path, into: &mut Vec<HandoutFile>) -> Result<
     Ok(())
 }
 
-/// Every file under `root`, relative to it, but those under `target/` and
-/// `.git/`: the sources of a workspace or of a submission.
-pub fn source_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
-    fn walk(root: &Path, relative: &Path, into: &mut Vec<PathBuf>) -> Result<(), Error> {
-        let dir = root.join(relative);
-        let entries =
-            fs::read_dir(&dir).map_err(|e| Error::io(format!("read {}", dir.display()), e))?;
-        for entry in entries.flatten() {
-            let path = relative.join(entry.file_name());
-            if path == Path::new("target") || path == Path::new(".git") {
-                continue;
-            }
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() => walk(root, &path, into)?,
-                Ok(kind) if kind.is_file() => into.push(path),
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(root, Path::new(""), &mut files)?;
-    files.sort();
-    Ok(files)
-}
-
 /// Writes the handout of the workspace at `workspace` into `out`, which
 /// must not exist or be empty.
 pub fn write(workspace: &Path, out: &Path) -> Result<Summary, Error> {
@@ -253,7 +227,7 @@ fn readme() -> String {
 }
 
 /// The student README's text; `{exercises}` becomes the table.
-const STUDENT_README: &str = include_str!("handout/README.student.md");
+const STUDENT_README: &str = include_str!("README.student.md");
 
 /// The GitHub Classroom workflow the handout carries.
-pub const CLASSROOM_WORKFLOW: &str = include_str!("handout/classroom.yml");
+pub const CLASSROOM_WORKFLOW: &str = include_str!("classroom.yml");
