@@ -150,14 +150,17 @@ pub fn grade_all(
     instructor: Option<&crate::submission::Instructor>,
     done: &(dyn Fn(&Submission) + Sync),
 ) -> Result<Vec<Submission>, Error> {
-    let possible = crate::choose(only)?.iter().map(|e| e.points).sum();
+    let possible = crate::exercises::chosen(only)?
+        .iter()
+        .map(|e| e.points)
+        .sum();
     // A submission is graded from its exercises against the instructor's
     // workspace; the instructor's own workspace whole.
     let source = |path: &Path| match instructor {
         Some(instructor) if !crate::submission::is_own_workspace(path) => {
-            crate::Source::Exercises(instructor)
+            crate::submission::Source::Exercises(instructor)
         }
-        _ => crate::Source::Whole,
+        _ => crate::submission::Source::Whole,
     };
     let names = names(paths);
     let next = AtomicUsize::new(0);
@@ -170,7 +173,7 @@ pub fn grade_all(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
                     let started = std::time::Instant::now();
-                    let outcome = crate::grade_as(path, only, methods, &source(path))
+                    let outcome = crate::submission::grade_as(path, only, methods, &source(path))
                         .map_err(|e| e.to_string());
                     let submission = Submission {
                         name: names[i].clone(),

@@ -9,6 +9,8 @@ use std::time::Duration;
 use common::StartMethod;
 use serde_json::Value;
 
+use crate::error::Error;
+
 /// One exercise of the homework.
 #[derive(Debug)]
 pub struct Exercise {
@@ -177,6 +179,16 @@ pub static EXERCISES: &[Exercise] = &[
 /// Finds an exercise by id or package name.
 pub fn find(name: &str) -> Option<&'static Exercise> {
     EXERCISES.iter().find(|e| e.id == name || e.package == name)
+}
+
+/// The exercises named in `only`, or all of them when it is empty.
+pub fn chosen(only: &[String]) -> Result<Vec<&'static Exercise>, Error> {
+    if only.is_empty() {
+        return Ok(EXERCISES.iter().collect());
+    }
+    only.iter()
+        .map(|name| find(name).ok_or_else(|| Error::UnknownExercise(name.clone())))
+        .collect()
 }
 
 /// Where each exercise is in the registry, from 1 (Exercism's task id).

@@ -317,7 +317,7 @@ impl Instructor {
         only: &[String],
         methods: &[StartMethod],
     ) -> Result<Report, Error> {
-        let chosen = crate::choose(only)?;
+        let chosen = crate::exercises::chosen(only)?;
         if !chosen.iter().any(|e| submission.join(e.package).is_dir()) {
             return Err(Error::NotASubmission(submission.display().to_string()));
         }
@@ -343,6 +343,30 @@ impl Instructor {
     /// The instructor's workspace.
     pub fn workspace(&self) -> &Path {
         &self.workspace
+    }
+}
+
+/// How a path is graded.
+#[derive(Debug)]
+pub enum Source<'a> {
+    /// The whole workspace, built with cargo as it is: the grader's own
+    /// workspace, or any with `--whole`.
+    Whole,
+    /// Only the exercises' sources, built against the instructor's
+    /// workspace ([`Instructor`]).
+    Exercises(&'a Instructor),
+}
+
+/// Grades the submission at `path` as `source` says.
+pub fn grade_as(
+    path: &Path,
+    only: &[String],
+    methods: &[StartMethod],
+    source: &Source<'_>,
+) -> Result<Report, Error> {
+    match source {
+        Source::Whole => crate::grade(path, only, methods),
+        Source::Exercises(instructor) => instructor.grade(path, only, methods),
     }
 }
 
