@@ -36,7 +36,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::report::{CheckKind, Report, RunReport};
-use crate::{StartMethod, formats};
+use common::StartMethod;
+
+use crate::formats;
 
 /// One submission and how its grading went.
 #[derive(Debug)]
@@ -350,7 +352,7 @@ impl Gradebook {
             .flat_map(|r| r.exercises.keys().map(String::as_str))
             .collect();
         // Registry order, then any id this registry no longer has.
-        let mut columns: Vec<&str> = crate::EXERCISES
+        let mut columns: Vec<&str> = crate::exercises::EXERCISES
             .iter()
             .map(|e| e.id)
             .filter(|id| ids.contains(id))

@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::StartMethod;
 use crate::cargo::build;
 use crate::error::Error;
 use crate::exercises::{self, Exercise, Run};
 use crate::judge::judge;
 use crate::observe;
 use crate::report::{ExerciseReport, Report, RunReport};
+use common::StartMethod;
 
 /// Runs `binary` as `run` of `exercise` and judges it.
 pub fn grade_run(

@@ -31,12 +31,12 @@ use std::time::{Duration, Instant};
 
 use cargo_metadata::{DependencyKind, MetadataCommand};
 
-use crate::StartMethod;
 use crate::author::handout;
 use crate::cargo::{Binaries, build_timeout};
 use crate::error::Error;
 use crate::exercises::{EXERCISES, Exercise};
 use crate::report::{ExerciseReport, Report};
+use common::StartMethod;
 
 /// The workspace the grader was built from: the instructor's.
 pub fn instructor_workspace() -> PathBuf {
@@ -81,7 +81,7 @@ impl Instructor {
     /// Builds the instructor's workspace and learns how to compile each
     /// exercise against it.
     pub fn prepare(workspace: &Path) -> Result<Instructor, Error> {
-        let built: Binaries = crate::build(workspace)?;
+        let built: Binaries = crate::cargo::build(workspace)?;
         let metadata = MetadataCommand::new()
             .manifest_path(workspace.join("Cargo.toml"))
             .exec()
@@ -328,7 +328,7 @@ impl Instructor {
         let mut exercises = Vec::new();
         for exercise in chosen {
             exercises.push(match self.compile(exercise, submission, out.path()) {
-                Ok(binary) => crate::grade_exercise_with(exercise, &binary, methods)?,
+                Ok(binary) => crate::grade::grade_exercise_with(exercise, &binary, methods)?,
                 Err(error) => {
                     ExerciseReport::unbuilt(exercise, "the exercise did not compile", &error)
                 }
@@ -365,7 +365,7 @@ pub fn grade_as(
     source: &Source<'_>,
 ) -> Result<Report, Error> {
     match source {
-        Source::Whole => crate::grade(path, only, methods),
+        Source::Whole => crate::grade::grade(path, only, methods),
         Source::Exercises(instructor) => instructor.grade(path, only, methods),
     }
 }

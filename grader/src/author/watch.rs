@@ -17,7 +17,9 @@ use notify::{RecursiveMode, Watcher};
 
 use crate::error::Error;
 use crate::report::Report;
-use crate::{StartMethod, grade};
+use common::StartMethod;
+
+use crate::grade::grade;
 
 /// What the loop waits for.
 enum Wake {
