@@ -156,14 +156,6 @@ pub fn grade_all(
         .iter()
         .map(|e| e.points)
         .sum();
-    // A submission is graded from its exercises against the instructor's
-    // workspace; the instructor's own workspace whole.
-    let source = |path: &Path| match instructor {
-        Some(instructor) if !crate::submission::is_own_workspace(path) => {
-            crate::submission::Source::Exercises(instructor)
-        }
-        _ => crate::submission::Source::Whole,
-    };
     let names = names(paths);
     let next = AtomicUsize::new(0);
     let graded: Mutex<Vec<Option<Submission>>> =
@@ -175,8 +167,13 @@ pub fn grade_all(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
                     let started = std::time::Instant::now();
-                    let outcome = crate::submission::grade_as(path, only, methods, &source(path))
-                        .map_err(|e| e.to_string());
+                    let outcome = crate::submission::grade_as(
+                        path,
+                        only,
+                        methods,
+                        &crate::submission::Source::of(path, instructor),
+                    )
+                    .map_err(|e| e.to_string());
                     let submission = Submission {
                         name: names[i].clone(),
                         path: path.clone(),

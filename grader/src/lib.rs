@@ -65,4 +65,4 @@ pub use judge::judge;
 pub use report::{
     Allotted, Check, CheckKind, CheckRow, ExerciseReport, Failure, Report, RunReport,
 };
-pub use submission::{Source, grade_as};
+pub use submission::{Instructor, Source, grade_as, instructor_workspace, is_own_workspace};

@@ -357,6 +357,18 @@ pub enum Source<'a> {
     Exercises(&'a Instructor),
 }
 
+impl<'a> Source<'a> {
+    /// How `path` is graded: from its exercises' sources against
+    /// `instructor`, unless it is the grader's own workspace or there is
+    /// no instructor's workspace to grade against (`--whole`).
+    pub fn of(path: &Path, instructor: Option<&'a Instructor>) -> Source<'a> {
+        match instructor {
+            Some(instructor) if !is_own_workspace(path) => Source::Exercises(instructor),
+            _ => Source::Whole,
+        }
+    }
+}
+
 /// Grades the submission at `path` as `source` says.
 pub fn grade_as(
     path: &Path,

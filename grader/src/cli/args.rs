@@ -1,0 +1,162 @@
+//! The command line's types: what clap parses, and what each choice means
+//! to the engine (start methods, platform files).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use grader::{StartMethod, batch};
+
+/// Grade the multiprocessing exercises of a workspace, or of a whole class
+/// of submissions (each a student's copy of the workspace).
+#[derive(Parser)]
+#[command(
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    after_help = "Environment: GRADER_BUILD_TIMEOUT=SECONDS bounds each build (default 600); \
+                  GRADER_PTRACE=off grades without kernel tracing."
+)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+
+    /// The submissions to grade: workspace directories. With more than one,
+    /// or with --jobs, each gets a row in the gradebook and its own report
+    /// under --out.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Grade only this exercise (id such as q6, or package name); repeat
+    /// for several.
+    #[arg(short = 'e', long = "exercise", value_name = "ID")]
+    pub(crate) only: Vec<String>,
+
+    /// Grade this executable as the one --exercise named, without building.
+    #[arg(long, value_name = "FILE", requires = "only", conflicts_with_all = ["paths", "jobs"])]
+    pub(crate) binary: Option<PathBuf>,
+
+    /// Grade this many submissions at a time, with a progress bar, and write
+    /// OUT/summary.csv, OUT/summary.json and OUT/<submission>/report.txt.
+    /// [default: the number of CPUs, when several PATHs are given]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: Option<u16>,
+
+    /// Which start methods to grade under: each run is made once per method.
+    #[arg(long, value_enum, default_value_t = Methods::Fork)]
+    pub(crate) start_method: Methods,
+
+    /// How to report: a table for people, or what a classroom platform reads.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+
+    /// Build and grade each PATH whole, with cargo, as it is (its own
+    /// manifests, build scripts and copy of `common`), rather than only its
+    /// exercises' sources against this workspace.
+    #[arg(long)]
+    pub(crate) whole: bool,
+
+    /// Where to write the JSON reports and, for several submissions, the
+    /// gradebook and per-submission reports; made if missing.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Add an exercise: a crate, a workspace member and a registry entry
+    /// whose placeholder check fails until it is filled in.
+    New {
+        /// The package, q<number>-<words>, such as q7-shared-memory.
+        package: String,
+
+        /// The workspace to add it to.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+    },
+    /// Write the students' copy of this workspace to OUT: solutions replaced
+    /// by todo!() stubs, hidden checks and instructor material left out.
+    Handout {
+        /// Where to write it; must not exist or be empty.
+        out: PathBuf,
+
+        /// The instructor's workspace.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+    },
+    /// Grade again whenever a file of the workspace is saved; q quits.
+    Watch {
+        /// The workspace to watch.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+
+        /// Watch only this exercise; repeat for several.
+        #[arg(short = 'e', long = "exercise", value_name = "ID")]
+        only: Vec<String>,
+    },
+    /// Write Gradescope's autograder zip (setup.sh, run_autograder and this
+    /// workspace's sources) to FILE.
+    Gradescope {
+        /// The zip to write.
+        zip: PathBuf,
+
+        /// The instructor's workspace.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Methods {
+    /// fork only
+    Fork,
+    /// spawn only
+    Spawn,
+    /// forkserver only
+    Forkserver,
+    /// every run under fork, then under spawn
+    Both,
+    /// every run under fork, spawn and forkserver
+    All,
+}
+
+impl Methods {
+    pub(crate) fn list(self) -> &'static [StartMethod] {
+        match self {
+            Methods::Fork => &[StartMethod::Fork],
+            Methods::Spawn => &[StartMethod::Spawn],
+            Methods::Forkserver => &[StartMethod::Forkserver],
+            Methods::Both => &[StartMethod::Fork, StartMethod::Spawn],
+            Methods::All => &[
+                StartMethod::Fork,
+                StartMethod::Spawn,
+                StartMethod::Forkserver,
+            ],
+        }
+    }
+}
+
+/// How reports are written; the text table always goes to the terminal.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// A table of exercises and points, then every failure in full.
+    Text,
+    /// GitHub Classroom's autograding result (version 1) to
+    /// OUT/autograding.json and Exercism's results.json (version 3) to
+    /// OUT/results.json.
+    Json,
+    /// The `result=<base64>` line a GitHub Actions step appends to
+    /// $GITHUB_OUTPUT for Classroom's reporter, on stdout (the table goes to
+    /// stderr); exits 0 whenever it graded.
+    Github,
+    /// Gradescope's results.json to OUT/results.json.
+    Gradescope,
+}
+
+impl Format {
+    pub(crate) fn batch_formats(self) -> batch::Formats {
+        batch::Formats {
+            json: self == Format::Json,
+            gradescope: self == Format::Gradescope,
+        }
+    }
+}

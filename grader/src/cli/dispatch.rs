@@ -1,0 +1,140 @@
+//! Each command to the engine or authoring call that does it, and its
+//! outcome to output and an exit code: 0 when every check passed, 1 when
+//! one failed, 2 when grading itself could not be done.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use grader::{Error, Instructor, Report, Source, batch, exercises, formats};
+
+use super::args::{Args, Command, Format};
+use super::progress::grade_batch;
+
+/// Runs what `args` asks for.
+pub(crate) fn run(args: &Args) -> ExitCode {
+    if let Some(command) = &args.command {
+        return finish(author(command));
+    }
+    if args.paths.len() > 1 || args.jobs.is_some() {
+        return match grade_batch(args, || instructor(args)) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => fail(&error),
+        };
+    }
+    let started = Instant::now();
+    let graded = grade(args);
+    // The report is printed whatever happens to the files.
+    match (&graded, args.format) {
+        (Ok(report), Format::Github) => {
+            eprint!("{report}");
+            println!("{}", formats::github_output(report));
+        }
+        (Ok(report), _) => print!("{report}"),
+        (Err(_), Format::Github) => println!("{}", formats::github_error_output()),
+        (Err(_), _) => {}
+    }
+    let written = batch::create_dir(&args.out).and_then(|()| {
+        let error = graded.as_ref().err().map(ToString::to_string);
+        let outcome = graded
+            .as_ref()
+            .map_err(|_| error.as_deref().unwrap_or_default());
+        batch::write_platform_files(
+            &args.out,
+            outcome,
+            args.format.batch_formats(),
+            started.elapsed(),
+        )
+    });
+    if let Err(why) = written {
+        return fail(&why);
+    }
+    match graded {
+        Ok(report) if report.passed() || args.format == Format::Github => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => fail(&error),
+    }
+}
+
+/// Runs an authoring command, printing what it made.
+fn author(command: &Command) -> Result<(), Error> {
+    use grader::author::{gradescope, handout, new, watch};
+    match command {
+        Command::New { package, workspace } => {
+            for path in new::new_exercise(workspace, package)? {
+                println!("wrote {path}");
+            }
+            println!("now: cargo test (the placeholder check fails until you fill it in)");
+        }
+        Command::Handout { out, workspace } => print!("{}", handout::write(workspace, out)?),
+        Command::Watch { workspace, only } => watch::run(workspace, only)?,
+        Command::Gradescope { zip, workspace } => {
+            gradescope::write_zip(workspace, zip)?;
+            println!(
+                "wrote {}: upload it as the assignment's autograder",
+                zip.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` is graded whole: the grader's own workspace, or any with
+/// `--whole`.
+fn whole(args: &Args, path: &Path) -> bool {
+    args.whole || grader::is_own_workspace(path)
+}
+
+/// The instructor's workspace, built, when some PATH is graded from its
+/// exercises' sources; `None` when every one is graded whole.
+fn instructor(args: &Args) -> Result<Option<Instructor>, Error> {
+    if args.paths.iter().all(|p| whole(args, p)) {
+        return Ok(None);
+    }
+    Instructor::prepare(&grader::instructor_workspace()).map(Some)
+}
+
+/// Grades the one PATH, or the one `--binary`.
+fn grade(args: &Args) -> Result<Report, Error> {
+    let Some(binary) = &args.binary else {
+        let [path] = args.paths.as_slice() else {
+            unreachable!("one path unless grading a batch")
+        };
+        if !path.join("Cargo.toml").is_file() && exercises::find(&path.to_string_lossy()).is_some()
+        {
+            // `grader q6` was how one exercise used to be chosen.
+            return Err(Error::ExerciseAsPath(path.display().to_string()));
+        }
+        let instructor = instructor(args)?;
+        let source = Source::of(path, instructor.as_ref());
+        return grader::grade_as(path, &args.only, args.start_method.list(), &source);
+    };
+    let [name] = args.only.as_slice() else {
+        return Err(Error::OneExerciseForBinary(args.only.clone()));
+    };
+    let exercise = exercises::find(name).ok_or_else(|| Error::UnknownExercise(name.clone()))?;
+    let binary = grader::executable(binary)?;
+    Ok(Report {
+        exercises: vec![grader::grade_exercise_with(
+            exercise,
+            &binary,
+            args.start_method.list(),
+        )?],
+        unused: Vec::new(),
+    })
+}
+
+/// Exit code 0, or 2 with the error on one line.
+fn finish(outcome: Result<(), Error>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// The error on one line, and exit code 2.
+fn fail(error: &Error) -> ExitCode {
+    eprintln!("grader: {error}");
+    ExitCode::from(2)
+}
