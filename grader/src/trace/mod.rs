@@ -38,6 +38,12 @@
 //! (`PTRACE_SYSCALL`), reads how many bytes it wrote, and copies those bytes
 //! from the writer's memory (`process_vm_readv`): [`Events::writes`] says,
 //! by the kernel's account, which process wrote each byte of the output.
+//!
+//! # Where things are
+//!
+//! This file: attaching and the event loop ([`Tracer`]); `events.rs`: what
+//! is recorded ([`Events`]); `writes.rs`: the writes, from their seccomp
+//! stop to the bytes copied.
 
 use std::collections::{HashMap, HashSet};
 
@@ -48,99 +54,14 @@ use nix::unistd::Pid;
 
 pub use crate::ending::Ending;
 
+mod events;
+mod writes;
+
+pub use events::{Created, Events, Stream, Written};
+use writes::Pending;
+
 /// Set to `off` to grade without `ptrace`, as where it is not permitted.
 pub const PTRACE_ENV: &str = "GRADER_PTRACE";
-
-/// A process the program created.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Created {
-    /// Its pid.
-    pub pid: Pid,
-    /// Its parent by the kernel's account when it was created: the process
-    /// that created it, or that one's parent for a clone with
-    /// `CLONE_PARENT` (children of a fork server).
-    pub parent: Pid,
-    /// Whether it replaced its program (`exec`), as a spawned child does.
-    pub exec: bool,
-    /// How it ended, if it has.
-    pub exit: Option<Ending>,
-}
-
-/// Which output stream a write went to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-/// Bytes one process wrote to an output stream, in one system call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    /// The process (thread group) that wrote them.
-    pub pid: Pid,
-    /// Where.
-    pub stream: Stream,
-    /// What, as the kernel took it.
-    pub bytes: Vec<u8>,
-}
-
-/// How many bytes of output the tracer copies, over a whole run; beyond
-/// it, writes are let through unread (the output check then fails on the
-/// size anyway).
-const WRITTEN_CAP: usize = 1 << 20;
-
-/// What the kernel reported about a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Events {
-    /// Every process created, in the order the kernel reported them.
-    pub processes: Vec<Created>,
-    /// Every thread created: (thread id, its process).
-    pub threads: Vec<(Pid, Pid)>,
-    /// Whether the run tried to create more processes than its limit.
-    pub over_limit: bool,
-    /// Every write to the output pipes, in the order the calls returned.
-    pub writes: Vec<Written>,
-}
-
-impl Events {
-    /// The processes whose parent is `parent`.
-    pub fn children_of(&self, parent: Pid) -> impl Iterator<Item = &Created> {
-        self.processes.iter().filter(move |p| p.parent == parent)
-    }
-
-    /// How many threads process `pid` created.
-    pub fn threads_of(&self, pid: Pid) -> usize {
-        self.threads.iter().filter(|(_, tgid)| *tgid == pid).count()
-    }
-
-    /// The process `pid`, if the run created it.
-    pub fn process(&self, pid: Pid) -> Option<&Created> {
-        self.processes.iter().find(|p| p.pid == pid)
-    }
-
-    /// What each process wrote to `stream`, by process, in the order of
-    /// their first write.
-    pub fn written_by(&self, stream: Stream) -> Vec<(Pid, Vec<u8>)> {
-        let mut by: Vec<(Pid, Vec<u8>)> = Vec::new();
-        for write in self.writes.iter().filter(|w| w.stream == stream) {
-            match by.iter_mut().find(|(pid, _)| *pid == write.pid) {
-                Some((_, bytes)) => bytes.extend_from_slice(&write.bytes),
-                None => by.push((write.pid, write.bytes.clone())),
-            }
-        }
-        by
-    }
-}
-
-/// A write stopped at its seccomp stop, let run to its exit.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    stream: Stream,
-    call: u64,
-    args: [u64; 6],
-}
 
 /// Whether tracing is wanted: not with `GRADER_PTRACE=off`.
 pub fn wanted() -> bool {
@@ -343,72 +264,6 @@ impl Tracer {
         }
     }
 
-    /// A call of the write family stopped at entry: if it writes to an
-    /// output pipe, let it run to its exit, where it is read.
-    fn write_called(&mut self, tid: Pid) {
-        let stream = syscall_info(tid).ok().and_then(|info| {
-            if info.op != libc::PTRACE_SYSCALL_INFO_SECCOMP {
-                return None;
-            }
-            // SAFETY: `op` says the `seccomp` member is the one filled in.
-            let call = unsafe { info.u.seccomp };
-            let stream = self.output(tid, call.args[0])?;
-            self.pending.insert(
-                tid,
-                Pending {
-                    stream,
-                    call: call.nr,
-                    args: call.args,
-                },
-            );
-            Some(stream)
-        });
-        let _ = match stream {
-            Some(_) => ptrace::syscall(tid, None),
-            None => ptrace::cont(tid, None),
-        };
-    }
-
-    /// Which output pipe descriptor `fd` of task `tid` is, if any.
-    fn output(&self, tid: Pid, fd: u64) -> Option<Stream> {
-        let link = std::fs::read_link(format!("/proc/{tid}/fd/{fd}")).ok()?;
-        let link = link.to_str()?;
-        let inode: u64 = link
-            .strip_prefix("pipe:[")?
-            .strip_suffix(']')?
-            .parse()
-            .ok()?;
-        self.outputs
-            .iter()
-            .find(|(ino, _)| *ino == inode)
-            .map(|(_, stream)| *stream)
-    }
-
-    /// A write to an output pipe returned: copy what it wrote.
-    fn write_returned(&mut self, tid: Pid) {
-        if let Some(pending) = self.pending.remove(&tid)
-            && let Ok(info) = syscall_info(tid)
-            && info.op == libc::PTRACE_SYSCALL_INFO_EXIT
-        {
-            // SAFETY: `op` says the `exit` member is the one filled in.
-            let exit = unsafe { info.u.exit };
-            let written = usize::try_from(exit.sval).unwrap_or(0);
-            if exit.is_error == 0 && written > 0 && self.copied < WRITTEN_CAP {
-                let bytes = copy_written(tid, &pending, written.min(WRITTEN_CAP - self.copied));
-                self.copied += bytes.len();
-                let pid = self.tasks.get(&tid).copied().unwrap_or(tid);
-                self.events.writes.push(Written {
-                    pid,
-                    stream: pending.stream,
-                    bytes,
-                });
-            }
-        }
-        if self.runs_on() {
-            let _ = ptrace::cont(tid, None);
-        }
-    }
-
     fn event(&mut self, pid: Pid, event: i32) {
         let tgid = self.tasks.get(&pid).copied().unwrap_or(pid);
         let fork = event == Event::PTRACE_EVENT_FORK as i32
@@ -489,65 +344,6 @@ impl Tracer {
             p.exit.get_or_insert(exit);
         }
     }
-}
-
-/// `PTRACE_GET_SYSCALL_INFO` for task `tid`, stopped at a system call.
-/// (nix's wrapper passes a size of 0, so the kernel fills in nothing.)
-fn syscall_info(tid: Pid) -> Result<libc::ptrace_syscall_info, nix::errno::Errno> {
-    let mut info = std::mem::MaybeUninit::<libc::ptrace_syscall_info>::zeroed();
-    let size = std::mem::size_of::<libc::ptrace_syscall_info>();
-    // SAFETY: the kernel writes at most `size` bytes into `info`, which is
-    // that large and zeroed, so every byte is initialized afterwards.
-    let filled = unsafe {
-        libc::ptrace(
-            libc::PTRACE_GET_SYSCALL_INFO,
-            tid.as_raw(),
-            size as *mut libc::c_void,
-            info.as_mut_ptr(),
-        )
-    };
-    if filled <= 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    // SAFETY: zeroed, then filled in by the kernel.
-    Ok(unsafe { info.assume_init() })
-}
-
-/// The `len` bytes a write call of task `tid` wrote, from its memory: one
-/// buffer for `write` and `pwrite64`, an array of buffers for the others.
-fn copy_written(tid: Pid, call: &Pending, len: usize) -> Vec<u8> {
-    use nix::sys::uio::{RemoteIoVec, process_vm_readv};
-    let read = |base: u64, len: usize| -> Vec<u8> {
-        let mut bytes = vec![0u8; len];
-        let remote = [RemoteIoVec {
-            base: usize::try_from(base).unwrap_or(0),
-            len,
-        }];
-        let got = process_vm_readv(tid, &mut [std::io::IoSliceMut::new(&mut bytes)], &remote)
-            .unwrap_or(0);
-        bytes.truncate(got);
-        bytes
-    };
-    let single = [libc::SYS_write, libc::SYS_pwrite64]
-        .iter()
-        .any(|&c| u64::try_from(c).is_ok_and(|c| c == call.call));
-    if single {
-        return read(call.args[1], len);
-    }
-    // An array of (base, len) pairs, 16 bytes each.
-    let count = usize::try_from(call.args[2]).unwrap_or(0).min(1024);
-    let array = read(call.args[1], count * 16);
-    let mut bytes = Vec::with_capacity(len);
-    for pair in array.chunks_exact(16) {
-        if bytes.len() >= len {
-            break;
-        }
-        let base = u64::from_ne_bytes(pair[..8].try_into().expect("8 bytes"));
-        let size = usize::try_from(u64::from_ne_bytes(pair[8..].try_into().expect("8 bytes")))
-            .unwrap_or(0);
-        bytes.extend(read(base, size.min(len - bytes.len())));
-    }
-    bytes
 }
 
 /// The thread group (process) task `tid` belongs to, from `/proc`.
