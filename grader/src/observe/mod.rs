@@ -193,26 +193,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     listener
         .set_nonblocking(true)
         .map_err(|e| Error::io("set up the check-in socket", e))?;
-
-    let mut started = start(binary, run, dir.path(), trace::wanted())?;
-    let mut waiter = if trace::wanted() {
-        match Tracer::seize(
-            started.sandbox.program,
-            PROCESS_LIMIT,
-            started.inodes.clone(),
-        ) {
-            Ok(tracer) => Waiter::Traced(Box::new(tracer)),
-            Err(why) => {
-                // Its filter sends writes to a tracer that is not there:
-                // start it again without.
-                drop(started);
-                started = start(binary, run, dir.path(), false)?;
-                Waiter::Plain(why)
-            }
-        }
-    } else {
-        Waiter::Plain(format!("{}=off", trace::PTRACE_ENV))
-    };
+    let (started, mut waiter) = launch(binary, run, dir.path())?;
     let Started {
         mut sandbox,
         stdout,
@@ -230,42 +211,16 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         waiter.kill(&mut sandbox);
         return Err(error);
     }
-
-    let mut watch = Watch {
-        main,
-        run,
-        desk: checkin::Desk::new(listener),
-        held: Vec::new(),
-        most_held: 0,
-        held_together: Vec::new(),
-        release: None,
-        saw_waits: true,
-        most_threads: 0,
-    };
+    let mut watch = Watch::new(main, run, listener);
     let ending = watch.until_exit(&mut waiter, &mut sandbox)?;
-    let mut leftovers = cleanup::clear_run(main, &mut waiter, &mut sandbox);
-    let traced = match waiter {
-        Waiter::Traced(tracer) => {
-            // Traced processes that left the group are still known.
-            leftovers.extend(tracer.alive());
-            Ok(tracer.finish())
-        }
-        Waiter::Plain(why) => Err(why),
-    };
-    let pipes: Vec<u64> = inodes.iter().map(|(ino, _)| *ino).collect();
-    // A process that left the run may still hold the output pipes open.
-    if !(stdout.closed_within(cleanup::PIPE_GRACE) && stderr.closed_within(cleanup::PIPE_GRACE)) {
-        leftovers.extend(cleanup::clear_pipe_holders(&pipes));
-    }
-    leftovers.sort();
-    leftovers.dedup();
-    // After a timeout the grader killed the run itself: nothing was left
-    // behind by the program, and what is still dying is no verdict.
-    let leftovers = if matches!(ending, Ending::TimedOut(_) | Ending::TooManyProcesses(_)) {
-        Vec::new()
-    } else {
-        leftovers
-    };
+    let (leftovers, traced) = clear(
+        main,
+        ending,
+        waiter,
+        &mut sandbox,
+        &inodes,
+        [&stdout, &stderr],
+    );
     let most_threads = match &traced {
         // Exact: one plus every thread the kernel saw it create.
         Ok(events) => u32::try_from(1 + events.threads_of(main)).unwrap_or(u32::MAX),
@@ -294,6 +249,68 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     })
 }
 
+/// Launches the program, traced where the kernel permits it (else
+/// started again without the tracer its filter would wait for).
+fn launch(binary: &Path, run: &Run, dir: &Path) -> Result<(Started, Waiter), Error> {
+    if !trace::wanted() {
+        let started = start(binary, run, dir, false)?;
+        return Ok((started, Waiter::Plain(format!("{}=off", trace::PTRACE_ENV))));
+    }
+    let started = start(binary, run, dir, true)?;
+    match Tracer::seize(
+        started.sandbox.program,
+        PROCESS_LIMIT,
+        started.inodes.clone(),
+    ) {
+        Ok(tracer) => Ok((started, Waiter::Traced(Box::new(tracer)))),
+        Err(why) => {
+            // Its filter sends writes to a tracer that is not there:
+            // start it again without.
+            drop(started);
+            Ok((start(binary, run, dir, false)?, Waiter::Plain(why)))
+        }
+    }
+}
+
+/// Once the main process has ended: kills what is left of the run and
+/// returns what was left (none after a timeout or a fork bomb: the grader
+/// stopped those runs itself), with the tracer's events or why there are
+/// none.
+fn clear(
+    main: Pid,
+    ending: Ending,
+    mut waiter: Waiter,
+    sandbox: &mut Sandbox,
+    inodes: &[(u64, Stream)],
+    outputs: [&capture::Capture; 2],
+) -> (Vec<Pid>, Result<Events, String>) {
+    let mut leftovers = cleanup::clear_run(main, &mut waiter, sandbox);
+    let traced = match waiter {
+        Waiter::Traced(tracer) => {
+            // Traced processes that left the group are still known.
+            leftovers.extend(tracer.alive());
+            Ok(tracer.finish())
+        }
+        Waiter::Plain(why) => Err(why),
+    };
+    let pipes: Vec<u64> = inodes.iter().map(|(ino, _)| *ino).collect();
+    // A process that left the run may still hold the output pipes open.
+    if !outputs
+        .iter()
+        .all(|output| output.closed_within(cleanup::PIPE_GRACE))
+    {
+        leftovers.extend(cleanup::clear_pipe_holders(&pipes));
+    }
+    leftovers.sort();
+    leftovers.dedup();
+    // After a timeout the grader killed the run itself: nothing was left
+    // behind by the program, and what is still dying is no verdict.
+    if matches!(ending, Ending::TimedOut(_) | Ending::TooManyProcesses(_)) {
+        leftovers.clear();
+    }
+    (leftovers, traced)
+}
+
 struct Watch<'a> {
     main: Pid,
     run: &'a Run,
@@ -306,7 +323,21 @@ struct Watch<'a> {
     most_threads: u32,
 }
 
-impl Watch<'_> {
+impl<'a> Watch<'a> {
+    fn new(main: Pid, run: &'a Run, listener: UnixListener) -> Watch<'a> {
+        Watch {
+            main,
+            run,
+            desk: checkin::Desk::new(listener),
+            held: Vec::new(),
+            most_held: 0,
+            held_together: Vec::new(),
+            release: None,
+            saw_waits: true,
+            most_threads: 0,
+        }
+    }
+
     fn until_exit(&mut self, waiter: &mut Waiter, sandbox: &mut Sandbox) -> Result<Ending, Error> {
         let deadline = Instant::now() + self.run.timeout;
         loop {
