@@ -1,0 +1,101 @@
+//! The `concurrency` check: the children were alive at the same time
+//! (held together at the rendezvous), and they are the ones that wrote
+//! the children's lines.
+
+use nix::unistd::Pid;
+
+use crate::exercises::{Exercise, Run};
+use crate::observe::{Observation, Release};
+use crate::report::{Check, CheckKind, Failure};
+
+use super::attribution::workers_that_wrote;
+
+const NAME: CheckKind = CheckKind::Concurrency;
+
+pub(super) fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
+    let hint = format!("start every process before joining any; {}", exercise.hint);
+    let unobserved = seen.traced.as_ref().map_or(0, |events| {
+        events
+            .children_of(seen.main)
+            .filter(|p| !seen.checkins.iter().any(|c| c.pid == p.pid))
+            .count()
+    });
+    if seen.checkins.is_empty() && unobserved > 0 {
+        // Processes made without common never checked in: nothing was seen
+        // of when they ran, so nothing is claimed about it.
+        return Check::fail(
+            NAME,
+            Failure {
+                problem: format!(
+                    "not shown: the main process created {unobserved} child processes without \
+                     common, which never checked in, so the grader could not hold them to see \
+                     them alive at the same time"
+                ),
+                expected: format!("{} child processes alive at once", run.children),
+                got: "no process held".to_owned(),
+                hint,
+            },
+        );
+    }
+    let held = seen.most_held >= run.children;
+    if held {
+        return writers_apart(run, seen, hint).unwrap_or_else(|| Check::pass(NAME));
+    }
+    let why = match seen.release {
+        Release::Stalled => {
+            "; the main process waited for a child before starting the others, so they ran one \
+             after another"
+        }
+        Release::TimedOut => "; the timeout struck first",
+        Release::MainExited | Release::AllHeld => "",
+    };
+    Check::fail(
+        NAME,
+        Failure {
+            problem: format!(
+                "only {} of {} child processes were alive at the same time{why}",
+                seen.most_held, run.children
+            ),
+            expected: format!("{} child processes alive at once", run.children),
+            got: format!("at most {} at once", seen.most_held),
+            hint,
+        },
+    )
+}
+
+/// Where the kernel says who wrote the lines, the processes held at once
+/// must be the ones that did the work: the failure when they are not.
+fn writers_apart(run: &Run, seen: &Observation, hint: String) -> Option<Check> {
+    let writers = workers_that_wrote(run, seen)?;
+    let apart: Vec<Pid> = writers
+        .iter()
+        .copied()
+        .filter(|pid| !seen.held_together.contains(pid))
+        .collect();
+    if writers.len() >= run.children && apart.is_empty() {
+        return None;
+    }
+    Some(Check::fail(
+        NAME,
+        Failure {
+            problem: format!(
+                "{} processes were held alive at the same time, but the lines were written by {} \
+                 child processes{}; the processes that do the work must be the ones that run at \
+                 once",
+                seen.most_held,
+                writers.len(),
+                if apart.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} of them not among those held together)", apart.len())
+                }
+            ),
+            expected: format!(
+                "{} child processes that each print their lines, alive at once",
+                run.children
+            ),
+            got: format!("{} child processes wrote the lines", writers.len()),
+            hint,
+        },
+    ))
+}

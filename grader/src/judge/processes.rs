@@ -1,0 +1,137 @@
+//! The `processes` check: the expected number of child processes checked
+//! in, with distinct pids, each a child of the main process and each one
+//! the kernel saw the run create.
+
+use nix::unistd::Pid;
+
+use crate::exercises::{Exercise, Run};
+use crate::observe::{CheckIn, Observation};
+use crate::report::{Check, CheckKind, Failure};
+
+pub(super) fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
+    const NAME: CheckKind = CheckKind::Processes;
+    let main = seen.main;
+    // In the order of their names: the order they came in is a race.
+    let mut checkins: Vec<&CheckIn> = seen.checkins.iter().collect();
+    checkins.sort_by(|a, b| a.label.cmp(&b.label).then(a.pid.cmp(&b.pid)));
+    let (children, mut problems) = children(main, &checkins);
+    problems.extend(not_created(seen, &checkins));
+    if children.len() != run.children {
+        problems.insert(0, miscounted(run, seen, children.len()));
+    }
+    if problems.is_empty() {
+        return Check::pass(NAME);
+    }
+    let got = if checkins.is_empty() {
+        "no process checked in".to_owned()
+    } else {
+        checkins
+            .iter()
+            .map(|c| {
+                let parent = c.ppid.map_or("gone".to_owned(), |p| p.to_string());
+                format!("pid {} `{}`, parent {parent}", c.pid, c.label)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Check::fail(
+        NAME,
+        Failure {
+            problem: problems.join("; "),
+            expected: format!(
+                "{} processes created with common (Process or Pool), each a child of the main \
+                 process {main}",
+                run.children
+            ),
+            got,
+            hint: format!(
+                "create the workers with common::Process or common::Pool, from the main process; {}",
+                exercise.hint
+            ),
+        },
+    )
+}
+
+/// The distinct children of the main process among the check-ins, and
+/// what is wrong with the others (the main process itself, or a process
+/// with another parent).
+fn children(main: Pid, checkins: &[&CheckIn]) -> (Vec<Pid>, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut children = Vec::new();
+    for &checkin in checkins {
+        if checkin.pid == main {
+            problems.push(format!(
+                "`{}` checked in from the main process itself (pid {main}): that is a thread, \
+                 not a child process",
+                checkin.label
+            ));
+        } else if checkin.ppid != Some(main) {
+            let parent = checkin.ppid.map_or("gone".to_owned(), |p| p.to_string());
+            problems.push(format!(
+                "process {} (`{}`) is a child of {parent}, not of the main process {main}",
+                checkin.pid, checkin.label
+            ));
+        } else if !children.contains(&checkin.pid) {
+            children.push(checkin.pid);
+        }
+    }
+    (children, problems)
+}
+
+/// Check-ins naming a pid the kernel never saw this run create (when it
+/// was traced).
+fn not_created(seen: &Observation, checkins: &[&CheckIn]) -> Vec<String> {
+    let Ok(events) = &seen.traced else {
+        return Vec::new();
+    };
+    checkins
+        .iter()
+        .filter(|c| c.pid != seen.main && events.process(c.pid).is_none())
+        .map(|c| {
+            format!(
+                "pid {} (`{}`) checked in, but the kernel never saw this program create it",
+                c.pid, c.label
+            )
+        })
+        .collect()
+}
+
+/// How many children there were against how many were expected, with
+/// what the kernel saw of the others: processes that never checked in,
+/// or threads.
+fn miscounted(run: &Run, seen: &Observation, children: usize) -> String {
+    let main = seen.main;
+    let mut problem = format!(
+        "expected {} child processes of the main process, the kernel saw {children}",
+        run.children,
+    );
+    match &seen.traced {
+        Ok(events) => {
+            let created = events.children_of(main).count();
+            if created > children {
+                problem.push_str(&format!(
+                    " created with common; the main process created {created} child \
+                     processes in all, but {} of them never checked in (they were not made \
+                     with common::Process or common::Pool), so the grader could not hold \
+                     them",
+                    created - children
+                ));
+            }
+            let threads = events.threads_of(main);
+            if children == 0 && threads > 0 {
+                problem.push_str(&format!(
+                    "; the main process created {threads} threads, and threads are not \
+                     processes"
+                ));
+            }
+        }
+        Err(_) if children == 0 && seen.most_threads > 1 => {
+            problem.push_str(&format!(
+                "; the main process ran {} threads, and threads are not processes",
+                seen.most_threads
+            ));
+        }
+        Err(_) => {}
+    }
+    problem
+}
