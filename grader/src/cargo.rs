@@ -12,6 +12,22 @@
 //! else, so this costs little under `cargo test`, which has just built the
 //! same code.
 //!
+//! # Where each workspace is built
+//!
+//! The grader's own workspace (the instructor's, or a student's copy where
+//! the student runs the grader at home) is built where `cargo test` or
+//! `cargo run` builds it: with the `CARGO_TARGET_DIR` and configuration
+//! the grader runs under, so the binaries graded are the ones just built
+//! and nothing is built twice. Any other workspace graded whole
+//! (`--whole`, or a test's) is built in its own `target/`, whatever
+//! `CARGO_TARGET_DIR` or its configuration says ([`target_dir`]). Cargo
+//! names a workspace member's build artifacts (its build script's output
+//! among them) by the package and its path *within* the workspace, so two
+//! workspaces that both have a `q6-four-processes` would share them in one
+//! target directory, and one could be graded with the other's build script
+//! or binary. A student's submission graded from its exercises' sources
+//! uses no cargo target directory at all ([`submission`](crate::submission)).
+//!
 //! A build that hangs (a build script that never ends, say) is stopped after
 //! [`build_timeout`]: cargo runs in a process group of its own, which is
 //! killed whole, and the submission's verdict is that it did not build.
@@ -27,6 +43,7 @@ use std::time::Duration;
 use cargo_metadata::Message;
 
 use crate::error::Error;
+use crate::workspace::is_own_workspace;
 
 /// The executables of a built workspace, by target name, and the first
 /// error of each target that did not compile.
@@ -86,14 +103,18 @@ pub fn build_timeout() -> Duration {
 }
 
 /// Builds every binary and example of the workspace at `workspace`, within
-/// [`build_timeout`]. A build that fails still returns what was built, with
-/// the errors ([`Binaries::compile_error`]); only a build stopped at its
-/// timeout is an error.
+/// [`build_timeout`], where [`target_dir`] says. A build that fails still
+/// returns what was built, with the errors ([`Binaries::compile_error`]);
+/// only a build stopped at its timeout is an error.
 pub fn build(workspace: &Path) -> Result<Binaries, Error> {
+    // Cargo runs in the workspace, so a relative path would be taken from
+    // there.
+    let workspace = &std::path::absolute(workspace)
+        .map_err(|e| Error::io(format!("find {}", workspace.display()), e))?;
     let limits = crate::sandbox::BuildLimits::new();
     let mut command = Command::new(cargo());
     limits.apply(&mut command);
-    let mut child = command
+    command
         .arg("build")
         .arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"))
@@ -103,7 +124,14 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
             "--examples",
             "--keep-going",
             "--message-format=json",
-        ])
+        ]);
+    if let Some(target) = target_dir(workspace) {
+        command.arg("--target-dir").arg(target);
+    }
+    let mut child = command
+        // As `cargo build` in the workspace: its configuration, and a
+        // relative CARGO_TARGET_DIR taken from its root.
+        .current_dir(workspace)
         // The network is gone: what is not downloaded already is not used.
         .env("CARGO_NET_OFFLINE", "true")
         .stdin(Stdio::null())
@@ -128,10 +156,40 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     // Cargo's stderr is read on a thread of its own so neither pipe can fill.
     let stderr = child.stderr.take().expect("stderr was piped");
     let stderr = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let (mut binaries, first) = read_messages(child.stdout.take().expect("stdout was piped"));
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("wait for cargo build", e))?;
+    drop(finished);
+    let late = watchdog.join().unwrap_or(false);
+    let stderr = stderr.join().unwrap_or_default();
+    if late {
+        // Whatever cargo had started (rustc, a build script) was in its
+        // group and died with it; what was orphaned to us is reaped.
+        crate::procfs::clear_group(group, |pid| {
+            let _ = nix::sys::wait::waitpid(pid, None);
+        });
+        return Err(Error::Build {
+            workspace: workspace.display().to_string(),
+            first_error: format!(
+                "cargo build did not finish within {} s and was stopped ({BUILD_TIMEOUT_ENV})",
+                timeout.as_secs()
+            ),
+        });
+    }
+    if !status.success() {
+        // A compile error came as a message; anything else (a bad
+        // manifest, a failed build script) only on stderr.
+        binaries.failed = Some(first.unwrap_or_else(|| first_error(&stderr)));
+    }
+    Ok(binaries)
+}
+
+/// What cargo's messages say was built, and the first compile error.
+fn read_messages(stdout: impl std::io::Read) -> (Binaries, Option<String>) {
     let mut binaries = Binaries::default();
-    let stdout = BufReader::new(child.stdout.take().expect("stdout was piped"));
     let mut first = None;
-    for message in Message::parse_stream(stdout).flatten() {
+    for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
         match message {
             Message::CompilerArtifact(artifact) => {
                 let library = artifact.filenames.iter().find(|f| {
@@ -159,33 +217,17 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
             _ => {}
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| Error::io("wait for cargo build", e))?;
-    drop(finished);
-    let late = watchdog.join().unwrap_or(false);
-    let stderr = stderr.join().unwrap_or_default();
-    if late {
-        // Whatever cargo had started (rustc, a build script) was in its
-        // group and died with it; what was orphaned to us is reaped.
-        crate::procfs::clear_group(group, |pid| {
-            let _ = nix::sys::wait::waitpid(pid, None);
-        });
-        Err(Error::Build {
-            workspace: workspace.display().to_string(),
-            first_error: format!(
-                "cargo build did not finish within {} s and was stopped ({BUILD_TIMEOUT_ENV})",
-                timeout.as_secs()
-            ),
-        })
-    } else {
-        if !status.success() {
-            // A compile error came as a message; anything else (a bad
-            // manifest, a failed build script) only on stderr.
-            binaries.failed = Some(first.unwrap_or_else(|| first_error(&stderr)));
-        }
-        Ok(binaries)
+    (binaries, first)
+}
+
+/// Where the workspace at `workspace` (an absolute path) is built: `None`
+/// for the grader's own (where cargo would build it), its own `target/`
+/// for any other.
+pub fn target_dir(workspace: &Path) -> Option<PathBuf> {
+    if is_own_workspace(workspace) {
+        return None;
     }
+    Some(workspace.join("target"))
 }
 
 fn is_error(level: cargo_metadata::diagnostic::DiagnosticLevel) -> bool {

@@ -54,6 +54,7 @@ pub mod sandbox;
 pub mod submission;
 #[expect(unsafe_code, reason = "ptrace: the OS boundary of a run's evidence")]
 pub mod trace;
+mod workspace;
 
 pub use common::StartMethod;
 
@@ -65,4 +66,5 @@ pub use judge::judge;
 pub use report::{
     Allotted, Check, CheckKind, CheckRow, ExerciseReport, Failure, Report, RunReport,
 };
-pub use submission::{Instructor, Source, grade_as, instructor_workspace, is_own_workspace};
+pub use submission::{Instructor, Source, grade_as};
+pub use workspace::{instructor_workspace, is_own_workspace};

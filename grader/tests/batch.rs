@@ -270,6 +270,65 @@ fn tiny_member(root: &Path, name: &str, main: &str) {
     std::fs::write(dir.join("src/main.rs"), main).expect("write");
 }
 
+/// Two workspaces graded whole in one batch, with the same package, the
+/// same `main.rs` and build scripts that differ, while `CARGO_TARGET_DIR`
+/// points at one directory: each is built in its own `target/`, so each
+/// binary prints what its own build script set. (In one target directory
+/// cargo would name both build scripts' output alike, and the second
+/// workspace would be graded with the first one's.)
+#[test]
+fn workspaces_graded_whole_never_share_build_artifacts() {
+    let class = tempfile::tempdir().expect("temp dir");
+    let shared = class.path().join("shared-target");
+    let names = ["alice", "bob"];
+    for name in names {
+        let dir = class.path().join(name);
+        tiny_workspace(
+            &dir,
+            "q6-four-processes",
+            "fn main() { println!(\"built by {}\", env!(\"BUILT_BY\")); }\n",
+        );
+        std::fs::write(
+            dir.join("build.rs"),
+            format!("fn main() {{ println!(\"cargo:rustc-env=BUILT_BY={name}\"); }}\n"),
+        )
+        .expect("write");
+    }
+    let out = class.path().join("marks");
+    // Named from the class's directory, as an instructor types them.
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .current_dir(class.path())
+        .env("CARGO_TARGET_DIR", &shared)
+        .args([
+            "--whole",
+            "--exercise",
+            "q6",
+            "--jobs",
+            "1",
+            "--out",
+            "marks",
+        ])
+        .args(names)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    for name in names {
+        let report = std::fs::read_to_string(out.join(name).join("report.txt")).expect("a report");
+        assert!(
+            report.contains(&format!("built by {name}")),
+            "{name} was graded with another's build:\n{report}"
+        );
+    }
+    for name in names {
+        assert!(
+            class.path().join(name).join("target").is_dir(),
+            "{name} was built in its own target/"
+        );
+    }
+}
+
 /// A build script that reaches for the network: the build runs in a
 /// network namespace of its own, so the connection the test listens for
 /// never comes, and the script's own message says it was refused.

@@ -37,6 +37,8 @@ fn each_verdict_comes_from_that_submission_alone() {
     // sent there, where the reference's binaries are.
     let shared = cargo_metadata::MetadataCommand::new()
         .manifest_path(crate::workspace().join("Cargo.toml"))
+        // A relative CARGO_TARGET_DIR is taken from the workspace's root.
+        .current_dir(crate::workspace())
         .no_deps()
         .exec()
         .expect("cargo metadata")
@@ -86,8 +88,13 @@ fn each_verdict_comes_from_that_submission_alone() {
     .expect("copy");
 
     let out = class.path().join("marks");
+    // A temporary directory of its own, so that what other tests leave in
+    // the shared one while they run is not counted below.
+    let temp = class.path().join("tmp");
+    std::fs::create_dir(&temp).expect("mkdir");
     let output = Command::cargo_bin("grader")
         .expect("the grader is built")
+        .env("TMPDIR", &temp)
         .env("CARGO_TARGET_DIR", &shared)
         .env("CARGO_BUILD_TARGET_DIR", &shared)
         .args(["--exercise", "q6", "--jobs", "2", "--out"])
@@ -133,7 +140,7 @@ fn each_verdict_comes_from_that_submission_alone() {
             "nothing is built inside a submission"
         );
     }
-    let leftover = std::fs::read_dir(std::env::temp_dir())
+    let leftover = std::fs::read_dir(&temp)
         .expect("temp")
         .flatten()
         .filter(|e| {

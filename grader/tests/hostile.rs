@@ -307,8 +307,15 @@ fn binary_mistakes_are_one_line_each() {
             "no submission could be graded",
         ),
     ];
+    // A batch writes its gradebook into the working directory: a scratch
+    // one, never the source tree.
+    let scratch = tempfile::tempdir().expect("temp dir");
     for (args, says) in cases {
-        let output = grader().args(&args).output().expect("runs");
+        let output = grader()
+            .current_dir(scratch.path())
+            .args(&args)
+            .output()
+            .expect("runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         let last = stderr.lines().last().unwrap_or_default();

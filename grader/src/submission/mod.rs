@@ -36,23 +36,9 @@ use crate::cargo::Binaries;
 use crate::error::Error;
 use crate::exercises::{EXERCISES, Exercise};
 use crate::report::{ExerciseReport, Report};
+use crate::workspace::is_own_workspace;
 
 use recipe::Recipe;
-
-/// The workspace the grader was built from: the instructor's.
-pub fn instructor_workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the grader lives inside its workspace")
-        .to_path_buf()
-}
-
-/// Whether `path` is the grader's own workspace, which is graded whole,
-/// with cargo, as it is.
-pub fn is_own_workspace(path: &Path) -> bool {
-    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-    canonical(path).is_some_and(|p| Some(p) == canonical(&instructor_workspace()))
-}
 
 /// The instructor's built workspace, ready to compile submissions against.
 #[derive(Debug)]
