@@ -322,3 +322,44 @@ fn binary_mistakes_are_one_line_each() {
         assert!(last.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// Every route to the output: what reached the pipes was written through
+/// the write family, each byte attributed by the tracer to the process
+/// that wrote it (here the main process), and the routes that move bytes
+/// without such a write are refused.
+#[test]
+fn every_write_route_is_attributed() {
+    let exercise = exercises::find("q6").expect("registered");
+    let run = (exercise.runs)().swap_remove(0);
+    let binary = crate::binaries()
+        .get("hostile_write_routes")
+        .expect("fixture built");
+    let seen = grader::observe::observe(binary, &run).expect("observed");
+    let events = seen.traced.as_ref().expect("tracing is permitted here");
+    let attributed = events.written_by(grader::observe::Stream::Stdout);
+    let [(writer, bytes)] = attributed.as_slice() else {
+        panic!("one writer: {attributed:?}");
+    };
+    assert_eq!(*writer, seen.main);
+    let out = seen.stdout.text();
+    assert_eq!(
+        String::from_utf8_lossy(bytes),
+        out,
+        "every byte read from the pipe was attributed"
+    );
+    for written in ["through write\n", "through writev\n", "through pwritev2\n"] {
+        assert!(out.contains(written), "{written:?} in:\n{out}");
+    }
+    for refused in [
+        "pwrite64: refused",
+        "pwritev: refused",
+        "sendfile: refused",
+        "splice: refused",
+        "vmsplice: refused",
+        "tee: refused",
+        "copy_file_range: refused",
+    ] {
+        assert!(out.contains(refused), "{refused:?} in:\n{out}");
+    }
+    assert_none_left("hostile_write_routes");
+}

@@ -70,6 +70,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 
 pub use crate::ending::Ending;
+pub use crate::trace::{Created, Events, Stream, Written};
 pub use capture::{Captured, OUTPUT_CAP};
 pub use checkin::CheckIn;
 
@@ -77,7 +78,7 @@ use crate::error::Error;
 use crate::exercises::Run;
 use crate::procfs::{self, Blocked};
 use crate::sandbox::{self, Layers, Sandbox, Spec};
-use crate::trace::{self, Events, Stream, Tracer};
+use crate::trace::{self, Tracer};
 
 /// How often the grader looks at the running program.
 const TICK: Duration = Duration::from_millis(1);

@@ -205,7 +205,9 @@ fn program_main(plan: &Plan) -> ! {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             fail(4);
         }
-        install_filter(&plan.filter).unwrap_or_else(|()| fail(5));
+        for filter in &plan.filters {
+            install_filter(filter).unwrap_or_else(|()| fail(5));
+        }
         let mut argv: [*const libc::c_char; 64] = [std::ptr::null(); 64];
         for (slot, arg) in argv.iter_mut().zip(plan.argv.iter().take(63)) {
             *slot = arg.as_ptr();
@@ -220,10 +222,11 @@ fn program_main(plan: &Plan) -> ! {
 }
 
 /// Installs `filter` on this process (`no_new_privs` must be set).
-fn install_filter(filter: &[libc::sock_filter]) -> Result<(), ()> {
+pub(super) fn install_filter(filter: &[seccompiler::sock_filter]) -> Result<(), ()> {
     let program = libc::sock_fprog {
         len: u16::try_from(filter.len()).map_err(|_| ())?,
-        filter: filter.as_ptr().cast_mut(),
+        // seccompiler's instruction is `struct sock_filter`, `repr(C)`.
+        filter: filter.as_ptr().cast::<libc::sock_filter>().cast_mut(),
     };
     // SAFETY: the kernel copies the program; `program` and `filter` outlive
     // the call.

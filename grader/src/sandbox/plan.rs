@@ -32,7 +32,8 @@ pub(super) struct Plan {
     pub(super) exec: CString,
     pub(super) argv: Vec<CString>,
     pub(super) envp: Vec<CString>,
-    pub(super) filter: Vec<libc::sock_filter>,
+    /// The seccomp filters, installed in this order.
+    pub(super) filters: Vec<seccompiler::BpfProgram>,
     pub(super) memory: u64,
 }
 
@@ -81,7 +82,7 @@ impl Plan {
                 .iter()
                 .map(|(k, v)| cstring(format!("{k}={v}")))
                 .collect(),
-            filter: seccomp::program(spec.traced),
+            filters: seccomp::filters(spec.traced),
             memory: memory_cap(),
         }
     }

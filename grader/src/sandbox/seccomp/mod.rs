@@ -1,0 +1,219 @@
+//! The seccomp filter every graded program runs under: its rules as data,
+//! compiled to classic BPF by `seccompiler` (rust-vmm's, as Firecracker
+//! uses it) before the `clone`, and checked by the kernel at each system
+//! call.
+//!
+//! - the write family ([`TRACED`]) stops at the tracer
+//!   (`SECCOMP_RET_TRACE`), which reads what was written to the output
+//!   pipes and by which process: that is how a line is attributed to the
+//!   process that printed it. Untraced, it is allowed;
+//! - ways around that attribution or around the tracer are refused with
+//!   `ENOSYS` ([`NOT_THERE`]: `sendfile`, `splice`, `vmsplice`, `tee` and
+//!   `copy_file_range`, after which Rust's std falls back to `write`;
+//!   `io_uring_setup`; `clone3`, after which glibc uses `clone`, whose
+//!   flags the filter can see), and `clone` with `CLONE_UNTRACED` or a
+//!   namespace flag ([`CLONE_REFUSED`]) with `EPERM`;
+//! - what could reach outside the sandbox is refused with `EPERM`
+//!   ([`REFUSED`]): `ptrace`, `process_vm_writev`, `mount` and its kin,
+//!   `unshare`, `setns`, `chroot`, `bpf`, `perf_event_open`, keys,
+//!   modules, `kexec`, `reboot`, swap, `userfaultfd`,
+//!   `open_by_handle_at`;
+//! - a system call of another architecture (i386's `int 0x80` on x86_64)
+//!   kills the process, and an x32 call (a number with bit 30 set) is
+//!   refused with `ENOSYS`, so that no number slips past the rules above.
+//!
+//! # Why several filters
+//!
+//! A `seccompiler` filter has one action for the calls its rules match and
+//! one for the others; the policy has three (trace, `ENOSYS`, `EPERM`), so
+//! it is three filters, installed one after the other. The kernel runs
+//! every filter at each call and takes the strictest answer (`ERRNO`
+//! before `TRACE` before `ALLOW`); the rules of the three are disjoint, so
+//! each call gets its own rule's answer. Each filter starts with
+//! `seccompiler`'s check of the architecture, which kills the process on
+//! a mismatch.
+//!
+//! One rule `seccompiler` cannot state: its rules match a system call by
+//! its exact number, and x32 calls are every number with bit 30 set. That
+//! range is a fourth filter of six instructions, written here
+//! ([`x32_guard`]). The tests (`tests.rs`) run a child under these
+//! filters and show what the kernel answered each call, against what it
+//! answers the same calls without them.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch, sock_filter,
+};
+
+/// The write family, which the tracer attributes.
+pub const TRACED: &[libc::c_long] = &[
+    libc::SYS_write,
+    libc::SYS_writev,
+    libc::SYS_pwrite64,
+    libc::SYS_pwritev,
+    libc::SYS_pwritev2,
+];
+
+/// Refused with `ENOSYS`, as if the kernel did not have them: ways around
+/// the tracer's view of writes and of new processes.
+pub const NOT_THERE: &[libc::c_long] = &[
+    libc::SYS_sendfile,
+    libc::SYS_splice,
+    libc::SYS_vmsplice,
+    libc::SYS_tee,
+    libc::SYS_copy_file_range,
+    libc::SYS_clone3,
+    libc::SYS_io_uring_setup,
+];
+
+/// Refused with `EPERM`: what could reach outside the sandbox.
+pub const REFUSED: &[libc::c_long] = &[
+    libc::SYS_ptrace,
+    libc::SYS_process_vm_writev,
+    libc::SYS_mount,
+    libc::SYS_umount2,
+    libc::SYS_pivot_root,
+    libc::SYS_chroot,
+    libc::SYS_unshare,
+    libc::SYS_setns,
+    libc::SYS_open_tree,
+    libc::SYS_move_mount,
+    libc::SYS_fsopen,
+    libc::SYS_fsconfig,
+    libc::SYS_fsmount,
+    libc::SYS_fspick,
+    libc::SYS_bpf,
+    libc::SYS_perf_event_open,
+    libc::SYS_keyctl,
+    libc::SYS_add_key,
+    libc::SYS_request_key,
+    libc::SYS_init_module,
+    libc::SYS_finit_module,
+    libc::SYS_delete_module,
+    libc::SYS_kexec_load,
+    libc::SYS_kexec_file_load,
+    libc::SYS_reboot,
+    libc::SYS_swapon,
+    libc::SYS_swapoff,
+    libc::SYS_userfaultfd,
+    libc::SYS_open_by_handle_at,
+];
+
+/// `clone` flags refused with `EPERM`: a task the tracer would not see,
+/// or a namespace of the program's own.
+pub const CLONE_REFUSED: &[libc::c_int] = &[
+    libc::CLONE_UNTRACED,
+    libc::CLONE_NEWUSER,
+    libc::CLONE_NEWPID,
+    libc::CLONE_NEWNET,
+    libc::CLONE_NEWNS,
+    libc::CLONE_NEWIPC,
+    libc::CLONE_NEWUTS,
+    libc::CLONE_NEWCGROUP,
+];
+
+/// What the tracer is told a traced call is: a write to attribute.
+pub const TRACE_WRITE: u32 = 1;
+
+#[cfg(target_arch = "x86_64")]
+const ARCH: TargetArch = TargetArch::x86_64;
+#[cfg(target_arch = "aarch64")]
+const ARCH: TargetArch = TargetArch::aarch64;
+
+/// The filters to install, in order. `traced`: whether writes stop at the
+/// tracer (a filter that asks for a tracer where there is none makes
+/// every write fail, so untraced runs do not have that one).
+pub fn filters(traced: bool) -> Vec<BpfProgram> {
+    let every = |calls: &[libc::c_long]| -> BTreeMap<i64, Vec<SeccompRule>> {
+        calls.iter().map(|&call| (call, Vec::new())).collect()
+    };
+    let mut refused = every(REFUSED);
+    refused.insert(libc::SYS_clone, clone_rules());
+    let mut filters = Vec::new();
+    if let Some(guard) = x32_guard() {
+        filters.push(guard);
+    }
+    if traced {
+        filters.push(compile(every(TRACED), SeccompAction::Trace(TRACE_WRITE)));
+    }
+    filters.push(compile(
+        every(NOT_THERE),
+        SeccompAction::Errno(errno(libc::ENOSYS)),
+    ));
+    filters.push(compile(refused, SeccompAction::Errno(errno(libc::EPERM))));
+    filters
+}
+
+/// `clone` with any of [`CLONE_REFUSED`] in its flags (the first argument,
+/// whose low word holds them all): a rule per flag, any of which matches.
+fn clone_rules() -> Vec<SeccompRule> {
+    CLONE_REFUSED
+        .iter()
+        .map(|&flag| {
+            let flag = u64::from(flag.unsigned_abs());
+            let condition = SeccompCondition::new(
+                0,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(flag),
+                flag,
+            )
+            .expect("argument 0 exists");
+            SeccompRule::new(vec![condition]).expect("one condition")
+        })
+        .collect()
+}
+
+/// A filter that answers `action` to the calls of `rules` and allows the
+/// others.
+fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, action: SeccompAction) -> BpfProgram {
+    let filter =
+        SeccompFilter::new(rules, SeccompAction::Allow, action, ARCH).expect("the actions differ");
+    BpfProgram::try_from(filter).expect("a filter of a few dozen rules fits")
+}
+
+/// `errno` as a filter's return data.
+fn errno(code: i32) -> u32 {
+    code.unsigned_abs()
+}
+
+/// The x32 range refused with `ENOSYS`: on x86_64, a call whose number has
+/// bit 30 set; everything else is left to the other filters (another
+/// architecture is theirs to kill).
+#[cfg(target_arch = "x86_64")]
+fn x32_guard() -> Option<BpfProgram> {
+    const X32_BIT: u32 = 0x4000_0000;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    /// Offsets in `struct seccomp_data`.
+    const NR: u32 = 0;
+    const ARCH: u32 = 4;
+    let load = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    let jeq = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    let jge = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    let ret = (libc::BPF_RET | libc::BPF_K) as u16;
+    let op = |code, k, jt, jf| sock_filter { code, jt, jf, k };
+    Some(vec![
+        op(load, ARCH, 0, 0),
+        // Another architecture: 2 on, to ALLOW.
+        op(jeq, AUDIT_ARCH_X86_64, 0, 2),
+        op(load, NR, 0, 0),
+        // Bit 30: 1 on, to ERRNO.
+        op(jge, X32_BIT, 1, 0),
+        op(ret, libc::SECCOMP_RET_ALLOW, 0, 0),
+        op(
+            ret,
+            libc::SECCOMP_RET_ERRNO | (errno(libc::ENOSYS) & libc::SECCOMP_RET_DATA),
+            0,
+            0,
+        ),
+    ])
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn x32_guard() -> Option<BpfProgram> {
+    None
+}
+
+#[cfg(test)]
+mod tests;
