@@ -197,7 +197,7 @@ fn child(calls: &[Call], filters: &[BpfProgram], socket: RawFd) -> ! {
             let answer: i64 = if done < 0 {
                 -i64::from(*libc::__errno_location())
             } else {
-                i64::from(done)
+                done
             };
             libc::send(socket, (&raw const answer).cast(), 8, 0);
         }
