@@ -48,10 +48,11 @@
 //!
 //! # Where things are
 //!
-//! This file: the layers, [`launch`] and [`Sandbox`]; `plan.rs`: the steps
-//! and C strings prepared before the `clone`; `init.rs`: what runs after
-//! it, the run's init and the program's last set-up; `seccomp.rs`: the filter;
-//! `cgroup.rs`: the caps; `build.rs`: the limits of a build.
+//! This file: [`launch`] and [`Sandbox`]; `layers.rs`: which layers a run
+//! had; `plan.rs`: the steps and C strings prepared before the `clone`;
+//! `init.rs`: what runs after it, the run's init and the program's last
+//! set-up; `seccomp/`: the filter and its tests; `cgroup.rs`: the caps;
+//! `build.rs`: the limits of a build.
 //!
 //! Every `unsafe` block of the grader that is not `ptrace` lives here: the
 //! child side of `clone` may only make raw system calls on data prepared
@@ -63,7 +64,7 @@ pub mod seccomp;
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -72,9 +73,11 @@ use nix::unistd::Pid;
 use crate::error::Error;
 
 pub use cgroup::Cgroups;
+pub use layers::Layers;
 
 mod build;
 mod init;
+mod layers;
 mod plan;
 
 pub use build::{BUILD_MEMORY_ENV, BuildLimits};
@@ -119,38 +122,6 @@ pub fn parse_size(text: &str) -> Option<u64> {
         _ => (text, 0),
     };
     number.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
-}
-
-/// Which layers of isolation a run had.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Layers {
-    /// Its own PID namespace, with our init as pid 1.
-    pub pid_namespace: bool,
-    /// Its own network namespace: no network.
-    pub network_namespace: bool,
-    /// Its own root: read-only system, private `/tmp`, nothing else.
-    pub filesystem: bool,
-    /// A memory cap enforced by a control group.
-    pub memory_cgroup: bool,
-    /// A process cap enforced by a control group.
-    pub pids_cgroup: bool,
-}
-
-impl Layers {
-    /// The layers missing, named for the report.
-    pub fn missing(&self) -> Vec<&'static str> {
-        [
-            (self.pid_namespace, "its own PID namespace"),
-            (self.network_namespace, "its own network namespace"),
-            (self.filesystem, "its own read-only file system"),
-            (self.memory_cgroup, "a memory cap by cgroup"),
-            (self.pids_cgroup, "a process cap by cgroup"),
-        ]
-        .into_iter()
-        .filter(|(had, _)| !had)
-        .map(|(_, name)| name)
-        .collect()
-    }
 }
 
 /// What to run, and where its output goes.
@@ -247,8 +218,6 @@ pub fn launch(spec: Spec<'_>) -> Result<Sandbox, Error> {
         .prefix("grader-root-")
         .tempdir()
         .map_err(|e| Error::io("create the run's root", e))?;
-    let namespaces = namespaces_wanted();
-    let plan = Plan::new(&spec, namespaces.then_some(root.path()));
     let fds = [
         spec.stdout.as_raw_fd(),
         spec.stderr.as_raw_fd(),
@@ -256,9 +225,51 @@ pub fn launch(spec: Spec<'_>) -> Result<Sandbox, Error> {
         report_write.as_raw_fd(),
         status_write.as_raw_fd(),
     ];
-    let flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC;
-    let mut layers = Layers::default();
-    let init = if namespaces {
+    let (init, namespaced) = start_init(&spec, root.path(), fds)?;
+    let mut layers = Layers {
+        pid_namespace: namespaced,
+        network_namespace: namespaced,
+        ..Layers::default()
+    };
+    drop(spec);
+    drop(go_read);
+    drop(report_write);
+    drop(status_write);
+    let mut report = File::from(OwnedFd::from(report_read));
+    let mut failed = [0u8; 4];
+    report
+        .read_exact(&mut failed)
+        .map_err(|e| Error::io("start the run's init", e))?;
+    layers.filesystem = namespaced && u32::from_ne_bytes(failed) & FS_FAILED == 0;
+    let program = find_child(init)
+        .ok_or_else(|| Error::io("find the program", std::io::ErrorKind::NotFound.into()))?;
+    let joined = cgroups.add(program);
+    layers.memory_cgroup = cgroups.memory_capped && joined;
+    layers.pids_cgroup = cgroups.pids_capped && joined;
+    Ok(Sandbox {
+        program,
+        init: Some(init),
+        layers,
+        go: Some(go_write),
+        report: Some(report),
+        status: Some(File::from(status_read)),
+        cgroups,
+        _root: Some(root),
+        killed: false,
+        reaped: false,
+    })
+}
+
+/// Clones the run's init, which builds the root at `root` (unless
+/// [`SANDBOX_ENV`] is off) and forks the program, with the descriptors
+/// `fds`; in new PID, mount, network and IPC namespaces where the kernel
+/// permits them, else (no namespaces) as a plain child that is the init
+/// of nothing. Returns the init and whether it has the namespaces.
+fn start_init(spec: &Spec<'_>, root: &Path, fds: [RawFd; 5]) -> Result<(Pid, bool), Error> {
+    if namespaces_wanted() {
+        let plan = Plan::new(spec, Some(root));
+        let flags =
+            libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC;
         // SAFETY: a fork-like clone (no new stack: the child runs on a copy
         // of this one); the child runs `init_main` only, which makes raw
         // system calls on `plan` and never returns.
@@ -275,68 +286,26 @@ pub fn launch(spec: Spec<'_>) -> Result<Sandbox, Error> {
         if pid == 0 {
             init_main(&plan, fds);
         }
-        (pid > 0).then(|| Pid::from_raw(i32::try_from(pid).expect("a pid")))
-    } else {
-        None
-    };
-    let plan = match init {
-        Some(_) => plan,
-        // Without namespaces: the same program set-up, from a plain fork
-        // that is its own init.
-        None => Plan::new(&spec, None),
-    };
-    let init = match init {
-        Some(init) => {
-            layers.pid_namespace = true;
-            layers.network_namespace = true;
-            Some(init)
+        if pid > 0 {
+            return Ok((Pid::from_raw(i32::try_from(pid).expect("a pid")), true));
         }
-        None => {
-            // SAFETY: as above, without namespaces; the child is the init
-            // of nothing and runs the same code.
-            let pid = unsafe {
-                libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0)
-            };
-            if pid == 0 {
-                init_main(&plan, fds);
-            }
-            if pid < 0 {
-                return Err(Error::io(
-                    "start the program",
-                    std::io::Error::last_os_error(),
-                ));
-            }
-            Some(Pid::from_raw(i32::try_from(pid).expect("a pid")))
-        }
-    };
-    drop(spec);
-    drop(go_read);
-    drop(report_write);
-    drop(status_write);
-    let mut report = File::from(OwnedFd::from(report_read));
-    let mut failed = [0u8; 4];
-    report
-        .read_exact(&mut failed)
-        .map_err(|e| Error::io("start the run's init", e))?;
-    layers.filesystem = namespaces && init.is_some() && u32::from_ne_bytes(failed) & FS_FAILED == 0;
-    let init_pid = init.expect("made above");
-    let program = find_child(init_pid)
-        .ok_or_else(|| Error::io("find the program", std::io::ErrorKind::NotFound.into()))?;
-    let joined = cgroups.add(program);
-    layers.memory_cgroup = cgroups.memory_capped && joined;
-    layers.pids_cgroup = cgroups.pids_capped && joined;
-    Ok(Sandbox {
-        program,
-        init: Some(init_pid),
-        layers,
-        go: Some(go_write),
-        report: Some(report),
-        status: Some(File::from(status_read)),
-        cgroups,
-        _root: Some(root),
-        killed: false,
-        reaped: false,
-    })
+    }
+    // Without namespaces: the same program set-up, from a plain fork that
+    // is its own init.
+    let plan = Plan::new(spec, None);
+    // SAFETY: as above, without namespaces; the child is the init of
+    // nothing and runs the same code.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
+    if pid == 0 {
+        init_main(&plan, fds);
+    }
+    if pid < 0 {
+        return Err(Error::io(
+            "start the program",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok((Pid::from_raw(i32::try_from(pid).expect("a pid")), false))
 }
 
 /// The first child of `parent`, from `/proc/PID/task/PID/children` (in

@@ -88,58 +88,39 @@ impl Plan {
     }
 }
 
-/// How the init builds the new root at `root` (a host directory).
+/// How the init builds the new root at `root` (a host directory): a
+/// tmpfs holding the host's system directories read-only, a fresh
+/// `/proc`, private `/tmp` and `/dev/shm`, a few devices, the check-in
+/// socket's directory and the exercise's binary; then it becomes `/`.
 pub(super) fn steps(spec: &Spec<'_>, root: &Path, binary_name: &OsStr) -> Vec<Step> {
-    let inside = |p: &str| path_c(&root.join(p.trim_start_matches('/')));
-    let mount = |source: &str, target: CString, fstype: Option<&str>, flags, data: Option<&str>| {
-        Step::Mount {
-            source: cstring(source),
-            target,
-            fstype: fstype.map(cstring),
-            flags,
-            data: data.map(cstring),
-        }
+    let mut new = NewRoot {
+        root,
+        steps: Vec::new(),
     };
-    let bind = |source: &Path, target: CString, steps: &mut Vec<Step>| {
-        steps.push(Step::Mount {
-            source: path_c(source),
-            target: target.clone(),
-            fstype: None,
-            flags: libc::MS_BIND | libc::MS_REC,
-            data: None,
-        });
-        steps.push(Step::Mount {
-            source: c"none".to_owned(),
-            target,
-            fstype: None,
-            flags: libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID,
-            data: None,
-        });
-    };
-    let mut steps = vec![
-        // Nothing done here may reach the host's mounts.
-        mount(
-            "none",
-            c"/".to_owned(),
-            None,
-            libc::MS_REC | libc::MS_PRIVATE,
-            None,
-        ),
-        mount(
-            "tmpfs",
-            path_c(root),
-            Some("tmpfs"),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            Some("size=16m,mode=755"),
-        ),
-    ];
+    // Nothing done here may reach the host's mounts.
+    new.mount(
+        "none",
+        c"/".to_owned(),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    );
+    new.mount(
+        "tmpfs",
+        path_c(root),
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some("size=16m,mode=755"),
+    );
     for dir in ["usr", "lib", "lib32", "lib64", "bin", "sbin", "etc"] {
         let host = Path::new("/").join(dir);
         match std::fs::read_link(&host) {
-            Ok(target) => steps.push(Step::Symlink(path_c(&target), inside(dir))),
+            Ok(target) => new
+                .steps
+                .push(Step::Symlink(path_c(&target), new.inside(dir))),
             Err(_) if host.is_dir() => {
-                steps.push(Step::Mkdir(inside(dir)));
-                bind(&host, inside(dir), &mut steps);
+                new.steps.push(Step::Mkdir(new.inside(dir)));
+                new.bind_read_only(&host, new.inside(dir));
             }
             Err(_) => {}
         }
@@ -153,31 +134,25 @@ pub(super) fn steps(spec: &Spec<'_>, root: &Path, binary_name: &OsStr) -> Vec<St
         "run/grader",
         "run/exercise",
     ] {
-        steps.push(Step::Mkdir(inside(dir)));
+        new.steps.push(Step::Mkdir(new.inside(dir)));
     }
-    steps.push(mount(
-        "proc",
-        inside("proc"),
-        Some("proc"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        None,
-    ));
-    for (dir, size) in [
-        ("tmp", "size=64m,mode=1777"),
-        ("dev/shm", "size=64m,mode=1777"),
-    ] {
-        steps.push(mount(
+    let proc = new.inside("proc");
+    let flags = libc::MS_NOSUID | libc::MS_NODEV;
+    new.mount("proc", proc, Some("proc"), flags | libc::MS_NOEXEC, None);
+    for dir in ["tmp", "dev/shm"] {
+        let target = new.inside(dir);
+        new.mount(
             "tmpfs",
-            inside(dir),
+            target,
             Some("tmpfs"),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            Some(size),
-        ));
+            flags,
+            Some("size=64m,mode=1777"),
+        );
     }
     for device in ["null", "zero", "full", "random", "urandom"] {
-        let target = inside(&format!("dev/{device}"));
-        steps.push(Step::Touch(target.clone()));
-        steps.push(Step::Mount {
+        let target = new.inside(&format!("dev/{device}"));
+        new.steps.push(Step::Touch(target.clone()));
+        new.steps.push(Step::Mount {
             source: cstring(format!("/dev/{device}")),
             target,
             fstype: None,
@@ -185,10 +160,58 @@ pub(super) fn steps(spec: &Spec<'_>, root: &Path, binary_name: &OsStr) -> Vec<St
             data: None,
         });
     }
-    bind(spec.checkin_dir, inside("run/grader"), &mut steps);
+    new.bind_read_only(spec.checkin_dir, new.inside("run/grader"));
     let binary = root.join("run/exercise").join(binary_name);
-    steps.push(Step::Touch(path_c(&binary)));
-    bind(spec.binary, path_c(&binary), &mut steps);
-    steps.push(Step::PivotInto(path_c(root)));
-    steps
+    new.steps.push(Step::Touch(path_c(&binary)));
+    new.bind_read_only(spec.binary, path_c(&binary));
+    new.steps.push(Step::PivotInto(path_c(root)));
+    new.steps
+}
+
+/// The steps of a new root, as they are worked out.
+struct NewRoot<'a> {
+    root: &'a Path,
+    steps: Vec<Step>,
+}
+
+impl NewRoot<'_> {
+    /// `path` (absolute inside the run) on the host.
+    fn inside(&self, path: &str) -> CString {
+        path_c(&self.root.join(path.trim_start_matches('/')))
+    }
+
+    fn mount(
+        &mut self,
+        source: &str,
+        target: CString,
+        fstype: Option<&str>,
+        flags: libc::c_ulong,
+        data: Option<&str>,
+    ) {
+        self.steps.push(Step::Mount {
+            source: cstring(source),
+            target,
+            fstype: fstype.map(cstring),
+            flags,
+            data: data.map(cstring),
+        });
+    }
+
+    /// `source` of the host at `target`, read-only and without set-uid.
+    fn bind_read_only(&mut self, source: &Path, target: CString) {
+        self.steps.push(Step::Mount {
+            source: path_c(source),
+            target: target.clone(),
+            fstype: None,
+            flags: libc::MS_BIND | libc::MS_REC,
+            data: None,
+        });
+        self.steps.push(Step::Mount {
+            source: c"none".to_owned(),
+            target,
+            fstype: None,
+            flags: libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID,
+            data: None,
+        });
+    }
 }

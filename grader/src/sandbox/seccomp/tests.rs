@@ -56,7 +56,8 @@ fn privileged(name: &'static str, number: libc::c_long, args: [libc::c_long; 6])
     }
 }
 
-/// Each refused call and the errno the policy gives it (as the README and
+/// A table more than a function (one call a line, hence its length):
+/// each refused call and the errno the policy gives it (as the README and
 /// the module's docs state it, written out here rather than taken from
 /// the filter's own lists), with arguments the kernel refuses (or
 /// ignores) harmlessly when no filter stops it first.
