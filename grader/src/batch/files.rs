@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::Submission;
+use super::verdict::Submission;
 use crate::error::Error;
 use crate::formats;
 use crate::report::Report;

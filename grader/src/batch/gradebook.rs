@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::files::{create_dir, write_json};
-use super::{Submission, Verdict};
+use super::verdict::{Submission, Verdict};
 use crate::error::Error;
 
 /// The points of one exercise in a gradebook row.

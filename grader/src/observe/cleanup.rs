@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpid};
 
-use super::{TICK, Waiter};
+use super::waiter::TICK;
+use super::waiter::Waiter;
 use crate::procfs;
 use crate::sandbox::Sandbox;
 

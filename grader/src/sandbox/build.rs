@@ -2,8 +2,9 @@
 
 use std::ffi::CString;
 
+use super::cgroup::Cgroups;
+use super::limits::{TASK_CAP, parse_size, run_name};
 use super::plan::path_c;
-use super::{Cgroups, TASK_CAP, parse_size, run_name};
 
 /// The memory cap of a build (cargo, rustc, build scripts and proc
 /// macros together), such as `4G`; 4 GiB by default. Larger than a run's:

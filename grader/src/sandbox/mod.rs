@@ -74,10 +74,13 @@ use crate::error::Error;
 
 pub use cgroup::Cgroups;
 pub use layers::Layers;
+pub use limits::{MEMORY_ENV, TASK_CAP, memory_cap, parse_size, run_name};
+pub use plan::{CHECKIN_DIR, Spec};
 
 mod build;
 mod init;
 mod layers;
+mod limits;
 mod plan;
 
 pub use build::{BUILD_MEMORY_ENV, BuildLimits};
@@ -87,67 +90,6 @@ use plan::Plan;
 /// Set to `off` to grade without the namespaces (as where they are not
 /// permitted).
 pub const SANDBOX_ENV: &str = "GRADER_SANDBOX";
-
-/// The memory cap of a run, such as `512M` or `2G` (bytes without a
-/// suffix); 1 GiB by default.
-pub const MEMORY_ENV: &str = "GRADER_MEMORY";
-
-/// The most tasks (processes and threads) a run may have at once, by the
-/// kernel's count. The grader's own bound on processes is stricter
-/// ([`PROCESS_LIMIT`](crate::observe::PROCESS_LIMIT)); this one holds
-/// even for what escapes the tracer.
-pub const TASK_CAP: u64 = 512;
-
-/// The run's memory cap: [`MEMORY_ENV`], or 1 GiB.
-///
-/// ```
-/// assert_eq!(grader::sandbox::parse_size("512M"), Some(512 << 20));
-/// assert_eq!(grader::sandbox::parse_size("2g"), Some(2 << 30));
-/// assert_eq!(grader::sandbox::parse_size("lots"), None);
-/// ```
-pub fn memory_cap() -> u64 {
-    std::env::var(MEMORY_ENV)
-        .ok()
-        .and_then(|v| parse_size(&v))
-        .unwrap_or(1 << 30)
-}
-
-/// A size in bytes with an optional K, M or G suffix.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let (number, shift) = match text.chars().last()?.to_ascii_uppercase() {
-        'K' => (&text[..text.len() - 1], 10),
-        'M' => (&text[..text.len() - 1], 20),
-        'G' => (&text[..text.len() - 1], 30),
-        _ => (text, 0),
-    };
-    number.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
-}
-
-/// What to run, and where its output goes.
-#[derive(Debug)]
-pub struct Spec<'a> {
-    /// The exercise's executable, on the host.
-    pub binary: &'a Path,
-    /// Its arguments.
-    pub args: &'a [String],
-    /// The environment it gets, besides `PATH`, `HOME` and `LANG`;
-    /// nothing of the grader's own.
-    pub env: Vec<(String, String)>,
-    /// The directory holding the check-in socket, seen by the program at
-    /// [`CHECKIN_DIR`].
-    pub checkin_dir: &'a Path,
-    /// Where its stdout goes (a pipe's write end).
-    pub stdout: OwnedFd,
-    /// Where its stderr goes.
-    pub stderr: OwnedFd,
-    /// Whether the grader traces it (the filter then sends writes to the
-    /// tracer).
-    pub traced: bool,
-}
-
-/// Where the program sees the check-in socket's directory.
-pub const CHECKIN_DIR: &str = "/run/grader";
 
 /// A launched program, stopped before `exec` until [`Sandbox::go`].
 #[derive(Debug)]
@@ -192,17 +134,6 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
 /// Whether the namespaces may be tried at all.
 fn namespaces_wanted() -> bool {
     std::env::var(SANDBOX_ENV).map_or(true, |v| v != "off")
-}
-
-/// A name for run number `n`'s control groups, unique on this machine.
-pub fn run_name() -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "grader-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Launches `spec` in a sandbox, stopped before it executes the exercise;

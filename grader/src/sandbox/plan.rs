@@ -1,13 +1,41 @@
-//! What the run's init and program do, prepared before the `clone`: the
-//! steps that build the run's file system, and the C strings of the
-//! program's path, arguments and environment (the children of `clone` may
-//! not allocate).
+//! What a run is ([`Spec`]: the program, its arguments, its output) and
+//! what its init and program do, prepared before the `clone`: the steps
+//! that build the run's file system, and the C strings of the program's
+//! path, arguments and environment (the children of `clone` may not
+//! allocate).
 
 use std::ffi::{CString, OsStr};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::{CHECKIN_DIR, Spec, memory_cap, seccomp};
+use super::limits::memory_cap;
+use super::seccomp;
+
+/// What to run, and where its output goes.
+#[derive(Debug)]
+pub struct Spec<'a> {
+    /// The exercise's executable, on the host.
+    pub binary: &'a Path,
+    /// Its arguments.
+    pub args: &'a [String],
+    /// The environment it gets, besides `PATH`, `HOME` and `LANG`;
+    /// nothing of the grader's own.
+    pub env: Vec<(String, String)>,
+    /// The directory holding the check-in socket, seen by the program at
+    /// [`CHECKIN_DIR`].
+    pub checkin_dir: &'a Path,
+    /// Where its stdout goes (a pipe's write end).
+    pub stdout: OwnedFd,
+    /// Where its stderr goes.
+    pub stderr: OwnedFd,
+    /// Whether the grader traces it (the filter then sends writes to the
+    /// tracer).
+    pub traced: bool,
+}
+
+/// Where the program sees the check-in socket's directory.
+pub const CHECKIN_DIR: &str = "/run/grader";
 
 /// Steps the init takes to build the run's file system.
 #[derive(Debug)]
