@@ -332,3 +332,45 @@ fn gradescope_grades_the_solved_handout(scratch: &Path, reference: &Path, solved
         "the instructor's grading runs the hidden checks: {results}"
     );
 }
+
+/// `grader new` on a copy of this workspace's manifest and registry: the
+/// crate is written, the manifest is still TOML with the new member (and
+/// its comments), and the registry has the entry whose placeholder fails.
+#[test]
+fn a_new_exercise_is_added_to_the_manifest_and_the_registry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("grader/src")).expect("mkdir");
+    let manifest = std::fs::read_to_string(crate::workspace().join("Cargo.toml")).expect("read");
+    std::fs::write(root.join("Cargo.toml"), &manifest).expect("write");
+    std::fs::copy(
+        crate::workspace().join("grader/src/exercises.rs"),
+        root.join("grader/src/exercises.rs"),
+    )
+    .expect("copy");
+    let output = grader(&["new", "q7-shared-memory", "--workspace"])
+        .arg(root)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let added = std::fs::read_to_string(root.join("Cargo.toml")).expect("read");
+    let document: toml_edit::DocumentMut = added.parse().expect("still TOML");
+    let members = document["workspace"]["members"]
+        .as_array()
+        .expect("members");
+    assert_eq!(
+        members.iter().last().and_then(|m| m.as_str()),
+        Some("q7-shared-memory")
+    );
+    assert!(
+        added.contains("# BEGIN INSTRUCTOR"),
+        "comments kept:\n{added}"
+    );
+    assert!(root.join("q7-shared-memory/src/main.rs").is_file());
+    let registry = std::fs::read_to_string(root.join("grader/src/exercises.rs")).expect("read");
+    assert!(
+        registry.contains("package: \"q7-shared-memory\""),
+        "{registry}"
+    );
+    assert!(registry.contains(grader::author::new::PLACEHOLDER));
+}

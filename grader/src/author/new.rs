@@ -26,25 +26,42 @@ pub fn check_name(package: &str) -> Result<(&str, &str), Error> {
     Ok((id, rest))
 }
 
-/// The root manifest with `package` added to `members`.
+/// The root manifest with `package` added to `[workspace] members`, the
+/// rest of the file as it was (comments, the `INSTRUCTOR` region, the
+/// array's layout: one member a line stays one a line).
 pub fn add_member(manifest: &str, package: &str) -> Result<String, Error> {
-    let start = manifest
-        .find("members = [")
-        .ok_or_else(|| Error::Scaffold("no `members = [` in the root Cargo.toml".into()))?;
-    let end = start
-        + manifest[start..].find(']').ok_or_else(|| {
-            Error::Scaffold("`members` is not closed in the root Cargo.toml".into())
+    let mut document: toml_edit::DocumentMut = manifest
+        .parse()
+        .map_err(|e| Error::Scaffold(format!("the root Cargo.toml is not TOML: {e}")))?;
+    let members = document
+        .get_mut("workspace")
+        .and_then(|workspace| workspace.get_mut("members"))
+        .and_then(toml_edit::Item::as_array_mut)
+        .ok_or_else(|| {
+            Error::Scaffold("no `members = [...]` under [workspace] in the root Cargo.toml".into())
         })?;
-    if manifest[start..end].contains(&format!("\"{package}\"")) {
+    if members
+        .iter()
+        .any(|member| member.as_str() == Some(package))
+    {
         return Err(Error::Scaffold(format!(
             "{package} is already a workspace member"
         )));
     }
-    Ok(format!(
-        "{}    \"{package}\",\n{}",
-        &manifest[..end],
-        &manifest[end..]
-    ))
+    // On a line of its own, indented as the last member, where that one
+    // is (without the comments before it); else as toml_edit lays it out.
+    let prefix = members.iter().last().and_then(|last| {
+        let prefix = last.decor().prefix()?.as_str()?;
+        let newline = prefix.rfind('\n')?;
+        Some(format!("\n{}", &prefix[newline + 1..]))
+    });
+    members.push(package);
+    if let Some(prefix) = prefix
+        && let Some(added) = members.iter_mut().last()
+    {
+        added.decor_mut().set_prefix(prefix);
+    }
+    Ok(document.to_string())
 }
 
 /// The registry's source with an entry for `package` added at the end of
@@ -215,6 +232,48 @@ mod tests {
             "[workspace]\nmembers = [\n    \"common\",\n    \"q7-x\",\n]\n"
         );
         assert!(add_member(&added, "q7-x").is_err(), "twice is refused");
+    }
+
+    /// The list on one line, which splicing text before its `]` once
+    /// turned into `members = ["a"    "q7-x",\n]`.
+    #[test]
+    fn a_member_is_added_to_a_list_on_one_line() {
+        let added = add_member("[workspace]\nmembers = [\"a\"]\n", "q7-x").expect("added");
+        assert_eq!(added, "[workspace]\nmembers = [\"a\", \"q7-x\"]\n");
+        let empty = add_member("[workspace]\nmembers = []\n", "q7-x").expect("added");
+        assert_eq!(empty, "[workspace]\nmembers = [\"q7-x\"]\n");
+    }
+
+    /// The workspace's own manifest: its comments and regions stay, and the
+    /// result is a manifest whose members are the old ones and the new one.
+    #[test]
+    fn the_workspace_manifest_keeps_its_comments_and_regions() {
+        let manifest = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"),
+        )
+        .expect("the root manifest");
+        let added = add_member(&manifest, "q7-x").expect("added");
+        let members = |text: &str| -> Vec<String> {
+            let document: toml_edit::DocumentMut = text.parse().expect("TOML");
+            document["workspace"]["members"]
+                .as_array()
+                .expect("an array")
+                .iter()
+                .map(|m| m.as_str().expect("a string").to_owned())
+                .collect()
+        };
+        let mut expected = members(&manifest);
+        expected.push("q7-x".to_owned());
+        assert_eq!(members(&added), expected);
+        assert!(
+            added.contains("\n    \"q7-x\",\n]"),
+            "one member a line:\n{added}"
+        );
+        for line in manifest.lines() {
+            assert!(added.contains(line), "{line:?} is kept");
+        }
+        assert!(add_member("[package]\nname = \"x\"\n", "q7-x").is_err());
+        assert!(add_member("members = [", "q7-x").is_err(), "not TOML");
     }
 
     #[test]
