@@ -8,7 +8,8 @@
 //!   reporter takes from `<STEP>_RESULTS`.
 //! - [`gradescope`]: Gradescope's `results.json` (its autograder
 //!   specification): a test per check with `score`, `max_score`, `status`
-//!   and `output`, hidden checks shown `after_published`.
+//!   and `output`, hidden checks shown `after_published`;
+//!   [`gradescope_error`] when nothing could be graded.
 //! - [`exercism`]: Exercism's `results.json`, version 3: one test per
 //!   check, each exercise a task numbered by its place in the registry;
 //!   `status: error` with the compiler's first error when nothing built.
@@ -176,6 +177,20 @@ pub fn gradescope(report: &Report, took: Duration) -> Gradescope {
         visibility: "visible",
         stdout_visibility: "hidden",
         tests,
+    }
+}
+
+/// Gradescope's `results.json` for a submission that could not be graded
+/// at all: no points, and why, with its control characters escaped (the
+/// JSON itself is serde_json's, so any text is safe in it).
+pub fn gradescope_error(message: &str) -> Gradescope {
+    Gradescope {
+        score: 0,
+        execution_time: 0.0,
+        output: crate::escape::control_chars(message),
+        visibility: "visible",
+        stdout_visibility: "hidden",
+        tests: Vec::new(),
     }
 }
 

@@ -285,3 +285,132 @@ fn exercism_says_error_when_nothing_builds() {
         "{results}"
     );
 }
+
+/// Text no JSON written by hand with `sed` survives: quotes, backslashes,
+/// newlines, a tab, a carriage return, an escape sequence, a bell, a NUL.
+const NASTY: &str = "said \"quoted\" and 'single'\nback\\slash \\\" \\n\ttab\rreturn \u{1b}[2J bell\u{7} nul\u{0} end";
+
+/// Reads `dir/results.json` as Gradescope does: it must be JSON.
+fn gradescope_results(dir: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+/// `grader gradescope-error`, which run_autograder calls when the grader
+/// wrote no results: the log's last lines, whatever bytes they hold, reach
+/// Gradescope's `output` intact, control characters shown as escapes.
+#[test]
+fn a_failed_grading_is_reported_to_gradescope_whatever_its_log_says() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("report.txt");
+    std::fs::write(&log, format!("an early line\n{NASTY}\n")).expect("write");
+    let out = dir.path().join("results");
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .args(["gradescope-error", "--exit-code", "101", "--log"])
+        .arg(&log)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let results = gradescope_results(&out);
+    assert_eq!(results["score"], 0);
+    assert_eq!(results["tests"], serde_json::json!([]));
+    let shown = results["output"].as_str().expect("output");
+    let expected = format!(
+        "the grader could not run (exit 101):\nan early line\n{}",
+        NASTY
+            .replace('\r', "\\r")
+            .replace('\u{1b}', "\\x1b")
+            .replace('\u{7}', "\\x07")
+            .replace('\u{0}', "\\x00")
+    );
+    assert_eq!(shown, expected);
+}
+
+/// The grader's own failure to grade (here: a path that is no workspace,
+/// named with the same characters) is written to results.json by the
+/// grader itself, so run_autograder has nothing to escape.
+#[test]
+fn a_grading_that_cannot_start_writes_gradescope_results_saying_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let name = "no \"workspace\" \\ here\n\u{1b}[2J\u{7}";
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .args(["--whole", "--format", "gradescope", "--out"])
+        .arg(dir.path())
+        .arg(dir.path().join(name))
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let results = gradescope_results(dir.path());
+    assert_eq!(results["score"], 0);
+    let shown = results["output"].as_str().expect("output");
+    assert!(
+        shown.contains("no \"workspace\" \\ here\n\\x1b[2J\\x07"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("is not a workspace to grade"), "{shown:?}");
+}
+
+/// run_autograder where the grader dies without writing results (a `cargo`
+/// on PATH that says odd things and fails): the results come from
+/// `grader gradescope-error`; and where even that cannot run, from a fixed
+/// line with the exit code. Either way they are JSON.
+#[test]
+fn run_autograder_writes_json_when_the_grader_cannot_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let grader = assert_cmd::cargo::cargo_bin("grader");
+    for grader_runs in [true, false] {
+        let root = tempfile::tempdir().expect("temp dir");
+        let source = root.path().join("source");
+        let bin = root.path().join("bin");
+        for dir in [&source, &root.path().join("submission"), &bin] {
+            std::fs::create_dir_all(dir).expect("mkdir");
+        }
+        let script = source.join("run_autograder");
+        std::fs::write(&script, grader::author::gradescope::RUN_AUTOGRADER).expect("write");
+        // `cargo run -q -p grader -- ARGS`: the grading fails, saying odd
+        // things; the error writer is the real grader, or fails too.
+        let shim = format!(
+            "#!/bin/sh\ncase \"$*\" in\n  *gradescope-error*) {};;\n  *) printf '%s\\n' '{}'; exit 7;;\nesac\n",
+            if grader_runs {
+                format!("shift 5; exec '{}' \"$@\"", grader.display())
+            } else {
+                "exit 9".to_owned()
+            },
+            // A shell argument holds no NUL.
+            NASTY.replace('\0', "").replace('\'', "'\\''")
+        );
+        std::fs::write(bin.join("cargo"), shim).expect("write");
+        std::fs::set_permissions(bin.join("cargo"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let run = std::process::Command::new("bash")
+            .arg(&script)
+            .env("AUTOGRADER_ROOT", root.path())
+            .env("HOME", root.path())
+            .env("PATH", path)
+            .output()
+            .expect("bash runs");
+        assert!(run.status.success(), "{run:?}");
+        let results = gradescope_results(&root.path().join("results"));
+        assert_eq!(results["score"], 0, "{results}");
+        let shown = results["output"].as_str().expect("output");
+        if grader_runs {
+            assert!(
+                shown.starts_with("the grader could not run (exit 7):\n"),
+                "{shown:?}"
+            );
+            assert!(shown.contains("said \"quoted\" and 'single'"), "{shown:?}");
+            assert!(shown.contains("back\\slash \\\" \\n"), "{shown:?}");
+        } else {
+            assert!(shown.contains("(exit 7)"), "{shown:?}");
+        }
+    }
+}

@@ -61,10 +61,14 @@ pub fn write_platform_files(
                 )?;
             }
         }
-        Err(error) if formats.json => {
-            write_json(&dir.join("results.json"), &formats::exercism_error(error))?;
+        Err(error) => {
+            if formats.json {
+                write_json(&dir.join("results.json"), &formats::exercism_error(error))?;
+            }
+            if formats.gradescope {
+                write_json(&dir.join("results.json"), &formats::gradescope_error(error))?;
+            }
         }
-        Err(_) => {}
     }
     Ok(())
 }

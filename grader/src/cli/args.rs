@@ -103,6 +103,22 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR", default_value = ".")]
         workspace: PathBuf,
     },
+    /// Write Gradescope's results.json for a grading that could not run:
+    /// no points, the exit code and the last lines of its log (what
+    /// run_autograder calls when the grader wrote no results.json).
+    GradescopeError {
+        /// Where to write results.json.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+
+        /// How the grading command ended.
+        #[arg(long, value_name = "N", allow_negative_numbers = true)]
+        exit_code: i32,
+
+        /// What it printed.
+        #[arg(long, value_name = "FILE")]
+        log: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -76,6 +76,11 @@ fn author(command: &Command) -> Result<(), Error> {
                 zip.display()
             );
         }
+        Command::GradescopeError {
+            out,
+            exit_code,
+            log,
+        } => gradescope::write_failure(out, *exit_code, log)?,
     }
     Ok(())
 }

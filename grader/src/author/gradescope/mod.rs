@@ -26,6 +26,28 @@ pub const SETUP: &str = include_str!("setup.sh");
 /// The script Gradescope runs for each submission.
 pub const RUN_AUTOGRADER: &str = include_str!("run_autograder");
 
+/// How many lines of the grading's log a failure's `results.json` shows.
+const LAST_WORDS: usize = 5;
+
+/// Writes `out/results.json` for a grading that could not run (it ended
+/// with `exit_code` and wrote no results): no points, and why, with the
+/// last lines of its log `log`. `run_autograder` calls it, so that the
+/// JSON comes from serde_json whatever the log holds.
+pub fn write_failure(out: &Path, exit_code: i32, log: &Path) -> Result<(), Error> {
+    let text = fs::read(log).map_or_else(
+        |e| format!("(no log at {}: {e})", log.display()),
+        |bytes| String::from_utf8_lossy(&bytes).into_owned(),
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines[lines.len().saturating_sub(LAST_WORDS)..].join("\n");
+    let message = format!("the grader could not run (exit {exit_code}):\n{last}");
+    crate::batch::create_dir(out)?;
+    crate::batch::write_json(
+        &out.join("results.json"),
+        &crate::formats::gradescope_error(&message),
+    )
+}
+
 /// Paths of the workspace that the zip leaves out.
 const LEFT_OUT: &[&str] = &[".git", "target"];
 
