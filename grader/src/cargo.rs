@@ -90,7 +90,7 @@ fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
 }
 
-/// Sets how long a build may take, in seconds; see [`build_timeout`].
+/// Sets how long a build may take, in seconds (ten minutes by default).
 pub const BUILD_TIMEOUT_ENV: &str = "GRADER_BUILD_TIMEOUT";
 
 /// How long a build may take: [`BUILD_TIMEOUT_ENV`] seconds, or ten
@@ -103,7 +103,9 @@ pub fn build_timeout() -> Duration {
 }
 
 /// Builds every binary and example of the workspace at `workspace`, within
-/// [`build_timeout`], where [`target_dir`] says. A build that fails still
+/// its timeout ([`BUILD_TIMEOUT_ENV`]), where the module's docs say (the
+/// grader's own workspace where cargo builds it, any other in its own
+/// `target/`). A build that fails still
 /// returns what was built, with the errors ([`Binaries::compile_error`]);
 /// only a build stopped at its timeout is an error.
 pub fn build(workspace: &Path) -> Result<Binaries, Error> {

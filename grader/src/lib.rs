@@ -15,27 +15,55 @@
 //!
 //! - **exit status**: exit code 0 within the run's timeout;
 //! - **output**: the expected lines, as a set where processes race, with the
-//!   main process's final lines last and in order;
+//!   main process's final lines last and in order, each written (by the
+//!   kernel's record of the write) by the process meant to print it;
 //! - **processes**: the expected number of child processes checked in, each
 //!   with a distinct pid (from `SO_PEERCRED`) whose parent (from `/proc`) is
 //!   the main process the grader started, and each one the kernel reported
-//!   the run creating ([`trace`](mod@trace), `ptrace`);
+//!   the run creating (`ptrace`);
 //! - **concurrency**, where asked: all of them alive at the same time, shown
 //!   by holding each at a rendezvous rather than by timing;
 //! - **nothing left behind**: no process of the run's group outlives the
 //!   main process.
 //!
-//! [`observe`](mod@observe) tells how the evidence is gathered, and
-//! [`batch`](mod@batch) how a whole class is graded at once.
+//! # The engine
 //!
-//! # Building
+//! A workspace is built with cargo ([`build`]), so a stale binary is never
+//! graded; a student's submission is compiled from its exercises' sources
+//! against the instructor's build ([`Instructor`]). Each run is then
+//! observed ([`observe`](mod@observe): in a sandbox of its own, traced by
+//! `ptrace`, its processes held at a rendezvous), judged into checks
+//! ([`judge()`]), and reported ([`Report`], with points). [`grade()`],
+//! [`grade_as`], [`grade_exercise`] and [`grade_run`] are the entry points,
+//! from a whole workspace down to one run of one binary.
 //!
-//! [`build`] compiles the workspace's binaries through cargo before grading,
-//! so a stale binary is never graded (see [`cargo`](mod@cargo)).
+//! # A class, and the platforms
+//!
+//! [`batch`](mod@batch) grades several submissions at once into a
+//! gradebook; [`formats`](mod@formats) writes what GitHub Classroom,
+//! Gradescope and Exercism read.
+//!
+//! # Authoring
+//!
+//! [`author`](mod@author) makes things for people, apart from the engine:
+//! a new exercise, the students' handout, Gradescope's autograder, and the
+//! student's `watch` loop.
+//!
+//! # The command line
+//!
+//! The `grader` binary's `cli` module parses arguments and calls these; it
+//! holds no grading of its own.
+//!
+//! # Settings
+//!
+//! The grader reads a few environment variables: [`PTRACE_ENV`] and
+//! [`SANDBOX_ENV`] turn tracing and the namespaces off, [`MEMORY_ENV`] and
+//! [`BUILD_MEMORY_ENV`] set the memory caps of a run and of a build, and
+//! [`BUILD_TIMEOUT_ENV`] bounds a build.
 
 pub mod author;
 pub mod batch;
-pub mod cargo;
+mod cargo;
 mod ending;
 mod error;
 mod escape;
@@ -50,15 +78,15 @@ mod report;
     unsafe_code,
     reason = "clone, mount, seccomp: the OS boundary of a run"
 )]
-pub mod sandbox;
-pub mod submission;
+mod sandbox;
+mod submission;
 #[expect(unsafe_code, reason = "ptrace: the OS boundary of a run's evidence")]
-pub mod trace;
+mod trace;
 mod workspace;
 
 pub use common::StartMethod;
 
-pub use cargo::{Binaries, build};
+pub use cargo::{BUILD_TIMEOUT_ENV, Binaries, build};
 pub use error::Error;
 pub use exercises::{EXERCISES, Exercise, Run};
 pub use grade::{executable, grade, grade_exercise, grade_exercise_with, grade_run};
@@ -66,5 +94,7 @@ pub use judge::judge;
 pub use report::{
     Allotted, Check, CheckKind, CheckRow, ExerciseReport, Failure, Report, RunReport,
 };
-pub use submission::{Instructor, Source, grade_as};
+pub use sandbox::{BUILD_MEMORY_ENV, Layers, MEMORY_ENV, SANDBOX_ENV};
+pub use submission::{Changed, Instructor, Source, grade_as};
+pub use trace::PTRACE_ENV;
 pub use workspace::{instructor_workspace, is_own_workspace};

@@ -215,7 +215,7 @@ fn a_build_that_hangs_is_stopped() {
     let stdout = grade_failing(
         dir.path(),
         &["--whole", "--exercise", "q6"],
-        &[(grader::cargo::BUILD_TIMEOUT_ENV, "3")],
+        &[(grader::BUILD_TIMEOUT_ENV, "3")],
     );
     assert!(
         stdout.contains("cargo build did not finish within 3 s"),

@@ -258,11 +258,7 @@ fn the_sandbox_refuses_what_a_run_must_not_do() {
 /// which layers were missing.
 #[test]
 fn without_namespaces_the_report_names_the_missing_layers() {
-    let output = grader_cli(
-        "q6-four-processes",
-        &[],
-        &[(grader::sandbox::SANDBOX_ENV, "off")],
-    );
+    let output = grader_cli("q6-four-processes", &[], &[(grader::SANDBOX_ENV, "off")]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("total 10/10"), "{stdout}");

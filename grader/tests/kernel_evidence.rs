@@ -2,8 +2,8 @@
 //! tracing is turned off.
 
 use assert_cmd::Command;
+use grader::PTRACE_ENV;
 use grader::observe::Ending;
-use grader::trace::PTRACE_ENV;
 use grader::{StartMethod, exercises, observe};
 
 /// Every reference run, under both start methods: the kernel saw exactly

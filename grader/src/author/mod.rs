@@ -3,7 +3,7 @@
 //! workspace ([`handout`]), Gradescope's autograder ([`gradescope`]), and
 //! the student's grading loop ([`watch`]).
 //!
-//! Each uses the engine (the registry, [`grade`](crate::grade)); nothing of
+//! Each uses the engine (the registry, [`grade`](crate::grade())); nothing of
 //! the engine uses them, but for one fact: what a student was given is
 //! what [`handout::files`] makes, which grading a submission compares
 //! against ([`Instructor`](crate::Instructor)).

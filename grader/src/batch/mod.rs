@@ -2,8 +2,8 @@
 //! workspace), some at the same time, and a score summary of them all.
 //!
 //! Each submission is built from its exercises' sources against the
-//! instructor's workspace ([`submission`](crate::submission)), or whole with
-//! `--whole`, and graded as [`grade`](crate::grade) grades one; an exercise that does not compile
+//! instructor's workspace ([`Instructor`](crate::Instructor)), or whole with
+//! `--whole`, and graded as [`grade`](crate::grade()) grades one; an exercise that does not compile
 //! scores 0 with the compiler's first error while the others are graded, a
 //! submission where nothing could be built gets the verdict `build failed`,
 //! and one that
@@ -15,7 +15,7 @@
 //! ```no_run
 //! use std::path::{Path, PathBuf};
 //! let class = [PathBuf::from("alice"), PathBuf::from("bob")];
-//! let instructor = grader::submission::Instructor::prepare(Path::new("."))?;
+//! let instructor = grader::Instructor::prepare(Path::new("."))?;
 //! let methods = [grader::StartMethod::Fork];
 //! let graded = grader::batch::grade_all(&class, &[], &methods, 2, Some(&instructor), &|_| {})?;
 //! let mut book = grader::batch::Gradebook::open(Path::new("marks"))?;

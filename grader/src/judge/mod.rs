@@ -3,8 +3,8 @@
 
 //!
 //! Each check has a room of its own: [`exit status`](exit),
-//! [`output`](output) (with who wrote each line, `attribution.rs`),
-//! [`processes`](processes), [`concurrency`](concurrency) and
+//! [`output`](mod@output) (with who wrote each line, `attribution.rs`),
+//! [`processes`](mod@processes), [`concurrency`](mod@concurrency) and
 //! [`nothing left behind`](leftovers).
 
 use crate::exercises::{Exercise, Run};

@@ -2,7 +2,7 @@
 //!
 //! # How processes are observed
 //!
-//! The binary runs in a [sandbox] of its own, with stdin
+//! The binary runs in a sandbox of its own (the `sandbox` module), with stdin
 //! closed and stdout and stderr captured. `common` makes every process it
 //! creates check in on a Unix socket named by [`common::CHECKIN_ENV`] before
 //! running anything; the grader learns each one's pid from the kernel
@@ -14,7 +14,7 @@
 //! ([`checkin`]), so no use of it can stretch a run past its timeout.
 //!
 //! Where the kernel permits it, the program also runs under `ptrace`
-//! ([`trace`](mod@crate::trace)): every process and thread it creates, at any
+//! (the `trace` module): every process and thread it creates, at any
 //! depth, is reported by the kernel as it is created, with its parent and
 //! how it ended; and every write to its output, with the process that made
 //! it. That is the evidence that it made processes, not threads, even for

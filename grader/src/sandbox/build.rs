@@ -16,8 +16,8 @@ pub const BUILD_MEMORY_ENV: &str = "GRADER_BUILD_MEMORY";
 /// of its own, so that build scripts and proc macros reach no network.
 #[derive(Debug)]
 pub struct BuildLimits {
-    /// The build's groups; removed when dropped.
-    pub cgroups: Cgroups,
+    /// The build's groups, held so that they are removed when dropped.
+    _cgroups: Cgroups,
     procs: Vec<CString>,
 }
 
@@ -30,7 +30,10 @@ impl BuildLimits {
             .unwrap_or(4 << 30);
         let cgroups = Cgroups::create(&format!("{}-build", run_name()), memory, 4 * TASK_CAP);
         let procs = cgroups.procs_files().iter().map(|p| path_c(p)).collect();
-        BuildLimits { cgroups, procs }
+        BuildLimits {
+            _cgroups: cgroups,
+            procs,
+        }
     }
 
     /// What to run between `fork` and `exec` of cargo: joins the groups

@@ -1,7 +1,7 @@
 //! The run's init (pid 1 of the run), and the program it forks, up to the
 //! moment it executes the exercise: the code that runs in the children of
 //! `clone`. Only raw system calls
-//! on data prepared before the `clone` ([`Plan`](super::plan::Plan)).
+//! on data prepared before the `clone` (`Plan`).
 
 use std::ffi::CString;
 use std::os::fd::RawFd;

@@ -12,12 +12,6 @@ pub const MEMORY_ENV: &str = "GRADER_MEMORY";
 pub const TASK_CAP: u64 = 512;
 
 /// The run's memory cap: [`MEMORY_ENV`], or 1 GiB.
-///
-/// ```
-/// assert_eq!(grader::sandbox::parse_size("512M"), Some(512 << 20));
-/// assert_eq!(grader::sandbox::parse_size("2g"), Some(2 << 30));
-/// assert_eq!(grader::sandbox::parse_size("lots"), None);
-/// ```
 pub fn memory_cap() -> u64 {
     std::env::var(MEMORY_ENV)
         .ok()
@@ -46,4 +40,18 @@ pub fn run_name() -> String {
         std::process::id(),
         RUNS.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_a_suffix() {
+        assert_eq!(parse_size("512M"), Some(512 << 20));
+        assert_eq!(parse_size("2g"), Some(2 << 30));
+        assert_eq!(parse_size(" 1024 "), Some(1024));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("99999999999G"), None, "overflow");
+    }
 }

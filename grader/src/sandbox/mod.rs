@@ -74,8 +74,8 @@ use crate::error::Error;
 
 pub use cgroup::Cgroups;
 pub use layers::Layers;
-pub use limits::{MEMORY_ENV, TASK_CAP, memory_cap, parse_size, run_name};
-pub use plan::{CHECKIN_DIR, Spec};
+pub use limits::{MEMORY_ENV, TASK_CAP, memory_cap, run_name};
+pub use plan::Spec;
 
 mod build;
 mod init;

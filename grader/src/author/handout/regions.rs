@@ -118,13 +118,13 @@ pub struct Stripped {
 /// Replaces every region of `text` by its stub.
 ///
 /// ```
-/// use grader::handout::regions::strip;
+/// use grader::author::handout::regions::strip;
 ///
 /// let reference = "fn run() {\n    // BEGIN SOLUTION\n    // STUB: todo!(\"print\")\n    println!(\"hi\");\n    // END SOLUTION\n}\n";
 /// let handout = strip(reference)?;
 /// assert_eq!(handout.text, "fn run() {\n    todo!(\"print\")\n}\n");
 /// assert_eq!(handout.solution, ["    println!(\"hi\");"]);
-/// # Ok::<(), grader::handout::regions::RegionError>(())
+/// # Ok::<(), grader::author::handout::regions::RegionError>(())
 /// ```
 pub fn strip(text: &str) -> Result<Stripped, RegionError> {
     let mut out = Stripped::default();
