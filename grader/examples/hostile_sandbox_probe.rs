@@ -1,8 +1,9 @@
 //! A hostile submission that probes its sandbox and prints, one line each,
 //! what the kernel answered: writing where the grader may (its working
 //! directory, its workspace, $HOME, /tmp), reading the grader's registry
-//! (the expected answers), the network, a 3 GiB allocation, and its view of
-//! the processes of the machine.
+//! (the expected answers), the network (a port on the host's loopback that
+//! the test listens on, given as the first argument), a 3 GiB allocation,
+//! and its view of the processes of the machine.
 
 use std::io::Write;
 
@@ -39,9 +40,10 @@ fn main() {
         "listen on TCP",
         std::net::TcpListener::bind("0.0.0.0:0").and_then(|l| l.local_addr()),
     );
+    let port = std::env::args().nth(1).unwrap_or_else(|| "1".to_owned());
     attempt(
-        "connect to 127.0.0.1:47231",
-        std::net::TcpStream::connect("127.0.0.1:47231"),
+        "connect to the host's port",
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")),
     );
     let mut big: Vec<u8> = Vec::new();
     match big.try_reserve_exact(3 << 30) {

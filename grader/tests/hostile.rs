@@ -215,24 +215,38 @@ fn silent_check_ins_do_not_stretch_the_deadline() {
 }
 
 /// What the sandbox refused, as the program itself saw it: no write outside
-/// its own /tmp, no registry, no network, no 3 GiB, no other process.
+/// its own /tmp, no registry, no network (not even a port this test
+/// listens on, on the host's loopback), no 3 GiB, no other process.
 #[test]
 fn the_sandbox_refuses_what_a_run_must_not_do() {
     let workspace = crate::workspace().join("grader");
-    let (report, _) = grade_hostile("hostile_sandbox_probe", Duration::from_secs(10));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener.local_addr().expect("an address").port();
+    let exercise = exercises::find("q6").expect("registered");
+    let mut run = (exercise.runs)().swap_remove(0);
+    run.args = vec![port.to_string()];
+    let binary = crate::binaries()
+        .get("hostile_sandbox_probe")
+        .expect("fixture built");
+    let report = grade_run(exercise, &run, binary).expect("graded");
     let got = &report.failure("output").expect("its own lines").got;
     for refused in [
         format!("write {}: refused", workspace.display()),
         "write /root: refused".to_owned(),
         "write /usr: refused".to_owned(),
         "read the registry: refused".to_owned(),
-        "connect to 127.0.0.1:47231: refused".to_owned(),
+        "connect to the host's port: refused".to_owned(),
         "allocate 3 GiB: refused".to_owned(),
         // Its own init and itself.
         "processes visible: 2".to_owned(),
     ] {
         assert!(got.contains(&refused), "{refused:?} in:\n{got}");
     }
+    assert!(
+        listener.accept().is_err(),
+        "the run connected to the host's port"
+    );
     // Nothing it wrote is anywhere the grader can see.
     for dir in [
         workspace.clone(),
