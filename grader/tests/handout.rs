@@ -47,6 +47,30 @@ fn every_exercise_has_balanced_solution_regions() {
     }
 }
 
+/// Of the grader's tests, the handout keeps those that grade the
+/// student's work, which the student's `cargo test` runs: the test root
+/// with only their modules, the reference check and the registry check.
+#[test]
+fn the_handout_keeps_only_the_tests_that_grade_the_student() {
+    let files = handout::files(&crate::workspace()).unwrap_or_else(|e| panic!("{e}"));
+    let tests: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.path.strip_prefix("grader/tests").ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(tests, ["reference.rs", "registry.rs", "tests.rs"]);
+    let root = files
+        .iter()
+        .find(|f| f.path == Path::new("grader/tests/tests.rs"))
+        .expect("the test root");
+    let modules: Vec<&str> = std::str::from_utf8(&root.text)
+        .expect("text")
+        .lines()
+        .filter_map(|l| l.strip_prefix("mod "))
+        .collect();
+    assert_eq!(modules, ["reference;", "registry;"]);
+}
+
 #[test]
 fn the_handout_refuses_a_directory_that_is_not_empty() {
     let out = tempfile::tempdir().expect("temp dir");

@@ -11,6 +11,10 @@ mod batch;
 mod class;
 // END INSTRUCTOR
 // BEGIN INSTRUCTOR
+/// The README's paths and figures, against the code.
+mod docs;
+// END INSTRUCTOR
+// BEGIN INSTRUCTOR
 /// Golden reports of the wrong solutions.
 mod golden;
 // END INSTRUCTOR

@@ -6,9 +6,13 @@
 //!   `todo!("...")` calls that compile, so each exercise builds, runs and is
 //!   graded `not started` until the student writes it;
 //! - the instructor's material left out: the benchmark, the wrong-solution
-//!   fixtures and their golden reports, the grader's own tests of itself,
+//!   fixtures and their golden reports, the grader's tests of itself (all
+//!   of `grader/tests/` but the three files that grade the student's work:
+//!   the test root `tests.rs`, `reference.rs`, which grades each exercise,
+//!   and `registry.rs`, which checks the registry against the workspace),
 //!   CI scripts, the instructor's README and benchmarks (see [`LEFT_OUT`]),
-//!   and every `INSTRUCTOR` region (hidden runs among them);
+//!   and every `INSTRUCTOR` region (hidden runs, and the test root's other
+//!   modules, among them);
 //! - in `grader/withheld.txt`, how many hidden checks each exercise has, so
 //!   the student's report can say that more will run at grading;
 //! - a student README (what to do per exercise, how to check, how to
@@ -40,6 +44,7 @@ pub const LEFT_OUT: &[&str] = &[
     "grader/tests/golden",
     "grader/tests/batch.rs",
     "grader/tests/class.rs",
+    "grader/tests/docs.rs",
     "grader/tests/golden.rs",
     "grader/tests/handout.rs",
     "grader/tests/hostile.rs",
