@@ -17,6 +17,14 @@ fn grade_hostile(fixture: &str, timeout: Duration) -> (RunReport, Duration) {
     (report, start.elapsed())
 }
 
+/// What the kernel showed of example `fixture` run as q6.
+fn observe_q6(fixture: &str) -> grader::observe::Observation {
+    let exercise = exercises::find("q6").expect("registered");
+    let run = (exercise.runs)().swap_remove(0);
+    let binary = crate::binaries().get(fixture).expect("fixture built");
+    grader::observe::observe(binary, &run).expect("observed")
+}
+
 /// No process runs the fixture's binary any more, not even as a zombie
 /// (a zombie is known by its name, `comm`, which the kernel cuts to 15
 /// bytes).
@@ -185,12 +193,7 @@ fn a_program_cannot_stop_or_kill_the_grader() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("total 10/10"), "{stdout}");
-    let exercise = exercises::find("q6").expect("registered");
-    let run = (exercise.runs)().swap_remove(0);
-    let binary = crate::binaries()
-        .get("hostile_attacks_grader")
-        .expect("built");
-    let seen = grader::observe::observe(binary, &run).expect("observed");
+    let seen = observe_q6("hostile_attacks_grader");
     let stderr = seen.stderr.text();
     assert!(
         stderr.contains("kill(parent 1, SIGKILL)"),
@@ -339,12 +342,7 @@ fn binary_mistakes_are_one_line_each() {
 /// without such a write are refused.
 #[test]
 fn every_write_route_is_attributed() {
-    let exercise = exercises::find("q6").expect("registered");
-    let run = (exercise.runs)().swap_remove(0);
-    let binary = crate::binaries()
-        .get("hostile_write_routes")
-        .expect("fixture built");
-    let seen = grader::observe::observe(binary, &run).expect("observed");
+    let seen = observe_q6("hostile_write_routes");
     let events = seen.traced.as_ref().expect("tracing is permitted here");
     let attributed = events.written_by(grader::observe::Stream::Stdout);
     let [(writer, bytes)] = attributed.as_slice() else {
