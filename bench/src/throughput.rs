@@ -1,28 +1,71 @@
-//! Section 6: the pool's throughput where data moves (issue #13), the same
-//! six workloads on `common::Pool` and on CPython's `multiprocessing.Pool`
-//! (fork, 2 workers), and the parent's memory during the largest `map`.
+//! Section `throughput`: the pool's throughput where data moves (issue
+//! #13), the same six workloads on `common::Pool` and on CPython's
+//! `multiprocessing.Pool` (fork, 2 workers), and the parent's memory during
+//! the largest `map`.
 
 use std::time::Instant;
 
 use common::Pool;
 use serde_json::Value;
 
+use crate::table::{Table, median_f64};
+
+/// How many times the section runs each side, alternating.
+const ROUNDS: usize = 3;
+
+/// Runs the section.
+pub(crate) fn run(table: &Table, quick: bool, python: bool) -> common::Result<()> {
+    table.section(&format!(
+        "[throughput] pool throughput where data moves (issue #13), 2 workers, medians of \
+         {ROUNDS} alternating rounds"
+    ));
+    let sizes = Sizes::new(quick);
+    let mut ours: Vec<Figures> = Vec::new();
+    let mut theirs: Vec<Value> = Vec::new();
+    for _ in 0..ROUNDS {
+        if python {
+            match self::python(&sizes) {
+                Ok(figures) => theirs.push(figures),
+                Err(why) => table.note(&format!("python side skipped: {why}")),
+            }
+        }
+        ours.push(measure(&sizes)?);
+    }
+    for (key, what, unit, target) in workloads(&sizes) {
+        let ours: Vec<f64> = ours
+            .iter()
+            .filter_map(|f| f.rates.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+            .collect();
+        let theirs: Vec<f64> = theirs.iter().filter_map(|v| v[key].as_f64()).collect();
+        let ratios: Vec<f64> = ours.iter().zip(&theirs).map(|(o, t)| o / t).collect();
+        table.row(&format!("common {what}"), median_f64(ours), unit);
+        table.row(&format!("python {what}"), median_f64(theirs), unit);
+        table.ratio("  common / python", median_f64(ratios), target);
+    }
+    let growth = median_f64(ours.iter().filter_map(|f| f.map_growth_mib).collect());
+    let data = (sizes.ints * 16) as f64 / (1024.0 * 1024.0);
+    table.row("parent's peak growth during the first map", growth, "MiB");
+    table.row("  its inputs and outputs", Some(data), "MiB");
+    table.ratio("  growth / data", growth.map(|g| g / data), "<= 3");
+    Ok(())
+}
+
 /// The workloads' sizes.
-pub(crate) struct Sizes {
+struct Sizes {
     /// Integers mapped with the default chunksize.
-    pub(crate) ints: u64,
+    ints: u64,
     /// Items of 64 KiB.
-    pub(crate) blobs: usize,
+    blobs: usize,
     /// Integers mapped one at a time, and through `imap_unordered`.
-    pub(crate) singles: u64,
+    singles: u64,
     /// `apply_async` calls.
-    pub(crate) applies: u64,
+    applies: u64,
     /// Bytes of the one large result.
-    pub(crate) big: usize,
+    big: usize,
 }
 
 impl Sizes {
-    pub(crate) fn new(quick: bool) -> Sizes {
+    fn new(quick: bool) -> Sizes {
         let scale = if quick { 10 } else { 1 };
         Sizes {
             ints: 1_000_000 / scale,
@@ -34,7 +77,7 @@ impl Sizes {
     }
 
     /// The arguments the Python side takes, in its order.
-    pub(crate) fn args(&self) -> [String; 5] {
+    fn args(&self) -> [String; 5] {
         [
             self.ints.to_string(),
             self.blobs.to_string(),
@@ -59,15 +102,15 @@ fn big_result(len: usize) -> Vec<u8> {
 
 /// What one run measured, by the keys the Python side uses: rates per
 /// second (MB/s for `big`).
-pub(crate) struct Figures {
-    pub(crate) rates: Vec<(&'static str, f64)>,
+struct Figures {
+    rates: Vec<(&'static str, f64)>,
     /// How much the parent's peak resident memory grew during the
     /// default-chunksize map, in MiB.
-    pub(crate) map_growth_mib: Option<f64>,
+    map_growth_mib: Option<f64>,
 }
 
 /// The workloads: key, what, unit, target ratio.
-pub(crate) fn workloads(sizes: &Sizes) -> [(&'static str, String, &'static str, &'static str); 6] {
+fn workloads(sizes: &Sizes) -> [(&'static str, String, &'static str, &'static str); 6] {
     [
         (
             "map_default",
@@ -109,7 +152,7 @@ pub(crate) fn workloads(sizes: &Sizes) -> [(&'static str, String, &'static str, 
 }
 
 /// Runs the six workloads on a pool of two.
-pub(crate) fn measure(sizes: &Sizes) -> common::Result<Figures> {
+fn measure(sizes: &Sizes) -> common::Result<Figures> {
     let mut pool = Pool::new(2)?;
     pool.map(square, 0..1000)?;
     let rate = |count: f64, start: Instant| count / start.elapsed().as_secs_f64();
@@ -189,7 +232,7 @@ fn status_kib(field: &str) -> Option<f64> {
 }
 
 /// The same workloads in CPython, printed as one JSON object.
-pub(crate) const PYTHON_SIDE: &str = r#"
+const PYTHON_SIDE: &str = r#"
 import json, multiprocessing as mp, sys, time
 
 def square(x):
@@ -222,6 +265,6 @@ if __name__ == "__main__":
 "#;
 
 /// Runs [`PYTHON_SIDE`].
-pub(crate) fn python(sizes: &Sizes) -> Result<Value, String> {
-    crate::run_python(PYTHON_SIDE, &sizes.args())
+fn python(sizes: &Sizes) -> Result<Value, String> {
+    crate::python::run_python(PYTHON_SIDE, &sizes.args())
 }
