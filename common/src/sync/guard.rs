@@ -1,35 +1,44 @@
-//! [`LockGuard`]: a place held in a [`Lock`](crate::Lock) or a semaphore.
+//! [`LockGuard`]: a [`Lock`](crate::Lock) held, or a place in a
+//! semaphore.
 
-use crate::sys::{Places, Taken};
+use crate::sys::{LockWord, Places, Taken};
 
 /// Holds a [`Lock`](crate::Lock) or a place in a
 /// [`Semaphore`](crate::Semaphore) until dropped, as `with lock:` does.
 #[derive(Debug)]
 #[must_use = "the place is given back as soon as the guard is dropped"]
 pub struct LockGuard<'a> {
-    places: &'a Places,
-    taken: Taken,
-    /// What [`keep`](LockGuard::keep) does with the place.
-    kept: Kept,
+    held: Held<'a>,
+    /// Whether the lock or place came from a holder that died.
+    inherited: bool,
 }
 
-/// What a kept place becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kept {
-    /// Still this process's (a lock): released by `release`, or freed if
-    /// this process dies.
-    Held,
-    /// Spent, with no holder (a semaphore's place: a signal consumed stays
-    /// consumed whatever becomes of its taker); back only by a `release`.
-    Spent,
+/// What a guard holds, and what keeping it past the guard means.
+#[derive(Debug, Clone, Copy)]
+enum Held<'a> {
+    /// A lock: kept past the guard, it stays this process's, released by
+    /// `release`, or freed if this process dies.
+    Lock(&'a LockWord),
+    /// A semaphore's place: kept past the guard, it is spent, with no
+    /// holder (a signal consumed stays consumed whatever becomes of its
+    /// taker); back only by a `release`.
+    Place(&'a Places, Taken),
 }
 
 impl<'a> LockGuard<'a> {
-    pub(crate) fn new(places: &'a Places, taken: Taken, kept: Kept) -> LockGuard<'a> {
+    /// A guard on `lock`, taken (from a dead holder if `inherited`).
+    pub(crate) fn lock(lock: &'a LockWord, inherited: bool) -> LockGuard<'a> {
         LockGuard {
-            places,
-            taken,
-            kept,
+            held: Held::Lock(lock),
+            inherited,
+        }
+    }
+
+    /// A guard on a place of `places`, taken as `taken`.
+    pub(crate) fn place(places: &'a Places, taken: Taken) -> LockGuard<'a> {
+        LockGuard {
+            held: Held::Place(places, taken),
+            inherited: taken.inherited,
         }
     }
 
@@ -44,7 +53,7 @@ impl<'a> LockGuard<'a> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn previous_holder_died(&self) -> bool {
-        self.taken.inherited
+        self.inherited
     }
 
     /// Keeps the lock or the place past the guard, as Python's bare
@@ -64,28 +73,36 @@ impl<'a> LockGuard<'a> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn keep(self) {
-        match self.kept {
-            Kept::Held => std::mem::forget(self),
+        match self.held {
+            Held::Lock(_) => std::mem::forget(self),
             // Fails only if the shared state's mutex fails, which nothing
             // here could mend.
-            Kept::Spent => drop(self.spend()),
+            Held::Place(..) => drop(self.spend()),
         }
     }
 
     /// Keeps the place taken for good, with no holder: it comes back only
     /// by a release, not when this process ends (a bounded queue's place,
-    /// which passes to the value put).
+    /// which passes to the value put). A lock is simply kept.
     pub(crate) fn spend(self) -> crate::Result<()> {
-        let (places, taken) = (self.places, self.taken);
+        let held = self.held;
         std::mem::forget(self);
-        places.spend(taken)
+        match held {
+            Held::Lock(_) => Ok(()),
+            Held::Place(places, taken) => places.spend(taken),
+        }
     }
 }
 
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
-        // Fails only if the shared state's mutex fails, which nothing here
-        // could mend.
-        let _ = self.places.give(self.taken);
+        match self.held {
+            // Not this process's any more only if another process released
+            // it (as Python allows): then there is nothing to give back.
+            Held::Lock(lock) => drop(lock.give()),
+            // Fails only if the shared state's mutex fails, which nothing
+            // here could mend.
+            Held::Place(places, taken) => drop(places.give(taken)),
+        }
     }
 }

@@ -5,15 +5,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::guard::{Kept, LockGuard};
+use super::guard::LockGuard;
 use crate::error::Result;
-use crate::sys::{Places, Release};
+use crate::sys::{LockWord, deadline_in};
 
 /// A lock that any process holding a copy can take, one at a time, like
 /// `multiprocessing.Lock()`; [`acquire`](Lock::acquire) returns a guard
 /// that releases it when dropped, as `with lock:` does.
 ///
-/// It is one place in shared memory (see `sys::places`). It reaches a
+/// It is one word of shared memory (see `sys::lock_word`): taken and
+/// given back without a system call when no other process is in the way,
+/// with a short spin and then a futex sleep when one is. It reaches a
 /// child in a closure (fork) or as an argument of
 /// [`Process::with_args`](crate::Process::with_args) (any start method);
 /// [`try_clone`](Lock::try_clone) makes another handle to give away.
@@ -43,7 +45,7 @@ use crate::sys::{Places, Release};
 /// ```
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Lock {
-    places: Places,
+    word: LockWord,
 }
 
 impl Lock {
@@ -56,7 +58,7 @@ impl Lock {
     /// ```
     pub fn new() -> Result<Lock> {
         Ok(Lock {
-            places: Places::new(1)?,
+            word: LockWord::new(0)?,
         })
     }
 
@@ -71,7 +73,7 @@ impl Lock {
     /// ```
     pub fn try_clone(&self) -> Result<Lock> {
         Ok(Lock {
-            places: self.places.try_clone()?,
+            word: self.word.try_clone()?,
         })
     }
 
@@ -86,8 +88,8 @@ impl Lock {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<LockGuard<'_>> {
-        let taken = self.places.take(None)?.expect("no deadline");
-        Ok(LockGuard::new(&self.places, taken, Kept::Held))
+        let inherited = self.word.take(None).expect("no deadline");
+        Ok(LockGuard::lock(&self.word, inherited))
     }
 
     /// Takes the lock if it becomes free within `timeout`, like
@@ -104,9 +106,9 @@ impl Lock {
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<LockGuard<'_>>> {
         Ok(self
-            .places
-            .take(Some(timeout))?
-            .map(|taken| LockGuard::new(&self.places, taken, Kept::Held)))
+            .word
+            .take(deadline_in(timeout))
+            .map(|inherited| LockGuard::lock(&self.word, inherited)))
     }
 
     /// Releases the lock taken and kept ([`LockGuard::keep`]), like
@@ -125,6 +127,6 @@ impl Lock {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn release(&self) -> Result<()> {
-        self.places.release(Release::Lock)
+        self.word.release()
     }
 }

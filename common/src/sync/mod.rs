@@ -4,10 +4,12 @@
 //!
 //! All of them live in shared memory (a memfd: inherited by a forked child,
 //! sent to a spawned one as a descriptor, see `crossing`), and sleep on
-//! futexes there. Locks and semaphores are places with recorded holders
-//! (`sys::places`): a holder that dies, even by SIGKILL in the middle of an
-//! operation, does not keep its place, and the next to take it learns so
-//! ([`LockGuard::previous_holder_died`]).
+//! futexes there. A lock is one word naming its holder (`sys::lock_word`),
+//! a semaphore a count of places with a table of holders (`sys::places`):
+//! a holder that dies, even by SIGKILL in the middle of an operation, does
+//! not keep its lock or place, and the next to take it learns so
+//! ([`LockGuard::previous_holder_died`]). With no other process in the way,
+//! acquiring and releasing either makes no system call.
 
 mod barrier;
 mod condition;

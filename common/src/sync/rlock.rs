@@ -1,14 +1,16 @@
 //! [`RLock`]: a lock its holder may take again, like
 //! `multiprocessing.RLock()`.
 
+use std::cell::Cell;
 use std::marker::PhantomData;
-use std::sync::atomic::Ordering::SeqCst;
-use std::time::Duration;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::sys::{Places, Release, Slots, holder_id};
+use crate::sys::{LockWord, deadline_in, holder};
 
 /// A lock that the thread holding it may acquire again, like
 /// `multiprocessing.RLock()`: it is free again once released as many times
@@ -25,14 +27,13 @@ use crate::sys::{Places, Release, Slots, holder_id};
 /// ```
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RLock {
-    places: Places,
-    /// The owner's process (`holder_id`), its thread id, and the depth.
-    owner: Slots,
+    /// The lock (whose holder is the owner's process), then the owner's
+    /// thread and the depth.
+    word: LockWord,
 }
 
-const OWNER_PROCESS: usize = 0;
-const OWNER_THREAD: usize = 1;
-const DEPTH: usize = 2;
+const OWNER_THREAD: usize = 0;
+const DEPTH: usize = 1;
 
 /// Holds an [`RLock`] once until dropped. Not `Send`: the lock belongs to
 /// the thread that took it.
@@ -44,8 +45,20 @@ pub struct RLockGuard<'a> {
     _thread: PhantomData<*const ()>,
 }
 
+/// This thread, as a number no other thread of this process has had, known
+/// without a system call. A forked child's thread has its parent thread's
+/// number, but the holder (the process) differs.
 fn this_thread() -> u64 {
-    u64::from(nix::unistd::gettid().as_raw().unsigned_abs())
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static THIS: Cell<u64> = const { Cell::new(0) };
+    }
+    THIS.with(|this| {
+        if this.get() == 0 {
+            this.set(NEXT.fetch_add(1, Relaxed));
+        }
+        this.get()
+    })
 }
 
 impl RLock {
@@ -57,8 +70,7 @@ impl RLock {
     /// ```
     pub fn new() -> Result<RLock> {
         Ok(RLock {
-            places: Places::new(1)?,
-            owner: Slots::new(3)?,
+            word: LockWord::new(2)?,
         })
     }
 
@@ -72,32 +84,27 @@ impl RLock {
     /// ```
     pub fn try_clone(&self) -> Result<RLock> {
         Ok(RLock {
-            places: self.places.try_clone()?,
-            owner: self.owner.try_clone()?,
+            word: self.word.try_clone()?,
         })
     }
 
     /// Whether this thread of this process holds the lock.
     pub(crate) fn is_mine(&self) -> bool {
-        self.owner.slot(OWNER_PROCESS).load(SeqCst) == holder_id()
-            && self.owner.slot(OWNER_THREAD).load(SeqCst) == this_thread()
+        self.word.holder() == holder::me()
+            && self.word.extra(OWNER_THREAD).load(Acquire) == this_thread()
     }
 
-    /// Takes the lock (again), waiting at most `timeout`; whether the place
-    /// came from a dead holder, or `None` on timeout.
-    fn take(&self, timeout: Option<Duration>) -> Result<Option<bool>> {
+    /// Takes the lock (again) by `deadline` (`None`: however long it
+    /// takes); whether it came from a dead holder, or `None` on timeout.
+    fn take(&self, deadline: Option<Instant>) -> Option<bool> {
         if self.is_mine() {
-            self.owner.add(DEPTH, 1);
-            return Ok(Some(false));
+            self.word.extra(DEPTH).fetch_add(1, Relaxed);
+            return Some(false);
         }
-        let Some(taken) = self.places.take(timeout)? else {
-            return Ok(None);
-        };
-        self.owner.set(OWNER_PROCESS, holder_id());
-        self.owner.set(OWNER_THREAD, this_thread());
-        self.owner.set(DEPTH, 1);
-        // The place stays recorded as this process's until released.
-        Ok(Some(taken.inherited))
+        let inherited = self.word.take(deadline)?;
+        self.word.extra(OWNER_THREAD).store(this_thread(), Release);
+        self.word.extra(DEPTH).store(1, Relaxed);
+        Some(inherited)
     }
 
     /// Waits for the lock and takes it (again), like `rlock.acquire()`.
@@ -108,7 +115,7 @@ impl RLock {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<RLockGuard<'_>> {
-        let inherited = self.take(None)?.expect("no deadline");
+        let inherited = self.take(None).expect("no deadline");
         Ok(self.guard(inherited))
     }
 
@@ -134,7 +141,7 @@ impl RLock {
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<RLockGuard<'_>>> {
         Ok(self
-            .take(Some(timeout))?
+            .take(deadline_in(timeout))
             .map(|inherited| self.guard(inherited)))
     }
 
@@ -164,10 +171,9 @@ impl RLock {
         if !self.is_mine() {
             return Err(Error::NotOwner);
         }
-        if self.owner.add(DEPTH, u64::MAX) == 1 {
-            self.owner.set(OWNER_PROCESS, 0);
-            self.owner.set(OWNER_THREAD, 0);
-            self.places.release(Release::Lock)?;
+        if self.word.extra(DEPTH).fetch_sub(1, Relaxed) == 1 {
+            self.word.extra(OWNER_THREAD).store(0, Relaxed);
+            self.word.give();
         }
         Ok(())
     }
@@ -178,16 +184,16 @@ impl RLock {
         if !self.is_mine() {
             return Err(Error::NotOwner);
         }
-        let depth = self.owner.get(DEPTH);
-        self.owner.set(DEPTH, 1);
+        let depth = self.word.extra(DEPTH).load(Relaxed);
+        self.word.extra(DEPTH).store(1, Relaxed);
         self.release()?;
         Ok(depth)
     }
 
     /// Takes the lock back at `depth` after [`RLock::release_all`].
     pub(crate) fn restore(&self, depth: u64) -> Result<()> {
-        self.take(None)?;
-        self.owner.set(DEPTH, depth);
+        self.take(None);
+        self.word.extra(DEPTH).store(depth, Relaxed);
         Ok(())
     }
 }

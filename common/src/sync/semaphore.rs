@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::guard::{Kept, LockGuard};
+use super::guard::LockGuard;
 use crate::error::Result;
-use crate::sys::{Places, Release};
+use crate::sys::{Places, deadline_in};
 
 /// A counter of free places that processes share, like
 /// `multiprocessing.Semaphore(n)`: at most `n` holders at once. Like
@@ -50,11 +50,12 @@ pub struct BoundedSemaphore {
     bound: usize,
 }
 
-/// Waits (at most `timeout`) for a place of `places`.
+/// Waits (at most `timeout`: `None`, however long it takes) for a place
+/// of `places`.
 fn take(places: &Places, timeout: Option<Duration>) -> Result<Option<LockGuard<'_>>> {
     Ok(places
-        .take(timeout)?
-        .map(|taken| LockGuard::new(places, taken, Kept::Spent)))
+        .take(timeout.and_then(deadline_in))?
+        .map(|taken| LockGuard::place(places, taken)))
 }
 
 impl Semaphore {
@@ -122,7 +123,7 @@ impl Semaphore {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn release(&self) -> Result<()> {
-        self.places.release(Release::Semaphore { bound: None })
+        self.places.release(None)
     }
 
     /// How many places are free now, like `sem.get_value()`.
@@ -207,9 +208,7 @@ impl BoundedSemaphore {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn release(&self) -> Result<()> {
-        self.places.release(Release::Semaphore {
-            bound: Some(self.bound),
-        })
+        self.places.release(Some(self.bound))
     }
 
     /// How many places are free now, like `sem.get_value()`.

@@ -40,3 +40,23 @@ pub(crate) fn wake(word: &AtomicU32, count: i32) {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count);
     }
 }
+
+/// How many times [`spin_while`] looks before giving up: with the pauses
+/// between looks, a few microseconds, about what a holder on another core
+/// needs to finish a short critical section and let go (sleeping and being
+/// woken costs two system calls and a trip through the scheduler).
+const SPINS: u32 = 100;
+
+/// Spins a little while `busy` holds, before a caller sleeps on a futex;
+/// whether it stopped holding.
+pub(crate) fn spin_while(mut busy: impl FnMut() -> bool) -> bool {
+    for _ in 0..SPINS {
+        if !busy() {
+            return true;
+        }
+        for _ in 0..8 {
+            std::hint::spin_loop();
+        }
+    }
+    !busy()
+}

@@ -12,9 +12,15 @@
 //! - `signals.rs`: SIGPIPE, SIGINT, and SIGINT as something to `poll`;
 //! - `slots.rs`: atomics in shared memory;
 //! - `mapping.rs`: a shared memory block, by copies and atomic words;
-//! - `futex.rs`: sleeping on a shared word until another process changes it;
-//! - `places.rs`: a counting semaphore in shared memory that survives the
-//!   death of a holder (a robust `pthread` mutex and a table of holders);
+//! - `futex.rs`: sleeping on a shared word until another process changes
+//!   it, and spinning a little first;
+//! - `holder.rs`: this process as the holder of a lock, known without a
+//!   system call, and whether a recorded holder still lives;
+//! - `lock_word.rs`: a lock in one shared word that survives the death of
+//!   its holder;
+//! - `places/`: a counting semaphore in shared memory that survives the
+//!   death of a holder (a robust `pthread` mutex, a journal and a table of
+//!   holders);
 //! - `wait.rs`: reaping children and waiting on descriptors, with deadlines;
 //! - `pipes.rs`: pipes, and descriptors received over a socket;
 //! - `prefault.rs`: a large buffer's pages faulted in before it is filled;
@@ -24,6 +30,8 @@ pub(crate) mod erased;
 pub(crate) mod exit;
 pub(crate) mod fork;
 pub(crate) mod futex;
+pub(crate) mod holder;
+pub(crate) mod lock_word;
 pub(crate) mod mapping;
 pub(crate) mod pause;
 pub(crate) mod pipes;
@@ -37,15 +45,16 @@ pub(crate) mod wait;
 pub(crate) use erased::{Chunk, ErasedFn, RunChunk};
 pub(crate) use exit::{at_exit, die_with, exit_now};
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, threads_now};
+pub(crate) use lock_word::LockWord;
 pub(crate) use mapping::Mapping;
 pub(crate) use pipes::{
     fill_vectors, own_fd, pipe, read_onto, receive_fds, splice_pages, unread, widen_pipe,
 };
-pub(crate) use places::{Places, Release, Taken, holder_id};
+pub(crate) use places::{Places, Taken};
 pub(crate) use prefault::prefault;
 pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
 pub(crate) use wait::{
-    has_ended, pidfd_open, poll_timeout, poll_until, readable, reap, reap_timeout,
+    deadline_in, has_ended, pidfd_open, poll_timeout, poll_until, readable, reap, reap_timeout,
 };

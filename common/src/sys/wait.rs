@@ -53,11 +53,20 @@ pub(crate) fn poll_until(fds: &mut [PollFd<'_>], deadline: Option<Instant>) -> R
     }
 }
 
+/// `timeout` from now, or `None` (no deadline) when that is beyond any
+/// instant the clock can tell: a timeout of centuries (`Duration::MAX`) is
+/// a wait without end, not a panic.
+pub(crate) fn deadline_in(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
 /// Whether `fd` is readable now or becomes so within `timeout` (see
 /// [`poll_until`]).
 pub(crate) fn readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Errno> {
-    let deadline = Instant::now() + timeout;
-    poll_until(&mut [PollFd::new(fd, PollFlags::POLLIN)], Some(deadline))
+    poll_until(
+        &mut [PollFd::new(fd, PollFlags::POLLIN)],
+        deadline_in(timeout),
+    )
 }
 
 /// `left` as `poll` takes it: whole milliseconds rounded up (rounded down,
@@ -73,13 +82,15 @@ pub(crate) fn poll_timeout(left: Duration) -> PollTimeout {
 /// It sleeps on a pidfd, which becomes readable exactly when the process
 /// ends; a kernel older than 5.3 has none, and then it polls.
 pub(crate) fn reap_timeout(pid: Pid, timeout: Duration) -> Result<Option<Ended>> {
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_in(timeout);
     let pidfd = pidfd_open(pid);
     loop {
         if let Some(ended) = reap(pid, false)? {
             return Ok(Some(ended));
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
         if left.is_zero() {
             return Ok(None);
         }
