@@ -16,6 +16,7 @@ use super::server::unexpected;
 use super::wire::{Reply, Request};
 use crate::connection::{Connection, client};
 use crate::error::{Error, Result};
+use crate::sys::holder::{self, Holder};
 
 /// How to reach a manager's server, and this process's connection to it
 /// (made on first use, and again in a child, which must not share its
@@ -24,7 +25,7 @@ use crate::error::{Error, Result};
 pub(super) struct Remote {
     pub(super) address: PathBuf,
     pub(super) authkey: Vec<u8>,
-    connection: Mutex<Option<(u32, Connection)>>,
+    connection: Mutex<Option<(Holder, Connection)>>,
 }
 
 impl Remote {
@@ -42,7 +43,9 @@ impl Remote {
             .connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let me = std::process::id();
+        // Who this process is, known without a system call (see
+        // `sys::holder`): a forked child is someone else.
+        let me = holder::me();
         if connection.as_ref().is_none_or(|(owner, _)| *owner != me) {
             if let Some((_, inherited)) = connection.take() {
                 // A forked child's copy of its parent's connection: never
