@@ -107,7 +107,9 @@ impl Listener {
             SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
         )
         .map_err(|e| Error::os("accept", e))?;
-        let conn = Connection::from_socket(crate::sys::own_fd(accepted));
+        let socket = crate::sys::own_fd(accepted);
+        crate::records::widen(&socket);
+        let conn = Connection::from_socket(socket);
         if let Some(key) = &self.authkey {
             deliver_challenge(&conn, key)?;
             answer_challenge(&conn, key)?;
@@ -140,6 +142,7 @@ impl Drop for Listener {
 /// [`Error::AuthenticationFailed`] when the keys differ.
 pub fn client(path: impl AsRef<Path>, authkey: Option<&[u8]>) -> Result<Connection> {
     let socket = seqpacket()?;
+    crate::records::widen(&socket);
     let name = UnixAddr::new(path.as_ref()).map_err(|e| Error::os("a socket's path", e))?;
     connect(socket.as_raw_fd(), &name).map_err(|e| Error::os("connect", e))?;
     nix::fcntl::fcntl(

@@ -14,7 +14,9 @@ mod listener;
 mod wait;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use nix::poll::{PollFd, PollFlags};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -147,8 +149,8 @@ impl Connection {
     /// As [`recv_bytes`](Connection::recv_bytes), for at most `timeout`:
     /// [`Error::Timeout`] if no whole message came.
     pub fn recv_bytes_timeout(&self, timeout: Duration) -> Result<Vec<u8>> {
-        let deadline = Instant::now() + timeout;
-        records::receive_value(&self.socket, Some(deadline))?.ok_or(Error::Timeout(timeout))
+        records::receive_value(&self.socket, crate::sys::deadline_in(timeout))?
+            .ok_or(Error::Timeout(timeout))
     }
 
     /// Whether something (a message, or the end of the pipe) is ready to be
@@ -164,7 +166,9 @@ impl Connection {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn poll(&self, timeout: Duration) -> Result<bool> {
-        crate::sys::readable(self.socket.as_fd(), timeout).map_err(|e| Error::os("poll a pipe", e))
+        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+        crate::sys::poll_until_spinning(&mut fds, crate::sys::deadline_in(timeout))
+            .map_err(|e| Error::os("poll a pipe", e))
     }
 }
 

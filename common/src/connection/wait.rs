@@ -2,7 +2,7 @@
 //! like `multiprocessing.connection.wait`.
 
 use std::os::fd::BorrowedFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags};
 
@@ -30,12 +30,12 @@ use crate::error::{Error, Result};
 /// # Ok::<(), common::Error>(())
 /// ```
 pub fn wait(objects: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Result<Vec<usize>> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.and_then(crate::sys::deadline_in);
     let mut fds: Vec<PollFd<'_>> = objects
         .iter()
         .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
         .collect();
-    crate::sys::poll_until(&mut fds, deadline).map_err(|e| Error::os("poll", e))?;
+    crate::sys::poll_until_spinning(&mut fds, deadline).map_err(|e| Error::os("poll", e))?;
     Ok(fds
         .iter()
         .enumerate()

@@ -3,7 +3,7 @@
 //! that processes mapping the same memory wake each other.
 
 use std::sync::atomic::AtomicU32;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Sleeps while `word` holds `expected`, at most `timeout`. Returns `false`
 /// only when the timeout passed; `true` when woken, when the word had
@@ -41,22 +41,46 @@ pub(crate) fn wake(word: &AtomicU32, count: i32) {
     }
 }
 
-/// How many times [`spin_while`] looks before giving up: with the pauses
-/// between looks, a few microseconds, about what a holder on another core
-/// needs to finish a short critical section and let go (sleeping and being
-/// woken costs two system calls and a trip through the scheduler).
-const SPINS: u32 = 100;
+/// How long a waiter spins before it sleeps: about what waking a process
+/// on an idle CPU costs in a virtual machine (the hypervisor halts an idle
+/// virtual CPU, and waking it takes tens of microseconds), so that a wait
+/// that ends within it never pays that. A wait that does not end within
+/// it costs this much CPU more, once.
+pub(crate) const SPIN: Duration = Duration::from_micros(50);
 
-/// Spins a little while `busy` holds, before a caller sleeps on a futex;
+/// For this long a spinner only spins; after it, it yields the CPU
+/// between looks ([`pause`]).
+const SPIN_ALONE: Duration = Duration::from_micros(2);
+
+/// Spins while `busy` holds, for at most [`SPIN`], before a caller sleeps;
 /// whether it stopped holding.
 pub(crate) fn spin_while(mut busy: impl FnMut() -> bool) -> bool {
-    for _ in 0..SPINS {
+    let start = Instant::now();
+    loop {
         if !busy() {
             return true;
         }
-        for _ in 0..8 {
+        let spun = start.elapsed();
+        if spun >= SPIN {
+            return false;
+        }
+        pause(spun);
+    }
+}
+
+/// One pause between a spinner's looks, `spun` into its spin: a few
+/// instructions' worth at first, then a `sched_yield`. The process it
+/// waits for may be waiting for this CPU (sharing it, or preempted while
+/// holding a lock): spinning on would only keep it out, while yielding
+/// lets it run at once; with nothing else to run, `sched_yield` returns at
+/// once and the CPU stays awake.
+pub(crate) fn pause(spun: Duration) {
+    if spun < SPIN_ALONE {
+        for _ in 0..16 {
             std::hint::spin_loop();
         }
+    } else {
+        // SAFETY: sched_yield takes nothing and touches no memory.
+        unsafe { libc::sched_yield() };
     }
-    !busy()
 }

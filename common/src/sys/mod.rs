@@ -24,6 +24,7 @@
 //! - `wait.rs`: reaping children and waiting on descriptors, with deadlines;
 //! - `pipes.rs`: pipes, and descriptors received over a socket;
 //! - `prefault.rs`: a large buffer's pages faulted in before it is filled;
+//! - `recv.rs`: a socket's record received straight into place;
 //! - `erased.rs`: functions sent to another process of this binary.
 
 pub(crate) mod erased;
@@ -37,6 +38,7 @@ pub(crate) mod pause;
 pub(crate) mod pipes;
 pub(crate) mod places;
 pub(crate) mod prefault;
+pub(crate) mod recv;
 pub(crate) mod sibling;
 pub(crate) mod signals;
 pub(crate) mod slots;
@@ -56,5 +58,6 @@ pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
 pub(crate) use wait::{
-    deadline_in, has_ended, pidfd_open, poll_timeout, poll_until, readable, reap, reap_timeout,
+    deadline_in, has_ended, pidfd_open, poll_timeout, poll_until, poll_until_spinning, readable,
+    reap, reap_timeout,
 };

@@ -53,6 +53,35 @@ pub(crate) fn poll_until(fds: &mut [PollFd<'_>], deadline: Option<Instant>) -> R
     }
 }
 
+/// As [`poll_until`], but looks without sleeping, again and again, for
+/// [`SPIN`](super::futex::SPIN) first (or until `deadline`), for a
+/// descriptor that another process is about to make ready: a message
+/// answering one just sent, say. Sleeping in `poll` and being woken costs
+/// tens of microseconds more when the CPU went idle meanwhile (see
+/// `futex::pause` for how the looks are spaced).
+pub(crate) fn poll_until_spinning(
+    fds: &mut [PollFd<'_>],
+    deadline: Option<Instant>,
+) -> Result<bool, Errno> {
+    let start = Instant::now();
+    let spin = deadline.map_or(super::futex::SPIN, |d| {
+        d.saturating_duration_since(start).min(super::futex::SPIN)
+    });
+    loop {
+        match poll(fds, PollTimeout::ZERO) {
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) => return Ok(true),
+            Err(errno) => return Err(errno),
+        }
+        let spun = start.elapsed();
+        if spun >= spin {
+            break;
+        }
+        super::futex::pause(spun);
+    }
+    poll_until(fds, deadline)
+}
+
 /// `timeout` from now, or `None` (no deadline) when that is beyond any
 /// instant the clock can tell: a timeout of centuries (`Duration::MAX`) is
 /// a wait without end, not a panic.
