@@ -301,6 +301,17 @@ fn report(table: &Table, sizes: &Sizes, chosen: &[&str], gathered: &Gathered, ro
             show(spread(&ours)),
             show(spread(&python))
         ));
+        let each = |v: &[f64]| {
+            v.iter()
+                .map(|s| format!("{:.1}", s * 1e3))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        table.note(&format!(
+            "  rounds, ms: common {}; python {}",
+            each(&ours),
+            each(&python)
+        ));
         if timed.name == "start_join" {
             table.row(
                 "  raw fork + _exit + waitpid (floor)",
