@@ -2,16 +2,17 @@
 //! out, like Python's `multiprocessing.Queue`; [`SimpleQueue`], its plain
 //! kin; and [`JoinableQueue`], which counts unfinished work.
 //!
-//! A queue is a `SOCK_SEQPACKET` socket pair (see `records`: a value
-//! arrives whole or not at all), a write lock and a read lock (robust: a
-//! process killed holding one does not keep it), a shared count of the
-//! values in it, and, when bounded, a semaphore of free places.
+//! A queue is a ring of bytes in shared memory (see `sys::ring`: a value
+//! arrives whole or not at all, and while writers and readers are both
+//! busy, values pass with no system call), a write lock and a read lock
+//! (robust: a process killed holding one does not keep it), and, when
+//! bounded, a semaphore of free places.
 
 mod joinable;
 mod simple;
 
+use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,9 +20,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::records;
 use crate::sync::{Lock, Semaphore};
-use crate::sys::Slots;
+use crate::sys::{Ring, deadline_in};
 
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;
@@ -31,10 +31,11 @@ pub use simple::SimpleQueue;
 /// [`put`](Queue::put) and [`get`](Queue::get).
 ///
 /// Unlike Python's, `put` writes in the calling thread (Python hands it to
-/// a feeder thread): it returns once the value is in the socket, and waits
-/// while the socket (or a bounded queue) is full, so a child that puts many
-/// values must not be joined before they are taken (Python has the same
-/// rule, for its feeder must flush before the child can exit). A writer
+/// a feeder thread): it returns once the value is in the queue's shared
+/// memory (64 KiB, as much as a pipe holds), and waits while that (or a
+/// bounded queue) is full, so a child that puts many values must not be
+/// joined before they are taken (Python has the same rule, for its feeder
+/// must flush before the child can exit). A writer
 /// killed in the middle of a `put` leaves no torn value: the queue drops it
 /// and goes on. A handle reaches a child in a closure (fork) or as an
 /// argument of [`Process::with_args`](crate::Process::with_args);
@@ -60,14 +61,9 @@ pub use simple::SimpleQueue;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Queue<T> {
-    #[serde(with = "crate::crossing")]
-    reader: OwnedFd,
-    #[serde(with = "crate::crossing")]
-    writer: OwnedFd,
+    ring: Ring,
     read_lock: Lock,
     write_lock: Lock,
-    /// How many values are in the queue.
-    count: Slots,
     /// The free places of a bounded queue, and how many there are.
     places: Option<(Semaphore, usize)>,
     /// Set by [`Queue::close`] on this handle.
@@ -109,13 +105,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     fn make(maxsize: Option<usize>) -> Result<Queue<T>> {
-        let (reader, writer) = records::pair()?;
         Ok(Queue {
-            reader,
-            writer,
+            ring: Ring::new()?,
             read_lock: Lock::new()?,
             write_lock: Lock::new()?,
-            count: Slots::new(1)?,
             places: match maxsize {
                 Some(maxsize) => Some((Semaphore::new(maxsize)?, maxsize)),
                 None => None,
@@ -134,13 +127,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn try_clone(&self) -> Result<Queue<T>> {
-        let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| Error::os("dup", e));
         Ok(Queue {
-            reader: dup(&self.reader)?,
-            writer: dup(&self.writer)?,
+            ring: self.ring.try_clone()?,
             read_lock: self.read_lock.try_clone()?,
             write_lock: self.write_lock.try_clone()?,
-            count: self.count.try_clone()?,
             places: match &self.places {
                 Some((places, maxsize)) => Some((places.try_clone()?, *maxsize)),
                 None => None,
@@ -178,7 +168,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<()> {
-        self.put_by(item, Some(Instant::now() + timeout))
+        self.put_by(item, deadline_in(timeout))
     }
 
     /// Adds `item` only if there is room now, like `queue.put_nowait(item)`;
@@ -191,31 +181,30 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(Error::QueueClosed);
         }
-        let encoded = postcard::to_stdvec(item)
-            .map_err(|e| Error::os("encode a queued value", std::io::Error::other(e)))?;
-        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let place = match &self.places {
-            Some((places, _)) => match left() {
-                None => Some(places.acquire()?),
-                Some(left) => Some(places.acquire_timeout(left)?.ok_or(Error::Full)?),
-            },
-            None => None,
-        };
-        let writing = match left() {
-            None => self.write_lock.acquire()?,
-            Some(left) => self.write_lock.acquire_timeout(left)?.ok_or(Error::Full)?,
-        };
-        if !records::send_value(&self.writer, &encoded, deadline)? {
-            return Err(Error::Full);
-        }
-        self.count.add(0, 1);
-        drop(writing);
-        if let Some(place) = place {
-            // The place now belongs to the value in the queue: a `get`
-            // frees it, not this process's end.
-            place.spend()?;
-        }
-        Ok(())
+        encoded(item, |encoded| {
+            let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let place = match &self.places {
+                Some((places, _)) => match left() {
+                    None => Some(places.acquire()?),
+                    Some(left) => Some(places.acquire_timeout(left)?.ok_or(Error::Full)?),
+                },
+                None => None,
+            };
+            let writing = match left() {
+                None => self.write_lock.acquire()?,
+                Some(left) => self.write_lock.acquire_timeout(left)?.ok_or(Error::Full)?,
+            };
+            if !self.ring.write(encoded, deadline) {
+                return Err(Error::Full);
+            }
+            drop(writing);
+            if let Some(place) = place {
+                // The place now belongs to the value in the queue: a `get`
+                // frees it, not this process's end.
+                place.spend()?;
+            }
+            Ok(())
+        })
     }
 
     /// Takes the first value, waiting for one, like `queue.get()`.
@@ -247,7 +236,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
-        self.get_by(Some(Instant::now() + timeout), timeout)
+        self.get_by(deadline_in(timeout), timeout)
     }
 
     /// Takes the first value if there is one now, like
@@ -270,16 +259,15 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 .acquire_timeout(deadline.saturating_duration_since(Instant::now()))?
                 .ok_or(Error::Timeout(timeout))?,
         };
-        let Some(bytes) = records::receive_value(&self.reader, deadline)? else {
-            return Err(Error::Timeout(timeout));
-        };
-        self.count.add(0, u64::MAX);
+        let decoded = self
+            .ring
+            .read(deadline, |bytes| postcard::from_bytes::<T>(bytes))
+            .ok_or(Error::Timeout(timeout))?;
         drop(reading);
         if let Some((places, _)) = &self.places {
             places.release()?;
         }
-        postcard::from_bytes(&bytes)
-            .map_err(|e| Error::os("decode a queued value", std::io::Error::other(e)))
+        decoded.map_err(|e| Error::os("decode a queued value", std::io::Error::other(e)))
     }
 
     /// How many values are in the queue now, like `queue.qsize()` (as in
@@ -292,7 +280,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn qsize(&self) -> usize {
-        usize::try_from(self.count.get(0).cast_signed().max(0)).unwrap_or(0)
+        self.ring.values()
     }
 
     /// Whether the queue is empty now, like `queue.empty()`.
@@ -332,4 +320,24 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
     }
+}
+
+/// Encodes `item` into this thread's buffer, kept from one `put` to the
+/// next, and gives the bytes to `write`.
+fn encoded<T: Serialize, R>(item: &T, write: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    // Taken out of the cell while in use, so that a `put` inside another
+    // (from a value's `Serialize`) finds it empty rather than borrowed.
+    let mut buffer = BUFFER.take();
+    buffer.clear();
+    let buffer = postcard::to_extend(item, buffer)
+        .map_err(|e| Error::os("encode a queued value", std::io::Error::other(e)))?;
+    let written = write(&buffer);
+    // Not kept if one large value made it large.
+    if buffer.capacity() <= 1 << 20 {
+        BUFFER.set(buffer);
+    }
+    written
 }

@@ -25,6 +25,8 @@
 //! - `pipes.rs`: pipes, and descriptors received over a socket;
 //! - `prefault.rs`: a large buffer's pages faulted in before it is filled;
 //! - `recv.rs`: a socket's record received straight into place;
+//! - `ring.rs`: values through a ring of bytes in shared memory (a
+//!   queue's);
 //! - `erased.rs`: functions sent to another process of this binary.
 
 pub(crate) mod erased;
@@ -39,6 +41,7 @@ pub(crate) mod pipes;
 pub(crate) mod places;
 pub(crate) mod prefault;
 pub(crate) mod recv;
+pub(crate) mod ring;
 pub(crate) mod sibling;
 pub(crate) mod signals;
 pub(crate) mod slots;
@@ -54,6 +57,7 @@ pub(crate) use pipes::{
 };
 pub(crate) use places::{Places, Taken};
 pub(crate) use prefault::prefault;
+pub(crate) use ring::Ring;
 pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;

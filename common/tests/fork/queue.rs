@@ -21,7 +21,7 @@ fork_tests! {
     }
 
     /// A writer killed at a random moment while putting values larger than
-    /// one record (and the socket's room), twenty times: what it put whole
+    /// one entry (and the queue's room), twenty times: what it put whole
     /// comes whole, the torn value is dropped, a timed get returns by its
     /// deadline, and the queue goes on working.
     fn queue_survives_writers_killed_mid_put() {
@@ -163,7 +163,7 @@ fn produce_bounded(queue: Queue<u32>) {
     }
 }
 
-/// Puts values of 100 KB (several records; two fill the socket) forever:
+/// Puts values of 100 KB (several entries; one fills the queue) forever:
 /// each is `round` repeated, ending in its length.
 fn put_big_values((queue, round): (Queue<Vec<u8>>, u8)) {
     loop {
