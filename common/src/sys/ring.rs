@@ -399,7 +399,7 @@ mod tests {
         while ring.write(&piece, Some(Instant::now())) {
             written += 1;
         }
-        assert!(written >= 1 && written < CAPACITY / CHUNK + 1);
+        assert!((1..=CAPACITY / CHUNK).contains(&written));
         assert_eq!(ring.values(), written);
         let soon = Instant::now() + Duration::from_millis(20);
         assert!(!ring.write(&piece, Some(soon)));
