@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rlock::RLock;
 use crate::error::{Error, Result};
-use crate::sys::{Slots, futex};
+use crate::sys::{Slots, deadline_in, futex};
 
 /// A condition variable that processes share, like
 /// `multiprocessing.Condition()` (whose lock is an [`RLock`], as here).
@@ -127,7 +127,7 @@ impl Condition {
     /// out.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<bool> {
         self.owned()?;
-        self.wait_until(timeout.map(|t| Instant::now() + t))
+        Ok(self.wait_until(timeout.and_then(deadline_in))?.notified)
     }
 
     /// Waits until `ready` holds, like `cond.wait_for(predicate, timeout)`.
@@ -137,7 +137,7 @@ impl Condition {
         timeout: Option<Duration>,
     ) -> Result<bool> {
         self.owned()?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(deadline_in);
         loop {
             if ready() {
                 return Ok(true);
@@ -181,9 +181,10 @@ impl Condition {
         }
     }
 
-    /// One wait, until a notify or `deadline`; whether a notify came. The
+    /// One wait, until a notify or `deadline`: whether a notify came, and
+    /// whether the lock, taken back, came from a holder that died. The
     /// caller holds the lock.
-    fn wait_until(&self, deadline: Option<Instant>) -> Result<bool> {
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<Woken> {
         let sequence = self.sequence.word(0);
         // Read before the lock goes: a notify after this point is seen.
         let seen = sequence.load(SeqCst);
@@ -204,13 +205,24 @@ impl Condition {
             };
             futex::wait(sequence, seen, nap);
         };
-        self.lock.restore(depth)?;
-        Ok(notified)
+        let inherited = self.lock.restore(depth);
+        Ok(Woken {
+            notified,
+            inherited,
+        })
     }
 }
 
+/// How a wait of a [`Condition`] ended.
+struct Woken {
+    notified: bool,
+    /// The lock, taken back, came from a holder that died.
+    inherited: bool,
+}
+
 impl ConditionGuard<'_> {
-    /// Whether the lock came from a holder that died holding it.
+    /// Whether the lock came from a holder that died holding it (when it
+    /// was taken, or taken back by the last wait).
     pub fn previous_holder_died(&self) -> bool {
         self.inherited
     }
@@ -232,7 +244,7 @@ impl ConditionGuard<'_> {
     /// As [`wait`](ConditionGuard::wait), for at most `timeout`; returns
     /// `false` when the time ran out, like `cond.wait(timeout)`.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Result<bool> {
-        self.wait_until(Some(Instant::now() + timeout))
+        self.wait_until(deadline_in(timeout))
     }
 
     /// Waits until `ready` holds (checked first, then after each wake-up),
@@ -258,7 +270,10 @@ impl ConditionGuard<'_> {
     }
 
     fn wait_until(&mut self, deadline: Option<Instant>) -> Result<bool> {
-        self.condition.wait_until(deadline)
+        let woken = self.condition.wait_until(deadline)?;
+        // What the guard holds now is the lock taken back.
+        self.inherited = woken.inherited;
+        Ok(woken.notified)
     }
 }
 

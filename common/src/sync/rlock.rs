@@ -190,11 +190,12 @@ impl RLock {
         Ok(depth)
     }
 
-    /// Takes the lock back at `depth` after [`RLock::release_all`].
-    pub(crate) fn restore(&self, depth: u64) -> Result<()> {
-        self.take(None);
+    /// Takes the lock back at `depth` after [`RLock::release_all`];
+    /// whether it came from a holder that died.
+    pub(crate) fn restore(&self, depth: u64) -> bool {
+        let inherited = self.take(None).expect("no deadline");
         self.word.extra(DEPTH).store(depth, Relaxed);
-        Ok(())
+        inherited
     }
 }
 

@@ -21,6 +21,7 @@ macro_rules! fork_tests {
     };
 }
 
+mod barrier;
 mod manager;
 mod output;
 mod pipe;
@@ -31,6 +32,7 @@ mod robust;
 mod shared;
 mod support;
 mod sync;
+mod timeouts;
 
 use std::panic::{self, AssertUnwindSafe};
 
@@ -58,6 +60,8 @@ fn main() {
         pool::TESTS,
         pipe::TESTS,
         sync::TESTS,
+        barrier::TESTS,
+        timeouts::TESTS,
         queue::TESTS,
         robust::TESTS,
         shared::TESTS,
