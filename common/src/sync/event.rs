@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::sys::{Slots, futex};
+use crate::sys::{Slots, deadline_in, futex};
 
 /// A flag that processes share and can wait on, like
 /// `multiprocessing.Event()`: [`wait`](Event::wait) returns once another
@@ -115,13 +115,15 @@ impl Event {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn wait(&self, timeout: Duration) -> Result<bool> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_in(timeout);
         loop {
             let seen = self.words.word(GENERATION).load(SeqCst);
             if self.is_set()? {
                 return Ok(true);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.map_or(Duration::MAX, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
             if left.is_zero() {
                 return Ok(false);
             }

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 /// already changed, or when a signal cut the sleep short (the caller looks
 /// again in every case).
 pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Duration) -> bool {
+    // A day at a time: callers look again after every wait, and a sleep
+    // of centuries (`Duration::MAX`) is no business of the kernel's.
+    let timeout = timeout.min(Duration::from_secs(24 * 3600));
     let timeout = libc::timespec {
         tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: libc::c_long::from(timeout.subsec_nanos().cast_signed()),
