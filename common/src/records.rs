@@ -294,9 +294,8 @@ impl Waiting {
             return Ok(false);
         }
         let start = *self.spinning.get_or_insert(now);
-        let spun = now.saturating_duration_since(start);
-        if spun < SPIN {
-            pause(spun);
+        if now.saturating_duration_since(start) < SPIN {
+            pause();
             return Ok(true);
         }
         readable(fd, self.deadline)

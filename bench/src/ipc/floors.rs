@@ -48,34 +48,15 @@ pub(super) fn lock_cycles(sizes: &Sizes) -> common::Result<Vec<(&'static str, f6
 }
 
 /// Microseconds per request/response with a child: 8 bytes each way over
-/// a bare Unix socketpair (the floor), a small value each way over a
-/// `Connection`, and a `Manager` dict's `get` of a small value.
+/// a bare Unix socketpair (the floor: with blocking reads, and with reads
+/// that spin, yielding the CPU, as `common`'s do before they sleep), a
+/// small value each way over a `Connection`, and a `Manager` dict's `get`
+/// of a small value.
 pub(super) fn round_trips(sizes: &Sizes) -> common::Result<Vec<(&'static str, f64)>> {
     let trips = sizes.trips;
     let per_trip = |start: Instant| start.elapsed().as_secs_f64() * 1e6 / trips as f64;
-
-    let (mut ours, mut theirs) = UnixStream::pair().expect("a socketpair");
-    // The child holds a copy of our end too (fork copies every
-    // descriptor), so it would never see end-of-file: STOP says stop.
-    let mut echo = Process::from_closure(move || {
-        let mut message = [0u8; 8];
-        while theirs.read_exact(&mut message).is_ok() && message != STOP.to_le_bytes() {
-            if theirs.write_all(&message).is_err() {
-                break;
-            }
-        }
-    });
-    echo.start()?;
-    let mut message = [0u8; 8];
-    let start = Instant::now();
-    for i in 0..trips {
-        ours.write_all(&i.to_le_bytes()).expect("the echo reads");
-        ours.read_exact(&mut message).expect("the echo answers");
-        assert_eq!(message, i.to_le_bytes());
-    }
-    let socketpair = per_trip(start);
-    ours.write_all(&STOP.to_le_bytes()).expect("the echo reads");
-    echo.join()?;
+    let socketpair = bare_round_trips(trips, false)?;
+    let spinning = bare_round_trips(trips, true)?;
 
     let (ours, theirs) = common::pipe()?;
     let mut echo = Process::with_args(echo_values, theirs);
@@ -99,9 +80,57 @@ pub(super) fn round_trips(sizes: &Sizes) -> common::Result<Vec<(&'static str, f6
     let managed = per_trip(start);
     Ok(vec![
         ("socketpair", socketpair),
+        ("socketpair_spinning", spinning),
         ("connection", connection),
         ("manager", managed),
     ])
+}
+
+/// Microseconds per round trip of 8 bytes to a child that echoes them over
+/// a bare Unix socketpair; `spinning`: each side reads without blocking,
+/// yielding the CPU between tries, instead of sleeping in `read`.
+fn bare_round_trips(trips: u64, spinning: bool) -> common::Result<f64> {
+    let (mut ours, mut theirs) = UnixStream::pair().expect("a socketpair");
+    for end in [&ours, &theirs] {
+        end.set_nonblocking(spinning).expect("a socket's mode");
+    }
+    // The child holds a copy of our end too (fork copies every
+    // descriptor), so it would never see end-of-file: STOP says stop.
+    let mut echo = Process::from_closure(move || {
+        let mut message = [0u8; 8];
+        while read_message(&mut theirs, &mut message).is_ok() && message != STOP.to_le_bytes() {
+            if theirs.write_all(&message).is_err() {
+                break;
+            }
+        }
+    });
+    echo.start()?;
+    let mut message = [0u8; 8];
+    let start = Instant::now();
+    for i in 0..trips {
+        ours.write_all(&i.to_le_bytes()).expect("the echo reads");
+        read_message(&mut ours, &mut message).expect("the echo answers");
+        assert_eq!(message, i.to_le_bytes());
+    }
+    let took = start.elapsed().as_secs_f64() * 1e6 / trips as f64;
+    ours.write_all(&STOP.to_le_bytes()).expect("the echo reads");
+    echo.join()?;
+    Ok(took)
+}
+
+/// Reads one 8-byte message; on a non-blocking socket, tries until it
+/// comes, yielding the CPU between tries.
+fn read_message(from: &mut UnixStream, message: &mut [u8; 8]) -> std::io::Result<()> {
+    let mut got = 0;
+    while got < message.len() {
+        match from.read(&mut message[got..]) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Says stop to an echo.

@@ -346,7 +346,11 @@ fn report(table: &Table, sizes: &Sizes, chosen: &[&str], gathered: &Gathered, ro
     if chosen.contains(&"round_trip") {
         table.note("round_trip: a small request and its answer between two processes");
         for (what, label) in [
-            ("socketpair", "bare Unix socketpair, 8 bytes (the floor)"),
+            ("socketpair", "bare Unix socketpair, 8 bytes, blocking"),
+            (
+                "socketpair_spinning",
+                "the same, reads spinning (the floor)",
+            ),
             ("connection", "Connection send/recv"),
             ("manager", "Manager dict get"),
         ] {

@@ -57,8 +57,8 @@ pub(crate) fn poll_until(fds: &mut [PollFd<'_>], deadline: Option<Instant>) -> R
 /// [`SPIN`](super::futex::SPIN) first (or until `deadline`), for a
 /// descriptor that another process is about to make ready: a message
 /// answering one just sent, say. Sleeping in `poll` and being woken costs
-/// tens of microseconds more when the CPU went idle meanwhile (see
-/// `futex::pause` for how the looks are spaced).
+/// tens of microseconds more when the CPU went idle meanwhile (the looks
+/// are spaced by `futex::pause`).
 pub(crate) fn poll_until_spinning(
     fds: &mut [PollFd<'_>],
     deadline: Option<Instant>,
@@ -73,11 +73,10 @@ pub(crate) fn poll_until_spinning(
             Ok(_) => return Ok(true),
             Err(errno) => return Err(errno),
         }
-        let spun = start.elapsed();
-        if spun >= spin {
+        if start.elapsed() >= spin {
             break;
         }
-        super::futex::pause(spun);
+        super::futex::pause();
     }
     poll_until(fds, deadline)
 }
