@@ -72,6 +72,11 @@ struct Args {
     /// Rounds of each side in `ipc`.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     rounds: u16,
+
+    /// Runs one workload of `ipc` once and prints its figures as JSON: how
+    /// `ipc` runs each of ours in a fresh process.
+    #[arg(long, hide = true, value_parser = parse_name)]
+    measure: Option<String>,
 }
 
 fn parse_name(name: &str) -> Result<String, String> {
@@ -86,7 +91,7 @@ fn parse_name(name: &str) -> Result<String, String> {
     }
 }
 
-fn run(args: &Args) -> common::Result<()> {
+fn run(args: &Args) -> Result<(), String> {
     let table = Table;
     println!(
         "bench: {} CPUs, {} build, samples {}",
@@ -114,13 +119,13 @@ fn run(args: &Args) -> common::Result<()> {
         start::run(&table, args.quick, python);
     }
     if wanted("pool") {
-        pools::run(&table, args.quick, python)?;
+        pools::run(&table, args.quick, python).map_err(|e| e.to_string())?;
     }
     if wanted("scaling") {
-        scaling::run(&table, args.quick)?;
+        scaling::run(&table, args.quick).map_err(|e| e.to_string())?;
     }
     if wanted("throughput") {
-        throughput::run(&table, args.quick, python)?;
+        throughput::run(&table, args.quick, python).map_err(|e| e.to_string())?;
     }
     if wanted("ipc") {
         let only = if args.only.iter().any(|name| name == "ipc") {
@@ -138,11 +143,23 @@ fn run(args: &Args) -> common::Result<()> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(name) = &args.measure {
+        return match ipc::measure_here(name, args.quick) {
+            Ok(figures) => {
+                println!("{figures}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("bench: {name}: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bench: {error}");
-            ExitCode::from(error.exit_code())
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,6 +1,7 @@
-# The Python side of section 7 (issue #27): the same workloads as
-# bench/src/ipc/workloads.rs, with CPython's multiprocessing under fork.
-# Prints one JSON object: seconds per workload, plus the micro figures.
+# The Python side of section `ipc` (issue #27): the same workloads as
+# bench/src/ipc/workloads.rs and floors.rs, with CPython's multiprocessing
+# under fork. Runs the workloads named after the sizes; prints one JSON
+# object: seconds per timed workload, a dict of figures per floor.
 import json, multiprocessing as mp, sys, time
 
 ctx = mp.get_context("fork")

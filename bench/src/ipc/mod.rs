@@ -11,14 +11,16 @@
 //! Any workload can be run alone by its name (`bench queue_throughput`).
 
 mod floors;
+mod report;
 mod workloads;
 
 use std::collections::BTreeMap;
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::python::run_python;
-use crate::table::{Table, median_f64, spread};
+use crate::table::Table;
 
 const PYTHON_SIDE: &str = include_str!("ipc.py");
 
@@ -76,14 +78,14 @@ impl Sizes {
 }
 
 /// A workload timed on both sides: seconds for the whole of it.
-struct Timed {
-    name: &'static str,
-    what: fn(&Sizes) -> String,
-    goal: &'static str,
+pub(super) struct Timed {
+    pub(super) name: &'static str,
+    pub(super) what: fn(&Sizes) -> String,
+    pub(super) goal: &'static str,
     ours: fn(&Sizes) -> common::Result<f64>,
 }
 
-const TIMED: [Timed; 6] = [
+pub(super) const TIMED: [Timed; 6] = [
     Timed {
         name: "value_lock",
         what: |s| {
@@ -151,222 +153,147 @@ pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     TIMED.iter().map(|t| t.name).chain(FLOORS)
 }
 
-/// What the rounds gathered, by workload name and then by figure.
+/// The figures of one run of a workload, by name: `seconds` for a timed
+/// one (and `floor`, the raw forks beside `start_join`), each figure of a
+/// floor.
+type Figures = BTreeMap<String, f64>;
+
+/// Runs workload `name` once in this process and gives its figures: what
+/// `bench --measure NAME` prints, as JSON, for [`run`] to read.
+pub(crate) fn measure_here(name: &str, quick: bool) -> Result<Value, String> {
+    let sizes = Sizes::new(quick);
+    let mut figures = Figures::new();
+    if let Some(timed) = TIMED.iter().find(|t| t.name == name) {
+        if name == "start_join" {
+            // The floor just before, so that both see the machine alike.
+            figures.insert("floor".to_owned(), workloads::fork_floor(&sizes));
+        }
+        let seconds = (timed.ours)(&sizes).map_err(|e| e.to_string())?;
+        figures.insert("seconds".to_owned(), seconds);
+    } else {
+        let measured = match name {
+            "lock_cycle" => floors::lock_cycles(&sizes),
+            "round_trip" => floors::round_trips(&sizes),
+            other => return Err(format!("{other} is not a workload of ipc")),
+        };
+        let measured = measured.map_err(|e| e.to_string())?;
+        figures.extend(measured.into_iter().map(|(what, v)| (what.to_owned(), v)));
+    }
+    Ok(serde_json::to_value(figures).expect("figures are JSON"))
+}
+
+/// What the rounds gathered, by `workload/figure`: each side's values,
+/// and the pairwise ratios of timed workloads (Python's time over ours:
+/// how many times faster ours is; and ours over the fork floor).
 #[derive(Default)]
-struct Gathered {
-    ours: BTreeMap<String, Vec<f64>>,
-    python: BTreeMap<String, Vec<f64>>,
-    /// Pairwise ratios (Python over ours: how many times faster ours is).
-    ratios: BTreeMap<String, Vec<f64>>,
+pub(super) struct Gathered {
+    pub(super) ours: BTreeMap<String, Vec<f64>>,
+    pub(super) python: BTreeMap<String, Vec<f64>>,
+    pub(super) ratios: BTreeMap<String, Vec<f64>>,
 }
 
 impl Gathered {
-    fn ours(&mut self, key: &str, value: f64) {
-        self.ours.entry(key.to_owned()).or_default().push(value);
+    /// The figures of one round of `name`, ours and (if it ran) Python's.
+    fn add(&mut self, name: &str, ours: &Figures, theirs: Option<&Figures>) {
+        for (figure, value) in ours {
+            push(&mut self.ours, &format!("{name}/{figure}"), *value);
+        }
+        if let (Some(took), Some(floor)) = (ours.get("seconds"), ours.get("floor")) {
+            push(&mut self.ratios, &format!("{name}/floor"), took / floor);
+        }
+        let Some(theirs) = theirs else {
+            return;
+        };
+        for (figure, value) in theirs {
+            push(&mut self.python, &format!("{name}/{figure}"), *value);
+        }
+        if let (Some(took), Some(python)) = (ours.get("seconds"), theirs.get("seconds")) {
+            push(&mut self.ratios, &format!("{name}/seconds"), python / took);
+        }
     }
 }
 
+fn push(into: &mut BTreeMap<String, Vec<f64>>, key: &str, value: f64) {
+    into.entry(key.to_owned()).or_default().push(value);
+}
+
 /// Runs the workloads named in `only` (every one if empty), `rounds`
-/// rounds each side.
+/// rounds each side. Every run of a workload, ours or Python's, is a fresh
+/// process of its own, so that none meets the memory another left (a
+/// fork copies the page tables of all of it), and the two sides take
+/// turns at going first.
 pub(crate) fn run(
     table: &Table,
     quick: bool,
     python: bool,
     only: &[&str],
     rounds: usize,
-) -> common::Result<()> {
+) -> Result<(), String> {
     let sizes = Sizes::new(quick);
     let chosen: Vec<&str> = names()
         .filter(|name| only.is_empty() || only.contains(name))
         .collect();
     table.section(&format!(
         "[ipc] beyond the pool (issue #27): medians of {rounds} rounds, common and CPython \
-         (fork) alternating"
+         (fork) taking turns, each run a fresh process"
     ));
     let mut gathered = Gathered::default();
     for round in 0..rounds {
-        // Alternate which side goes first, so that neither always meets
-        // the machine as the other left it.
-        let python_first = round % 2 == 0;
-        let mut theirs = None;
-        if python && python_first {
-            theirs = Some(python_round(&sizes, &chosen));
-        }
-        let ours = our_round(&sizes, &chosen, &mut gathered)?;
-        if python && !python_first {
-            theirs = Some(python_round(&sizes, &chosen));
-        }
-        match theirs {
-            Some(Ok(theirs)) => gather_python(&mut gathered, &theirs, &ours),
-            Some(Err(why)) => table.note(&format!("round {round}: {why}")),
-            None => {}
+        for (i, name) in chosen.iter().enumerate() {
+            let python_first = (round + i) % 2 == 0;
+            let mut theirs = None;
+            if python && python_first {
+                theirs = Some(python_run(&sizes, name));
+            }
+            let ours = our_run(name, quick)?;
+            if python && !python_first {
+                theirs = Some(python_run(&sizes, name));
+            }
+            if let Some(Err(why)) = &theirs {
+                table.note(&format!("{name}, round {round}: {why}"));
+            }
+            let theirs = theirs.and_then(Result::ok);
+            gathered.add(name, &ours, theirs.as_ref());
         }
     }
-    report(table, &sizes, &chosen, &gathered, rounds);
+    report::print(table, &sizes, &chosen, &gathered, rounds);
     Ok(())
 }
 
-fn python_round(sizes: &Sizes, chosen: &[&str]) -> Result<Value, String> {
-    let mut args = vec![sizes.json()];
-    args.extend(chosen.iter().map(|name| (*name).to_owned()));
-    run_python(PYTHON_SIDE, &args)
-}
-
-/// One round of our side: seconds of each timed workload chosen (and the
-/// floors), by name.
-fn our_round(
-    sizes: &Sizes,
-    chosen: &[&str],
-    gathered: &mut Gathered,
-) -> common::Result<BTreeMap<String, f64>> {
-    let mut seconds = BTreeMap::new();
-    for timed in TIMED.iter().filter(|t| chosen.contains(&t.name)) {
-        // The floor of start_join just before it, so that both see the
-        // machine alike.
-        let floor = (timed.name == "start_join").then(|| workloads::fork_floor(sizes));
-        let took = (timed.ours)(sizes)?;
-        if let Some(floor) = floor {
-            gathered.ours("start_join/floor", floor);
-            gathered
-                .ratios
-                .entry("start_join/floor".to_owned())
-                .or_default()
-                .push(took / floor);
-        }
-        gathered.ours(timed.name, took);
-        seconds.insert(timed.name.to_owned(), took);
+/// Runs `bench --measure NAME` and reads its figures.
+fn our_run(name: &str, quick: bool) -> Result<Figures, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
+    let mut command = Command::new(exe);
+    command.args(["--measure", name]);
+    if quick {
+        command.arg("--quick");
     }
-    if chosen.contains(&"lock_cycle") {
-        for (what, ns) in floors::lock_cycles(sizes)? {
-            gathered.ours(&format!("lock_cycle/{what}"), ns);
-        }
-    }
-    if chosen.contains(&"round_trip") {
-        for (what, us) in floors::round_trips(sizes)? {
-            gathered.ours(&format!("round_trip/{what}"), us);
-        }
-    }
-    Ok(seconds)
-}
-
-/// Python's figures of a round, and the ratios to ours of the same round.
-fn gather_python(gathered: &mut Gathered, theirs: &Value, ours: &BTreeMap<String, f64>) {
-    for (name, took) in ours {
-        if let Some(python) = theirs[name.as_str()].as_f64() {
-            gathered
-                .python
-                .entry(name.clone())
-                .or_default()
-                .push(python);
-            gathered
-                .ratios
-                .entry(name.clone())
-                .or_default()
-                .push(python / took);
-        }
-    }
-    for floor in FLOORS {
-        if let Some(figures) = theirs[floor].as_object() {
-            for (what, value) in figures {
-                if let Some(value) = value.as_f64() {
-                    gathered
-                        .python
-                        .entry(format!("{floor}/{what}"))
-                        .or_default()
-                        .push(value);
-                }
-            }
-        }
-    }
-}
-
-fn report(table: &Table, sizes: &Sizes, chosen: &[&str], gathered: &Gathered, rounds: usize) {
-    let values =
-        |side: &BTreeMap<String, Vec<f64>>, key: &str| side.get(key).cloned().unwrap_or_default();
-    for timed in TIMED.iter().filter(|t| chosen.contains(&t.name)) {
-        let ours = values(&gathered.ours, timed.name);
-        let python = values(&gathered.python, timed.name);
-        table.note(&format!("{}: {}", timed.name, (timed.what)(sizes)));
-        let ms = |v: Vec<f64>| median_f64(v.iter().map(|s| s * 1e3).collect());
-        table.row("  common", ms(ours.clone()), "ms");
-        table.row("  python", ms(python.clone()), "ms");
-        table.ratio(
-            &format!("  python / common, median of {rounds} ratios"),
-            median_f64(values(&gathered.ratios, timed.name)),
-            timed.goal,
-        );
-        let show = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), |s| format!("{s:.2}"));
-        table.note(&format!(
-            "  max/min of the rounds: common {}, python {}",
-            show(spread(&ours)),
-            show(spread(&python))
+    let output = command
+        .output()
+        .map_err(|e| format!("run bench --measure {name}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "bench --measure {name} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
         ));
-        let each = |v: &[f64]| {
-            v.iter()
-                .map(|s| format!("{:.1}", s * 1e3))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        table.note(&format!(
-            "  rounds, ms: common {}; python {}",
-            each(&ours),
-            each(&python)
-        ));
-        if timed.name == "start_join" {
-            table.row(
-                "  raw fork + _exit + waitpid (floor)",
-                ms(values(&gathered.ours, "start_join/floor")),
-                "ms",
-            );
-            table.ratio(
-                "  common / floor",
-                median_f64(values(&gathered.ratios, "start_join/floor")),
-                "<= 1.3",
-            );
-        }
     }
-    if chosen.contains(&"lock_cycle") {
-        table.note("lock_cycle: one uncontended acquire+release, in this process");
-        for what in ["lock", "rlock", "semaphore", "value_lock"] {
-            let key = format!("lock_cycle/{what}");
-            table.row(
-                &format!("  common {what}"),
-                median_f64(values(&gathered.ours, &key)),
-                "ns",
-            );
-            if gathered.python.contains_key(&key) {
-                table.row(
-                    &format!("  python {what}"),
-                    median_f64(values(&gathered.python, &key)),
-                    "ns",
-                );
-            }
-        }
-    }
-    if chosen.contains(&"round_trip") {
-        table.note("round_trip: a small request and its answer between two processes");
-        for (what, label) in [
-            ("socketpair", "bare Unix socketpair, 8 bytes, blocking"),
-            (
-                "socketpair_spinning",
-                "the same, reads spinning (the floor)",
-            ),
-            ("connection", "Connection send/recv"),
-            ("manager", "Manager dict get"),
-        ] {
-            let key = format!("round_trip/{what}");
-            table.row(
-                &format!("  common {label}"),
-                median_f64(values(&gathered.ours, &key)),
-                "us",
-            );
-            if gathered.python.contains_key(&key) {
-                table.row(
-                    &format!("  python {label}"),
-                    median_f64(values(&gathered.python, &key)),
-                    "us",
-                );
-            }
-        }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("bench --measure {name} printed no figures: {e}"))
+}
+
+/// One Python run of `name`: its figures (a timed workload prints its
+/// seconds alone).
+fn python_run(sizes: &Sizes, name: &str) -> Result<Figures, String> {
+    let printed = run_python(PYTHON_SIDE, &[sizes.json(), name.to_owned()])?;
+    match &printed[name] {
+        Value::Number(seconds) => Ok(Figures::from([(
+            "seconds".to_owned(),
+            seconds.as_f64().unwrap_or(f64::NAN),
+        )])),
+        Value::Object(figures) => Ok(figures
+            .iter()
+            .filter_map(|(what, v)| Some((what.clone(), v.as_f64()?)))
+            .collect()),
+        _ => Err(format!("python printed no figures for {name}")),
     }
 }
