@@ -34,8 +34,8 @@ use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, sendmsg, setsockopt, sockopt};
 
 use crate::error::{Error, Result};
-use crate::sys::futex::{SPIN, pause};
 use crate::sys::recv::{Landed, Scratch, recv_record};
+use crate::sys::spin::Spin;
 
 /// The most bytes of a message its first record carries.
 pub(crate) const HEAD: usize = 16 * 1024;
@@ -269,34 +269,36 @@ fn receive<const H: usize, const O: usize>(
 }
 
 /// A wait for records by a deadline: first a spin of looks again and
-/// again (the other end is often about to answer, and sleeping in `poll`
-/// costs tens of microseconds more when the CPU goes idle meanwhile), then
+/// again (the other end is often about to answer: see `sys::spin`), then
 /// sleeps in `poll`.
 struct Waiting {
     deadline: Option<Instant>,
-    /// When the spin began, once it has.
-    spinning: Option<Instant>,
+    /// The spin; `None` once it is over.
+    spin: Option<Spin>,
 }
 
 impl Waiting {
     fn new(deadline: Option<Instant>) -> Waiting {
         Waiting {
             deadline,
-            spinning: None,
+            spin: Some(Spin::new(deadline)),
         }
     }
 
     /// Waits until `fd` may be readable: a pause of the spin, or a sleep
     /// once the spin is over; `false` once the deadline has passed.
     fn readable(&mut self, fd: &OwnedFd) -> Result<bool> {
-        let now = Instant::now();
-        if self.deadline.is_some_and(|deadline| now >= deadline) {
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
             return Ok(false);
         }
-        let start = *self.spinning.get_or_insert(now);
-        if now.saturating_duration_since(start) < SPIN {
-            pause();
-            return Ok(true);
+        if let Some(spin) = self.spin.as_mut() {
+            if spin.pause() {
+                return Ok(true);
+            }
+            self.spin = None;
         }
         readable(fd, self.deadline)
     }

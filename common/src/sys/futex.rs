@@ -3,7 +3,7 @@
 //! that processes mapping the same memory wake each other.
 
 use std::sync::atomic::AtomicU32;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Sleeps while `word` holds `expected`, at most `timeout`. Returns `false`
 /// only when the timeout passed; `true` when woken, when the word had
@@ -42,40 +42,4 @@ pub(crate) fn wake(word: &AtomicU32, count: i32) {
     unsafe {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count);
     }
-}
-
-/// How long a waiter spins before it sleeps: about what waking a process
-/// on an idle CPU costs in a virtual machine (the hypervisor halts an idle
-/// virtual CPU, and waking it takes tens of microseconds), so that a wait
-/// that ends within it never pays that. A wait that does not end within
-/// it costs this much CPU more, once.
-pub(crate) const SPIN: Duration = Duration::from_micros(50);
-
-/// Spins while `busy` holds, for at most [`SPIN`], before a caller sleeps;
-/// whether it stopped holding.
-pub(crate) fn spin_while(mut busy: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        if !busy() {
-            return true;
-        }
-        if start.elapsed() >= SPIN {
-            return false;
-        }
-        pause();
-    }
-}
-
-/// One pause between a spinner's looks: a `sched_yield`, not a busy
-/// loop. The process it waits for may be waiting for this very CPU
-/// (sharing it, or preempted while holding a lock): spinning on would only
-/// keep it out, while yielding lets it run at once; with nothing else to
-/// run, `sched_yield` returns at once and the CPU stays awake. (Measured
-/// on two virtual CPUs: a round trip between two processes took 11-16 us
-/// yielding at once, 16-25 us after 2 us of busy looping, 37-47 us after
-/// 10 us, on a loaded machine; on a quiet one, as fast as busy looping
-/// when the two run on different CPUs.)
-pub(crate) fn pause() {
-    // SAFETY: sched_yield takes nothing and touches no memory.
-    unsafe { libc::sched_yield() };
 }

@@ -107,7 +107,7 @@ impl LockWord {
             return None;
         }
         let mut taken = None;
-        if futex::spin_while(|| {
+        if super::spin::spin_while(|| {
             taken = self.try_take(me, 0);
             taken.is_none()
         }) {

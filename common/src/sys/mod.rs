@@ -13,7 +13,8 @@
 //! - `slots.rs`: atomics in shared memory;
 //! - `mapping.rs`: a shared memory block, by copies and atomic words;
 //! - `futex.rs`: sleeping on a shared word until another process changes
-//!   it, and spinning a little first;
+//!   it;
+//! - `spin.rs`: spinning a little before sleeping, and when not to;
 //! - `holder.rs`: this process as the holder of a lock, known without a
 //!   system call, and whether a recorded holder still lives;
 //! - `lock_word.rs`: a lock in one shared word that survives the death of
@@ -45,6 +46,7 @@ pub(crate) mod ring;
 pub(crate) mod sibling;
 pub(crate) mod signals;
 pub(crate) mod slots;
+pub(crate) mod spin;
 pub(crate) mod wait;
 
 pub(crate) use erased::{Chunk, ErasedFn, RunChunk};

@@ -273,7 +273,7 @@ impl Ring {
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return false;
         }
-        if futex::spin_while(&blocked) {
+        if super::spin::spin_while(&blocked) {
             return true;
         }
         loop {

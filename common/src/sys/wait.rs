@@ -53,30 +53,23 @@ pub(crate) fn poll_until(fds: &mut [PollFd<'_>], deadline: Option<Instant>) -> R
     }
 }
 
-/// As [`poll_until`], but looks without sleeping, again and again, for
-/// [`SPIN`](super::futex::SPIN) first (or until `deadline`), for a
-/// descriptor that another process is about to make ready: a message
-/// answering one just sent, say. Sleeping in `poll` and being woken costs
-/// tens of microseconds more when the CPU went idle meanwhile (the looks
-/// are spaced by `futex::pause`).
+/// As [`poll_until`], but first looks again and again for a short while
+/// (see `spin`), for a descriptor another process is about to make ready:
+/// a message answering one just sent, say.
 pub(crate) fn poll_until_spinning(
     fds: &mut [PollFd<'_>],
     deadline: Option<Instant>,
 ) -> Result<bool, Errno> {
-    let start = Instant::now();
-    let spin = deadline.map_or(super::futex::SPIN, |d| {
-        d.saturating_duration_since(start).min(super::futex::SPIN)
-    });
+    let mut spin = super::spin::Spin::new(deadline);
     loop {
         match poll(fds, PollTimeout::ZERO) {
             Ok(0) | Err(Errno::EINTR) => {}
             Ok(_) => return Ok(true),
             Err(errno) => return Err(errno),
         }
-        if start.elapsed() >= spin {
+        if !spin.pause() {
             break;
         }
-        super::futex::pause();
     }
     poll_until(fds, deadline)
 }

@@ -119,7 +119,7 @@ impl Places {
             if !spun {
                 // A place given back soon is taken without sleeping.
                 spun = true;
-                if futex::spin_while(|| self.free() == 0) {
+                if super::spin::spin_while(|| self.free() == 0) {
                     continue;
                 }
             }
