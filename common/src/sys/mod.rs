@@ -14,7 +14,7 @@
 //! - `mapping.rs`: a shared memory block, by copies and atomic words;
 //! - `futex.rs`: sleeping on a shared word until another process changes
 //!   it;
-//! - `spin.rs`: spinning a little before sleeping, and when not to;
+//! - `spin.rs`: spinning a little before sleeping, yielding the CPU;
 //! - `holder.rs`: this process as the holder of a lock, known without a
 //!   system call, and whether a recorded holder still lives;
 //! - `lock_word.rs`: a lock in one shared word that survives the death of
