@@ -88,15 +88,7 @@ pub(crate) fn run(table: &Table, quick: bool, python: bool) -> common::Result<()
     if let Err(why) = &py_run {
         table.note(why);
     }
-    let mut samples = Vec::new();
-    for _ in 0..sizes.pools {
-        let start = Instant::now();
-        let mut pool = Pool::new(2)?;
-        pool.close();
-        pool.join()?;
-        samples.push(start.elapsed());
-    }
-    let create = median(samples).as_secs_f64() * 1e3;
+    let create = create_join_ms(sizes.pools)?;
     table.row("common Pool create+close+join", Some(create), "ms");
     table.row(
         "python Pool create+close+join, fork",
@@ -108,7 +100,40 @@ pub(crate) fn run(table: &Table, quick: bool, python: bool) -> common::Result<()
         py("/pool_create_join_ms").map(|p| p / create),
         ">= 10",
     );
+    let maps = maps(&sizes)?;
+    report_maps(table, &sizes, &maps, &py);
+    let rss = &maps.worker_rss;
+    let ours_rss = (!rss.is_empty()).then(|| rss.iter().sum::<f64>() / rss.len() as f64);
+    table.row("memory per pool worker, resident", ours_rss, "KiB");
+    table.row("python pool worker, fork", py("/worker_rss_kib"), "KiB");
+    Ok(())
+}
 
+/// Median milliseconds of a pool of two created, closed and joined.
+fn create_join_ms(pools: usize) -> common::Result<f64> {
+    let mut samples = Vec::new();
+    for _ in 0..pools {
+        let start = Instant::now();
+        let mut pool = Pool::new(2)?;
+        pool.close();
+        pool.join()?;
+        samples.push(start.elapsed());
+    }
+    Ok(median(samples).as_secs_f64() * 1e3)
+}
+
+/// What the maps measured.
+struct Maps {
+    default_rate: f64,
+    chunk1_rate: f64,
+    round_trips: f64,
+    /// Each worker's resident memory after them, KiB.
+    worker_rss: Vec<f64>,
+}
+
+/// `map` with the default chunksize and with chunksize 1 on a pool of two,
+/// then the pipe round trip floor.
+fn maps(sizes: &Sizes) -> common::Result<Maps> {
     let mut pool = Pool::new(2)?;
     pool.map(square, 0..1000)?;
     let items = sizes.map_items;
@@ -118,12 +143,21 @@ pub(crate) fn run(table: &Table, quick: bool, python: bool) -> common::Result<()
     let start = Instant::now();
     pool.map_chunked(square, 0..items, Some(1))?;
     let chunk1_rate = items as f64 / start.elapsed().as_secs_f64();
-    let rss: Vec<f64> = pool.pids().into_iter().filter_map(rss_kib).collect();
+    let worker_rss = pool.pids().into_iter().filter_map(rss_kib).collect();
     drop(pool);
-    let round_trips = pipe_round_trips(sizes.round_trips);
+    Ok(Maps {
+        default_rate,
+        chunk1_rate,
+        round_trips: pipe_round_trips(sizes.round_trips),
+        worker_rss,
+    })
+}
+
+fn report_maps(table: &Table, sizes: &Sizes, maps: &Maps, py: &impl Fn(&str) -> Option<f64>) {
+    let items = sizes.map_items;
     table.row(
         &format!("common map x*x over {items}, default chunksize"),
-        Some(default_rate),
+        Some(maps.default_rate),
         "tasks/s",
     );
     table.row(
@@ -131,7 +165,7 @@ pub(crate) fn run(table: &Table, quick: bool, python: bool) -> common::Result<()
         py("/map_default_per_s"),
         "tasks/s",
     );
-    table.row("common map, chunksize 1", Some(chunk1_rate), "tasks/s");
+    table.row("common map, chunksize 1", Some(maps.chunk1_rate), "tasks/s");
     table.row(
         "python Pool.map, chunksize 1",
         py("/map_chunksize_1_per_s"),
@@ -144,27 +178,22 @@ pub(crate) fn run(table: &Table, quick: bool, python: bool) -> common::Result<()
     );
     table.row(
         "pipe round trip to a child (one in flight)",
-        Some(round_trips),
+        Some(maps.round_trips),
         "trips/s",
     );
     table.ratio(
         "common / python, default chunksize",
-        py("/map_default_per_s").map(|p| default_rate / p),
+        py("/map_default_per_s").map(|p| maps.default_rate / p),
         ">= 10",
     );
     table.ratio(
         "common / python, chunksize 1",
-        py("/map_chunksize_1_per_s").map(|p| chunk1_rate / p),
+        py("/map_chunksize_1_per_s").map(|p| maps.chunk1_rate / p),
         ">= 5",
     );
     table.ratio(
         "common chunksize 1 / pipe round trip",
-        Some(chunk1_rate / round_trips),
+        Some(maps.chunk1_rate / maps.round_trips),
         "-",
     );
-
-    let ours_rss = (!rss.is_empty()).then(|| rss.iter().sum::<f64>() / rss.len() as f64);
-    table.row("memory per pool worker, resident", ours_rss, "KiB");
-    table.row("python pool worker, fork", py("/worker_rss_kib"), "KiB");
-    Ok(())
 }
