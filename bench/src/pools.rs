@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use common::{Pool, Process};
 
-use crate::python::{figure, run_python};
+use crate::python::{figure, side};
 use crate::table::{Table, median};
 
 const PYTHON_SIDE: &str = include_str!("pools.py");
@@ -75,14 +75,11 @@ fn rss_kib(pid: u32) -> Option<f64> {
 /// Runs the section.
 pub(crate) fn run(table: &Table, quick: bool, python: bool) -> common::Result<()> {
     let sizes = Sizes::new(quick);
-    let py_run = if python {
-        run_python(
-            PYTHON_SIDE,
-            &[sizes.pools.to_string(), sizes.map_items.to_string()],
-        )
-    } else {
-        Err("--no-python: the Python side is skipped".to_owned())
-    };
+    let py_run = side(
+        python,
+        PYTHON_SIDE,
+        &[sizes.pools.to_string(), sizes.map_items.to_string()],
+    );
     let py = |pointer: &str| figure(&py_run, pointer);
     table.section("[pool] pools, 2 workers");
     if let Err(why) = &py_run {

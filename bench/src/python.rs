@@ -24,6 +24,16 @@ pub(crate) fn run_python(script: &str, args: &[String]) -> Result<Value, String>
     serde_json::from_slice(&output.stdout).map_err(|e| format!("python3 printed no JSON: {e}"))
 }
 
+/// A section's Python side: `script` run with `args` if `wanted`, else why
+/// not, for the table.
+pub(crate) fn side(wanted: bool, script: &str, args: &[String]) -> Result<Value, String> {
+    if wanted {
+        run_python(script, args)
+    } else {
+        Err("--no-python: the Python side is skipped".to_owned())
+    }
+}
+
 /// A figure of a Python run, by its JSON pointer.
 pub(crate) fn figure(python: &Result<Value, String>, pointer: &str) -> Option<f64> {
     python

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use common::{Process, StartMethod};
 
-use crate::python::{figure, run_python};
+use crate::python::{figure, side};
 use crate::table::{Table, median, micros};
 
 const PYTHON_SIDE: &str = include_str!("start.py");
@@ -28,11 +28,7 @@ pub(crate) fn common_process_join(method: StartMethod) -> Duration {
 /// Runs the section.
 pub(crate) fn run(table: &Table, quick: bool, python: bool) {
     let starts = starts(quick);
-    let py_run = if python {
-        run_python(PYTHON_SIDE, &[starts.to_string()])
-    } else {
-        Err("--no-python: the Python side is skipped".to_owned())
-    };
+    let py_run = side(python, PYTHON_SIDE, &[starts.to_string()]);
     let py = |pointer: &str| figure(&py_run, pointer);
     table.section("[start] process start+join, median microseconds");
     if let Err(why) = &py_run {
