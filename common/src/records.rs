@@ -87,32 +87,52 @@ fn record_size(socket: &OwnedFd) -> usize {
 /// takes). `false` if the deadline passed first (a value cut short is
 /// dropped by its reader).
 pub(crate) fn send_value(to: &OwnedFd, value: &[u8], deadline: Option<Instant>) -> Result<bool> {
-    let head = value.len().min(HEAD);
     let mut header = [0u8; FIRST_HEADER];
-    header[0] = FIRST | if head == value.len() { LAST } else { 0 };
     header[1..].copy_from_slice(&(value.len() as u64).to_le_bytes());
-    if !send_record(to, &header, &value[..head], deadline)? {
-        return Ok(false);
-    }
-    let mut sent = head;
-    let mut record = record_size(to);
+    let mut limit = HEAD;
+    let mut sent = loop {
+        let head = value.len().min(limit);
+        header[0] = FIRST | if head == value.len() { LAST } else { 0 };
+        match sized(
+            send_record(to, &header, &value[..head], deadline),
+            &mut limit,
+        )? {
+            Some(true) => break head,
+            Some(false) => return Ok(false),
+            None => {}
+        }
+    };
+    let mut limit = record_size(to);
     while sent < value.len() {
-        let piece = (value.len() - sent).min(record);
+        let piece = (value.len() - sent).min(limit);
         let flag = [if sent + piece == value.len() { LAST } else { 0 }];
-        match send_record(to, &flag, &value[sent..sent + piece], deadline) {
-            Ok(true) => sent += piece,
-            Ok(false) => return Ok(false),
-            // A socket with a narrower send buffer than this process's
-            // own (made elsewhere): smaller records.
-            Err(Error::Os { source, .. })
-                if source.raw_os_error() == Some(libc::EMSGSIZE) && record > 4096 =>
-            {
-                record /= 2;
-            }
-            Err(error) => return Err(error),
+        match sized(
+            send_record(to, &flag, &value[sent..sent + piece], deadline),
+            &mut limit,
+        )? {
+            Some(true) => sent += piece,
+            Some(false) => return Ok(false),
+            None => {}
         }
     }
     Ok(true)
+}
+
+/// What a record's send came to: `None` if the record was too large for
+/// the socket's send buffer (narrower than this process's own: made
+/// elsewhere, or the system's default lowered), and `limit`, the most a
+/// record carries, is halved for the next try.
+fn sized(sent: Result<bool>, limit: &mut usize) -> Result<Option<bool>> {
+    match sent {
+        Ok(sent) => Ok(Some(sent)),
+        Err(Error::Os { source, .. })
+            if source.raw_os_error() == Some(libc::EMSGSIZE) && *limit > 256 =>
+        {
+            *limit /= 2;
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Sends one record, `header` then `body`, by `deadline`; `false` if the
@@ -348,6 +368,22 @@ mod tests {
             let message: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             assert_eq!(through(message.clone()), message, "{len} bytes");
         }
+    }
+
+    #[test]
+    fn a_socket_with_a_narrow_send_buffer_gets_smaller_records() {
+        let (reader, writer) = pair().expect("pair");
+        // The kernel's least: far below the records this process sends.
+        setsockopt(&writer, sockopt::SndBuf, &0).expect("narrowed");
+        let message: Vec<u8> = (0..1 << 20).map(|i| (i % 253) as u8).collect();
+        let expected = message.clone();
+        let sender = std::thread::spawn(move || {
+            assert!(send_value(&writer, &message, None).expect("sent"));
+            writer
+        });
+        let got = receive_value(&reader, None).expect("received");
+        drop(sender.join().expect("the sender ends"));
+        assert_eq!(got, Some(expected));
     }
 
     #[test]
