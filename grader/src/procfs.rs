@@ -45,6 +45,24 @@ pub fn stat(pid: Pid) -> Option<Stat> {
     })
 }
 
+/// Whether process `pid` is still running: whether any of its threads is
+/// alive. Its own stat is its main thread's, which says `Z` once that
+/// thread has exited even while other threads of the process run on, so
+/// each thread is read (`/proc/PID/task/TID/stat`).
+pub fn alive(pid: Pid) -> bool {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        fs::read_to_string(task.path().join("stat")).is_ok_and(|text| {
+            // The state follows the command name, which may hold ") ".
+            text.rfind(')')
+                .and_then(|end| text[end + 1..].trim_start().chars().next())
+                .is_some_and(|state| !matches!(state, 'Z' | 'X'))
+        })
+    })
+}
+
 /// The pid of `pid` in its own PID namespace (the last of `NSpid` in
 /// `/proc/PID/status`), which is what the process sees of itself.
 pub fn ns_pid(pid: Pid) -> Option<Pid> {

@@ -39,6 +39,11 @@ mod registry;
 mod report_formats;
 // END INSTRUCTOR
 // BEGIN INSTRUCTOR
+/// Hostile and careless submissions against each verdict: ordering,
+/// concurrency, authorship, the deadline, what is left behind.
+mod verdicts;
+// END INSTRUCTOR
+// BEGIN INSTRUCTOR
 /// Deliberately wrong solutions fail with the right messages.
 mod wrong_solutions;
 // END INSTRUCTOR

@@ -23,14 +23,16 @@ const SETTLE: Duration = Duration::from_secs(1);
 pub(super) const PIPE_GRACE: Duration = Duration::from_millis(50);
 
 /// The run's processes still running, but the main process: the
-/// sandbox's members and, without a PID namespace, the run's group.
+/// sandbox's members and, without a PID namespace, the run's group. A
+/// process is running while any of its threads is, whatever its main
+/// thread's state.
 fn running(main: Pid, sandbox: &Sandbox) -> Vec<Pid> {
     let mut pids = sandbox.members();
     pids.extend(procfs::group_members(main).into_iter().map(|(pid, _)| pid));
     pids.sort();
     pids.dedup();
     pids.into_iter()
-        .filter(|&pid| pid != main && procfs::stat(pid).is_some_and(|s| !s.is_zombie()))
+        .filter(|&pid| pid != main && procfs::alive(pid))
         .collect()
 }
 

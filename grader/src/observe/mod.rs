@@ -418,7 +418,7 @@ impl<'a> Watch<'a> {
         let all_held = children.iter().any(|(pid, _)| held(pid))
             && children
                 .iter()
-                .all(|(pid, s)| !s.is_zombie() && (held(pid) || idle_helper(pid)));
+                .all(|(pid, _)| procfs::alive(*pid) && (held(pid) || idle_helper(pid)));
         // Read again: the main process must not have moved meanwhile.
         all_held
             && matches!(

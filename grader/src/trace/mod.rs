@@ -7,8 +7,11 @@
 //! [`sandbox`](crate::sandbox)), with `PTRACE_O_TRACEFORK | TRACEVFORK |
 //! TRACECLONE`, so that every task it creates, at any depth, is traced too
 //! (even one that leaves the process group or calls `setsid`), plus
-//! `TRACEEXEC`, `TRACEEXIT`, `TRACESECCOMP`, `TRACESYSGOOD` and `EXITKILL`
-//! (if the grader dies, so does the program). The filter refuses
+//! `TRACEEXEC`, `TRACESECCOMP`, `TRACESYSGOOD` and `EXITKILL` (if the
+//! grader dies, so does the program). A process has ended when the kernel
+//! reports its main thread gone, which it does only once every thread of
+//! the process has ended: a main thread that exits alone leaves a process
+//! that is still running. The filter refuses
 //! `CLONE_UNTRACED`, so no task can leave the tracer.
 //!
 //! Each creation stops the creating task until the grader has recorded it,
@@ -109,7 +112,6 @@ impl Tracer {
             | Options::PTRACE_O_TRACEVFORK
             | Options::PTRACE_O_TRACECLONE
             | Options::PTRACE_O_TRACEEXEC
-            | Options::PTRACE_O_TRACEEXIT
             | Options::PTRACE_O_TRACESECCOMP
             | Options::PTRACE_O_TRACESYSGOOD
             | Options::PTRACE_O_EXITKILL;
@@ -308,17 +310,6 @@ impl Tracer {
             if let Some(p) = self.events.processes.iter_mut().find(|p| p.pid == tgid) {
                 p.exec = true;
             }
-        } else if event == Event::PTRACE_EVENT_EXIT as i32
-            && pid == tgid
-            && let Ok(raw) = ptrace::getevent(pid)
-        {
-            let raw = i32::try_from(raw).unwrap_or(0);
-            let exit = if libc::WIFSIGNALED(raw) {
-                Ending::Signaled(libc::WTERMSIG(raw))
-            } else {
-                Ending::Exited(libc::WEXITSTATUS(raw))
-            };
-            self.record_exit(pid, exit);
         }
         if self.runs_on() {
             let _ = ptrace::cont(pid, None);
