@@ -1,9 +1,10 @@
 //! A hostile Q6 that writes its output by every route the kernel offers:
-//! `write`, `writev` and `pwritev2` (the ones a pipe takes), `pwrite64`
-//! and `pwritev` (which a pipe refuses), and the routes that move bytes
-//! without a write of the program's own memory (`sendfile`, `splice`,
-//! `vmsplice`, `tee`, `copy_file_range`). It prints, through `write`,
-//! what the kernel answered each route that did not write.
+//! `write`, `writev`, `pwritev2`, `sendto` and `sendmsg` (the ones a
+//! socket takes), `pwrite64` and `pwritev` (which a socket refuses), and
+//! the routes that move bytes without a write of the program's own memory
+//! (`sendfile`, `splice`, `vmsplice`, `tee`, `copy_file_range`), or several
+//! messages at once (`sendmmsg`). It prints, through `write`, what the
+//! kernel answered each route that did not write.
 
 #![expect(
     unsafe_code,
@@ -40,8 +41,28 @@ fn main() {
         libc::SYS_pwritev2,
         [1, (&raw const pwritev2) as libc::c_long, 1, -1, -1, 0],
     );
+    let (sendto, len) = line("through sendto\n");
+    let _ = raw(libc::SYS_sendto, [1, sendto, len as libc::c_long, 0, 0, 0]);
+    let mut sendmsg = vector("through sendmsg\n");
+    // SAFETY: an all-zero msghdr is valid (no name, no control).
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &raw mut sendmsg;
+    message.msg_iovlen = 1;
+    let message = (&raw const message) as libc::c_long;
+    let _ = raw(libc::SYS_sendmsg, [1, message, 0, 0, 0, 0]);
+    let mut several: [libc::mmsghdr; 1] = [libc::mmsghdr {
+        msg_hdr: {
+            // SAFETY: as above.
+            let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
+            header.msg_iov = &raw mut sendmsg;
+            header.msg_iovlen = 1;
+            header
+        },
+        msg_len: 0,
+    }];
+    let several = several.as_mut_ptr() as libc::c_long;
     let (pwrite, len) = line("through pwrite64\n");
-    let routes: [(&str, libc::c_long, [libc::c_long; 6]); 7] = [
+    let routes: [(&str, libc::c_long, [libc::c_long; 6]); 8] = [
         (
             "pwrite64",
             libc::SYS_pwrite64,
@@ -65,6 +86,7 @@ fn main() {
             libc::SYS_copy_file_range,
             [0, 0, 1, 0, 16, 0],
         ),
+        ("sendmmsg", libc::SYS_sendmmsg, [1, several, 1, 0, 0, 0]),
     ];
     for (name, number, args) in routes {
         match raw(number, args) {

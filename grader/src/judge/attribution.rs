@@ -1,26 +1,33 @@
 //! Who wrote the output, by the kernel's account (the tracer's record of
-//! every write to the output pipes), against who should have: the rules the
-//! `output` and `concurrency` checks apply to it.
+//! every write to stdout), against who should have: the rules the `output`
+//! and `concurrency` checks apply to it.
 
 use std::collections::BTreeMap;
 
 use nix::unistd::Pid;
 
+use super::lines::{Line, lines};
 use crate::exercises::Run;
 use crate::observe::Observation;
-use crate::trace::Stream;
 
-/// Each line of the output with the processes that wrote it, by the
-/// kernel's account; `None` when the run was not traced.
-pub(super) fn writers(seen: &Observation) -> Option<BTreeMap<String, Vec<Pid>>> {
+/// Each line of the output, by text, with the processes that wrote all of
+/// it (by the kernel's account).
+type Owners = BTreeMap<String, Vec<Pid>>;
+
+/// The lines of the output with the processes that wrote all of them, and
+/// the lines written by several processes, which belong to none; `None`
+/// when the run was not traced.
+fn writers(seen: &Observation) -> Option<(Owners, Vec<Line>)> {
     let events = seen.traced.as_ref().ok()?;
-    let mut writers: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
-    for (pid, bytes) in events.written_by(Stream::Stdout) {
-        for line in String::from_utf8_lossy(&bytes).lines() {
-            writers.entry(line.to_owned()).or_default().push(pid);
+    let mut writers = Owners::new();
+    let mut shared = Vec::new();
+    for line in lines(events) {
+        match line.owner() {
+            Some(pid) => writers.entry(line.text).or_default().push(pid),
+            None => shared.push(line),
         }
     }
-    Some(writers)
+    Some((writers, shared))
 }
 
 /// How a process is named in a message: the main process, a child that
@@ -77,10 +84,21 @@ fn groups(run: &Run) -> Vec<Vec<&str>> {
 /// child process of the main process that checked in (a different one for
 /// each group), the main process's lines by the main process.
 pub(super) fn attribution(run: &Run, seen: &Observation) -> Vec<String> {
-    let Some(writers) = writers(seen) else {
+    let Some((writers, shared)) = writers(seen) else {
         return Vec::new();
     };
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = shared
+        .iter()
+        .map(|line| {
+            let by: Vec<String> = line.writers.iter().map(|&pid| who(pid, seen)).collect();
+            format!(
+                "`{}` was written by more than one process ({}); a line counts only for the \
+                 process that wrote all of it",
+                line.text,
+                by.join(" and ")
+            )
+        })
+        .collect();
     let mut owners: Vec<(Pid, &str)> = Vec::new();
     for group in groups(run) {
         let mut by: Vec<Pid> = group
@@ -137,7 +155,7 @@ pub(super) fn workers_that_wrote(run: &Run, seen: &Observation) -> Option<Vec<Pi
     if run.racing.is_empty() {
         return None;
     }
-    let writers = writers(seen)?;
+    let (writers, _) = writers(seen)?;
     let mut pids: Vec<Pid> = run
         .racing
         .iter()

@@ -3,7 +3,9 @@
 
 //!
 //! Each check has a room of its own: [`exit status`](exit),
-//! [`output`](mod@output) (with who wrote each line, `attribution.rs`),
+//! [`output`](mod@output) (with stdout as written, line by line, and its
+//! account, `lines.rs`; who wrote each line, `attribution.rs`; whether the
+//! last lines came after the children, `order.rs`),
 //! [`processes`](mod@processes), [`concurrency`](mod@concurrency) and
 //! [`nothing left behind`](leftovers).
 
@@ -15,6 +17,8 @@ mod attribution;
 mod concurrency;
 mod exit;
 mod leftovers;
+mod lines;
+mod order;
 mod output;
 mod processes;
 

@@ -1,15 +1,18 @@
 //! The `output` check: the expected lines (as a set where processes race,
-//! the main process's last), each written by the process meant to print
-//! it; or, for a program that prints JSON, the facts it states.
+//! the main process's last, written after its children ended), every byte
+//! accounted for by a write the tracer saw, each line written by the
+//! process meant to print it; or, for a program that prints JSON, the
+//! facts it states.
 
 use std::collections::BTreeMap;
 
 use crate::exercises::{Exercise, Facts, Run};
 use crate::observe::Observation;
 use crate::report::{Check, CheckKind, Failure};
-use crate::trace::Stream;
 
 use super::attribution::attribution;
+use super::lines::unaccounted;
+use super::order::written_too_soon;
 
 pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     if let Some(facts) = run.facts {
@@ -18,9 +21,13 @@ pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Chec
     const NAME: CheckKind = CheckKind::Output;
     let text = seen.stdout.text();
     let got: Vec<&str> = text.lines().collect();
+    // Where the kernel's record shows the last lines written before the
+    // children ended (or were joined), that is the problem; where they then
+    // landed among the children's lines is the scheduler's doing.
+    let too_soon = written_too_soon(run, seen);
     let mut problems = counted(run, &got);
     if problems.is_empty() {
-        problems.extend(misordered(run, seen, &got));
+        problems.extend(misordered(run, seen, &got, too_soon.is_empty()));
     }
     if seen.stdout.total > seen.stdout.bytes.len() as u64 {
         problems.push(format!(
@@ -30,8 +37,12 @@ pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Chec
         ));
     }
     if problems.is_empty() {
+        problems.extend(unaccounted(seen));
+    }
+    if problems.is_empty() {
         problems.extend(attribution(run, seen));
     }
+    problems.extend(too_soon);
     if problems.is_empty() {
         return Check::pass(NAME);
     }
@@ -87,12 +98,12 @@ fn counted(run: &Run, got: &[&str]) -> Vec<String> {
     problems
 }
 
-/// Whether the main process's lines came last, and each pair of lines
-/// that one process prints in order came in that order.
-fn misordered(run: &Run, seen: &Observation, got: &[&str]) -> Vec<String> {
+/// Whether the main process's lines came last (when `last_too`), and each
+/// pair of lines that one process prints in order came in that order.
+fn misordered(run: &Run, seen: &Observation, got: &[&str], last_too: bool) -> Vec<String> {
     let mut problems = Vec::new();
     let tail = &got[got.len() - run.last.len()..];
-    if tail != run.last.as_slice() {
+    if last_too && tail != run.last.as_slice() {
         let mut problem = format!(
             "`{}` must be printed last, after every child's line",
             run.last.join(" / ")
@@ -128,8 +139,9 @@ fn json_output(exercise: &Exercise, facts: Facts, seen: &Observation) -> Check {
         }
         Err(error) => vec![format!("the output is not JSON: {error}")],
     };
+    problems.extend(unaccounted(seen));
     if let Ok(events) = &seen.traced {
-        for (pid, _) in events.written_by(Stream::Stdout) {
+        for (pid, _) in events.written_by() {
             if pid != seen.main {
                 problems.push(format!(
                     "part of the report was written by process {pid}, not by the main process {}",

@@ -1,10 +1,52 @@
-//! Reading a run's output: a thread per stream reads its pipe into memory,
-//! so that what it read is kept even if the pipe never closes.
+//! A run's output: a socket per stream, and a thread per stream that
+//! reads it into memory, so that what it read is kept even if the socket
+//! never closes.
+//!
+//! The program's stdout and stderr are the ends of socket pairs, not
+//! pipes: a pipe can be opened again through `/proc/self/fd/1`, for
+//! reading too, and a program could then read its children's lines back
+//! out before the grader saw them; `/proc` cannot open a socket, and the
+//! program's end is shut for reading, so the program can only write to it.
+//! The tracer knows the program's end by its inode (`socket:[INODE]` in
+//! `/proc/PID/fd`).
 
+use std::fs::File;
 use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::Duration;
+
+use nix::sys::socket::{AddressFamily, Shutdown, SockFlag, SockType, shutdown, socketpair};
+
+use crate::error::Error;
+
+/// One output stream's socket: the end the grader reads, the end the
+/// program writes to, and that end's inode.
+pub(super) struct Channel {
+    pub(super) ours: File,
+    pub(super) theirs: OwnedFd,
+    pub(super) inode: u64,
+}
+
+/// A socket pair for one output stream, shut so that bytes go only from
+/// the program to the grader.
+pub(super) fn channel() -> Result<Channel, Error> {
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| Error::os("socketpair", e))?;
+    shutdown(theirs.as_raw_fd(), Shutdown::Read).map_err(|e| Error::os("shutdown", e))?;
+    let inode = nix::sys::stat::fstat(theirs.as_fd()).map_or(0, |stat| stat.st_ino);
+    Ok(Channel {
+        ours: File::from(ours),
+        theirs,
+        inode,
+    })
+}
 
 /// How much of each output stream is kept; the rest is read and counted.
 pub const OUTPUT_CAP: usize = 1 << 20;

@@ -18,9 +18,9 @@ use crate::sandbox::Sandbox;
 /// microseconds; this only bounds the wait for them.
 const SETTLE: Duration = Duration::from_secs(1);
 
-/// How long the output pipes may take to close once the run is gone,
-/// before the grader looks for a process elsewhere that holds them.
-pub(super) const PIPE_GRACE: Duration = Duration::from_millis(50);
+/// How long the output may take to close once the run is gone, before
+/// the grader looks for a process elsewhere that holds it.
+pub(super) const OUTPUT_GRACE: Duration = Duration::from_millis(50);
 
 /// The run's processes still running, but the main process: the
 /// sandbox's members and, without a PID namespace, the run's group. A
@@ -63,11 +63,15 @@ fn reap_ours(main: Pid, waiter: &mut Waiter) {
     }
 }
 
-/// Kills and reaps every process but this one that holds one of `pipes`
-/// open, as `/proc/PID/fd` shows; returns them.
-pub(super) fn clear_pipe_holders(pipes: &[u64]) -> Vec<Pid> {
+/// Kills and reaps every process but this one that holds the program's
+/// end of an output socket (by inode) open, as `/proc/PID/fd` shows;
+/// returns them.
+pub(super) fn clear_output_holders(sockets: &[u64]) -> Vec<Pid> {
     let me = getpid();
-    let names: Vec<String> = pipes.iter().map(|ino| format!("pipe:[{ino}]")).collect();
+    let names: Vec<String> = sockets
+        .iter()
+        .map(|ino| format!("socket:[{ino}]"))
+        .collect();
     let holders: Vec<(Pid, procfs::Stat)> = procfs::processes()
         .into_iter()
         .filter(|(pid, _)| *pid != me)

@@ -62,7 +62,6 @@ mod cleanup;
 mod waiter;
 
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::thread;
@@ -71,7 +70,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 
 pub use crate::ending::Ending;
-pub use crate::trace::{Created, Events, Stream, Written};
+pub use crate::trace::{Created, Events, Unjoined, WRITTEN_CAP, Written};
 pub use capture::{Captured, OUTPUT_CAP};
 pub use checkin::CheckIn;
 
@@ -138,24 +137,21 @@ pub struct Observation {
     pub hit_memory_cap: bool,
 }
 
-/// A sandboxed program not yet executing, and the read ends of its output.
+/// A sandboxed program not yet executing, and the grader's ends of its
+/// output.
 struct Started {
     sandbox: Sandbox,
     stdout: File,
     stderr: File,
-    inodes: Vec<(u64, Stream)>,
+    /// The inodes of the program's ends: stdout's, stderr's.
+    inodes: [u64; 2],
 }
 
-/// Launches `binary` as `run` says, output to fresh pipes.
+/// Launches `binary` as `run` says, output to fresh sockets.
 fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, Error> {
-    let pipe =
-        || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e));
-    let (stdout, stdout_w) = pipe()?;
-    let (stderr, stderr_w) = pipe()?;
-    let inodes = vec![
-        (inode(&stdout), Stream::Stdout),
-        (inode(&stderr), Stream::Stderr),
-    ];
+    let stdout = capture::channel()?;
+    let stderr = capture::channel()?;
+    let inodes = [stdout.inode, stderr.inode];
     let socket = dir.join("checkin.sock");
     let spec = Spec {
         binary,
@@ -168,14 +164,14 @@ fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, 
             ),
         ],
         checkin_dir: dir,
-        stdout: stdout_w,
-        stderr: stderr_w,
+        stdout: stdout.theirs,
+        stderr: stderr.theirs,
         traced,
     };
     Ok(Started {
         sandbox: sandbox::launch(spec)?,
-        stdout: File::from(stdout),
-        stderr: File::from(stderr),
+        stdout: stdout.ours,
+        stderr: stderr.ours,
         inodes,
     })
 }
@@ -254,11 +250,7 @@ fn launch(binary: &Path, run: &Run, dir: &Path) -> Result<(Started, Waiter), Err
         return Ok((started, Waiter::Plain(format!("{}=off", trace::PTRACE_ENV))));
     }
     let started = start(binary, run, dir, true)?;
-    match Tracer::seize(
-        started.sandbox.program,
-        PROCESS_LIMIT,
-        started.inodes.clone(),
-    ) {
+    match Tracer::seize(started.sandbox.program, PROCESS_LIMIT, started.inodes[0]) {
         Ok(tracer) => Ok((started, Waiter::Traced(Box::new(tracer)))),
         Err(why) => {
             // Its filter sends writes to a tracer that is not there:
@@ -278,7 +270,7 @@ fn clear(
     ending: Ending,
     mut waiter: Waiter,
     sandbox: &mut Sandbox,
-    inodes: &[(u64, Stream)],
+    inodes: &[u64; 2],
     outputs: [&capture::Capture; 2],
 ) -> (Vec<Pid>, Result<Events, String>) {
     let mut leftovers = cleanup::clear_run(main, &mut waiter, sandbox);
@@ -290,13 +282,12 @@ fn clear(
         }
         Waiter::Plain(why) => Err(why),
     };
-    let pipes: Vec<u64> = inodes.iter().map(|(ino, _)| *ino).collect();
-    // A process that left the run may still hold the output pipes open.
+    // A process that left the run may still hold the output open.
     if !outputs
         .iter()
-        .all(|output| output.closed_within(cleanup::PIPE_GRACE))
+        .all(|output| output.closed_within(cleanup::OUTPUT_GRACE))
     {
-        leftovers.extend(cleanup::clear_pipe_holders(&pipes));
+        leftovers.extend(cleanup::clear_output_holders(inodes));
     }
     leftovers.sort();
     leftovers.dedup();
@@ -435,9 +426,4 @@ impl<'a> Watch<'a> {
             checkin::answer(stream);
         }
     }
-}
-
-/// The inode of a pipe, which names it in `/proc/PID/fd`.
-fn inode(pipe: &OwnedFd) -> u64 {
-    nix::sys::stat::fstat(pipe.as_fd()).map_or(0, |stat| stat.st_ino)
 }

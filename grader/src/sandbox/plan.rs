@@ -25,7 +25,7 @@ pub struct Spec<'a> {
     /// The directory holding the check-in socket, seen by the program at
     /// [`CHECKIN_DIR`].
     pub checkin_dir: &'a Path,
-    /// Where its stdout goes (a pipe's write end).
+    /// Where its stdout goes (its end of a socket pair).
     pub stdout: OwnedFd,
     /// Where its stderr goes.
     pub stderr: OwnedFd,

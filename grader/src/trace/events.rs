@@ -1,5 +1,6 @@
 //! What the kernel reported about a run: the processes and threads it
-//! created, and every write to its output with the process that made it.
+//! created, and every write to its standard output with the process that
+//! made it.
 
 use nix::unistd::Pid;
 
@@ -20,24 +21,26 @@ pub struct Created {
     pub exit: Option<Ending>,
 }
 
-/// Which output stream a write went to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-/// Bytes one process wrote to an output stream, in one system call.
+/// Bytes one process wrote to the run's standard output, in one system
+/// call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     /// The process (thread group) that wrote them.
     pub pid: Pid,
-    /// Where.
-    pub stream: Stream,
     /// What, as the kernel took it.
     pub bytes: Vec<u8>,
+    /// For a write of the main process: its children that had not been
+    /// reaped when it made the call.
+    pub unjoined: Vec<Unjoined>,
+}
+
+/// A child of the main process not yet reaped when the main process wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unjoined {
+    /// The child.
+    pub pid: Pid,
+    /// Whether it was still running (else it had ended, unreaped).
+    pub running: bool,
 }
 
 /// What the kernel reported about a run.
@@ -49,8 +52,12 @@ pub struct Events {
     pub threads: Vec<(Pid, Pid)>,
     /// Whether the run tried to create more processes than its limit.
     pub over_limit: bool,
-    /// Every write to the output pipes, in the order the calls returned.
+    /// Every write to stdout, in the order its bytes entered the stream.
     pub writes: Vec<Written>,
+    /// Whether stdout's writes went past what the tracer copies
+    /// ([`WRITTEN_CAP`](super::WRITTEN_CAP)); the later ones are not
+    /// recorded.
+    pub over_copy_cap: bool,
 }
 
 impl Events {
@@ -69,11 +76,11 @@ impl Events {
         self.processes.iter().find(|p| p.pid == pid)
     }
 
-    /// What each process wrote to `stream`, by process, in the order of
+    /// What each process wrote to stdout, by process, in the order of
     /// their first write.
-    pub fn written_by(&self, stream: Stream) -> Vec<(Pid, Vec<u8>)> {
+    pub fn written_by(&self) -> Vec<(Pid, Vec<u8>)> {
         let mut by: Vec<(Pid, Vec<u8>)> = Vec::new();
-        for write in self.writes.iter().filter(|w| w.stream == stream) {
+        for write in &self.writes {
             match by.iter_mut().find(|(pid, _)| *pid == write.pid) {
                 Some((_, bytes)) => bytes.extend_from_slice(&write.bytes),
                 None => by.push((write.pid, write.bytes.clone())),

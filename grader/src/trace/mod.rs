@@ -35,12 +35,14 @@
 //! # Who wrote what
 //!
 //! The run's [seccomp filter](crate::sandbox::seccomp) sends every call of
-//! the write family to the tracer (`PTRACE_EVENT_SECCOMP`). When the
-//! descriptor written to is one of the run's output pipes (by its inode, in
-//! `/proc/PID/fd`), the tracer lets the call run to its exit
-//! (`PTRACE_SYSCALL`), reads how many bytes it wrote, and copies those bytes
-//! from the writer's memory (`process_vm_readv`): [`Events::writes`] says,
-//! by the kernel's account, which process wrote each byte of the output.
+//! the write family on descriptor 1 to the tracer
+//! (`PTRACE_EVENT_SECCOMP`). When that descriptor is the run's stdout (by
+//! its inode, in `/proc/TID/fd`), the tracer lets the call run to its exit
+//! (`PTRACE_SYSCALL`), one such call at a time, reads how many bytes it
+//! wrote, and copies those bytes from the writer's memory
+//! (`process_vm_readv`): [`Events::writes`] says, by the kernel's account
+//! and in the order the bytes entered the stream, which process wrote each
+//! byte of stdout (`writes.rs` tells how).
 //!
 //! # Where things are
 //!
@@ -60,8 +62,8 @@ pub use crate::ending::Ending;
 mod events;
 mod writes;
 
-pub use events::{Created, Events, Stream, Written};
-use writes::Pending;
+pub use events::{Created, Events, Unjoined, Written};
+pub use writes::WRITTEN_CAP;
 
 /// Set to `off` to grade without `ptrace`, as where it is not permitted.
 pub const PTRACE_ENV: &str = "GRADER_PTRACE";
@@ -91,20 +93,19 @@ pub struct Tracer {
     /// to die.
     killing: bool,
     events: Events,
-    /// The output pipes by inode, whose writes are attributed.
-    outputs: Vec<(u64, Stream)>,
-    /// Writes on their way to their exit, by thread.
-    pending: HashMap<Pid, Pending>,
-    /// Bytes copied so far.
-    copied: usize,
+    /// The inode of the run's stdout (the program's end of the socket),
+    /// whose writes are attributed.
+    stdout: u64,
+    /// The writes to stdout on their way, one running at a time.
+    queue: writes::Queue,
 }
 
 impl Tracer {
     /// Attaches to `main`, which has not executed the exercise yet, with
     /// every option above, allowing the run at most `limit` processes
-    /// besides itself; writes to the pipes `outputs` (by inode) are
+    /// besides itself; writes to the socket whose inode is `stdout` are
     /// attributed. `Err` says why tracing is not possible here.
-    pub fn seize(main: Pid, limit: usize, outputs: Vec<(u64, Stream)>) -> Result<Tracer, String> {
+    pub fn seize(main: Pid, limit: usize, stdout: u64) -> Result<Tracer, String> {
         if !wanted() {
             return Err(format!("{PTRACE_ENV}=off"));
         }
@@ -126,9 +127,8 @@ impl Tracer {
             limit,
             killing: false,
             events: Events::default(),
-            outputs,
-            pending: HashMap::new(),
-            copied: 0,
+            stdout,
+            queue: writes::Queue::default(),
         })
     }
 
@@ -306,10 +306,10 @@ impl Tracer {
             if self.unannounced.remove(&new) && self.runs_on() {
                 let _ = ptrace::cont(new, None);
             }
-        } else if event == Event::PTRACE_EVENT_EXEC as i32 {
-            if let Some(p) = self.events.processes.iter_mut().find(|p| p.pid == tgid) {
-                p.exec = true;
-            }
+        } else if event == Event::PTRACE_EVENT_EXEC as i32
+            && let Some(p) = self.events.processes.iter_mut().find(|p| p.pid == tgid)
+        {
+            p.exec = true;
         }
         if self.runs_on() {
             let _ = ptrace::cont(pid, None);
@@ -319,6 +319,7 @@ impl Tracer {
     /// Task `pid` is gone; returns its exit when it is the main process.
     fn gone(&mut self, pid: Pid, exit: Ending) -> Option<Ending> {
         self.unannounced.remove(&pid);
+        self.write_gone(pid);
         if !self.announced.contains(&pid) {
             // Its creator's event is still to come: keep its end for it.
             self.ended_early.insert(pid, exit);

@@ -1,90 +1,198 @@
-//! Who wrote what: a call of the write family stopped by the run's filter
-//! (`PTRACE_EVENT_SECCOMP`) is let run to its exit when it writes to an
-//! output pipe; then the bytes it wrote are copied from the writer's
-//! memory (`process_vm_readv`) and recorded with the writer's process.
+//! Who wrote what to the run's standard output, in the order the bytes
+//! reached it.
+//!
+//! The run's filter stops every call of the write family whose descriptor
+//! is 1 (by its low 32 bits, which is all the kernel reads of it) at the
+//! tracer (`PTRACE_EVENT_SECCOMP`). When that descriptor is the run's
+//! stdout (the socket's inode, in `/proc/TID/fd/1`), the call is let run to
+//! its exit (`PTRACE_SYSCALL`), where the tracer reads how many bytes it
+//! wrote and copies them from the writer's memory (`process_vm_readv`).
+//!
+//! # One write at a time
+//!
+//! Only one such write is let run at a time: a second writer waits at its
+//! seccomp stop until the first has returned. So the writes are recorded
+//! in the very order their bytes entered the socket, and the judge can
+//! check that the bytes read from stdout are exactly the bytes recorded,
+//! one after the other: a byte that reached stdout by any other route
+//! (another descriptor number, AIO, a call the filter does not stop) shows
+//! as a difference, and so does a buffer changed after the kernel took it.
+//! A writer never waits long: the grader reads the socket without pause.
+//!
+//! Past [`WRITTEN_CAP`] bytes the writes are let through unread (the output
+//! check fails on the size then anyway).
+//!
+//! # What the main process's writes carry
+//!
+//! When the main process writes, the tracer notes, with the writer still
+//! stopped before the call, which of its child processes had not been
+//! reaped, and which of those were still running (any thread alive, in
+//! `/proc`): the evidence that a final line came, or did not come, after
+//! the children ended and were joined.
+
+use std::collections::VecDeque;
 
 use nix::sys::ptrace;
 use nix::unistd::Pid;
 
-use super::{Stream, Tracer, Written};
+use super::{Tracer, Unjoined, Written};
+use crate::procfs;
 
-/// How many bytes of output the tracer copies, over a whole run; beyond
-/// it, writes are let through unread (the output check then fails on the
-/// size anyway).
-const WRITTEN_CAP: usize = 1 << 20;
+/// How many bytes of stdout the tracer copies over a whole run.
+pub const WRITTEN_CAP: usize = 1 << 20;
 
-/// A write stopped at its seccomp stop, let run to its exit.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Pending {
-    stream: Stream,
+/// A write to stdout stopped at its seccomp stop.
+#[derive(Debug, Clone)]
+struct Pending {
+    tid: Pid,
     call: u64,
     args: [u64; 6],
+    /// The main process's unjoined children when it made the call.
+    unjoined: Vec<Unjoined>,
+}
+
+/// The writes to stdout on their way: the one running, the ones waiting.
+#[derive(Debug, Default)]
+pub(super) struct Queue {
+    running: Option<Pending>,
+    waiting: VecDeque<Pending>,
+    /// Bytes copied so far.
+    copied: usize,
+}
+
+impl Queue {
+    /// Forgets task `tid`, which is gone: if its write was running, the
+    /// next may run (returned, to be let go).
+    pub(super) fn gone(&mut self, tid: Pid) -> Option<Pid> {
+        self.waiting.retain(|p| p.tid != tid);
+        if self.running.as_ref().is_some_and(|p| p.tid == tid) {
+            self.running = None;
+            return self.next();
+        }
+        None
+    }
+
+    /// Lets the next waiting write run; its task, to be let go.
+    fn next(&mut self) -> Option<Pid> {
+        let next = self.waiting.pop_front()?;
+        let tid = next.tid;
+        self.running = Some(next);
+        Some(tid)
+    }
 }
 
 impl Tracer {
-    /// A call of the write family stopped at entry: if it writes to an
-    /// output pipe, let it run to its exit, where it is read.
+    /// A call of the write family stopped at entry: if it writes to the
+    /// run's stdout, let it run to its exit (or wait its turn), where it is
+    /// read.
     pub(super) fn write_called(&mut self, tid: Pid) {
-        let stream = syscall_info(tid).ok().and_then(|info| {
+        let call = syscall_info(tid).ok().and_then(|info| {
             if info.op != libc::PTRACE_SYSCALL_INFO_SECCOMP {
                 return None;
             }
             // SAFETY: `op` says the `seccomp` member is the one filled in.
             let call = unsafe { info.u.seccomp };
-            let stream = self.output(tid, call.args[0])?;
-            self.pending.insert(
-                tid,
-                Pending {
-                    stream,
-                    call: call.nr,
-                    args: call.args,
-                },
-            );
-            Some(stream)
+            // The kernel reads a descriptor as a 32-bit number.
+            let fd = call.args[0] as u32;
+            self.is_stdout(tid, fd).then_some(call)
         });
-        let _ = match stream {
-            Some(_) => ptrace::syscall(tid, None),
-            None => ptrace::cont(tid, None),
+        let Some(call) = call else {
+            let _ = ptrace::cont(tid, None);
+            return;
         };
+        if self.queue.copied >= WRITTEN_CAP {
+            self.events.over_copy_cap = true;
+            let _ = ptrace::cont(tid, None);
+            return;
+        }
+        let pid = self.tasks.get(&tid).copied().unwrap_or(tid);
+        let unjoined = if pid == self.main {
+            self.unjoined_children()
+        } else {
+            Vec::new()
+        };
+        let pending = Pending {
+            tid,
+            call: call.nr,
+            args: call.args,
+            unjoined,
+        };
+        if self.queue.running.is_none() {
+            self.queue.running = Some(pending);
+            let _ = ptrace::syscall(tid, None);
+        } else {
+            self.queue.waiting.push_back(pending);
+        }
     }
 
-    /// Which output pipe descriptor `fd` of task `tid` is, if any.
-    fn output(&self, tid: Pid, fd: u64) -> Option<Stream> {
-        let link = std::fs::read_link(format!("/proc/{tid}/fd/{fd}")).ok()?;
-        let link = link.to_str()?;
-        let inode: u64 = link
-            .strip_prefix("pipe:[")?
-            .strip_suffix(']')?
-            .parse()
-            .ok()?;
-        self.outputs
-            .iter()
-            .find(|(ino, _)| *ino == inode)
-            .map(|(_, stream)| *stream)
+    /// Whether descriptor `fd` of task `tid` is the run's stdout.
+    fn is_stdout(&self, tid: Pid, fd: u32) -> bool {
+        std::fs::read_link(format!("/proc/{tid}/fd/{fd}"))
+            .is_ok_and(|link| link.as_os_str() == format!("socket:[{}]", self.stdout).as_str())
     }
 
-    /// A write to an output pipe returned: copy what it wrote.
+    /// The main process's children not yet reaped, and whether each is
+    /// still running, as `/proc` shows them now.
+    fn unjoined_children(&self) -> Vec<Unjoined> {
+        self.events
+            .children_of(self.main)
+            .filter_map(|child| {
+                let exists = std::path::Path::new(&format!("/proc/{}", child.pid)).exists();
+                let running = procfs::alive(child.pid);
+                // Its pid taken by another process after it ended and was
+                // reaped: reaped.
+                let reused = child.exit.is_some() && running;
+                (exists && !reused).then_some(Unjoined {
+                    pid: child.pid,
+                    running,
+                })
+            })
+            .collect()
+    }
+
+    /// A write to stdout returned: copy what it wrote, and let the next
+    /// one run.
     pub(super) fn write_returned(&mut self, tid: Pid) {
-        if let Some(pending) = self.pending.remove(&tid)
+        let running = self.queue.running.take_if(|p| p.tid == tid);
+        if let Some(pending) = running
             && let Ok(info) = syscall_info(tid)
             && info.op == libc::PTRACE_SYSCALL_INFO_EXIT
         {
             // SAFETY: `op` says the `exit` member is the one filled in.
             let exit = unsafe { info.u.exit };
             let written = usize::try_from(exit.sval).unwrap_or(0);
-            if exit.is_error == 0 && written > 0 && self.copied < WRITTEN_CAP {
-                let bytes = copy_written(tid, &pending, written.min(WRITTEN_CAP - self.copied));
-                self.copied += bytes.len();
+            if exit.is_error == 0 && written > 0 {
+                let room = WRITTEN_CAP - self.queue.copied;
+                let bytes = copy_written(tid, &pending, written.min(room));
+                self.queue.copied += written.min(room);
+                if written > room {
+                    self.events.over_copy_cap = true;
+                }
                 let pid = self.tasks.get(&tid).copied().unwrap_or(tid);
                 self.events.writes.push(Written {
                     pid,
-                    stream: pending.stream,
                     bytes,
+                    unjoined: pending.unjoined,
                 });
             }
         }
+        if self.queue.running.is_none()
+            && let Some(next) = self.queue.next()
+            && self.runs_on()
+        {
+            let _ = ptrace::syscall(next, None);
+        }
         if self.runs_on() {
             let _ = ptrace::cont(tid, None);
+        }
+    }
+
+    /// Task `tid` is gone: its write, if it had one, is over.
+    pub(super) fn write_gone(&mut self, tid: Pid) {
+        if let Some(next) = self.queue.gone(tid)
+            && self.runs_on()
+        {
+            let _ = ptrace::syscall(next, None);
         }
     }
 }
@@ -111,30 +219,47 @@ fn syscall_info(tid: Pid) -> Result<libc::ptrace_syscall_info, nix::errno::Errno
     Ok(unsafe { info.assume_init() })
 }
 
-/// The `len` bytes a write call of task `tid` wrote, from its memory: one
-/// buffer for `write` and `pwrite64`, an array of buffers for the others.
-fn copy_written(tid: Pid, call: &Pending, len: usize) -> Vec<u8> {
+/// Reads `len` bytes at `base` in task `tid`'s memory (fewer where its
+/// memory ends).
+fn read_memory(tid: Pid, base: u64, len: usize) -> Vec<u8> {
     use nix::sys::uio::{RemoteIoVec, process_vm_readv};
-    let read = |base: u64, len: usize| -> Vec<u8> {
-        let mut bytes = vec![0u8; len];
-        let remote = [RemoteIoVec {
-            base: usize::try_from(base).unwrap_or(0),
-            len,
-        }];
-        let got = process_vm_readv(tid, &mut [std::io::IoSliceMut::new(&mut bytes)], &remote)
-            .unwrap_or(0);
-        bytes.truncate(got);
-        bytes
+    let mut bytes = vec![0u8; len];
+    let remote = [RemoteIoVec {
+        base: usize::try_from(base).unwrap_or(0),
+        len,
+    }];
+    let got =
+        process_vm_readv(tid, &mut [std::io::IoSliceMut::new(&mut bytes)], &remote).unwrap_or(0);
+    bytes.truncate(got);
+    bytes
+}
+
+/// The `len` bytes a write call of task `tid` wrote, from its memory: one
+/// buffer for `write`, `pwrite64` and `sendto`, an array of buffers for
+/// the vectored calls, and the array a `sendmsg` header points to.
+fn copy_written(tid: Pid, call: &Pending, len: usize) -> Vec<u8> {
+    let is = |numbers: &[libc::c_long]| {
+        numbers
+            .iter()
+            .any(|&c| u64::try_from(c).is_ok_and(|c| c == call.call))
     };
-    let single = [libc::SYS_write, libc::SYS_pwrite64]
-        .iter()
-        .any(|&c| u64::try_from(c).is_ok_and(|c| c == call.call));
-    if single {
-        return read(call.args[1], len);
+    if is(&[libc::SYS_write, libc::SYS_pwrite64, libc::SYS_sendto]) {
+        return read_memory(tid, call.args[1], len);
     }
+    let (vectors, count) = if is(&[libc::SYS_sendmsg]) {
+        // struct msghdr: name, namelen, iov (at 16), iovlen (at 24).
+        let header = read_memory(tid, call.args[1], 32);
+        if header.len() < 32 {
+            return Vec::new();
+        }
+        let word = |at: usize| u64::from_ne_bytes(header[at..at + 8].try_into().expect("8 bytes"));
+        (word(16), word(24))
+    } else {
+        (call.args[1], call.args[2])
+    };
     // An array of (base, len) pairs, 16 bytes each.
-    let count = usize::try_from(call.args[2]).unwrap_or(0).min(1024);
-    let array = read(call.args[1], count * 16);
+    let count = usize::try_from(count).unwrap_or(0).min(1024);
+    let array = read_memory(tid, vectors, count * 16);
     let mut bytes = Vec::with_capacity(len);
     for pair in array.chunks_exact(16) {
         if bytes.len() >= len {
@@ -143,7 +268,7 @@ fn copy_written(tid: Pid, call: &Pending, len: usize) -> Vec<u8> {
         let base = u64::from_ne_bytes(pair[..8].try_into().expect("8 bytes"));
         let size = usize::try_from(u64::from_ne_bytes(pair[8..].try_into().expect("8 bytes")))
             .unwrap_or(0);
-        bytes.extend(read(base, size.min(len - bytes.len())));
+        bytes.extend(read_memory(tid, base, size.min(len - bytes.len())));
     }
     bytes
 }

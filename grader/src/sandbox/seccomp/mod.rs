@@ -3,21 +3,30 @@
 //! uses it) before the `clone`, and checked by the kernel at each system
 //! call.
 //!
-//! - the write family ([`TRACED`]) stops at the tracer
-//!   (`SECCOMP_RET_TRACE`), which reads what was written to the output
-//!   pipes and by which process: that is how a line is attributed to the
-//!   process that printed it. Untraced, it is allowed;
+//! - the write family ([`TRACED`]) on descriptor 1 (by its low 32 bits,
+//!   which is all the kernel reads of a descriptor) stops at the tracer
+//!   (`SECCOMP_RET_TRACE`), which reads what was written to the run's
+//!   stdout and by which process: that is how a line is attributed to the
+//!   process that printed it. Writes to other descriptors (stderr, files,
+//!   the pipes between processes) do not stop: a byte that reaches stdout
+//!   through one is a byte the grader reads but no write it saw accounts
+//!   for, which fails the output. Untraced, the family is allowed;
 //! - ways around that attribution or around the tracer are refused with
 //!   `ENOSYS` ([`NOT_THERE`]: `sendfile`, `splice`, `vmsplice`, `tee` and
 //!   `copy_file_range`, after which Rust's std falls back to `write`;
-//!   `io_uring_setup`; `clone3`, after which glibc uses `clone`, whose
-//!   flags the filter can see), and `clone` with `CLONE_UNTRACED` or a
-//!   namespace flag ([`CLONE_REFUSED`]) with `EPERM`;
-//! - what could reach outside the sandbox is refused with `EPERM`
-//!   ([`REFUSED`]): `ptrace`, `process_vm_writev`, `mount` and its kin,
-//!   `unshare`, `setns`, `chroot`, `bpf`, `perf_event_open`, keys,
-//!   modules, `kexec`, `reboot`, swap, `userfaultfd`,
-//!   `open_by_handle_at`;
+//!   `io_uring_setup`, and AIO's `io_setup` and `io_submit`; `clone3`,
+//!   after which glibc uses `clone`, whose flags the filter can see;
+//!   `sendmmsg` on descriptor 1 ([`NOT_THERE_ON_STDOUT`])), and `clone`
+//!   with `CLONE_UNTRACED` or a namespace flag ([`CLONE_REFUSED`]) with
+//!   `EPERM`;
+//! - what could reach outside the sandbox, or above this filter, is
+//!   refused with `EPERM` ([`REFUSED`]): `ptrace`, `process_vm_writev`,
+//!   `mount` and its kin, `unshare`, `setns`, `chroot`, `bpf`,
+//!   `perf_event_open`, keys, modules, `kexec`, `reboot`, swap,
+//!   `userfaultfd`, `open_by_handle_at`; and `seccomp`, with `prctl`'s
+//!   `PR_SET_SECCOMP` ([`PRCTL_REFUSED`]): a filter of the program's own
+//!   could answer a write with a user notification, which the kernel
+//!   ranks above this filter's trace;
 //! - a system call of another architecture (i386's `int 0x80` on x86_64)
 //!   kills the process, and an x32 call (a number with bit 30 set) is
 //!   refused with `ENOSYS`, so that no number slips past the rules above.
@@ -47,14 +56,21 @@ use seccompiler::{
     SeccompRule, TargetArch, sock_filter,
 };
 
-/// The write family, which the tracer attributes.
+/// The write family, which the tracer attributes when it writes to
+/// descriptor 1 (stdout): every call that writes a buffer of the caller's
+/// memory to a socket.
 pub const TRACED: &[libc::c_long] = &[
     libc::SYS_write,
     libc::SYS_writev,
     libc::SYS_pwrite64,
     libc::SYS_pwritev,
     libc::SYS_pwritev2,
+    libc::SYS_sendto,
+    libc::SYS_sendmsg,
 ];
+
+/// The descriptor whose writes are traced.
+pub const STDOUT: u64 = 1;
 
 /// Refused with `ENOSYS`, as if the kernel did not have them: ways around
 /// the tracer's view of writes and of new processes.
@@ -66,7 +82,13 @@ pub const NOT_THERE: &[libc::c_long] = &[
     libc::SYS_copy_file_range,
     libc::SYS_clone3,
     libc::SYS_io_uring_setup,
+    libc::SYS_io_setup,
+    libc::SYS_io_submit,
 ];
+
+/// Refused with `ENOSYS` on descriptor 1 only: several messages in one
+/// call, which the tracer does not read.
+pub const NOT_THERE_ON_STDOUT: &[libc::c_long] = &[libc::SYS_sendmmsg];
 
 /// Refused with `EPERM`: what could reach outside the sandbox.
 pub const REFUSED: &[libc::c_long] = &[
@@ -99,7 +121,12 @@ pub const REFUSED: &[libc::c_long] = &[
     libc::SYS_swapoff,
     libc::SYS_userfaultfd,
     libc::SYS_open_by_handle_at,
+    libc::SYS_seccomp,
 ];
+
+/// `prctl` options refused with `EPERM`: a seccomp filter of the
+/// program's own.
+pub const PRCTL_REFUSED: &[libc::c_int] = &[libc::PR_SET_SECCOMP];
 
 /// `clone` flags refused with `EPERM`: a task the tracer would not see,
 /// or a namespace of the program's own.
@@ -129,21 +156,47 @@ pub fn filters(traced: bool) -> Vec<BpfProgram> {
     let every = |calls: &[libc::c_long]| -> BTreeMap<i64, Vec<SeccompRule>> {
         calls.iter().map(|&call| (call, Vec::new())).collect()
     };
+    let on_stdout = |calls: &[libc::c_long]| -> BTreeMap<i64, Vec<SeccompRule>> {
+        calls
+            .iter()
+            .map(|&call| (call, vec![argument_is(0, STDOUT)]))
+            .collect()
+    };
     let mut refused = every(REFUSED);
     refused.insert(libc::SYS_clone, clone_rules());
+    refused.insert(
+        libc::SYS_prctl,
+        PRCTL_REFUSED
+            .iter()
+            .map(|&option| argument_is(0, u64::from(option.unsigned_abs())))
+            .collect(),
+    );
+    let mut not_there = every(NOT_THERE);
+    not_there.extend(on_stdout(NOT_THERE_ON_STDOUT));
     let mut filters = Vec::new();
     if let Some(guard) = x32_guard() {
         filters.push(guard);
     }
     if traced {
-        filters.push(compile(every(TRACED), SeccompAction::Trace(TRACE_WRITE)));
+        filters.push(compile(
+            on_stdout(TRACED),
+            SeccompAction::Trace(TRACE_WRITE),
+        ));
     }
     filters.push(compile(
-        every(NOT_THERE),
+        not_there,
         SeccompAction::Errno(errno(libc::ENOSYS)),
     ));
     filters.push(compile(refused, SeccompAction::Errno(errno(libc::EPERM))));
     filters
+}
+
+/// A rule: argument `index`'s low 32 bits are `value` (a descriptor, or
+/// an option: the kernel reads no more of either).
+fn argument_is(index: u8, value: u64) -> SeccompRule {
+    let condition = SeccompCondition::new(index, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value)
+        .expect("the argument exists");
+    SeccompRule::new(vec![condition]).expect("one condition")
 }
 
 /// `clone` with any of [`CLONE_REFUSED`] in its flags (the first argument,

@@ -72,6 +72,10 @@ fn refused_calls() -> Vec<(Call, i32)> {
         call("copy_file_range", SYS_copy_file_range, [-1, 0, -1, 0, 1, 0]),
         call("clone3", SYS_clone3, [0, 0, 0, 0, 0, 0]),
         call("io_uring_setup", SYS_io_uring_setup, [0, 0, 0, 0, 0, 0]),
+        call("io_setup", SYS_io_setup, [0, 0, 0, 0, 0, 0]),
+        call("io_submit", SYS_io_submit, [0, 0, 0, 0, 0, 0]),
+        // Descriptor 1 here is the test's own output, no socket.
+        call("sendmmsg(1)", SYS_sendmmsg, [1, 0, 0, 0, 0, 0]),
     ];
     let eperm = [
         call(
@@ -123,6 +127,24 @@ fn refused_calls() -> Vec<(Call, i32)> {
             "open_by_handle_at",
             SYS_open_by_handle_at,
             [-1, 0, 0, 0, 0, 0],
+        ),
+        // No filter given: the kernel would refuse the null pointer.
+        call(
+            "seccomp",
+            SYS_seccomp,
+            [SECCOMP_SET_MODE_FILTER as c_long, 0, 0, 0, 0, 0],
+        ),
+        call(
+            "prctl(PR_SET_SECCOMP)",
+            SYS_prctl,
+            [
+                c_long::from(PR_SET_SECCOMP),
+                SECCOMP_MODE_FILTER as c_long,
+                0,
+                0,
+                0,
+                0,
+            ],
         ),
     ];
     // CLONE_SIGHAND without CLONE_VM is refused by the kernel before it
@@ -275,12 +297,15 @@ fn clone_is_refused_only_with_a_refused_flag() {
 }
 
 /// The write family is let through untraced; traced, with no tracer there,
-/// every write fails (the kernel answers `ENOSYS` to a `SECCOMP_RET_TRACE`
-/// without a tracer), which is why an untraced run gets the filters
-/// without that rule. (A traced write reaching the tracer is shown by the
-/// grader's own tests: `hostile::every_write_route_is_attributed`.)
+/// every write to descriptor 1 fails (the kernel answers `ENOSYS` to a
+/// `SECCOMP_RET_TRACE` without a tracer), which is why an untraced run gets
+/// the filters without that rule, and a write to any other descriptor goes
+/// through. Descriptor 1 is read as the kernel reads it, by its low 32
+/// bits: `1 | 1 << 32` is descriptor 1 too. (A traced write reaching the
+/// tracer is shown by the grader's own tests:
+/// `hostile::every_write_route_is_attributed`.)
 #[test]
-fn writes_stop_for_a_tracer_only_in_a_traced_filter() {
+fn writes_to_descriptor_1_stop_for_a_tracer_only_in_a_traced_filter() {
     let (ours, _theirs) = UnixStream::pair().expect("a socket pair");
     let fd = libc::c_long::from(ours.as_raw_fd());
     let byte = c"x".as_ptr() as libc::c_long;
@@ -289,21 +314,40 @@ fn writes_stop_for_a_tracer_only_in_a_traced_filter() {
         iov_len: 1,
     };
     let vec = (&raw const vector) as libc::c_long;
+    // SAFETY: an all-zero msghdr is valid (no name, no control).
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = (&raw const vector).cast_mut();
+    message.msg_iovlen = 1;
+    let message = (&raw const message) as libc::c_long;
+    let high = (1 << 32) | 1;
     let writes = [
-        call("write", libc::SYS_write, [fd, byte, 1, 0, 0, 0]),
-        call("writev", libc::SYS_writev, [fd, vec, 1, 0, 0, 0]),
-        call("pwritev2", libc::SYS_pwritev2, [fd, vec, 1, -1, -1, 0]),
+        // The socket becomes descriptor 1 of the child.
+        call("dup2", libc::SYS_dup2, [fd, 1, 0, 0, 0, 0]),
+        call("write", libc::SYS_write, [1, byte, 1, 0, 0, 0]),
+        call(
+            "write(1 | 1 << 32)",
+            libc::SYS_write,
+            [high, byte, 1, 0, 0, 0],
+        ),
+        call("writev", libc::SYS_writev, [1, vec, 1, 0, 0, 0]),
+        call("pwritev2", libc::SYS_pwritev2, [1, vec, 1, -1, -1, 0]),
+        call("sendto", libc::SYS_sendto, [1, byte, 1, 0, 0, 0]),
+        call("sendmsg", libc::SYS_sendmsg, [1, message, 0, 0, 0, 0]),
+        call("write(socket)", libc::SYS_write, [fd, byte, 1, 0, 0, 0]),
     ];
     assert_eq!(
-        writes.len() + 2,
+        writes.len() - 3 + 2,
         TRACED.len(),
-        "pwrite64 and pwritev need a file"
+        "every traced call but pwrite64 and pwritev, which need a file"
     );
     let [bare, untraced, traced] = three_ways(&writes);
-    assert_eq!(bare, [1, 1, 1]);
-    assert_eq!(untraced, [1, 1, 1]);
+    assert_eq!(bare, [1, 1, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(untraced, [1, 1, 1, 1, 1, 1, 1, 1]);
     let enosys = -i64::from(libc::ENOSYS);
-    assert_eq!(traced, [enosys, enosys, enosys]);
+    assert_eq!(
+        traced,
+        [1, enosys, enosys, enosys, enosys, enosys, enosys, 1]
+    );
 }
 
 /// Bit 30 of the call number (the x32 calls) is refused whatever the call,
