@@ -18,6 +18,9 @@ pub struct Stat {
     pub pgrp: Pid,
     /// How many threads the process has.
     pub threads: u32,
+    /// When it started, in clock ticks since boot: with the pid, it names
+    /// one process (a pid may be used again once its process is reaped).
+    pub start: u64,
 }
 
 impl Stat {
@@ -35,13 +38,15 @@ pub fn stat(pid: Pid) -> Option<Stat> {
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
-    // Fields 6 to 19 are not needed; num_threads is field 20.
+    // Fields 6 to 19 are not needed; num_threads is field 20, starttime 22.
     let threads = fields.nth(14)?.parse().ok()?;
+    let start = fields.nth(1)?.parse().ok()?;
     Some(Stat {
         state,
         ppid: Pid::from_raw(ppid),
         pgrp: Pid::from_raw(pgrp),
         threads,
+        start,
     })
 }
 
@@ -61,6 +66,67 @@ pub fn alive(pid: Pid) -> bool {
                 .is_some_and(|state| !matches!(state, 'Z' | 'X'))
         })
     })
+}
+
+/// One thread of a process, as `/proc/PID/task/TID` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// Its thread id.
+    pub tid: Pid,
+    /// `R`, `S`, `D`, `Z`, ...
+    pub state: char,
+    /// Its `syscall` file: the call it is blocked in with its arguments
+    /// and stack and instruction pointers, or `running`; `None` where the
+    /// kernel does not show it.
+    pub syscall: Option<String>,
+    /// How many times it has left the CPU, by choice or not (from
+    /// `status`): it has not run between two looks that find the same
+    /// count and the same blocked call.
+    pub switches: u64,
+}
+
+impl Task {
+    /// The system call it is blocked in, if it is blocked in one.
+    pub fn blocked_in(&self) -> Option<libc::c_long> {
+        let number = self.syscall.as_deref()?.split_whitespace().next()?;
+        number.parse().ok().filter(|&n: &libc::c_long| n >= 0)
+    }
+}
+
+/// Every thread of process `pid`, in thread id order; `None` once it is
+/// gone.
+pub fn tasks(pid: Pid) -> Option<Vec<Task>> {
+    let mut tasks: Vec<Task> = fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .filter_map(|entry| {
+            let tid = Pid::from_raw(entry.file_name().to_str()?.parse().ok()?);
+            let dir = entry.path();
+            let status = fs::read_to_string(dir.join("status")).ok()?;
+            let field = |name: &str| -> Option<&str> {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                    .map(str::trim)
+            };
+            let state = field("State")?.chars().next()?;
+            let switches = ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
+                .iter()
+                .map(|name| field(name).and_then(|n| n.parse::<u64>().ok()))
+                .sum::<Option<u64>>()?;
+            let syscall = fs::read_to_string(dir.join("syscall"))
+                .ok()
+                .map(|line| line.trim_end().to_owned());
+            Some(Task {
+                tid,
+                state,
+                syscall,
+                switches,
+            })
+        })
+        .collect();
+    tasks.sort_by_key(|t| t.tid);
+    Some(tasks)
 }
 
 /// The pid of `pid` in its own PID namespace (the last of `NSpid` in

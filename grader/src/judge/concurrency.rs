@@ -1,6 +1,7 @@
 //! The `concurrency` check: the children were alive at the same time
-//! (held together at the rendezvous), and they are the ones that wrote
-//! the children's lines.
+//! (seen waiting together at the rendezvous at one moment, before any of
+//! them had written a line), and they are the ones that wrote the
+//! children's lines.
 
 use nix::unistd::Pid;
 
@@ -37,8 +38,15 @@ pub(super) fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) ->
             },
         );
     }
-    let held = seen.most_held >= run.children;
-    if held {
+    // Children that were held but wrote none of their lines: that is the
+    // failure, however many were seen waiting at once (the main process
+    // may have ended before the last of them reached the rendezvous).
+    if seen.most_held > 0
+        && let Some(check) = none_wrote(run, seen, &hint)
+    {
+        return check;
+    }
+    if seen.most_held >= run.children {
         return writers_apart(run, seen, hint).unwrap_or_else(|| Check::pass(NAME));
     }
     let why = match seen.release {
@@ -53,7 +61,8 @@ pub(super) fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) ->
         NAME,
         Failure {
             problem: format!(
-                "only {} of {} child processes were alive at the same time{why}",
+                "only {} of {} child processes were alive at the same time, waiting at the \
+                 rendezvous{why}",
                 seen.most_held, run.children
             ),
             expected: format!("{} child processes alive at once", run.children),
@@ -61,6 +70,28 @@ pub(super) fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) ->
             hint,
         },
     )
+}
+
+/// Where the kernel says who wrote the lines and no child wrote any: the
+/// failure.
+fn none_wrote(run: &Run, seen: &Observation, hint: &str) -> Option<Check> {
+    if !workers_that_wrote(run, seen)?.is_empty() {
+        return None;
+    }
+    Some(Check::fail(
+        NAME,
+        Failure {
+            problem: "the children's lines were written by 0 child processes of the main \
+                      process; the processes that do the work must be the ones that run at once"
+                .to_owned(),
+            expected: format!(
+                "{} child processes that each print their lines, alive at once",
+                run.children
+            ),
+            got: "0 child processes wrote the lines".to_owned(),
+            hint: hint.to_owned(),
+        },
+    ))
 }
 
 /// Where the kernel says who wrote the lines, the processes held at once

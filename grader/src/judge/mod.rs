@@ -60,6 +60,14 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
             crate::sandbox::MEMORY_ENV
         ));
     }
+    if !seen.saw_rendezvous && run.concurrent {
+        notes.push(
+            "the kernel did not show what the held processes were blocked in \
+             (/proc/PID/task/TID/syscall), so those alive and connected at one moment were \
+             counted as waiting together"
+                .to_owned(),
+        );
+    }
     if !seen.saw_waits && run.parent_waits {
         notes.push(
             "the kernel did not show what the main process was blocked in (/proc/PID/syscall), \

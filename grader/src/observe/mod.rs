@@ -59,13 +59,14 @@
 mod capture;
 pub mod checkin;
 mod cleanup;
+mod rendezvous;
 mod waiter;
+mod watch;
 
 use std::fs::File;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::unistd::Pid;
 
@@ -76,11 +77,11 @@ pub use checkin::CheckIn;
 
 use crate::error::Error;
 use crate::exercises::Run;
-use crate::procfs::{self, Blocked};
 use crate::sandbox::{self, Layers, Sandbox, Spec};
 use crate::trace::{self, Tracer};
 pub use waiter::PROCESS_LIMIT;
-use waiter::{TICK, Waiter};
+use waiter::Waiter;
+use watch::Watch;
 
 /// How long, after the program has ended, its output pipes may stay open.
 const DRAIN: Duration = Duration::from_secs(2);
@@ -113,15 +114,19 @@ pub struct Observation {
     pub stderr: Captured,
     /// Every process that checked in, in order.
     pub checkins: Vec<CheckIn>,
-    /// The most processes held at the socket at once.
+    /// The most processes seen alive and waiting at the rendezvous at one
+    /// moment.
     pub most_held: usize,
-    /// The processes held at that moment.
+    /// The processes seen so at that moment.
     pub held_together: Vec<Pid>,
     /// Why they were let go.
     pub release: Release,
     /// Whether the grader could see what the main process was blocked in;
     /// without it, ordering is checked only as the output came.
     pub saw_waits: bool,
+    /// Whether the grader could see what each held process was blocked in;
+    /// without it, those alive and connected at one moment were counted.
+    pub saw_rendezvous: bool,
     /// The most threads the main process was seen with.
     pub most_threads: u32,
     /// Processes of the run still running after the main process ended;
@@ -233,6 +238,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         held_together: watch.held_together,
         release: watch.release.unwrap_or(Release::MainExited),
         saw_waits: watch.saw_waits,
+        saw_rendezvous: watch.saw_rendezvous,
         most_threads,
         leftovers,
         traced,
@@ -297,133 +303,4 @@ fn clear(
         leftovers.clear();
     }
     (leftovers, traced)
-}
-
-struct Watch<'a> {
-    main: Pid,
-    run: &'a Run,
-    desk: checkin::Desk,
-    held: Vec<(Pid, UnixStream)>,
-    most_held: usize,
-    held_together: Vec<Pid>,
-    release: Option<Release>,
-    saw_waits: bool,
-    most_threads: u32,
-}
-
-impl<'a> Watch<'a> {
-    fn new(main: Pid, run: &'a Run, listener: UnixListener) -> Watch<'a> {
-        Watch {
-            main,
-            run,
-            desk: checkin::Desk::new(listener),
-            held: Vec::new(),
-            most_held: 0,
-            held_together: Vec::new(),
-            release: None,
-            saw_waits: true,
-            most_threads: 0,
-        }
-    }
-
-    fn until_exit(&mut self, waiter: &mut Waiter, sandbox: &mut Sandbox) -> Result<Ending, Error> {
-        let deadline = Instant::now() + self.run.timeout;
-        loop {
-            self.accept();
-            if let Some(ending) = waiter.ended(sandbox) {
-                // Processes still held have outlived the main process: they
-                // stay held, to be counted as leftovers and killed, so that
-                // the verdict does not depend on how far they get meanwhile.
-                if self.release.is_none() {
-                    self.release = Some(Release::MainExited);
-                }
-                return Ok(ending);
-            }
-            // Traced, the kernel reports every thread; untraced, sample.
-            if let Waiter::Plain(_) = waiter
-                && let Some(stat) = procfs::stat(self.main)
-            {
-                self.most_threads = self.most_threads.max(stat.threads);
-            }
-            if self.release.is_none() {
-                self.judge_release();
-            }
-            let bomb = waiter.over_limit(sandbox);
-            if bomb || Instant::now() >= deadline {
-                waiter.kill(sandbox);
-                self.let_go(Release::TimedOut);
-                return Ok(if bomb {
-                    Ending::TooManyProcesses(PROCESS_LIMIT)
-                } else {
-                    Ending::TimedOut(self.run.timeout)
-                });
-            }
-            thread::sleep(TICK);
-        }
-    }
-
-    /// Takes in every pending check-in; holds it unless already released.
-    fn accept(&mut self) {
-        for (pid, stream) in self.desk.accept() {
-            // A thread of the main process is no child to hold.
-            if self.release.is_some() || pid == self.main {
-                checkin::answer(stream);
-            } else {
-                self.held.push((pid, stream));
-                if self.held.len() > self.most_held {
-                    self.most_held = self.held.len();
-                    self.held_together = self.held.iter().map(|(pid, _)| *pid).collect();
-                }
-            }
-        }
-    }
-
-    fn judge_release(&mut self) {
-        let blocked = procfs::blocked(self.main);
-        if blocked == Blocked::Unknown {
-            self.saw_waits = false;
-        }
-        let parent_ready =
-            !self.run.parent_waits || matches!(blocked, Blocked::InWait | Blocked::Unknown);
-        // Without a question of concurrency or order, nothing is held.
-        let hold = self.run.concurrent || self.run.parent_waits;
-        if !hold || (self.held.len() >= self.run.children && parent_ready) {
-            self.let_go(Release::AllHeld);
-        } else if matches!(blocked, Blocked::InWait | Blocked::InPoll) && self.stalled() {
-            self.let_go(Release::Stalled);
-        }
-    }
-
-    /// Whether every live child of the main process is held by us while the
-    /// main process is blocked: then nothing can happen until we answer. A
-    /// child that never checked in and waits in `poll` (a fork server, idle
-    /// until the main process asks for a child) holds nothing up.
-    fn stalled(&self) -> bool {
-        let children = procfs::children_of(self.main);
-        let held = |pid: &Pid| self.held.iter().any(|(held, _)| held == pid);
-        let idle_helper = |pid: &Pid| {
-            !self.desk.checkins.iter().any(|c| c.pid == *pid)
-                && procfs::blocked(*pid) == Blocked::InPoll
-        };
-        // With no child held, the main process waits for none of ours.
-        let all_held = children.iter().any(|(pid, _)| held(pid))
-            && children
-                .iter()
-                .all(|(pid, _)| procfs::alive(*pid) && (held(pid) || idle_helper(pid)));
-        // Read again: the main process must not have moved meanwhile.
-        all_held
-            && matches!(
-                procfs::blocked(self.main),
-                Blocked::InWait | Blocked::InPoll
-            )
-    }
-
-    fn let_go(&mut self, why: Release) {
-        if self.release.is_none() {
-            self.release = Some(why);
-        }
-        for (_, stream) in self.held.drain(..) {
-            checkin::answer(stream);
-        }
-    }
 }

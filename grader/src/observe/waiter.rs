@@ -82,6 +82,15 @@ impl Waiter {
         }
     }
 
+    /// Whether process `pid` has written to stdout, by the tracer's record
+    /// (untraced, nothing is known: `false`).
+    pub(super) fn wrote(&self, pid: Pid) -> bool {
+        match self {
+            Waiter::Traced(tracer) => tracer.events().writes.iter().any(|w| w.pid == pid),
+            Waiter::Plain(_) => false,
+        }
+    }
+
     /// Lets traced tasks stopped at an event go on (they may be on their
     /// way out); nothing to do untraced.
     pub(super) fn pump(&mut self) {
