@@ -15,7 +15,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::socket::{AddressFamily, Shutdown, SockFlag, SockType, shutdown, socketpair};
 
@@ -103,10 +103,10 @@ impl Capture {
         )
     }
 
-    /// What was read, once the pipe closes or `wait` has passed (a stray
+    /// What was read, once the socket closes or `by` has come (a stray
     /// process may hold it open; its reader is abandoned).
-    pub(super) fn collect(self, wait: Duration) -> Captured {
-        self.closed_within(wait);
+    pub(super) fn collect(self, by: Instant) -> Captured {
+        self.closed_within(by.saturating_duration_since(Instant::now()));
         self.captured
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpid};
 
-use super::waiter::TICK;
-use super::waiter::Waiter;
+use super::deadline::Deadline;
+use super::waiter::{KILL_WAIT, TICK, Waiter};
 use crate::procfs;
 use crate::sandbox::Sandbox;
 
@@ -38,8 +38,14 @@ fn running(main: Pid, sandbox: &Sandbox) -> Vec<Pid> {
 
 /// Waits for the run's processes that are dying to be gone, then kills
 /// every process of the run; returns those that were still running then.
-pub(super) fn clear_run(main: Pid, waiter: &mut Waiter, sandbox: &mut Sandbox) -> Vec<Pid> {
-    let settle = Instant::now() + SETTLE;
+/// Every wait ends by the time `deadline` gives the verdict.
+pub(super) fn clear_run(
+    main: Pid,
+    waiter: &mut Waiter,
+    sandbox: &mut Sandbox,
+    deadline: &Deadline,
+) -> Vec<Pid> {
+    let settle = deadline.by(SETTLE);
     let leftovers = loop {
         waiter.pump();
         reap_ours(main, waiter);
@@ -49,7 +55,7 @@ pub(super) fn clear_run(main: Pid, waiter: &mut Waiter, sandbox: &mut Sandbox) -
         }
         thread::sleep(TICK);
     };
-    waiter.kill(sandbox);
+    waiter.kill(sandbox, deadline.by(KILL_WAIT));
     // Without a PID namespace, orphans came to the grader: reap them.
     procfs::clear_group(main, |pid| waiter.reap_member(pid));
     leftovers

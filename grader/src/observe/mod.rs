@@ -59,6 +59,7 @@
 mod capture;
 pub mod checkin;
 mod cleanup;
+mod deadline;
 mod rendezvous;
 mod waiter;
 mod watch;
@@ -66,7 +67,7 @@ mod watch;
 use std::fs::File;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
@@ -79,8 +80,9 @@ use crate::error::Error;
 use crate::exercises::Run;
 use crate::sandbox::{self, Layers, Sandbox, Spec};
 use crate::trace::{self, Tracer};
+use deadline::Deadline;
 pub use waiter::PROCESS_LIMIT;
-use waiter::Waiter;
+use waiter::{KILL_WAIT, Waiter};
 use watch::Watch;
 
 /// How long, after the program has ended, its output pipes may stay open.
@@ -206,11 +208,16 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         sandbox.go(&mut pump)
     };
     if let Err(error) = started {
-        waiter.kill(&mut sandbox);
+        waiter.kill(&mut sandbox, Instant::now() + KILL_WAIT);
         return Err(error);
     }
+    let group = (!sandbox.layers.pid_namespace).then_some(main);
+    let mut deadline = Deadline::start(run.timeout, sandbox.init, group);
     let mut watch = Watch::new(main, run, listener);
-    let ending = watch.until_exit(&mut waiter, &mut sandbox)?;
+    let ending = watch.until_exit(&mut waiter, &mut sandbox, &deadline);
+    // Before the init can be reaped (its pid then free for another).
+    deadline.disarm();
+    let ending = ending?;
     let (leftovers, traced) = clear(
         main,
         ending,
@@ -218,6 +225,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         &mut sandbox,
         &inodes,
         [&stdout, &stderr],
+        &deadline,
     );
     let most_threads = match &traced {
         // Exact: one plus every thread the kernel saw it create.
@@ -231,8 +239,8 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     Ok(Observation {
         main,
         ending,
-        stdout: stdout.collect(DRAIN),
-        stderr: stderr.collect(DRAIN),
+        stdout: stdout.collect(deadline.by(DRAIN)),
+        stderr: stderr.collect(deadline.by(DRAIN)),
         checkins: watch.desk.checkins,
         most_held: watch.most_held,
         held_together: watch.held_together,
@@ -278,13 +286,14 @@ fn clear(
     sandbox: &mut Sandbox,
     inodes: &[u64; 2],
     outputs: [&capture::Capture; 2],
+    deadline: &Deadline,
 ) -> (Vec<Pid>, Result<Events, String>) {
-    let mut leftovers = cleanup::clear_run(main, &mut waiter, sandbox);
+    let mut leftovers = cleanup::clear_run(main, &mut waiter, sandbox, deadline);
     let traced = match waiter {
         Waiter::Traced(tracer) => {
             // Traced processes that left the group are still known.
             leftovers.extend(tracer.alive());
-            Ok(tracer.finish())
+            Ok(tracer.finish(deadline.by(KILL_WAIT)))
         }
         Waiter::Plain(why) => Err(why),
     };

@@ -14,6 +14,9 @@ use crate::trace::Tracer;
 /// How often the grader looks at the running program.
 pub(super) const TICK: Duration = Duration::from_millis(1);
 
+/// How long killing a run may wait for its init to be gone.
+pub(super) const KILL_WAIT: Duration = Duration::from_secs(2);
+
 /// How many processes a run may create, at any depth, before the grader
 /// stops it as a fork bomb. The exercises need at most a few dozen.
 pub const PROCESS_LIMIT: usize = 256;
@@ -51,16 +54,24 @@ impl Waiter {
         }
     }
 
+    /// Whether the kernel reported something in the last look.
+    pub(super) fn busy(&self) -> bool {
+        match self {
+            Waiter::Traced(tracer) => tracer.busy(),
+            Waiter::Plain(_) => false,
+        }
+    }
+
     /// Kills every process of the run: its process group, every task the
-    /// tracer knows, and the sandbox's init (with it, the namespace).
-    pub(super) fn kill(&mut self, sandbox: &mut Sandbox) {
+    /// tracer knows, and the sandbox's init (with it, the namespace); waits
+    /// until `by` at most for the init to be gone.
+    pub(super) fn kill(&mut self, sandbox: &mut Sandbox, by: Instant) {
         let _ = nix::sys::signal::killpg(sandbox.program, nix::sys::signal::Signal::SIGKILL);
         if let Waiter::Traced(tracer) = self {
             tracer.kill_all();
         }
         sandbox.kill_now();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while !sandbox.reaped() && Instant::now() < deadline {
+        while !sandbox.reaped() && Instant::now() < by {
             self.pump();
             thread::sleep(TICK);
         }

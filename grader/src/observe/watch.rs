@@ -1,22 +1,28 @@
 //! Watching a run from its start to the end of its main process: taking
 //! in check-ins, holding them at the rendezvous until enough of them are
 //! seen waiting there at one moment (see `rendezvous.rs`), letting them go
-//! when nothing else could move, and stopping the run at its deadline.
+//! when nothing else could move, and stopping the run at its deadline
+//! (see `deadline.rs`).
 
 use std::os::unix::net::UnixListener;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
 use super::checkin::{self, Desk};
+use super::deadline::Deadline;
 use super::rendezvous::{Held, at_one_moment};
-use super::waiter::{PROCESS_LIMIT, TICK, Waiter};
+use super::waiter::{KILL_WAIT, PROCESS_LIMIT, TICK, Waiter};
 use super::{Ending, Release};
 use crate::error::Error;
 use crate::exercises::Run;
 use crate::procfs::{self, Blocked};
 use crate::sandbox::Sandbox;
+
+/// How long after the kernel last reported something the loop goes on
+/// without sleeping.
+const SPIN: Duration = Duration::from_micros(300);
 
 pub(super) struct Watch<'a> {
     main: Pid,
@@ -49,15 +55,33 @@ impl<'a> Watch<'a> {
         }
     }
 
+    /// Watches until the main process ends, the run creates too many
+    /// processes, or `deadline` passes; stops the run in the last two
+    /// cases. Each round handles a bounded slice of the kernel's events and
+    /// looks at the clock; the check-ins and `/proc` are looked at once a
+    /// tick. Between rounds it sleeps a tick, unless the kernel has just
+    /// reported something (a writer is likely to stop again at once).
     pub(super) fn until_exit(
         &mut self,
         waiter: &mut Waiter,
         sandbox: &mut Sandbox,
+        deadline: &Deadline,
     ) -> Result<Ending, Error> {
-        let deadline = Instant::now() + self.run.timeout;
+        let mut next_look = Instant::now();
+        let mut last_event = Instant::now();
         loop {
-            self.accept();
-            if let Some(ending) = waiter.ended(sandbox) {
+            let ended = waiter.ended(sandbox);
+            let bomb = waiter.over_limit(sandbox);
+            if bomb || deadline.passed() {
+                waiter.kill(sandbox, deadline.by(KILL_WAIT));
+                self.let_go(Release::TimedOut);
+                return Ok(if bomb {
+                    Ending::TooManyProcesses(PROCESS_LIMIT)
+                } else {
+                    Ending::TimedOut(self.run.timeout)
+                });
+            }
+            if let Some(ending) = ended {
                 // Processes still held have outlived the main process: they
                 // stay held, to be counted as leftovers and killed, so that
                 // the verdict does not depend on how far they get meanwhile.
@@ -66,26 +90,33 @@ impl<'a> Watch<'a> {
                 }
                 return Ok(ending);
             }
-            // Traced, the kernel reports every thread; untraced, sample.
-            if let Waiter::Plain(_) = waiter
-                && let Some(stat) = procfs::stat(self.main)
-            {
-                self.most_threads = self.most_threads.max(stat.threads);
+            let now = Instant::now();
+            if now >= next_look {
+                self.look(waiter);
+                next_look = now + TICK;
             }
-            if self.release.is_none() {
-                self.judge_release(waiter);
+            if waiter.busy() {
+                last_event = now;
+            } else if now.duration_since(last_event) < SPIN {
+                thread::yield_now();
+            } else {
+                thread::sleep(next_look.saturating_duration_since(Instant::now()));
             }
-            let bomb = waiter.over_limit(sandbox);
-            if bomb || Instant::now() >= deadline {
-                waiter.kill(sandbox);
-                self.let_go(Release::TimedOut);
-                return Ok(if bomb {
-                    Ending::TooManyProcesses(PROCESS_LIMIT)
-                } else {
-                    Ending::TimedOut(self.run.timeout)
-                });
-            }
-            thread::sleep(TICK);
+        }
+    }
+
+    /// Once a tick: takes in check-ins, samples the main process's threads
+    /// (untraced), and judges whether to let the held processes go.
+    fn look(&mut self, waiter: &Waiter) {
+        self.accept();
+        // Traced, the kernel reports every thread; untraced, sample.
+        if let Waiter::Plain(_) = waiter
+            && let Some(stat) = procfs::stat(self.main)
+        {
+            self.most_threads = self.most_threads.max(stat.threads);
+        }
+        if self.release.is_none() {
+            self.judge_release(waiter);
         }
     }
 

@@ -51,6 +51,7 @@
 //! stop to the bytes copied.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use nix::sys::ptrace::{self, Event, Options};
 use nix::sys::signal::{Signal, kill};
@@ -64,6 +65,9 @@ mod writes;
 
 pub use events::{Created, Events, Unjoined, Written};
 pub use writes::WRITTEN_CAP;
+
+/// The longest [`Tracer::poll`] handles events before it returns.
+pub const SLICE: Duration = Duration::from_millis(2);
 
 /// Set to `off` to grade without `ptrace`, as where it is not permitted.
 pub const PTRACE_ENV: &str = "GRADER_PTRACE";
@@ -98,6 +102,8 @@ pub struct Tracer {
     stdout: u64,
     /// The writes to stdout on their way, one running at a time.
     queue: writes::Queue,
+    /// How many events the last [`Tracer::poll`] handled.
+    handled: usize,
 }
 
 impl Tracer {
@@ -129,24 +135,38 @@ impl Tracer {
             events: Events::default(),
             stdout,
             queue: writes::Queue::default(),
+            handled: 0,
         })
     }
 
-    /// Handles every event pending now, letting each stopped task go on;
-    /// returns how the main process ended, once it has (and is reaped).
+    /// Handles the events pending now, letting each stopped task go on,
+    /// for at most [`SLICE`] (a program can make events faster than they
+    /// are handled; the caller must get back to its clock); returns how the
+    /// main process ended, once it has (and is reaped).
     pub fn poll(&mut self) -> Option<Ending> {
         let mut ended = None;
+        let start = Instant::now();
+        self.handled = 0;
         loop {
+            if self.handled % 64 == 63 && start.elapsed() >= SLICE {
+                return ended;
+            }
             let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
             match waitpid(None, Some(flags)) {
                 Ok(WaitStatus::StillAlive) | Err(_) => return ended,
                 Ok(status) => {
+                    self.handled += 1;
                     if let Some(exit) = self.handle(status) {
                         ended = Some(exit);
                     }
                 }
             }
         }
+    }
+
+    /// Whether the last [`Tracer::poll`] handled any event.
+    pub fn busy(&self) -> bool {
+        self.handled > 0
     }
 
     /// What the kernel has reported so far.
@@ -175,14 +195,13 @@ impl Tracer {
         }
     }
 
-    /// Kills every traced task and waits for each to be reported gone
-    /// (bounded); returns the events.
-    pub fn finish(mut self) -> Events {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while !self.tasks.is_empty() && std::time::Instant::now() < deadline {
+    /// Kills every traced task and waits, until `by` at most, for each to
+    /// be reported gone; returns the events.
+    pub fn finish(mut self, by: Instant) -> Events {
+        while !self.tasks.is_empty() && Instant::now() < by {
             self.kill_all();
             self.poll();
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            std::thread::sleep(Duration::from_millis(1));
         }
         // A process whose parent died first was handed to the grader (a
         // subreaper) as a zombie; the tracer has seen it end, so reaping it
