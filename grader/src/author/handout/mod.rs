@@ -50,6 +50,7 @@ pub const LEFT_OUT: &[&str] = &[
     "grader/tests/hostile.rs",
     "grader/tests/kernel_evidence.rs",
     "grader/tests/report_formats.rs",
+    "grader/tests/verdicts.rs",
     "grader/tests/wrong_solutions.rs",
 ];
 
