@@ -13,18 +13,24 @@
 //! Each exercise in the registry ([`EXERCISES`]) has runs: arguments and what
 //! a correct program does with them. For each run the grader checks:
 //!
-//! - **exit status**: exit code 0 within the run's timeout;
+//! - **exit status**: exit code 0 within the run's timeout (kept by a clock
+//!   of its own: the verdict comes by the timeout plus 1.5 s, whatever the
+//!   program does);
 //! - **output**: the expected lines, as a set where processes race, with the
-//!   main process's final lines last and in order, each written (by the
-//!   kernel's record of the write) by the process meant to print it;
+//!   main process's final lines last and in order, written after the
+//!   children ended (and were joined, where the run asks for it), each
+//!   written whole (by the kernel's record of the write) by the process
+//!   meant to print it, and every byte read from stdout accounted for by
+//!   such a write;
 //! - **processes**: the expected number of child processes checked in, each
 //!   with a distinct pid (from `SO_PEERCRED`) whose parent (from `/proc`) is
 //!   the main process the grader started, and each one the kernel reported
 //!   the run creating (`ptrace`);
 //! - **concurrency**, where asked: all of them alive at the same time, shown
-//!   by holding each at a rendezvous rather than by timing;
-//! - **nothing left behind**: no process of the run's group outlives the
-//!   main process.
+//!   by holding each at a rendezvous and seeing them all waiting there at
+//!   one moment, rather than by timing;
+//! - **nothing left behind**: no process of the run outlives the main
+//!   process (a process is running while any of its threads is).
 //!
 //! # The engine
 //!

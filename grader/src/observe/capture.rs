@@ -1,14 +1,16 @@
-//! A run's output: a socket per stream, and a thread per stream that
-//! reads it into memory, so that what it read is kept even if the socket
-//! never closes.
+//! A run's output: a socket (stdout) or a pipe (stderr) per stream, and a
+//! thread per stream that reads it into memory, so that what it read is
+//! kept even if the stream never closes.
 //!
-//! The program's stdout and stderr are the ends of socket pairs, not
-//! pipes: a pipe can be opened again through `/proc/self/fd/1`, for
-//! reading too, and a program could then read its children's lines back
-//! out before the grader saw them; `/proc` cannot open a socket, and the
-//! program's end is shut for reading, so the program can only write to it.
-//! The tracer knows the program's end by its inode (`socket:[INODE]` in
-//! `/proc/PID/fd`).
+//! The program's stdout is the end of a socket pair, not a pipe: a pipe can
+//! be opened again through `/proc/self/fd/1`, for reading too, and a program
+//! could then read its children's lines back out before the grader saw
+//! them; `/proc` cannot open a socket, and the program's end is shut for
+//! reading, so the program can only write to it. The tracer knows it by
+//! the name `/proc/PID/fd` gives it (`socket:[INODE]`). Stderr, which no
+//! verdict rests on, stays a pipe: a socket costs the writer a buffer per
+//! write, and a program that writes a million short lines to stderr runs
+//! two to three times as long into a socket.
 
 use std::fs::File;
 use std::io::Read;
@@ -21,17 +23,17 @@ use nix::sys::socket::{AddressFamily, Shutdown, SockFlag, SockType, shutdown, so
 
 use crate::error::Error;
 
-/// One output stream's socket: the end the grader reads, the end the
-/// program writes to, and that end's inode.
+/// One output stream: the end the grader reads, the end the program
+/// writes to, and that end's name in `/proc/PID/fd`.
 pub(super) struct Channel {
     pub(super) ours: File,
     pub(super) theirs: OwnedFd,
-    pub(super) inode: u64,
+    pub(super) name: String,
 }
 
-/// A socket pair for one output stream, shut so that bytes go only from
-/// the program to the grader.
-pub(super) fn channel() -> Result<Channel, Error> {
+/// Stdout: a socket pair, shut so that bytes go only from the program to
+/// the grader.
+pub(super) fn socket() -> Result<Channel, Error> {
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::Stream,
@@ -40,12 +42,23 @@ pub(super) fn channel() -> Result<Channel, Error> {
     )
     .map_err(|e| Error::os("socketpair", e))?;
     shutdown(theirs.as_raw_fd(), Shutdown::Read).map_err(|e| Error::os("shutdown", e))?;
+    Ok(channel(ours, theirs, "socket"))
+}
+
+/// Stderr: a pipe.
+pub(super) fn pipe() -> Result<Channel, Error> {
+    let (ours, theirs) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe", e))?;
+    Ok(channel(ours, theirs, "pipe"))
+}
+
+fn channel(ours: OwnedFd, theirs: OwnedFd, kind: &str) -> Channel {
     let inode = nix::sys::stat::fstat(theirs.as_fd()).map_or(0, |stat| stat.st_ino);
-    Ok(Channel {
+    Channel {
         ours: File::from(ours),
         theirs,
-        inode,
-    })
+        name: format!("{kind}:[{inode}]"),
+    }
 }
 
 /// How much of each output stream is kept; the rest is read and counted.

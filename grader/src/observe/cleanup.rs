@@ -70,14 +70,10 @@ fn reap_ours(main: Pid, waiter: &mut Waiter) {
 }
 
 /// Kills and reaps every process but this one that holds the program's
-/// end of an output socket (by inode) open, as `/proc/PID/fd` shows;
-/// returns them.
-pub(super) fn clear_output_holders(sockets: &[u64]) -> Vec<Pid> {
+/// end of an output stream open (by its name in `/proc/PID/fd`); returns
+/// them.
+pub(super) fn clear_output_holders(names: &[String]) -> Vec<Pid> {
     let me = getpid();
-    let names: Vec<String> = sockets
-        .iter()
-        .map(|ino| format!("socket:[{ino}]"))
-        .collect();
     let holders: Vec<(Pid, procfs::Stat)> = procfs::processes()
         .into_iter()
         .filter(|(pid, _)| *pid != me)

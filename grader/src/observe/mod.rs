@@ -3,7 +3,8 @@
 //! # How processes are observed
 //!
 //! The binary runs in a sandbox of its own (the `sandbox` module), with stdin
-//! closed and stdout and stderr captured. `common` makes every process it
+//! closed and stdout and stderr captured (from sockets, which it can write
+//! to and not read back: `capture.rs`). `common` makes every process it
 //! creates check in on a Unix socket named by [`common::CHECKIN_ENV`] before
 //! running anything; the grader learns each one's pid from the kernel
 //! (`SO_PEERCRED`) and its parent from `/proc`, so a program that only
@@ -16,10 +17,12 @@
 //! Where the kernel permits it, the program also runs under `ptrace`
 //! (the `trace` module): every process and thread it creates, at any
 //! depth, is reported by the kernel as it is created, with its parent and
-//! how it ended; and every write to its output, with the process that made
-//! it. That is the evidence that it made processes, not threads, even for
-//! processes that never check in, that each line came from the process
-//! meant to print it, and it bounds how many processes a run may create
+//! how it ended; and every write to its stdout, with the process that made
+//! it, in the order the bytes entered the stream. That is the evidence
+//! that it made processes, not threads, even for processes that never check
+//! in, that each line came from the process meant to print it (and that
+//! every byte read came from such a write), and it bounds how many
+//! processes a run may create
 //! ([`PROCESS_LIMIT`]): a fork bomb is stopped at the limit. Where tracing
 //! is not permitted the report says so, and the check-ins and `/proc` are
 //! the evidence (the limit is then enforced by counting the run's processes
@@ -28,32 +31,44 @@
 //! # How concurrency and ordering are shown without a stopwatch
 //!
 //! The grader holds every checked-in process at the socket (it answers
-//! later). When as many as the run expects are held at once, they were alive
-//! at the same time: that is the proof of concurrency, and the set held is
-//! kept so that it can be compared with the processes that wrote the
-//! output. When the run says the main process must wait for its children,
-//! the grader also keeps holding them until `/proc/PID/syscall` shows the
-//! main process blocked in `wait4` or `waitid`. Whatever the main process
-//! printed before joining is then already in the pipe before any child has
-//! printed a byte, so printing the final line too early is caught every
-//! time, not just when the scheduler happens to run the parent first.
+//! later). When as many as the run expects are seen alive and waiting
+//! there at one moment (`rendezvous.rs` says how that moment is named),
+//! they were alive at the same time, none of them having done its work
+//! yet: that is the proof of concurrency, and the set seen is kept so that
+//! it can be compared with the processes that wrote the output. When the
+//! run says the main process must wait for its children, the grader also
+//! keeps holding them until `/proc/PID/syscall` shows the main process
+//! blocked in `wait4` or `waitid`, so that what it printed before joining
+//! comes first in the output. The proof that the final line came after the
+//! children is the kernel's, though: when the main process writes, the
+//! tracer notes which of its children were not yet reaped (see the
+//! `trace` module), and the judge requires every child the run needs to
+//! have ended, and been joined, by then.
 //!
 //! When the main process is blocked waiting while every child it has is held
-//! and fewer than expected have checked in, nothing can move again (it waits
-//! for a child that waits for the grader): the grader lets them all go and
-//! records that the children were not all alive at once.
+//! and seen waiting, and fewer than expected have checked in, nothing can
+//! move again (it waits for a child that waits for the grader): the grader
+//! lets them all go and records that the children were not all alive at
+//! once.
+//!
+//! # A deadline that holds
+//!
+//! The run's timeout is kept by a clock of its own and a watchdog
+//! (`deadline.rs`): whatever the program does, its verdict comes by the
+//! timeout plus a second and a half.
 //!
 //! # How nothing is left behind
 //!
 //! Every process of the run descends from the sandbox's init (orphans are
 //! reparented to it, the PID namespace's reaper). When the main process has
 //! exited (or the timeout killed it), whatever of the run is still running a
-//! second later is recorded as a leftover; then the init is killed, which
-//! ends every process of the namespace. Processes still held at the socket
-//! then are not let go. `common` has the kernel kill every child whose
-//! parent dies, so its processes never linger; the second only bounds the
-//! wait for them to finish dying. Without a PID namespace the grader is a
-//! child subreaper, and the run's process group and the tracer's record
+//! second later (a process runs while any of its threads does, whatever its
+//! main thread's state) is recorded as a leftover; then the init is killed,
+//! which ends every process of the namespace. Processes still held at the
+//! socket then are not let go. `common` has the kernel kill every child
+//! whose parent dies, so its processes never linger; the second only bounds
+//! the wait for them to finish dying. Without a PID namespace the grader is
+//! a child subreaper, and the run's process group and the tracer's record
 //! find what is left.
 
 mod capture;
@@ -85,16 +100,18 @@ pub use waiter::PROCESS_LIMIT;
 use waiter::{KILL_WAIT, Waiter};
 use watch::Watch;
 
-/// How long, after the program has ended, its output pipes may stay open.
+/// How long, after the program has ended, its output may stay open.
 const DRAIN: Duration = Duration::from_secs(2);
 
 /// Why the held processes were let go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Release {
-    /// As many as expected were held at once (and the main process was
-    /// waiting, when the run asks for that).
+    /// As many as expected were seen waiting at the rendezvous at one
+    /// moment (and the main process was waiting, when the run asks for
+    /// that).
     AllHeld,
-    /// The main process waited while fewer than expected were held.
+    /// The main process waited while fewer than expected were held, all
+    /// seen waiting.
     Stalled,
     /// The main process exited first; they were killed with the rest of
     /// the run.
@@ -150,15 +167,16 @@ struct Started {
     sandbox: Sandbox,
     stdout: File,
     stderr: File,
-    /// The inodes of the program's ends: stdout's, stderr's.
-    inodes: [u64; 2],
+    /// The names of the program's ends in `/proc/PID/fd`: stdout's,
+    /// stderr's.
+    names: [String; 2],
 }
 
-/// Launches `binary` as `run` says, output to fresh sockets.
+/// Launches `binary` as `run` says, its output to a fresh socket and pipe.
 fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, Error> {
-    let stdout = capture::channel()?;
-    let stderr = capture::channel()?;
-    let inodes = [stdout.inode, stderr.inode];
+    let stdout = capture::socket()?;
+    let stderr = capture::pipe()?;
+    let names = [stdout.name, stderr.name];
     let socket = dir.join("checkin.sock");
     let spec = Spec {
         binary,
@@ -179,7 +197,7 @@ fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, 
         sandbox: sandbox::launch(spec)?,
         stdout: stdout.ours,
         stderr: stderr.ours,
-        inodes,
+        names,
     })
 }
 
@@ -198,7 +216,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         mut sandbox,
         stdout,
         stderr,
-        inodes,
+        names,
     } = started;
     let main = sandbox.program;
     let stdout = capture::capture(stdout);
@@ -223,7 +241,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         ending,
         waiter,
         &mut sandbox,
-        &inodes,
+        &names,
         [&stdout, &stderr],
         &deadline,
     );
@@ -264,7 +282,8 @@ fn launch(binary: &Path, run: &Run, dir: &Path) -> Result<(Started, Waiter), Err
         return Ok((started, Waiter::Plain(format!("{}=off", trace::PTRACE_ENV))));
     }
     let started = start(binary, run, dir, true)?;
-    match Tracer::seize(started.sandbox.program, PROCESS_LIMIT, started.inodes[0]) {
+    let stdout = started.names[0].clone();
+    match Tracer::seize(started.sandbox.program, PROCESS_LIMIT, stdout) {
         Ok(tracer) => Ok((started, Waiter::Traced(Box::new(tracer)))),
         Err(why) => {
             // Its filter sends writes to a tracer that is not there:
@@ -284,7 +303,7 @@ fn clear(
     ending: Ending,
     mut waiter: Waiter,
     sandbox: &mut Sandbox,
-    inodes: &[u64; 2],
+    names: &[String; 2],
     outputs: [&capture::Capture; 2],
     deadline: &Deadline,
 ) -> (Vec<Pid>, Result<Events, String>) {
@@ -302,7 +321,7 @@ fn clear(
         .iter()
         .all(|output| output.closed_within(cleanup::OUTPUT_GRACE))
     {
-        leftovers.extend(cleanup::clear_output_holders(inodes));
+        leftovers.extend(cleanup::clear_output_holders(names));
     }
     leftovers.sort();
     leftovers.dedup();

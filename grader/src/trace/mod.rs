@@ -97,9 +97,9 @@ pub struct Tracer {
     /// to die.
     killing: bool,
     events: Events,
-    /// The inode of the run's stdout (the program's end of the socket),
-    /// whose writes are attributed.
-    stdout: u64,
+    /// The name of the run's stdout (the program's end of its socket) in
+    /// `/proc/PID/fd`, `socket:[INODE]`: the writes to it are attributed.
+    stdout: String,
     /// The writes to stdout on their way, one running at a time.
     queue: writes::Queue,
     /// How many events the last [`Tracer::poll`] handled.
@@ -109,9 +109,9 @@ pub struct Tracer {
 impl Tracer {
     /// Attaches to `main`, which has not executed the exercise yet, with
     /// every option above, allowing the run at most `limit` processes
-    /// besides itself; writes to the socket whose inode is `stdout` are
+    /// besides itself; writes to the socket `/proc/PID/fd` names `stdout` are
     /// attributed. `Err` says why tracing is not possible here.
-    pub fn seize(main: Pid, limit: usize, stdout: u64) -> Result<Tracer, String> {
+    pub fn seize(main: Pid, limit: usize, stdout: String) -> Result<Tracer, String> {
         if !wanted() {
             return Err(format!("{PTRACE_ENV}=off"));
         }

@@ -128,7 +128,7 @@ impl Tracer {
     /// Whether descriptor `fd` of task `tid` is the run's stdout.
     fn is_stdout(&self, tid: Pid, fd: u32) -> bool {
         std::fs::read_link(format!("/proc/{tid}/fd/{fd}"))
-            .is_ok_and(|link| link.as_os_str() == format!("socket:[{}]", self.stdout).as_str())
+            .is_ok_and(|link| link.as_os_str() == self.stdout.as_str())
     }
 
     /// The main process's children not yet reaped, and whether each is
