@@ -107,3 +107,50 @@ pub(super) fn unaccounted(seen: &Observation) -> Option<String> {
         written.len(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Written;
+
+    fn write(pid: i32, bytes: &str) -> Written {
+        Written {
+            pid: Pid::from_raw(pid),
+            bytes: bytes.as_bytes().to_vec(),
+            unjoined: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_line_belongs_to_every_process_that_wrote_a_byte_of_it() {
+        let events = Events {
+            writes: vec![
+                write(1, "Process 1: Printing 1"),
+                write(2, "\nProcess 2: "),
+                write(2, "Printing 2\n"),
+                write(1, "All processes"),
+            ],
+            ..Events::default()
+        };
+        let got: Vec<(String, Vec<i32>, usize)> = lines(&events)
+            .into_iter()
+            .map(|l| {
+                let pids = l.writers.iter().map(|p| p.as_raw()).collect();
+                (l.text, pids, l.first)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Process 1: Printing 1".to_owned(), vec![1, 2], 0),
+                ("Process 2: Printing 2".to_owned(), vec![2], 1),
+                ("All processes".to_owned(), vec![1], 3),
+            ]
+        );
+        let owners: Vec<Option<i32>> = lines(&events)
+            .iter()
+            .map(|l| l.owner().map(Pid::as_raw))
+            .collect();
+        assert_eq!(owners, [None, Some(2), Some(1)]);
+    }
+}

@@ -89,21 +89,27 @@ pub(super) struct Moment {
 /// A look at every thread of a held process.
 type Look = Option<Vec<Task>>;
 
-/// Which of `held` were alive and waiting at one moment; `wrote` says
+/// Which of `held` were alive and waiting at one moment, each process
+/// once (a process may have checked in more than once); `wrote` says
 /// whether a process has written to stdout.
 pub(super) fn at_one_moment(held: &[Held], wrote: impl Fn(Pid) -> bool) -> Moment {
-    let first: Vec<Look> = held.iter().map(|h| procfs::tasks(h.pid)).collect();
-    let second: Vec<Look> = held.iter().map(|h| procfs::tasks(h.pid)).collect();
+    let mut pids: Vec<Pid> = held.iter().map(|h| h.pid).collect();
+    pids.sort();
+    pids.dedup();
+    let first: Vec<Look> = pids.iter().map(|&pid| procfs::tasks(pid)).collect();
+    let second: Vec<Look> = pids.iter().map(|&pid| procfs::tasks(pid)).collect();
     let mut moment = Moment::default();
-    for ((held, first), second) in held.iter().zip(first).zip(second) {
+    for ((&pid, first), second) in pids.iter().zip(first).zip(second) {
         let (Some(first), Some(second)) = (first, second) else {
             continue;
         };
         let blind = second.iter().any(|t| t.syscall.is_none());
         let still = first == second && second.iter().all(waits);
-        if held.may_wait() && !wrote(held.pid) && (still || blind && first.len() == second.len()) {
+        // Every connection it holds must still be open.
+        let connected = held.iter().filter(|h| h.pid == pid).all(Held::may_wait);
+        if connected && !wrote(pid) && (still || blind && first.len() == second.len()) {
             moment.blind |= blind;
-            moment.waiting.push(held.pid);
+            moment.waiting.push(pid);
         }
     }
     moment
