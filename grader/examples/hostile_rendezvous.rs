@@ -6,7 +6,9 @@
 //! alive until the main process lets it go, after the last has printed;
 //! `hang-up` closes its end of the socket and waits, alive, until the main
 //! process lets it go, and only then prints. None of them waits at the
-//! rendezvous while the others are held.
+//! rendezvous while the others are held. With `once-four-times`, one child
+//! checks in four times, holding all four connections open, and prints
+//! every line.
 
 #![expect(
     unsafe_code,
@@ -33,8 +35,36 @@ fn wait_on(fd: &OwnedFd) {
     let _ = read(fd, &mut [0u8; 1]);
 }
 
+/// One child, four check-ins, every line.
+fn once_four_times() {
+    // SAFETY: the program has one thread when it forks; the child leaves
+    // with `_exit`.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            let sockets: Vec<UnixStream> = (1..=4)
+                .filter_map(|n| check_in(&format!("Process-{n}")))
+                .collect();
+            if let Some(mut last) = sockets.into_iter().last() {
+                let _ = last.read(&mut [0u8; 1]);
+            }
+            for n in 1..=4 {
+                println!("Process {n}: Printing {n}");
+            }
+            // SAFETY: ends the child at once; its output is flushed.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            let _ = waitpid(child, None);
+        }
+    }
+    println!("All processes have completed.");
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    if mode == "once-four-times" {
+        return once_four_times();
+    }
     // The main process closes `go` to let lingering children end; each
     // child says on `done` that it has done its part.
     let (go_read, go_write) = pipe().expect("pipe");

@@ -102,6 +102,13 @@ fn only_processes_alive_and_waiting_at_one_instant_are_concurrent() {
         assert_passes(&report, "processes");
         assert!(took < Duration::from_secs(10), "{mode}: took {took:?}");
     }
+    // One process holding four check-ins is one process held.
+    let (report, _) = grade_q6(
+        "hostile_rendezvous",
+        &["once-four-times"],
+        Duration::from_secs(20),
+    );
+    assert_fails(&report, "concurrency", "only 1 of 4 child processes were alive");
 }
 
 /// The main process writes the children's lines by every route it can
