@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use grader::observe::Observation;
 use grader::{RunReport, exercises, grade_run, judge, observe};
 
+use crate::wrong_solutions::{assert_fails, assert_passes};
+
 /// Grades example `fixture` as q6 with `args` and `timeout`; returns the
 /// report and how long grading took.
 fn grade_q6(fixture: &str, args: &[&str], timeout: Duration) -> (RunReport, Duration) {
@@ -31,26 +33,6 @@ fn observe_q6(fixture: &str, args: &[&str]) -> (Observation, RunReport) {
     let seen = observe::observe(binary, &run).expect("observed");
     let report = judge(exercise, &run, &seen);
     (seen, report)
-}
-
-/// Asserts that `check` failed and its problem mentions `words`.
-#[track_caller]
-fn assert_fails(report: &RunReport, check: &str, words: &str) {
-    let failure = report
-        .failure(check)
-        .unwrap_or_else(|| panic!("`{check}` should have failed:\n{report}"));
-    assert!(
-        failure.problem.contains(words),
-        "`{check}` failed, but its problem does not mention {words:?}:\n{report}"
-    );
-}
-
-#[track_caller]
-fn assert_passes(report: &RunReport, check: &str) {
-    assert!(
-        report.failure(check).is_none(),
-        "`{check}` should have passed:\n{report}"
-    );
 }
 
 /// A stray whose main thread has exited (its stat says `Z`) while another
@@ -108,7 +90,11 @@ fn only_processes_alive_and_waiting_at_one_instant_are_concurrent() {
         &["once-four-times"],
         Duration::from_secs(20),
     );
-    assert_fails(&report, "concurrency", "only 1 of 4 child processes were alive");
+    assert_fails(
+        &report,
+        "concurrency",
+        "only 1 of 4 child processes were alive",
+    );
 }
 
 /// The main process writes the children's lines by every route it can
@@ -166,6 +152,8 @@ fn the_deadline_holds_whatever_the_program_does() {
     let timeout = Duration::from_secs(3);
     for mode in ["threads", "tiny-writes", "stop-signals"] {
         let (report, took) = grade_q6("hostile_deadline", &[mode], timeout);
+        // The figure, for `--nocapture`.
+        eprintln!("hostile_deadline {mode}: verdict after {took:?} on a {timeout:?} timeout");
         assert!(
             took < timeout + Duration::from_secs(2),
             "{mode}: the verdict took {took:?}"

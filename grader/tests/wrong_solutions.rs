@@ -67,7 +67,7 @@ fn unchanged(_: &mut Run) {}
 
 /// Asserts that `check` failed and its problem mentions `words`.
 #[track_caller]
-fn assert_fails(report: &RunReport, check: &str, words: &str) {
+pub(crate) fn assert_fails(report: &RunReport, check: &str, words: &str) {
     let failure = report
         .failure(check)
         .unwrap_or_else(|| panic!("`{check}` should have failed:\n{report}"));
@@ -79,7 +79,7 @@ fn assert_fails(report: &RunReport, check: &str, words: &str) {
 }
 
 #[track_caller]
-fn assert_passes(report: &RunReport, check: &str) {
+pub(crate) fn assert_passes(report: &RunReport, check: &str) {
     assert!(
         report.failure(check).is_none(),
         "`{check}` should have passed:\n{report}"
