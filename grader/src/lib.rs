@@ -24,8 +24,8 @@
 //!   such a write;
 //! - **processes**: the expected number of child processes checked in, each
 //!   with a distinct pid (from `SO_PEERCRED`) whose parent (from `/proc`) is
-//!   the main process the grader started, and each one the kernel reported
-//!   the run creating (`ptrace`);
+//!   the main process the grader started, each one the kernel reported the
+//!   run creating (`ptrace`), and none sharing the main process's memory;
 //! - **concurrency**, where asked: all of them alive at the same time, shown
 //!   by holding each at a rendezvous and seeing them all waiting there at
 //!   one moment, rather than by timing;

@@ -97,6 +97,19 @@ fn only_processes_alive_and_waiting_at_one_instant_are_concurrent() {
     );
 }
 
+/// Children made with `clone(CLONE_VM)` have pids of their own and the main
+/// process for parent, and share its memory: threads in all but name.
+#[test]
+fn processes_that_share_the_main_process_memory_are_not_processes() {
+    let (report, _) = grade_q6("hostile_shared_memory", &[], Duration::from_secs(20));
+    assert_fails(
+        &report,
+        "processes",
+        "shares the main process's memory (it was made with CLONE_VM or vfork",
+    );
+    assert_fails(&report, "processes", "the kernel saw 0");
+}
+
 /// The main process writes the children's lines by every route it can
 /// think of while four real children idle: each byte is still attributed
 /// to the process that wrote it, or the output fails as not attributed, or

@@ -1,6 +1,6 @@
 //! The `processes` check: the expected number of child processes checked
-//! in, with distinct pids, each a child of the main process and each one
-//! the kernel saw the run create.
+//! in, with distinct pids, each a child of the main process, each one the
+//! kernel saw the run create, and none sharing its creator's memory.
 
 use nix::unistd::Pid;
 
@@ -14,7 +14,8 @@ pub(super) fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> C
     // In the order of their names: the order they came in is a race.
     let mut checkins: Vec<&CheckIn> = seen.checkins.iter().collect();
     checkins.sort_by(|a, b| a.label.cmp(&b.label).then(a.pid.cmp(&b.pid)));
-    let (children, mut problems) = children(main, &checkins);
+    let (mut children, mut problems) = children(main, &checkins);
+    problems.extend(sharing_memory(seen, &checkins, &mut children));
     problems.extend(not_created(seen, &checkins));
     if children.len() != run.children {
         problems.insert(0, miscounted(run, seen, children.len()));
@@ -78,6 +79,38 @@ fn children(main: Pid, checkins: &[&CheckIn]) -> (Vec<Pid>, Vec<String>) {
     (children, problems)
 }
 
+/// Children that share their creator's memory, as threads do (made with
+/// `CLONE_VM` or `vfork`, and never executing another program), by the
+/// kernel's account: taken out of `children`, with why.
+fn sharing_memory(
+    seen: &Observation,
+    checkins: &[&CheckIn],
+    children: &mut Vec<Pid>,
+) -> Vec<String> {
+    let Ok(events) = &seen.traced else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    children.retain(|&pid| {
+        let shares = events
+            .process(pid)
+            .is_some_and(|p| p.shares_memory && !p.exec);
+        if shares {
+            let label = checkins
+                .iter()
+                .find(|c| c.pid == pid)
+                .map_or("", |c| c.label.as_str());
+            problems.push(format!(
+                "process {pid} (`{label}`) shares the main process's memory (it was made with \
+                 CLONE_VM or vfork and ran no program of its own), as a thread does: that is \
+                 not a process of its own"
+            ));
+        }
+        !shares
+    });
+    problems
+}
+
 /// Check-ins naming a pid the kernel never saw this run create (when it
 /// was traced).
 fn not_created(seen: &Observation, checkins: &[&CheckIn]) -> Vec<String> {
@@ -108,13 +141,16 @@ fn miscounted(run: &Run, seen: &Observation, children: usize) -> String {
     match &seen.traced {
         Ok(events) => {
             let created = events.children_of(main).count();
-            if created > children {
+            let silent = events
+                .children_of(main)
+                .filter(|p| !seen.checkins.iter().any(|c| c.pid == p.pid))
+                .count();
+            if silent > 0 {
                 problem.push_str(&format!(
                     " created with common; the main process created {created} child \
-                     processes in all, but {} of them never checked in (they were not made \
-                     with common::Process or common::Pool), so the grader could not hold \
-                     them",
-                    created - children
+                     processes in all, but {silent} of them never checked in (they were not \
+                     made with common::Process or common::Pool), so the grader could not hold \
+                     them"
                 ));
             }
             let threads = events.threads_of(main);

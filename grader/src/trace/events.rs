@@ -17,6 +17,10 @@ pub struct Created {
     pub parent: Pid,
     /// Whether it replaced its program (`exec`), as a spawned child does.
     pub exec: bool,
+    /// Whether it was created sharing its creator's memory (`CLONE_VM`,
+    /// or `vfork`): until it executes another program, it is a thread in
+    /// all but name.
+    pub shares_memory: bool,
     /// How it ended, if it has.
     pub exit: Option<Ending>,
 }

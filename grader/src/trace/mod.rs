@@ -315,6 +315,7 @@ impl Tracer {
                     pid: new,
                     parent,
                     exec: false,
+                    shares_memory: same_memory(pid, new),
                     exit: early,
                 });
                 if self.events.processes.len() > self.limit {
@@ -355,6 +356,27 @@ impl Tracer {
             p.exit.get_or_insert(exit);
         }
     }
+}
+
+/// Whether tasks `a` and `b` share one address space, as threads do (and
+/// a process made with `CLONE_VM`, or by `vfork` until it executes), by the
+/// kernel's comparison (`kcmp`); `false` where the kernel cannot say.
+fn same_memory(a: Pid, b: Pid) -> bool {
+    /// `KCMP_VM` of `linux/kcmp.h`.
+    const KCMP_VM: libc::c_long = 1;
+    // SAFETY: kcmp compares two tasks' kernel objects; it reads no memory
+    // of ours.
+    let order = unsafe {
+        libc::syscall(
+            libc::SYS_kcmp,
+            libc::c_long::from(a.as_raw()),
+            libc::c_long::from(b.as_raw()),
+            KCMP_VM,
+            0,
+            0,
+        )
+    };
+    order == 0
 }
 
 /// The thread group (process) task `tid` belongs to, from `/proc`.
