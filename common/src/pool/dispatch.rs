@@ -11,6 +11,7 @@ use nix::sys::signal::Signal;
 
 use super::answer::Answer;
 use super::job::Job;
+use super::registry::Fatal;
 use super::scheduler::{Inner, State};
 use super::wire::Taken;
 use super::worker::{KILL_GRACE, PIPELINE, Pipe};
@@ -215,16 +216,31 @@ impl Inner {
         for job in blame.again.into_iter().rev() {
             self.queue.push_front(job);
         }
-        if let Some((job, done)) = blame.fatal {
-            // Items before it finished, but their results died with the
-            // worker: they run again, with those after it.
-            let fatal = done.min(job.len() - 1);
-            let index = job.start + fatal;
-            let (before, after) = job.around(fatal);
-            for part in [after, before].into_iter().flatten() {
-                self.queue.push_front(part);
+        match blame.fatal {
+            Some((job, Fatal::At(done))) => {
+                // Items before it finished, but their results died with the
+                // worker: they run again, with those after it.
+                let fatal = done.min(job.len() - 1);
+                let index = job.start + fatal;
+                let (before, after) = job.around(fatal);
+                for part in [after, before].into_iter().flatten() {
+                    self.queue.push_front(part);
+                }
+                self.fail(job.batch, index, Error::WorkerDied { index, pid, how });
             }
-            self.fail(job.batch, index, Error::WorkerDied { index, pid, how });
+            Some((job, Fatal::Unanswerable)) if job.len() == 1 => {
+                let index = job.start;
+                self.fail(job.batch, index, Error::WorkerDied { index, pid, how });
+            }
+            Some((job, Fatal::Unanswerable)) => {
+                // Which of its items broke the worker is not known: each
+                // runs again alone, and the one that breaks its worker
+                // again fails then.
+                for single in job.singles().into_iter().rev() {
+                    self.queue.push_front(single);
+                }
+            }
+            None => {}
         }
         if self.state == State::Terminated {
             return Ok(());

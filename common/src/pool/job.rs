@@ -207,15 +207,31 @@ impl Job {
     /// `k` itself left out), each `None` when empty.
     pub(super) fn around(&self, k: usize) -> (Option<Job>, Option<Job>) {
         let payload = self.payload();
-        let part = |from: usize, to: usize| {
-            (from < to).then(|| {
-                let base = self.begin(from);
-                let ends = self.ends.part(from, to);
-                let bytes = payload[base..self.ends.end(to - 1)].to_vec();
-                Job::with_payload(self.batch, self.func, self.start + from, bytes, ends)
-            })
-        };
-        (part(0, k), part(k + 1, self.len()))
+        (
+            self.part(&payload, 0, k),
+            self.part(&payload, k + 1, self.len()),
+        )
+    }
+
+    /// A job for each of its items, in order: when one of them broke the
+    /// worker and which is not known, each runs alone (see
+    /// `Inner::worker_died`).
+    pub(super) fn singles(&self) -> Vec<Job> {
+        let payload = self.payload();
+        (0..self.len())
+            .filter_map(|k| self.part(&payload, k, k + 1))
+            .collect()
+    }
+
+    /// The job of items `from..to` of this one (whose payload is
+    /// `payload`); `None` when empty.
+    fn part(&self, payload: &[u8], from: usize, to: usize) -> Option<Job> {
+        (from < to).then(|| {
+            let base = self.begin(from);
+            let ends = self.ends.part(from, to);
+            let bytes = payload[base..self.ends.end(to - 1)].to_vec();
+            Job::with_payload(self.batch, self.func, self.start + from, bytes, ends)
+        })
     }
 }
 
@@ -398,5 +414,19 @@ mod tests {
         };
         assert_eq!(concat(before.pieces()), expected(&items[..2]));
         assert_eq!(concat(after.pieces()), expected(&items[3..]));
+    }
+
+    #[test]
+    fn singles_hold_one_item_each_in_order() {
+        let items = vec![vec![1; 4096], vec![2; 7], vec![3; 6000]];
+        let job = job_of(items.clone());
+        let singles = job.singles();
+        assert_eq!(singles.len(), 3);
+        for (k, single) in singles.iter().enumerate() {
+            assert_eq!((single.start, single.len()), (10 + k, 1));
+            let mut bytes = Vec::new();
+            encode_item(&items[k], &mut bytes).expect("encodes");
+            assert_eq!(concat(single.pieces()), bytes);
+        }
     }
 }

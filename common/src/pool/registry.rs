@@ -20,7 +20,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::job::Job;
-use super::wire::{BETWEEN_JOBS, died_in};
+use super::wire::{BETWEEN_JOBS, DiedIn, died_in};
 use super::worker::{KILL_GRACE, Worker};
 use super::worker_loop::worker_loop;
 use crate::boot::Work;
@@ -57,9 +57,19 @@ pub(super) struct Blame {
     /// the one it died in finished, but their answers died with it; those
     /// after never started.
     pub(super) again: Vec<Job>,
-    /// The job it died in, if that job had reached it whole, and how many
-    /// of its items it had finished.
-    pub(super) fatal: Option<(Job, usize)>,
+    /// The job it died in, if that job had reached it whole, and where in
+    /// it.
+    pub(super) fatal: Option<(Job, Fatal)>,
+}
+
+/// Where in its job a worker died.
+pub(super) enum Fatal {
+    /// Running the item after the first `done` (or after its last, if
+    /// `done` is the job's length).
+    At(usize),
+    /// After running every item, unable to answer: one of them broke its
+    /// channel to the pool (see `wire::UNANSWERABLE`).
+    Unanswerable,
 }
 
 impl Registry {
@@ -96,16 +106,23 @@ impl Registry {
     /// falls on, by its progress word (see `wire::died_in`).
     pub(super) fn blame(&mut self, i: usize) -> Blame {
         let worker = &mut self.workers[i];
-        let died_in = died_in(self.progress.get(worker.slot), worker.jobs_done);
+        let (current, fatal) = match died_in(self.progress.get(worker.slot), worker.jobs_done) {
+            DiedIn::Between => {
+                return Blame {
+                    again: worker.take_all(),
+                    fatal: None,
+                };
+            }
+            DiedIn::Job { job, done } => (job, Fatal::At(done)),
+            DiedIn::Unanswerable { job } => (job, Fatal::Unanswerable),
+        };
         let mut jobs: Vec<Job> = worker.take_all();
-        let fatal = died_in.and_then(|(current, done)| {
-            // The job it died in reached it whole (else it never started).
-            let whole = current < jobs.len() && {
-                let sent: usize = jobs[..=current].iter().map(|job| job.frame_len).sum();
-                worker.delivered >= worker.settled + sent
-            };
-            whole.then(|| (jobs.remove(current), done))
-        });
+        // The job it died in reached it whole (else it never started).
+        let whole = current < jobs.len() && {
+            let sent: usize = jobs[..=current].iter().map(|job| job.frame_len).sum();
+            worker.delivered >= worker.settled + sent
+        };
+        let fatal = whole.then(|| (jobs.remove(current), fatal));
         Blame { again: jobs, fatal }
     }
 

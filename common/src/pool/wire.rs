@@ -10,8 +10,8 @@
 //!   whole answers out of what it has read ([`missing`], [`take_answers`],
 //!   [`lone_begins`]).
 //! - The progress word each worker keeps in memory shared with the parent
-//!   ([`progress_job`], [`BETWEEN_JOBS`]), and how the parent blames a
-//!   death with it ([`died_in`]).
+//!   ([`progress_job`], [`BETWEEN_JOBS`], [`UNANSWERABLE`]), and how the
+//!   parent blames a death with it ([`died_in`]).
 
 use std::io;
 
@@ -197,19 +197,40 @@ pub(super) const fn progress_job(seq: u64) -> u64 {
     (seq & 0xffff_ffff) << 32
 }
 
+/// The low half of a worker's progress word once it found that it could
+/// not write the answer to job `seq` (the high half): a task closed or
+/// broke its channel to the pool. It writes this, then exits.
+pub(super) const UNANSWERABLE: u64 = 0xffff_fffe;
+
+/// Where a worker died, by its progress word (see [`died_in`]): which of
+/// the jobs it held unanswered (0 for the oldest), and how far into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DiedIn {
+    /// Between jobs.
+    Between,
+    /// In its `job`-th held job, with `done` of its items finished.
+    Job { job: usize, done: usize },
+    /// After running its `job`-th held job, whose answer it could not
+    /// write ([`UNANSWERABLE`]).
+    Unanswerable { job: usize },
+}
+
 /// How a death is blamed, by the dead worker's last progress `word` and
-/// how many jobs it had answered over its life: which of the jobs it held
-/// unanswered (0 for the oldest) it died in, and how many of that job's
-/// items it had finished; `None` if it died between jobs. The caller
-/// checks that such a job was there and had reached the worker whole.
-pub(super) fn died_in(word: u64, answered: usize) -> Option<(usize, usize)> {
+/// how many jobs it had answered over its life. The caller checks that
+/// such a job was there and had reached the worker whole.
+pub(super) fn died_in(word: u64, answered: usize) -> DiedIn {
     let started = u32::try_from(word >> 32).unwrap_or(0);
-    let done = usize::try_from(word & 0xffff_ffff).unwrap_or(usize::MAX);
-    if done == BETWEEN_JOBS as usize {
-        return None;
-    }
+    let low = word & 0xffff_ffff;
     let answered = u32::try_from(answered & 0xffff_ffff).unwrap_or(0);
-    Some((started.wrapping_sub(answered) as usize, done))
+    let job = started.wrapping_sub(answered) as usize;
+    match low {
+        BETWEEN_JOBS => DiedIn::Between,
+        UNANSWERABLE => DiedIn::Unanswerable { job },
+        done => DiedIn::Job {
+            job,
+            done: usize::try_from(done).unwrap_or(usize::MAX),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -270,11 +291,20 @@ mod tests {
     fn a_death_is_blamed_on_the_job_and_item_the_progress_word_names() {
         // The worker's 6th job (seq 5) had 3 items done; it had answered 4.
         let word = progress_job(5) | 3;
-        assert_eq!(died_in(word, 4), Some((1, 3)), "its second job held");
-        assert_eq!(died_in(progress_job(5) | BETWEEN_JOBS, 5), None);
+        assert_eq!(
+            died_in(word, 4),
+            DiedIn::Job { job: 1, done: 3 },
+            "its second job held"
+        );
+        assert_eq!(died_in(progress_job(5) | BETWEEN_JOBS, 5), DiedIn::Between);
+        // It could not answer its 6th job: its first held.
+        assert_eq!(
+            died_in(progress_job(5) | UNANSWERABLE, 5),
+            DiedIn::Unanswerable { job: 0 }
+        );
         // Counts wrap at 2^32 on both sides alike: job 2^32 + 1, no item
         // done yet, after 2^32 answers.
         let wrapped = progress_job((1 << 32) + 1);
-        assert_eq!(died_in(wrapped, 1 << 32), Some((1, 0)));
+        assert_eq!(died_in(wrapped, 1 << 32), DiedIn::Job { job: 1, done: 0 });
     }
 }

@@ -4,7 +4,7 @@
 
 use super::lent::Lent;
 use super::vectors::Vectors;
-use super::wire::{BETWEEN_JOBS, JobHead, begin_answer, end_answer, progress_job};
+use super::wire::{BETWEEN_JOBS, JobHead, UNANSWERABLE, begin_answer, end_answer, progress_job};
 use crate::frame;
 use crate::sys::{self, Chunk};
 use std::cell::{Cell, RefCell};
@@ -75,22 +75,35 @@ pub(crate) fn worker_loop(
         // What the tasks printed goes out before their results, so a parent
         // that prints after `map` returns cannot overtake it.
         sys::flush_stdio();
-        match lent.lend_answer(results.as_fd(), std::mem::take(&mut answers)) {
-            Ok(next) => answers = next,
+        let answered = match lent.lend_answer(results.as_fd(), std::mem::take(&mut answers)) {
+            Ok(next) => {
+                answers = next;
+                Ok(())
+            }
             Err(unlent) => {
                 answers = unlent;
-                if results.write_all(&answers).is_err() {
-                    return 1;
-                }
+                let written = results.write_all(&answers);
                 lent.wrote(answers.len());
                 answers.clear();
+                written
             }
-        }
-        if let Err(lone) = lent.lend(results.as_fd(), lone) {
-            if results.write_all(&lone).is_err() {
-                return 1;
+        };
+        let answered = answered.and_then(|()| match lent.lend(results.as_fd(), lone) {
+            Ok(()) => Ok(()),
+            Err(lone) => {
+                lent.wrote(lone.len());
+                results.write_all(&lone)
             }
-            lent.wrote(lone.len());
+        });
+        if answered.is_err() {
+            // A task closed or broke the channel (the parent never closes
+            // it while a job is out): the parent must not run this job
+            // again to the same end, so the progress word says so, and the
+            // worker ends here, before anything of it touches a descriptor
+            // the task closed behind its back.
+            progress(job | UNANSWERABLE);
+            sys::flush_stdio();
+            sys::exit_now(1);
         }
         // A very large answer's memory goes back rather than stay with an
         // idle worker.

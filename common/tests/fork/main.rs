@@ -26,6 +26,7 @@ mod manager;
 mod output;
 mod pipe;
 mod pool;
+mod pool_faults;
 mod process;
 mod queue;
 mod robust;
@@ -58,6 +59,7 @@ fn main() {
         process::TESTS,
         output::TESTS,
         pool::TESTS,
+        pool_faults::TESTS,
         pipe::TESTS,
         sync::TESTS,
         barrier::TESTS,

@@ -1153,15 +1153,6 @@ fn write_mark(path: String) {
     std::fs::write(path, "ran").expect("write the mark");
 }
 
-/// Whether `pid` has ended and waits to be reaped, by `/proc/PID/stat`.
-fn is_zombie(pid: Pid) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().next())
-            .is_some_and(|state| state == "Z")
-    })
-}
-
 /// `n` MiB, a result larger than any pipe holds.
 /// A sum of `bytes` that changes if any byte or its place does.
 fn checksum(bytes: Vec<u8>) -> u64 {
@@ -1206,20 +1197,6 @@ fn blocked_writing(pid: Pid) -> bool {
             .and_then(|n| n.parse::<i64>().ok())
             .is_some_and(|n| sending.contains(&n))
     })
-}
-
-/// Waits until `pid` is stopped (state `T` in `/proc/PID/stat`).
-fn wait_until_stopped(pid: Pid) {
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("its stat");
-        let state = stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.chars().next());
-        if state == Some('T') {
-            return;
-        }
-        std::thread::yield_now();
-    }
 }
 
 /// Sleeps a little (so that tasks pile up behind the workers), then marks

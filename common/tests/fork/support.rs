@@ -251,6 +251,29 @@ pub(crate) fn wait_until_zombie(pid: Pid) {
     panic!("process {pid} did not end within ten seconds");
 }
 
+/// Waits until `pid` is stopped (state `T` in `/proc/PID/stat`).
+pub(crate) fn wait_until_stopped(pid: Pid) {
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("its stat");
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if state == Some('T') {
+            return;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Whether `pid` has ended and waits to be reaped, by `/proc/PID/stat`.
+pub(crate) fn is_zombie(pid: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state == "Z")
+    })
+}
+
 /// The parent of `pid` by the kernel's account (`/proc/PID/stat`, field 4).
 pub(crate) fn parent_of(pid: Pid) -> Option<Pid> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
