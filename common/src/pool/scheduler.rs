@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::sys::{self, ErasedFn, SigintGuard};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::unistd::Pid;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -226,18 +227,31 @@ impl Inner {
             None => PollTimeout::NONE,
             Some(d) => sys::poll_timeout(d.saturating_duration_since(Instant::now())),
         };
+        // Each busy worker's results, then its sentinel (its end, seen from
+        // the kernel: a child its task left may hold its pipes open).
+        let workers = &self.registry.workers;
         let mut fds: Vec<PollFd> = busy
             .iter()
-            .map(|&i| PollFd::new(self.registry.workers[i].results.as_fd(), PollFlags::POLLIN))
+            .map(|&i| PollFd::new(workers[i].results.as_fd(), PollFlags::POLLIN))
             .collect();
+        let sentinels: Vec<usize> = busy
+            .iter()
+            .copied()
+            .filter(|&i| workers[i].sentinel.is_some())
+            .collect();
+        for &i in &sentinels {
+            if let Some(sentinel) = &workers[i].sentinel {
+                fds.push(PollFd::new(sentinel.as_fd(), PollFlags::POLLIN));
+            }
+        }
         // Workers with job bytes still to write: their task pipes, for room.
         let sending: Vec<usize> = busy
             .iter()
             .copied()
-            .filter(|&i| self.registry.workers[i].sending())
+            .filter(|&i| workers[i].sending())
             .collect();
         for &i in &sending {
-            if let Some(tasks) = &self.registry.workers[i].tasks {
+            if let Some(tasks) = &workers[i].tasks {
                 fds.push(PollFd::new(tasks.as_fd(), PollFlags::POLLOUT));
             }
         }
@@ -255,14 +269,28 @@ impl Inner {
             self.terminate();
             return Err(Error::Interrupted);
         }
+        let fired = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
         let ready: Vec<usize> = busy
             .iter()
             .zip(&fds)
-            .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+            .filter(|(_, fd)| fired(fd))
             .map(|(&i, _)| i)
+            .collect();
+        let ended: Vec<(usize, Pid)> = sentinels
+            .iter()
+            .zip(&fds[busy.len()..])
+            .filter(|(_, fd)| fired(fd))
+            .map(|(&i, _)| (i, self.registry.workers[i].pid))
             .collect();
         for i in ready {
             self.receive(i)?;
+        }
+        for (i, pid) in ended {
+            // Unless reading its pipe already settled its end (and put
+            // another worker in its place).
+            if self.registry.workers[i].pid == pid && self.registry.workers[i].ended.is_none() {
+                self.worker_died(i)?;
+            }
         }
         for i in sending {
             if self.registry.workers[i].sending() {

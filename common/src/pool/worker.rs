@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// What reading a worker's result pipe found.
@@ -56,6 +56,10 @@ pub(super) const KILL_GRACE: Duration = Duration::from_secs(1);
 
 pub(super) struct Worker {
     pub(super) pid: Pid,
+    /// Readable once the worker has ended (a pidfd; `None` on a kernel
+    /// without them): its death is seen from the kernel, whoever else holds
+    /// its pipes (a child its task made).
+    pub(super) sentinel: Option<OwnedFd>,
     /// Its slot, and so its progress word (see `Registry`).
     pub(super) slot: usize,
     /// `None` once closed, which tells the worker to exit.
@@ -101,6 +105,7 @@ impl Worker {
     pub(super) fn new(pid: Pid, slot: usize, tasks: File, results: File) -> Worker {
         Worker {
             pid,
+            sentinel: sys::pidfd_open(pid),
             slot,
             tasks: Some(tasks),
             results,
