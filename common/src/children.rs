@@ -1,8 +1,11 @@
-//! [`active_children`]: the children this process started that still run,
-//! like `multiprocessing.active_children()`.
+//! The children this process started: those that still run
+//! ([`active_children`], like `multiprocessing.active_children()`), and one
+//! just started that the code starting it has not handed over yet
+//! ([`Unclaimed`]).
 
 use std::sync::{Mutex, PoisonError};
 
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::identity::ProcessInfo;
@@ -57,4 +60,37 @@ fn prune(started: &mut Vec<(u32, ProcessInfo)>) {
     started.retain(|(parent, child)| {
         *parent == me && !sys::has_ended(Pid::from_raw(child.pid.cast_signed()))
     });
+}
+
+/// A child just started, not yet handed to what will reap it (a
+/// [`Process`](crate::Process), a pool's worker): if the start fails after
+/// the child exists (no descriptor left for its channel, a failed write of
+/// its work), dropping this kills and reaps it, so that a failed start
+/// leaves no process behind, live or zombie.
+pub(crate) struct Unclaimed(Option<Pid>);
+
+impl Unclaimed {
+    /// Child `pid`, just started.
+    pub(crate) fn new(pid: Pid) -> Unclaimed {
+        Unclaimed(Some(pid))
+    }
+
+    /// Its pid, without handing it over.
+    pub(crate) fn pid(&self) -> Pid {
+        self.0.expect("held until claimed")
+    }
+
+    /// Hands the child over: the caller reaps it from now on.
+    pub(crate) fn claim(mut self) -> Pid {
+        self.0.take().expect("held until claimed")
+    }
+}
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = sys::reap(pid, true);
+        }
+    }
 }

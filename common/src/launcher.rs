@@ -3,16 +3,20 @@
 //! The kernel ties `PR_SET_PDEATHSIG`, which kills every child of this crate
 //! when its parent dies, to the parent *thread*: the thread that created the
 //! child (prctl(2)). A child started from a short-lived thread (a tokio
-//! blocking task, a rayon job, a scoped thread) would be killed when that
-//! thread ends, though its parent process lives on. So a child that is not
-//! forked (spawned ones, and the fork server) is started from the main
-//! thread when that is the caller, and otherwise from one thread of this
-//! crate, made on first use, which lives as long as the process. (Fork is
-//! only ever called with a single thread, the main one.)
+//! blocking task, a rayon job, a scoped thread, a pool's driver) would be
+//! killed when that thread ends, though its parent process lives on. So a
+//! child that is not forked (spawned ones, and the fork server) is started
+//! from the main thread when that is the caller, and otherwise from one
+//! thread of this crate, made on first use, which lives as long as the
+//! process. That thread runs its jobs behind a gate every fork closes, so
+//! that a process whose only other thread is this one can still fork (see
+//! `sys::pause`).
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Mutex, PoisonError};
+
+use crate::sys;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -50,15 +54,19 @@ fn inbox() -> Option<Sender<Job>> {
     {
         return Some(inbox.clone());
     }
+    // A forked child's copy of its parent's inbox is left alone, never
+    // dropped: the channel's state belongs to a thread this process lacks.
+    std::mem::forget(launcher.take());
     let (inbox, jobs) = mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("common-launcher".to_owned())
         .spawn(move || {
             for job in jobs {
-                job();
+                sys::pause::lasting_job(job);
             }
         })
         .ok()?;
+    sys::pause::lasting_started();
     *launcher = Some((std::process::id(), inbox.clone()));
     Some(inbox)
 }

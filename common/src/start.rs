@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::boot::{Boot, Work};
 use crate::checkin;
+use crate::children::Unclaimed;
 use crate::error::{Error, Result};
 use crate::forkserver;
 use crate::frame;
@@ -153,26 +154,34 @@ pub fn get_start_method() -> Result<StartMethod> {
     }
 }
 
-/// The default: fork with one thread, forkserver with more. The crate's
-/// own pausable threads (a pool's driver) do not count: forks stop them
-/// first (see `sys::pause`).
+/// The default: fork with one thread, forkserver with more.
 fn default_method() -> StartMethod {
-    if sys::threads_now() > 1 + sys::pause::running() {
-        StartMethod::Forkserver
-    } else {
+    if fork_possible() {
         StartMethod::Fork
+    } else {
+        StartMethod::Forkserver
     }
+}
+
+/// Whether a fork from this thread would be allowed now: it is not one of
+/// this crate's pausable threads, and the process has no thread but it and
+/// this crate's own, which a fork stops or finds idle (see `sys::pause`).
+/// One look, without `sys::fork`'s second looks at a thread just ended.
+pub(crate) fn fork_possible() -> bool {
+    !sys::pause::on_pausable_thread() && sys::threads_now() <= 1 + sys::pause::running()
 }
 
 /// In the parent: starts a child running `work` as `name`, by `method`
 /// (spawn, or the fork server; fork runs closures, in `sys::fork`). Returns
-/// its pid and the socket to it, once a grader watching has seen it.
+/// the child, for the caller to claim, and the socket to it, once a grader
+/// watching has seen it. A child whose work could not be sent is killed
+/// and reaped.
 pub(crate) fn spawn(
     method: StartMethod,
     name: &str,
     work: Work,
     fds: &[BorrowedFd<'_>],
-) -> Result<(Pid, UnixStream)> {
+) -> Result<(Unclaimed, UnixStream)> {
     use std::os::unix::ffi::OsStrExt;
     let checkin = checkin::socket().map(|path| path.as_bytes().to_vec());
     let watched = checkin.is_some();
@@ -190,12 +199,13 @@ pub(crate) fn spawn(
     if early {
         send_work(&mut ours, &frame, fds)?;
     }
-    let pid = match method {
+    let child = Unclaimed::new(match method {
         StartMethod::Forkserver => forkserver::start_child(theirs)?,
         _ => exec_child(theirs)?,
-    };
+    });
     log::event(format_args!(
-        "{name} started: pid {pid}, parent {} ({method})",
+        "{name} started: pid {}, parent {} ({method})",
+        child.pid(),
         std::process::id()
     ));
     if !early {
@@ -206,7 +216,7 @@ pub(crate) fn spawn(
         // if it died first).
         let _ = ours.read(&mut [0u8; 1]);
     }
-    Ok((pid, ours))
+    Ok((child, ours))
 }
 
 /// The largest frame of work sent before the child exists: well inside a

@@ -17,9 +17,11 @@
 //!   fork first stops the driver and starts it again after; a driver never
 //!   holds a lock when stopped (it takes the pool's state only with
 //!   `try_lock`, and lets go whenever another thread wants it);
-//! - a driver never starts a process itself: a worker that dies under it
-//!   leaves its place empty, and the next call from the program's own
-//!   threads fills it (`Registry::fill_vacancies`);
+//! - a driver never forks: a worker that dies under it is replaced by the
+//!   fork server (or spawn, for a spawn pool; see
+//!   `Registry::replacement_method`), started from this crate's lasting
+//!   thread (see `launcher`), which a later fork finds idle; so the work
+//!   and its callbacks go on with no further call from the program;
 //! - the default start method does not count drivers as threads (each is
 //!   `sys::pause::Counted`; see `start::get_start_method`).
 //!

@@ -1,32 +1,36 @@
 //! The pool's workers and their lives, apart from the work they do (see
 //! `scheduler`): how a worker is started (fork, spawn or the fork server)
-//! and given its slot of progress, how one that ended is replaced (or its
-//! place left vacant on the driver, which starts no process), where one
-//! that died was when it died, and how all are stopped and reaped.
+//! and given its slot of progress, how one that ended is replaced (by the
+//! fork server where a fork is refused: in a process that now has threads,
+//! or on the driver), where one that died was when it died, and how all
+//! are stopped and reaped.
 //!
-//! A worker's end is learned from its pipes (see `dispatch`: end-of-file
-//! on its results, or a failed write of its tasks). What a death costs the
-//! work is then the scheduler's to settle: it reaps the worker, files the
-//! answers the worker sent before dying, then asks [`Registry::blame`]
-//! which job and item the death falls on (by the worker's progress word,
-//! see `wire::died_in`) and which jobs run again, and has the registry
-//! [`replace`](Registry::replace) it.
+//! A worker's end is learned from the kernel (its pidfd, polled while it
+//! has work) or from its pipes (see `dispatch`: end-of-file on its
+//! results, or a failed write of its tasks). What a death costs the work is
+//! then the scheduler's to settle: it reaps the worker, files the answers
+//! the worker sent before dying, then asks [`Registry::blame`] which job
+//! and item the death falls on (by the worker's progress word, see
+//! `wire::died_in`) and which jobs run again, and has the registry
+//! [`replace`](Registry::replace) it. A place no worker can be started in
+//! (the system refused a process) stays vacant and is tried again at each
+//! step.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 
 use super::job::Job;
 use super::wire::{BETWEEN_JOBS, DiedIn, died_in};
 use super::worker::{KILL_GRACE, Worker};
 use super::worker_loop::worker_loop;
 use crate::boot::Work;
+use crate::children::Unclaimed;
 use crate::error::{Error, Result};
 use crate::start::{self, StartMethod};
-use crate::sys::{self, ErasedFn, Slots, pause::on_pausable_thread};
+use crate::sys::{self, ErasedFn, Slots};
 
 /// How much a worker's pipes are asked to hold (see `sys::widen_pipe`).
 const PIPE_BYTES: usize = 1 << 20;
@@ -46,8 +50,8 @@ pub(super) struct Registry {
     /// How far each worker (by slot) is into its current job: its progress
     /// word (see `wire`), in memory the workers share.
     progress: Slots,
-    /// Workers that ended under the driver, which starts no process: the
-    /// next call from the program's own threads replaces them.
+    /// Places whose worker ended and no new one could be started (the
+    /// system refused a process): tried again at each step.
     vacant: Vec<usize>,
 }
 
@@ -90,7 +94,7 @@ impl Registry {
             vacant: Vec::new(),
         };
         for slot in 0..processes {
-            let worker = registry.spawn_worker(slot)?;
+            let worker = registry.spawn_worker(slot, method, false)?;
             registry.workers.push(worker);
         }
         Ok(registry)
@@ -126,37 +130,36 @@ impl Registry {
         Blame { again: jobs, fatal }
     }
 
-    /// Replaces the workers that ended under the driver (see `vacant`);
-    /// nothing on the driver itself.
+    /// Starts a worker in each place left without one (see `vacant`); the
+    /// first failure, the place kept vacant.
     pub(super) fn fill_vacancies(&mut self) -> Result<()> {
-        if on_pausable_thread() {
-            return Ok(());
-        }
         while let Some(i) = self.vacant.pop() {
-            if let Err(error) = self.replace(i, Duration::ZERO) {
-                self.vacant.push(i);
-                return Err(error);
-            }
+            // A failure puts `i` back (see `replace`).
+            self.replace(i, Duration::ZERO)?;
         }
         Ok(())
     }
 
     /// Replaces worker `i` by a new one, reaping the old (killed if it has
-    /// not ended within `grace`).
+    /// not ended within `grace`). If no new one can be started, the place
+    /// is left vacant for [`fill_vacancies`](Registry::fill_vacancies), and
+    /// the error says why.
     pub(super) fn replace(&mut self, i: usize, grace: Duration) -> Result<()> {
-        if on_pausable_thread() {
-            // The driver starts no process (see `driver`): the place waits
-            // for the program's next call.
-            let old = &mut self.workers[i];
-            old.close_tasks();
-            old.reap_within(grace);
-            if !self.vacant.contains(&i) {
-                self.vacant.push(i);
+        let method = self.replacement_method();
+        let started = self.spawn_worker(self.workers[i].slot, method, true);
+        let old = match started {
+            Ok(fresh) => std::mem::replace(&mut self.workers[i], fresh),
+            Err(error) => {
+                let old = &mut self.workers[i];
+                old.close_tasks();
+                old.reap_within(grace);
+                if !self.vacant.contains(&i) {
+                    self.vacant.push(i);
+                }
+                return Err(error);
             }
-            return Ok(());
-        }
-        let fresh = self.spawn_worker(self.workers[i].slot)?;
-        let mut old = std::mem::replace(&mut self.workers[i], fresh);
+        };
+        let mut old = old;
         old.close_tasks();
         old.reap_within(grace);
         Ok(())
@@ -188,32 +191,42 @@ impl Registry {
         }
     }
 
-    /// Starts the worker of `slot` by the pool's start method.
-    fn spawn_worker(&mut self, slot: usize) -> Result<Worker> {
+    /// How a worker that replaces another can be started now: by the
+    /// pool's start method, unless that is fork and this process cannot
+    /// fork now (it has threads, or this is the pool's driver): then by the
+    /// fork server, which starts the same worker afresh. (A pool's first
+    /// workers keep the method asked for: fork refused is an error then.)
+    fn replacement_method(&self) -> StartMethod {
+        match self.method {
+            StartMethod::Fork if !start::fork_possible() => StartMethod::Forkserver,
+            method => method,
+        }
+    }
+
+    /// Starts the worker of `slot` by `method`; a fork refused for a thread
+    /// that came meanwhile falls back to the fork server when `replacing`.
+    /// A start that fails part-way leaves no process behind (see
+    /// `children::Unclaimed`).
+    fn spawn_worker(
+        &mut self,
+        slot: usize,
+        method: StartMethod,
+        replacing: bool,
+    ) -> Result<Worker> {
         self.spawned += 1;
         // Not yet in a job; the slot's last worker's figures must not count.
         self.progress.set(slot, BETWEEN_JOBS);
         let label = format!("PoolWorker-{}", self.spawned);
-        let (pid, tasks, results) = match self.method {
-            StartMethod::Fork => self.fork_worker(&label, slot)?,
-            method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
-                let work = Work::PoolWorker {
-                    initializer: self.initializer.clone(),
-                    maxtasks: self.maxtasksperchild,
-                    slot,
-                    slots: self.progress.len(),
-                };
-                let (pid, socket) = start::spawn(method, &label, work, &[self.progress.memory()])?;
-                let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
-                (
-                    pid,
-                    File::from(OwnedFd::from(tasks)),
-                    File::from(OwnedFd::from(socket)),
-                )
-            }
+        let started = match method {
+            StartMethod::Fork => match self.fork_worker(&label, slot) {
+                Err(Error::MultiThreaded { .. }) if replacing => {
+                    self.start_afresh(StartMethod::Forkserver, &label, slot)
+                }
+                forked => forked,
+            },
+            method => self.start_afresh(method, &label, slot),
         };
-        sys::register_parent_fd(tasks.as_raw_fd());
-        sys::register_parent_fd(results.as_raw_fd());
+        let (child, tasks, results) = started?;
         // The parent never waits to write a job (see `Worker::flush`), nor
         // to read an answer (see `Worker::read_available`).
         for end in [&tasks, &results] {
@@ -223,12 +236,38 @@ impl Registry {
             )
             .map_err(|e| Error::os("fcntl", e))?;
         }
+        sys::register_parent_fd(tasks.as_raw_fd());
+        sys::register_parent_fd(results.as_raw_fd());
+        let pid = child.claim();
         crate::children::started(pid, &label);
         Ok(Worker::new(pid, slot, tasks, results))
     }
 
-    /// Forks a worker; returns its pid and the parent's ends of its pipes.
-    fn fork_worker(&mut self, label: &str, slot: usize) -> Result<(Pid, File, File)> {
+    /// Starts a worker afresh by `method` (spawn or the fork server); returns
+    /// it and the parent's ends of its channel (one socket both ways).
+    fn start_afresh(
+        &self,
+        method: StartMethod,
+        label: &str,
+        slot: usize,
+    ) -> Result<(Unclaimed, File, File)> {
+        let work = Work::PoolWorker {
+            initializer: self.initializer.clone(),
+            maxtasks: self.maxtasksperchild,
+            slot,
+            slots: self.progress.len(),
+        };
+        let (child, socket) = start::spawn(method, label, work, &[self.progress.memory()])?;
+        let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
+        Ok((
+            child,
+            File::from(OwnedFd::from(tasks)),
+            File::from(OwnedFd::from(socket)),
+        ))
+    }
+
+    /// Forks a worker; returns it and the parent's ends of its pipes.
+    fn fork_worker(&mut self, label: &str, slot: usize) -> Result<(Unclaimed, File, File)> {
         let (task_rx, task_tx) = sys::pipe()?;
         let (result_rx, result_tx) = sys::pipe()?;
         sys::widen_pipe(&task_tx, PIPE_BYTES);
@@ -253,6 +292,10 @@ impl Registry {
         });
         sys::forget_parent_fd(task_tx.as_raw_fd());
         sys::forget_parent_fd(result_rx.as_raw_fd());
-        Ok((forked?, File::from(task_tx), File::from(result_rx)))
+        Ok((
+            Unclaimed::new(forked?),
+            File::from(task_tx),
+            File::from(result_rx),
+        ))
     }
 }

@@ -206,8 +206,18 @@ impl Inner {
     /// (another thread wants the state). Returns whether the pool still has
     /// work (queued, or in a worker's hands).
     pub(super) fn step_for_driver(&mut self, poll: Duration, wake: BorrowedFd<'_>) -> bool {
-        let _ = self.step_waking(Some(Instant::now() + poll), None, Some(wake));
-        !self.queue.is_empty() || self.registry.workers.iter().any(|w| !w.jobs.is_empty())
+        let deadline = Instant::now() + poll;
+        // A place no worker could be started in is tried again each step.
+        let _ = self.fill_vacancies();
+        let _ = self.step_waking(Some(deadline), None, Some(wake));
+        let queued = !self.queue.is_empty();
+        let held = self.registry.workers.iter().any(|w| !w.jobs.is_empty());
+        if queued && !held {
+            // Work no worker can take (none could be started): look again
+            // in a while, or once another thread wants the state.
+            let _ = sys::readable(wake, deadline.saturating_duration_since(Instant::now()));
+        }
+        queued || held
     }
 
     fn step_waking(
@@ -300,8 +310,8 @@ impl Inner {
         Ok(true)
     }
 
-    /// Replaces the workers that ended under the driver, unless the pool
-    /// was terminated (see `Registry::fill_vacancies`).
+    /// Starts workers in the places left vacant, unless the pool was
+    /// terminated (see `Registry::fill_vacancies`).
     pub(super) fn fill_vacancies(&mut self) -> Result<()> {
         if self.state == State::Terminated {
             return Ok(());

@@ -88,7 +88,7 @@ pub(super) fn start(slot: &mut Option<Target>, name: &str, method: StartMethod) 
                 fds: fds.len(),
             };
             let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
-            Ok(start::spawn(method, name, work, &fds)?.0)
+            Ok(start::spawn(method, name, work, &fds)?.0.claim())
         }
     }
 }

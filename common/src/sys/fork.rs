@@ -65,12 +65,12 @@ fn lock_parent_fds() -> std::sync::MutexGuard<'static, Vec<RawFd>> {
 /// The number of threads in this process, as the kernel counts them.
 ///
 /// A thread that was just joined may still be listed for a few microseconds
-/// while the kernel finishes its exit, so a count above one is taken again,
-/// a few times over at most 20 ms, before it is believed.
-pub(crate) fn thread_count() -> Result<usize> {
+/// while the kernel finishes its exit, so a count above `expected` is taken
+/// again, a few times over at most 20 ms, before it is believed.
+pub(crate) fn thread_count(expected: usize) -> Result<usize> {
     let mut threads = task_count()?;
     for _ in 0..20 {
-        if threads <= 1 {
+        if threads <= expected {
             break;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -111,8 +111,11 @@ pub(crate) fn fork(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
 
 /// [`fork`], the crate's pausable threads already stopped.
 fn fork_alone(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
-    let threads = thread_count()?;
-    if threads > 1 {
+    // This crate's lasting thread, if any, is idle behind its gate (see
+    // `pause`): the only other thread a fork allows.
+    let allowed = 1 + super::pause::lasting();
+    let threads = thread_count(allowed)?;
+    if threads > allowed {
         return Err(Error::MultiThreaded { threads });
     }
     let parent = nix::unistd::getpid();
@@ -124,8 +127,10 @@ fn fork_alone(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
     };
     flush_stdio();
     // SAFETY: the process has a single thread (checked above, and only this
-    // thread could have started another since), so the child inherits no lock
-    // held by a thread that does not exist in it.
+    // thread could have started another since), or beside it only this
+    // crate's lasting thread, idle behind the gate the caller closed (see
+    // `pause`), so the child inherits no lock held by a thread that does not
+    // exist in it.
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Parent { child }) => {
             log::event(format_args!(
@@ -138,6 +143,7 @@ fn fork_alone(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
             Ok(child)
         }
         Ok(ForkResult::Child) => {
+            super::pause::forked_child();
             for fd in lock_parent_fds().drain(..) {
                 // SAFETY: the fd was registered by the parent as its own and
                 // is not used by anything the child runs; closing it here

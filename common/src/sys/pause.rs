@@ -1,6 +1,7 @@
-//! Threads of this crate that stop around every fork: a registry that
-//! [`fork`](fn@super::fork) consults, so that whoever forks need not know who
-//! keeps such threads (today, a pool's driver: see `pool::driver`).
+//! Threads of this crate that stop around every fork, and the one that
+//! lasts but idles: a registry that [`fork`](fn@super::fork) consults, so
+//! that whoever forks need not know who keeps such threads (today, a pool's
+//! driver, see `pool::driver`, and the launcher, see `launcher`).
 //!
 //! A fork needs a process of one thread (see `fork`), yet a pool moves work
 //! queued without waiting on a thread of its own. So:
@@ -13,11 +14,30 @@
 //!   so that the default start method does not take it for one of the
 //!   program's threads ([`running`], see `start::get_start_method`);
 //! - on such a thread [`on_pausable_thread`] holds: it never forks (its
-//!   fork would be refused) nor starts a process (see `pool::registry`).
+//!   fork would be refused).
+//!
+//! # The lasting thread
+//!
+//! A child that is not forked is tied to the thread that starts it (its
+//! `PR_SET_PDEATHSIG` fires when that thread ends), so children started
+//! from threads that end (a driver, a user's short-lived thread) are
+//! started from one thread that lasts as long as the process (see
+//! `launcher`). That thread cannot stop around a fork, so it is made
+//! harmless instead: it runs each job through [`lasting_job`], behind a
+//! gate that every fork closes first (after the pausable threads have
+//! stopped, so that none waits on a job behind the gate). At the fork it
+//! is therefore idle, blocked on its inbox, holding no lock a child could
+//! need (glibc's `fork` takes the allocator's own locks across it); the
+//! child has no such thread, opens its copy of the gate and forgets the
+//! parent's ([`forked_child`]). A fork counts it apart from the program's
+//! threads ([`lasting`]), and so does the default start method.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use super::futex;
 
 /// What owns a thread that must not run while this process forks.
 pub(crate) trait Pausable: Send + Sync {
@@ -58,8 +78,8 @@ pub(crate) fn register<P: Pausable + 'static>(owner: &Arc<P>) {
     }
 }
 
-/// Runs `fork` with every registered owner's thread stopped, then starts
-/// again those that had work.
+/// Runs `fork` with every registered owner's thread stopped and the
+/// lasting thread idle, then starts again those that had work.
 pub(crate) fn paused<T>(fork: impl FnOnce() -> T) -> T {
     if on_pausable_thread() {
         // Such a thread never forks (see the module docs); the fork refuses.
@@ -72,7 +92,9 @@ pub(crate) fn paused<T>(fork: impl FnOnce() -> T) -> T {
             stopped.push(owner);
         }
     }
+    close_gate();
     let forked = fork();
+    open_gate();
     for owner in stopped {
         // It had work when stopped; if none is left it ends at once.
         owner.resume();
@@ -80,10 +102,60 @@ pub(crate) fn paused<T>(fork: impl FnOnce() -> T) -> T {
     forked
 }
 
-/// How many pausable threads exist now, which the default start method
-/// does not count as the program's threads.
+/// The gate of the lasting thread: 0 open, 1 closed (by a job it runs, or
+/// by a fork).
+static GATE: AtomicU32 = AtomicU32::new(0);
+
+/// The process whose lasting thread exists (0: none yet): a forked child
+/// inherits the value, not the thread.
+static LASTING: AtomicU32 = AtomicU32::new(0);
+
+fn close_gate() {
+    while GATE
+        .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        futex::wait(&GATE, 1, Duration::from_millis(100));
+    }
+}
+
+fn open_gate() {
+    GATE.store(0, Ordering::SeqCst);
+    futex::wake_all(&GATE);
+}
+
+/// On the lasting thread: runs `job` behind the gate, so that no fork
+/// happens while it runs.
+pub(crate) fn lasting_job<T>(job: impl FnOnce() -> T) -> T {
+    close_gate();
+    let done = job();
+    open_gate();
+    done
+}
+
+/// Notes that this process now has its lasting thread.
+pub(crate) fn lasting_started() {
+    LASTING.store(std::process::id(), Ordering::SeqCst);
+}
+
+/// Whether this process has its lasting thread (1) or not (0), to count
+/// apart from the program's threads.
+pub(crate) fn lasting() -> usize {
+    usize::from(LASTING.load(Ordering::SeqCst) == std::process::id())
+}
+
+/// In a child of a fork, first: it has no lasting thread, and the gate the
+/// fork closed is its own to open.
+pub(crate) fn forked_child() {
+    LASTING.store(0, Ordering::SeqCst);
+    GATE.store(0, Ordering::SeqCst);
+}
+
+/// How many threads of this crate exist now that a fork need not count:
+/// the pausable ones (a fork stops them) and the lasting one (idle at a
+/// fork). The default start method does not count them as the program's.
 pub(crate) fn running() -> usize {
-    RUNNING.load(Ordering::SeqCst)
+    RUNNING.load(Ordering::SeqCst) + lasting()
 }
 
 /// Whether the calling thread is a pausable one.

@@ -122,6 +122,14 @@ fork_tests! {
         values.sort_unstable();
         assert_eq!(values, (0..20).filter(|&n| n != 5).collect::<Vec<_>>());
         assert_eq!(pool.processes(), 1);
+        drop(pool);
+        // The driver started the new worker from this crate's lasting
+        // thread, which stays: the program can still fork.
+        let mut child = Process::from_closure(|| std::process::exit(3));
+        child.set_start_method(common::StartMethod::Fork);
+        child.start().expect("a fork after the driver started a worker");
+        child.join().expect("join");
+        assert_eq!(child.exitcode(), Some(3));
     }
 
     /// A pool made while the program had one thread (forked workers), then

@@ -183,8 +183,10 @@ fork_tests! {
         assert_eq!(spawned.exitcode(), Some(0));
         drop(tx);
         thread.join().expect("the thread ends").ok();
+        // Two threads, or three with this crate's lasting thread, which an
+        // earlier test may have made (it alone would not stop a fork).
         assert!(
-            matches!(started, Err(Error::MultiThreaded { threads: 2 })),
+            matches!(started, Err(Error::MultiThreaded { threads: 2 | 3 })),
             "start with a second thread alive: {started:?}"
         );
         assert!(
