@@ -165,10 +165,12 @@ use scheduler::{DROP_GRACE, State};
 /// - SIGINT (Ctrl-C) while waiting terminates the workers and returns
 ///   [`Error::Interrupted`]; the workers ignore SIGINT themselves, so the
 ///   terminal shows no message per worker.
-/// - Dropping the pool closes it, lets queued work finish and the workers
-///   exit for up to five seconds, then kills what is left and reaps every
-///   worker. Python's `with` block terminates instead, losing queued work
-///   (cpython gh-74140).
+/// - Dropping the pool closes it and lets queued work finish and the
+///   workers exit for up to five seconds while outcomes keep coming, but
+///   gives up after one second without any (workers stuck, stopped, or
+///   deaf to signals), then kills what is left and reaps every worker.
+///   Python's `with` block terminates instead, losing queued work (cpython
+///   gh-74140).
 /// - If the parent is killed, even by SIGKILL, the kernel kills its workers.
 /// - A worker that died while the pool was idle is replaced before the next
 ///   call; no item fails for it.
@@ -292,9 +294,10 @@ impl Pool {
         }
     }
 
-    /// Stops the workers now, like `Pool.terminate`: SIGTERM, then SIGKILL
-    /// for any still alive a second later, and reaps them. Unfinished items
-    /// fail with [`Error::Terminated`]. Never hangs.
+    /// Stops the workers now, like `Pool.terminate`: SIGTERM (and SIGCONT
+    /// for a stopped one), then SIGKILL for any still alive a second later
+    /// (one that blocks or ignores SIGTERM), and reaps them. Unfinished
+    /// items fail with [`Error::Terminated`]. Never hangs.
     ///
     /// ```
     /// let mut pool = common::Pool::new(2)?;
@@ -337,7 +340,8 @@ impl Drop for Pool {
         if inner.state == State::Running {
             inner.state = State::Closed;
         }
-        // Bounded: queued work gets DROP_GRACE, then what is left is killed.
+        // Bounded: queued work gets DROP_GRACE, or STALL without an outcome,
+        // then what is left is killed.
         let _ = inner.finish(Some(Instant::now() + DROP_GRACE));
         for worker in &mut inner.registry.workers {
             worker.reap_within(Duration::ZERO);

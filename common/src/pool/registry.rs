@@ -165,29 +165,41 @@ impl Registry {
         Ok(())
     }
 
-    /// Stops every worker now: closes its task pipe, sends SIGTERM, and
-    /// reaps it (SIGKILL for any still alive after [`KILL_GRACE`]). Returns
-    /// the jobs they held, each worker's oldest first.
+    /// Stops every worker now: closes its task pipe, sends SIGTERM (and
+    /// SIGCONT, so that a stopped one takes it), and reaps it (SIGKILL for
+    /// any still alive after [`KILL_GRACE`], all told). Returns the jobs
+    /// they held, each worker's oldest first.
     pub(super) fn terminate(&mut self) -> Vec<Job> {
         for worker in &mut self.workers {
             worker.close_tasks();
             worker.signal(Signal::SIGTERM);
+            worker.signal(Signal::SIGCONT);
         }
-        let deadline = Instant::now() + KILL_GRACE;
-        for worker in &mut self.workers {
-            worker.reap_within(deadline.saturating_duration_since(Instant::now()));
-        }
+        self.reap_all(KILL_GRACE);
         self.workers.iter_mut().flat_map(Worker::take_all).collect()
     }
 
-    /// Closes every worker's task pipe, its cue to exit, and reaps each,
-    /// killing it if it has not ended within `grace`.
+    /// Closes every worker's task pipe, its cue to exit (with SIGCONT, so
+    /// that a stopped one sees it), and reaps each, killing any that has
+    /// not ended within `grace`, all told. A worker still holding work (it
+    /// was given up, see `Inner::finish`) is killed at once.
     pub(super) fn close(&mut self, grace: Duration) {
         for worker in &mut self.workers {
             worker.close_tasks();
+            if !worker.jobs.is_empty() {
+                worker.signal(Signal::SIGKILL);
+            }
+            worker.signal(Signal::SIGCONT);
         }
+        self.reap_all(grace);
+    }
+
+    /// Reaps every worker, killing those still alive once `grace` has
+    /// passed for all of them together.
+    fn reap_all(&mut self, grace: Duration) {
+        let deadline = Instant::now() + grace;
         for worker in &mut self.workers {
-            worker.reap_within(grace);
+            worker.reap_within(deadline.saturating_duration_since(Instant::now()));
         }
     }
 

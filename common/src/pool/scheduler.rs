@@ -11,7 +11,7 @@ use super::batch::Batch;
 use super::job::{Job, make_jobs};
 use super::registry::Registry;
 use super::spare::Spare;
-use super::worker::Worker;
+use super::worker::{KILL_GRACE, Worker};
 use crate::error::{Error, Result};
 use crate::sys::{self, ErasedFn, SigintGuard};
 use nix::errno::Errno;
@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 /// How long [`Drop`] lets queued work finish and workers exit before it
 /// kills them.
 pub(super) const DROP_GRACE: Duration = Duration::from_secs(5);
+
+/// How long [`Drop`] waits for the work left when no outcome comes at all:
+/// workers that are stuck, stopped, or deaf to signals are killed then.
+pub(super) const STALL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -47,6 +51,9 @@ pub(super) struct Inner {
     pub(super) callbacks: Vec<Box<dyn FnOnce() + Send>>,
     /// Memory of answered jobs and decoded answers, for the next ones.
     pub(super) spare: Spare,
+    /// How many outcomes (answers, failures) have been filed: whether the
+    /// work moves (see [`STALL`]).
+    filed: u64,
 }
 
 impl Inner {
@@ -61,6 +68,7 @@ impl Inner {
             state: State::Running,
             callbacks: Vec::new(),
             spare: Spare::default(),
+            filed: 0,
         }
     }
 
@@ -322,6 +330,7 @@ impl Inner {
     /// Files `answer`, whose first item is `start`, with its batch (if
     /// anyone still wants it).
     pub(super) fn complete(&mut self, batch: u64, start: usize, answer: Answer) {
+        self.filed += 1;
         let Some(b) = self.batches.get_mut(&batch) else {
             return;
         };
@@ -354,22 +363,35 @@ impl Inner {
         }
     }
 
-    /// Runs queued work to the end (until `deadline`), then closes the
-    /// workers' pipes and reaps them.
+    /// Runs queued work to the end, then closes the workers' task channels
+    /// and reaps them. With a `deadline` (a dropped pool), the work has
+    /// until then, and is given up sooner when no outcome has come for
+    /// [`STALL`]; workers still holding work then are killed, and the
+    /// others have until the deadline, at most [`KILL_GRACE`], to exit.
     pub(super) fn finish(&mut self, deadline: Option<Instant>) -> Result<()> {
         if self.state != State::Terminated {
             self.fill_vacancies()?;
             let sigint = SigintGuard::install()?;
-            while self.step(deadline, Some(&sigint))? {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+            let mut stall = Instant::now() + STALL;
+            loop {
+                let until = deadline.map(|d| d.min(stall));
+                let filed = self.filed;
+                if !self.step(until, Some(&sigint))? {
+                    break;
+                }
+                let now = Instant::now();
+                if self.filed != filed {
+                    stall = now + STALL;
+                }
+                if deadline.is_some_and(|d| now >= d.min(stall)) {
                     break;
                 }
             }
         }
-        let grace = deadline.map_or(Duration::MAX, |d| {
-            d.saturating_duration_since(Instant::now())
+        let grace = deadline.map_or(DROP_GRACE, |d| {
+            d.saturating_duration_since(Instant::now()).min(KILL_GRACE)
         });
-        self.registry.close(grace.min(DROP_GRACE));
+        self.registry.close(grace);
         Ok(())
     }
 }
