@@ -184,8 +184,10 @@ pub enum Error {
     #[error("the queue was closed")]
     QueueClosed,
 
-    /// A system call failed.
-    #[error("{call} failed")]
+    /// A system call failed. The message names the call and the system's
+    /// reason, its errno's name and text (`pipe failed: EMFILE: Too many
+    /// open files`); the `io::Error` is also the error's source.
+    #[error("{call} failed: {}", os_reason(source))]
     Os {
         /// What was being done, such as `fork`.
         call: &'static str,
@@ -257,7 +259,10 @@ impl Error {
             Error::QueueClosed => Error::QueueClosed,
             Error::Os { call, source } => Error::Os {
                 call,
-                source: std::io::Error::new(source.kind(), source.to_string()),
+                source: match source.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(source.kind(), source.to_string()),
+                },
             },
         }
     }
@@ -267,6 +272,15 @@ impl Error {
             call,
             source: source.into(),
         }
+    }
+}
+
+/// What the system said, for a message: an errno's name and text
+/// (`EAGAIN: Resource temporarily unavailable`), else the error's own text.
+fn os_reason(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).to_string(),
+        None => error.to_string(),
     }
 }
 
@@ -313,5 +327,28 @@ impl fmt::Display for Ended {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_call_says_what_the_system_said() {
+        let error = Error::os("pipe", nix::errno::Errno::EMFILE);
+        assert_eq!(
+            error.to_string(),
+            "pipe failed: EMFILE: Too many open files"
+        );
+        assert_eq!(error.duplicate().to_string(), error.to_string());
+        let error = Error::os(
+            "read from the fork server",
+            std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+        );
+        assert_eq!(
+            error.to_string(),
+            "read from the fork server failed: unexpected end of file"
+        );
     }
 }
