@@ -75,6 +75,12 @@ impl Manager {
     /// [`Error::Os`] when the directory, the socket or the process cannot
     /// be made; [`Error::Manager`] when the server does not come up.
     pub fn new() -> Result<Manager> {
+        // The key first: with no descriptor to spare, nothing is made (a
+        // directory made could not be removed then either).
+        let mut authkey = vec![0u8; 32];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut random| random.read_exact(&mut authkey))
+            .map_err(|e| Error::os("read /dev/urandom", e))?;
         let directory = std::env::temp_dir().join(format!(
             "common-manager-{}-{}",
             std::process::id(),
@@ -82,21 +88,17 @@ impl Manager {
         ));
         std::fs::create_dir(&directory)
             .map_err(|e| Error::os("create a manager's directory", e))?;
-        let made = Manager::start(directory.clone());
+        let made = Manager::start(directory.clone(), authkey);
         if made.is_err() {
             let _ = std::fs::remove_dir_all(&directory);
         }
         made
     }
 
-    fn start(directory: PathBuf) -> Result<Manager> {
+    fn start(directory: PathBuf, authkey: Vec<u8>) -> Result<Manager> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&directory, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| Error::os("chmod a manager's directory", e))?;
-        let mut authkey = vec![0u8; 32];
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut random| random.read_exact(&mut authkey))
-            .map_err(|e| Error::os("read /dev/urandom", e))?;
         let address = directory.join("socket");
         let (ready, theirs) = crate::pipe()?;
         let mut server =

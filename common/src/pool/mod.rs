@@ -337,6 +337,11 @@ impl Drop for Pool {
     fn drop(&mut self) {
         driver::stop(&self.inner);
         let mut inner = lock(&self.inner);
+        if !inner.registry.owned_here() {
+            // A forked child's copy of its parent's pool: the workers are
+            // the parent's.
+            return;
+        }
         if inner.state == State::Running {
             inner.state = State::Closed;
         }

@@ -53,6 +53,9 @@ pub(super) struct Registry {
     /// Places whose worker ended and no new one could be started (the
     /// system refused a process): tried again at each step.
     vacant: Vec<usize>,
+    /// The process whose workers these are: a forked child holding a copy
+    /// must leave them alone.
+    owner: u32,
 }
 
 /// What a worker that died leaves to the work (see [`Registry::blame`]).
@@ -92,12 +95,19 @@ impl Registry {
             spawned: 0,
             progress: Slots::new(processes)?,
             vacant: Vec::new(),
+            owner: std::process::id(),
         };
         for slot in 0..processes {
             let worker = registry.spawn_worker(slot, method, false)?;
             registry.workers.push(worker);
         }
         Ok(registry)
+    }
+
+    /// Whether these workers are this process's (not a forked child's copy
+    /// of its parent's pool).
+    pub(super) fn owned_here(&self) -> bool {
+        self.owner == std::process::id()
     }
 
     /// The workers' process ids.
@@ -309,5 +319,21 @@ impl Registry {
             File::from(task_tx),
             File::from(result_rx),
         ))
+    }
+}
+
+impl Drop for Registry {
+    /// Workers still running when the registry goes (a pool whose start
+    /// failed part-way, or that could not be made once its workers were):
+    /// killed and reaped, so that no error leaves a process behind.
+    fn drop(&mut self) {
+        if !self.owned_here() {
+            return;
+        }
+        for worker in &mut self.workers {
+            worker.close_tasks();
+            worker.signal(Signal::SIGKILL);
+        }
+        self.reap_all(Duration::ZERO);
     }
 }
