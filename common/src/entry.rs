@@ -10,6 +10,7 @@
 //! the one module besides `sys` allowed `unsafe`: the constructor's section
 //! and the environment it clears need it.
 
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 
 use nix::unistd::Pid;
@@ -54,7 +55,8 @@ extern "C" fn spawned_entry() {
 }
 
 fn take_socket() -> Option<UnixStream> {
-    let socket = nix::unistd::dup(std::io::stdin()).ok()?;
+    // Closed on exec: a command a task runs must not hold the channel.
+    let socket = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
     if let Ok(null) = std::fs::File::open("/dev/null") {
         let _ = nix::unistd::dup2_stdin(null);
     }

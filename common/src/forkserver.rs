@@ -17,7 +17,8 @@
 //! 1. The first child asked for starts the server: `/proc/self/exe` with
 //!    [`FORKSERVER_ENV`] set and one end of a Unix socket on its stdin
 //!    (started from a thread that lasts, see `launcher`). The server asks
-//!    to die with this process.
+//!    to die with this process, and is sent first the word it shares with
+//!    the parent (see below).
 //! 2. For each child, the parent makes a socket pair and sends one end to
 //!    the server (`SCM_RIGHTS`); the server forks with `CLONE_PARENT`, so
 //!    that the new process is a child of the *parent*, not of the server:
@@ -28,15 +29,30 @@
 //! 4. When this process exits, the server reads end-of-file, exits, and is
 //!    reaped (an exit handler); if it is killed, the kernel kills the server.
 //!
-//! A server that died is replaced on the next request. The server keeps the
-//! environment, working directory and standard streams it was started
-//! with; children started from it have those, not the parent's of the
-//! moment (Python's forkserver children too).
+//! # A server that dies
+//!
+//! A server found dead is replaced on the next request. One killed in the
+//! middle of a request may have forked the child and not said so: the
+//! kernel writes each child's pid, as it creates it, into a word the server
+//! shares with the parent (`CLONE_PARENT_SETTID`, see
+//! `sys::fork_sibling`), which the parent clears before each request. So a
+//! request whose answer never comes is settled by that word: a pid there is
+//! the child, which has its socket and goes on as any other (the parent
+//! takes it); an empty word means no child was made, and nothing has read
+//! the work, which a new server is asked to start (once). No child is ever
+//! left unknown, to die a zombie.
+//!
+//! The server's children take the program's name (`ps`, `/proc/PID/comm`)
+//! as they begin; only the server goes by [`FORKSERVER_NAME`]. The server
+//! keeps the environment, working directory and standard streams it was
+//! started with; children started from it have those, not the parent's of
+//! the moment (Python's forkserver children too).
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Mutex, Once, PoisonError};
 use std::time::Duration;
 
@@ -46,7 +62,7 @@ use nix::unistd::Pid;
 use crate::error::{Error, Result};
 use crate::launcher;
 use crate::log;
-use crate::sys::{self, Sibling};
+use crate::sys::{self, Sibling, Slots};
 
 /// Set in the fork server's environment, and removed before anything else
 /// runs there.
@@ -71,16 +87,25 @@ struct Server {
     owner: u32,
     pid: Pid,
     socket: UnixStream,
+    /// The word the kernel writes each new child's pid into (see the
+    /// module docs), shared with the server.
+    record: Slots,
+}
+
+/// Why a request got no child.
+enum Refused {
+    /// The server answered that its fork failed, with this reason.
+    Fork(Error),
+    /// The server went (killed, or failed) before answering.
+    Lost(Error),
 }
 
 /// In the parent: has the fork server start a child that reads its work
 /// from `theirs`; returns its pid.
 ///
-/// A server found dead is replaced, once. Should it die between forking a
-/// child and answering, that child is never known here: it reads
-/// end-of-file or its work, as the parent's end of `theirs` decides; the
-/// request is then refused rather than risk a second child reading the
-/// same work.
+/// A server found dead is replaced. One that dies during the request is
+/// settled by its record (see the module docs): the child it made is
+/// returned all the same, or, if it made none, a new server is asked once.
 pub(crate) fn start_child(theirs: UnixStream) -> Result<Pid> {
     let mut server = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     if server
@@ -91,27 +116,42 @@ pub(crate) fn start_child(theirs: UnixStream) -> Result<Pid> {
         // the fork (see `sys::fork`), and the server is not ours.
         std::mem::forget(server.take());
     }
-    if server.as_ref().is_some_and(|s| !s.alive())
-        && let Some(dead) = server.take()
-    {
-        dead.stop();
+    let mut lost = None;
+    for _ in 0..2 {
+        if server.as_ref().is_some_and(|s| !s.alive())
+            && let Some(dead) = server.take()
+        {
+            dead.stop();
+        }
+        if server.is_none() {
+            *server = Some(Server::start()?);
+        }
+        let running = server.as_mut().expect("started above");
+        match running.request(theirs.as_fd()) {
+            Ok(pid) => return Ok(pid),
+            Err(Refused::Fork(error)) => return Err(error),
+            Err(Refused::Lost(error)) => {
+                let made = running.recorded();
+                if let Some(dead) = server.take() {
+                    dead.stop();
+                }
+                if let Some(pid) = made {
+                    log::event(format_args!(
+                        "fork server died after forking pid {pid}, which is kept"
+                    ));
+                    return Ok(pid);
+                }
+                lost = Some(error);
+            }
+        }
     }
-    if server.is_none() {
-        *server = Some(Server::start()?);
-    }
-    let running = server.as_mut().expect("started above");
-    let answer = running.request(theirs.as_fd());
-    if answer.is_err()
-        && let Some(dead) = server.take()
-    {
-        dead.stop();
-    }
-    answer
+    Err(lost.expect("a request was lost"))
 }
 
 impl Server {
     fn start() -> Result<Server> {
         let (ours, theirs) = UnixStream::pair().map_err(|e| Error::os("socketpair", e))?;
+        let record = Slots::new(1)?;
         sys::flush_stdio();
         let child = launcher::on_lasting_thread(move || {
             Command::new("/proc/self/exe")
@@ -129,11 +169,18 @@ impl Server {
         sys::register_parent_fd(ours.as_raw_fd());
         static AT_EXIT: Once = Once::new();
         AT_EXIT.call_once(|| sys::at_exit(stop_at_exit));
-        Ok(Server {
+        let server = Server {
             owner: std::process::id(),
             pid,
             socket: ours,
-        })
+            record,
+        };
+        // The server's first message: the record, which it maps.
+        if let Err(errno) = send_fd(&server.socket, server.record.memory()) {
+            server.stop();
+            return Err(Error::os("send to the fork server", errno));
+        }
+        Ok(server)
     }
 
     /// Whether the server is still running (not yet ended, or ended and
@@ -152,26 +199,27 @@ impl Server {
 
     /// Sends `child_socket` to the server, which forks a child that reads
     /// from it; returns the child's pid.
-    fn request(&mut self, child_socket: std::os::fd::BorrowedFd<'_>) -> Result<Pid> {
-        nix::sys::socket::sendmsg::<()>(
-            self.socket.as_raw_fd(),
-            &[std::io::IoSlice::new(b"f")],
-            &[ControlMessage::ScmRights(&[child_socket.as_raw_fd()])],
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        )
-        .map_err(|e| Error::os("send to the fork server", e))?;
+    fn request(&mut self, child_socket: std::os::fd::BorrowedFd<'_>) -> Result<Pid, Refused> {
+        self.record.word(0).store(0, SeqCst);
+        send_fd(&self.socket, child_socket)
+            .map_err(|errno| Refused::Lost(Error::os("send to the fork server", errno)))?;
         let mut answer = [0u8; 4];
         self.socket
             .read_exact(&mut answer)
-            .map_err(|e| Error::os("read from the fork server", e))?;
+            .map_err(|e| Refused::Lost(Error::os("read from the fork server", e)))?;
         match i32::from_le_bytes(answer) {
             pid if pid > 0 => Ok(Pid::from_raw(pid)),
-            errno => Err(Error::os(
-                "fork (in the fork server)",
+            errno => Err(Refused::Fork(Error::os(
+                "start a child in the fork server",
                 std::io::Error::from_raw_os_error(-errno),
-            )),
+            ))),
         }
+    }
+
+    /// The child the kernel recorded for the last request, if it made one.
+    fn recorded(&self) -> Option<Pid> {
+        let pid = self.record.word(0).load(SeqCst);
+        (pid != 0).then(|| Pid::from_raw(pid.cast_signed()))
     }
 
     /// Closes the server's socket, which ends it, and reaps it.
@@ -183,6 +231,17 @@ impl Server {
             let _ = sys::reap(self.pid, true);
         }
     }
+}
+
+/// Sends descriptor `fd` over `socket`, with one byte.
+fn send_fd(socket: &UnixStream, fd: std::os::fd::BorrowedFd<'_>) -> nix::Result<usize> {
+    nix::sys::socket::sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[std::io::IoSlice::new(b"f")],
+        &[ControlMessage::ScmRights(&[fd.as_raw_fd()])],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
 }
 
 /// How long the server's `poll` lasts before it is called again.
@@ -210,8 +269,16 @@ extern "C" fn stop_at_exit() {
 /// parent sends, until the parent closes its end. Never returns.
 pub(crate) fn serve(mut socket: UnixStream, parent: Pid) -> ! {
     sys::die_with(parent);
-    // Named in `ps` and /proc/PID/comm for what it is.
+    // Named in `ps` and /proc/PID/comm for what it is; its children take
+    // the program's name (its parent's, as the kernel shows it).
+    let name = std::fs::read(format!("/proc/{parent}/comm"))
+        .ok()
+        .and_then(|comm| std::ffi::CString::new(comm.trim_ascii_end()).ok());
     let _ = nix::sys::prctl::set_name(FORKSERVER_NAME);
+    let record = match sys::receive_fd(&socket).map(|fd| fd.map(|fd| Slots::map(fd, 1))) {
+        Ok(Some(Ok(record))) => record,
+        _ => sys::exit_now(1),
+    };
     loop {
         // Waiting in `poll` shows a grader that the server is idle.
         loop {
@@ -221,21 +288,25 @@ pub(crate) fn serve(mut socket: UnixStream, parent: Pid) -> ! {
                 Err(_) => sys::exit_now(1),
             }
         }
-        let Some(child_socket) =
-            sys::receive_fds(&socket, 1).and_then(|fds| fds.into_iter().next())
-        else {
+        let answer = match sys::receive_fd(&socket) {
             // End-of-file: the parent is done.
-            sys::exit_now(0);
-        };
-        let answer = match sys::fork_sibling() {
-            Ok(Sibling::Child) => {
-                drop(socket);
-                crate::child::run_sent(UnixStream::from(child_socket))
-            }
-            Ok(Sibling::Caller(pid)) => pid.as_raw(),
+            Ok(None) => sys::exit_now(0),
+            Ok(Some(child_socket)) => match sys::fork_sibling(record.word(0)) {
+                Ok(Sibling::Child) => {
+                    drop(socket);
+                    drop(record);
+                    if let Some(name) = &name {
+                        let _ = nix::sys::prctl::set_name(name);
+                    }
+                    crate::child::run_sent(UnixStream::from(child_socket))
+                }
+                Ok(Sibling::Caller(pid)) => pid.as_raw(),
+                Err(errno) => -(errno as i32),
+            },
+            // A request whose descriptor could not be taken (this
+            // server's table is full): refused, with the reason.
             Err(errno) => -(errno as i32),
         };
-        drop(child_socket);
         if socket.write_all(&answer.to_le_bytes()).is_err() {
             sys::exit_now(1);
         }

@@ -55,7 +55,8 @@ pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, t
 pub(crate) use lock_word::LockWord;
 pub(crate) use mapping::Mapping;
 pub(crate) use pipes::{
-    fill_vectors, own_fd, pipe, read_onto, receive_fds, splice_pages, unread, widen_pipe,
+    fill_vectors, own_fd, pipe, read_onto, receive_fd, receive_fds, splice_pages, unread,
+    widen_pipe,
 };
 pub(crate) use places::{Places, Taken};
 pub(crate) use prefault::prefault;

@@ -62,6 +62,50 @@ pub(crate) fn receive_fds(
     (received.len() == count).then_some(received)
 }
 
+/// Receives one message carrying one file descriptor over `socket`, as the
+/// fork server receives each request: `Ok(None)` at end-of-file (the
+/// sender is gone); `EMFILE` when a message came but its descriptor could
+/// not be installed (this process's descriptor table is full, the one
+/// reason the kernel drops a passed descriptor).
+pub(crate) fn receive_fd(socket: &std::os::unix::net::UnixStream) -> nix::Result<Option<OwnedFd>> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let message = loop {
+        match recvmsg::<()>(
+            socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(nix::errno::Errno::EINTR) => {}
+            received => break received?,
+        }
+    };
+    if message.bytes == 0 {
+        return Ok(None);
+    }
+    let mut fds = Vec::new();
+    for cmsg in message.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(received) = cmsg {
+            // SAFETY: the kernel just installed these descriptors in this
+            // process for us; nothing else owns them.
+            fds.extend(
+                received
+                    .into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    match fds.len() {
+        0 => Err(nix::errno::Errno::EMFILE),
+        1 => Ok(fds.pop()),
+        // More than asked for: none is kept.
+        _ => Err(nix::errno::Errno::EINVAL),
+    }
+}
+
 /// Takes ownership of `fd`, a descriptor a system call just made for this
 /// process (`accept4`), which nothing else owns.
 pub(crate) fn own_fd(fd: RawFd) -> OwnedFd {

@@ -3,6 +3,8 @@
 //! belong to the program that asked for them (it waits for them, the kernel
 //! names it as their parent, `PR_SET_PDEATHSIG` ties them to it).
 
+use std::sync::atomic::AtomicU32;
+
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
@@ -31,16 +33,25 @@ pub(crate) enum Sibling {
 /// (`CLONE_CHILD_SETTID`; the address is the one glibc gave the kernel,
 /// read back with `PR_GET_TID_ADDRESS`), and the child registers the same
 /// robust list again (the same address, in its copy of the memory).
-pub(crate) fn fork_sibling() -> Result<Sibling, Errno> {
+///
+/// The kernel also writes the child's pid into `record` before the child
+/// runs and before `clone` returns (`CLONE_PARENT_SETTID`): shared with the
+/// parent, it tells the parent of a child whose caller died before it
+/// could say (see `forkserver`).
+pub(crate) fn fork_sibling(record: &AtomicU32) -> Result<Sibling, Errno> {
     let (head, len, tid_at) = thread_words()?;
-    let flags =
-        libc::CLONE_PARENT | libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD;
+    let flags = libc::CLONE_PARENT
+        | libc::CLONE_PARENT_SETTID
+        | libc::CLONE_CHILD_SETTID
+        | libc::CLONE_CHILD_CLEARTID
+        | libc::SIGCHLD;
     // SAFETY: a raw `clone` with no new stack is `fork` with more flags: the
     // child continues on a copy of the caller's stack. The caller has a
-    // single thread, so no lock is inherited held; `tid_at` is glibc's own
+    // single thread, so no lock is inherited held; `record` is a live,
+    // aligned word the kernel writes a pid into; `tid_at` is glibc's own
     // word for the thread id, in the child's copy of the memory, written as
     // glibc's `fork` has it written.
-    let pid = unsafe { clone(flags, tid_at as *mut libc::c_int) };
+    let pid = unsafe { clone(flags, record.as_ptr().cast(), tid_at as *mut libc::c_int) };
     match pid {
         0 => {
             // SAFETY: registers the list glibc keeps for this thread, at the
@@ -85,20 +96,25 @@ fn thread_words() -> Result<(usize, usize, usize), Errno> {
     Ok(*WORDS.get_or_init(|| (head as usize, len, tid_at as usize)))
 }
 
-/// `clone(flags, no new stack, no parent tid, child_tid)`; the kernel's
-/// order of the last two arguments differs between architectures.
+/// `clone(flags, no new stack, parent_tid, child_tid)`; the kernel's
+/// order of the last arguments differs between architectures.
 ///
 /// # Safety
 ///
-/// As `fork`, and `child_tid` must be a word the child may have written.
-unsafe fn clone(flags: libc::c_int, child_tid: *mut libc::c_int) -> libc::c_long {
+/// As `fork`, and `parent_tid` and `child_tid` must be words the kernel may
+/// write (in the caller's memory, and in the child's).
+unsafe fn clone(
+    flags: libc::c_int,
+    parent_tid: *mut libc::c_int,
+    child_tid: *mut libc::c_int,
+) -> libc::c_long {
     let flags = libc::c_long::from(flags);
     let none = std::ptr::null_mut::<libc::c_void>();
     #[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64", target_arch = "arm")))]
     // SAFETY: as the caller promised (x86_64 order: ptid, ctid, tls).
-    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, none, none, child_tid, none) };
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, none, parent_tid, child_tid, none) };
     #[cfg(any(target_arch = "aarch64", target_arch = "riscv64", target_arch = "arm"))]
     // SAFETY: as the caller promised (this order: ptid, tls, ctid).
-    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, none, none, none, child_tid) };
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, none, parent_tid, none, child_tid) };
     pid
 }

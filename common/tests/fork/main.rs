@@ -22,6 +22,7 @@ macro_rules! fork_tests {
 }
 
 mod barrier;
+mod exhaustion;
 mod manager;
 mod output;
 mod pipe;
@@ -60,6 +61,7 @@ fn main() {
         output::TESTS,
         pool::TESTS,
         pool_faults::TESTS,
+        exhaustion::TESTS,
         pipe::TESTS,
         sync::TESTS,
         barrier::TESTS,

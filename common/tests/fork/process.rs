@@ -12,7 +12,10 @@ fork_tests! {
         let pid = process.pid().expect("a started process has a pid");
         process.join().expect("join");
         let text = std::fs::read_to_string(&path).expect("the child wrote the file");
-        let (child, parent) = text.split_once(' ').expect("the child wrote two pids");
+        let mut words = text.split(' ');
+        let (Some(child), Some(parent)) = (words.next(), words.next()) else {
+            panic!("the child wrote two pids: {text}");
+        };
         assert_eq!(
             child,
             pid.to_string(),
@@ -145,13 +148,19 @@ fork_tests! {
             process.join().expect("join");
             assert_eq!(process.exitcode(), Some(0), "round {round}");
             let text = std::fs::read_to_string(&path).expect("the child wrote the file");
-            let (child, parent) = text.split_once(' ').expect("two pids");
+            let [child, parent, name] = text.splitn(3, ' ').collect::<Vec<_>>()[..] else {
+                panic!("two pids and a name: {text}");
+            };
             assert_eq!(Some(child), process.pid().map(|p| p.to_string()).as_deref());
             assert_eq!(
                 parent,
                 std::process::id().to_string(),
                 "round {round}: a fork server's child is this process's child"
             );
+            // Named as this program, not as the server, which alone goes by
+            // FORKSERVER_NAME.
+            let ours = std::fs::read_to_string("/proc/self/comm").expect("our name");
+            assert_eq!(name, ours.trim_end(), "round {round}: the child's name");
             let live = servers();
             assert_eq!(live.len(), 1, "round {round}: one fork server: {live:?}");
             if round == 0 {
@@ -257,9 +266,15 @@ fork_tests! {
 }
 
 /// Writes this process's pid and parent pid to the file `path`.
+/// Writes this process's pid, its parent's, and its name (`comm`).
 fn write_pids(path: String) {
     let ppid = nix::unistd::getppid();
-    std::fs::write(path, format!("{} {}", std::process::id(), ppid)).expect("write the file");
+    let comm = std::fs::read_to_string("/proc/self/comm").expect("its name");
+    std::fs::write(
+        path,
+        format!("{} {} {}", std::process::id(), ppid, comm.trim_end()),
+    )
+    .expect("write the file");
 }
 
 fn exitcode_of(target: fn()) -> Option<i32> {

@@ -80,6 +80,7 @@ pub(crate) fn play(role: &str) {
             let mut pool = Pool::new(1).expect("pool");
             pool.map(square, [1, 2]).expect("map");
         }
+        "pool-past-a-process-limit" => crate::exhaustion::pool_past_a_process_limit(),
         _ => panic!("unknown role {role}"),
     }
 }
