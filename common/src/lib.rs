@@ -91,11 +91,13 @@
 //! # Pools
 //!
 //! [`Pool`] keeps worker processes alive across tasks and across calls. A
-//! worker that dies or a task that panics fails that item with an error
-//! naming it; the pool replaces the worker, and never hangs. Arguments and
-//! results cross as one buffer per job (no allocation per item, `Vec<u8>`
-//! copied whole), and work queued without waiting moves on a driver thread
-//! that lives with fork (stopped around every fork).
+//! worker that dies (seen from the kernel, whoever holds its pipes) or a
+//! task that panics or breaks its worker fails that item with an error
+//! naming it, once; the pool replaces the worker (by the fork server where
+//! a fork is refused), and never hangs. Arguments and results cross as one
+//! buffer per job (no allocation per item, `Vec<u8>` copied whole), and
+//! work queued without waiting moves on a driver thread that lives with
+//! fork (stopped around every fork) and delivers callbacks by itself.
 //!
 //! # Start methods
 //!
@@ -120,7 +122,10 @@
 //! [`Error::MultiThreaded`] otherwise (where fork was chosen explicitly, or
 //! for a closure, which only fork can run), because a child forked from a
 //! multi-threaded process can deadlock on a lock another thread held; spawn
-//! and forkserver have no such limit, and forkserver is the default there. Stdout
+//! and forkserver have no such limit, and forkserver is the default there.
+//! The crate's own threads do not count: a pool's driver is stopped around
+//! every fork, and the one thread that starts children for other threads
+//! is idle behind a gate every fork closes. Stdout
 //! and stderr are flushed before every fork and before every child exits, and
 //! children leave with `_exit`, so output is neither lost nor printed twice,
 //! whether it goes to a terminal, a pipe or a file.

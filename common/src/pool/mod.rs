@@ -13,9 +13,11 @@
 //! (`apply_async`, `map_async`, `imap`) is moved meanwhile by a driver
 //! thread, started for it and ended once the pool is idle (see `driver.rs`,
 //! which also says how it lives with fork); a program that only calls `map`
-//! has none. A pipe that closes while its worker has a job means the worker
-//! died; it is reaped at once and replaced, its current item fails with the
-//! exit code or signal, and the rest of its job goes back to the queue.
+//! has none. A worker's end is seen from the kernel (a pidfd polled beside
+//! its pipes while it has work), or from a pipe that closes: it is reaped
+//! at once and replaced, its current item fails with the exit code or
+//! signal, and the rest of its job goes back to the queue; a task that
+//! broke its worker's channel fails its item, not run again.
 //! A worker that sends what cannot be an answer (its task wrote into the
 //! pipe) is killed and replaced, and the job whose answer was due fails
 //! with [`Error::Codec`]. Nothing ever waits for a worker that cannot
@@ -158,7 +160,17 @@ use scheduler::{DROP_GRACE, State};
 /// - A worker that dies mid-task (killed, aborted, `exit`) fails that item
 ///   with [`Error::WorkerDied`], naming the item, the pid and the exit code
 ///   or signal, and is replaced. It never hangs, where Python's pool waits
-///   forever (cpython gh-66587).
+///   forever (cpython gh-66587). The death is seen from the kernel at once,
+///   even when a child the task left still holds the worker's pipes; the
+///   pool's driver replaces the worker and goes on with queued work and
+///   callbacks, with no further call needed.
+/// - A task that breaks its worker's channel (closes its descriptors) fails
+///   with [`Error::WorkerDied`] too, and is not run again; in a chunk of
+///   several items, each then runs alone so that the one to blame is found
+///   (it runs at most twice, the others succeed).
+/// - A worker is replaced by the pool's start method, or by the fork
+///   server where a fork is refused (a pool made by fork in a program that
+///   has threads since).
 /// - A result that cannot be decoded fails that item with [`Error::Codec`].
 /// - `map` and `starmap` return the first failure at once; items of that
 ///   call still running finish in the background and are discarded.

@@ -10,7 +10,11 @@
 //! anyway until 3.14 moved its default start method away from fork
 //! (cpython gh-84559). [`fork`] counts the threads in `/proc/self/task` and
 //! returns [`Error::MultiThreaded`] instead. No thread can appear between the
-//! count and the fork: only the one running thread could create it.
+//! count and the fork: only the one running thread could create it. This
+//! crate's own threads are the exception, made safe by design (see
+//! `pause`): a pool's driver is stopped before the count, and the lasting
+//! thread that starts children for other threads is idle behind a gate the
+//! fork holds closed.
 //!
 //! This is also why the crate's own fork tests do not run under libtest, which
 //! runs each test on a thread of its own: `tests/fork/main.rs` has a harness

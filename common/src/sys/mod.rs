@@ -7,7 +7,8 @@
 //! - `fork.rs`: `fork`, refused in a multi-threaded process, with the
 //!   streams flushed and the parent's pipe ends closed in the child;
 //! - `pause.rs`: the crate's own threads that stop around every fork (a
-//!   pool's driver), registered so that `fork` stops them;
+//!   pool's driver), registered so that `fork` stops them, and the lasting
+//!   one that idles behind a gate every fork closes (the launcher);
 //! - `exit.rs`: `_exit`, exit handlers, and dying with the parent;
 //! - `signals.rs`: SIGPIPE, SIGINT, and SIGINT as something to `poll`;
 //! - `slots.rs`: atomics in shared memory;
