@@ -39,8 +39,8 @@
 //! request whose answer never comes is settled by that word: a pid there is
 //! the child, which has its socket and goes on as any other (the parent
 //! takes it); an empty word means no child was made, and nothing has read
-//! the work, which a new server is asked to start (once). No child is ever
-//! left unknown, to die a zombie.
+//! the work, which a new server is asked to start. No child is ever left
+//! unknown, to die a zombie.
 //!
 //! The server's children take the program's name (`ps`, `/proc/PID/comm`)
 //! as they begin; only the server goes by [`FORKSERVER_NAME`]. The server
@@ -105,7 +105,8 @@ enum Refused {
 ///
 /// A server found dead is replaced. One that dies during the request is
 /// settled by its record (see the module docs): the child it made is
-/// returned all the same, or, if it made none, a new server is asked once.
+/// returned all the same, or, if it made none, a new server is asked (up to
+/// [`LOST_TRIES`] servers in all).
 pub(crate) fn start_child(theirs: UnixStream) -> Result<Pid> {
     let mut server = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     if server
@@ -117,7 +118,7 @@ pub(crate) fn start_child(theirs: UnixStream) -> Result<Pid> {
         std::mem::forget(server.take());
     }
     let mut lost = None;
-    for _ in 0..2 {
+    for _ in 0..LOST_TRIES {
         if server.as_ref().is_some_and(|s| !s.alive())
             && let Some(dead) = server.take()
         {
@@ -244,6 +245,10 @@ fn send_fd(socket: &UnixStream, fd: std::os::fd::BorrowedFd<'_>) -> nix::Result<
     )
 }
 
+/// How many servers a request may see die under it, none having made the
+/// child, before it fails (each try is safe: no child read the work).
+const LOST_TRIES: usize = 5;
+
 /// How long the server's `poll` lasts before it is called again.
 const IDLE_POLL: Duration = Duration::from_secs(3600);
 
@@ -291,18 +296,26 @@ pub(crate) fn serve(mut socket: UnixStream, parent: Pid) -> ! {
         let answer = match sys::receive_fd(&socket) {
             // End-of-file: the parent is done.
             Ok(None) => sys::exit_now(0),
-            Ok(Some(child_socket)) => match sys::fork_sibling(record.word(0)) {
-                Ok(Sibling::Child) => {
-                    drop(socket);
-                    drop(record);
-                    if let Some(name) = &name {
-                        let _ = nix::sys::prctl::set_name(name);
-                    }
-                    crate::child::run_sent(UnixStream::from(child_socket))
+            Ok(Some(child_socket)) => {
+                // The child is born with the program's name: no process but
+                // the server ever goes by FORKSERVER_NAME, not for a moment.
+                if let Some(name) = &name {
+                    let _ = nix::sys::prctl::set_name(name);
                 }
-                Ok(Sibling::Caller(pid)) => pid.as_raw(),
-                Err(errno) => -(errno as i32),
-            },
+                let forked = sys::fork_sibling(record.word(0));
+                if !matches!(forked, Ok(Sibling::Child)) {
+                    let _ = nix::sys::prctl::set_name(FORKSERVER_NAME);
+                }
+                match forked {
+                    Ok(Sibling::Child) => {
+                        drop(socket);
+                        drop(record);
+                        crate::child::run_sent(UnixStream::from(child_socket))
+                    }
+                    Ok(Sibling::Caller(pid)) => pid.as_raw(),
+                    Err(errno) => -(errno as i32),
+                }
+            }
             // A request whose descriptor could not be taken (this
             // server's table is full): refused, with the reason.
             Err(errno) => -(errno as i32),

@@ -84,9 +84,9 @@ fork_tests! {
     }
 
     /// Processes start through the fork server while another thread kills
-    /// the server at random moments: every start succeeds (a child the
-    /// dying server made is kept, else a new server makes it), and no
-    /// process is left unknown to die a zombie.
+    /// each server in turn at a random moment: every start succeeds (a
+    /// child the dying server made is kept, else a new server makes it),
+    /// and no process is left unknown to die a zombie.
     fn processes_start_while_the_fork_server_is_killed_at_random() {
         let stop = Arc::new(AtomicBool::new(false));
         let killer = {
@@ -306,25 +306,32 @@ fn tasks_of(uid: u32) -> u64 {
         .sum()
 }
 
-/// Kills every fork server of this process, again and again at random
-/// moments, until `stop`; how many it killed.
+/// Kills this process's fork server at a random moment, each new one in
+/// turn, until `stop`; how many it killed.
 fn kill_fork_servers_until(stop: &AtomicBool) -> usize {
     let mut kills = 0;
+    let mut last = None;
     let mut seed = u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15;
     while !stop.load(Ordering::SeqCst) {
-        for pid in children_of(getpid()) {
-            if is_fork_server(pid) && !is_zombie(pid) && kill(pid, Signal::SIGKILL).is_ok() {
-                kills += 1;
-            }
-        }
+        let server = children_of(getpid())
+            .into_iter()
+            .find(|&pid| is_fork_server(pid) && !is_zombie(pid) && Some(pid) != last);
+        let Some(server) = server else {
+            std::thread::sleep(Duration::from_micros(200));
+            continue;
+        };
         // xorshift: a pause of 0 to 20 ms, different each time.
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let pause = Instant::now() + Duration::from_micros(seed % 20_000);
         while Instant::now() < pause && !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_micros(200));
+            std::thread::sleep(Duration::from_micros(100));
         }
+        if kill(server, Signal::SIGKILL).is_ok() {
+            kills += 1;
+        }
+        last = Some(server);
     }
     kills
 }
