@@ -13,8 +13,8 @@
 //! and item the death falls on (by the worker's progress word, see
 //! `wire::died_in`) and which jobs run again, and has the registry
 //! [`replace`](Registry::replace) it. A place no worker can be started in
-//! (the system refused a process) stays vacant and is tried again at each
-//! step.
+//! (the system refused a process) stays vacant, tried again at the
+//! program's next call, and by the driver every [`RETRY_PAUSE`].
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -51,12 +51,19 @@ pub(super) struct Registry {
     /// word (see `wire`), in memory the workers share.
     progress: Slots,
     /// Places whose worker ended and no new one could be started (the
-    /// system refused a process): tried again at each step.
+    /// system refused a process): tried again later (see `failed_at`).
     vacant: Vec<usize>,
     /// The process whose workers these are: a forked child holding a copy
     /// must leave them alone.
     owner: u32,
+    /// When a worker last failed to start, for the driver's pace of trying
+    /// again (see [`Registry::tried_lately`]).
+    failed_at: Option<Instant>,
 }
+
+/// How long the driver lets pass after a worker failed to start before it
+/// tries again (a call from the program tries at once).
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// What a worker that died leaves to the work (see [`Registry::blame`]).
 pub(super) struct Blame {
@@ -96,6 +103,7 @@ impl Registry {
             progress: Slots::new(processes)?,
             vacant: Vec::new(),
             owner: std::process::id(),
+            failed_at: None,
         };
         for slot in 0..processes {
             let worker = registry.spawn_worker(slot, method, false)?;
@@ -140,6 +148,13 @@ impl Registry {
         Blame { again: jobs, fatal }
     }
 
+    /// Whether a worker failed to start less than [`RETRY_PAUSE`] ago: the
+    /// driver then waits before it tries again, rather than try at every
+    /// step.
+    pub(super) fn tried_lately(&self) -> bool {
+        self.failed_at.is_some_and(|at| at.elapsed() < RETRY_PAUSE)
+    }
+
     /// Starts a worker in each place left without one (see `vacant`); the
     /// first failure, the place kept vacant.
     pub(super) fn fill_vacancies(&mut self) -> Result<()> {
@@ -160,6 +175,7 @@ impl Registry {
         let old = match started {
             Ok(fresh) => std::mem::replace(&mut self.workers[i], fresh),
             Err(error) => {
+                self.failed_at = Some(Instant::now());
                 let old = &mut self.workers[i];
                 old.close_tasks();
                 old.reap_within(grace);

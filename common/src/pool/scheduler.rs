@@ -215,8 +215,11 @@ impl Inner {
     /// work (queued, or in a worker's hands).
     pub(super) fn step_for_driver(&mut self, poll: Duration, wake: BorrowedFd<'_>) -> bool {
         let deadline = Instant::now() + poll;
-        // A place no worker could be started in is tried again each step.
-        let _ = self.fill_vacancies();
+        // A place no worker could be started in is tried again, now and
+        // then.
+        if !self.registry.tried_lately() {
+            let _ = self.fill_vacancies();
+        }
         let _ = self.step_waking(Some(deadline), None, Some(wake));
         let queued = !self.queue.is_empty();
         let held = self.registry.workers.iter().any(|w| !w.jobs.is_empty());

@@ -102,8 +102,10 @@ pub(crate) fn paused<T>(fork: impl FnOnce() -> T) -> T {
     forked
 }
 
-/// The gate of the lasting thread: 0 open, 1 closed (by a job it runs, or
-/// by a fork).
+/// The gate of the lasting thread: 0 open, else closed by the process
+/// whose pid it holds (by a job its lasting thread runs, or by a fork). A
+/// gate closed by another process is a copy a child inherited, and open
+/// for it.
 static GATE: AtomicU32 = AtomicU32::new(0);
 
 /// The process whose lasting thread exists (0: none yet): a forked child
@@ -111,11 +113,19 @@ static GATE: AtomicU32 = AtomicU32::new(0);
 static LASTING: AtomicU32 = AtomicU32::new(0);
 
 fn close_gate() {
-    while GATE
-        .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-        .is_err()
-    {
-        futex::wait(&GATE, 1, Duration::from_millis(100));
+    let me = std::process::id();
+    loop {
+        let held = GATE.load(Ordering::SeqCst);
+        if held != me
+            && GATE
+                .compare_exchange(held, me, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            return;
+        }
+        if held == me {
+            futex::wait(&GATE, held, Duration::from_millis(100));
+        }
     }
 }
 

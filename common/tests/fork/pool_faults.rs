@@ -162,14 +162,8 @@ fork_tests! {
     /// their tasks takes about a second (no answer for a second ends the
     /// wait), not the five seconds of grace for work that moves.
     fn pool_drop_is_bounded_when_workers_block_every_signal() {
-        let dir = temp_dir();
         let mut pool = Pool::new(2).expect("pool");
-        for i in 0..2 {
-            drop(pool.apply_async(deaf_forever, path_in(&dir, &format!("started-{i}"))));
-        }
-        for i in 0..2 {
-            wait_for_file(&path_in(&dir, &format!("started-{i}")));
-        }
+        occupy_both_workers(&mut pool, deaf_forever);
         let started = Instant::now();
         drop(pool);
         let took = started.elapsed();
@@ -180,14 +174,8 @@ fork_tests! {
     /// and `drop` each end them within about a second.
     fn pool_terminate_and_drop_are_bounded_when_workers_are_stopped() {
         for terminate in [true, false] {
-            let dir = temp_dir();
             let mut pool = Pool::new(2).expect("pool");
-            for i in 0..2 {
-                drop(pool.apply_async(announce_then_block, path_in(&dir, &format!("started-{i}"))));
-            }
-            for i in 0..2 {
-                wait_for_file(&path_in(&dir, &format!("started-{i}")));
-            }
+            occupy_both_workers(&mut pool, announce_then_block);
             for pid in pool.pids() {
                 let pid = Pid::from_raw(i32::try_from(pid).expect("a pid"));
                 kill(pid, Signal::SIGSTOP).expect("stop a worker");
@@ -201,6 +189,18 @@ fork_tests! {
             let took = started.elapsed();
             assert!(took < Duration::from_millis(2500), "terminate {terminate}: took {took:?}");
         }
+    }
+}
+
+/// Gives each of the pool's two workers a task of `blocking`, which says
+/// it started (a file) and never returns, and waits until both started.
+fn occupy_both_workers(pool: &mut Pool, blocking: fn(String) -> u32) {
+    let dir = temp_dir();
+    for i in 0..2 {
+        drop(pool.apply_async(blocking, path_in(&dir, &format!("started-{i}"))));
+    }
+    for i in 0..2 {
+        wait_for_file(&path_in(&dir, &format!("started-{i}")));
     }
 }
 
