@@ -78,7 +78,9 @@ pub mod formats;
 mod grade;
 mod judge;
 pub mod observe;
+pub mod points;
 pub mod procfs;
+pub mod redact;
 mod report;
 #[expect(
     unsafe_code,
@@ -97,6 +99,7 @@ pub use error::Error;
 pub use exercises::{EXERCISES, Exercise, Run};
 pub use grade::{executable, grade, grade_exercise, grade_exercise_with, grade_run};
 pub use judge::judge;
+pub use points::Points;
 pub use report::{
     Allotted, Check, CheckKind, CheckRow, ExerciseReport, Failure, Report, RunReport,
 };

@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::escape;
 use crate::exercises::Exercise;
+use crate::points::{self, Points};
 
 /// Why a check failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,10 +159,13 @@ impl fmt::Display for RunReport {
                         check.kind,
                         escape::control_chars(&failure.problem)
                     )?;
-                    writeln!(f, "        expected:")?;
-                    write_block(f, &failure.expected)?;
-                    writeln!(f, "        got:")?;
-                    write_block(f, &failure.got)?;
+                    // A hidden check, as students see it, has neither.
+                    if !(failure.expected.is_empty() && failure.got.is_empty()) {
+                        writeln!(f, "        expected:")?;
+                        write_block(f, &failure.expected)?;
+                        writeln!(f, "        got:")?;
+                        write_block(f, &failure.got)?;
+                    }
                     writeln!(f, "        hint: {}", escape::control_chars(&failure.hint))?;
                 }
             }
@@ -230,31 +234,32 @@ impl ExerciseReport {
     }
 
     /// Every check of every run, in order, with whether it passed and the
-    /// points it is worth: the exercise's points shared among its checks as
-    /// evenly as whole points allow (the first `points % checks` get one
-    /// more), so that they add up to exactly the exercise's points.
+    /// points it is worth: the exercise's points shared equally among its
+    /// checks, hidden ones included, as [`points::share`] says, so that
+    /// every check is worth something and they add up to exactly the
+    /// exercise's points.
     pub fn allotted(&self) -> Vec<Allotted<'_>> {
         let checks: Vec<(&RunReport, &Check)> = self
             .runs
             .iter()
             .flat_map(|run| run.checks.iter().map(move |check| (run, check)))
             .collect();
-        let count = u32::try_from(checks.len()).unwrap_or(u32::MAX).max(1);
-        let (each, extra) = (self.points / count, self.points % count);
-        (0..)
-            .zip(checks)
-            .map(|(i, (run, check))| Allotted {
+        let shares = points::share(self.points, checks.len());
+        checks
+            .into_iter()
+            .zip(shares)
+            .map(|((run, check), points)| Allotted {
                 run,
                 check,
                 passed: run.check_passed(check),
-                points: each + u32::from(i < extra),
+                points,
             })
             .collect()
     }
 
     /// Points earned: the points of the checks that passed, so that full
     /// marks need every check.
-    pub fn score(&self) -> u32 {
+    pub fn score(&self) -> Points {
         self.allotted()
             .iter()
             .filter(|a| a.passed)
@@ -282,8 +287,8 @@ pub struct Allotted<'a> {
     pub check: &'a Check,
     /// Whether it passed (not when its run reached a placeholder).
     pub passed: bool,
-    /// The whole points it is worth.
-    pub points: u32,
+    /// The points it is worth.
+    pub points: Points,
 }
 
 /// The grade of a whole submission.
@@ -321,9 +326,9 @@ impl Report {
     }
 
     /// Points earned and points possible.
-    pub fn score(&self) -> (u32, u32) {
+    pub fn score(&self) -> (Points, Points) {
         let earned = self.exercises.iter().map(ExerciseReport::score).sum();
-        let possible = self.exercises.iter().map(|e| e.points).sum();
+        let possible = self.exercises.iter().map(|e| Points::whole(e.points)).sum();
         (earned, possible)
     }
 }
@@ -338,7 +343,11 @@ impl ExerciseReport {
     pub fn checks(&self) -> Vec<CheckRow> {
         let mut rows: Vec<CheckRow> = Vec::new();
         for allotted in self.allotted() {
-            let earned = if allotted.passed { allotted.points } else { 0 };
+            let earned = if allotted.passed {
+                allotted.points
+            } else {
+                Points::ZERO
+            };
             match rows.iter_mut().find(|r| r.kind == allotted.check.kind) {
                 Some(row) => {
                     row.possible += allotted.points;
@@ -363,9 +372,9 @@ pub struct CheckRow {
     /// The check.
     pub kind: CheckKind,
     /// The points it is worth over every run.
-    pub possible: u32,
+    pub possible: Points,
     /// The points earned.
-    pub earned: u32,
+    pub earned: Points,
     /// Whether it passed in every run.
     pub passed: bool,
 }

@@ -109,40 +109,77 @@ fn grader_on(fixture: &str, args: &[&str]) -> std::process::Output {
         .expect("runs")
 }
 
-/// What Classroom's grading reporter does with the step output: decode the
-/// base64 of `result=` as JSON and add up the tests' scores.
-#[test]
-fn github_output_decodes_as_the_reporter_reads_it() {
+/// What Classroom's grading reporter (classroom-resources/
+/// autograding-grading-reporter, `src/`) does with the variables a step
+/// appended to `$GITHUB_ENV`, in the same floating-point arithmetic: for
+/// each runner in `runners`, decode `<RUNNER>_RESULTS` from base64 as
+/// JSON; its console total is, per runner, the share of tests passed times
+/// `max_score` (`getTestScore`); what it records is the sum of the tests'
+/// `score`s over runners whose `max_score` is not 0 (`NotifyClassroom`).
+pub(crate) struct Reported {
+    pub(crate) console: f64,
+    pub(crate) recorded: f64,
+    pub(crate) max: f64,
+    pub(crate) results: Vec<Value>,
+}
+
+pub(crate) fn reporter(github_env: &str) -> Reported {
     use base64::Engine as _;
+    let vars: std::collections::BTreeMap<&str, &str> = github_env
+        .lines()
+        .map(|l| l.split_once('=').expect("NAME=value"))
+        .collect();
+    let runners = vars
+        .get(grader::formats::RUNNERS_ENV)
+        .expect("the runners' names");
+    let (mut console, mut recorded, mut max) = (0.0, 0.0, 0.0);
+    let mut all = Vec::new();
+    for runner in runners.split(',') {
+        assert!(
+            !runner.is_empty() && runner.chars().all(|c| c.is_ascii_alphanumeric()),
+            "the reporter wants letters and digits: {runner:?}"
+        );
+        let encoded = vars
+            .get(format!("{}_RESULTS", runner.trim().to_uppercase()).as_str())
+            .unwrap_or_else(|| panic!("{runner}'s results"));
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("base64");
+        let results: Value = serde_json::from_slice(&json).expect("JSON");
+        let tests = results["tests"].as_array().expect("tests");
+        let runner_max = results["max_score"].as_f64().expect("a max_score");
+        let passed = tests.iter().filter(|t| t["status"] == "pass").count();
+        console += passed as f64 / tests.len() as f64 * runner_max;
+        if runner_max != 0.0 {
+            max += runner_max;
+            for test in tests {
+                recorded += test["score"].as_f64().expect("a score");
+            }
+        }
+        all.push(results);
+    }
+    Reported {
+        console,
+        recorded,
+        max,
+        results: all,
+    }
+}
+
+/// `--format github` as the workflow runs it: lines for `$GITHUB_ENV`,
+/// read back as Classroom's reporter reads them; its console total is
+/// the points it records, which are the report's.
+#[test]
+fn github_env_reads_as_the_reporter_reads_it() {
     let output = grader_on("wrong_q6_threads", &["--format", "github"]);
     assert_eq!(output.status.code(), Some(0), "the reporter must still run");
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
-    let line = stdout.trim_end();
-    assert_eq!(
-        line.lines().count(),
-        1,
-        "one line for $GITHUB_OUTPUT: {stdout}"
-    );
-    let encoded = line.strip_prefix("result=").expect("result=");
-    let json = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .expect("base64");
-    let results: Value = serde_json::from_slice(&json).expect("JSON");
-    assert_eq!(results["status"], "fail");
-    let total: u64 = results["tests"]
-        .as_array()
-        .expect("tests")
-        .iter()
-        .map(|t| t["score"].as_u64().expect("a whole score"))
-        .sum();
-    assert_eq!(total, 4, "2 of 5 checks of 2 points: {results}");
-    let max: u64 = results["tests"]
-        .as_array()
-        .expect("tests")
-        .iter()
-        .map(|t| t["max_score"].as_u64().expect("a whole score"))
-        .sum();
-    assert_eq!(Value::from(max), results["max_score"]);
+    let reported = reporter(&stdout);
+    assert_eq!(reported.results.len(), 5, "a runner per check");
+    assert_eq!(reported.recorded, 4.0, "2 of 5 checks of 2 points");
+    assert_eq!(reported.console, reported.recorded);
+    assert_eq!(reported.max, 10.0);
+    assert!(reported.results.iter().any(|r| r["status"] == "fail"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("FAIL  processes"),
@@ -159,7 +196,8 @@ fn shares_add_up_exactly_whatever_the_count() {
     let report = grader::grade_exercise(exercise, binary).expect("graded");
     let allotted = report.allotted();
     assert!(allotted.len() > 10, "more checks than points");
-    assert_eq!(allotted.iter().map(|a| a.points).sum::<u32>(), 10);
+    assert_eq!(allotted.iter().map(|a| a.points).sum::<grader::Points>(), 10);
+    assert!(allotted.iter().all(|a| a.points > grader::Points::ZERO));
     assert_eq!(report.score(), 10);
 }
 

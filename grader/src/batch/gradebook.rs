@@ -9,16 +9,17 @@ use serde::{Deserialize, Serialize};
 use super::files::{create_dir, write_json};
 use super::verdict::{Submission, Verdict};
 use crate::error::Error;
+use crate::points::Points;
 
 /// The points of one exercise in a gradebook row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExerciseMarks {
     /// Points earned.
-    pub score: u32,
+    pub score: Points,
     /// Points possible.
     pub possible: u32,
     /// Each check by name: points earned and possible.
-    pub checks: BTreeMap<String, (u32, u32)>,
+    pub checks: BTreeMap<String, (Points, Points)>,
 }
 
 /// One row of the gradebook: a submission.
@@ -29,7 +30,7 @@ pub struct Row {
     /// Its directory.
     pub path: String,
     /// Points earned over every exercise graded.
-    pub score: u32,
+    pub score: Points,
     /// Points possible.
     pub possible: u32,
     /// How its grading went.

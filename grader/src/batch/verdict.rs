@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::points::Points;
 use crate::report::{CheckKind, Report, RunReport};
 
 /// One submission and how its grading went.
@@ -63,8 +64,10 @@ impl Submission {
     }
 
     /// Points earned.
-    pub fn score(&self) -> u32 {
-        self.outcome.as_ref().map_or(0, |report| report.score().0)
+    pub fn score(&self) -> Points {
+        self.outcome
+            .as_ref()
+            .map_or(Points::ZERO, |report| report.score().0)
     }
 
     /// The first thing wrong, in one line: a failed check, or the error.

@@ -28,11 +28,17 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     // The report is printed whatever happens to the files.
     match (&graded, args.format) {
         (Ok(report), Format::Github) => {
-            eprint!("{report}");
-            println!("{}", formats::github_output(report));
+            // The workflow's log is the student's to read.
+            eprint!("{}", grader::redact::for_students(report));
+            print!("{}", formats::github_env(report));
         }
         (Ok(report), _) => print!("{report}"),
-        (Err(_), Format::Github) => println!("{}", formats::github_error_output()),
+        (Err(error), Format::Github) => {
+            print!(
+                "{}",
+                formats::github_env_error(&error.to_string(), possible(args))
+            );
+        }
         (Err(_), _) => {}
     }
     let written = batch::create_dir(&args.out).and_then(|()| {
@@ -55,6 +61,16 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         Ok(_) => ExitCode::FAILURE,
         Err(error) => fail(&error),
     }
+}
+
+/// The points of the exercises asked for (all, when none or an unknown
+/// one is named).
+fn possible(args: &Args) -> grader::Points {
+    exercises::chosen(&args.only)
+        .unwrap_or_else(|_| exercises::EXERCISES.iter().collect())
+        .iter()
+        .map(|e| grader::Points::whole(e.points))
+        .sum()
 }
 
 /// Runs an authoring command, printing what it made.
