@@ -193,7 +193,10 @@ mod tests {
 
     #[test]
     fn written_exactly() {
-        assert_eq!(Points(UNITS * 43 + UNITS / 2 + UNITS / 16).to_string(), "43.5625");
+        assert_eq!(
+            Points(UNITS * 43 + UNITS / 2 + UNITS / 16).to_string(),
+            "43.5625"
+        );
         assert_eq!(Points(1).to_string(), "0.0000152587890625");
         assert_eq!(format!("{:>6}", Points::whole(3)), "     3");
     }

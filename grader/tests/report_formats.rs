@@ -196,7 +196,10 @@ fn shares_add_up_exactly_whatever_the_count() {
     let report = grader::grade_exercise(exercise, binary).expect("graded");
     let allotted = report.allotted();
     assert!(allotted.len() > 10, "more checks than points");
-    assert_eq!(allotted.iter().map(|a| a.points).sum::<grader::Points>(), 10);
+    assert_eq!(
+        allotted.iter().map(|a| a.points).sum::<grader::Points>(),
+        10
+    );
     assert!(allotted.iter().all(|a| a.points > grader::Points::ZERO));
     assert_eq!(report.score(), 10);
 }
@@ -451,4 +454,169 @@ fn run_autograder_writes_json_when_the_grader_cannot_run() {
             assert!(shown.contains("(exit 7)"), "{shown:?}");
         }
     }
+}
+
+/// Every string in `json`, with where it is.
+fn strings(json: &Value, at: &str, into: &mut Vec<(String, String)>) {
+    match json {
+        Value::String(s) => into.push((at.to_owned(), s.clone())),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(item, &format!("{at}[{i}]"), into);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                strings(item, &format!("{at}.{key}"), into);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What only the hidden run of q5 (`--processes 3 --upto 12`) says.
+const HIDDEN_Q5: &[&str] = &["--upto 12", "--processes 3", "121", "144"];
+
+/// No field of `json` names the hidden run's arguments or output, and
+/// none holds a path of this machine.
+fn assert_nothing_hidden_or_local(file: &str, json: &Value) {
+    let mut all = Vec::new();
+    strings(json, file, &mut all);
+    for (at, text) in all {
+        for secret in HIDDEN_Q5 {
+            assert!(!text.contains(secret), "{at} shows {secret:?}: {text}");
+        }
+        assert_eq!(
+            grader::redact::machine_paths(&text),
+            text,
+            "{at} holds a path of this machine"
+        );
+    }
+}
+
+/// A q5 that passes every visible check and fails the hidden run (it
+/// never maps past 10): it loses points in the text report and in each
+/// platform's file, the same points everywhere, and no platform shows
+/// what the hidden run is; the instructor's own report does, in full.
+#[test]
+fn failing_only_a_hidden_run_costs_points_on_every_platform() {
+    let binary = crate::binaries()
+        .get("wrong_q5_stops_at_ten")
+        .expect("built");
+    let grade = |args: &[&str]| {
+        Command::cargo_bin("grader")
+            .expect("the grader is built")
+            .arg("--binary")
+            .arg(binary)
+            .args(["--exercise", "q5"])
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let read = |name: &str| -> Value {
+        let text = std::fs::read_to_string(dir.path().join(name)).expect("written");
+        serde_json::from_str(&text).expect("JSON")
+    };
+
+    // Text, the instructor's own: the hidden run in full, and points lost.
+    let json_out = dir.path().join("json");
+    let text = grade(&[
+        "--format",
+        "json",
+        "--out",
+        json_out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(text.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&text.stdout);
+    let total = report
+        .lines()
+        .find_map(|l| l.strip_prefix("total "))
+        .and_then(|t| t.strip_suffix("/10"))
+        .unwrap_or_else(|| panic!("a total:\n{report}"));
+    let total: f64 = total.parse().expect("a number");
+    assert!(total > 0.0 && total < 10.0, "{report}");
+    assert!(report.contains("--processes 3 --upto 12"), "{report}");
+    assert!(report.contains("121, 144"), "{report}");
+    let visible_failures = report
+        .lines()
+        .filter(|l| l.contains("--function double") || l.starts_with("q5: q5-pool\n"))
+        .count();
+    assert_eq!(visible_failures, 0, "only the hidden run fails:\n{report}");
+
+    // GitHub Classroom's result file, and Exercism's.
+    let classroom = read("json/autograding.json");
+    let earned: f64 = classroom["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| t["score"].as_f64().expect("a score"))
+        .sum();
+    assert_eq!(earned, total, "{classroom}");
+    assert_eq!(classroom["max_score"], 10);
+    assert_eq!(classroom["status"], "fail");
+    assert_nothing_hidden_or_local("autograding.json", &classroom);
+    let exercism = read("json/results.json");
+    assert_eq!(exercism["status"], "fail");
+    let hidden_failed: Vec<&Value> = exercism["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter(|t| t["status"] == "fail")
+        .collect();
+    assert!(!hidden_failed.is_empty());
+    for test in &hidden_failed {
+        assert!(
+            test["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("q5: hidden run 1 / ")),
+            "{test}"
+        );
+        assert!(
+            test["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(grader::redact::HIDDEN_FAILURE)),
+            "{test}"
+        );
+    }
+    assert_nothing_hidden_or_local("results.json (Exercism)", &exercism);
+
+    // Gradescope: the same score; the hidden tests shown after publication.
+    let gradescope_out = dir.path().join("gradescope");
+    let graded = grade(&[
+        "--format",
+        "gradescope",
+        "--out",
+        gradescope_out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(graded.status.code(), Some(1));
+    let gradescope = read("gradescope/results.json");
+    assert_eq!(gradescope["score"].as_f64(), Some(total), "{gradescope}");
+    let tests = gradescope["tests"].as_array().expect("tests");
+    let max: f64 = tests
+        .iter()
+        .map(|t| t["max_score"].as_f64().expect("a max"))
+        .sum();
+    assert_eq!(max, 10.0);
+    for test in tests.iter().filter(|t| t["status"] == "failed") {
+        assert_eq!(test["visibility"], "after_published", "{test}");
+        assert_eq!(test["score"], 0, "{test}");
+    }
+    assert_nothing_hidden_or_local("results.json (Gradescope)", &gradescope);
+
+    // The workflow's variables, as Classroom's reporter reads them.
+    let github = grade(&["--format", "github"]);
+    assert_eq!(github.status.code(), Some(0));
+    let reported = reporter(&String::from_utf8_lossy(&github.stdout));
+    assert_eq!(reported.recorded, total);
+    assert_eq!(reported.console, total);
+    assert_eq!(reported.max, 10.0);
+    for (i, result) in reported.results.iter().enumerate() {
+        assert_nothing_hidden_or_local(&format!("runner {i}"), result);
+    }
+    let log = String::from_utf8_lossy(&github.stderr);
+    for secret in HIDDEN_Q5 {
+        assert!(!log.contains(secret), "the log shows {secret:?}:\n{log}");
+    }
+    assert!(log.contains(grader::redact::HIDDEN_FAILURE), "{log}");
 }
