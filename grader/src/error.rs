@@ -16,9 +16,11 @@ pub enum Error {
     /// A directory to grade holds no `Cargo.toml`.
     #[error("{0} is not a workspace to grade (no Cargo.toml in it)")]
     NotAWorkspace(String),
-    /// A directory to grade has none of the exercises' packages.
+    /// A directory to grade has none of the exercises.
     #[error(
-        "{0} is not a submission: none of the exercises' packages (such as q6-four-processes/) is in it"
+        "{0} is not a submission: none of the exercises ({exercises}) is in it; {accepted}",
+        exercises = crate::exercises::EXERCISES.iter().map(|e| e.id).collect::<Vec<_>>().join(", "),
+        accepted = crate::submission::layout::ACCEPTED
     )]
     NotASubmission(String),
     /// An exercise's name was given where a directory belongs.
@@ -63,7 +65,7 @@ pub enum Error {
     #[error("{0}")]
     StartMethod(String),
     /// An I/O operation failed.
-    #[error("could not {what}")]
+    #[error("could not {what}: {source}")]
     Io {
         /// What the grader was doing.
         what: String,

@@ -262,16 +262,16 @@ fn q3_runs() -> Vec<Run> {
         ..Run::new(&[], &["The process has completed."])
     };
     let seed_000 = workers_run(3, 50);
-    // BEGIN INSTRUCTOR
+    // BEGIN HIDDEN
     let more_workers = Run {
         hidden: true,
         ..workers_run(5, 20)
     };
-    // END INSTRUCTOR
+    // END HIDDEN
     let runs = vec![seed_001, seed_000];
-    // BEGIN INSTRUCTOR
+    // BEGIN HIDDEN
     let runs = [runs, vec![more_workers]].concat();
-    // END INSTRUCTOR
+    // END HIDDEN
     runs
 }
 
@@ -289,7 +289,7 @@ fn q5_runs() -> Vec<Run> {
             &["[2, 4, 6, 8, 10]"],
         )
     };
-    // BEGIN INSTRUCTOR
+    // BEGIN HIDDEN
     let other_size = Run {
         children: 3,
         concurrent: true,
@@ -299,11 +299,11 @@ fn q5_runs() -> Vec<Run> {
             &["[1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121, 144]"],
         )
     };
-    // END INSTRUCTOR
+    // END HIDDEN
     let runs = vec![seed_000, seed_001];
-    // BEGIN INSTRUCTOR
+    // BEGIN HIDDEN
     let runs = [runs, vec![other_size]].concat();
-    // END INSTRUCTOR
+    // END HIDDEN
     runs
 }
 

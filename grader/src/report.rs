@@ -187,6 +187,9 @@ fn write_block(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     Ok(())
 }
 
+/// The problem of an exercise a submission does not have.
+pub const NOT_FOUND: &str = "not found in the submission";
+
 /// The grade of one exercise: its runs and its score.
 #[derive(Debug, Clone)]
 pub struct ExerciseReport {
@@ -231,6 +234,40 @@ impl ExerciseReport {
             }],
             withheld: 0,
         }
+    }
+
+    /// The report of an exercise a submission does not have: one failed
+    /// `build` check, [`NOT_FOUND`] as its problem, where it was looked for
+    /// as what was got, and the layouts `accepted` as what was expected.
+    /// It scores 0, as one not started does.
+    pub fn not_found(
+        exercise: &'static Exercise,
+        looked_for: &str,
+        accepted: &str,
+    ) -> ExerciseReport {
+        let mut report = ExerciseReport::unbuilt(exercise, NOT_FOUND, looked_for);
+        for run in &mut report.runs {
+            run.command = "find the sources".to_owned();
+        }
+        for failure in report
+            .runs
+            .iter_mut()
+            .flat_map(|r| &mut r.checks)
+            .filter_map(|c| c.failure.as_mut())
+        {
+            failure.expected = accepted.to_owned();
+            failure.hint = format!(
+                "hand in {}'s src/main.rs in one of these layouts",
+                exercise.package
+            );
+        }
+        report
+    }
+
+    /// Whether this is the report of an exercise the submission does not
+    /// have.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.runs.as_slice(), [run] if run.failure(CheckKind::Build.name()).is_some_and(|f| f.problem == NOT_FOUND))
     }
 
     /// Every check of every run, in order, with whether it passed and the
@@ -383,14 +420,21 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{:<5} {:<26} {:>11}  verdict", "id", "check", "points")?;
         for exercise in &self.exercises {
-            if let Some(todo) = exercise.not_started() {
+            let short = if let Some(todo) = exercise.not_started() {
+                Some(("TODO", first_line(todo)))
+            } else if exercise.is_not_found() {
+                Some(("MISSING", NOT_FOUND))
+            } else {
+                None
+            };
+            if let Some((word, why)) = short {
                 let shown = format!("0/{}", exercise.points);
                 writeln!(
                     f,
-                    "{:<5} {:<26} {shown:>11}  TODO  {}",
+                    "{:<5} {:<26} {shown:>11}  {word}  {}",
                     exercise.id,
                     format!("= {}", exercise.package),
-                    first_line(todo)
+                    escape::control_chars(why)
                 )?;
                 continue;
             }
@@ -434,6 +478,18 @@ impl fmt::Display for Report {
                 }
             )?;
         }
+        let missing: Vec<&ExerciseReport> =
+            self.exercises.iter().filter(|e| e.is_not_found()).collect();
+        if let Some(first) = missing.first() {
+            let ids: Vec<&str> = missing.iter().map(|e| e.id).collect();
+            let accepted = first
+                .runs
+                .iter()
+                .flat_map(|r| &r.checks)
+                .find_map(|c| c.failure.as_ref())
+                .map_or("", |f| f.expected.as_str());
+            writeln!(f, "{NOT_FOUND}: {} ({accepted})", ids.join(", "))?;
+        }
         let withheld: usize = self.exercises.iter().map(|e| e.withheld).sum();
         if withheld > 0 {
             writeln!(
@@ -442,7 +498,7 @@ impl fmt::Display for Report {
             )?;
         }
         for exercise in &self.exercises {
-            if exercise.not_started().is_some() {
+            if exercise.not_started().is_some() || exercise.is_not_found() {
                 continue;
             }
             let mut told = false;

@@ -83,6 +83,17 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR", default_value = ".")]
         workspace: PathBuf,
     },
+    /// Write the grading kit to OUT: the handout's stubs with this grader's
+    /// hidden checks, no solution; what GitHub Classroom's workflow and
+    /// Gradescope grade with.
+    Kit {
+        /// Where to write it; must not exist or be empty.
+        out: PathBuf,
+
+        /// The instructor's workspace.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+    },
     /// Grade again whenever a file of the workspace is saved; q quits.
     Watch {
         /// The workspace to watch.
@@ -93,8 +104,8 @@ pub(crate) enum Command {
         #[arg(short = 'e', long = "exercise", value_name = "ID")]
         only: Vec<String>,
     },
-    /// Write Gradescope's autograder zip (setup.sh, run_autograder and this
-    /// workspace's sources) to FILE.
+    /// Write Gradescope's autograder zip (setup.sh, run_autograder and the
+    /// grading kit) to FILE.
     Gradescope {
         /// The zip to write.
         zip: PathBuf,

@@ -75,7 +75,7 @@ fn possible(args: &Args) -> grader::Points {
 
 /// Runs an authoring command, printing what it made.
 fn author(command: &Command) -> Result<(), Error> {
-    use grader::author::{gradescope, handout, new, watch};
+    use grader::author::{gradescope, handout, kit, new, watch};
     match command {
         Command::New { package, workspace } => {
             for path in new::new_exercise(workspace, package)? {
@@ -84,6 +84,7 @@ fn author(command: &Command) -> Result<(), Error> {
             println!("now: cargo test (the placeholder check fails until you fill it in)");
         }
         Command::Handout { out, workspace } => print!("{}", handout::write(workspace, out)?),
+        Command::Kit { out, workspace } => print!("{}", kit::write(workspace, out)?),
         Command::Watch { workspace, only } => watch::run(workspace, only)?,
         Command::Gradescope { zip, workspace } => {
             gradescope::write_zip(workspace, zip)?;

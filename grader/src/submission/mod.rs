@@ -22,6 +22,7 @@
 //! another's. The compiler runs under the build limits (no network, capped
 //! memory and tasks) and the build timeout.
 
+pub mod layout;
 mod recipe;
 mod rustc;
 
@@ -71,19 +72,21 @@ impl Instructor {
         })
     }
 
-    /// Compiles `exercise` from the submission at `submission` into `out`;
-    /// `Err` is the compiler's first error.
+    /// Compiles `exercise` from its `sources` in the submission whose
+    /// exercises are under `root` into `out`; `Err` is the compiler's
+    /// first error.
     fn compile(
         &self,
         exercise: &Exercise,
-        submission: &Path,
+        sources: &layout::Sources,
+        root: &Path,
         out: &Path,
     ) -> Result<PathBuf, String> {
         let recipe = self
             .recipes
             .get(exercise.package)
             .ok_or_else(|| format!("the instructor's workspace has no {}", exercise.package))?;
-        rustc::compile(recipe, &self.deps, exercise, submission, out)
+        rustc::compile(recipe, &self.deps, exercise, sources, root, out)
     }
 
     /// What the submission at `submission` changed outside its exercises'
@@ -93,9 +96,12 @@ impl Instructor {
         let mut files = Vec::new();
         let sources = source_files(submission).unwrap_or_default();
         for path in sources {
-            let in_exercise = EXERCISES
-                .iter()
-                .any(|e| path.starts_with(Path::new(e.package).join("src")));
+            let in_exercise = EXERCISES.iter().any(|e| {
+                path.starts_with(Path::new(e.package).join("src"))
+                    || [e.id, e.package]
+                        .iter()
+                        .any(|name| path == Path::new(&format!("{name}.rs")))
+            });
             if in_exercise {
                 continue;
             }
@@ -112,8 +118,10 @@ impl Instructor {
     }
 
     /// Grades the submission at `submission`: the exercises in `only` (all
-    /// when empty), each compiled from its sources alone, under each of
-    /// `methods`.
+    /// when empty), each compiled from its sources alone, wherever the
+    /// submission keeps them ([`layout`]), under each of `methods`. An
+    /// exercise the submission does not have scores 0, its report saying
+    /// where it was looked for; a submission that has none is refused.
     pub fn grade(
         &self,
         submission: &Path,
@@ -121,16 +129,24 @@ impl Instructor {
         methods: &[StartMethod],
     ) -> Result<Report, Error> {
         let chosen = crate::exercises::chosen(only)?;
-        if !chosen.iter().any(|e| submission.join(e.package).is_dir()) {
+        let Some(root) = layout::root(submission, &chosen) else {
             return Err(Error::NotASubmission(submission.display().to_string()));
-        }
+        };
         let out = tempfile::Builder::new()
             .prefix("grader-submission-")
             .tempdir()
             .map_err(|e| Error::io("create a directory for the submission's binaries", e))?;
         let mut exercises = Vec::new();
         for exercise in chosen {
-            exercises.push(match self.compile(exercise, submission, out.path()) {
+            let Some(sources) = layout::find(&root, exercise) else {
+                exercises.push(ExerciseReport::not_found(
+                    exercise,
+                    &layout::looked_for(exercise),
+                    layout::ACCEPTED,
+                ));
+                continue;
+            };
+            exercises.push(match self.compile(exercise, &sources, &root, out.path()) {
                 Ok(binary) => crate::grade::grade_exercise_with(exercise, &binary, methods)?,
                 Err(error) => {
                     ExerciseReport::unbuilt(exercise, "the exercise did not compile", &error)
@@ -139,7 +155,7 @@ impl Instructor {
         }
         Ok(Report {
             exercises,
-            unused: self.changed(submission).0,
+            unused: self.changed(&root).0,
         })
     }
 

@@ -13,38 +13,34 @@ use crate::cargo::build_timeout;
 use crate::exercises::Exercise;
 use crate::sandbox::BuildLimits;
 
+use super::layout::Sources;
 use super::recipe::Recipe;
 
-/// Compiles `exercise` from the submission at `submission` into `out` as
-/// `recipe` says, with the libraries' dependencies in `deps`; `Err` is the
-/// compiler's first error.
+/// Compiles `exercise` from its `sources` in the submission whose
+/// exercises are under `root` into `out` as `recipe` says, with the
+/// libraries' dependencies in `deps`; `Err` is the compiler's first error.
 pub(super) fn compile(
     recipe: &Recipe,
     deps: &[PathBuf],
     exercise: &Exercise,
-    submission: &Path,
+    sources: &Sources,
+    root: &Path,
     out: &Path,
 ) -> Result<PathBuf, String> {
-    let main = submission.join(exercise.package).join("src/main.rs");
-    if !main.is_file() {
-        return Err(format!(
-            "the submission has no {}/src/main.rs",
-            exercise.package
-        ));
-    }
+    let main = &sources.main;
     let binary = out.join(exercise.package);
     let limits = BuildLimits::new();
     let mut command = Command::new(rustc());
     command
         .envs(recipe.env.iter().map(|(k, v)| (k, v)))
-        .env("CARGO_MANIFEST_DIR", submission.join(exercise.package))
+        .env("CARGO_MANIFEST_DIR", &sources.dir)
         .arg("--crate-name")
         .arg(&recipe.crate_name)
         .arg("--edition")
         .arg(&recipe.edition)
         .args(["--crate-type", "bin", "--error-format=json"])
         .args(["-C", "debuginfo=0", "-C", "strip=debuginfo"])
-        .arg(&main)
+        .arg(main)
         .arg("-o")
         .arg(&binary);
     for dir in deps {
@@ -66,14 +62,15 @@ pub(super) fn compile(
         .process_group(0)
         .spawn()
         .map_err(|e| format!("could not run rustc: {e}"))?;
-    finish(child, &main).map(|()| binary)
+    finish(child, root).map(|()| binary)
 }
 
 /// Waits for `rustc` (killing its group at the build timeout); `Err` is
-/// its first error about `main`, or why it did not finish.
-fn finish(mut child: Child, main: &Path) -> Result<(), String> {
+/// its first error, with paths made relative to `root`, or why it did not
+/// finish.
+fn finish(mut child: Child, root: &Path) -> Result<(), String> {
     let stderr = child.stderr.take().expect("piped");
-    let root = submission_root(main);
+    let root = Some(root.to_path_buf());
     let reader = std::thread::spawn(move || {
         let mut first = None;
         for line in std::io::BufReader::new(stderr)
@@ -112,11 +109,6 @@ fn finish(mut child: Child, main: &Path) -> Result<(), String> {
             build_timeout().as_secs()
         )),
     }
-}
-
-/// The submission's root, seen from one of its exercises' `main.rs`.
-fn submission_root(main: &Path) -> Option<PathBuf> {
-    main.parent()?.parent()?.parent().map(Path::to_path_buf)
 }
 
 /// The compiler's first error and where, in two lines' worth, with the

@@ -5,12 +5,17 @@
 //! with the student's files in `/autograder/submission` and reads
 //! `/autograder/results/results.json` ([`formats::gradescope`](crate::formats::gradescope)).
 //!
-//! The zip holds the instructor's workspace (hidden checks included),
-//! `setup.sh` (installs Rust and builds the workspace once, so that grading
-//! compiles only the exercises) and `run_autograder`, which copies only the
-//! exercises' `src/` directories from the submission into the workspace,
-//! then grades. Every path starts from `AUTOGRADER_ROOT` (default
-//! `/autograder`), so the script can be tried in a fake tree.
+//! The zip holds the grading kit ([`kit`](super::kit): the handout's
+//! stubs with the instructor's grader and hidden checks, never a reference
+//! solution), `setup.sh` (installs Rust and builds the kit once, so that
+//! grading compiles only the exercises) and `run_autograder`, which grades
+//! the submission with the kit: its exercises' sources only, found as the
+//! workspace at the submission's root, in one folder, or as loose `qN.rs`
+//! files; an exercise not found scores 0, and the report says which were
+//! not found and which layouts are accepted. The full report goes to
+//! stdout, which Gradescope shows instructors only; `results.json` has
+//! what students may see. Every path starts from `AUTOGRADER_ROOT`
+//! (default `/autograder`), so the script can be tried in a fake tree.
 
 use std::fs;
 use std::io::Write;
@@ -48,72 +53,31 @@ pub fn write_failure(out: &Path, exit_code: i32, log: &Path) -> Result<(), Error
     )
 }
 
-/// Paths of the workspace that the zip leaves out.
-const LEFT_OUT: &[&str] = &[".git", "target"];
-
-/// Writes the autograder zip of the workspace at `workspace` to `zip_path`.
+/// Writes the autograder zip of the workspace at `workspace` to
+/// `zip_path`: the two scripts and the grading kit.
 pub fn write_zip(workspace: &Path, zip_path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
     if !workspace.join("Cargo.toml").is_file() {
         return Err(Error::NotAWorkspace(workspace.display().to_string()));
     }
-    let failed = |e: zip::result::ZipError| {
-        Error::io(
-            format!("write {}", zip_path.display()),
-            std::io::Error::other(e),
-        )
-    };
+    let kit = super::kit::files(workspace)?;
+    let written = |e: std::io::Error| Error::io(format!("write {}", zip_path.display()), e);
+    let failed = |e: zip::result::ZipError| written(std::io::Error::other(e));
     let file = fs::File::create(zip_path)
         .map_err(|e| Error::io(format!("create {}", zip_path.display()), e))?;
     let mut zip = zip::ZipWriter::new(file);
-    let script = SimpleFileOptions::default().unix_permissions(0o755);
-    for (name, text) in [("setup.sh", SETUP), ("run_autograder", RUN_AUTOGRADER)] {
-        zip.start_file(name, script).map_err(failed)?;
-        zip.write_all(text.as_bytes())
-            .map_err(|e| Error::io(format!("write {}", zip_path.display()), e))?;
+    let scripts = [("setup.sh", SETUP), ("run_autograder", RUN_AUTOGRADER)]
+        .map(|(name, text)| (Path::new(name), text.as_bytes(), 0o755));
+    let files = kit.iter().map(|f| {
+        let mode = fs::metadata(workspace.join(&f.path)).map_or(0o644, |m| m.permissions().mode());
+        (f.path.as_path(), f.text.as_slice(), mode & 0o777)
+    });
+    for (path, bytes, mode) in scripts.into_iter().chain(files) {
+        let options = SimpleFileOptions::default().unix_permissions(mode);
+        zip.start_file(path.to_string_lossy(), options)
+            .map_err(failed)?;
+        zip.write_all(bytes).map_err(written)?;
     }
-    add_dir(&mut zip, workspace, Path::new(""), zip_path)?;
     zip.finish().map_err(failed)?;
-    Ok(())
-}
-
-fn add_dir(
-    zip: &mut zip::ZipWriter<fs::File>,
-    root: &Path,
-    relative: &Path,
-    zip_path: &Path,
-) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = root.join(relative);
-    let mut entries: Vec<_> = fs::read_dir(&dir)
-        .map_err(|e| Error::io(format!("read {}", dir.display()), e))?
-        .flatten()
-        .collect();
-    entries.sort_by_key(fs::DirEntry::file_name);
-    for entry in entries {
-        let path = relative.join(entry.file_name());
-        if LEFT_OUT.iter().any(|left| path == Path::new(left)) {
-            continue;
-        }
-        let meta = entry
-            .metadata()
-            .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
-        if meta.is_dir() {
-            add_dir(zip, root, &path, zip_path)?;
-        } else if meta.is_file() {
-            let options =
-                SimpleFileOptions::default().unix_permissions(meta.permissions().mode() & 0o777);
-            zip.start_file(path.to_string_lossy(), options)
-                .map_err(|e| {
-                    Error::io(
-                        format!("write {}", zip_path.display()),
-                        std::io::Error::other(e),
-                    )
-                })?;
-            let bytes = fs::read(root.join(&path))
-                .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
-            zip.write_all(&bytes)
-                .map_err(|e| Error::io(format!("write {}", zip_path.display()), e))?;
-        }
-    }
     Ok(())
 }

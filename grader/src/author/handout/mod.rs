@@ -7,19 +7,21 @@
 //!   graded `not started` until the student writes it;
 //! - the instructor's material left out: the benchmark, the wrong-solution
 //!   fixtures and their golden reports, the grader's tests of itself (all
-//!   of `grader/tests/` but the three files that grade the student's work:
-//!   the test root `tests.rs`, `reference.rs`, which grades each exercise,
-//!   and `registry.rs`, which checks the registry against the workspace),
-//!   CI scripts, the instructor's README and benchmarks (see [`LEFT_OUT`]),
-//!   and every `INSTRUCTOR` region (hidden runs, and the test root's other
-//!   modules, among them);
+//!   of `grader/tests/` but `exercises.rs`, which grades the student's
+//!   work a line per exercise), CI scripts, the instructor's README and
+//!   benchmarks (see [`LEFT_OUT`]); every `HIDDEN` region (the hidden
+//!   runs) and `INSTRUCTOR` region replaced by its stub: in the manifests,
+//!   `cargo test` is made to run `exercises.rs` alone (the root's
+//!   `default-members`, the grader's `[lib]`), so a student sees a line
+//!   per exercise and none of the library's tests;
 //! - in `grader/withheld.txt`, how many hidden checks each exercise has, so
 //!   the student's report can say that more will run at grading;
 //! - a student README (what to do per exercise, how to check, how to
 //!   submit) and a GitHub Classroom workflow.
 //!
 //! It keeps `common` and the grader, so that the student runs `cargo test`
-//! and `cargo run -p grader` (or `cargo run -p grader -- watch`) at home.
+//! and `cargo run -p grader` (or `cargo run -p grader -- watch`) at home;
+//! `cargo test --workspace` still runs everything it has.
 
 pub mod regions;
 
@@ -29,6 +31,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::exercises::{self, EXERCISES};
+
+use regions::Audience;
 
 /// Paths of the instructor's workspace that the handout leaves out,
 /// relative to its root: directories whole, or single files.
@@ -41,18 +45,25 @@ pub const LEFT_OUT: &[&str] = &[
     "BENCHMARKS.md",
     "README.md",
     "grader/examples",
-    "grader/tests/golden",
-    "grader/tests/batch.rs",
-    "grader/tests/class.rs",
-    "grader/tests/docs.rs",
-    "grader/tests/golden.rs",
-    "grader/tests/handout.rs",
-    "grader/tests/hostile.rs",
-    "grader/tests/kernel_evidence.rs",
-    "grader/tests/report_formats.rs",
-    "grader/tests/verdicts.rs",
-    "grader/tests/wrong_solutions.rs",
 ];
+
+/// Where the grader's tests are: the handout keeps only [`STUDENT_TESTS`]
+/// of them, so that a test added for the instructor never ships.
+const GRADER_TESTS: &str = "grader/tests";
+
+/// The grader's tests the handout keeps: the one that grades the
+/// student's work, a line per exercise.
+pub const STUDENT_TESTS: &[&str] = &["grader/tests/exercises.rs"];
+
+/// Whether the handout leaves out `path` (relative to the root).
+fn left_out(path: &Path) -> bool {
+    let shown = path.to_string_lossy();
+    LEFT_OUT.iter().any(|left| shown == *left)
+        || shown == "grader/withheld.txt"
+        || (path.starts_with(GRADER_TESTS)
+            && path != Path::new(GRADER_TESTS)
+            && !STUDENT_TESTS.iter().any(|kept| shown == *kept))
+}
 
 /// What [`write()`] did.
 #[derive(Debug, Clone, Default)]
@@ -100,9 +111,7 @@ pub struct HandoutFile {
 /// The handout's files, made from the instructor's workspace at
 /// `workspace`, without writing anything.
 pub fn files(workspace: &Path) -> Result<Vec<HandoutFile>, Error> {
-    let mut files = Vec::new();
-    collect(workspace, Path::new(""), &mut files)?;
-    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut files = workspace_files(workspace, Audience::Students)?;
     files.push(HandoutFile {
         path: "grader/withheld.txt".into(),
         text: withheld().into_bytes(),
@@ -115,34 +124,50 @@ pub fn files(workspace: &Path) -> Result<Vec<HandoutFile>, Error> {
     });
     files.push(HandoutFile {
         path: ".github/workflows/classroom.yml".into(),
-        text: CLASSROOM_WORKFLOW.as_bytes().to_vec(),
+        text: classroom_workflow().into_bytes(),
         solution: Vec::new(),
     });
     Ok(files)
 }
 
-fn collect(root: &Path, relative: &Path, into: &mut Vec<HandoutFile>) -> Result<(), Error> {
+/// The workspace's files as `audience`'s copy has them, by path: the
+/// instructor's material left out ([`LEFT_OUT`]), regions replaced.
+pub(crate) fn workspace_files(
+    workspace: &Path,
+    audience: Audience,
+) -> Result<Vec<HandoutFile>, Error> {
+    let mut files = Vec::new();
+    collect(workspace, Path::new(""), audience, &mut files)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn collect(
+    root: &Path,
+    relative: &Path,
+    audience: Audience,
+    into: &mut Vec<HandoutFile>,
+) -> Result<(), Error> {
     let dir = root.join(relative);
     let entries =
         fs::read_dir(&dir).map_err(|e| Error::io(format!("read {}", dir.display()), e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(format!("read {}", dir.display()), e))?;
         let path = relative.join(entry.file_name());
-        let shown = path.to_string_lossy();
-        if LEFT_OUT.iter().any(|left| shown == *left) || shown == "grader/withheld.txt" {
+        if left_out(&path) {
             continue;
         }
         let kind = entry
             .file_type()
             .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
         if kind.is_dir() {
-            collect(root, &path, into)?;
+            collect(root, &path, audience, into)?;
         } else if kind.is_file() {
             let bytes = fs::read(root.join(&path))
                 .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
             into.push(match String::from_utf8(bytes) {
                 Ok(text) => {
-                    let stripped = regions::strip(&text)
+                    let stripped = regions::strip_for(&text, audience)
                         .map_err(|e| Error::Handout(format!("{}: {e}", path.display())))?;
                     HandoutFile {
                         path,
@@ -167,14 +192,33 @@ pub fn write(workspace: &Path, out: &Path) -> Result<Summary, Error> {
     if !workspace.join("Cargo.toml").is_file() {
         return Err(Error::NotAWorkspace(workspace.display().to_string()));
     }
+    let files = files(workspace)?;
+    write_files(workspace, out, &files)?;
+    Ok(Summary {
+        out: out.to_path_buf(),
+        files: files.len(),
+        solutions: files.iter().filter(|f| !f.solution.is_empty()).count(),
+        hidden_checks: EXERCISES.iter().map(exercises::hidden_checks).sum(),
+    })
+}
+
+/// Writes `files`, made from the workspace at `workspace`, into `out`,
+/// which must not exist or be empty; each keeps its file's permissions.
+pub(crate) fn write_files(
+    workspace: &Path,
+    out: &Path,
+    files: &[HandoutFile],
+) -> Result<(), Error> {
+    if !workspace.join("Cargo.toml").is_file() {
+        return Err(Error::NotAWorkspace(workspace.display().to_string()));
+    }
     if fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(Error::Handout(format!(
             "{} is not empty; give a new directory",
             out.display()
         )));
     }
-    let files = files(workspace)?;
-    for file in &files {
+    for file in files {
         let path = out.join(&file.path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
@@ -190,12 +234,7 @@ pub fn write(workspace: &Path, out: &Path) -> Result<Summary, Error> {
             let _ = fs::set_permissions(&path, permissions);
         }
     }
-    Ok(Summary {
-        out: out.to_path_buf(),
-        files: files.len(),
-        solutions: files.iter().filter(|f| !f.solution.is_empty()).count(),
-        hidden_checks: EXERCISES.iter().map(exercises::hidden_checks).sum(),
-    })
+    Ok(())
 }
 
 /// `grader/withheld.txt` for the handout: each exercise's hidden checks.
@@ -235,5 +274,17 @@ fn readme() -> String {
 /// The student README's text; `{exercises}` becomes the table.
 const STUDENT_README: &str = include_str!("README.student.md");
 
-/// The GitHub Classroom workflow the handout carries.
-pub const CLASSROOM_WORKFLOW: &str = include_str!("classroom.yml");
+/// The GitHub Classroom workflow the handout carries, with `{points}` to
+/// fill in.
+const CLASSROOM_WORKFLOW: &str = include_str!("classroom.yml");
+
+/// The handout's GitHub Classroom workflow. It grades with the kit that
+/// the organization's variables `GRADING_REPOSITORY` and `GRADING_REF`
+/// name, so that it is the same file in every student's repository (an
+/// edited one shows among the files changed outside the exercises), and
+/// the instructor moves every repository to another commit of the kit by
+/// changing one variable.
+pub fn classroom_workflow() -> String {
+    let points: u32 = EXERCISES.iter().map(|e| e.points).sum();
+    CLASSROOM_WORKFLOW.replace("{points}", &points.to_string())
+}

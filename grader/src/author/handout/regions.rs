@@ -6,9 +6,12 @@
 //! - `BEGIN SOLUTION` ... `END SOLUTION`: code the student writes. In the
 //!   reference it is ordinary code; in the handout the region is replaced
 //!   by its stub.
+//! - `BEGIN HIDDEN` ... `END HIDDEN`: the hidden checks, which the
+//!   platforms grade with (the grading kit, [`Audience::Grading`], keeps them) and
+//!   students do not see (the handout replaces the region by its stub).
 //! - `BEGIN INSTRUCTOR` ... `END INSTRUCTOR`: material only the instructor's
-//!   copy has (hidden runs, instructor-only tests, workspace members);
-//!   replaced by its stub too.
+//!   copy has (instructor-only tests, workspace members); replaced by its
+//!   stub in the handout and in the kit.
 //! - `STUB: <line>`, inside a region: a line of the stub, written into the
 //!   handout without the marker and at the marker's indentation. A region
 //!   without one is simply removed.
@@ -22,14 +25,27 @@ use std::fmt;
 pub enum Kind {
     /// Code the student writes.
     Solution,
+    /// The hidden checks: in the grading kit, not in the handout.
+    Hidden,
     /// What only the instructor's copy has.
     Instructor,
+}
+
+/// Who a copy of the workspace is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Students: the handout, every region replaced by its stub.
+    Students,
+    /// The platforms that grade: the grading kit, with the handout's stubs
+    /// and the `HIDDEN` regions as they are.
+    Grading,
 }
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Kind::Solution => "SOLUTION",
+            Kind::Hidden => "HIDDEN",
             Kind::Instructor => "INSTRUCTOR",
         })
     }
@@ -58,6 +74,8 @@ fn marker(line: &str) -> Marker<'_> {
     match body {
         "BEGIN SOLUTION" => Marker::Begin(Kind::Solution),
         "END SOLUTION" => Marker::End(Kind::Solution),
+        "BEGIN HIDDEN" => Marker::Begin(Kind::Hidden),
+        "END HIDDEN" => Marker::End(Kind::Hidden),
         "BEGIN INSTRUCTOR" => Marker::Begin(Kind::Instructor),
         "END INSTRUCTOR" => Marker::End(Kind::Instructor),
         _ => match body.strip_prefix("STUB:") {
@@ -111,11 +129,11 @@ pub struct Stripped {
     pub text: String,
     /// The lines taken out of `SOLUTION` regions (stub markers excepted).
     pub solution: Vec<String>,
-    /// How many regions of each kind: (solution, instructor).
+    /// How many regions of each kind: (solution, hidden and instructor).
     pub regions: (usize, usize),
 }
 
-/// Replaces every region of `text` by its stub.
+/// Replaces every region of `text` by its stub, as the handout has it.
 ///
 /// ```
 /// use grader::author::handout::regions::strip;
@@ -127,6 +145,14 @@ pub struct Stripped {
 /// # Ok::<(), grader::author::handout::regions::RegionError>(())
 /// ```
 pub fn strip(text: &str) -> Result<Stripped, RegionError> {
+    strip_for(text, Audience::Students)
+}
+
+/// `text` as `audience`'s copy has it: every region replaced by its stub,
+/// but the `HIDDEN` ones in the grading kit, which keep their lines (not
+/// their markers).
+pub fn strip_for(text: &str, audience: Audience) -> Result<Stripped, RegionError> {
+    let keeps = |kind: Kind| kind == Kind::Hidden && audience == Audience::Grading;
     let mut out = Stripped::default();
     let mut open: Option<(Kind, usize)> = None;
     // Whether the region just closed left nothing, after a blank line: a
@@ -143,7 +169,7 @@ pub fn strip(text: &str) -> Result<Stripped, RegionError> {
                 open = Some((kind, number));
                 match kind {
                     Kind::Solution => out.regions.0 += 1,
-                    Kind::Instructor => out.regions.1 += 1,
+                    Kind::Hidden | Kind::Instructor => out.regions.1 += 1,
                 }
             }
             (Marker::Begin(kind), Some((_, at))) => {
@@ -158,6 +184,7 @@ pub fn strip(text: &str) -> Result<Stripped, RegionError> {
                 gap = out.text.is_empty() || out.text.ends_with("\n\n");
             }
             (Marker::End(kind), _) => return Err(RegionError::Unopened { line: number, kind }),
+            (Marker::Stub(..), Some((kind, _))) if keeps(kind) => {}
             (Marker::Stub(indent, stub), Some(_)) => {
                 gap = false;
                 out.text.push_str(indent);
@@ -166,7 +193,8 @@ pub fn strip(text: &str) -> Result<Stripped, RegionError> {
             }
             (Marker::Stub(..), None) => return Err(RegionError::StrayStub { line: number }),
             (Marker::None, Some((Kind::Solution, _))) => out.solution.push(bare.to_owned()),
-            (Marker::None, Some((Kind::Instructor, _))) => {}
+            (Marker::None, Some((kind, _))) if keeps(kind) => out.text.push_str(line),
+            (Marker::None, Some((Kind::Hidden | Kind::Instructor, _))) => {}
             (Marker::None, None) => out.text.push_str(line),
         }
     }
@@ -232,6 +260,16 @@ mod tests {
             strip("// STUB: x\n"),
             Err(RegionError::StrayStub { line: 1 })
         );
+    }
+
+    #[test]
+    fn the_kit_keeps_hidden_regions_and_nothing_else() {
+        let text = "a\n// BEGIN HIDDEN\nh\n// STUB: s\n// END HIDDEN\n// BEGIN SOLUTION\n// STUB: t\nx\n// END SOLUTION\n// BEGIN INSTRUCTOR\ni\n// END INSTRUCTOR\nb\n";
+        assert_eq!(
+            strip_for(text, Audience::Grading).expect("balanced").text,
+            "a\nh\nt\nb\n"
+        );
+        assert_eq!(strip(text).expect("balanced").text, "a\ns\nt\nb\n");
     }
 
     #[test]
