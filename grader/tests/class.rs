@@ -154,3 +154,51 @@ fn each_verdict_comes_from_that_submission_alone() {
         "each submission's binaries are removed once graded"
     );
 }
+
+/// An untouched copy of the handout: its gradebook row says what its
+/// report says, the `todo!` it reached, not how the program exited.
+#[test]
+fn an_untouched_copy_says_todo_in_its_row_as_in_its_report() {
+    let class = tempfile::tempdir().expect("temp dir");
+    let untouched = class.path().join("untouched");
+    for file in grader::author::handout::files(&crate::workspace()).expect("the handout") {
+        let path = untouched.join(&file.path);
+        std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(&path, &file.text).expect("write");
+    }
+    let out = class.path().join("marks");
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .args(["--exercise", "q6", "--jobs", "1", "--out"])
+        .arg(&out)
+        .arg(&untouched)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let report = std::fs::read_to_string(out.join("untouched/report.txt")).expect("a report");
+    let row = report
+        .lines()
+        .find(|l| l.starts_with("q6    = q6-four-processes"))
+        .unwrap_or_else(|| panic!("a row for q6:\n{report}"));
+    let todo = row
+        .split("TODO  ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("TODO: {row}"));
+    let mut gradebook = csv::Reader::from_path(out.join("summary.csv")).expect("summary.csv");
+    let headers = gradebook.headers().expect("headers").clone();
+    let detail = headers
+        .iter()
+        .position(|h| h == "detail")
+        .expect("a detail column");
+    let record = gradebook
+        .records()
+        .next()
+        .expect("a row")
+        .expect("a record");
+    assert_eq!(&record[detail], format!("q6: TODO {todo}"), "{report}");
+    assert!(!record[detail].contains("exited with code"), "{record:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("read"))
+            .expect("JSON");
+    assert_eq!(json[0]["detail"], format!("q6: TODO {todo}"));
+}

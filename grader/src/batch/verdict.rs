@@ -70,7 +70,8 @@ impl Submission {
             .map_or(Points::ZERO, |report| report.score().0)
     }
 
-    /// The first thing wrong, in one line: a failed check, or the error.
+    /// The first thing wrong, in one line, as the report says it: the
+    /// `todo!` an exercise reached, a failed check, or the error.
     pub fn detail(&self) -> String {
         let report = match &self.outcome {
             Err(error) => return error.clone(),
@@ -78,6 +79,12 @@ impl Submission {
         };
         let whole = self.verdict() == Verdict::BuildFailed;
         let first = report.exercises.iter().find_map(|exercise| {
+            // As the report's table says it: a run that reached a
+            // placeholder failed every check because it was not started.
+            if let Some(todo) = exercise.not_started() {
+                let todo = todo.lines().next().unwrap_or_default();
+                return Some(format!("{}: TODO {todo}", exercise.id));
+            }
             exercise.runs.iter().find_map(|run| {
                 run.checks.iter().find_map(|check| {
                     check.failure.as_ref().map(|f| {
