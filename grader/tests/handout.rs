@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use grader::author::handout::{self, regions};
+use grader::author::watch;
 
 /// Where handout builds go: shared by the steps of this file.
 fn target_dir() -> PathBuf {
@@ -47,28 +48,46 @@ fn every_exercise_has_balanced_solution_regions() {
     }
 }
 
-/// Of the grader's tests, the handout keeps those that grade the
-/// student's work, which the student's `cargo test` runs: the test root
-/// with only their modules, the reference check and the registry check.
+/// Of the grader's tests, the handout keeps the one that grades the
+/// student's work, a line per exercise; its manifests make `cargo test`
+/// run that alone (not the library's tests, nor the grader's own).
 #[test]
-fn the_handout_keeps_only_the_tests_that_grade_the_student() {
+fn the_handout_keeps_only_the_test_that_grades_the_student() {
     let files = handout::files(&crate::workspace()).unwrap_or_else(|e| panic!("{e}"));
     let tests: Vec<String> = files
         .iter()
         .filter_map(|f| f.path.strip_prefix("grader/tests").ok())
         .map(|p| p.display().to_string())
         .collect();
-    assert_eq!(tests, ["reference.rs", "registry.rs", "tests.rs"]);
-    let root = files
+    assert_eq!(tests, ["exercises.rs"]);
+    let text = |path: &str| {
+        let file = files
+            .iter()
+            .find(|f| f.path == Path::new(path))
+            .unwrap_or_else(|| panic!("{path} in the handout"));
+        String::from_utf8(file.text.clone()).expect("text")
+    };
+    let root: toml_edit::DocumentMut = text("Cargo.toml").parse().expect("TOML");
+    let default_members = root["workspace"]["default-members"]
+        .as_array()
+        .expect("default-members");
+    assert_eq!(
+        default_members
+            .iter()
+            .filter_map(|m| m.as_str())
+            .collect::<Vec<_>>(),
+        ["grader"]
+    );
+    let grader: toml_edit::DocumentMut = text("grader/Cargo.toml").parse().expect("TOML");
+    assert_eq!(grader["lib"]["test"].as_bool(), Some(false));
+    assert_eq!(grader["lib"]["doctest"].as_bool(), Some(false));
+    let targets: Vec<&str> = grader["test"]
+        .as_array_of_tables()
+        .expect("test targets")
         .iter()
-        .find(|f| f.path == Path::new("grader/tests/tests.rs"))
-        .expect("the test root");
-    let modules: Vec<&str> = std::str::from_utf8(&root.text)
-        .expect("text")
-        .lines()
-        .filter_map(|l| l.strip_prefix("mod "))
+        .filter_map(|t| t["name"].as_str())
         .collect();
-    assert_eq!(modules, ["reference;", "registry;"]);
+    assert_eq!(targets, ["exercises"]);
 }
 
 #[test]
@@ -185,7 +204,8 @@ fn a_handout_round_trip() {
         "{report}"
     );
 
-    watch_turns_green_when_the_solution_is_saved(&students_grader, &out, &reference);
+    students_cargo_test_is_a_line_per_exercise(&out);
+    watch_grades_only_what_changed_and_quits_at_once(&students_grader, &out, &reference);
 
     // The reference's sources in the handout: full marks.
     for exercise in grader::EXERCISES {
@@ -200,12 +220,57 @@ fn a_handout_round_trip() {
     assert_eq!(graded.status.code(), Some(0), "{report}");
     assert!(report.contains("total 45/45"), "{report}");
 
-    gradescope_grades_the_solved_handout(dir.path(), &reference, &out);
+    let kit = the_gradescope_zip_is_the_kit(dir.path(), &reference);
+    gradescope_grades_what_was_handed_in(dir.path(), &kit, &reference, &out);
+    classroom_grades_with_the_kit(dir.path(), &kit, &reference, &out);
+}
+
+/// `cargo test` in the handout, as a student runs it: a line per
+/// exercise, every one graded though the first fails, nothing of the
+/// library's tests and no panic of a program on the screen.
+fn students_cargo_test_is_a_line_per_exercise(handout: &Path) {
+    let tested = Std::new(env!("CARGO"))
+        .current_dir(handout)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove(common::START_METHOD_ENV)
+        .args(["test", "--quiet"])
+        .output()
+        .expect("cargo runs");
+    let stdout = String::from_utf8_lossy(&tested.stdout);
+    let stderr = String::from_utf8_lossy(&tested.stderr);
+    assert!(
+        !tested.status.success(),
+        "nothing is written yet:\n{stdout}"
+    );
+    for exercise in grader::EXERCISES {
+        let lines: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("{:<4} {} ", exercise.id, exercise.package)))
+            .collect();
+        assert_eq!(lines.len(), 1, "one line for {}:\n{stdout}", exercise.id);
+        assert!(lines[0].contains("TODO  0/"), "{}", lines[0]);
+        assert!(lines[0].contains("todo!(\""), "{}", lines[0]);
+    }
+    assert!(
+        stdout.contains("0 of 6 exercises pass, 0/45 points"),
+        "{stdout}"
+    );
+    // libtest's lines (`running 95 tests`, `test result:`) come from no
+    // other test; a program's panic never reaches the screen.
+    let screen = format!("{stdout}{stderr}");
+    for line in screen.lines() {
+        assert!(
+            !line.starts_with("running ") && !line.starts_with("test result"),
+            "another test ran: {line}\n{screen}"
+        );
+        assert!(!line.contains("panicked"), "{line}\n{screen}");
+    }
 }
 
 /// Copies exercise `package`'s `src/` from `from` into `to`.
 fn copy_src(from: &Path, to: &Path, package: &str) {
     let src = from.join(package).join("src");
+    std::fs::create_dir_all(to.join(package).join("src")).expect("mkdir");
     for entry in std::fs::read_dir(&src).expect("src") {
         let entry = entry.expect("an entry");
         std::fs::copy(
@@ -216,20 +281,23 @@ fn copy_src(from: &Path, to: &Path, package: &str) {
     }
 }
 
-/// `grader watch -e q6` in a pseudo-terminal, read as the screen shows it.
+/// `grader watch` in a pseudo-terminal, read as the screen shows it.
 struct Watching {
     child: Child,
     screen: mpsc::Receiver<String>,
+    seen: String,
     keys: std::fs::File,
 }
 
 impl Watching {
-    fn start(grader: &Path, handout: &Path) -> Watching {
+    fn start(grader: &Path, handout: &Path, args: &[&str]) -> Watching {
         let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
         let terminal = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("dup"));
         let child = Std::new(grader)
             .env("CARGO_TARGET_DIR", target_dir())
-            .args(["watch", "-e", "q6", "--workspace"])
+            .arg("watch")
+            .args(args)
+            .arg("--workspace")
             .arg(handout)
             .stdin(terminal(&pty.slave))
             .stdout(terminal(&pty.slave))
@@ -254,24 +322,53 @@ impl Watching {
         Watching {
             child,
             screen,
+            seen: String::new(),
             keys: std::fs::File::from(pty.master),
         }
     }
 
-    /// Reads the screen until `text` shows (two minutes at most).
-    fn wait_for(&mut self, text: &str) {
+    /// Reads the screen until `text` shows after what was read before (two
+    /// minutes at most); returns what came up to it.
+    fn wait_for(&mut self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(120);
-        let mut seen = String::new();
-        while !seen.contains(text) {
+        while !self.seen.contains(text) {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.screen.recv_timeout(left) {
-                Ok(more) => seen.push_str(&more),
-                Err(_) => panic!("watch never showed {text:?}:\n{seen}"),
+                Ok(more) => self.seen.push_str(&more),
+                Err(_) => panic!("watch never showed {text:?}:\n{}", self.seen),
             }
         }
+        let end = self.seen.find(text).expect("shown") + text.len();
+        let shown: String = self.seen.drain(..end).collect();
+        shown
     }
 
-    /// Waits for the watch to end; asserts it ended cleanly.
+    /// What the screen shows meanwhile, without waiting.
+    fn so_far(&mut self) -> &str {
+        while let Ok(more) = self.screen.try_recv() {
+            self.seen.push_str(&more);
+        }
+        &self.seen
+    }
+
+    fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("a pid"))
+    }
+
+    /// CPU time (user and system, in clock ticks) of the watch and of the
+    /// gradings it has reaped, from `/proc/PID/stat`.
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("stat");
+        let fields: Vec<&str> = stat[stat.rfind(')').expect(")") + 2..].split(' ').collect();
+        // utime, stime, cutime, cstime: fields 14 to 17.
+        fields[11..15]
+            .iter()
+            .map(|f| f.parse::<u64>().expect("ticks"))
+            .sum()
+    }
+
+    /// Waits for the watch to end (ten seconds at most); asserts it ended
+    /// cleanly.
     fn ends_cleanly(mut self) {
         self.wait_for("watch: stopped");
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -286,26 +383,151 @@ impl Watching {
     }
 }
 
-/// The watch loop in a pseudo-terminal: red, then green once q6's solution
-/// is saved; `q` ends it cleanly, and so does Ctrl-C (SIGINT).
-fn watch_turns_green_when_the_solution_is_saved(grader: &Path, handout: &Path, reference: &Path) {
-    let mut watching = Watching::start(grader, handout);
-    watching.wait_for("0 of 1 exercises passing");
+/// Every process below `root`, from `/proc`.
+fn descendants(root: nix::unistd::Pid) -> Vec<nix::unistd::Pid> {
+    let all = grader::procfs::processes();
+    let mut found = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for (pid, _) in all.iter().filter(|(_, s)| s.ppid == parent) {
+            found.push(*pid);
+            parents.push(*pid);
+        }
+    }
+    found
+}
+
+/// The watch loop in a pseudo-terminal. It shows the exercise just saved
+/// when it fails (not the first in the list); what does not change a
+/// source's contents (a touch, a read, a save of the same text, a file
+/// outside the sources) grades nothing and costs no CPU; a change during
+/// a grading that hangs, then `q`, ends the loop at once with every
+/// process of that grading gone; Ctrl-C ends it too.
+fn watch_grades_only_what_changed_and_quits_at_once(
+    grader: &Path,
+    handout: &Path,
+    reference: &Path,
+) {
+    let main = handout.join("q6-four-processes/src/main.rs");
+    let stub = std::fs::read(&main).expect("the stub");
+    let mut watching = Watching::start(grader, handout, &[]);
+    let first = watching.wait_for("q quits)");
+    assert!(first.contains("0 of 6 exercises passing"), "{first}");
+    assert!(
+        first.contains("next: q1 (q1-why-multiprocessing)"),
+        "{first}"
+    );
+
+    // Threads instead of processes: q6 fails, and it is q6 that is shown.
+    std::fs::copy(reference.join("grader/examples/wrong_q6_threads.rs"), &main).expect("save");
+    let screen = watching.wait_for("q quits)");
+    assert!(
+        screen.contains("q6-four-processes/src/main.rs changed"),
+        "{screen}"
+    );
+    assert!(screen.contains("next: q6 (q6-four-processes)"), "{screen}");
+    assert!(screen.contains("q6 FAIL"), "{screen}");
+
+    // Idle, and things that change no source's contents.
+    let ticks = watching.cpu_ticks();
+    filetime_touch(&main);
+    let _ = std::fs::read(&main).expect("read");
+    std::fs::write(&main, std::fs::read(&main).expect("read")).expect("the same text");
+    std::fs::write(handout.join("q6-four-processes/notes.txt"), "notes").expect("write");
+    std::fs::create_dir_all(handout.join("q6-four-processes/target")).expect("mkdir");
+    std::fs::write(handout.join("q6-four-processes/target/x.rs"), "").expect("write");
+    std::thread::sleep(watch::SETTLE * 10);
+    assert!(
+        !watching.so_far().contains("changed"),
+        "graded without a change: {}",
+        watching.so_far()
+    );
+    let used = watching.cpu_ticks() - ticks;
+    assert!(used < 10, "{used} clock ticks of CPU while idle");
+
+    // The reference's q6: it passes, and the first not started is shown.
     copy_src(reference, handout, "q6-four-processes");
-    watching.wait_for("1 of 1 exercises passing");
+    let screen = watching.wait_for("q quits)");
+    assert!(screen.contains("1 of 6 exercises passing"), "{screen}");
+    assert!(screen.contains("next: q1"), "{screen}");
+
+    // A q6 that never ends; q while it is graded.
+    std::fs::write(
+        &main,
+        "fn main() { std::thread::sleep(std::time::Duration::from_secs(600)); }\n",
+    )
+    .expect("save");
+    watching.wait_for("changed: grading...");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let running = loop {
+        let below = descendants(watching.pid());
+        // The program itself, not the compiler: its argv[0] is its path.
+        let runs = below.iter().any(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let argv0 = c.split(|&b| b == 0).next().unwrap_or_default();
+                Path::new(&*String::from_utf8_lossy(argv0)).file_name()
+                    == Some("q6-four-processes".as_ref())
+            })
+        });
+        if runs {
+            break below;
+        }
+        assert!(Instant::now() < deadline, "the hanging q6 never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let asked = Instant::now();
     watching.keys.write_all(b"q").expect("type q");
     watching.ends_cleanly();
+    let took = asked.elapsed();
+    // The run's own timeout is 20 s: the loop did not wait for it.
+    assert!(took < Duration::from_secs(5), "quit took {took:?}");
+    let left: Vec<_> = running
+        .iter()
+        .filter(|&&pid| grader::procfs::stat(pid).is_some_and(|s| !s.is_zombie()))
+        .collect();
+    assert!(left.is_empty(), "left running: {left:?}");
+    std::fs::write(&main, &stub).expect("the stub back");
 
-    let mut watching = Watching::start(grader, handout);
-    watching.wait_for("1 of 1 exercises passing");
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(watching.child.id()).expect("a pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("Ctrl-C");
+    let mut watching = Watching::start(grader, handout, &["-e", "q6"]);
+    watching.wait_for("0 of 1 exercises passing");
+    nix::sys::signal::kill(watching.pid(), nix::sys::signal::Signal::SIGINT).expect("Ctrl-C");
     watching.ends_cleanly();
 }
 
-/// Gradescope's zip unpacked into a fake `/autograder`, the solved handout
-/// as the submission, and `run_autograder` run as Gradescope runs it.
-fn gradescope_grades_the_solved_handout(scratch: &Path, reference: &Path, solved: &Path) {
+/// Sets `path`'s times to now, as `touch` does, without writing it.
+fn filetime_touch(path: &Path) {
+    let file = std::fs::File::options()
+        .append(true)
+        .open(path)
+        .expect("open");
+    file.set_modified(std::time::SystemTime::now())
+        .expect("touch");
+}
+
+/// Every line of a reference solution that tells something, by exercise.
+fn solution_lines(reference: &Path) -> Vec<(String, String)> {
+    let mut lines = Vec::new();
+    for exercise in grader::EXERCISES {
+        let main = Path::new(exercise.package).join("src/main.rs");
+        let stripped =
+            regions::strip(&std::fs::read_to_string(reference.join(&main)).expect("the reference"))
+                .expect("balanced");
+        let also_given = |line: &str| stripped.text.lines().any(|g| g.trim() == line.trim());
+        for line in stripped.solution {
+            if regions::telling(&line) && !also_given(&line) {
+                lines.push((main.display().to_string(), line.trim().to_owned()));
+            }
+        }
+    }
+    lines
+}
+
+/// Gradescope's zip: the two scripts and the grading kit, which is the
+/// handout file for file but for the registry (whose hidden runs it has),
+/// `withheld.txt` and its README; in these and in every exercise's files,
+/// no line of any reference solution appears. Returns where it was
+/// unpacked (the kit, as Gradescope's `/autograder/source`).
+fn the_gradescope_zip_is_the_kit(scratch: &Path, reference: &Path) -> PathBuf {
     let zip_path = scratch.join("autograder.zip");
     let made = grader(&["gradescope"])
         .arg(&zip_path)
@@ -314,28 +536,88 @@ fn gradescope_grades_the_solved_handout(scratch: &Path, reference: &Path, solved
         .output()
         .expect("runs");
     assert!(made.status.success(), "{made:?}");
-    let root = scratch.join("autograder");
+    let source = scratch.join("autograder/source");
     let mut zip =
         zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("open")).expect("a zip");
-    zip.extract(root.join("source")).expect("unzip");
-    for script in ["setup.sh", "run_autograder"] {
-        assert!(
-            root.join("source").join(script).is_file(),
-            "{script} in the zip"
-        );
+    zip.extract(&source).expect("unzip");
+    let handout = handout::files(reference).unwrap_or_else(|e| panic!("{e}"));
+    let solutions = solution_lines(reference);
+    assert!(!solutions.is_empty());
+    let differs = [
+        "grader/src/exercises.rs",
+        "grader/withheld.txt",
+        "README.md",
+    ];
+    let scripts = ["setup.sh", "run_autograder"];
+    let mut registry_has_hidden = false;
+    for i in 0..zip.len() {
+        let mut file = zip.by_index(i).expect("an entry");
+        let name = file.name().to_owned();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).expect("read");
+        if scripts.contains(&name.as_str()) {
+            continue;
+        }
+        if !differs.contains(&name.as_str()) {
+            let given = handout
+                .iter()
+                .find(|f| f.path == Path::new(&name))
+                .unwrap_or_else(|| panic!("{name} is in the zip, not in the handout"));
+            assert!(given.text == bytes, "{name} is not the handout's");
+        }
+        // What the kit has that the handout has not (the hidden runs),
+        // and every exercise's files: no solution line.
+        let text = String::from_utf8_lossy(&bytes);
+        let handouts = handout
+            .iter()
+            .find(|f| f.path == Path::new(&name))
+            .map(|f| String::from_utf8_lossy(&f.text).into_owned())
+            .unwrap_or_default();
+        // An exercise's own solution, in its own file; any solution, in
+        // what the kit adds (one exercise's code shows the library's
+        // calls that another's solution makes).
+        let exercise = grader::EXERCISES
+            .iter()
+            .any(|e| Path::new(&name).starts_with(e.package));
+        for added in text
+            .lines()
+            .filter(|l| exercise || !handouts.lines().any(|h| h == *l))
+        {
+            let own = |from: &String| !exercise || *from == name;
+            for (from, line) in solutions.iter().filter(|(from, _)| own(from)) {
+                assert!(
+                    added.trim() != line,
+                    "{name} gives away {from}'s solution line {line:?}"
+                );
+            }
+        }
+        registry_has_hidden |= name == "grader/src/exercises.rs" && text.contains("hidden: true");
     }
-    // A submission as Gradescope stores an upload of the repository.
-    let submission = root.join("submission");
-    std::fs::create_dir_all(&submission).expect("mkdir");
-    for exercise in grader::EXERCISES {
-        let dest = submission.join(exercise.package).join("src");
-        std::fs::create_dir_all(&dest).expect("mkdir");
-        copy_src(solved, &submission, exercise.package);
+    for script in scripts {
+        assert!(source.join(script).is_file(), "{script} in the zip");
     }
+    assert!(registry_has_hidden, "the kit has the hidden checks");
+    source
+}
+
+/// Runs Gradescope's `run_autograder` in a fake `/autograder` whose
+/// submission is made by `hand_in`; returns `results.json` and the
+/// script's stdout (what Gradescope shows instructors only).
+fn run_autograder(
+    scratch: &Path,
+    name: &str,
+    kit: &Path,
+    hand_in: impl FnOnce(&Path),
+) -> (serde_json::Value, String) {
+    let root = scratch.join(name);
+    std::fs::create_dir_all(root.join("submission")).expect("mkdir");
+    std::os::unix::fs::symlink(kit, root.join("source")).expect("the kit as source");
+    hand_in(&root.join("submission"));
     let run = Std::new("bash")
         .arg(root.join("source/run_autograder"))
         .env("AUTOGRADER_ROOT", &root)
         .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove(common::START_METHOD_ENV)
         .output()
         .expect("bash runs");
     assert!(run.status.success(), "{run:?}");
@@ -343,18 +625,168 @@ fn gradescope_grades_the_solved_handout(scratch: &Path, reference: &Path, solved
         let log = std::fs::read_to_string(root.join("results/report.txt")).unwrap_or_default();
         panic!("no results.json ({e}):\n{log}")
     });
-    let results: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    (
+        serde_json::from_str(&text).expect("JSON"),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+    )
+}
+
+/// The kit graded by Gradescope's `run_autograder` in a fake
+/// `/autograder`: the solved workspace scores 45 with the hidden checks
+/// (which students see only once grades are published, and only as
+/// passed); an empty submission 0, saying which exercises were not found
+/// and which layouts are accepted; a folder holding q6 beside a loose
+/// q5.rs scores their 20 points, naming the four not found.
+fn gradescope_grades_what_was_handed_in(
+    scratch: &Path,
+    kit: &Path,
+    reference: &Path,
+    solved: &Path,
+) {
+    let (results, stdout) = run_autograder(scratch, "whole", kit, |submission| {
+        for exercise in grader::EXERCISES {
+            copy_src(solved, submission, exercise.package);
+        }
+    });
     let tests = results["tests"].as_array().expect("tests");
-    let max: u64 = tests
+    let max: f64 = tests
         .iter()
-        .map(|t| t["max_score"].as_u64().expect("whole"))
+        .map(|t| t["max_score"].as_f64().expect("a number"))
         .sum();
-    assert_eq!(max, 45, "{results}");
+    assert_eq!(max, 45.0, "{results}");
     assert_eq!(results["score"], 45, "{results}");
+    let hidden: Vec<&serde_json::Value> = tests
+        .iter()
+        .filter(|t| t["visibility"] == "after_published")
+        .collect();
     assert!(
-        tests.iter().any(|t| t["visibility"] == "after_published"),
-        "the instructor's grading runs the hidden checks: {results}"
+        !hidden.is_empty(),
+        "the kit runs the hidden checks: {results}"
     );
+    for test in &hidden {
+        assert!(
+            test["name"]
+                .as_str()
+                .is_some_and(|n| n.contains(": hidden run ")),
+            "{test}"
+        );
+    }
+    let visible = results["output"].as_str().expect("output");
+    assert!(!visible.contains("--upto 12"), "{visible}");
+    assert!(
+        stdout.contains("total 45/45"),
+        "the instructor's report, on stdout:\n{stdout}"
+    );
+
+    let (results, _) = run_autograder(scratch, "empty", kit, |_| {});
+    assert_eq!(results["score"], 0, "{results}");
+    let visible = results["output"].as_str().expect("output");
+    assert!(
+        visible.contains("none of the exercises (q1, q2, q3, q4, q5, q6)"),
+        "{visible}"
+    );
+    assert!(visible.contains("the workspace in one folder"), "{visible}");
+    assert!(visible.contains("loose files"), "{visible}");
+
+    let (results, _) = run_autograder(scratch, "partial", kit, |submission| {
+        let folder = submission.join("my-work");
+        copy_src(reference, &folder, "q6-four-processes");
+        std::fs::copy(reference.join("q5-pool/src/main.rs"), folder.join("q5.rs")).expect("copy");
+    });
+    assert_eq!(results["score"], 20, "{results}");
+    let visible = results["output"].as_str().expect("output");
+    assert!(
+        visible.contains("not found in the submission: q1, q2, q3, q4 (a submission is"),
+        "{visible}"
+    );
+}
+
+/// The Classroom workflow's grading step, run as it runs (in the kit, on
+/// the student's checkout) on a submission whose q5 is right, whose q6
+/// does not compile and which lacks the rest: the reporter's total is the
+/// points it records, which are the report's.
+fn classroom_grades_with_the_kit(scratch: &Path, kit: &Path, reference: &Path, solved: &Path) {
+    let submission = scratch.join("classroom-submission");
+    copy_src(solved, &submission, "q5-pool");
+    copy_src(reference, &submission, "q6-four-processes");
+    std::fs::write(
+        submission.join("q6-four-processes/src/main.rs"),
+        "fn main() { oops }\n",
+    )
+    .expect("write");
+    let graded = Std::new(env!("CARGO"))
+        .current_dir(kit)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove(common::START_METHOD_ENV)
+        .args(["run", "--quiet", "-p", "grader", "--", "--format", "github"])
+        .arg(&submission)
+        .output()
+        .expect("cargo runs");
+    assert_eq!(graded.status.code(), Some(0), "{graded:?}");
+    let reported = crate::report_formats::reporter(&String::from_utf8_lossy(&graded.stdout));
+    assert_eq!(reported.recorded, 10.0);
+    assert_eq!(reported.console, reported.recorded);
+    assert_eq!(reported.max, 45.0);
+    let log = String::from_utf8_lossy(&graded.stderr);
+    assert!(log.contains("total 10/45"), "{log}");
+    assert!(log.contains("error[E0425]"), "the compiler's error: {log}");
+}
+
+/// The workflow's step for a grading that wrote nothing, run as Actions
+/// runs it: one runner, an explicit 0 of the assignment's points and why
+/// (the log's last lines, or that the kit could not be checked out), which
+/// the reporter reads without error.
+#[test]
+fn the_workflow_explains_a_grading_that_could_not_run() {
+    let workflow = handout::classroom_workflow();
+    let step = workflow
+        .split("      - name: ")
+        .find(|s| s.starts_with("Explain a grading that could not run"))
+        .expect("the step");
+    let script: String = step
+        .split_once("        run: |\n")
+        .expect("its script")
+        .1
+        .lines()
+        .map_while(|l| {
+            l.strip_prefix("          ")
+                .or((l.is_empty()).then_some(""))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (kit, log, says) in [
+        (
+            "success",
+            "Compiling grader\nerror: could not compile `grader` at /home/runner/work/x/grader/src/lib.rs\n",
+            "could not compile `grader` at .../lib.rs",
+        ),
+        ("failure", "", "GRADING_TOKEN"),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("grading.log"), log).expect("write");
+        let env_file = dir.path().join("github_env");
+        std::fs::write(&env_file, "").expect("write");
+        let ran = Std::new("bash")
+            .args(["-eo", "pipefail", "-c", &script])
+            .current_dir(dir.path())
+            .env("GITHUB_ENV", &env_file)
+            .env("KIT", kit)
+            .env("POSSIBLE_POINTS", "45")
+            .output()
+            .expect("bash runs");
+        assert!(ran.status.success(), "{ran:?}");
+        let reported = crate::report_formats::reporter(
+            &std::fs::read_to_string(&env_file).expect("the variables"),
+        );
+        assert_eq!(
+            (reported.console, reported.recorded, reported.max),
+            (0.0, 0.0, 45.0)
+        );
+        let result = &reported.results[0];
+        assert_eq!(result["status"], "error");
+        let message = result["tests"][0]["message"].as_str().expect("why");
+        assert!(message.contains(says), "{message}");
+    }
 }
 
 /// `grader new` on a copy of this workspace's manifest and registry: the

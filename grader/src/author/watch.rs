@@ -1,71 +1,480 @@
 //! The student loop: `grader watch` grades the workspace, then again each
-//! time one of its files is saved, like rustlings' watch mode.
+//! time a source file's contents change, like rustlings' watch mode.
 //!
-//! Each grading prints how many exercises pass, then the first one that
-//! does not, with what was expected, what the program did and a hint (or
-//! which `todo!` it reached). Changes under `target/` and `.git/` are
-//! ignored, and changes that come while grading are taken together for the
-//! next one. `q` (the terminal is put in non-canonical mode, so no Enter is
-//! needed) or Ctrl-C ends the loop and puts the terminal back.
+//! # What wakes it
+//!
+//! The exercises' directories and `common/` are watched (with `notify`,
+//! inotify on Linux), not the workspace: `target/` and everything else
+//! never wake it. Of what the kernel reports, only a file made, removed,
+//! renamed or written counts (not a file opened or read, as the build
+//! itself does, nor its metadata touched), and only for a source file (a
+//! `.rs` or a `Cargo.toml`, not an editor's hidden swap file). Changes that
+//! come within [`SETTLE`] of each other are taken together; then the
+//! sources' contents are compared with those last graded, and nothing
+//! happens unless they differ (a file saved as it was). Idle, the loop
+//! blocks in the kernel and uses no CPU.
+//!
+//! # How it grades
+//!
+//! Each grading is a process of its own (this grader, `watch --once`), so
+//! that it can be stopped at once: this process is the subreaper of all it
+//! starts, and stopping a grading kills every process under it (cargo,
+//! the compiler, a run's sandbox and program), orphans included. A change
+//! during a grading stops it and grades again; `q` (no Enter needed: the
+//! terminal is put in non-canonical mode), Ctrl-D or Ctrl-C stops it and
+//! ends the loop, putting the terminal back.
+//!
+//! # What it shows
+//!
+//! How many exercises pass, a word for each, then one exercise: the one
+//! just saved if it does not pass, else the first that fails, else the
+//! first not started, with what was expected, what the program did and a
+//! hint (or which `todo!` it reached).
 
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Component, Path};
-use std::sync::mpsc;
+use std::os::unix::process::CommandExt;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{Pid, getpid};
+use notify::event::{EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
 
 use crate::error::Error;
-use crate::report::Report;
+use crate::exercises::{self, Exercise};
+use crate::grade::grade;
+use crate::procfs;
+use crate::report::{ExerciseReport, Report};
 use common::StartMethod;
 
-use crate::grade::grade;
+/// How long changes may keep coming and still be graded together.
+pub const SETTLE: Duration = Duration::from_millis(300);
 
 /// What the loop waits for.
 enum Wake {
-    /// A file of the workspace changed.
-    Changed,
-    /// `q`, Ctrl-C, or the end of standard input.
+    /// Source files changed (or were made, removed, renamed).
+    Changed(Vec<PathBuf>),
+    /// A grading ended: which one, and what it printed.
+    Graded(u64, String),
+    /// `q`, Ctrl-D, Ctrl-C, or the end of standard input.
     Quit,
 }
 
-/// Watches `workspace` and grades the exercises in `only` (all when
-/// empty) until the user quits.
-pub fn run(workspace: &Path, only: &[String]) -> Result<(), Error> {
+/// Watches the workspace at `workspace` and grades the exercises in
+/// `only` (all when empty) until the user quits, each grading a run of
+/// `grader` (this grader's executable) `watch --once`.
+pub fn run(workspace: &Path, only: &[String], grader: &Path) -> Result<(), Error> {
     let workspace = std::path::absolute(workspace)
         .map_err(|e| Error::io(format!("find {}", workspace.display()), e))?;
     if !workspace.join("Cargo.toml").is_file() {
         return Err(Error::NotAWorkspace(workspace.display().to_string()));
     }
+    let chosen = exercises::chosen(only)?;
+    // Whatever a grading starts, orphans included, comes to this process,
+    // so that stopping a grading finds it all.
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| Error::os("become the subreaper of the gradings", e))?;
     let (wake, woken) = mpsc::channel();
-    let files = wake.clone();
-    let root = workspace.clone();
+    let dirs = watched(&workspace, &chosen);
+    let _watcher = watch(&workspace, &dirs, wake.clone())?;
+    let _terminal = Terminal::keys_without_enter();
+    read_keys(wake.clone());
+    let signals = quit_on_signals(wake.clone())?;
+    let mut graded = fingerprint(&workspace, &dirs);
+    let mut grading = Grading::start(grader, &workspace, only, None, 1, &wake)?;
+    let mut focus: Option<&'static str> = None;
+    let mut generation = 1;
+    loop {
+        let changed = match woken.recv() {
+            Ok(Wake::Quit) | Err(_) => break,
+            Ok(Wake::Graded(done, text)) => {
+                if done == generation {
+                    show(&text);
+                    grading.finished();
+                }
+                continue;
+            }
+            Ok(Wake::Changed(paths)) => paths,
+        };
+        let Some(changed) = settle(&woken, changed, &mut |done, text| {
+            if done == generation {
+                show(&text);
+                grading.finished();
+            }
+        }) else {
+            break;
+        };
+        let now = fingerprint(&workspace, &dirs);
+        if now == graded {
+            continue;
+        }
+        graded = now;
+        focus = changed
+            .iter()
+            .rev()
+            .find_map(|path| exercise_of(&workspace, &chosen, path))
+            .or(focus);
+        grading.stop();
+        generation += 1;
+        let saved: Vec<String> = changed
+            .iter()
+            .filter_map(|p| p.strip_prefix(&workspace).ok())
+            .map(|p| p.display().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        println!("\n{} changed: grading...", saved.join(", "));
+        grading = Grading::start(grader, &workspace, only, focus, generation, &wake)?;
+    }
+    grading.stop();
+    signals.close();
+    println!("watch: stopped");
+    Ok(())
+}
+
+/// Grades once and prints what the loop shows: `watch --once`. `focus`
+/// names the exercise just saved.
+pub fn once(workspace: &Path, only: &[String], focus: Option<&str>) -> Result<(), Error> {
+    // A grading the loop started ends with the loop, however it ends.
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    if !workspace.join("Cargo.toml").is_file() {
+        return Err(Error::NotAWorkspace(workspace.display().to_string()));
+    }
+    let report = grade(workspace, only, &[StartMethod::Fork])?;
+    print!("{}", screen(&report, focus));
+    Ok(())
+}
+
+/// Takes the changes that follow `first` within [`SETTLE`] of each other
+/// together; `None` when the user quit meanwhile. Gradings that end
+/// meanwhile go to `graded`.
+fn settle(
+    woken: &Receiver<Wake>,
+    first: Vec<PathBuf>,
+    graded: &mut dyn FnMut(u64, String),
+) -> Option<Vec<PathBuf>> {
+    let mut changed = first;
+    loop {
+        match woken.recv_timeout(SETTLE) {
+            Ok(Wake::Changed(more)) => changed.extend(more),
+            Ok(Wake::Graded(done, text)) => graded(done, text),
+            Ok(Wake::Quit) | Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => return Some(changed),
+        }
+    }
+}
+
+/// The directories watched: each chosen exercise's and `common`'s.
+fn watched(workspace: &Path, chosen: &[&Exercise]) -> Vec<PathBuf> {
+    chosen
+        .iter()
+        .map(|e| e.package)
+        .chain(["common"])
+        .map(|dir| workspace.join(dir))
+        .filter(|dir| dir.is_dir())
+        .collect()
+}
+
+/// Starts watching `dirs` of the workspace at `workspace`; each change to
+/// a source file's contents is sent to `wake`.
+fn watch(
+    workspace: &Path,
+    dirs: &[PathBuf],
+    wake: Sender<Wake>,
+) -> Result<notify::RecommendedWatcher, Error> {
+    let failed = |e: notify::Error| Error::io("watch the sources", std::io::Error::other(e));
+    let root = workspace.to_path_buf();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && event.paths.iter().any(|p| counts(&root, p))
-        {
-            let _ = files.send(Wake::Changed);
+        let Ok(event) = event else { return };
+        if !changes_contents(event.kind) {
+            return;
+        }
+        let paths: Vec<PathBuf> = event
+            .paths
+            .into_iter()
+            .filter(|p| p.strip_prefix(&root).is_ok_and(is_source))
+            .collect();
+        if !paths.is_empty() {
+            let _ = wake.send(Wake::Changed(paths));
         }
     })
-    .map_err(|e| Error::io("watch the workspace", std::io::Error::other(e)))?;
-    watcher
-        .watch(&workspace, RecursiveMode::Recursive)
-        .map_err(|e| Error::io("watch the workspace", std::io::Error::other(e)))?;
-    let _terminal = Terminal::keys_without_enter();
-    let keys = wake.clone();
+    .map_err(failed)?;
+    for dir in dirs {
+        watcher
+            .watch(dir, RecursiveMode::Recursive)
+            .map_err(failed)?;
+    }
+    Ok(watcher)
+}
+
+/// Whether an event of this kind can change what a file holds: a file
+/// made, removed, renamed or written; not opened, read, closed, or its
+/// metadata changed.
+fn changes_contents(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Remove(_)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+    )
+}
+
+/// Whether `path` (relative to the workspace) is a source file: a `.rs`
+/// file or a `Cargo.toml`, in no hidden directory nor `target/`, and not
+/// itself hidden (an editor's swap file) or a backup (`~`).
+fn is_source(path: &Path) -> bool {
+    let hidden = path.components().any(|c| {
+        matches!(c, Component::Normal(name)
+            if name.to_string_lossy().starts_with('.') || name == "target")
+    });
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    !hidden && !name.ends_with('~') && (name.ends_with(".rs") || name == "Cargo.toml")
+}
+
+/// What the source files under `dirs` of the workspace at `workspace`
+/// hold: each one's path and a hash of its contents.
+fn fingerprint(workspace: &Path, dirs: &[PathBuf]) -> BTreeMap<PathBuf, u64> {
+    fn walk(workspace: &Path, dir: &Path, into: &mut BTreeMap<PathBuf, u64>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let source = path.strip_prefix(workspace).is_ok_and(is_source);
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() && is_source_dir(&path) => walk(workspace, &path, into),
+                Ok(kind) if kind.is_file() && source => {
+                    let mut hasher = DefaultHasher::new();
+                    std::fs::read(&path).unwrap_or_default().hash(&mut hasher);
+                    into.insert(path, hasher.finish());
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut sources = BTreeMap::new();
+    for dir in dirs {
+        walk(workspace, dir, &mut sources);
+    }
+    sources
+}
+
+fn is_source_dir(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| !n.to_string_lossy().starts_with('.') && n != "target")
+}
+
+/// The exercise whose directory holds `path`.
+fn exercise_of(workspace: &Path, chosen: &[&Exercise], path: &Path) -> Option<&'static str> {
+    let inside = path.strip_prefix(workspace).ok()?;
+    chosen
+        .iter()
+        .find(|e| inside.starts_with(e.package))
+        .map(|e| e.id)
+}
+
+/// A grading in progress: a run of `grader watch --once` in a process
+/// group of its own (so that Ctrl-C reaches only the loop), whose output a
+/// thread hands to the loop.
+struct Grading {
+    running: bool,
+}
+
+impl Grading {
+    fn start(
+        grader: &Path,
+        workspace: &Path,
+        only: &[String],
+        focus: Option<&str>,
+        generation: u64,
+        wake: &Sender<Wake>,
+    ) -> Result<Grading, Error> {
+        let mut command = Command::new(grader);
+        command
+            .arg("watch")
+            .arg("--once")
+            .arg("--workspace")
+            .arg(workspace);
+        for id in only {
+            command.arg("--exercise").arg(id);
+        }
+        if let Some(focus) = focus {
+            command.arg("--focus").arg(focus);
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::io(format!("run {}", grader.display()), e))?;
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let wake = wake.clone();
+        std::thread::spawn(move || {
+            let errors = std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            });
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            text.push_str(&errors.join().unwrap_or_default());
+            // Stopped gradings are reaped by `stop`; this one may be too.
+            let _ = child.wait();
+            let _ = wake.send(Wake::Graded(generation, text));
+        });
+        Ok(Grading { running: true })
+    }
+
+    fn finished(&mut self) {
+        self.running = false;
+    }
+
+    /// Stops the grading, if it is still going: kills every process this
+    /// one started, at any depth, and reaps those that came to it.
+    fn stop(&mut self) {
+        if std::mem::replace(&mut self.running, false) {
+            stop_everything_started();
+        }
+    }
+}
+
+/// Kills every process under this one (it is their subreaper, so the
+/// orphans of a killed grading are under it too), until none is left, or
+/// two seconds have passed.
+fn stop_everything_started() {
+    let me = getpid();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let tree = descendants(me);
+        if tree.is_empty() || std::time::Instant::now() >= deadline {
+            return;
+        }
+        for (pid, stat) in &tree {
+            if !stat.is_zombie() {
+                let _ = kill(*pid, Signal::SIGKILL);
+            } else if stat.ppid == me {
+                let _ = nix::sys::wait::waitpid(*pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Every process below `root`, parents before their children.
+fn descendants(root: Pid) -> Vec<(Pid, procfs::Stat)> {
+    let all = procfs::processes();
+    let mut found: Vec<(Pid, procfs::Stat)> = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for (pid, stat) in all.iter().filter(|(_, s)| s.ppid == parent) {
+            found.push((*pid, *stat));
+            parents.push(*pid);
+        }
+    }
+    found
+}
+
+/// Prints a grading's screen.
+fn show(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "\n{text}");
+    let _ = out.flush();
+}
+
+/// What the loop shows of a report: how many pass, a word for each
+/// exercise, then the one to look at (see the module's docs).
+pub fn screen(report: &Report, focus: Option<&str>) -> String {
+    let total = report.exercises.len();
+    let passing = report.exercises.iter().filter(|e| e.passed()).count();
+    let bar: String = (0..total)
+        .map(|i| if i < passing { '#' } else { '.' })
+        .collect();
+    let (earned, possible) = report.score();
+    let mut text =
+        format!("[{bar}] {passing} of {total} exercises passing, {earned}/{possible} points\n");
+    let words: Vec<String> = report
+        .exercises
+        .iter()
+        .map(|e| format!("{} {}", e.id, word(e)))
+        .collect();
+    text.push_str(&words.join("   "));
+    text.push('\n');
+    match next(report, focus) {
+        None => text.push_str("every exercise passes every check\n"),
+        Some(exercise) => {
+            text.push_str(&format!("next: {} ({})\n", exercise.id, exercise.package));
+            if let Some(todo) = exercise.not_started() {
+                text.push_str(&format!("  TODO  {}\n", crate::escape::control_chars(todo)));
+            } else if let Some(run) = exercise.runs.iter().find(|r| !r.passed()) {
+                text.push_str(&run.to_string());
+            }
+        }
+    }
+    text.push_str("(save a file to grade again; q quits)\n");
+    text
+}
+
+/// A word for how an exercise stands.
+fn word(exercise: &ExerciseReport) -> &'static str {
+    if exercise.passed() {
+        "pass"
+    } else if exercise.not_started().is_some() {
+        "TODO"
+    } else {
+        "FAIL"
+    }
+}
+
+/// The exercise to show: `focus` (the one just saved) if it does not
+/// pass, else the first that fails, else the first not started.
+fn next<'a>(report: &'a Report, focus: Option<&str>) -> Option<&'a ExerciseReport> {
+    let failing = |e: &&ExerciseReport| !e.passed();
+    report
+        .exercises
+        .iter()
+        .filter(failing)
+        .find(|e| Some(e.id) == focus)
+        .or_else(|| {
+            report
+                .exercises
+                .iter()
+                .filter(failing)
+                .find(|e| e.not_started().is_none())
+        })
+        .or_else(|| report.exercises.iter().find(failing))
+}
+
+/// Reads keys on a thread of its own: `q`, Ctrl-D or the end of standard
+/// input sends [`Wake::Quit`].
+fn read_keys(wake: Sender<Wake>) {
     std::thread::spawn(move || {
         let mut byte = [0u8; 1];
         let mut stdin = std::io::stdin();
         loop {
             match stdin.read(&mut byte) {
-                Ok(1) if byte[0] != b'q' => continue,
+                Ok(1) if !matches!(byte[0], b'q' | b'Q' | 4) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 _ => {
-                    let _ = keys.send(Wake::Quit);
+                    let _ = wake.send(Wake::Quit);
                     return;
                 }
             }
         }
     });
+}
+
+/// Sends [`Wake::Quit`] on Ctrl-C (SIGINT) or SIGTERM.
+fn quit_on_signals(wake: Sender<Wake>) -> Result<signal_hook::iterator::Handle, Error> {
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
@@ -77,70 +486,7 @@ pub fn run(workspace: &Path, only: &[String]) -> Result<(), Error> {
             let _ = wake.send(Wake::Quit);
         }
     });
-    let methods = [StartMethod::Fork];
-    loop {
-        let report = grade(&workspace, only, &methods);
-        show(&report);
-        // Wait for a change; take those that follow within a moment together.
-        match woken.recv() {
-            Ok(Wake::Changed) => {}
-            Ok(Wake::Quit) | Err(_) => break,
-        }
-        let mut quit = false;
-        while let Ok(more) = woken.recv_timeout(Duration::from_millis(200)) {
-            quit |= matches!(more, Wake::Quit);
-        }
-        if quit {
-            break;
-        }
-    }
-    handle.close();
-    println!("watch: stopped");
-    Ok(())
-}
-
-/// Whether a change at `path` calls for grading again: not under
-/// `target/` or `.git/`.
-fn counts(root: &Path, path: &Path) -> bool {
-    let Ok(inside) = path.strip_prefix(root) else {
-        return false;
-    };
-    !inside
-        .components()
-        .any(|c| matches!(c, Component::Normal(name) if name == "target" || name == ".git"))
-}
-
-/// Prints the progress and the first exercise that does not pass.
-fn show(report: &Result<Report, Error>) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out);
-    let report = match report {
-        Ok(report) => report,
-        Err(error) => {
-            let _ = writeln!(out, "could not grade: {error}");
-            let _ = writeln!(out, "(save a file to grade again; q quits)");
-            return;
-        }
-    };
-    let total = report.exercises.len();
-    let passing = report.exercises.iter().filter(|e| e.passed()).count();
-    let bar: String = (0..total)
-        .map(|i| if i < passing { '#' } else { '.' })
-        .collect();
-    let _ = writeln!(out, "[{bar}] {passing} of {total} exercises passing");
-    match report.exercises.iter().find(|e| !e.passed()) {
-        None => {
-            let _ = writeln!(out, "every exercise passes every check");
-        }
-        Some(exercise) => {
-            let _ = writeln!(out, "next: {} ({})", exercise.id, exercise.package);
-            if let Some(run) = exercise.runs.iter().find(|r| !r.passed()) {
-                let _ = write!(out, "{run}");
-            }
-        }
-    }
-    let _ = writeln!(out, "(save a file to grade again; q quits)");
-    let _ = out.flush();
+    Ok(handle)
 }
 
 /// The terminal in non-canonical mode without echo while watching, so
@@ -176,5 +522,48 @@ impl Drop for Terminal {
                 saved,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_source_files_count() {
+        for path in [
+            "q6-four-processes/src/main.rs",
+            "common/Cargo.toml",
+            "common/src/pool/mod.rs",
+        ] {
+            assert!(is_source(Path::new(path)), "{path}");
+        }
+        for path in [
+            "q6-four-processes/src/.main.rs.swp",
+            "q6-four-processes/src/main.rs~",
+            "q6-four-processes/target/debug/build/x.rs",
+            "common/.git/index",
+            "q6-four-processes/src/notes.txt",
+        ] {
+            assert!(!is_source(Path::new(path)), "{path}");
+        }
+    }
+
+    #[test]
+    fn reading_a_file_is_no_change() {
+        use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, MetadataKind};
+        assert!(!changes_contents(EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!changes_contents(EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!changes_contents(EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::Any
+        ))));
+        assert!(changes_contents(EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(changes_contents(EventKind::Create(CreateKind::File)));
     }
 }

@@ -94,7 +94,8 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR", default_value = ".")]
         workspace: PathBuf,
     },
-    /// Grade again whenever a file of the workspace is saved; q quits.
+    /// Grade again whenever an exercise's (or common's) source changes; q
+    /// or Ctrl-C quits.
     Watch {
         /// The workspace to watch.
         #[arg(long, value_name = "DIR", default_value = ".")]
@@ -103,6 +104,14 @@ pub(crate) enum Command {
         /// Watch only this exercise; repeat for several.
         #[arg(short = 'e', long = "exercise", value_name = "ID")]
         only: Vec<String>,
+
+        /// Grade once, print what watch shows, and end.
+        #[arg(long)]
+        once: bool,
+
+        /// With --once: the exercise just saved, shown first if it fails.
+        #[arg(long, value_name = "ID", requires = "once", hide = true)]
+        focus: Option<String>,
     },
     /// Write Gradescope's autograder zip (setup.sh, run_autograder and the
     /// grading kit) to FILE.

@@ -85,7 +85,21 @@ fn author(command: &Command) -> Result<(), Error> {
         }
         Command::Handout { out, workspace } => print!("{}", handout::write(workspace, out)?),
         Command::Kit { out, workspace } => print!("{}", kit::write(workspace, out)?),
-        Command::Watch { workspace, only } => watch::run(workspace, only)?,
+        Command::Watch {
+            workspace,
+            only,
+            once: true,
+            focus,
+        } => watch::once(workspace, only, focus.as_deref())?,
+        Command::Watch {
+            workspace, only, ..
+        } => {
+            let grader = std::env::current_exe().map_err(|e| Error::Io {
+                what: "find the grader's executable".to_owned(),
+                source: e,
+            })?;
+            watch::run(workspace, only, &grader)?;
+        }
         Command::Gradescope { zip, workspace } => {
             gradescope::write_zip(workspace, zip)?;
             println!(
