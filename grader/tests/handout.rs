@@ -830,3 +830,60 @@ fn a_new_exercise_is_added_to_the_manifest_and_the_registry() {
     );
     assert!(registry.contains(grader::author::new::PLACEHOLDER));
 }
+
+/// What the handout leaves out wherever it is: a build's `target/` and the
+/// files the grader writes, so that no test output ever ships.
+#[test]
+fn no_build_or_grader_output_ships() {
+    for path in [
+        "target",
+        "q6-four-processes/target",
+        "grader/summary.csv",
+        "grader/summary.json",
+        "out/alice/report.txt",
+        "results.json",
+        "autograding.json",
+        "grader/tests/batch.rs",
+        "grader/tests/a-new-test.rs",
+    ] {
+        assert!(handout::left_out(Path::new(path)), "{path} ships");
+    }
+    for path in [
+        "q6-four-processes/src/main.rs",
+        "grader/tests/exercises.rs",
+        "common/Cargo.toml",
+    ] {
+        assert!(!handout::left_out(Path::new(path)), "{path} is left out");
+    }
+}
+
+/// The workspace holds no output of the grader nor a stray build: tests
+/// write into scratch directories, never the source tree (run after a
+/// whole `cargo test`, this finds what an earlier run left; CI checks the
+/// tree with git after the whole suite too).
+#[test]
+fn the_source_tree_holds_no_test_output() {
+    fn walk(root: &Path, relative: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(root.join(relative))
+            .expect("read")
+            .flatten()
+        {
+            let path = relative.join(entry.file_name());
+            if path == Path::new("target") || path == Path::new(".git") {
+                continue;
+            }
+            let name = entry.file_name();
+            if handout::GRADER_OUTPUTS.iter().any(|o| name == *o) || name == "target" {
+                found.push(path);
+            } else if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(root, &path, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&crate::workspace(), Path::new(""), &mut found);
+    assert!(
+        found.is_empty(),
+        "test output in the source tree: {found:?}"
+    );
+}

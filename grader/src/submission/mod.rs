@@ -129,6 +129,14 @@ impl Instructor {
         methods: &[StartMethod],
     ) -> Result<Report, Error> {
         let chosen = crate::exercises::chosen(only)?;
+        let kind = std::fs::metadata(submission)
+            .map_err(|e| Error::io(format!("read {}", submission.display()), e))?;
+        if !kind.is_dir() {
+            return Err(Error::io(
+                format!("read {}", submission.display()),
+                std::io::Error::other("not a directory"),
+            ));
+        }
         let Some(root) = layout::root(submission, &chosen) else {
             return Err(Error::NotASubmission(submission.display().to_string()));
         };

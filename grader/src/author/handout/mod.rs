@@ -55,10 +55,27 @@ const GRADER_TESTS: &str = "grader/tests";
 /// student's work, a line per exercise.
 pub const STUDENT_TESTS: &[&str] = &["grader/tests/exercises.rs"];
 
-/// Whether the handout leaves out `path` (relative to the root).
-fn left_out(path: &Path) -> bool {
+/// Files the grader writes (gradebooks, reports, platform files): test
+/// output, never a source, so never in a handout wherever it is found.
+pub const GRADER_OUTPUTS: &[&str] = &[
+    "summary.csv",
+    "summary.json",
+    "results.json",
+    "autograding.json",
+    "report.txt",
+];
+
+/// Whether the handout leaves out `path` (relative to the root): what
+/// [`LEFT_OUT`] names, any `target/` (a build's output), any of
+/// [`GRADER_OUTPUTS`], and the grader's tests but [`STUDENT_TESTS`].
+pub fn left_out(path: &Path) -> bool {
     let shown = path.to_string_lossy();
+    let output = path
+        .file_name()
+        .is_some_and(|name| GRADER_OUTPUTS.iter().any(|o| name == *o));
     LEFT_OUT.iter().any(|left| shown == *left)
+        || output
+        || path.file_name().is_some_and(|name| name == "target")
         || shown == "grader/withheld.txt"
         || (path.starts_with(GRADER_TESTS)
             && path != Path::new(GRADER_TESTS)
