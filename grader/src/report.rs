@@ -477,6 +477,13 @@ impl fmt::Display for Report {
                     String::new()
                 }
             )?;
+            if self.unused.iter().any(|p| p.starts_with(".github/")) {
+                writeln!(
+                    f,
+                    "a GitHub workflow was changed: the points GitHub Classroom recorded for this \
+                     copy may not come from the instructor's grading"
+                )?;
+            }
         }
         let missing: Vec<&ExerciseReport> =
             self.exercises.iter().filter(|e| e.is_not_found()).collect();

@@ -71,6 +71,12 @@ fn each_verdict_comes_from_that_submission_alone() {
         "// nothing expected\n",
     )
     .expect("write");
+    // The workflow edited to report whatever the student likes.
+    std::fs::write(
+        tampered.join(".github/workflows/classroom.yml"),
+        "on: push\njobs: {}\n",
+    )
+    .expect("write");
     let mark = class.path().join("build-script-ran");
     std::fs::write(
         tampered.join("q6-four-processes/build.rs"),
@@ -118,6 +124,7 @@ fn each_verdict_comes_from_that_submission_alone() {
         "grader/src/exercises.rs",
         "q6-four-processes/build.rs",
         ".cargo/config.toml",
+        ".github/workflows/classroom.yml",
     ] {
         assert!(
             tampered_report.contains(file),
@@ -127,6 +134,15 @@ fn each_verdict_comes_from_that_submission_alone() {
     assert!(
         tampered_report.contains("changed outside the exercises, not used"),
         "{tampered_report}"
+    );
+    assert!(
+        tampered_report.contains("a GitHub workflow was changed"),
+        "{tampered_report}"
+    );
+    assert!(
+        !report("right").contains("workflow"),
+        "{}",
+        report("right")
     );
     assert!(!mark.exists(), "the submission's build script ran");
     let wrong_report = report("wrong");
