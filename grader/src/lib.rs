@@ -39,7 +39,8 @@
 //! against the instructor's build ([`Instructor`]). Each run is then
 //! observed ([`observe`](mod@observe): in a sandbox of its own, traced by
 //! `ptrace`, its processes held at a rendezvous), judged into checks
-//! ([`judge()`]), and reported ([`Report`], with points). [`grade()`],
+//! ([`judge()`]), and reported ([`Report`], with [`points`](mod@points):
+//! every check worth its exact share). [`grade()`],
 //! [`grade_as`], [`grade_exercise`] and [`grade_run`] are the entry points,
 //! from a whole workspace down to one run of one binary.
 //!
@@ -47,13 +48,14 @@
 //!
 //! [`batch`](mod@batch) grades several submissions at once into a
 //! gradebook; [`formats`](mod@formats) writes what GitHub Classroom,
-//! Gradescope and Exercism read.
+//! Gradescope and Exercism read, from the report as students may see it
+//! ([`redact`](mod@redact): hidden runs told without detail).
 //!
 //! # Authoring
 //!
 //! [`author`](mod@author) makes things for people, apart from the engine:
-//! a new exercise, the students' handout, Gradescope's autograder, and the
-//! student's `watch` loop.
+//! a new exercise, the students' handout, the grading kit the platforms
+//! grade with, Gradescope's autograder, and the student's `watch` loop.
 //!
 //! # The command line
 //!

@@ -237,7 +237,7 @@ impl ExerciseReport {
     }
 
     /// The report of an exercise a submission does not have: one failed
-    /// `build` check, [`NOT_FOUND`] as its problem, where it was looked for
+    /// `build` check, "not found in the submission" as its problem, where it was looked for
     /// as what was got, and the layouts `accepted` as what was expected.
     /// It scores 0, as one not started does.
     pub fn not_found(

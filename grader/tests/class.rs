@@ -139,11 +139,7 @@ fn each_verdict_comes_from_that_submission_alone() {
         tampered_report.contains("a GitHub workflow was changed"),
         "{tampered_report}"
     );
-    assert!(
-        !report("right").contains("workflow"),
-        "{}",
-        report("right")
-    );
+    assert!(!report("right").contains("workflow"), "{}", report("right"));
     assert!(!mark.exists(), "the submission's build script ran");
     let wrong_report = report("wrong");
     assert!(

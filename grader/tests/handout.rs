@@ -887,3 +887,28 @@ fn the_source_tree_holds_no_test_output() {
         "test output in the source tree: {found:?}"
     );
 }
+
+/// The student README says how to hand in: Gradescope's layouts and
+/// leaving `target/` out, GitHub Classroom, and git for a handout that is
+/// no repository.
+#[test]
+fn the_student_readme_says_how_to_hand_in() {
+    let files = handout::files(&crate::workspace()).unwrap_or_else(|e| panic!("{e}"));
+    let readme = files
+        .iter()
+        .find(|f| f.path == Path::new("README.md"))
+        .map(|f| String::from_utf8_lossy(&f.text).into_owned())
+        .expect("a README");
+    for needed in [
+        "**Gradescope.**",
+        "without `target/`",
+        "zip -r submission.zip . -x 'target/*'",
+        "`q6.rs` or `q6-four-processes.rs`",
+        "**GitHub Classroom.**",
+        "This directory is not a git repository",
+        "`git init`",
+        "a line per exercise",
+    ] {
+        assert!(readme.contains(needed), "{needed:?} in:\n{readme}");
+    }
+}

@@ -119,7 +119,8 @@ impl Instructor {
 
     /// Grades the submission at `submission`: the exercises in `only` (all
     /// when empty), each compiled from its sources alone, wherever the
-    /// submission keeps them ([`layout`]), under each of `methods`. An
+    /// submission keeps them (at its root, in one folder, or as loose
+    /// `qN.rs` files), under each of `methods`. An
     /// exercise the submission does not have scores 0, its report saying
     /// where it was looked for; a submission that has none is refused.
     pub fn grade(
