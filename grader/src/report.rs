@@ -418,7 +418,16 @@ pub struct CheckRow {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<5} {:<26} {:>11}  verdict", "id", "check", "points")?;
+        // Wide enough for the longest share (`2.15625/2.15625`).
+        let width = self
+            .exercises
+            .iter()
+            .flat_map(ExerciseReport::checks)
+            .map(|row| format!("{}/{}", row.earned, row.possible).len())
+            .max()
+            .unwrap_or(0)
+            .max(11);
+        writeln!(f, "{:<5} {:<26} {:>width$}  verdict", "id", "check", "points")?;
         for exercise in &self.exercises {
             let short = if let Some(todo) = exercise.not_started() {
                 Some(("TODO", first_line(todo)))
@@ -431,7 +440,7 @@ impl fmt::Display for Report {
                 let shown = format!("0/{}", exercise.points);
                 writeln!(
                     f,
-                    "{:<5} {:<26} {shown:>11}  {word}  {}",
+                    "{:<5} {:<26} {shown:>width$}  {word}  {}",
                     exercise.id,
                     format!("= {}", exercise.package),
                     escape::control_chars(why)
@@ -442,7 +451,7 @@ impl fmt::Display for Report {
                 let shown = format!("{}/{}", row.earned, row.possible);
                 writeln!(
                     f,
-                    "{:<5} {:<26} {shown:>11}  {}",
+                    "{:<5} {:<26} {shown:>width$}  {}",
                     exercise.id,
                     row.kind.name(),
                     verdict(row.passed)
@@ -451,7 +460,7 @@ impl fmt::Display for Report {
             let shown = format!("{}/{}", exercise.score(), exercise.points);
             writeln!(
                 f,
-                "{:<5} {:<26} {shown:>11}  {}",
+                "{:<5} {:<26} {shown:>width$}  {}",
                 exercise.id,
                 format!("= {}", exercise.package),
                 verdict(exercise.passed())
