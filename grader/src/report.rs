@@ -427,7 +427,11 @@ impl fmt::Display for Report {
             .max()
             .unwrap_or(0)
             .max(11);
-        writeln!(f, "{:<5} {:<26} {:>width$}  verdict", "id", "check", "points")?;
+        writeln!(
+            f,
+            "{:<5} {:<26} {:>width$}  verdict",
+            "id", "check", "points"
+        )?;
         for exercise in &self.exercises {
             let short = if let Some(todo) = exercise.not_started() {
                 Some(("TODO", first_line(todo)))

@@ -503,30 +503,25 @@ fn failing_only_a_hidden_run_costs_points_on_every_platform() {
     let binary = crate::binaries()
         .get("wrong_q5_stops_at_ten")
         .expect("built");
-    let grade = |args: &[&str]| {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Graded with `--format format`, its files in `dir/format`.
+    let grade = |format: &str| {
         Command::cargo_bin("grader")
             .expect("the grader is built")
             .arg("--binary")
             .arg(binary)
-            .args(["--exercise", "q5"])
-            .args(args)
+            .args(["--exercise", "q5", "--format", format, "--out"])
+            .arg(dir.path().join(format))
             .output()
             .expect("runs")
     };
-    let dir = tempfile::tempdir().expect("temp dir");
     let read = |name: &str| -> Value {
         let text = std::fs::read_to_string(dir.path().join(name)).expect("written");
         serde_json::from_str(&text).expect("JSON")
     };
 
     // Text, the instructor's own: the hidden run in full, and points lost.
-    let json_out = dir.path().join("json");
-    let text = grade(&[
-        "--format",
-        "json",
-        "--out",
-        json_out.to_str().expect("utf-8"),
-    ]);
+    let text = grade("json");
     assert_eq!(text.status.code(), Some(1));
     let report = String::from_utf8_lossy(&text.stdout);
     let total = report
@@ -582,13 +577,7 @@ fn failing_only_a_hidden_run_costs_points_on_every_platform() {
     assert_nothing_hidden_or_local("results.json (Exercism)", &exercism);
 
     // Gradescope: the same score; the hidden tests shown after publication.
-    let gradescope_out = dir.path().join("gradescope");
-    let graded = grade(&[
-        "--format",
-        "gradescope",
-        "--out",
-        gradescope_out.to_str().expect("utf-8"),
-    ]);
+    let graded = grade("gradescope");
     assert_eq!(graded.status.code(), Some(1));
     let gradescope = read("gradescope/results.json");
     assert_eq!(gradescope["score"].as_f64(), Some(total), "{gradescope}");
@@ -605,7 +594,7 @@ fn failing_only_a_hidden_run_costs_points_on_every_platform() {
     assert_nothing_hidden_or_local("results.json (Gradescope)", &gradescope);
 
     // The workflow's variables, as Classroom's reporter reads them.
-    let github = grade(&["--format", "github"]);
+    let github = grade("github");
     assert_eq!(github.status.code(), Some(0));
     let reported = reporter(&String::from_utf8_lossy(&github.stdout));
     assert_eq!(reported.recorded, total);
