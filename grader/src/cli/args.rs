@@ -20,9 +20,10 @@ pub(crate) struct Args {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
 
-    /// The submissions to grade: workspace directories. With more than one,
-    /// or with --jobs, each gets a row in the gradebook and its own report
-    /// under --out.
+    /// The submissions to grade: copies of the workspace (or a folder
+    /// holding one, or loose q6.rs files). With more than one, or with
+    /// --jobs, each gets a row in the gradebook and its own report under
+    /// --out.
     #[arg(value_name = "PATH", default_value = ".")]
     pub(crate) paths: Vec<PathBuf>,
 
@@ -180,9 +181,9 @@ pub(crate) enum Format {
     /// OUT/autograding.json and Exercism's results.json (version 3) to
     /// OUT/results.json.
     Json,
-    /// The `result=<base64>` line a GitHub Actions step appends to
-    /// $GITHUB_OUTPUT for Classroom's reporter, on stdout (the table goes to
-    /// stderr); exits 0 whenever it graded.
+    /// For $GITHUB_ENV, on stdout: GRADER_RUNNERS and a <RUNNER>_RESULTS
+    /// (base64 JSON) per check, for Classroom's reporter; the table, as
+    /// students may see it, goes to stderr; exits 0 whenever it graded.
     Github,
     /// Gradescope's results.json to OUT/results.json.
     Gradescope,
