@@ -383,6 +383,23 @@ impl Watching {
     }
 }
 
+/// A watch left running by a failed assertion is asked to stop (SIGTERM,
+/// which stops its grading and all it started), then killed.
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let _ = nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Every process below `root`, from `/proc`.
 fn descendants(root: nix::unistd::Pid) -> Vec<nix::unistd::Pid> {
     let all = grader::procfs::processes();
