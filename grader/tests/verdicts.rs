@@ -178,9 +178,132 @@ fn the_deadline_holds_whatever_the_program_does() {
 }
 
 /// An honest program that writes a million lines to stderr gets full
-/// marks (what it costs to grade is measured in BENCHMARKS.md).
+/// marks (what it costs to grade is measured in BENCHMARKS.md), and every
+/// byte of its stderr is put down to the process that wrote it, by the
+/// kernel's account of each sender: the main process's two million bytes,
+/// and each child's line to that child.
 #[test]
 fn a_million_lines_of_stderr_do_not_cost_the_marks() {
-    let (report, _) = grade_q6("honest_loud_stderr", &[], Duration::from_secs(20));
+    let (seen, report) = observe_q6("honest_loud_stderr", &[]);
     assert!(report.passed(), "{report}");
+    let events = seen.traced.as_ref().expect("traced");
+    let mut by: Vec<(i32, u64)> = Vec::new();
+    for wrote in &seen.stderr.writers {
+        match by.iter_mut().find(|(pid, _)| *pid == wrote.pid.as_raw()) {
+            Some((_, bytes)) => *bytes += wrote.bytes,
+            None => by.push((wrote.pid.as_raw(), wrote.bytes)),
+        }
+    }
+    let main = by.iter().find(|(pid, _)| *pid == seen.main.as_raw());
+    assert_eq!(main, Some(&(seen.main.as_raw(), 2_000_000)), "{by:?}");
+    let children: Vec<i32> = events
+        .children_of(seen.main)
+        .map(|c| c.pid.as_raw())
+        .collect();
+    assert_eq!(children.len(), 4, "{children:?}");
+    for child in &children {
+        // "child N\n": eight bytes.
+        assert!(by.contains(&(*child, 8)), "child {child}: {by:?}");
+    }
+    assert_eq!(by.len(), 5, "{by:?}");
+    assert_eq!(seen.stderr.total, 2_000_000 + 4 * 8);
+}
+
+/// A run that hands its stderr to a process outside it (this test, at an
+/// abstract socket, which only a run without a network namespace of its
+/// own can reach): the bytes the outsider writes there are put down by the
+/// kernel to the outsider, so the output is not attributed, though the
+/// work is done right.
+#[test]
+#[expect(
+    unsafe_code,
+    reason = "descriptors received over a socket come as raw numbers"
+)]
+fn bytes_sent_by_a_process_outside_the_run_are_not_its_own() {
+    use nix::sys::socket::{
+        AddressFamily, Backlog, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr,
+        accept, bind, listen, recvmsg, socket,
+    };
+    use std::io::Write;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    let listener = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    let address = UnixAddr::new_abstract(b"grader-tests-stranger-output").expect("address");
+    bind(listener.as_raw_fd(), &address).expect("bind the abstract socket");
+    listen(&listener, Backlog::new(1).expect("backlog")).expect("listen");
+    let binary = crate::binaries()
+        .get("hostile_stranger_output")
+        .expect("fixture built");
+    let grader = std::process::Command::new(assert_cmd::cargo::cargo_bin("grader"))
+        .env(grader::SANDBOX_ENV, "off")
+        .arg("--binary")
+        .arg(binary)
+        .args(["--exercise", "q6"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the grader runs");
+    // Killed and reaped however the test ends.
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut grader = Reaped(grader);
+    let until = Instant::now() + Duration::from_secs(60);
+    let connection = loop {
+        match accept(listener.as_raw_fd()) {
+            // SAFETY: accept just returned it, owned by nothing else.
+            Ok(fd) => break unsafe { OwnedFd::from_raw_fd(fd) },
+            Err(nix::errno::Errno::EAGAIN) => {
+                let ended = grader.0.try_wait().expect("wait");
+                assert!(ended.is_none() && Instant::now() < until, "never connected");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    };
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let message = recvmsg::<()>(
+        connection.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .expect("recvmsg");
+    let fd = message
+        .cmsgs()
+        .expect("control messages")
+        .find_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("the run's stderr was sent");
+    // SAFETY: the kernel just installed it for this process.
+    let mut their_stderr = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    their_stderr
+        .write_all(b"from outside\n")
+        .expect("write into the run's stderr");
+    drop(their_stderr);
+    drop(connection);
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(grader.0.stdout.as_mut().expect("piped"), &mut stdout)
+        .expect("read the report");
+    let status = grader.0.wait().expect("wait");
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    let expected = format!(
+        "the output could not be attributed: 13 bytes of stderr were sent by process {}, which \
+         is not a process of the run",
+        std::process::id()
+    );
+    assert!(stdout.contains(&expected), "{stdout}");
 }

@@ -4,8 +4,9 @@
 //!
 //! Each check has a room of its own: [`exit status`](exit),
 //! [`output`](mod@output) (with stdout as written, line by line, and its
-//! account, `lines.rs`; who wrote each line, `attribution.rs`; whether the
-//! last lines came after the children, `order.rs`),
+//! account, `lines.rs`; who sent the bytes of stdout and stderr, by the
+//! kernel's account, `senders.rs`; who wrote each line, `attribution.rs`;
+//! whether the last lines came after the children, `order.rs`),
 //! [`processes`](mod@processes), [`concurrency`](mod@concurrency) and
 //! [`nothing left behind`](leftovers).
 
@@ -21,6 +22,7 @@ mod lines;
 mod order;
 mod output;
 mod processes;
+mod senders;
 
 use concurrency::concurrency;
 use exit::exit_status;

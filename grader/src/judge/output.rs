@@ -13,6 +13,7 @@ use crate::report::{Check, CheckKind, Failure};
 use super::attribution::attribution;
 use super::lines::unaccounted;
 use super::order::written_too_soon;
+use super::senders::strangers;
 
 pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     if let Some(facts) = run.facts {
@@ -39,6 +40,7 @@ pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Chec
     if problems.is_empty() {
         problems.extend(unaccounted(seen));
     }
+    problems.extend(strangers(seen));
     if problems.is_empty() {
         problems.extend(attribution(run, seen));
     }

@@ -79,7 +79,7 @@ mod rendezvous;
 mod waiter;
 mod watch;
 
-use std::fs::File;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -88,7 +88,7 @@ use nix::unistd::Pid;
 
 pub use crate::ending::Ending;
 pub use crate::trace::{Created, Events, Unjoined, WRITTEN_CAP, Written};
-pub use capture::{Captured, OUTPUT_CAP};
+pub use capture::{Captured, OUTPUT_CAP, Wrote};
 pub use checkin::CheckIn;
 
 use crate::error::Error;
@@ -165,17 +165,17 @@ pub struct Observation {
 /// output.
 struct Started {
     sandbox: Sandbox,
-    stdout: File,
-    stderr: File,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
     /// The names of the program's ends in `/proc/PID/fd`: stdout's,
     /// stderr's.
     names: [String; 2],
 }
 
-/// Launches `binary` as `run` says, its output to a fresh socket and pipe.
+/// Launches `binary` as `run` says, its output to fresh sockets.
 fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, Error> {
     let stdout = capture::socket()?;
-    let stderr = capture::pipe()?;
+    let stderr = capture::socket()?;
     let names = [stdout.name, stderr.name];
     let socket = dir.join("checkin.sock");
     let spec = Spec {
