@@ -86,7 +86,22 @@ pub fn run(workspace: &Path, only: &[String], grader: &Path) -> Result<(), Error
     read_keys(wake.clone());
     let signals = quit_on_signals(wake.clone())?;
     let mut graded = fingerprint(&workspace, &dirs);
-    let mut grading = Grading::start(grader, &workspace, only, None, 1, &wake)?;
+    // Gradings keep their temporary files here: one that is killed cannot
+    // remove its own, so they go when it is stopped, or with the loop.
+    let scratch = tempfile::tempdir()
+        .map_err(|e| Error::io("create a temporary directory for the gradings", e))?;
+    let start = |focus, generation| {
+        Grading::start(
+            grader,
+            &workspace,
+            only,
+            focus,
+            generation,
+            scratch.path(),
+            &wake,
+        )
+    };
+    let mut grading = start(None, 1)?;
     let mut focus: Option<&'static str> = None;
     let mut generation = 1;
     loop {
@@ -120,6 +135,7 @@ pub fn run(workspace: &Path, only: &[String], grader: &Path) -> Result<(), Error
             .find_map(|path| exercise_of(&workspace, &chosen, path))
             .or(focus);
         grading.stop();
+        clear(scratch.path());
         generation += 1;
         let saved: Vec<String> = changed
             .iter()
@@ -129,7 +145,7 @@ pub fn run(workspace: &Path, only: &[String], grader: &Path) -> Result<(), Error
             .into_iter()
             .collect();
         println!("\n{} changed: grading...", saved.join(", "));
-        grading = Grading::start(grader, &workspace, only, focus, generation, &wake)?;
+        grading = start(focus, generation)?;
     }
     grading.stop();
     signals.close();
@@ -295,10 +311,12 @@ impl Grading {
         only: &[String],
         focus: Option<&str>,
         generation: u64,
+        scratch: &Path,
         wake: &Sender<Wake>,
     ) -> Result<Grading, Error> {
         let mut command = Command::new(grader);
         command
+            .env("TMPDIR", scratch)
             .arg("watch")
             .arg("--once")
             .arg("--workspace")
@@ -345,6 +363,18 @@ impl Grading {
         if std::mem::replace(&mut self.running, false) {
             stop_everything_started();
         }
+    }
+}
+
+/// Removes what a stopped grading left in `scratch`.
+fn clear(scratch: &Path) {
+    for entry in std::fs::read_dir(scratch).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
     }
 }
 
