@@ -17,12 +17,15 @@ pub enum Error {
     #[error("{0} is not a workspace to grade (no Cargo.toml in it)")]
     NotAWorkspace(String),
     /// A directory to grade has none of the exercises.
-    #[error(
-        "{0} is not a submission: none of the exercises ({exercises}) is in it; {accepted}",
-        exercises = crate::exercises::EXERCISES.iter().map(|e| e.id).collect::<Vec<_>>().join(", "),
-        accepted = crate::submission::layout::ACCEPTED
-    )]
-    NotASubmission(String),
+    #[error("{path} is not a submission: none of the exercises ({exercises}) is in it; {accepted}")]
+    NotASubmission {
+        /// The directory.
+        path: String,
+        /// The exercises looked for, by id.
+        exercises: String,
+        /// The layouts a submission may have.
+        accepted: &'static str,
+    },
     /// An exercise's name was given where a directory belongs.
     #[error("{0} is not a directory to grade; to grade exercise {0} alone: --exercise {0}")]
     ExerciseAsPath(String),

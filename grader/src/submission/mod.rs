@@ -139,7 +139,15 @@ impl Instructor {
             ));
         }
         let Some(root) = layout::root(submission, &chosen) else {
-            return Err(Error::NotASubmission(submission.display().to_string()));
+            return Err(Error::NotASubmission {
+                path: submission.display().to_string(),
+                exercises: EXERCISES
+                    .iter()
+                    .map(|e| e.id)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                accepted: layout::ACCEPTED,
+            });
         };
         let out = tempfile::Builder::new()
             .prefix("grader-submission-")
