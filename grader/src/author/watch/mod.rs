@@ -31,26 +31,24 @@
 //! first not started, with what was expected, what the program did and a
 //! hint (or which `todo!` it reached).
 
-use std::collections::BTreeMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{IsTerminal, Read, Write};
-use std::os::unix::process::CommandExt;
-use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::{Pid, getpid};
-use notify::event::{EventKind, ModifyKind};
-use notify::{RecursiveMode, Watcher};
+use nix::sys::signal::Signal;
 
 use crate::error::Error;
-use crate::exercises::{self, Exercise};
+use crate::exercises;
 use crate::grade::grade;
-use crate::procfs;
 use crate::report::{ExerciseReport, Report};
 use common::StartMethod;
+
+mod changes;
+mod grading;
+
+use changes::{exercise_of, fingerprint, watch, watched};
+use grading::{Grading, clear};
 
 /// How long changes may keep coming and still be graded together.
 pub const SETTLE: Duration = Duration::from_millis(300);
@@ -183,235 +181,6 @@ fn settle(
             Err(RecvTimeoutError::Timeout) => return Some(changed),
         }
     }
-}
-
-/// The directories watched: each chosen exercise's and `common`'s.
-fn watched(workspace: &Path, chosen: &[&Exercise]) -> Vec<PathBuf> {
-    chosen
-        .iter()
-        .map(|e| e.package)
-        .chain(["common"])
-        .map(|dir| workspace.join(dir))
-        .filter(|dir| dir.is_dir())
-        .collect()
-}
-
-/// Starts watching `dirs` of the workspace at `workspace`; each change to
-/// a source file's contents is sent to `wake`.
-fn watch(
-    workspace: &Path,
-    dirs: &[PathBuf],
-    wake: Sender<Wake>,
-) -> Result<notify::RecommendedWatcher, Error> {
-    let failed = |e: notify::Error| Error::io("watch the sources", std::io::Error::other(e));
-    let root = workspace.to_path_buf();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if !changes_contents(event.kind) {
-            return;
-        }
-        let paths: Vec<PathBuf> = event
-            .paths
-            .into_iter()
-            .filter(|p| p.strip_prefix(&root).is_ok_and(is_source))
-            .collect();
-        if !paths.is_empty() {
-            let _ = wake.send(Wake::Changed(paths));
-        }
-    })
-    .map_err(failed)?;
-    for dir in dirs {
-        watcher
-            .watch(dir, RecursiveMode::Recursive)
-            .map_err(failed)?;
-    }
-    Ok(watcher)
-}
-
-/// Whether an event of this kind can change what a file holds: a file
-/// made, removed, renamed or written; not opened, read, closed, or its
-/// metadata changed.
-fn changes_contents(kind: EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Create(_)
-            | EventKind::Remove(_)
-            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
-    )
-}
-
-/// Whether `path` (relative to the workspace) is a source file: a `.rs`
-/// file or a `Cargo.toml`, in no hidden directory nor `target/`, and not
-/// itself hidden (an editor's swap file) or a backup (`~`).
-fn is_source(path: &Path) -> bool {
-    let hidden = path.components().any(|c| {
-        matches!(c, Component::Normal(name)
-            if name.to_string_lossy().starts_with('.') || name == "target")
-    });
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    !hidden && !name.ends_with('~') && (name.ends_with(".rs") || name == "Cargo.toml")
-}
-
-/// What the source files under `dirs` of the workspace at `workspace`
-/// hold: each one's path and a hash of its contents.
-fn fingerprint(workspace: &Path, dirs: &[PathBuf]) -> BTreeMap<PathBuf, u64> {
-    fn walk(workspace: &Path, dir: &Path, into: &mut BTreeMap<PathBuf, u64>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let source = path.strip_prefix(workspace).is_ok_and(is_source);
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() && is_source_dir(&path) => walk(workspace, &path, into),
-                Ok(kind) if kind.is_file() && source => {
-                    let mut hasher = DefaultHasher::new();
-                    std::fs::read(&path).unwrap_or_default().hash(&mut hasher);
-                    into.insert(path, hasher.finish());
-                }
-                _ => {}
-            }
-        }
-    }
-    let mut sources = BTreeMap::new();
-    for dir in dirs {
-        walk(workspace, dir, &mut sources);
-    }
-    sources
-}
-
-fn is_source_dir(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| !n.to_string_lossy().starts_with('.') && n != "target")
-}
-
-/// The exercise whose directory holds `path`.
-fn exercise_of(workspace: &Path, chosen: &[&Exercise], path: &Path) -> Option<&'static str> {
-    let inside = path.strip_prefix(workspace).ok()?;
-    chosen
-        .iter()
-        .find(|e| inside.starts_with(e.package))
-        .map(|e| e.id)
-}
-
-/// A grading in progress: a run of `grader watch --once` in a process
-/// group of its own (so that Ctrl-C reaches only the loop), whose output a
-/// thread hands to the loop.
-struct Grading {
-    running: bool,
-}
-
-impl Grading {
-    fn start(
-        grader: &Path,
-        workspace: &Path,
-        only: &[String],
-        focus: Option<&str>,
-        generation: u64,
-        scratch: &Path,
-        wake: &Sender<Wake>,
-    ) -> Result<Grading, Error> {
-        let mut command = Command::new(grader);
-        command
-            .env("TMPDIR", scratch)
-            .arg("watch")
-            .arg("--once")
-            .arg("--workspace")
-            .arg(workspace);
-        for id in only {
-            command.arg("--exercise").arg(id);
-        }
-        if let Some(focus) = focus {
-            command.arg("--focus").arg(focus);
-        }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| Error::io(format!("run {}", grader.display()), e))?;
-        let mut stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
-        let wake = wake.clone();
-        std::thread::spawn(move || {
-            let errors = std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = stderr.read_to_string(&mut text);
-                text
-            });
-            let mut text = String::new();
-            let _ = stdout.read_to_string(&mut text);
-            text.push_str(&errors.join().unwrap_or_default());
-            // Stopped gradings are reaped by `stop`; this one may be too.
-            let _ = child.wait();
-            let _ = wake.send(Wake::Graded(generation, text));
-        });
-        Ok(Grading { running: true })
-    }
-
-    fn finished(&mut self) {
-        self.running = false;
-    }
-
-    /// Stops the grading, if it is still going: kills every process this
-    /// one started, at any depth, and reaps those that came to it.
-    fn stop(&mut self) {
-        if std::mem::replace(&mut self.running, false) {
-            stop_everything_started();
-        }
-    }
-}
-
-/// Removes what a stopped grading left in `scratch`.
-fn clear(scratch: &Path) {
-    for entry in std::fs::read_dir(scratch).into_iter().flatten().flatten() {
-        let path = entry.path();
-        let _ = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-    }
-}
-
-/// Kills every process under this one (it is their subreaper, so the
-/// orphans of a killed grading are under it too), until none is left, or
-/// two seconds have passed.
-fn stop_everything_started() {
-    let me = getpid();
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        let tree = descendants(me);
-        if tree.is_empty() || std::time::Instant::now() >= deadline {
-            return;
-        }
-        for (pid, stat) in &tree {
-            if !stat.is_zombie() {
-                let _ = kill(*pid, Signal::SIGKILL);
-            } else if stat.ppid == me {
-                let _ = nix::sys::wait::waitpid(*pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Every process below `root`, parents before their children.
-fn descendants(root: Pid) -> Vec<(Pid, procfs::Stat)> {
-    let all = procfs::processes();
-    let mut found: Vec<(Pid, procfs::Stat)> = Vec::new();
-    let mut parents = vec![root];
-    while let Some(parent) = parents.pop() {
-        for (pid, stat) in all.iter().filter(|(_, s)| s.ppid == parent) {
-            found.push((*pid, *stat));
-            parents.push(*pid);
-        }
-    }
-    found
 }
 
 /// Prints a grading's screen.
@@ -552,48 +321,5 @@ impl Drop for Terminal {
                 saved,
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_source_files_count() {
-        for path in [
-            "q6-four-processes/src/main.rs",
-            "common/Cargo.toml",
-            "common/src/pool/mod.rs",
-        ] {
-            assert!(is_source(Path::new(path)), "{path}");
-        }
-        for path in [
-            "q6-four-processes/src/.main.rs.swp",
-            "q6-four-processes/src/main.rs~",
-            "q6-four-processes/target/debug/build/x.rs",
-            "common/.git/index",
-            "q6-four-processes/src/notes.txt",
-        ] {
-            assert!(!is_source(Path::new(path)), "{path}");
-        }
-    }
-
-    #[test]
-    fn reading_a_file_is_no_change() {
-        use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, MetadataKind};
-        assert!(!changes_contents(EventKind::Access(AccessKind::Open(
-            AccessMode::Any
-        ))));
-        assert!(!changes_contents(EventKind::Access(AccessKind::Close(
-            AccessMode::Read
-        ))));
-        assert!(!changes_contents(EventKind::Modify(ModifyKind::Metadata(
-            MetadataKind::Any
-        ))));
-        assert!(changes_contents(EventKind::Modify(ModifyKind::Data(
-            DataChange::Any
-        ))));
-        assert!(changes_contents(EventKind::Create(CreateKind::File)));
     }
 }
