@@ -311,7 +311,8 @@ impl<R: DeserializeOwned + 'static> AsyncResult<R> {
 
     pub(super) fn fetch(self, timeout: Option<Duration>) -> Result<R> {
         let mut inner = lock(&self.claim.inner);
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too long for the clock is no deadline, not a panic.
+        let deadline = timeout.and_then(crate::sys::deadline_in);
         inner.wait(self.claim.batch, deadline, self.done)?;
         if !inner
             .batches

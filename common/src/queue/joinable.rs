@@ -1,7 +1,6 @@
 //! [`JoinableQueue`]: a [`Queue`] that counts unfinished values, like
 //! `multiprocessing.JoinableQueue`.
 
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -145,7 +144,6 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn join(&self) -> Result<()> {
-        while !self.all_done.wait(Duration::from_secs(60))? {}
-        Ok(())
+        self.all_done.wait()
     }
 }

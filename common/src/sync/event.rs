@@ -11,7 +11,8 @@ use crate::sys::{Slots, deadline_in, futex};
 
 /// A flag that processes share and can wait on, like
 /// `multiprocessing.Event()`: [`wait`](Event::wait) returns once another
-/// process has [`set`](Event::set) it.
+/// process has [`set`](Event::set) it, and
+/// [`wait_timeout`](Event::wait_timeout) gives up after a while.
 ///
 /// It is two words of shared memory: the flag, and a generation that
 /// waiters sleep on (a futex) and `set` bumps.
@@ -20,10 +21,11 @@ use crate::sys::{Slots, deadline_in, futex};
 /// use std::time::Duration;
 ///
 /// let started = common::Event::new()?;
-/// assert!(!started.wait(Duration::from_millis(1))?);
+/// assert!(!started.wait_timeout(Duration::from_millis(1))?);
 /// started.set()?;
 /// assert!(started.is_set()?);
-/// assert!(started.wait(Duration::ZERO)?);
+/// started.wait()?;
+/// assert!(started.wait_timeout(Duration::ZERO)?);
 /// started.clear()?;
 /// assert!(!started.is_set()?);
 /// # Ok::<(), common::Error>(())
@@ -106,16 +108,43 @@ impl Event {
         Ok(())
     }
 
+    /// Waits until it is set, however long that takes, like
+    /// `event.wait()` (which then returns `True`).
+    ///
+    /// ```
+    /// use common::{Event, Process};
+    ///
+    /// fn go(ready: Event) {
+    ///     ready.set().expect("shared memory");
+    /// }
+    ///
+    /// let ready = Event::new()?;
+    /// let mut child = Process::with_args(go, ready.try_clone()?);
+    /// child.start()?;
+    /// ready.wait()?;
+    /// assert!(ready.is_set()?);
+    /// child.join()?;
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn wait(&self) -> Result<()> {
+        self.wait_until(None).map(drop)
+    }
+
     /// Waits until it is set or `timeout` passes, like
-    /// `event.wait(timeout)`; returns whether it is set.
+    /// `event.wait(timeout)`; returns whether it is set. Any `timeout` will
+    /// do: one too long for the clock (`Duration::MAX`) waits without end.
     ///
     /// ```
     /// let e = common::Event::new()?;
-    /// assert!(!e.wait(std::time::Duration::from_millis(1))?);
+    /// assert!(!e.wait_timeout(std::time::Duration::from_millis(1))?);
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn wait(&self, timeout: Duration) -> Result<bool> {
-        let deadline = deadline_in(timeout);
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
+        self.wait_until(deadline_in(timeout))
+    }
+
+    /// Waits until it is set or `deadline` passes (`None`: no deadline).
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<bool> {
         loop {
             let seen = self.words.word(GENERATION).load(SeqCst);
             if self.is_set()? {

@@ -1,6 +1,7 @@
 //! Timeouts too long for the clock (`Duration::MAX`): every timed call of
-//! the locks, queues and pipes takes one as a wait without end, and
-//! returns as soon as what it waits for is there, never panicking.
+//! the locks, queues, pipes, processes and pools takes one as a wait
+//! without end, and returns as soon as what it waits for is there, never
+//! panicking.
 
 use std::os::fd::AsFd;
 
@@ -20,7 +21,7 @@ fork_tests! {
         assert!(bounded.acquire_timeout(forever).expect("bounded").is_some());
         let event = Event::new().expect("event");
         event.set().expect("set");
-        assert!(event.wait(forever).expect("event"));
+        assert!(event.wait_timeout(forever).expect("event"));
         let condition = Condition::new().expect("condition");
         let mut guard = condition.acquire().expect("condition");
         assert!(guard.wait_for(|| true, Some(forever)).expect("wait_for"));
@@ -39,6 +40,14 @@ fork_tests! {
         assert_eq!(b.recv_timeout::<u8>(forever).expect("recv"), 1);
         a.send_bytes(b"raw").expect("send");
         assert_eq!(b.recv_bytes_timeout(forever).expect("recv"), b"raw");
+
+        let mut child = Process::new(|| {});
+        child.start().expect("start");
+        assert!(child.join_timeout(forever).expect("join"));
+        let mut pool = Pool::new(1).expect("pool");
+        let pending = pool.apply_async(double, 4).expect("queued");
+        assert!(pending.wait_timeout(forever).expect("wait"));
+        assert_eq!(pending.get_timeout(forever).expect("get"), 8);
     }
 
     /// A timed wait with nothing coming still ends when something comes:
@@ -50,6 +59,10 @@ fork_tests! {
         assert_eq!(queue.get_timeout(Duration::MAX).expect("get"), 7);
         child.join().expect("join");
     }
+}
+
+fn double(n: u32) -> u32 {
+    2 * n
 }
 
 fn put_seven(queue: Queue<u32>) {
