@@ -72,7 +72,8 @@
 //! | `BoundedSemaphore(n)`            | [`BoundedSemaphore`]                         | a release with every place free is [`Error::ReleasedTooOften`] (Python: `ValueError`) |
 //! | `Event()`: `set`, `clear`, `is_set`, `wait()`, `wait(t)` | [`Event::new`], [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`], [`Event::wait_timeout`] | `wait()` returns nothing (Python's returns `True`) |
 //! | `Value('d', 0.0)`, `v.value`, `v.get_lock()` | [`Value::new`]`(0.0)`, [`Value::get`], [`Value::set`], [`Value::get_lock`] | the type names the typecode ([`Scalar`]: `i8`..`u64`, `f32`, `f64`, `bool`); [`Value::add`] is `v.value += d` under `get_lock()`, in one atomic step |
-//! | `Array('d', n)`, `a[i]`, `a[:]`, `a.get_lock()` | [`Array::new`], [`Array::from_slice`], [`Array::get`], [`Array::set`], [`Array::to_vec`], [`Array::get_lock`] | [`Array::add`] is atomic |
+//! | `Array('d', n)`, `Array('i', range(n))`, `a[i]`, `a[:]`, `a.get_lock()` | [`Array::new`], [`Array::from_iter`], [`Array::from_slice`], [`Array::get`], [`Array::set`], [`Array::to_vec`], [`Array::get_lock`] | [`Array::add`] is atomic; `from_iter` is not `FromIterator`, because making shared memory can fail |
+//! | `RawValue('i', 0)`, `Value('i', 0, lock=False)`, `RawArray('d', n)` | [`RawValue::new`], [`RawArray::new`], [`RawArray::from_iter`] | no `get_lock`; each read and write is still atomic (never torn) |
 //! | `shared_memory.SharedMemory(name, create, size)` | [`SharedMemory::create`], [`SharedMemory::create_named`], [`SharedMemory::open`] | bytes are copied in and out ([`SharedMemory::read`], [`SharedMemory::write`]), not lent as `buf`; the creating handle unlinks the name when dropped |
 //! | `shared_memory.ShareableList(seq)` | [`ShareableList::new`], [`ShareableList::open`] | one numeric type per list, no strings or bytes |
 //! | `Manager()`: `dict()`, `list()`, `Namespace()` | [`Manager::new`]: [`Manager::dict`], [`Manager::list`], [`Manager::namespace`] -> [`DictProxy`], [`ListProxy`], [`Namespace`] | typed proxies with methods (`insert`, `get`, `push`...) for Python's operators; no `manager.Lock()`/`Queue()` or registered types; the server stops when the [`Manager`] is dropped |
@@ -180,7 +181,7 @@ pub use manager::{DictProxy, ListProxy, Manager, Namespace};
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
 pub use process::Process;
 pub use queue::{JoinableQueue, Queue, SimpleQueue};
-pub use shared::{Array, Scalar, ShareableList, SharedMemory, Value};
+pub use shared::{Array, RawArray, RawValue, Scalar, ShareableList, SharedMemory, Value};
 pub use start::{
     START_METHOD_ENV, StartMethod, get_all_start_methods, get_start_method, set_start_method,
 };

@@ -1,20 +1,19 @@
 //! [`Array`]: numbers in shared memory, like
 //! `multiprocessing.Array(typecode, size)`.
 
-use std::marker::PhantomData;
-
 use serde::{Deserialize, Serialize};
 
+use super::raw::RawArray;
 use super::scalar::Scalar;
-use super::value::add;
 use crate::error::Result;
 use crate::sync::RLock;
-use crate::sys::Slots;
 
 /// `len` numbers in shared memory, like `multiprocessing.Array('q', len)`
 /// (`Array::<i64>::new(len)`) or `Array('d', [..])`
-/// (`Array::from_slice(&[..])`), with its lock
-/// ([`get_lock`](Array::get_lock)).
+/// (`Array::from_slice(&[..])`), or `Array('i', range(10))`
+/// (`Array::from_iter(0..10)`), with its lock
+/// ([`get_lock`](Array::get_lock)); a [`RawArray`](crate::RawArray) has
+/// none (`Array('q', len, lock=False)`).
 ///
 /// ```
 /// use common::{Array, Process};
@@ -36,11 +35,8 @@ use crate::sys::Slots;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Array<T: Scalar = i64> {
-    slots: Slots,
-    len: usize,
+    raw: RawArray<T>,
     lock: RLock,
-    #[serde(skip)]
-    kind: PhantomData<T>,
 }
 
 impl<T: Scalar> Array<T> {
@@ -53,10 +49,8 @@ impl<T: Scalar> Array<T> {
     /// ```
     pub fn new(len: usize) -> Result<Array<T>> {
         Ok(Array {
-            slots: Slots::new(len)?,
-            len,
+            raw: RawArray::new(len)?,
             lock: RLock::new()?,
-            kind: PhantomData,
         })
     }
 
@@ -69,11 +63,26 @@ impl<T: Scalar> Array<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn from_slice(values: &[T]) -> Result<Array<T>> {
-        let array = Array::new(values.len())?;
-        for (i, &value) in values.iter().enumerate() {
-            array.set(i, value);
-        }
-        Ok(array)
+        Array::from_iter(values.iter().copied())
+    }
+
+    /// Shared numbers holding `values` in order, like
+    /// `Array('i', range(10))`.
+    ///
+    /// ```
+    /// let a = common::Array::from_iter((1..=4).map(|n| n * n))?;
+    /// assert_eq!(a.to_vec(), [1, 4, 9, 16]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "making shared memory can fail, and FromIterator cannot say so"
+    )]
+    pub fn from_iter(values: impl IntoIterator<Item = T>) -> Result<Array<T>> {
+        Ok(Array {
+            raw: RawArray::from_iter(values)?,
+            lock: RLock::new()?,
+        })
     }
 
     /// Another handle to the same memory, to give to another process.
@@ -86,10 +95,8 @@ impl<T: Scalar> Array<T> {
     /// ```
     pub fn try_clone(&self) -> Result<Array<T>> {
         Ok(Array {
-            slots: self.slots.try_clone()?,
-            len: self.len,
+            raw: self.raw.try_clone()?,
             lock: self.lock.try_clone()?,
-            kind: PhantomData,
         })
     }
 
@@ -100,7 +107,7 @@ impl<T: Scalar> Array<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn len(&self) -> usize {
-        self.len
+        self.raw.len()
     }
 
     /// Whether there are none.
@@ -110,7 +117,7 @@ impl<T: Scalar> Array<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.raw.is_empty()
     }
 
     /// Element `i`, like `a[i]`. Panics when `i` is out of bounds, as
@@ -121,7 +128,7 @@ impl<T: Scalar> Array<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn get(&self, i: usize) -> T {
-        T::from_bits(self.slots.get(self.index(i)))
+        self.raw.get(i)
     }
 
     /// Sets element `i`, like `a[i] = value`.
@@ -133,7 +140,7 @@ impl<T: Scalar> Array<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn set(&self, i: usize, value: T) {
-        self.slots.set(self.index(i), value.to_bits());
+        self.raw.set(i, value);
     }
 
     /// Adds `delta` to element `i` in one atomic step; returns the value
@@ -146,7 +153,7 @@ impl<T: Scalar> Array<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn add(&self, i: usize, delta: T) -> T {
-        add(&self.slots, self.index(i), delta)
+        self.raw.add(i, delta)
     }
 
     /// A copy of every element, like `a[:]`.
@@ -156,20 +163,11 @@ impl<T: Scalar> Array<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn to_vec(&self) -> Vec<T> {
-        (0..self.len).map(|i| self.get(i)).collect()
+        self.raw.to_vec()
     }
 
     /// The lock that goes with the array, like `a.get_lock()`.
     pub fn get_lock(&self) -> &RLock {
         &self.lock
-    }
-
-    fn index(&self, i: usize) -> usize {
-        assert!(
-            i < self.len,
-            "index {i} out of range for an Array of {}",
-            self.len
-        );
-        i
     }
 }

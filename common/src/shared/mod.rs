@@ -1,5 +1,6 @@
 //! Memory that processes share: [`Value`] and [`Array`] of plain numbers,
-//! like Python's `multiprocessing.Value` and `Array`, and
+//! like Python's `multiprocessing.Value` and `Array`, [`RawValue`] and
+//! [`RawArray`] without their lock, and
 //! [`SharedMemory`] blocks by name with [`ShareableList`], like
 //! `multiprocessing.shared_memory`.
 //!
@@ -11,11 +12,13 @@
 mod array;
 mod block;
 mod list;
+mod raw;
 mod scalar;
 mod value;
 
 pub use array::Array;
 pub use block::SharedMemory;
 pub use list::ShareableList;
+pub use raw::{RawArray, RawValue};
 pub use scalar::Scalar;
 pub use value::Value;

@@ -1,19 +1,17 @@
 //! [`Value`]: one number in shared memory, like
 //! `multiprocessing.Value(typecode, initial)`.
 
-use std::marker::PhantomData;
-use std::sync::atomic::Ordering;
-
 use serde::{Deserialize, Serialize};
 
+use super::raw::RawValue;
 use super::scalar::Scalar;
 use crate::error::Result;
 use crate::sync::RLock;
-use crate::sys::Slots;
 
 /// One number in shared memory, like `multiprocessing.Value('q', 0)`
 /// (`Value::new(0i64)`) or `Value('d', 0.0)` (`Value::new(0.0)`), with its
-/// lock ([`get_lock`](Value::get_lock)), as Python's has by default.
+/// lock ([`get_lock`](Value::get_lock)), as Python's has by default; a
+/// [`RawValue`](crate::RawValue) has none (`Value('q', 0, lock=False)`).
 ///
 /// [`get`](Value::get) and [`set`](Value::set) are each atomic, but
 /// `v.set(v.get() + 1)` is two steps, and another process may act in
@@ -47,10 +45,8 @@ use crate::sys::Slots;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Value<T: Scalar = i64> {
-    slots: Slots,
+    raw: RawValue<T>,
     lock: RLock,
-    #[serde(skip)]
-    kind: PhantomData<T>,
 }
 
 impl<T: Scalar> Value<T> {
@@ -62,13 +58,10 @@ impl<T: Scalar> Value<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn new(initial: T) -> Result<Value<T>> {
-        let value = Value {
-            slots: Slots::new(1)?,
+        Ok(Value {
+            raw: RawValue::new(initial)?,
             lock: RLock::new()?,
-            kind: PhantomData,
-        };
-        value.set(initial);
-        Ok(value)
+        })
     }
 
     /// Another handle to the same memory, to give to another process.
@@ -81,9 +74,8 @@ impl<T: Scalar> Value<T> {
     /// ```
     pub fn try_clone(&self) -> Result<Value<T>> {
         Ok(Value {
-            slots: self.slots.try_clone()?,
+            raw: self.raw.try_clone()?,
             lock: self.lock.try_clone()?,
-            kind: PhantomData,
         })
     }
 
@@ -94,7 +86,7 @@ impl<T: Scalar> Value<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn get(&self) -> T {
-        T::from_bits(self.slots.get(0))
+        self.raw.get()
     }
 
     /// Replaces the value, like assigning `v.value`.
@@ -106,7 +98,7 @@ impl<T: Scalar> Value<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn set(&self, value: T) {
-        self.slots.set(0, value.to_bits());
+        self.raw.set(value);
     }
 
     /// Adds `delta` in one atomic step (wrapping for integers), like
@@ -119,7 +111,7 @@ impl<T: Scalar> Value<T> {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn add(&self, delta: T) -> T {
-        add(&self.slots, 0, delta)
+        self.raw.add(delta)
     }
 
     /// The lock that goes with the value, like `v.get_lock()`: an
@@ -137,22 +129,5 @@ impl<T: Scalar> Value<T> {
     /// ```
     pub fn get_lock(&self) -> &RLock {
         &self.lock
-    }
-}
-
-/// Adds `delta` to word `slot` in one atomic step; returns the value
-/// before.
-pub(super) fn add<T: Scalar>(slots: &Slots, slot: usize, delta: T) -> T {
-    if T::ADDS_AS_BITS {
-        return T::from_bits(slots.add(slot, delta.to_bits()));
-    }
-    let word = slots.slot(slot);
-    let mut seen = word.load(Ordering::Acquire);
-    loop {
-        let next = T::from_bits(seen).plus(delta).to_bits();
-        match word.compare_exchange_weak(seen, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(before) => return T::from_bits(before),
-            Err(now) => seen = now,
-        }
     }
 }

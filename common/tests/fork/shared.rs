@@ -1,5 +1,7 @@
-//! Value, Array, SharedMemory and ShareableList: memory that processes
-//! share.
+//! Value, Array, RawValue, RawArray, SharedMemory and ShareableList:
+//! memory that processes share.
+
+use common::{RawArray, RawValue};
 
 use crate::support::*;
 
@@ -28,6 +30,30 @@ fork_tests! {
         let processes = start_each(4, add_halves, |_| total.try_clone().expect("dup"));
         join_all_exited_0(&processes, "an adder failed");
         assert_eq!(total.get(), 2000.0);
+    }
+
+    /// A raw value and a raw array (no lock) reach a child, which writes
+    /// what the parent then reads; an array made from an iterator holds it
+    /// in order.
+    fn raw_values_and_arrays_from_iterators_cross_to_a_child() {
+        let flag = RawValue::new(false).expect("raw value");
+        let squares = RawArray::<u64>::new(5).expect("raw array");
+        let numbers = Array::from_iter((1..=5u64).rev()).expect("array");
+        assert_eq!(numbers.to_vec(), [5, 4, 3, 2, 1]);
+        let mut child = Process::with_args(
+            square_each,
+            (
+                flag.try_clone().expect("dup"),
+                squares.try_clone().expect("dup"),
+                numbers.try_clone().expect("dup"),
+            ),
+        );
+        child.start().expect("start");
+        child.join().expect("join");
+        assert_eq!(child.exitcode(), Some(0), "the child filled the array");
+        assert!(flag.get(), "the child's write is seen");
+        assert_eq!(squares.to_vec(), [25, 16, 9, 4, 1]);
+        assert_eq!(RawArray::from_iter([0.5f32, 1.5]).expect("raw").to_vec(), [0.5, 1.5]);
     }
 
     /// A child opens a block by name, reads what the parent wrote, and
@@ -73,6 +99,13 @@ fn add_halves(total: Value<f64>) {
         let now = total.get();
         total.set(now + 0.5);
     }
+}
+
+fn square_each((flag, squares, numbers): (RawValue<bool>, RawArray<u64>, Array<u64>)) {
+    for i in 0..numbers.len() {
+        squares.set(i, numbers.get(i) * numbers.get(i));
+    }
+    flag.set(true);
 }
 
 fn answer_ping(name: String) {
