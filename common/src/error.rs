@@ -166,6 +166,18 @@ pub enum Error {
     #[error("authentication failed: the other side does not know the key")]
     AuthenticationFailed,
 
+    /// A message received on a [`Connection`](crate::Connection) is not a
+    /// value of the type asked for: it was sent as another type (by a
+    /// program that thinks the connection carries something else) or as
+    /// raw bytes. Python raises `UnpicklingError` or gives a wrong object.
+    #[error("a message could not be read as {expected}: {why}")]
+    WrongType {
+        /// The type the receiver asked for.
+        expected: &'static str,
+        /// What was wrong with the message.
+        why: String,
+    },
+
     /// A [`Process`](crate::Process) was closed while still running
     /// (Python raises `ValueError`).
     #[error("{name} is still running; join or kill it before closing it")]
@@ -254,6 +266,10 @@ impl Error {
             Error::BrokenBarrier => Error::BrokenBarrier,
             Error::Full => Error::Full,
             Error::AuthenticationFailed => Error::AuthenticationFailed,
+            Error::WrongType { expected, why } => Error::WrongType {
+                expected,
+                why: why.clone(),
+            },
             Error::StillRunning { name } => Error::StillRunning { name: name.clone() },
             Error::Manager(message) => Error::Manager(message.clone()),
             Error::QueueClosed => Error::QueueClosed,

@@ -56,11 +56,11 @@
 //! | `log_to_stderr()`                 | [`LOG_ENV`] (`COMMON_LOG=1`)                 | an environment variable, so that any program can be watched |
 //! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`], [`START_METHOD_ENV`] | also per process ([`Process::set_start_method`]) and per pool ([`PoolBuilder::start_method`]); fork, spawn and forkserver; with none chosen, fork in a single-threaded process and forkserver in one with threads (Python 3.14: forkserver always) |
 //! | `if __name__ == "__main__":`      | nothing to write                             | a spawned child does its work before `main` and exits, so `main` runs in the parent only |
-//! | `a, b = Pipe()`                   | [`pipe`]`()` -> two [`Connection`]s          | values are serde, not pickles; an end crosses to a spawned child as a descriptor (SCM_RIGHTS), only as a [`Process::with_args`] argument; messages are records: a peer killed mid-message leaves nothing torn |
-//! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`); [`Connection::recv_timeout`] has no Python twin |
+//! | `a, b = Pipe()`                   | [`pipe`]`()` -> two [`Connection`]s          | values are serde, not pickles; `pipe::<T>()` gives ends that carry `T`, and a `Connection` with no type named (of [`Dynamic`]) carries any type, named at each `recv`; an end crosses to a spawned child as a descriptor (SCM_RIGHTS), only as a [`Process::with_args`] argument; messages are records: a peer killed mid-message leaves nothing torn |
+//! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | [`Connection::send`], [`Connection::recv`], [`Connection::poll`] | `recv` after the other end closed is [`Error::PipeClosed`] (Python: `EOFError`); a message is tagged with its type, and one read as another type is [`Error::WrongType`] (Python unpickles whatever came); [`Connection::recv_timeout`] has no Python twin |
 //! | `conn.send_bytes(b)`, `conn.recv_bytes()` | [`Connection::send_bytes`], [`Connection::recv_bytes`] | |
 //! | `connection.wait(objects, timeout)` | [`wait`]`(&[fds], timeout)`              | takes descriptors (`conn.as_fd()`, [`Process::sentinel`]) and returns the positions of those ready |
-//! | `Listener(address, authkey=k)`, `Client(address, authkey=k)` | [`Listener::bind`], [`Listener::accept`], [`client`] | Unix sockets only; HMAC-SHA256 both ways with a 10 s deadline, not Python's wire format |
+//! | `Listener(address, authkey=k)`, `Client(address, authkey=k)`, `listener.address` | [`Listener::bind`], [`Listener::accept`], [`client`], [`Listener::address`] | an [`Address`] as Python's: a string is a Unix socket's path, `("127.0.0.1", 0)` a TCP port chosen by the system; HMAC-SHA256 both ways with a 10 s deadline, not Python's wire format |
 //! | `Queue()`, `q.put(x)`, `q.get()`, `q.get(timeout=t)` | [`Queue::new`], [`Queue::put`], [`Queue::get`], [`Queue::get_timeout`] | `put` writes in the caller's thread, not a feeder thread, so it waits while the queue's 64 KiB of shared memory are full; a timeout is [`Error::Timeout`] (Python: `queue.Empty`); a writer killed mid-`put` leaves no torn value |
 //! | `Queue(maxsize)`, `put(x, timeout=t)`, `put_nowait`, `get_nowait` | [`Queue::with_maxsize`], [`Queue::put_timeout`], [`Queue::put_nowait`], [`Queue::get_nowait`] | a full queue is [`Error::Full`] (Python: `queue.Full`) |
 //! | `q.qsize()`, `q.empty()`, `q.full()`, `q.close()` | [`Queue::qsize`], [`Queue::empty`], [`Queue::full`], [`Queue::close`] | `qsize` works on Linux as in Python (a shared count); `close` only stops this handle's `put`s (no feeder thread to join) |
@@ -171,7 +171,7 @@ mod sys;
 
 pub use checkin::CHECKIN_ENV;
 pub use children::active_children;
-pub use connection::{Connection, Listener, client, pipe, wait};
+pub use connection::{Address, Connection, Dynamic, Listener, client, pipe, wait};
 pub use context::{Context, get_context};
 pub use error::{Ended, Error, Result};
 pub use forkserver::FORKSERVER_NAME;

@@ -21,9 +21,9 @@ use crate::error::{Error, Result};
 /// use std::os::fd::AsFd;
 /// use std::time::Duration;
 ///
-/// let (a, b) = common::pipe()?;
-/// let (c, d) = common::pipe()?;
-/// c.send(&1u8)?;
+/// let (a, b) = common::pipe::<u8>()?;
+/// let (c, d) = common::pipe::<u8>()?;
+/// c.send(&1)?;
 /// let ready = common::wait(&[b.as_fd(), d.as_fd()], Some(Duration::from_secs(1)))?;
 /// assert_eq!(ready, [1]);
 /// # drop(a);

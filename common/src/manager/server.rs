@@ -53,12 +53,13 @@ pub(super) fn serve((path, authkey, ready): (PathBuf, Vec<u8>, Connection)) {
                 continue;
             }
             let client = &clients[i - 1];
-            let request = match client.recv_bytes_timeout(REQUEST) {
-                Ok(bytes) => postcard::from_bytes::<Request>(&bytes),
+            let request = match client.recv_timeout::<Request>(REQUEST) {
+                Err(error @ Error::WrongType { .. }) => Err(error),
                 Err(_) => {
                     gone.push(i - 1);
                     continue;
                 }
+                Ok(request) => Ok(request),
             };
             let reply = match request {
                 Ok(Request::Shutdown) => {

@@ -1,7 +1,6 @@
 //! [`JoinableQueue`]: a [`Queue`] that counts unfinished values, like
 //! `multiprocessing.JoinableQueue`.
 
-
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 

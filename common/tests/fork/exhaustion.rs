@@ -32,7 +32,7 @@ fork_tests! {
             ("Manager::new", common::Manager::new().map(drop)),
             ("Queue::new", Queue::<u32>::new().map(drop)),
             ("JoinableQueue::new", JoinableQueue::<u32>::new().map(drop)),
-            ("pipe", common::pipe().map(drop)),
+            ("pipe", common::pipe::<()>().map(drop)),
             ("Lock::new", Lock::new().map(drop)),
             ("Barrier::new", Barrier::new(2).map(drop)),
         ];

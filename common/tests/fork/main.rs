@@ -34,6 +34,7 @@ mod robust;
 mod shared;
 mod support;
 mod sync;
+mod tcp;
 mod timeouts;
 
 use std::panic::{self, AssertUnwindSafe};
@@ -63,6 +64,7 @@ fn main() {
         pool_faults::TESTS,
         exhaustion::TESTS,
         pipe::TESTS,
+        tcp::TESTS,
         sync::TESTS,
         barrier::TESTS,
         timeouts::TESTS,

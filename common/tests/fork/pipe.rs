@@ -54,16 +54,16 @@ fork_tests! {
         let dir = temp_dir();
         let listener = common::Listener::bind(dir.path().join("socket"), Some(b"right"))
             .expect("listen");
-        let path = listener.address().to_owned();
+        let path = listener.address().clone();
         let mut wrong = Process::with_args(connect_with, (path.clone(), b"wrong".to_vec()));
         wrong.start().expect("start");
-        assert!(matches!(listener.accept(), Err(Error::AuthenticationFailed)));
+        assert!(matches!(listener.accept::<String>(), Err(Error::AuthenticationFailed)));
         wrong.join().expect("join");
         assert_eq!(wrong.exitcode(), Some(3), "the client was refused too");
         let mut right = Process::with_args(connect_with, (path, b"right".to_vec()));
         right.start().expect("start");
-        let conn = listener.accept().expect("let in");
-        assert_eq!(conn.recv::<String>().expect("a greeting"), "hello");
+        let conn = listener.accept::<String>().expect("let in");
+        assert_eq!(conn.recv().expect("a greeting"), "hello");
         right.join().expect("join");
         assert_eq!(right.exitcode(), Some(0));
     }
@@ -91,6 +91,27 @@ fork_tests! {
         let (doubled, pid): (u64, u32) = from_child.recv().expect("an answer");
         assert_eq!(doubled, 42);
         assert_eq!(Some(pid), process.pid(), "the child answered");
+        process.join().expect("join");
+        assert_eq!(process.exitcode(), Some(0));
+    }
+
+    /// A typed end crosses to a child; on a `Dynamic` end, a value read as
+    /// another type than it was sent as (another integer type, text as a
+    /// number, raw bytes) is an error naming the type asked for, never a
+    /// wrong value, and the values after it still come.
+    fn a_value_read_as_another_type_is_an_error() {
+        let (typed, theirs) = common::pipe::<Vec<String>>().expect("pipe");
+        let (dynamic, their_dynamic) = common::pipe::<common::Dynamic>().expect("pipe");
+        let mut process = Process::with_args(send_mixed, (theirs, their_dynamic));
+        process.start().expect("start");
+        assert_eq!(typed.recv().expect("words"), ["one", "two"]);
+        let wrong = dynamic.recv::<u32>().expect_err("an i32 is not a u32");
+        assert!(matches!(&wrong, Error::WrongType { expected: "u32", .. }), "{wrong}");
+        let wrong = dynamic.recv::<u64>().expect_err("text is not a number");
+        assert!(wrong.to_string().contains("as u64"), "{wrong}");
+        assert!(matches!(dynamic.recv::<String>(), Err(Error::WrongType { .. })), "raw bytes");
+        assert_eq!(dynamic.recv::<String>().expect("text, sent as &str"), "text");
+        assert_eq!(dynamic.recv::<i32>().expect("the right type"), -5);
         process.join().expect("join");
         assert_eq!(process.exitcode(), Some(0));
     }
@@ -129,6 +150,19 @@ fn double_back((input, output): (Connection, Connection)) {
         .expect("the parent listens");
 }
 
+/// Sends two words on a typed end; on a dynamic one, -5 (to be misread),
+/// text (to be misread), raw bytes, text and -5.
+fn send_mixed((typed, dynamic): (Connection<Vec<String>>, Connection)) {
+    typed
+        .send(&vec!["one".to_owned(), "two".to_owned()])
+        .expect("send");
+    dynamic.send(&-5i32).expect("send");
+    dynamic.send(&"text").expect("send");
+    dynamic.send_bytes(b"raw bytes").expect("send");
+    dynamic.send(&"text").expect("send");
+    dynamic.send(&-5i32).expect("send");
+}
+
 fn say_nothing(_: Connection) {}
 
 fn ends_nowhere(_: Connection) -> u32 {
@@ -147,9 +181,9 @@ fn send_on_the_second(conn: Connection) {
 }
 
 /// Connects with `key`: exits 0 after greeting if let in, 3 if refused.
-fn connect_with((path, key): (std::path::PathBuf, Vec<u8>)) {
-    match common::client(&path, Some(&key)) {
-        Ok(conn) => conn.send(&"hello").expect("send"),
+fn connect_with((address, key): (common::Address, Vec<u8>)) {
+    match common::client::<String>(address, Some(&key)) {
+        Ok(conn) => conn.send(&"hello".to_owned()).expect("send"),
         Err(Error::AuthenticationFailed) => std::process::exit(3),
         Err(other) => panic!("{other}"),
     }

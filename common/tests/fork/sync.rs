@@ -238,7 +238,8 @@ fn hold_a_place((places, talk): (Semaphore, Connection)) {
 fn wait_for_event((event, talk): (Event, Connection)) {
     talk.send(&"waiting").expect("the parent listens");
     event.wait().expect("waited");
-    talk.send(&event.is_set().expect("asked")).expect("the parent listens");
+    talk.send(&event.is_set().expect("asked"))
+        .expect("the parent listens");
 }
 
 /// Each round: count myself in, wait at the barrier, and check that every

@@ -33,11 +33,11 @@ fork_tests! {
         queue.put_timeout(&7, forever).expect("put");
         assert_eq!(queue.get_timeout(forever).expect("get"), 7);
 
-        let (a, b) = common::pipe().expect("pipe");
+        let (a, b) = common::pipe::<u8>().expect("pipe");
         a.send(&1u8).expect("send");
         assert!(b.poll(forever).expect("poll"));
         assert_eq!(common::wait(&[b.as_fd()], Some(forever)).expect("wait"), [0]);
-        assert_eq!(b.recv_timeout::<u8>(forever).expect("recv"), 1);
+        assert_eq!(b.recv_timeout(forever).expect("recv"), 1);
         a.send_bytes(b"raw").expect("send");
         assert_eq!(b.recv_bytes_timeout(forever).expect("recv"), b"raw");
 
