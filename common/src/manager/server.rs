@@ -4,39 +4,58 @@
 
 use std::collections::HashMap;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use super::wire::{Kind, Reply, Request};
-use crate::connection::{Connection, Listener, wait};
+use indexmap::IndexMap;
+
+use super::wire::{Bytes, Kind, Reply, Request};
+use crate::connection::{Address, Connection, Listener, wait};
 use crate::error::Error;
 
 /// How long the server waits for the rest of a request a client started.
 const REQUEST: Duration = Duration::from_secs(10);
 
+/// What the server was asked to serve, and where it says how that went:
+/// the address it listens at (port 0 made real), or why it cannot.
+pub(super) type Start = (Address, Vec<u8>, Connection<Result<Address, String>>);
+
 enum Object {
-    Map(HashMap<Vec<u8>, Vec<u8>>),
-    List(Vec<Vec<u8>>),
+    /// A dict or namespace: its entries in insertion order, as Python's.
+    Map(IndexMap<Bytes, Bytes>),
+    List(Vec<Bytes>),
 }
 
-/// The server's entry point, run in its own process: listens at `path`
-/// with `authkey`, says `true` on `ready` once it does (or `false` if it
-/// cannot), then serves until told to stop or its parent goes.
-pub(super) fn serve((path, authkey, ready): (PathBuf, Vec<u8>, Connection)) {
-    let listener = match Listener::bind(&path, Some(&authkey)) {
+/// An object, its kind, and its version (bumped by every change to it).
+struct Entry {
+    kind: Kind,
+    object: Object,
+    version: u64,
+}
+
+/// Every object the server keeps.
+#[derive(Default)]
+struct Objects {
+    entries: HashMap<u64, Entry>,
+    names: HashMap<String, u64>,
+}
+
+/// The server's entry point, run in its own process: listens at `address`
+/// with `authkey`, says where on `ready` (or why it cannot), then serves
+/// until told to stop or its parent goes.
+pub(super) fn serve((address, authkey, ready): Start) {
+    let listener = match Listener::bind(address.clone(), Some(&authkey)) {
         Ok(listener) => listener,
         Err(error) => {
-            let _ = ready.send(&false);
-            eprintln!("manager: {error}");
+            let _ = ready.send(&Err(format!("cannot listen at {address}: {error}")));
             std::process::exit(1);
         }
     };
-    if ready.send(&true).is_err() {
+    if ready.send(&Ok(listener.address().clone())).is_err() {
         return;
     }
     drop(ready);
-    let mut objects: HashMap<u64, Object> = HashMap::new();
-    let mut clients: Vec<Connection> = Vec::new();
+    let mut objects = Objects::default();
+    let mut clients: Vec<Connection<Reply>> = Vec::new();
     loop {
         let mut fds = vec![listener.as_fd()];
         fds.extend(clients.iter().map(AsFd::as_fd));
@@ -53,21 +72,19 @@ pub(super) fn serve((path, authkey, ready): (PathBuf, Vec<u8>, Connection)) {
                 continue;
             }
             let client = &clients[i - 1];
-            let request = match client.recv_timeout::<Request>(REQUEST) {
-                Err(error @ Error::WrongType { .. }) => Err(error),
-                Err(_) => {
-                    gone.push(i - 1);
-                    continue;
-                }
-                Ok(request) => Ok(request),
-            };
-            let reply = match request {
-                Ok(Request::Shutdown) => {
+            let reply = match client.recv_as::<Request>(crate::sys::deadline_in(REQUEST)) {
+                Ok(Some(Request::Shutdown)) => {
                     let _ = client.send(&Reply::Done);
                     return;
                 }
-                Ok(request) => answer(&mut objects, request),
-                Err(error) => Reply::Refused(format!("not a request: {error}")),
+                Ok(Some(request)) => objects.answer(request),
+                Err(error @ Error::WrongType { .. }) => {
+                    Reply::Refused(format!("not a request: {error}"))
+                }
+                Ok(None) | Err(_) => {
+                    gone.push(i - 1);
+                    continue;
+                }
             };
             if client.send(&reply).is_err() {
                 gone.push(i - 1);
@@ -79,48 +96,130 @@ pub(super) fn serve((path, authkey, ready): (PathBuf, Vec<u8>, Connection)) {
     }
 }
 
-fn answer(objects: &mut HashMap<u64, Object>, request: Request) -> Reply {
-    let refused = |why: &str| Reply::Refused(why.to_owned());
-    match request {
-        Request::Create(kind) => {
-            let id = objects.len() as u64 + 1;
-            objects.insert(
-                id,
-                match kind {
-                    Kind::Dict | Kind::Namespace => Object::Map(HashMap::new()),
-                    Kind::List => Object::List(Vec::new()),
-                },
-            );
-            Reply::Id(id)
+impl Objects {
+    fn create(&mut self, kind: Kind) -> u64 {
+        let id = self.entries.len() as u64 + 1;
+        let object = match kind {
+            Kind::Dict | Kind::Namespace => Object::Map(IndexMap::new()),
+            Kind::List => Object::List(Vec::new()),
+        };
+        self.entries.insert(
+            id,
+            Entry {
+                kind,
+                object,
+                version: 0,
+            },
+        );
+        id
+    }
+
+    fn answer(&mut self, request: Request) -> Reply {
+        match request {
+            Request::Create(kind) => Reply::Id(self.create(kind)),
+            Request::Named(kind, name) => match self.names.get(&name) {
+                Some(id) if self.entries.get(id).is_some_and(|e| e.kind == kind) => Reply::Id(*id),
+                Some(_) => Reply::Refused(format!("{name:?} names an object of another kind")),
+                None => {
+                    let id = self.create(kind);
+                    self.names.insert(name, id);
+                    Reply::Id(id)
+                }
+            },
+            Request::Len(id) => match self.entries.get(&id).map(|e| &e.object) {
+                Some(Object::List(list)) => Reply::Len(list.len()),
+                Some(Object::Map(map)) => Reply::Len(map.len()),
+                None => Reply::Refused("no such object".to_owned()),
+            },
+            Request::Clear(id) => match self.entries.get_mut(&id) {
+                Some(entry) => {
+                    entry.version += 1;
+                    match &mut entry.object {
+                        Object::List(list) => list.clear(),
+                        Object::Map(map) => map.clear(),
+                    }
+                    Reply::Done
+                }
+                None => Reply::Refused("no such object".to_owned()),
+            },
+            Request::Shutdown => Reply::Done,
+            request => self.answer_map(request),
         }
-        Request::Get(id, key) => match objects.get(&id) {
-            Some(Object::Map(map)) => Reply::Value(map.get(&key).cloned()),
-            _ => refused("no such dict"),
-        },
-        Request::Set(id, key, value) => match objects.get_mut(&id) {
-            Some(Object::Map(map)) => {
+    }
+
+    /// The requests on a dict or namespace.
+    fn answer_map(&mut self, request: Request) -> Reply {
+        let id = match &request {
+            Request::Get(id, _)
+            | Request::Set(id, ..)
+            | Request::Update(id, _)
+            | Request::Remove(id, _)
+            | Request::Items(id)
+            | Request::Keys(id)
+            | Request::Values(id) => *id,
+            _ => return self.answer_list(request),
+        };
+        let Some(Entry {
+            object: Object::Map(map),
+            version,
+            ..
+        }) = self.entries.get_mut(&id)
+        else {
+            return Reply::Refused("no such dict".to_owned());
+        };
+        match request {
+            Request::Get(_, key) => Reply::Value(map.get(&key).cloned()),
+            Request::Set(_, key, value) => {
+                *version += 1;
                 map.insert(key, value);
                 Reply::Done
             }
-            _ => refused("no such dict"),
-        },
-        Request::Remove(id, key) => match objects.get_mut(&id) {
-            Some(Object::Map(map)) => Reply::Value(map.remove(&key)),
-            _ => refused("no such dict"),
-        },
-        Request::Items(id) => match objects.get(&id) {
-            Some(Object::Map(map)) => {
+            Request::Update(_, pairs) => {
+                *version += 1;
+                map.extend(pairs);
+                Reply::Done
+            }
+            // Python's dict keeps the order of the rest.
+            Request::Remove(_, key) => {
+                *version += 1;
+                Reply::Value(map.shift_remove(&key))
+            }
+            Request::Items(_) => {
                 Reply::Pairs(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             }
-            _ => refused("no such dict"),
-        },
-        Request::At(id, index) => match objects.get(&id) {
-            Some(Object::List(list)) => Reply::Value(list.get(index).cloned()),
-            _ => refused("no such list"),
-        },
-        Request::SetAt(id, index, value) => match objects.get_mut(&id) {
-            Some(Object::List(list)) => match list.get_mut(index) {
+            Request::Keys(_) => Reply::Values(map.keys().cloned().collect()),
+            Request::Values(_) => Reply::Values(map.values().cloned().collect()),
+            _ => unreachable!("a dict's request, matched above"),
+        }
+    }
+
+    /// The requests on a list.
+    fn answer_list(&mut self, request: Request) -> Reply {
+        let id = match &request {
+            Request::At(id, _)
+            | Request::SetAt(id, ..)
+            | Request::Push(id, _)
+            | Request::Extend(id, _)
+            | Request::Pop(id)
+            | Request::All(id)
+            | Request::Reverse(id)
+            | Request::Snapshot(id)
+            | Request::ReplaceIf(id, ..) => *id,
+            other => return Reply::Refused(format!("not a request here: {other:?}")),
+        };
+        let Some(Entry {
+            object: Object::List(list),
+            version,
+            ..
+        }) = self.entries.get_mut(&id)
+        else {
+            return Reply::Refused("no such list".to_owned());
+        };
+        match request {
+            Request::At(_, index) => Reply::Value(list.get(index).cloned()),
+            Request::SetAt(_, index, value) => match list.get_mut(index) {
                 Some(item) => {
+                    *version += 1;
                     *item = value;
                     Reply::Done
                 }
@@ -129,29 +228,35 @@ fn answer(objects: &mut HashMap<u64, Object>, request: Request) -> Reply {
                     list.len()
                 )),
             },
-            _ => refused("no such list"),
-        },
-        Request::Push(id, value) => match objects.get_mut(&id) {
-            Some(Object::List(list)) => {
+            Request::Push(_, value) => {
+                *version += 1;
                 list.push(value);
                 Reply::Done
             }
-            _ => refused("no such list"),
-        },
-        Request::Pop(id) => match objects.get_mut(&id) {
-            Some(Object::List(list)) => Reply::Value(list.pop()),
-            _ => refused("no such list"),
-        },
-        Request::All(id) => match objects.get(&id) {
-            Some(Object::List(list)) => Reply::Values(list.clone()),
-            _ => refused("no such list"),
-        },
-        Request::Len(id) => match objects.get(&id) {
-            Some(Object::List(list)) => Reply::Len(list.len()),
-            Some(Object::Map(map)) => Reply::Len(map.len()),
-            None => refused("no such object"),
-        },
-        Request::Shutdown => Reply::Done,
+            Request::Extend(_, values) => {
+                *version += 1;
+                list.extend(values);
+                Reply::Done
+            }
+            Request::Pop(_) => {
+                *version += 1;
+                Reply::Value(list.pop())
+            }
+            Request::All(_) => Reply::Values(list.clone()),
+            Request::Reverse(_) => {
+                *version += 1;
+                list.reverse();
+                Reply::Done
+            }
+            Request::Snapshot(_) => Reply::Snapshot(*version, list.clone()),
+            Request::ReplaceIf(_, seen, values) if seen == *version => {
+                *version += 1;
+                *list = values;
+                Reply::Done
+            }
+            Request::ReplaceIf(..) => Reply::Stale,
+            _ => unreachable!("a list's request, matched above"),
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Manager: dicts, lists and namespaces shared through a server process,
-//! filled by pools and processes under whichever start method is in force.
+//! filled by pools and processes under whichever start method is in force,
+//! and by processes of another program over TCP.
 
-use common::{DictProxy, ListProxy, Manager};
+use common::{Address, DictProxy, ListProxy, Manager};
 
 use crate::support::*;
 
@@ -38,6 +39,110 @@ fork_tests! {
         let expected: Vec<u32> = (0..4).flat_map(|p| (0..25).map(move |i| p * 100 + i)).collect();
         assert_eq!(all, expected);
         assert!(list.set(1000, &1).is_err(), "out of range is refused");
+    }
+
+    /// A child uses a dict's and a list's methods as Python's: entries in
+    /// insertion order, `&str` lookups, update, keys, values and items; a
+    /// list made from an iterator, extended, reversed and sorted.
+    fn manager_proxies_have_pythons_methods() {
+        let manager = Manager::new().expect("manager");
+        let stock = manager
+            .dict_from([("pears".to_owned(), 5u32), ("apples".to_owned(), 3)])
+            .expect("dict");
+        let numbers = manager.list_from([5u32, 1, 4]).expect("list");
+        let mut child = Process::with_args(
+            restock,
+            (stock.try_clone().expect("dup"), numbers.try_clone().expect("dup")),
+        );
+        child.start().expect("start");
+        child.join().expect("join");
+        assert_eq!(child.exitcode(), Some(0), "the child's checks held");
+        assert_eq!(stock.keys().expect("keys"), ["pears", "apples", "figs"]);
+        assert_eq!(stock.values().expect("values"), [5, 30, 1]);
+        assert_eq!(stock.remove("pears").expect("removed"), Some(5));
+        assert_eq!(
+            stock.items().expect("items"),
+            [("apples".to_owned(), 30), ("figs".to_owned(), 1)],
+            "a removal keeps the order of the rest"
+        );
+        assert!(stock.contains_key("figs").expect("asked"));
+        assert!(!stock.contains_key("pears").expect("asked"));
+        assert_eq!(numbers.to_vec().expect("items"), [9, 5, 4, 3, 2, 1]);
+        numbers.reverse().expect("reversed");
+        assert_eq!(numbers.to_vec().expect("items"), [1, 2, 3, 4, 5, 9]);
+        numbers.clear().expect("cleared");
+        assert!(numbers.is_empty().expect("asked"));
+    }
+
+    /// Sorting while other processes append loses no item: a sort is one
+    /// step, whatever the interleaving.
+    fn manager_list_sorted_while_others_append() {
+        let manager = Manager::new().expect("manager");
+        let list = manager.list_from((0..50u32).rev()).expect("list");
+        let appenders = start_each(3, append_25, |p| (list.clone(), p + 1));
+        let sorter = start_each(1, sort_often, |_| list.try_clone().expect("dup"));
+        join_all_exited_0(&appenders, "an appender failed");
+        join_all_exited_0(&sorter, "the sorter failed");
+        let mut all = list.to_vec().expect("items");
+        all.sort_unstable();
+        let mut expected: Vec<u32> = (0..50).collect();
+        expected.extend((1..=3).flat_map(|p| (0..25).map(move |i| p * 100 + i)));
+        expected.sort_unstable();
+        assert_eq!(all, expected);
+    }
+
+    /// A manager serving on a TCP port of 127.0.0.1 is reached by another
+    /// program that knows the address and the key, which finds the dict
+    /// and list by name and fills them; one with a wrong key is refused;
+    /// the server outlives the other program's handle.
+    fn manager_on_tcp_serves_another_program() {
+        let manager = Manager::with_address(("127.0.0.1", 0), b"let me in").expect("manager");
+        let Address::Tcp(host, port) = manager.address().clone() else {
+            panic!("a TCP address, not {}", manager.address());
+        };
+        assert_eq!(host, "127.0.0.1");
+        assert_ne!(port, 0, "a free port was chosen");
+        let scores = manager.dict_named::<String, u32>("scores").expect("dict");
+        scores.insert("server", &1).expect("insert");
+        let run = |key: &str| {
+            Command::new(std::env::current_exe().expect("current exe"))
+                .env(ROLE_ENV, "manager-client")
+                .env("MANAGER_PORT", port.to_string())
+                .env("MANAGER_KEY", key)
+                .output()
+                .expect("run the other program")
+        };
+        let refused = run("a wrong key");
+        assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+        let other = run("let me in");
+        assert!(other.status.success(), "{other:?}");
+        let pid = String::from_utf8(other.stdout).expect("text").trim().parse::<u32>().expect("a pid");
+        assert_eq!(scores.get("client").expect("get"), Some(pid));
+        assert_eq!(scores.keys().expect("keys"), ["server", "client"]);
+        let log = manager.list_named::<String>("log").expect("list");
+        assert_eq!(log.to_vec().expect("items"), ["hello from another program"]);
+        assert!(manager.namespace_named("scores").is_err(), "a name holds one kind");
+    }
+}
+
+/// Adds to the stock and the numbers, checking what it reads.
+fn restock((stock, numbers): (DictProxy<String, u32>, ListProxy<u32>)) {
+    assert_eq!(stock.get("apples").expect("get"), Some(3));
+    stock
+        .update([("apples", 30), ("figs", 1)].map(|(k, v)| (k.to_owned(), v)))
+        .expect("update");
+    assert_eq!(stock.len().expect("len"), 3);
+    numbers.extend([3, 9]).expect("extend");
+    numbers.extend([2u32].iter()).expect("extend");
+    numbers
+        .sort_by_key(|&n| std::cmp::Reverse(n))
+        .expect("sort");
+    assert_eq!(numbers.get(0).expect("get"), Some(9));
+}
+
+fn sort_often(list: ListProxy<u32>) {
+    for _ in 0..20 {
+        list.sort().expect("sorted");
     }
 }
 

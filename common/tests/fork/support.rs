@@ -81,6 +81,27 @@ pub(crate) fn play(role: &str) {
             pool.map(square, [1, 2]).expect("map");
         }
         "pool-past-a-process-limit" => crate::exhaustion::pool_past_a_process_limit(),
+        "manager-client" => {
+            // Another program: it knows only the port and the key.
+            let port: u16 = std::env::var("MANAGER_PORT")
+                .expect("a port")
+                .parse()
+                .expect("a port");
+            let key = std::env::var("MANAGER_KEY").expect("a key");
+            let manager = match common::Manager::connect(("127.0.0.1", port), key.as_bytes()) {
+                Ok(manager) => manager,
+                Err(Error::AuthenticationFailed) => std::process::exit(3),
+                Err(error) => panic!("{error}"),
+            };
+            let scores = manager.dict_named::<String, u32>("scores").expect("dict");
+            assert_eq!(scores.get("server").expect("get"), Some(1));
+            scores
+                .insert("client", &std::process::id())
+                .expect("insert");
+            let log = manager.list_named::<String>("log").expect("list");
+            log.push("hello from another program").expect("push");
+            println!("{}", std::process::id());
+        }
         _ => panic!("unknown role {role}"),
     }
 }
