@@ -138,7 +138,7 @@ fn maps(sizes: &Sizes) -> common::Result<Maps> {
     pool.map(square, 0..items)?;
     let default_rate = items as f64 / start.elapsed().as_secs_f64();
     let start = Instant::now();
-    pool.map_chunked(square, 0..items, Some(1))?;
+    pool.chunksize(1).map(square, 0..items)?;
     let chunk1_rate = items as f64 / start.elapsed().as_secs_f64();
     let worker_rss = pool.pids().into_iter().filter_map(rss_kib).collect();
     drop(pool);

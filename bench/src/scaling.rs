@@ -38,7 +38,8 @@ pub(crate) fn run(table: &Table, quick: bool) -> common::Result<()> {
         let mut pool = Pool::new(workers)?;
         let start = Instant::now();
         let total: u64 = pool
-            .map_chunked(count_primes, pieces.clone(), Some(1))?
+            .chunksize(1)
+            .map(count_primes, pieces.clone())?
             .iter()
             .sum();
         let elapsed = start.elapsed().as_secs_f64();

@@ -173,7 +173,7 @@ fn measure(sizes: &Sizes) -> common::Result<Figures> {
     assert!(lengths.iter().all(|&len| len == 64 * 1024));
 
     let start = Instant::now();
-    pool.map_chunked(square, 0..sizes.singles, Some(1))?;
+    pool.chunksize(1).map(square, 0..sizes.singles)?;
     let chunk1 = rate(sizes.singles as f64, start);
 
     let start = Instant::now();
@@ -187,8 +187,7 @@ fn measure(sizes: &Sizes) -> common::Result<Figures> {
 
     let start = Instant::now();
     let count = pool
-        .imap_unordered(square, 0..sizes.singles, None)?
-        .map(|(_, result)| result)
+        .imap_unordered(square, 0..sizes.singles)?
         .collect::<common::Result<Vec<u64>>>()?
         .len();
     let imap_unordered = rate(count as f64, start);

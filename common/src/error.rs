@@ -56,8 +56,9 @@ pub enum Error {
     },
 
     /// A task panicked inside a pool worker. Python re-raises the worker's
-    /// exception in the parent; this is the Rust equivalent.
-    #[error("item {index} panicked in pool worker (pid {pid}): {message}")]
+    /// exception in the parent; this is the Rust equivalent. The message
+    /// comes first, then where.
+    #[error("{message} (item {index} panicked in pool worker, pid {pid})")]
     TaskPanicked {
         /// The position, in the input, of the item whose task panicked.
         index: usize,
@@ -65,6 +66,22 @@ pub enum Error {
         pid: u32,
         /// The panic's message.
         message: String,
+    },
+
+    /// A task of a `try_` call ([`Pool::try_map`](crate::Pool::try_map),
+    /// [`Pool::try_apply`](crate::Pool::try_apply)...) returned an error;
+    /// the message is the error's own (its `Display`), as Python re-raises
+    /// a task's exception, and [`Error::task_error`] gives the error back.
+    #[error("{message}")]
+    TaskFailed {
+        /// The position, in the input, of the item whose task failed.
+        index: usize,
+        /// The worker's process id.
+        pid: u32,
+        /// The error's message.
+        message: String,
+        /// The error, encoded.
+        error: Vec<u8>,
     },
 
     /// An argument or a result could not be serialized or deserialized on its
@@ -227,6 +244,31 @@ impl Error {
     /// A copy of this error, for a callback that sees it while the caller
     /// gets it too (an `io::Error` source is copied as its kind and
     /// message).
+    /// The error a task of a `try_` call returned, decoded as `E` (the
+    /// task's error type): `None` for any other error, or if it was not an
+    /// `E`.
+    ///
+    /// ```
+    /// fn checked_sqrt(n: i64) -> Result<i64, String> {
+    ///     if n < 0 {
+    ///         return Err(format!("{n} is negative"));
+    ///     }
+    ///     Ok(n.isqrt())
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(2)?;
+    /// let error = pool.try_map(checked_sqrt, [4, -1, 9]).expect_err("-1 fails");
+    /// assert_eq!(error.to_string(), "-1 is negative");
+    /// assert_eq!(error.task_error::<String>(), Some("-1 is negative".to_owned()));
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn task_error<E: serde::de::DeserializeOwned>(&self) -> Option<E> {
+        match self {
+            Error::TaskFailed { error, .. } => postcard::from_bytes(error).ok(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn duplicate(&self) -> Error {
         match self {
             Error::AlreadyStarted { name } => Error::AlreadyStarted { name: name.clone() },
@@ -246,6 +288,17 @@ impl Error {
                 index: *index,
                 pid: *pid,
                 message: message.clone(),
+            },
+            Error::TaskFailed {
+                index,
+                pid,
+                message,
+                error,
+            } => Error::TaskFailed {
+                index: *index,
+                pid: *pid,
+                message: message.clone(),
+                error: error.clone(),
             },
             Error::Codec { index, message } => Error::Codec {
                 index: *index,

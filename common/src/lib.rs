@@ -40,12 +40,13 @@
 //! | `os.cpu_count()`                  | [`cpu_count`]                                | the CPUs online, whatever this process may run on, as Python counts them |
 //! | `Pool(processes=n)`, `Pool()`     | [`Pool::new`]`(n)`, [`Pool::with_cpus`]      | `Pool()` has [`cpu_count`] workers, as Python's before 3.13 (3.13 counts the CPUs this process may run on) |
 //! | `Pool(initializer=f, initargs=(a,), maxtasksperchild=n)` | [`Pool::builder`], [`PoolBuilder::initializer`], [`PoolBuilder::initializer_with`] | one serde argument for the initializer (a tuple for more) |
-//! | `pool.map(f, items, chunksize)`   | [`Pool::map`], [`Pool::map_chunked`]         | `f` is a `fn`, as Python's must be picklable; a dead worker fails the item instead of hanging (gh-66587) |
+//! | `pool.map(f, items)`, `pool.map(f, items, chunksize=n)` | [`Pool::map`], [`Pool::chunksize`]`(n)`[`.map`](Chunked::map) | `f` is a `fn`, as Python's must be picklable; a dead worker fails the item instead of hanging (gh-66587); `chunksize(n)` gives every call of the map family (`map`, `starmap`, `imap`, `imap_unordered`, `map_async`, `starmap_async`) a chunksize, as a keyword would ([`Chunked`]) |
 //! | `pool.starmap(f, pairs)`          | [`Pool::starmap`]                            | two-argument functions |
-//! | `pool.imap`, `pool.imap_unordered`| [`Pool::imap`], [`Pool::imap_unordered`]     | each result comes with its input index, and a failed item does not end the iteration; the input is read as the results are taken (an endless one works), where Python's reads it all at once |
+//! | `pool.imap`, `pool.imap_unordered`| [`Pool::imap`], [`Pool::imap_unordered`] -> [`Imap`] | yields `Result`s, in input order or as completed; the iteration ends at the first failure, as a Python loop ends with the task's exception, and the items not started are withdrawn ([`Imap::indexed`] yields `(index, result)` and goes on past failures); the input is read as the results are taken (an endless one works), where Python's reads it all at once |
 //! | `pool.apply(f, (x,))`             | [`Pool::apply`]                              | |
 //! | `pool.apply_async(f, (x,))`       | [`Pool::apply_async`] -> [`AsyncResult`]     | a dropped handle's task still runs, as Python's; queued work moves in the background on a driver thread (see [`Pool`]) |
-//! | `apply_async(..., callback=c, error_callback=e)` | [`Pool::apply_async_with`], [`Pool::map_async_with`] | callbacks get `&R` (or `&[R]`, or `&Error`) in this process, after the pool's lock is let go: on the driver thread, or on the thread that was waiting on the pool |
+//! | `apply_async(..., callback=c, error_callback=e)`, `map_async(..., callback=c)` | [`AsyncResult::callback`], [`AsyncResult::error_callback`] | given to the handle, one or both; callbacks get `&R` (for a map `&Vec<R>`) or `&Error` in this process, after the pool's lock is let go: on the driver thread, or on the thread that was waiting on the pool |
+//! | a task that raises, in `map`, `imap`, `apply`, `apply_async`... | a task `fn(A) -> Result<T, E>` through [`Pool::try_map`], [`Pool::try_imap`], [`Pool::try_apply`], [`Pool::try_apply_async`] (and `try_` of every call) | its `Err` fails the call as a task's exception does in Python: [`Error::TaskFailed`], whose message is the error's own and which gives the error back ([`Error::task_error`]); a task that panics is [`Error::TaskPanicked`], its message first. The `try_` names say it because Rust cannot tell, from a `fn`'s type, whether its `Result` is a value or a failure |
 //! | `pool.map_async`, `pool.starmap_async` | [`Pool::map_async`], [`Pool::starmap_async`] -> [`AsyncResult`] | |
 //! | `r.get()`, `r.get(timeout)`       | [`AsyncResult::get`], [`AsyncResult::get_timeout`] | |
 //! | `r.ready()`, `r.successful()`, `r.wait(t)` | [`AsyncResult::ready`], [`AsyncResult::successful`], [`AsyncResult::wait`], [`AsyncResult::wait_timeout`] | |
@@ -179,7 +180,7 @@ pub use forkserver::FORKSERVER_NAME;
 pub use identity::{ProcessInfo, current_process, parent_process};
 pub use log::LOG_ENV;
 pub use manager::{DictProxy, ListProxy, Manager, Namespace};
-pub use pool::{AsyncResult, Imap, Pool, PoolBuilder};
+pub use pool::{AsyncResult, Chunked, Imap, Indexed, Pool, PoolBuilder};
 pub use process::Process;
 pub use queue::{JoinableQueue, Queue, SimpleQueue};
 pub use shared::{Array, RawArray, RawValue, Scalar, ShareableList, SharedMemory, Value};

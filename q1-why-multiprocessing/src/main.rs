@@ -140,7 +140,8 @@ fn over_processes(workers: usize, work: &[(u64, u64)]) -> common::Result<(u64, V
     let worker_pids = pool.pids();
     // One piece at a time, like the threads: the pieces cost unequal amounts.
     let primes = pool
-        .map_chunked(count_primes, work.to_vec(), Some(1))?
+        .chunksize(1)
+        .map(count_primes, work.to_vec())?
         .iter()
         .sum();
     Ok((primes, worker_pids))

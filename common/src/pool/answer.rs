@@ -7,12 +7,12 @@ use std::any::TypeId;
 use serde::de::DeserializeOwned;
 
 use super::item::{Reader, take_varint, vector_as};
-use super::wire::{ALL, CODEC, DONE, EACH, LONE, PANICKED, Taken};
+use super::wire::{ALL, CODEC, DONE, EACH, FAILED, LONE, PANICKED, Taken};
 use crate::error::{Error, Result};
 
 /// Reads an [`EACH`] answer's payload into one result per item (`pid` is
-/// the worker's, for the panics), the first being item `start`; `None` if
-/// it is malformed.
+/// the worker's, for the panics and errors), the first being item
+/// `start`; `None` if it is malformed.
 fn parse_each(mut payload: &[u8], start: usize, pid: u32) -> Option<Vec<Result<Vec<u8>>>> {
     let mut items = Vec::new();
     while let Some((&tag, rest)) = payload.split_first() {
@@ -33,6 +33,17 @@ fn parse_each(mut payload: &[u8], start: usize, pid: u32) -> Option<Vec<Result<V
                 index,
                 message: message(),
             }),
+            FAILED => {
+                let (len, rest) = take_varint(bytes)?;
+                let len = usize::try_from(len).ok()?;
+                let text = rest.get(..len)?;
+                Err(Error::TaskFailed {
+                    index,
+                    pid,
+                    message: String::from_utf8_lossy(text).into_owned(),
+                    error: rest[len..].to_vec(),
+                })
+            }
             _ => return None,
         });
     }

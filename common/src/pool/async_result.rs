@@ -1,6 +1,6 @@
 //! [`AsyncResult`]: work queued without waiting (`apply_async`,
-//! `map_async`, `starmap_async`, and their callbacks), and the handle a
-//! caller holds while it runs. The pool's driver moves such work in the
+//! `map_async`, `starmap_async`, their `try_` forms, and their callbacks),
+//! and the handle a caller holds while it runs. The pool's driver moves such work in the
 //! background (see `driver`).
 
 use std::time::{Duration, Instant};
@@ -17,9 +17,13 @@ use crate::sys::ErasedFn;
 
 /// The pending result of [`Pool::apply_async`](crate::Pool::apply_async)
 /// or [`Pool::map_async`](crate::Pool::map_async), like Python's
-/// `AsyncResult`.
+/// `AsyncResult`; [`callback`](AsyncResult::callback) and
+/// [`error_callback`](AsyncResult::error_callback) give it Python's
+/// `callback=` and `error_callback=`.
 ///
-/// It shares the pool: waiting on it drives the pool's work.
+/// It shares the pool: waiting on it drives the pool's work. Dropping it
+/// discards the result, not the task, which still runs (and its callbacks
+/// with it), as Python's fire-and-forget `apply_async`.
 pub struct AsyncResult<R> {
     pub(super) claim: Claim,
     /// Whether its batch is done: every item answered (one item's call), or
@@ -27,6 +31,8 @@ pub struct AsyncResult<R> {
     pub(super) done: fn(&Batch) -> bool,
     /// Its value, from its done batch.
     pub(super) finish: fn(Batch) -> Result<R>,
+    /// Its value, copied from its done batch for a callback.
+    pub(super) peek: fn(&Batch) -> Result<R>,
 }
 
 impl Pool {
@@ -50,8 +56,32 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
+        self.submit_one(chunk::erase(func), arg)
+    }
+
+    /// [`apply_async`](Pool::apply_async) for a task that returns
+    /// `Result`: its error is [`Error::TaskFailed`] (see
+    /// [`try_map`](Pool::try_map)).
+    pub fn try_apply_async<A, R, E>(
+        &mut self,
+        func: fn(A) -> std::result::Result<R, E>,
+        arg: A,
+    ) -> Result<AsyncResult<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+        E: Serialize + std::fmt::Display + 'static,
+    {
+        self.submit_one(chunk::erase_fallible(func), arg)
+    }
+
+    fn submit_one<A, R>(&mut self, func: ErasedFn, arg: A) -> Result<AsyncResult<R>>
+    where
+        A: Serialize + 'static,
+        R: DeserializeOwned + 'static,
+    {
         let mut inner = lock(&self.inner);
-        let batch = inner.submit(chunk::erase(func), std::iter::once(arg), 1, Some(1))?;
+        let batch = inner.submit(func, std::iter::once(arg), 1, Some(1))?;
         // Sent at once to a worker with room; the driver moves the rest while
         // the caller does other things.
         let claim = Claim::new(&self.inner, batch, false);
@@ -61,141 +91,8 @@ impl Pool {
             claim,
             done: batch::all_answered,
             finish: batch::first::<R>,
+            peek: batch::peek_first::<R>,
         })
-    }
-
-    /// [`apply_async`](Pool::apply_async) with callbacks, like
-    /// `apply_async(f, args, callback=..., error_callback=...)`: `callback`
-    /// gets the result, or `error_callback` the error, once the task is done
-    /// (the handle still gives the result too, and may be dropped).
-    ///
-    /// A callback runs in this process on the pool's driver thread when the
-    /// task finished while nobody waited on the pool, else on the thread that
-    /// was waiting (in a `get`, `map`, `join`...), right after that call lets
-    /// go of the pool; never while the pool is locked, so a callback may use
-    /// the pool. One that panics is ended there.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use std::sync::atomic::{AtomicU64, Ordering};
-    ///
-    /// fn square(n: u64) -> u64 {
-    ///     n * n
-    /// }
-    ///
-    /// let total = Arc::new(AtomicU64::new(0));
-    /// let mut pool = common::Pool::new(2)?;
-    /// for n in 1..=3 {
-    ///     let total = Arc::clone(&total);
-    ///     pool.apply_async_with(
-    ///         square,
-    ///         n,
-    ///         move |r| {
-    ///             total.fetch_add(*r, Ordering::SeqCst);
-    ///         },
-    ///         |e| eprintln!("{e}"),
-    ///     )?;
-    /// }
-    /// pool.close();
-    /// pool.join()?;
-    /// assert_eq!(total.load(Ordering::SeqCst), 14);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn apply_async_with<A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        arg: A,
-        callback: impl FnOnce(&R) + Send + 'static,
-        error_callback: impl FnOnce(&Error) + Send + 'static,
-    ) -> Result<AsyncResult<R>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
-    {
-        let result = self.apply_async(func, arg)?;
-        self.on_done(
-            result.claim.batch,
-            batch::all_answered,
-            batch::peek_first::<R>,
-            callback,
-            error_callback,
-        );
-        Ok(result)
-    }
-
-    /// [`map_async`](Pool::map_async) with callbacks, like
-    /// `map_async(f, items, callback=..., error_callback=...)`: `callback`
-    /// gets every result in order, or `error_callback` the first failure.
-    /// They run as [`apply_async_with`](Pool::apply_async_with)'s do.
-    ///
-    /// ```
-    /// fn square(n: u64) -> u64 {
-    ///     n * n
-    /// }
-    ///
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// let mut pool = common::Pool::new(2)?;
-    /// pool.map_async_with(
-    ///     square,
-    ///     1..=3,
-    ///     None,
-    ///     move |all| tx.send(all.to_vec()).expect("listening"),
-    ///     |e| eprintln!("{e}"),
-    /// )?;
-    /// assert_eq!(rx.recv().expect("the callback ran"), [1, 4, 9]);
-    /// # Ok::<(), common::Error>(())
-    /// ```
-    pub fn map_async_with<A, R>(
-        &mut self,
-        func: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
-        chunksize: Option<usize>,
-        callback: impl FnOnce(&[R]) + Send + 'static,
-        error_callback: impl FnOnce(&Error) + Send + 'static,
-    ) -> Result<AsyncResult<Vec<R>>>
-    where
-        A: Serialize + DeserializeOwned + 'static,
-        R: Serialize + DeserializeOwned + Send + 'static,
-    {
-        let result = self.map_async(func, items, chunksize)?;
-        self.on_done(
-            result.claim.batch,
-            batch::answered_or_failed,
-            batch::peek_all::<R>,
-            move |all: &Vec<R>| callback(all),
-            error_callback,
-        );
-        Ok(result)
-    }
-
-    /// Gives `batch` its callbacks: once `done`, `peek` its value and hand
-    /// it to `callback` (or the error to `error_callback`) after the lock.
-    fn on_done<T: Send + 'static>(
-        &self,
-        batch: u64,
-        done: fn(&Batch) -> bool,
-        peek: fn(&Batch) -> Result<T>,
-        callback: impl FnOnce(&T) + Send + 'static,
-        error_callback: impl FnOnce(&Error) + Send + 'static,
-    ) {
-        let run: OnDone = Box::new(move |batch: &mut Batch| {
-            let outcome = peek(batch);
-            Box::new(move || match outcome {
-                Ok(value) => callback(&value),
-                Err(error) => error_callback(&error),
-            })
-        });
-        let mut inner = lock(&self.inner);
-        let Some(b) = inner.batches.get_mut(&batch) else {
-            return;
-        };
-        if done(b) {
-            // Already done (as the lock was let go): it runs now, after it.
-            let callback = run(b);
-            inner.callbacks.push(callback);
-        } else {
-            b.on_done = Some((done, run));
-        }
     }
 
     /// Queues a [`map`](Pool::map) and returns at once, like
@@ -209,7 +106,7 @@ impl Pool {
     /// }
     ///
     /// let mut pool = common::Pool::new(2)?;
-    /// let squares = pool.map_async(square, 1..=4, None)?;
+    /// let squares = pool.map_async(square, 1..=4)?;
     /// assert_eq!(squares.get()?, [1, 4, 9, 16]);
     /// # Ok::<(), common::Error>(())
     /// ```
@@ -217,13 +114,27 @@ impl Pool {
         &mut self,
         func: fn(A) -> R,
         items: impl IntoIterator<Item = A>,
-        chunksize: Option<usize>,
     ) -> Result<AsyncResult<Vec<R>>>
     where
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.submit_async(chunk::erase(func), Items::new(items), chunksize)
+        self.submit_async(chunk::erase(func), Items::new(items), None)
+    }
+
+    /// [`map_async`](Pool::map_async) for a task that returns `Result`
+    /// (see [`try_map`](Pool::try_map)).
+    pub fn try_map_async<A, R, E>(
+        &mut self,
+        func: fn(A) -> std::result::Result<R, E>,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+        E: Serialize + std::fmt::Display + 'static,
+    {
+        self.submit_async(chunk::erase_fallible(func), Items::new(items), None)
     }
 
     /// [`starmap`](Pool::starmap), queued like
@@ -251,7 +162,25 @@ impl Pool {
         self.submit_async(chunk::erase_pair(func), Items::new(items), None)
     }
 
-    fn submit_async<A: Serialize + 'static, R: DeserializeOwned + 'static>(
+    /// [`starmap_async`](Pool::starmap_async) for a task that returns
+    /// `Result` (see [`try_map`](Pool::try_map)).
+    pub fn try_starmap_async<A, B, R, E>(
+        &mut self,
+        func: fn(A, B) -> std::result::Result<R, E>,
+        items: impl IntoIterator<Item = (A, B)>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        B: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+        E: Serialize + std::fmt::Display + 'static,
+    {
+        self.submit_async(chunk::erase_pair_fallible(func), Items::new(items), None)
+    }
+
+    /// Queues `func` over `items` in chunks of `chunksize` (`None`:
+    /// Python's default).
+    pub(super) fn submit_async<A: Serialize + 'static, R: DeserializeOwned + 'static>(
         &mut self,
         func: ErasedFn,
         (items, len): (impl Iterator<Item = A>, usize),
@@ -266,7 +195,108 @@ impl Pool {
             claim,
             done: batch::answered_or_failed,
             finish: batch::collect::<R>,
+            peek: batch::peek_all::<R>,
         })
+    }
+}
+
+impl<R: DeserializeOwned + Send + 'static> AsyncResult<R> {
+    /// Gives the result to `callback` once the task is done, if it
+    /// succeeded, like `apply_async(..., callback=f)` (for a map, every
+    /// result in order: `&Vec<R>`); returns the handle, which still gives
+    /// the result too and may be dropped.
+    ///
+    /// A callback runs in this process, on the pool's driver thread when
+    /// the task finished while nobody waited on the pool, else on the
+    /// thread that was waiting (in a `get`, `map`, `join`...), right after
+    /// that call lets go of the pool; never while the pool is locked, so a
+    /// callback may use the pool. One that panics is ended there.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
+    /// let results = Arc::new(Mutex::new(Vec::new()));
+    /// let mut pool = common::Pool::new(2)?;
+    /// for n in 1..=3 {
+    ///     let results = Arc::clone(&results);
+    ///     pool.apply_async(square, n)?
+    ///         .callback(move |r| results.lock().expect("not poisoned").push(*r));
+    /// }
+    /// pool.close();
+    /// pool.join()?;
+    /// results.lock().expect("not poisoned").sort();
+    /// assert_eq!(*results.lock().expect("not poisoned"), [1, 4, 9]);
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn callback(self, callback: impl FnOnce(&R) + Send + 'static) -> Self {
+        let peek = self.peek;
+        self.on_done(Box::new(move |batch: &mut Batch| {
+            let value = if batch.failed { None } else { peek(batch).ok() };
+            Box::new(move || {
+                if let Some(value) = value {
+                    callback(&value);
+                }
+            })
+        }));
+        self
+    }
+}
+
+impl<R: 'static> AsyncResult<R> {
+    /// Gives the error to `error_callback` once the task is done, if it
+    /// failed, like `apply_async(..., error_callback=f)` (for a map, the
+    /// first failure); returns the handle. It runs as
+    /// [`callback`](AsyncResult::callback)s do.
+    ///
+    /// ```
+    /// fn fail(n: u32) -> u32 {
+    ///     panic!("no {n} today")
+    /// }
+    ///
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let mut pool = common::Pool::new(1)?;
+    /// pool.apply_async(fail, 7)?
+    ///     .error_callback(move |e| tx.send(e.to_string()).expect("listening"));
+    /// assert!(rx.recv().expect("the callback ran").starts_with("no 7 today"));
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn error_callback(self, error_callback: impl FnOnce(&Error) + Send + 'static) -> Self {
+        let peek = self.peek;
+        self.on_done(Box::new(move |batch: &mut Batch| {
+            let error = if batch.failed {
+                peek(batch).err()
+            } else {
+                None
+            };
+            Box::new(move || {
+                if let Some(error) = error {
+                    error_callback(&error);
+                }
+            })
+        }));
+        self
+    }
+
+    /// Gives its batch `run`, to run once it is done (now, if it is).
+    fn on_done(&self, run: OnDone) {
+        let mut inner = lock(&self.claim.inner);
+        let Some(b) = inner.batches.get_mut(&self.claim.batch) else {
+            return;
+        };
+        if (self.done)(b) {
+            // Already done (as the lock was let go): it runs now, after it.
+            let callback = run(b);
+            inner.callbacks.push(callback);
+        } else {
+            b.on_done
+                .get_or_insert_with(|| (self.done, Vec::new()))
+                .1
+                .push(run);
+        }
     }
 }
 

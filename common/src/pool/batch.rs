@@ -23,9 +23,9 @@ pub(super) struct Batch {
     pub(super) len: usize,
     /// Whether some item failed.
     pub(super) failed: bool,
-    /// What to run when the batch is done (its callback), and what done
-    /// means for it; taken when it runs.
-    pub(super) on_done: Option<(Done, OnDone)>,
+    /// What to run when the batch is done (its callbacks, in the order
+    /// they were given), and what done means for it; taken when they run.
+    pub(super) on_done: Option<(Done, Vec<OnDone>)>,
     /// Whether its handle was dropped: the batch goes once its callback
     /// has run.
     pub(super) discarded: bool,
@@ -66,7 +66,8 @@ impl Batch {
         self.answers.insert(start, answer);
         if self.on_done.as_ref().is_some_and(|(done, _)| done(self)) {
             let (_, on_done) = self.on_done.take().expect("looked at above");
-            return Some(on_done(self));
+            let runs: Vec<_> = on_done.into_iter().map(|run| run(self)).collect();
+            return Some(Box::new(move || runs.into_iter().for_each(|run| run())));
         }
         None
     }

@@ -1,4 +1,5 @@
-//! The blocking calls, `map`, `starmap` and `apply`, and their work: its
+//! The blocking calls, `map`, `starmap` and `apply` (and their `try_`
+//! forms, for tasks that return `Result`), and their work: its
 //! jobs are made as the workers take them, and its answers decoded into the output as
 //! they come, in order, so that the memory of an answered job or of a
 //! decoded answer serves the next one (see `spare`). A `map` of a million
@@ -23,10 +24,11 @@ impl Pool {
     /// results in input order, like `Pool.map`.
     ///
     /// Items are sent in chunks of `ceil(len / (4 * processes))`, Python's
-    /// default, each to the next idle worker. The input is read as the
-    /// workers take its chunks, not all at first (an input that does not
-    /// say its length is collected first: the chunk size needs it, as
-    /// Python's `map` needs `list(iterable)`).
+    /// default ([`chunksize`](Pool::chunksize) sets another), each to the
+    /// next idle worker. The input is read as the workers take its chunks,
+    /// not all at first (an input that does not say its length is
+    /// collected first: the chunk size needs it, as Python's `map` needs
+    /// `list(iterable)`).
     ///
     /// # Errors
     ///
@@ -52,33 +54,37 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.map_chunked(func, items, None)
+        self.run_all(chunk::erase(func), Items::new(items), None)
     }
 
-    /// [`map`](Pool::map) with Python's `chunksize`: how many items a worker
-    /// is sent at a time (`None`: Python's default). Small chunks balance
-    /// uneven tasks across workers; large ones cost fewer messages.
+    /// [`map`](Pool::map) for a task that returns `Result`, as a Python
+    /// task raises: the results of the tasks that succeed, or the first
+    /// task's error as [`Error::TaskFailed`], whose message is the error's
+    /// own (and the error itself, through [`Error::task_error`]). Like
+    /// `map`, it returns at the first failure.
     ///
     /// ```
-    /// fn square(n: i64) -> i64 {
-    ///     n * n
+    /// fn parse(text: String) -> Result<u32, String> {
+    ///     text.parse().map_err(|_| format!("not a number: {text:?}"))
     /// }
     ///
     /// let mut pool = common::Pool::new(2)?;
-    /// assert_eq!(pool.map_chunked(square, 1..=3, Some(1))?, [1, 4, 9]);
+    /// assert_eq!(pool.try_map(parse, ["1", "2"].map(String::from))?, [1, 2]);
+    /// let error = pool.try_map(parse, ["1", "x"].map(String::from)).expect_err("x fails");
+    /// assert_eq!(error.to_string(), "not a number: \"x\"");
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn map_chunked<A, R>(
+    pub fn try_map<A, R, E>(
         &mut self,
-        func: fn(A) -> R,
+        func: fn(A) -> std::result::Result<R, E>,
         items: impl IntoIterator<Item = A>,
-        chunksize: Option<usize>,
     ) -> Result<Vec<R>>
     where
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
+        E: Serialize + std::fmt::Display + 'static,
     {
-        self.run_all(chunk::erase(func), Items::new(items), chunksize)
+        self.run_all(chunk::erase_fallible(func), Items::new(items), None)
     }
 
     /// Like [`map`](Pool::map) for a two-argument function, each item a
@@ -106,6 +112,22 @@ impl Pool {
         self.run_all(chunk::erase_pair(func), Items::new(items), None)
     }
 
+    /// [`starmap`](Pool::starmap) for a task that returns `Result` (see
+    /// [`try_map`](Pool::try_map)).
+    pub fn try_starmap<A, B, R, E>(
+        &mut self,
+        func: fn(A, B) -> std::result::Result<R, E>,
+        items: impl IntoIterator<Item = (A, B)>,
+    ) -> Result<Vec<R>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        B: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+        E: Serialize + std::fmt::Display + 'static,
+    {
+        self.run_all(chunk::erase_pair_fallible(func), Items::new(items), None)
+    }
+
     /// Runs `func(arg)` in a worker and waits for it, like `Pool.apply`.
     ///
     /// ```
@@ -121,13 +143,52 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
+        self.run_one(chunk::erase(func), arg)
+    }
+
+    /// [`apply`](Pool::apply) for a task that returns `Result`: its error
+    /// is [`Error::TaskFailed`] (see [`try_map`](Pool::try_map)).
+    ///
+    /// ```
+    /// fn half(n: u32) -> Result<u32, String> {
+    ///     if n % 2 == 1 {
+    ///         return Err(format!("{n} is odd"));
+    ///     }
+    ///     Ok(n / 2)
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// assert_eq!(pool.try_apply(half, 8)?, 4);
+    /// assert_eq!(pool.try_apply(half, 3).expect_err("odd").to_string(), "3 is odd");
+    /// # Ok::<(), common::Error>(())
+    /// ```
+    pub fn try_apply<A, R, E>(
+        &mut self,
+        func: fn(A) -> std::result::Result<R, E>,
+        arg: A,
+    ) -> Result<R>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + 'static,
+        E: Serialize + std::fmt::Display + 'static,
+    {
+        self.run_one(chunk::erase_fallible(func), arg)
+    }
+
+    fn run_one<A: Serialize + 'static, R: DeserializeOwned + 'static>(
+        &mut self,
+        func: ErasedFn,
+        arg: A,
+    ) -> Result<R> {
         // A one-item `map`, so that Ctrl-C is caught from the moment the
         // job is sent (see `run_all`).
-        let mut results = self.run_all(chunk::erase(func), (std::iter::once(arg), 1), Some(1))?;
+        let mut results = self.run_all(func, (std::iter::once(arg), 1), Some(1))?;
         Ok(results.pop().expect("one item, one result"))
     }
 
-    fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
+    /// Runs `func` over `items` to the end, or to the first failure, in
+    /// chunks of `chunksize` (`None`: Python's default).
+    pub(super) fn run_all<A: Serialize + 'static, R: DeserializeOwned + 'static>(
         &mut self,
         func: ErasedFn,
         items: (impl Iterator<Item = A>, usize),

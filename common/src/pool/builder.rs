@@ -118,7 +118,7 @@ impl PoolBuilder {
     /// }
     ///
     /// let mut pool = common::Pool::builder().processes(1).maxtasksperchild(1).build()?;
-    /// let pids = pool.map_chunked(pid, [0, 1], Some(1))?;
+    /// let pids = pool.chunksize(1).map(pid, [0, 1])?;
     /// assert_ne!(pids[0], pids[1], "a fresh worker for each job");
     /// # Ok::<(), common::Error>(())
     /// ```

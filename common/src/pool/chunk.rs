@@ -9,9 +9,10 @@
 //!
 //! - [`ALL`]: every item returned; the payload is their results' encodings
 //!   one after another, which the caller decodes straight into its output;
-//! - [`EACH`]: some item panicked or could not be decoded or encoded; the
-//!   payload is, per item, a tag ([`DONE`], [`PANICKED`], [`CODEC`]), a
-//!   length, and that many bytes (the result, or the message);
+//! - [`EACH`]: some item panicked, returned an error (a `try_` call's
+//!   task), or could not be decoded or encoded; the payload is, per item,
+//!   a tag ([`DONE`], [`PANICKED`], [`FAILED`], [`CODEC`]), a length, and
+//!   that many bytes (the result, or the message, or the error);
 //! - [`LONE`]: a chunk of one item returned a `Vec<u8>` of at least
 //!   [`LONE_MIN`] bytes; the payload is those bytes, nothing else. The
 //!   worker writes them from the result itself, and the parent reads them
@@ -24,8 +25,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::item::{Reader, bytes_of_at_least, encode_item, fixed_width, put_varint};
-use super::wire::{ALL, CODEC, DONE, EACH, LONE, LONE_MIN, PANICKED};
-use crate::sys::{Chunk, ErasedFn, RunChunk};
+use super::wire::{ALL, CODEC, DONE, EACH, FAILED, LONE, LONE_MIN, PANICKED};
+use crate::sys::{Chunk, ErasedFn, Failure, RunChunk};
 
 /// `func`, erased to be called by a worker on a chunk of items at once
 /// (see [`run_chunk`]).
@@ -47,11 +48,34 @@ where
     ErasedFn::chunked_pair::<A, B, R, Chunks>(func)
 }
 
+/// `func`, which returns `Result`, erased as [`erase`] does: an item whose
+/// task returns an error fails with it (a `try_` call's).
+pub(super) fn erase_fallible<A, R, E>(func: fn(A) -> Result<R, E>) -> ErasedFn
+where
+    A: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+    E: Serialize + std::fmt::Display + 'static,
+{
+    ErasedFn::chunked_fallible::<A, R, E, Chunks>(func)
+}
+
+/// A two-argument `func` that returns `Result`, erased as
+/// [`erase_fallible`] does.
+pub(super) fn erase_pair_fallible<A, B, R, E>(func: fn(A, B) -> Result<R, E>) -> ErasedFn
+where
+    A: DeserializeOwned + 'static,
+    B: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+    E: Serialize + std::fmt::Display + 'static,
+{
+    ErasedFn::chunked_pair_fallible::<A, B, R, E, Chunks>(func)
+}
+
 /// How an erased function is run over a chunk: [`run_chunk`].
 struct Chunks;
 
 impl RunChunk for Chunks {
-    fn run<A, R>(call: impl Fn(A) -> R, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+    fn run<A, R>(call: impl Fn(A) -> Result<R, Failure>, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
     where
         A: DeserializeOwned + 'static,
         R: Serialize + 'static,
@@ -62,7 +86,7 @@ impl RunChunk for Chunks {
 
 /// In a worker: runs `call` on each item of `chunk` and appends the answer
 /// to `answer` (see the module docs). A panic is caught per item.
-fn run_chunk<I, R>(call: impl Fn(I) -> R, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+fn run_chunk<I, R>(call: impl Fn(I) -> Result<R, Failure>, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
 where
     I: DeserializeOwned + 'static,
     R: Serialize + 'static,
@@ -96,7 +120,8 @@ where
         };
         let outcome = match panic::catch_unwind(AssertUnwindSafe(|| call(item))) {
             Err(payload) => Outcome::Panicked(panic_message(payload.as_ref())),
-            Ok(result) if outcomes.is_none() => {
+            Ok(Err(failure)) => Outcome::Failed(failure),
+            Ok(Ok(result)) if outcomes.is_none() => {
                 let result = match hand_over_lone(result, chunk) {
                     Ok(()) => {
                         answer[start] = LONE;
@@ -118,7 +143,7 @@ where
                     }
                 }
             }
-            Ok(result) => {
+            Ok(Ok(result)) => {
                 let mut bytes = Vec::new();
                 match encode_item(&result, &mut bytes) {
                     Ok(()) => Outcome::Done(bytes),
@@ -142,14 +167,21 @@ where
 fn write_each(outcomes: Vec<Outcome>, answer: &mut Vec<u8>) {
     answer.push(EACH);
     for outcome in outcomes {
-        let (tag, bytes) = match &outcome {
-            Outcome::Done(bytes) => (DONE, bytes.as_slice()),
-            Outcome::Panicked(message) => (PANICKED, message.as_bytes()),
-            Outcome::Codec(message) => (CODEC, message.as_bytes()),
+        let (tag, bytes) = match outcome {
+            Outcome::Done(bytes) => (DONE, bytes),
+            Outcome::Panicked(message) => (PANICKED, message.into_bytes()),
+            Outcome::Codec(message) => (CODEC, message.into_bytes()),
+            Outcome::Failed(Failure { message, error }) => {
+                let mut bytes = Vec::with_capacity(message.len() + error.len() + 4);
+                put_varint(message.len() as u64, &mut bytes);
+                bytes.extend_from_slice(message.as_bytes());
+                bytes.extend_from_slice(&error);
+                (FAILED, bytes)
+            }
         };
         answer.push(tag);
         put_varint(bytes.len() as u64, answer);
-        answer.extend_from_slice(bytes);
+        answer.extend_from_slice(&bytes);
     }
 }
 
@@ -169,6 +201,7 @@ fn hand_over_lone<R: 'static>(result: R, chunk: &Chunk<'_>) -> std::result::Resu
 enum Outcome {
     Done(Vec<u8>),
     Panicked(String),
+    Failed(Failure),
     Codec(String),
 }
 

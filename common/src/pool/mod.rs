@@ -53,11 +53,13 @@
 //! - this file: [`Pool`] and its life (built, closed, terminated, joined,
 //!   dropped);
 //! - `builder.rs`: [`PoolBuilder`], the settings;
-//! - `blocking.rs`: `map`, `starmap` and `apply`, whose jobs are made as
-//!   the workers take them;
+//! - `blocking.rs`: `map`, `starmap` and `apply` (and their `try_` forms,
+//!   for tasks that return `Result`), whose jobs are made as the workers
+//!   take them;
 //! - `async_result.rs`: `apply_async`, `map_async`, `starmap_async` and
 //!   their callbacks, and the [`AsyncResult`] a caller holds;
 //! - `imap.rs`: `imap` and `imap_unordered`, and the [`Imap`] iterator;
+//! - `chunked.rs`: the map family with a `chunksize`, [`Chunked`];
 //! - `batch.rs`: a call's results, filed as answers come, and how they are
 //!   read.
 //!
@@ -108,6 +110,7 @@ mod batch;
 mod blocking;
 mod builder;
 mod chunk;
+mod chunked;
 mod dispatch;
 mod driver;
 mod imap;
@@ -128,7 +131,8 @@ use std::time::{Duration, Instant};
 
 pub use async_result::AsyncResult;
 pub use builder::PoolBuilder;
-pub use imap::Imap;
+pub use chunked::Chunked;
+pub use imap::{Imap, Indexed};
 use scheduler::{DROP_GRACE, State};
 
 /// A pool of worker processes, like `multiprocessing.Pool`.
@@ -157,6 +161,10 @@ use scheduler::{DROP_GRACE, State};
 ///
 /// - A task that panics fails with [`Error::TaskPanicked`], naming the item;
 ///   the worker lives on, as Python's does after an exception.
+/// - A task of a `try_` call ([`try_map`](Pool::try_map),
+///   [`try_imap`](Pool::try_imap)...) that returns an error fails with
+///   [`Error::TaskFailed`], whose message is the error's own; nothing is
+///   printed for it.
 /// - A worker that dies mid-task (killed, aborted, `exit`) fails that item
 ///   with [`Error::WorkerDied`], naming the item, the pid and the exit code
 ///   or signal, and is replaced. It never hangs, where Python's pool waits
@@ -173,7 +181,9 @@ use scheduler::{DROP_GRACE, State};
 ///   has threads since).
 /// - A result that cannot be decoded fails that item with [`Error::Codec`].
 /// - `map` and `starmap` return the first failure at once; items of that
-///   call still running finish in the background and are discarded.
+///   call still running finish in the background and are discarded. An
+///   [`Imap`] ends at the first failure it yields, withdrawing the items
+///   not started.
 /// - SIGINT (Ctrl-C) while waiting terminates the workers and returns
 ///   [`Error::Interrupted`]; the workers ignore SIGINT themselves, so the
 ///   terminal shows no message per worker.

@@ -49,8 +49,8 @@ pub(super) const ANSWER_LEN: usize = 8;
 pub(super) const ALL: u8 = 0;
 
 /// The answer's tag: an outcome per item follows: an outcome tag
-/// ([`DONE`], [`PANICKED`], [`CODEC`]), a varint length, and that many
-/// bytes (the result's encoding, or the message).
+/// ([`DONE`], [`PANICKED`], [`CODEC`], [`FAILED`]), a varint length, and
+/// that many bytes (the result's encoding, or the message, or the error).
 pub(super) const EACH: u8 = 1;
 
 /// The answer's tag: a lone large byte vector follows, its bytes and
@@ -71,6 +71,11 @@ pub(super) const PANICKED: u8 = 1;
 /// An item's outcome in an [`EACH`] answer: its argument or result could
 /// not cross; the message follows.
 pub(super) const CODEC: u8 = 2;
+
+/// An item's outcome in an [`EACH`] answer: its task returned an error (a
+/// `try_` call's); the error's message follows, as a varint length and
+/// its bytes, then the error's encoding.
+pub(super) const FAILED: u8 = 3;
 
 /// In a worker: starts an answer at the end of `out`, with room for its
 /// length; returns where it starts.

@@ -54,11 +54,29 @@ type ChunkShim = fn(usize, &Chunk<'_>, &mut Vec<u8>);
 /// that this file need not know the pool's answers.
 pub(crate) trait RunChunk {
     /// Runs `call` on each item of `chunk` and writes the answer after
-    /// what `answer` holds.
-    fn run<A, R>(call: impl Fn(A) -> R, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+    /// what `answer` holds; `call` fails an item where the function
+    /// returned an error (see [`ErasedFn::chunked_fallible`]).
+    fn run<A, R>(call: impl Fn(A) -> Result<R, Failure>, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
     where
         A: DeserializeOwned + 'static,
         R: Serialize + 'static;
+}
+
+/// What a function that returns `Result` returned as its error: the
+/// error's message (its `Display`) and its encoding, for the caller to
+/// decode if it knows the type.
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) error: Vec<u8>,
+}
+
+impl Failure {
+    fn of<E: Serialize + std::fmt::Display>(error: &E) -> Failure {
+        Failure {
+            message: error.to_string(),
+            error: postcard::to_stdvec(error).unwrap_or_default(),
+        }
+    }
 }
 
 /// The signature every [`ErasedFn`] shim has: the erased function's address
@@ -115,7 +133,39 @@ where
 {
     // SAFETY: as in `shim`, for a `fn(A) -> R` stored by `ErasedFn::chunked`.
     let func = unsafe { std::mem::transmute::<usize, fn(A) -> R>(func) };
-    X::run(func, chunk, answer);
+    X::run(|a| Ok(func(a)), chunk, answer);
+}
+
+fn chunk_shim_fallible<A, R, E, X: RunChunk>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
+where
+    A: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+    E: Serialize + std::fmt::Display,
+{
+    // SAFETY: as in `shim`, for a `fn(A) -> Result<R, E>` stored by
+    // `ErasedFn::chunked_fallible`.
+    let func = unsafe { std::mem::transmute::<usize, fn(A) -> Result<R, E>>(func) };
+    X::run(|a| func(a).map_err(|e| Failure::of(&e)), chunk, answer);
+}
+
+fn chunk_shim_pair_fallible<A, B, R, E, X: RunChunk>(
+    func: usize,
+    chunk: &Chunk<'_>,
+    answer: &mut Vec<u8>,
+) where
+    A: DeserializeOwned + 'static,
+    B: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+    E: Serialize + std::fmt::Display,
+{
+    // SAFETY: as in `shim`, for a `fn(A, B) -> Result<R, E>` stored by
+    // `ErasedFn::chunked_pair_fallible`.
+    let func = unsafe { std::mem::transmute::<usize, fn(A, B) -> Result<R, E>>(func) };
+    X::run(
+        |(a, b): (A, B)| func(a, b).map_err(|e| Failure::of(&e)),
+        chunk,
+        answer,
+    );
 }
 
 fn chunk_shim_pair<A, B, R, X: RunChunk>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
@@ -127,7 +177,7 @@ where
     // SAFETY: as in `shim`, for a `fn(A, B) -> R` stored by
     // `ErasedFn::chunked_pair`.
     let func = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(func) };
-    X::run(|(a, b): (A, B)| func(a, b), chunk, answer);
+    X::run(|(a, b): (A, B)| Ok(func(a, b)), chunk, answer);
 }
 
 impl ErasedFn {
@@ -167,6 +217,31 @@ impl ErasedFn {
         R: Serialize + 'static,
     {
         ErasedFn::from_chunk_shim(chunk_shim_pair::<A, B, R, X>, func as usize)
+    }
+
+    /// Erases `func`, which returns `Result`, for a pool: an item whose
+    /// call returns an error fails with the error's message (see
+    /// [`Failure`]).
+    pub(crate) fn chunked_fallible<A, R, E, X: RunChunk>(func: fn(A) -> Result<R, E>) -> ErasedFn
+    where
+        A: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+        E: Serialize + std::fmt::Display,
+    {
+        ErasedFn::from_chunk_shim(chunk_shim_fallible::<A, R, E, X>, func as usize)
+    }
+
+    /// [`ErasedFn::chunked_fallible`] for a two-argument `func`.
+    pub(crate) fn chunked_pair_fallible<A, B, R, E, X: RunChunk>(
+        func: fn(A, B) -> Result<R, E>,
+    ) -> ErasedFn
+    where
+        A: DeserializeOwned + 'static,
+        B: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+        E: Serialize + std::fmt::Display,
+    {
+        ErasedFn::from_chunk_shim(chunk_shim_pair_fallible::<A, B, R, E, X>, func as usize)
     }
 
     /// Runs the function over `chunk`, writing its answer after what

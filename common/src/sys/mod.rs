@@ -50,7 +50,7 @@ pub(crate) mod slots;
 pub(crate) mod spin;
 pub(crate) mod wait;
 
-pub(crate) use erased::{Chunk, ErasedFn, RunChunk};
+pub(crate) use erased::{Chunk, ErasedFn, Failure, RunChunk};
 pub(crate) use exit::{at_exit, die_with, exit_now};
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, threads_now};
 pub(crate) use lock_word::LockWord;

@@ -27,6 +27,7 @@ mod manager;
 mod output;
 mod pipe;
 mod pool;
+mod pool_calls;
 mod pool_faults;
 mod process;
 mod queue;
@@ -63,6 +64,7 @@ fn main() {
         pool::TESTS,
         pool_faults::TESTS,
         exhaustion::TESTS,
+        pool_calls::TESTS,
         pipe::TESTS,
         tcp::TESTS,
         sync::TESTS,

@@ -102,8 +102,10 @@ fork_tests! {
     fn pool_panic_mid_chunk_of_integers_keeps_the_others_exact() {
         let mut pool = Pool::new(2).expect("pool");
         let results: Vec<_> = pool
-            .imap(panic_at_4, 0..10u32, Some(10))
+            .chunksize(10)
+            .imap(panic_at_4, 0..10u32)
             .expect("imap")
+            .indexed()
             .collect();
         assert_eq!(results.len(), 10);
         for (index, result) in results {
@@ -136,7 +138,7 @@ fork_tests! {
         let expected: Vec<u64> = (0..100).map(|n| n * n).collect();
         for chunksize in [1, 3, 1000] {
             let got = pool
-                .map_chunked(square, 0..100, Some(chunksize))
+                .chunksize(chunksize).map(square, 0..100)
                 .expect("map");
             assert_eq!(got, expected, "chunksize {chunksize}");
         }
@@ -152,7 +154,7 @@ fork_tests! {
             let squares = pool.map(square, items).expect("map");
             let expected: Vec<u64> = (0..yields).rev().map(|n| n * n).collect();
             assert_eq!(squares, expected, "said {said}, yielded {yields}");
-            let handle = pool.map_async(square, Lying { said, left: yields }, None).expect("queued");
+            let handle = pool.map_async(square, Lying { said, left: yields }).expect("queued");
             assert_eq!(handle.get().expect("done"), expected);
         }
     }
@@ -193,7 +195,7 @@ fork_tests! {
         let gate = path_in(&dir, "gate");
         let mut pool = Pool::new(1).expect("pool");
         // Quick jobs first, so that the worker is sent several ahead.
-        pool.map_chunked(square, 0..2000, Some(1)).expect("warm");
+        pool.chunksize(1).map(square, 0..2000).expect("warm");
         for round in 0..20u64 {
             let quick = pool.apply_async(square, round).expect("quick");
             let slow = pool.apply_async(wait_then_42, gate.clone()).expect("slow");
@@ -234,12 +236,12 @@ fork_tests! {
         let gate = path_in(&dir, "gate");
         let mut pool = Pool::new(2).expect("pool");
         let items = vec![(0, None), (1, Some(gate.clone())), (2, None)];
-        let mut results = pool.imap(maybe_wait, items, None).expect("imap");
+        let mut results = pool.imap(maybe_wait, items).expect("imap");
         // Item 1 cannot finish until the gate opens: item 0 comes first anyway.
-        assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((0, Some(0))));
+        assert_eq!(results.next().map(Result::ok), Some(Some(0)));
         std::fs::write(&gate, b"").expect("open the gate");
-        assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((1, Some(1))));
-        assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((2, Some(2))));
+        assert_eq!(results.next().map(Result::ok), Some(Some(1)));
+        assert_eq!(results.next().map(Result::ok), Some(Some(2)));
         assert!(results.next().is_none());
     }
 
@@ -249,8 +251,9 @@ fork_tests! {
         let mut pool = Pool::new(2).expect("pool");
         let items = vec![(0, Some(gate.clone())), (1, None)];
         let mut results = pool
-            .imap_unordered(maybe_wait, items, None)
-            .expect("imap_unordered");
+            .imap_unordered(maybe_wait, items)
+            .expect("imap_unordered")
+            .indexed();
         // Item 0 waits for the gate, so item 1 completes first.
         assert_eq!(results.next().map(|(i, r)| (i, r.ok())), Some((1, Some(1))));
         std::fs::write(&gate, b"").expect("open the gate");
@@ -297,7 +300,7 @@ fork_tests! {
             .build()
             .expect("pool");
         let seen = pool
-            .map_chunked(times_initialized, 0..20, Some(1))
+            .chunksize(1).map(times_initialized, 0..20)
             .expect("map");
         assert!(seen.iter().all(|&(_, count)| count == 1), "{seen:?}");
         assert_eq!(
@@ -316,7 +319,7 @@ fork_tests! {
             .build()
             .expect("pool");
         let seen = pool
-            .map_chunked(times_initialized, 0..20, Some(1))
+            .chunksize(1).map(times_initialized, 0..20)
             .expect("map");
         assert!(seen.iter().all(|&(_, count)| count == 5), "{seen:?}");
     }
@@ -325,7 +328,7 @@ fork_tests! {
     /// in order; `wait` waits without taking; a failure is the first one.
     fn pool_map_async_and_starmap_async() {
         let mut pool = Pool::new(2).expect("pool");
-        let squares = pool.map_async(identity, 0..100u32, Some(7)).expect("queued");
+        let squares = pool.chunksize(7).map_async(identity, 0..100u32).expect("queued");
         let powers = pool
             .starmap_async(power, [(2u64, 3u32), (3, 2), (10, 3)])
             .expect("queued");
@@ -333,7 +336,7 @@ fork_tests! {
         assert!(squares.ready());
         assert_eq!(squares.get().expect("results"), (0..100).collect::<Vec<u32>>());
         assert_eq!(powers.get().expect("results"), [8, 9, 1000]);
-        let failing = pool.map_async(panic_at_4, 0..10u32, Some(1)).expect("queued");
+        let failing = pool.chunksize(1).map_async(panic_at_4, 0..10u32).expect("queued");
         assert!(matches!(
             failing.get(),
             Err(Error::TaskPanicked { index: 4, .. })
@@ -395,19 +398,16 @@ fork_tests! {
             let done = Arc::clone(&done);
             let failed = Arc::clone(&failed);
             let handle = pool
-                .apply_async_with(
-                    panic_at_4,
-                    n,
-                    move |r| {
-                        assert_eq!(*r, n);
-                        done.fetch_add(1, Ordering::SeqCst);
-                    },
-                    move |e| {
-                        assert!(matches!(e, Error::TaskPanicked { .. }), "{e}");
-                        failed.fetch_add(1, Ordering::SeqCst);
-                    },
-                )
-                .expect("queued");
+                .apply_async(panic_at_4, n)
+                .expect("queued")
+                .callback(move |r| {
+                    assert_eq!(*r, n);
+                    done.fetch_add(1, Ordering::SeqCst);
+                })
+                .error_callback(move |e| {
+                    assert!(matches!(e, Error::TaskPanicked { .. }), "{e}");
+                    failed.fetch_add(1, Ordering::SeqCst);
+                });
             drop(handle);
         }
         pool.close();
@@ -473,10 +473,10 @@ fork_tests! {
         });
         let mut pool = Pool::new(2).expect("pool");
         let first: Vec<u32> = pool
-            .imap(identity, endless, None)
+            .imap(identity, endless)
             .expect("imap")
             .take(10)
-            .map(|(_, r)| r.expect("a result"))
+            .map(|r| r.expect("a result"))
             .collect();
         assert_eq!(first, (0..10).collect::<Vec<_>>());
         let read = pulled.load(Ordering::SeqCst);
@@ -496,7 +496,7 @@ fork_tests! {
         });
         let mut fresh = Pool::new(2).expect("pool");
         let taken = fresh
-            .imap(sleep_5ms, endless, Some(10))
+            .chunksize(10).imap(sleep_5ms, endless)
             .expect("imap")
             .take(30)
             .count();
@@ -507,7 +507,7 @@ fork_tests! {
             "{read} items of 5 ms read for 30 taken"
         );
         let unordered = pool
-            .imap_unordered(identity, 0u32.., Some(3))
+            .chunksize(3).imap_unordered(identity, 0u32..)
             .expect("imap_unordered")
             .take(7)
             .count();
@@ -521,7 +521,7 @@ fork_tests! {
             .maxtasksperchild(1)
             .build()
             .expect("pool");
-        let pids = pool.map_chunked(worker_pid, 0..6, Some(1)).expect("map");
+        let pids = pool.chunksize(1).map(worker_pid, 0..6).expect("map");
         let distinct: std::collections::BTreeSet<_> = pids.iter().collect();
         assert_eq!(distinct.len(), 6, "each job in a fresh worker: {pids:?}");
         assert_eq!(pool.processes(), 2);
@@ -534,7 +534,7 @@ fork_tests! {
         let as_picky: fn(u32) -> Picky = |n| Picky(unchecked_picky(n));
         let error = pool.map(as_picky, 0..6).expect_err("3 cannot be decoded");
         assert!(matches!(&error, Error::Codec { index: 3, .. }), "{error:?}");
-        let results: Vec<_> = pool.imap(as_picky, 0..6, None).expect("imap").collect();
+        let results: Vec<_> = pool.imap(as_picky, 0..6).expect("imap").indexed().collect();
         for (index, result) in results {
             assert_eq!(result.is_err(), index == 3, "item {index}: {result:?}");
         }
@@ -597,7 +597,7 @@ fork_tests! {
         // One chunk of eight: the worker dies on the fourth item, having
         // finished three whose results it never sent.
         let error = pool
-            .map_chunked(exit_at_3, 0..8, Some(8))
+            .chunksize(8).map(exit_at_3, 0..8)
             .expect_err("died");
         assert!(
             matches!(
@@ -610,7 +610,12 @@ fork_tests! {
             ),
             "{error:?}"
         );
-        let results: Vec<_> = pool.imap(exit_at_3, 0..8, Some(8)).expect("imap").collect();
+        let results: Vec<_> = pool
+            .chunksize(8)
+            .imap(exit_at_3, 0..8)
+            .expect("imap")
+            .indexed()
+            .collect();
         for (index, result) in &results {
             assert_eq!(result.is_err(), *index == 3, "item {index}: {result:?}");
         }
@@ -640,7 +645,7 @@ fork_tests! {
         let expected: Vec<u64> = mixed.iter().map(|item| checksum(item.clone())).collect();
         assert_eq!(pool.map(checksum, mixed).expect("map"), expected, "mixed sizes");
         let made = (0..200usize).map(|i| patterned((20 << 10) + i));
-        for (index, sum) in pool.imap(checksum, made, Some(3)).expect("imap") {
+        for (index, sum) in pool.chunksize(3).imap(checksum, made).expect("imap").indexed() {
             assert_eq!(sum.expect("done"), checksum(patterned((20 << 10) + index)));
         }
     }
@@ -659,8 +664,10 @@ fork_tests! {
             .collect();
         let expected: Vec<u64> = items.iter().map(|item| checksum(item.clone())).collect();
         let results: Vec<_> = pool
-            .imap(checksum_exit_at_3, items, Some(8))
+            .chunksize(8)
+            .imap(checksum_exit_at_3, items)
             .expect("imap")
+            .indexed()
             .collect();
         assert_eq!(results.len(), 8, "every item answered once");
         for (index, result) in results {
@@ -687,7 +694,7 @@ fork_tests! {
                 .all(|(n, r)| r[99] == (n as u32).to_le_bytes()[0])
         );
         let results = pool
-            .map_chunked(hundred_bytes, 0..20_000, Some(1))
+            .chunksize(1).map(hundred_bytes, 0..20_000)
             .expect("map");
         assert_eq!(results.len(), 20_000);
     }
@@ -700,15 +707,15 @@ fork_tests! {
         let mut pool = Pool::new(2).expect("pool");
         for round in 0..3u64 {
             let items = (0..600_000u64).map(|n| n + round);
-            let squares = pool.map_chunked(square, items, Some(50_000)).expect("map");
+            let squares = pool.chunksize(50_000).map(square, items).expect("map");
             assert_eq!(squares.len(), 600_000);
             for (n, value) in squares.into_iter().enumerate() {
                 let n = n as u64 + round;
                 assert_eq!(value, n * n, "round {round}, item {n}");
             }
         }
-        let first = pool.map_async(square, 0..300_000u64, Some(30_000)).expect("queued");
-        let second = pool.map_async(square, 0..300_000u64, Some(30_000)).expect("queued");
+        let first = pool.chunksize(30_000).map_async(square, 0..300_000u64).expect("queued");
+        let second = pool.chunksize(30_000).map_async(square, 0..300_000u64).expect("queued");
         for handle in [second, first] {
             let squares = handle.get().expect("results");
             assert!(squares.iter().enumerate().all(|(n, &v)| v == (n as u64) * (n as u64)));
@@ -727,7 +734,7 @@ fork_tests! {
             .build()
             .expect("pool");
         let error = pool
-            .map_chunked(scribble_at_3, 0..8, Some(1))
+            .chunksize(1).map(scribble_at_3, 0..8)
             .expect_err("garbage is not an answer");
         assert!(matches!(error, Error::Codec { index: 3, .. }), "{error:?}");
         assert_eq!(pool.map(identity, 0..4).expect("still usable"), [0, 1, 2, 3]);
@@ -741,15 +748,16 @@ fork_tests! {
         let sizes = [3usize << 20, 5, (1 << 20) + 1, 0, 1 << 20, 7 << 20, 9];
         let expected: Vec<Vec<u8>> = sizes.iter().map(|&n| patterned(n)).collect();
         let got = pool
-            .map_chunked(patterned, sizes, Some(1))
+            .chunksize(1).map(patterned, sizes)
             .expect("map");
         assert!(got == expected, "map chunksize 1 changed some bytes");
         let got = pool.map(patterned, sizes).expect("map");
         assert!(got == expected, "map changed some bytes");
         assert!(pool.apply(patterned, 7 << 20).expect("apply") == expected[5]);
         let mut got: Vec<(usize, Vec<u8>)> = pool
-            .imap_unordered(patterned, sizes, None)
+            .imap_unordered(patterned, sizes)
             .expect("imap")
+            .indexed()
             .map(|(i, r)| (i, r.expect("done")))
             .collect();
         got.sort();

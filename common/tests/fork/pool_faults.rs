@@ -22,7 +22,7 @@ fork_tests! {
             let mut pool = Pool::new(2).expect("pool");
             let items = (0..8).map(|n| (n, first, runs.clone()));
             let error = pool
-                .map_chunked(close_descriptors_at_3, items, Some(1))
+                .chunksize(1).map(close_descriptors_at_3, items)
                 .expect_err("item 3 broke its worker");
             assert!(
                 matches!(error, Error::WorkerDied { index: 3, .. }),
@@ -56,7 +56,7 @@ fork_tests! {
         assert_eq!(times_run(&runs), 1, "apply_async: one item per job, run once");
         let runs = path_in(&dir, "runs-chunked");
         let items = (0..16).map(|n| (n, 3, runs.clone()));
-        let error = pool.map_chunked(close_descriptors_at_3, items, Some(4)).expect_err("item 3");
+        let error = pool.chunksize(4).map(close_descriptors_at_3, items).expect_err("item 3");
         assert!(matches!(error, Error::WorkerDied { index: 3, .. }), "{error}");
         assert!((1..=2).contains(&times_run(&runs)), "ran {} times", times_run(&runs));
         assert_eq!(pool.map(identity, 0..8).expect("usable after"), (0..8).collect::<Vec<_>>());
@@ -95,13 +95,10 @@ fork_tests! {
         let mut pool = Pool::new(1).expect("pool");
         for n in 0..20u32 {
             let (ok, failed) = (tx.clone(), tx.clone());
-            pool.apply_async_with(
-                exit_at_5,
-                n,
-                move |r| ok.send(Ok(*r)).expect("listening"),
-                move |e| failed.send(Err(e.to_string())).expect("listening"),
-            )
-            .expect("queued");
+            pool.apply_async(exit_at_5, n)
+                .expect("queued")
+                .callback(move |r| ok.send(Ok(*r)).expect("listening"))
+                .error_callback(move |e| failed.send(Err(e.to_string())).expect("listening"));
         }
         drop(tx);
         // Nothing but waiting on the channel from here.
@@ -142,7 +139,7 @@ fork_tests! {
             let _ = stopped.recv();
         });
         let error = pool
-            .map_chunked(exit_at_5, 0..8, Some(1))
+            .chunksize(1).map(exit_at_5, 0..8)
             .expect_err("item 5 ends its worker");
         assert!(matches!(error, Error::WorkerDied { index: 5, .. }), "{error}");
         assert_eq!(pool.map(identity, 0..8).expect("replaced"), (0..8).collect::<Vec<_>>());

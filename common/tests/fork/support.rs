@@ -52,7 +52,7 @@ pub(crate) fn play(role: &str) {
             let tasks = (0..2)
                 .map(|i| format!("{dir}/started-{i}"))
                 .collect::<Vec<_>>();
-            match pool.map_chunked(announce_then_block, tasks, Some(1)) {
+            match pool.chunksize(1).map(announce_then_block, tasks) {
                 Err(Error::Interrupted) => {
                     eprintln!("interrupted");
                     std::process::exit(130);
@@ -65,7 +65,7 @@ pub(crate) fn play(role: &str) {
             // still sending the rest: the pool must already be catching it.
             let owner = std::process::id() as i32;
             let items = (0..200_000u32).map(move |i| (owner, i));
-            match pool_of_two().map_chunked(interrupt_owner_at_0, items, Some(1)) {
+            match pool_of_two().chunksize(1).map(interrupt_owner_at_0, items) {
                 Err(Error::Interrupted) => {
                     eprintln!("interrupted");
                     std::process::exit(130);
@@ -81,6 +81,20 @@ pub(crate) fn play(role: &str) {
             pool.map(square, [1, 2]).expect("map");
         }
         "pool-past-a-process-limit" => crate::exhaustion::pool_past_a_process_limit(),
+        "try-map-error" => {
+            let mut pool = Pool::new(2).expect("pool");
+            let error = pool
+                .try_map(crate::pool_calls::halve, [2, 3, 4])
+                .expect_err("3 is odd");
+            println!("{error}");
+        }
+        "map-panic" => {
+            let mut pool = Pool::new(2).expect("pool");
+            let error = pool
+                .map(crate::pool_calls::panic_at_4, 0..6)
+                .expect_err("4 panics");
+            println!("{error}");
+        }
         "manager-client" => {
             // Another program: it knows only the port and the key.
             let port: u16 = std::env::var("MANAGER_PORT")
