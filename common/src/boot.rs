@@ -22,10 +22,12 @@ pub(crate) enum Work {
         fds: usize,
     },
     /// Run a pool worker's loop over the socket. The pool's progress
-    /// counters follow the frame, as a file descriptor (SCM_RIGHTS).
+    /// counters follow the frame, as a file descriptor (SCM_RIGHTS), then
+    /// `fds` more, for the shared things in the initializer's argument.
     PoolWorker {
         /// What the worker runs first, with its encoded argument.
         initializer: Option<(ErasedFn, Vec<u8>)>,
+        fds: usize,
         maxtasks: Option<usize>,
         slot: usize,
         slots: usize,

@@ -89,10 +89,11 @@ fn run(boot: Boot, socket: UnixStream) -> i32 {
         Work::Process { func, args, fds } => run_process(&name, &socket, func, &args, fds),
         Work::PoolWorker {
             initializer,
+            fds,
             maxtasks,
             slot,
             slots,
-        } => run_pool_worker(socket, initializer, maxtasks, slot, slots),
+        } => run_pool_worker(socket, initializer, fds, maxtasks, (slot, slots)),
     }
 }
 
@@ -116,21 +117,27 @@ fn run_process(name: &str, socket: &UnixStream, func: ErasedFn, args: &[u8], fds
 }
 
 /// A pool worker's work: its loop over `socket` (tasks in, answers out),
-/// its progress in slot `slot` of the `slots` that follow the frame.
+/// its progress in slot `slot` of the `slots` that follow the frame, and
+/// its initializer run first, with the `fds` descriptors that follow
+/// installed for its argument to take.
 fn run_pool_worker(
     socket: UnixStream,
     initializer: Option<(ErasedFn, Vec<u8>)>,
+    fds: usize,
     maxtasks: Option<usize>,
-    slot: usize,
-    slots: usize,
+    (slot, slots): (usize, usize),
 ) -> i32 {
     sys::ignore_sigint();
-    let Some(progress) = sys::receive_fds(&socket, 1)
-        .and_then(|fds| fds.into_iter().next())
+    let Some(mut received) = sys::receive_fds(&socket, 1 + fds).map(Vec::into_iter) else {
+        return 1;
+    };
+    let Some(progress) = received
+        .next()
         .and_then(|fd| sys::Slots::map(fd, slots).ok())
     else {
         return 1;
     };
+    crate::crossing::install_fds(received.collect());
     if let Some((initializer, args)) = initializer
         && initializer.call(&args).is_err()
     {

@@ -4,14 +4,17 @@
 //!
 //! Under fork the child is a copy of the parent and has every descriptor
 //! already. Under spawn the child is a new run of the binary, so while
-//! [`Process::with_args`](crate::Process::with_args) encodes its arguments,
-//! each descriptor met is duplicated into a list and encoded as its position
-//! there; the list goes to the child beside the encoded arguments
-//! (`SCM_RIGHTS` on the socket that starts it, as Python's spawn duplicates
-//! handles for its children), and the child's decoding takes each
-//! descriptor back by position. A descriptor encoded anywhere else (in a
-//! pool task, say) is refused with a clear error, since nothing could carry
-//! it.
+//! [`Process::with_args`](crate::Process::with_args) encodes its arguments
+//! (or [`PoolBuilder::initializer_with`](crate::PoolBuilder::initializer_with)
+//! its initializer's), each descriptor met is duplicated into a list and
+//! encoded as its position there; the list goes to the child beside the
+//! encoded arguments (`SCM_RIGHTS` on the socket that starts it, as
+//! Python's spawn duplicates handles for its children), and the child's
+//! decoding takes each descriptor back by position. A forked pool worker
+//! installs copies of the initializer's list the same way, so that the
+//! argument decodes alike under every method. A descriptor encoded
+//! anywhere else (in a pool task, say) is refused with a clear error,
+//! since nothing could carry it.
 //!
 //! Types use it as `#[serde(with = "crate::crossing")]` on a field that is
 //! a descriptor.
@@ -34,11 +37,13 @@ thread_local! {
 }
 
 /// What encoding a descriptor anywhere else says.
-const REFUSAL: &str = "a Connection, Queue or Lock can cross to a child only as an argument of \
-                       Process::with_args";
+const REFUSAL: &str = "what holds a descriptor (a Lock, Queue, Value, Event, Connection...) can \
+                       cross to a child only as an argument of Process::with_args or of a \
+                       pool's initializer (PoolBuilder::initializer_with), not in a task";
 
 /// Why the last attempt to encode a descriptor outside
-/// [`Process::with_args`](crate::Process::with_args) failed, once.
+/// [`Process::with_args`](crate::Process::with_args) or an initializer's
+/// argument failed, once.
 pub(crate) fn take_refusal() -> Option<&'static str> {
     REFUSED.take()
 }

@@ -1,13 +1,15 @@
 //! [`PoolBuilder`]: a pool's settings, as Python's `Pool(...)` takes them
 //! by keyword.
 
+use std::sync::Arc;
+
 use super::Pool;
+use super::initializer::Initializer;
 use super::registry::Registry;
 use super::scheduler::Inner;
 use super::state_lock::PoolShared;
 use crate::error::{Error, Result};
 use crate::start::{StartMethod, get_start_method};
-use crate::sys::ErasedFn;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -27,10 +29,10 @@ use serde::de::DeserializeOwned;
 pub struct PoolBuilder {
     pub(super) processes: Option<usize>,
     pub(super) start_method: Option<StartMethod>,
-    /// The initializer, and its encoded argument.
-    pub(super) initializer: Option<(ErasedFn, Vec<u8>)>,
+    /// The initializer, its encoded argument and the descriptors in it.
+    pub(super) initializer: Option<Arc<Initializer>>,
     /// Why the initializer's argument could not be encoded, if it could not.
-    pub(super) initargs_error: Option<String>,
+    pub(super) initargs_error: Option<Arc<Error>>,
     pub(super) maxtasksperchild: Option<usize>,
 }
 
@@ -78,33 +80,56 @@ impl PoolBuilder {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn initializer(mut self, initializer: fn()) -> PoolBuilder {
-        self.initializer = Some((ErasedFn::nullary(initializer), Vec::new()));
+        self.initializer = Some(Arc::new(Initializer::nullary(initializer)));
         self
     }
 
     /// A function each worker runs once when it starts, with `args`, like
     /// `initializer=f, initargs=(args,)` (one serde argument; a tuple for
-    /// more). An argument that cannot be encoded makes
-    /// [`build`](PoolBuilder::build) fail with [`Error::Codec`].
+    /// more). The argument may hold what processes share (a
+    /// [`Lock`](crate::Lock), [`Queue`](crate::Queue),
+    /// [`Value`](crate::Value), [`Event`](crate::Event), a manager's
+    /// proxies...): every worker gets it as it starts, replacements too,
+    /// under every start method, as a child of
+    /// [`Process::with_args`](crate::Process::with_args) does. It is the
+    /// way to give a pool's tasks such things, which cannot go in a task's
+    /// own arguments. An argument that cannot be encoded makes
+    /// [`build`](PoolBuilder::build) fail with [`Error::Codec`], naming its
+    /// type.
     ///
     /// ```
-    /// fn remember(tag: String) {
-    ///     assert_eq!(tag, "ready");
+    /// use std::sync::OnceLock;
+    ///
+    /// use common::{Lock, Pool, Value};
+    ///
+    /// static COUNTER: OnceLock<(Lock, Value)> = OnceLock::new();
+    ///
+    /// fn init(shared: (Lock, Value)) {
+    ///     let _ = COUNTER.set(shared);
     /// }
     ///
-    /// let mut pool = common::Pool::builder()
-    ///     .processes(1)
-    ///     .initializer_with(remember, "ready".to_owned())
+    /// fn count(_: u32) {
+    ///     let (lock, total) = COUNTER.get().expect("initialized");
+    ///     let _held = lock.acquire().expect("the lock");
+    ///     total.set(total.get() + 1);
+    /// }
+    ///
+    /// let total = Value::new(0)?;
+    /// let mut pool = Pool::builder()
+    ///     .processes(2)
+    ///     .initializer_with(init, (Lock::new()?, total.try_clone()?))
     ///     .build()?;
+    /// pool.map(count, 0..100)?;
+    /// assert_eq!(total.get(), 100);
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn initializer_with<A>(mut self, initializer: fn(A), args: A) -> PoolBuilder
     where
         A: Serialize + DeserializeOwned + 'static,
     {
-        match postcard::to_stdvec(&args) {
-            Ok(encoded) => self.initializer = Some((ErasedFn::new(initializer), encoded)),
-            Err(error) => self.initargs_error = Some(error.to_string()),
+        match Initializer::with_args(initializer, &args) {
+            Ok(made) => self.initializer = Some(Arc::new(made)),
+            Err(error) => self.initargs_error = Some(Arc::new(error)),
         }
         self
     }
@@ -142,8 +167,8 @@ impl PoolBuilder {
         if processes == 0 {
             return Err(Error::NoWorkers(processes));
         }
-        if let Some(message) = self.initargs_error {
-            return Err(Error::Codec { index: 0, message });
+        if let Some(error) = self.initargs_error {
+            return Err(error.duplicate());
         }
         let method = match self.start_method {
             Some(method) => method,

@@ -58,8 +58,10 @@ pub(super) fn encode_item<T: Serialize + 'static>(
     }
     // On an error the bytes of a value half written stay: the callers cut
     // the buffer back.
-    postcard::serialize_with_flavor(value, Append(out))
-        .map_err(|e| crate::crossing::take_refusal().map_or_else(|| e.to_string(), str::to_owned))
+    postcard::serialize_with_flavor(value, Append(out)).map_err(|e| {
+        let why = crate::crossing::take_refusal().map_or_else(|| e.to_string(), str::to_owned);
+        format!("a {} cannot be sent: {why}", std::any::type_name::<T>())
+    })
 }
 
 /// Appends the encodings of `values` to `out` in one pass, if `T` is one

@@ -53,6 +53,8 @@
 //! - this file: [`Pool`] and its life (built, closed, terminated, joined,
 //!   dropped);
 //! - `builder.rs`: [`PoolBuilder`], the settings;
+//! - `initializer.rs`: what each worker runs first, with the descriptors
+//!   in its argument, which every worker gets as it starts;
 //! - `blocking.rs`: `map`, `starmap` and `apply` (and their `try_` forms,
 //!   for tasks that return `Result`), whose jobs are made as the workers
 //!   take them;
@@ -114,6 +116,7 @@ mod chunked;
 mod dispatch;
 mod driver;
 mod imap;
+mod initializer;
 mod item;
 mod job;
 mod lent;

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+use super::initializer::Initializer;
 use super::job::Job;
 use super::wire::{BETWEEN_JOBS, DiedIn, died_in};
 use super::worker::{KILL_GRACE, Worker};
@@ -30,7 +31,7 @@ use crate::boot::Work;
 use crate::children::Unclaimed;
 use crate::error::{Error, Result};
 use crate::start::{self, StartMethod};
-use crate::sys::{self, ErasedFn, Slots};
+use crate::sys::{self, Slots};
 
 /// How much a worker's pipes are asked to hold (see `sys::widen_pipe`).
 const PIPE_BYTES: usize = 1 << 20;
@@ -41,8 +42,9 @@ pub(super) struct Registry {
     method: StartMethod,
     /// The workers; worker `i` has slot `i`.
     pub(super) workers: Vec<Worker>,
-    /// What each worker runs first, with its encoded argument.
-    initializer: Option<(ErasedFn, Vec<u8>)>,
+    /// What each worker runs first, with its encoded argument and the
+    /// descriptors in it.
+    initializer: Option<std::sync::Arc<Initializer>>,
     /// How many jobs a worker runs before it exits and is replaced.
     pub(super) maxtasksperchild: Option<usize>,
     /// How many workers have been started in all (they are named for it).
@@ -91,7 +93,7 @@ impl Registry {
     pub(super) fn start(
         processes: usize,
         method: StartMethod,
-        initializer: Option<(ErasedFn, Vec<u8>)>,
+        initializer: Option<std::sync::Arc<Initializer>>,
         maxtasksperchild: Option<usize>,
     ) -> Result<Registry> {
         let mut registry = Registry {
@@ -289,13 +291,19 @@ impl Registry {
         label: &str,
         slot: usize,
     ) -> Result<(Unclaimed, File, File)> {
+        let initializer = self.initializer.as_deref();
         let work = Work::PoolWorker {
-            initializer: self.initializer.clone(),
+            initializer: initializer.map(|i| (i.func, i.args.clone())),
+            fds: initializer.map_or(0, |i| i.fds.len()),
             maxtasks: self.maxtasksperchild,
             slot,
             slots: self.progress.len(),
         };
-        let (child, socket) = start::spawn(method, label, work, &[self.progress.memory()])?;
+        // The progress memory, then the initializer's descriptors.
+        let fds: Vec<_> = std::iter::once(self.progress.memory())
+            .chain(initializer.into_iter().flat_map(Initializer::borrowed_fds))
+            .collect();
+        let (child, socket) = start::spawn(method, label, work, &fds)?;
         let tasks = socket.try_clone().map_err(|e| Error::os("dup", e))?;
         Ok((
             child,
@@ -318,8 +326,8 @@ impl Registry {
         let progress = &self.progress;
         let forked = sys::fork(label, || {
             sys::ignore_sigint();
-            if let Some((initializer, args)) = &initializer
-                && initializer.call(args).is_err()
+            if let Some(initializer) = &initializer
+                && !initializer.run_forked()
             {
                 return 1;
             }

@@ -2,7 +2,9 @@
 //! forms), `imap` in order and ending at the first failure, a chunksize
 //! for every call of the map family, and callbacks given one at a time.
 
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
+
+use common::{DictProxy, Manager};
 
 use crate::support::*;
 
@@ -113,6 +115,59 @@ fork_tests! {
         assert_eq!(jobs(lazily.collect::<Result<_, _>>().expect("imap")), [1, 1, 1]);
     }
 
+    /// An initializer's argument carries every kind of shared thing to
+    /// every worker, replacements included (a fresh worker for each job
+    /// here), under whichever start method is in force: each task uses
+    /// them all, and the parent sees what each did.
+    fn the_initializer_carries_shared_things_to_every_worker() {
+        let manager = Manager::new().expect("manager");
+        let shared = Shared {
+            lock: Lock::new().expect("lock"),
+            rlock: RLock::new().expect("rlock"),
+            semaphore: Semaphore::new(1).expect("semaphore"),
+            value: Value::new(0).expect("value"),
+            array: Array::new(2).expect("array"),
+            queue: Queue::new().expect("queue"),
+            event: Event::new().expect("event"),
+            condition: Condition::new().expect("condition"),
+            barrier: Barrier::new(1).expect("barrier"),
+            memory: SharedMemory::create(8).expect("shared memory"),
+            pids: manager.dict().expect("dict"),
+        };
+        let mut pool = Pool::builder()
+            .processes(2)
+            .maxtasksperchild(1)
+            .initializer_with(keep_shared, shared.try_clone())
+            .build()
+            .expect("pool");
+        let pids = pool.chunksize(1).map(use_everything, 0..8u32).expect("map");
+        let distinct: std::collections::BTreeSet<_> = pids.iter().collect();
+        assert_eq!(distinct.len(), 8, "a fresh worker for each item: {pids:?}");
+        assert_eq!(shared.value.get(), 8);
+        assert_eq!(shared.array.to_vec(), [4, 4]);
+        let mut put: Vec<u32> = (0..8).map(|_| shared.queue.get().expect("a number")).collect();
+        put.sort_unstable();
+        assert_eq!(put, (0..8).collect::<Vec<_>>());
+        assert!(shared.event.is_set().expect("asked"));
+        assert_eq!(shared.memory.read(0, 8), [1; 8]);
+        assert_eq!(shared.pids.len().expect("len"), 8);
+        assert_eq!(shared.semaphore.get_value(), 1, "every place given back");
+    }
+
+    /// What holds a descriptor cannot go in a task's own arguments: the
+    /// item fails with an error naming its type and where such things go.
+    fn a_lock_in_a_task_is_refused_by_name() {
+        let mut pool = Pool::new(1).expect("pool");
+        let lock = Lock::new().expect("lock");
+        let error = pool.apply(hold, (lock, 1)).expect_err("refused");
+        let message = error.to_string();
+        assert!(
+            message.contains("(common::sync::lock::Lock, u32) cannot be sent")
+                && message.contains("initializer_with"),
+            "{message}"
+        );
+    }
+
     /// A callback alone, an error callback alone, or both: each runs once,
     /// for the outcome it is for, with the handle dropped at once.
     fn callbacks_come_one_at_a_time() {
@@ -152,6 +207,73 @@ fork_tests! {
         heard.sort();
         assert_eq!(heard, ["all [0, 1, 2, 3]", "error true", "ok 1"]);
     }
+}
+
+/// Every kind of shared thing, for the initializer to carry.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Shared {
+    lock: Lock,
+    rlock: RLock,
+    semaphore: Semaphore,
+    value: Value,
+    array: Array,
+    queue: Queue<u32>,
+    event: Event,
+    condition: Condition,
+    barrier: Barrier,
+    memory: SharedMemory,
+    pids: DictProxy<u32, u32>,
+}
+
+impl Shared {
+    fn try_clone(&self) -> Shared {
+        Shared {
+            lock: self.lock.try_clone().expect("dup"),
+            rlock: self.rlock.try_clone().expect("dup"),
+            semaphore: self.semaphore.try_clone().expect("dup"),
+            value: self.value.try_clone().expect("dup"),
+            array: self.array.try_clone().expect("dup"),
+            queue: self.queue.try_clone().expect("dup"),
+            event: self.event.try_clone().expect("dup"),
+            condition: self.condition.try_clone().expect("dup"),
+            barrier: self.barrier.try_clone().expect("dup"),
+            memory: SharedMemory::open(self.memory.name()).expect("open"),
+            pids: self.pids.try_clone().expect("dup"),
+        }
+    }
+}
+
+/// What each worker's initializer kept.
+static SHARED: OnceLock<Shared> = OnceLock::new();
+
+fn keep_shared(shared: Shared) {
+    assert!(SHARED.set(shared).is_ok(), "initialized once per worker");
+}
+
+/// Uses every shared thing once; returns this worker's pid.
+fn use_everything(n: u32) -> u32 {
+    let shared = SHARED.get().expect("the initializer ran");
+    let pid = std::process::id();
+    {
+        let _lock = shared.lock.acquire().expect("lock");
+        let _rlock = shared.rlock.acquire().expect("rlock");
+        let _again = shared.rlock.acquire().expect("rlock again");
+        let _place = shared.semaphore.acquire().expect("a place");
+        shared.value.set(shared.value.get() + 1);
+    }
+    shared.array.add(n as usize % 2, 1);
+    shared.queue.put(&n).expect("put");
+    shared.event.set().expect("set");
+    shared.condition.acquire().expect("condition").notify_all();
+    assert_eq!(shared.barrier.wait().expect("a party of one"), 0);
+    shared.memory.write(n as usize, &[1]);
+    shared.pids.insert(&n, &pid).expect("insert");
+    pid
+}
+
+fn hold((lock, n): (Lock, u32)) -> u32 {
+    drop(lock);
+    n
 }
 
 /// A task's error: a number that is odd.
