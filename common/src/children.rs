@@ -1,13 +1,16 @@
 //! The children this process started: those that still run
-//! ([`active_children`], like `multiprocessing.active_children()`), and one
-//! just started that the code starting it has not handed over yet
-//! ([`Unclaimed`]).
+//! ([`active_children`], like `multiprocessing.active_children()`, each as
+//! an [`ActiveChild`]), and one just started that the code starting it has
+//! not handed over yet ([`Unclaimed`]).
 
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::error::{Error, Result};
 use crate::identity::ProcessInfo;
 use crate::sys;
 
@@ -35,23 +38,157 @@ pub(crate) fn started(pid: Pid, name: &str) {
 
 /// The children this process started (with [`Process`](crate::Process) or
 /// as [`Pool`](crate::Pool) workers) that have not ended, like
-/// `multiprocessing.active_children()`. Unlike Python's, it reaps nothing:
-/// a child that ended stays for its `Process` to join.
+/// `multiprocessing.active_children()`, each as a handle that can stop it
+/// or wait for it.
+///
+/// Python gives back the `Process` objects themselves, and joins (reaps)
+/// those that ended. Here a child belongs to the `Process` or `Pool` that
+/// started it, which alone reaps it and learns its exit code: so this
+/// reaps nothing, and an [`ActiveChild`] waits for its child's end without
+/// reaping it (the owner's `join` then returns at once).
 ///
 /// ```
 /// let mut child = common::Process::new(|| loop { std::thread::park() });
 /// child.start()?;
-/// let pid = child.pid().expect("started");
-/// assert!(common::active_children().iter().any(|c| c.pid == pid));
-/// child.kill()?;
+/// let active = common::active_children();
+/// let found = active.iter().find(|c| Some(c.pid()) == child.pid()).expect("active");
+/// assert!(found.name().starts_with("Process-"));
+/// found.terminate()?;
+/// found.join()?;
+/// assert!(!found.is_alive());
 /// child.join()?;
-/// assert!(!common::active_children().iter().any(|c| c.pid == pid));
+/// assert_eq!(child.exitcode(), Some(-15));
+/// assert!(!common::active_children().iter().any(|c| Some(c.pid()) == child.pid()));
 /// # Ok::<(), common::Error>(())
 /// ```
-pub fn active_children() -> Vec<ProcessInfo> {
+pub fn active_children() -> Vec<ActiveChild> {
     let mut started = STARTED.lock().unwrap_or_else(PoisonError::into_inner);
     prune(&mut started);
-    started.iter().map(|(_, child)| child.clone()).collect()
+    started
+        .iter()
+        .map(|(_, child)| {
+            let pid = Pid::from_raw(child.pid.cast_signed());
+            ActiveChild {
+                info: child.clone(),
+                // Opened while the child is ours and unreaped, so it names
+                // that child for good, whatever becomes of the pid.
+                sentinel: sys::pidfd_open(pid),
+            }
+        })
+        .collect()
+}
+
+/// A child of this process that was running when [`active_children`]
+/// listed it: its name and pid, and what can be done to it without owning
+/// it (signals, waiting for its end). Its [`Process`](crate::Process) or
+/// [`Pool`](crate::Pool) still reaps it.
+#[derive(Debug)]
+pub struct ActiveChild {
+    info: ProcessInfo,
+    /// A pidfd on the child, where the kernel gives one (Linux 5.3 on).
+    sentinel: Option<OwnedFd>,
+}
+
+impl ActiveChild {
+    /// Its name, like `p.name`: `Process-N`, `PoolWorker-N`, or the name
+    /// it was given.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Its process id, like `p.pid`.
+    pub fn pid(&self) -> u32 {
+        self.info.pid
+    }
+
+    fn raw_pid(&self) -> Pid {
+        Pid::from_raw(self.info.pid.cast_signed())
+    }
+
+    /// Whether it still runs, like `p.is_alive()`.
+    pub fn is_alive(&self) -> bool {
+        !sys::has_ended(self.raw_pid())
+    }
+
+    /// Sends SIGTERM, like `p.terminate()`. Nothing is sent once it has
+    /// ended.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Os`] if the system refuses the signal.
+    pub fn terminate(&self) -> Result<()> {
+        self.signal(Signal::SIGTERM)
+    }
+
+    /// Sends SIGKILL, like `p.kill()`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Os`] if the system refuses the signal.
+    pub fn kill(&self) -> Result<()> {
+        self.signal(Signal::SIGKILL)
+    }
+
+    fn signal(&self, signal: Signal) -> Result<()> {
+        if !self.is_alive() {
+            return Ok(());
+        }
+        match &self.sentinel {
+            Some(pidfd) => match sys::pidfd_signal(pidfd.as_fd(), signal) {
+                // It ended (and was reaped) in between: nothing to do.
+                Err(Error::Os { source, .. }) if source.raw_os_error() == Some(libc::ESRCH) => {
+                    Ok(())
+                }
+                sent => sent,
+            },
+            None => {
+                nix::sys::signal::kill(self.raw_pid(), signal).map_err(|e| Error::os("kill", e))
+            }
+        }
+    }
+
+    /// Waits until it has ended, like `p.join()`, without reaping it (its
+    /// owner does).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Os`] if waiting fails.
+    pub fn join(&self) -> Result<()> {
+        while !self.join_timeout(Duration::from_secs(3600))? {}
+        Ok(())
+    }
+
+    /// Waits at most `timeout` for it to end; whether it did.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Os`] if waiting fails.
+    pub fn join_timeout(&self, timeout: Duration) -> Result<bool> {
+        let deadline = sys::deadline_in(timeout);
+        loop {
+            if !self.is_alive() {
+                return Ok(true);
+            }
+            let left = deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(std::time::Instant::now())
+            });
+            if left.is_zero() {
+                return Ok(false);
+            }
+            match &self.sentinel {
+                Some(pidfd) => {
+                    sys::readable(pidfd.as_fd(), left).map_err(|e| Error::os("poll", e))?;
+                }
+                None => std::thread::sleep(left.min(Duration::from_millis(2))),
+            }
+        }
+    }
+
+    /// A descriptor that becomes readable when it ends, like `p.sentinel`
+    /// (`None` on a kernel without pidfds, before Linux 5.3).
+    pub fn sentinel(&self) -> Option<BorrowedFd<'_>> {
+        self.sentinel.as_ref().map(AsFd::as_fd)
+    }
 }
 
 /// Keeps the children of this process that have not ended.

@@ -23,17 +23,18 @@
 //! | Python `multiprocessing`          | this crate                                   | where it differs, and why |
 //! |-----------------------------------|----------------------------------------------|---------------------------|
 //! | `Process(target=f)`               | [`Process::new`]`(f)`                        | `f` is a `fn`, as Python's target must be picklable under spawn |
-//! | `Process(target=f, args=(x,))`    | [`Process::with_args`]`(f, x)`               | one serde argument; pass a tuple for more |
+//! | `Process(target=f, args=(x,))`    | [`Process::with_args`]`(f, x)`               | one serde argument; for more, a tuple, taken apart in `f`'s parameter (`fn f((a, b): (u32, String))`): Rust makes a function sendable to another process only where a `fn` pointer type is expected, so one generic argument serves every arity |
 //! | (a lambda, under fork)            | [`Process::from_closure`]                    | any closure, even one holding pipes; fork only |
 //! | `p.start()`                       | [`Process::start`]                           | a second start is [`Error::AlreadyStarted`]; refused in a multi-threaded process ([`Error::MultiThreaded`]) |
 //! | `p.join()`                        | [`Process::join`]                            | |
 //! | `p.join(timeout)`                 | [`Process::join_timeout`]                    | returns whether the process ended; Python returns `None` either way |
 //! | `p.is_alive()`, `p.exitcode`      | [`Process::is_alive`], [`Process::exitcode`] | |
+//! | `Process(target=f, args=(x,), name=n, daemon=True)` | [`Process::builder`]`().name(n).daemon(true).with_args(f, x)` -> [`ProcessBuilder`] | settings first, then the target |
 //! | `p.pid`, `p.name`                 | [`Process::pid`], [`Process::name`], [`Process::set_name`] | |
 //! | `p.daemon`                        | [`Process::daemon`], [`Process::set_daemon`] | a daemon is terminated when its handle is dropped |
 //! | `p.terminate()`, `p.kill()`       | [`Process::terminate`], [`Process::kill`]    | |
 //! | `p.sentinel`, `p.close()`         | [`Process::sentinel`], [`Process::close`]    | the sentinel is a pidfd (Linux 5.3 on); closing a running process is [`Error::StillRunning`] |
-//! | `active_children()`               | [`active_children`]                          | names and pids of live children; reaps nothing (Python joins the finished ones) |
+//! | `active_children()`               | [`active_children`] -> [`ActiveChild`]s      | handles, not the `Process` objects (Rust gives a child one owner): name, pid, `is_alive`, `terminate`, `kill`, `join` (waits without reaping: the owner reaps), `sentinel`; reaps nothing (Python joins the finished ones) |
 //! | (parent exits)                    | dropping a [`Process`]                       | joins it; and the kernel kills every child whose parent dies, even by SIGKILL, where Python's children live on |
 //! | `current_process()`               | [`current_process`]                          | name and pid only |
 //! | `parent_process()`                | [`parent_process`]                           | name and pid only |
@@ -172,7 +173,7 @@ mod sync;
 mod sys;
 
 pub use checkin::CHECKIN_ENV;
-pub use children::active_children;
+pub use children::{ActiveChild, active_children};
 pub use connection::{Address, Connection, Dynamic, Listener, client, pipe, wait};
 pub use context::{Context, get_context};
 pub use error::{Ended, Error, Result};
@@ -181,7 +182,7 @@ pub use identity::{ProcessInfo, current_process, parent_process};
 pub use log::LOG_ENV;
 pub use manager::{DictProxy, ListProxy, Manager, Namespace};
 pub use pool::{AsyncResult, Chunked, Imap, Indexed, Pool, PoolBuilder};
-pub use process::Process;
+pub use process::{Process, ProcessBuilder};
 pub use queue::{JoinableQueue, Queue, SimpleQueue};
 pub use shared::{Array, RawArray, RawValue, Scalar, ShareableList, SharedMemory, Value};
 pub use start::{

@@ -1,7 +1,8 @@
 //! [`Process`]: one function run in a child process, like Python's
 //! `multiprocessing.Process`; what it runs, and how its child is started by
-//! each method, is `target.rs`.
+//! each method, is `target.rs`; its settings given first, `builder.rs`.
 
+mod builder;
 mod target;
 
 use std::cell::Cell;
@@ -21,6 +22,8 @@ use crate::log;
 use crate::start::{StartMethod, get_start_method};
 use crate::sys;
 use target::Target;
+
+pub use builder::ProcessBuilder;
 
 /// Numbers processes in creation order, as Python names them `Process-1`, ...
 static CREATED: AtomicUsize = AtomicUsize::new(0);
@@ -107,6 +110,19 @@ impl Process {
     /// ```
     pub fn from_closure(target: impl FnOnce() + Send + 'static) -> Process {
         Process::of(Target::closure(target))
+    }
+
+    /// A process with its name, daemon flag or start method given first,
+    /// as Python's `Process(...)` takes them by keyword:
+    /// `Process::builder().name("worker").daemon(true).with_args(f, x)` for
+    /// `Process(target=f, args=(x,), name="worker", daemon=True)`.
+    ///
+    /// ```
+    /// let process = common::Process::builder().name("printer").target(|| {});
+    /// assert_eq!(process.name(), "printer");
+    /// ```
+    pub fn builder() -> ProcessBuilder {
+        ProcessBuilder::default()
     }
 
     /// A process named `Process-N` in creation order, to run `target`.

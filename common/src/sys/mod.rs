@@ -66,6 +66,6 @@ pub(crate) use sibling::{Sibling, fork_sibling};
 pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
 pub(crate) use wait::{
-    deadline_in, has_ended, pidfd_open, poll_timeout, poll_until, poll_until_spinning, readable,
-    reap, reap_timeout,
+    deadline_in, has_ended, pidfd_open, pidfd_signal, poll_timeout, poll_until,
+    poll_until_spinning, readable, reap, reap_timeout,
 };

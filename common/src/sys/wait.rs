@@ -135,6 +135,33 @@ pub(crate) fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Sends `signal` to the process of `pidfd`, which cannot be another
+/// process than the one it was opened on, even once that one has been
+/// reaped and its pid reused (then it fails with `ESRCH`).
+pub(crate) fn pidfd_signal(pidfd: BorrowedFd<'_>, signal: nix::sys::signal::Signal) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_send_signal takes a descriptor, a signal number, a
+    // null siginfo pointer (the kernel makes one as kill(2) does) and no
+    // flags; it touches no memory of ours.
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if sent == 0 {
+        Ok(())
+    } else {
+        Err(Error::os(
+            "pidfd_send_signal",
+            std::io::Error::last_os_error(),
+        ))
+    }
+}
+
 /// Whether child `pid` has ended, without reaping it (`WNOWAIT`): a child
 /// that ended stays a zombie for its `Process` to reap.
 pub(crate) fn has_ended(pid: Pid) -> bool {

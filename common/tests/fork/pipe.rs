@@ -74,10 +74,10 @@ fork_tests! {
         let mut child = Process::with_args(wait_for_word, theirs);
         child.start().expect("start");
         let pid = child.pid().expect("started");
-        assert!(common::active_children().iter().any(|c| c.pid == pid));
+        assert!(common::active_children().iter().any(|c| c.pid() == pid));
         ours.send(&()).expect("send");
         child.join().expect("join");
-        assert!(!common::active_children().iter().any(|c| c.pid == pid));
+        assert!(!common::active_children().iter().any(|c| c.pid() == pid));
     }
 
     /// Two ends cross in one argument, under whichever start method is in

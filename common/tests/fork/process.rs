@@ -263,6 +263,53 @@ fork_tests! {
         }
         assert!(log.lines().all(|l| l.starts_with("[common ")), "{log}");
     }
+
+    /// A process given its name and daemon flag at construction runs under
+    /// that name (the child sees it), and, being a daemon, is terminated
+    /// when its handle is dropped.
+    fn a_process_built_with_a_name_and_daemon_flag() {
+        let (ours, theirs) = common::pipe::<String>().expect("pipe");
+        let mut named = Process::builder().name("reporter").with_args(say_my_name, theirs);
+        assert_eq!(named.name(), "reporter");
+        assert!(!named.daemon());
+        named.start().expect("start");
+        assert_eq!(ours.recv().expect("a name"), "reporter");
+        named.join().expect("join");
+        let mut daemon = Process::builder().daemon(true).name("sleeper").target(park_forever);
+        assert!(daemon.daemon());
+        daemon.start().expect("start");
+        let pid = Pid::from_raw(i32::try_from(daemon.pid().expect("started")).expect("pid"));
+        drop(daemon);
+        assert!(!children_of(getpid()).contains(&pid), "the daemon was ended and reaped");
+    }
+
+    /// `active_children` gives handles: pool workers by their names, and a
+    /// process that a handle terminates and waits for, while its `Process`
+    /// still reaps it and learns how it ended.
+    fn active_children_are_handles() {
+        let mut pool = Pool::new(2).expect("pool");
+        let mut child = Process::builder().name("stopped by a handle").target(park_forever);
+        child.start().expect("start");
+        let active = common::active_children();
+        let workers = active.iter().filter(|c| c.name().starts_with("PoolWorker-")).count();
+        assert_eq!(workers, 2, "{active:?}");
+        let handle = active
+            .iter()
+            .find(|c| c.name() == "stopped by a handle")
+            .expect("listed");
+        assert_eq!(Some(handle.pid()), child.pid());
+        assert!(handle.is_alive());
+        assert!(!handle.join_timeout(Duration::from_millis(10)).expect("waited"));
+        handle.terminate().expect("terminate");
+        handle.join().expect("join");
+        assert!(!handle.is_alive());
+        assert!(handle.sentinel().is_some());
+        child.join().expect("join");
+        assert_eq!(child.exitcode(), Some(-15), "the owner reaps it");
+        handle.kill().expect("nothing to kill is not an error");
+        assert!(!common::active_children().iter().any(|c| c.name() == "stopped by a handle"));
+        assert_eq!(pool.map(square, [3]).expect("map"), [9]);
+    }
 }
 
 /// Writes this process's pid and parent pid to the file `path`.
@@ -302,4 +349,14 @@ fn write_identity(path: String) {
     let parent = common::parent_process().expect("a child has a parent");
     let text = format!("{} {} {} {}", me.name, me.pid, parent.name, parent.pid);
     std::fs::write(path, text).expect("write the file");
+}
+
+fn say_my_name(conn: Connection<String>) {
+    conn.send(&common::current_process().name).expect("send");
+}
+
+fn park_forever() {
+    loop {
+        std::thread::park();
+    }
 }
