@@ -1,7 +1,7 @@
 //! Timeouts too long for the clock (`Duration::MAX`): every timed call of
-//! the locks, queues, pipes, processes and pools takes one as a wait
-//! without end, and returns as soon as what it waits for is there, never
-//! panicking.
+//! the locks, queues, pipes (typed or not), processes (owned or listed)
+//! and pools takes one as a wait without end, and returns as soon as what
+//! it waits for is there, never panicking.
 
 use std::os::fd::AsFd;
 
@@ -40,9 +40,18 @@ fork_tests! {
         assert_eq!(b.recv_timeout(forever).expect("recv"), 1);
         a.send_bytes(b"raw").expect("send");
         assert_eq!(b.recv_bytes_timeout(forever).expect("recv"), b"raw");
+        let (a, b) = common::pipe::<common::Dynamic>().expect("pipe");
+        a.send("text").expect("send");
+        assert_eq!(b.recv_timeout::<String>(forever).expect("recv"), "text");
 
-        let mut child = Process::new(|| {});
+        // The child waits to be listed before it ends.
+        let listed = Event::new().expect("event");
+        let mut child = Process::with_args(wait_for_event, listed.try_clone().expect("dup"));
         child.start().expect("start");
+        let children = common::active_children();
+        let seen = children.iter().find(|c| Some(c.pid()) == child.pid()).expect("listed");
+        listed.set().expect("set");
+        assert!(seen.join_timeout(forever).expect("join a listed child"));
         assert!(child.join_timeout(forever).expect("join"));
         let mut pool = Pool::new(1).expect("pool");
         let pending = pool.apply_async(double, 4).expect("queued");
@@ -63,6 +72,10 @@ fork_tests! {
 
 fn double(n: u32) -> u32 {
     2 * n
+}
+
+fn wait_for_event(event: Event) {
+    event.wait().expect("shared memory");
 }
 
 fn put_seven(queue: Queue<u32>) {
