@@ -4,12 +4,13 @@
 //! `registry_matches_workspace` fails until the workspace and this list agree.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use common::StartMethod;
 use serde_json::Value;
 
 use crate::error::Error;
+pub use crate::expect::{
+    Fact, JsonFacts as Facts, MAIN, Order, Parsed, Pattern, Role, Run, Watched,
+};
 
 /// One exercise of the homework.
 #[derive(Debug)]
@@ -28,99 +29,9 @@ pub struct Exercise {
     pub runs: fn() -> Vec<Run>,
 }
 
-/// One run of an exercise binary and what it must do.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// Command-line arguments.
-    pub args: Vec<String>,
-    /// Lines that child processes print, in any order (they race).
-    pub racing: Vec<String>,
-    /// Pairs `(a, b)` of child lines printed by one process, `a` first
-    /// (a worker's "started" and "finished"). Racing lines not paired so
-    /// come each from a child process of its own.
-    pub before: Vec<(String, String)>,
-    /// Lines the main process prints after its children, in this order, last.
-    pub last: Vec<String>,
-    /// How many child processes of the main process must check in.
-    pub children: usize,
-    /// Whether all those children must be alive at the same time.
-    pub concurrent: bool,
-    /// Whether the main process must wait for its children (join) before
-    /// printing `last`. The grader then holds the children until the main
-    /// process is blocked waiting, so printing early is always caught.
-    pub parent_waits: bool,
-    /// How long the run may take before its process group is killed.
-    pub timeout: Duration,
-    /// How the program's processes are started (it is given the method in
-    /// `COMMON_START_METHOD`).
-    pub start_method: StartMethod,
-    /// For programs that print JSON (`--json`): the facts their output must
-    /// state. Returns one line per fact that is wrong; the lines fields
-    /// above are then not used.
-    pub facts: Option<Facts>,
-    /// Whether the run is hidden from students: the handout's grader does
-    /// not have it (it says how many checks it withholds), the instructor's
-    /// grading runs it, and Gradescope shows it after grades are published.
-    pub hidden: bool,
-}
-
-/// Checks the JSON a run printed, next to what the kernel saw of it; returns
-/// one line per wrong fact.
-pub type Facts = fn(&Value, &CheckedIn) -> Vec<String>;
-
 /// The pids of the processes that checked in during a run, as the program
 /// sees them (inside its PID namespace), which is how it prints them.
 pub type CheckedIn = BTreeSet<u64>;
-
-impl Run {
-    /// A run with `args` whose main process prints `last` and nothing else.
-    pub fn new(args: &[&str], last: &[&str]) -> Run {
-        Run {
-            args: args.iter().map(|&a| a.to_owned()).collect(),
-            racing: Vec::new(),
-            before: Vec::new(),
-            last: last.iter().map(|&l| l.to_owned()).collect(),
-            children: 0,
-            concurrent: false,
-            parent_waits: false,
-            timeout: Duration::from_secs(20),
-            start_method: StartMethod::Fork,
-            facts: None,
-            hidden: false,
-        }
-    }
-
-    /// How many checks grading this run makes.
-    pub fn check_count(&self) -> usize {
-        // exit status, output and nothing left behind, plus processes and
-        // concurrency where asked.
-        3 + usize::from(self.children > 0) + usize::from(self.concurrent)
-    }
-
-    /// A run with `args` that prints JSON stating `facts`, and creates
-    /// `children` processes.
-    pub fn json(args: &[&str], children: usize, facts: Facts) -> Run {
-        Run {
-            children,
-            facts: Some(facts),
-            ..Run::new(args, &[])
-        }
-    }
-
-    /// The command line as a student would type it.
-    pub fn command_line(&self, package: &str) -> String {
-        let method = match self.start_method {
-            StartMethod::Fork => None,
-            method => Some(format!("{}={method}", common::START_METHOD_ENV)),
-        };
-        method
-            .into_iter()
-            .chain(std::iter::once(package.to_owned()))
-            .chain(self.args.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
 
 /// Every exercise, in the homework's order.
 pub static EXERCISES: &[Exercise] = &[
@@ -232,14 +143,15 @@ fn workers_run(workers: usize, sleep_ms: u32) -> Run {
         )
     };
     Run {
-        racing: (0..workers)
-            .flat_map(|i| {
-                let (started, finished) = lines(i);
-                [started, finished]
-            })
-            .collect(),
-        before: (0..workers).map(lines).collect(),
-        children: workers,
+        roles: vec![Role::new(
+            "worker",
+            (0..workers)
+                .map(|i| {
+                    let (started, finished) = lines(i);
+                    vec![started, finished]
+                })
+                .collect(),
+        )],
         concurrent: true,
         parent_waits: true,
         ..Run::new(
@@ -256,8 +168,7 @@ fn workers_run(workers: usize, sleep_ms: u32) -> Run {
 
 fn q3_runs() -> Vec<Run> {
     let seed_001 = Run {
-        racing: vec!["This is a process!".into()],
-        children: 1,
+        roles: vec![Role::line_each("child", ["This is a process!".to_owned()])],
         parent_waits: true,
         ..Run::new(&[], &["The process has completed."])
     };
@@ -277,12 +188,12 @@ fn q3_runs() -> Vec<Run> {
 
 fn q5_runs() -> Vec<Run> {
     let seed_000 = Run {
-        children: 4,
+        roles: vec![Role::silent("worker", 4)],
         concurrent: true,
         ..Run::new(&[], &["[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]"])
     };
     let seed_001 = Run {
-        children: 2,
+        roles: vec![Role::silent("worker", 2)],
         concurrent: true,
         ..Run::new(
             &["--processes", "2", "--function", "double", "--upto", "5"],
@@ -291,7 +202,7 @@ fn q5_runs() -> Vec<Run> {
     };
     // BEGIN HIDDEN
     let other_size = Run {
-        children: 3,
+        roles: vec![Role::silent("worker", 3)],
         concurrent: true,
         hidden: true,
         ..Run::new(
@@ -309,10 +220,10 @@ fn q5_runs() -> Vec<Run> {
 
 fn q6_runs() -> Vec<Run> {
     vec![Run {
-        racing: (1..=4)
-            .map(|n| format!("Process {n}: Printing {n}"))
-            .collect(),
-        children: 4,
+        roles: vec![Role::line_each(
+            "worker",
+            (1..=4).map(|n| format!("Process {n}: Printing {n}")),
+        )],
         concurrent: true,
         parent_waits: true,
         ..Run::new(&[], &["All processes have completed."])

@@ -76,6 +76,7 @@ mod ending;
 mod error;
 mod escape;
 pub mod exercises;
+pub mod expect;
 pub mod formats;
 mod grade;
 mod judge;
@@ -98,7 +99,8 @@ pub use common::StartMethod;
 
 pub use cargo::{BUILD_TIMEOUT_ENV, Binaries, build};
 pub use error::Error;
-pub use exercises::{EXERCISES, Exercise, Run};
+pub use exercises::{EXERCISES, Exercise};
+pub use expect::{Fact, Order, Parsed, Role, Run};
 pub use grade::{executable, grade, grade_exercise, grade_exercise_with, grade_run};
 pub use judge::judge;
 pub use points::Points;

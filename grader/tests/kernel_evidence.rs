@@ -22,10 +22,10 @@ fn the_kernel_sees_each_reference_child_process() {
                 let events = seen.traced.as_ref().expect("tracing is permitted here");
                 let children: Vec<_> = events.children_of(seen.main).collect();
                 let what = format!("{id} {:?} under {method}", run.args);
-                assert_eq!(children.len(), run.children, "{what}: {events:?}");
+                assert_eq!(children.len(), run.children(), "{what}: {events:?}");
                 assert_eq!(
                     events.processes.len(),
-                    run.children,
+                    run.children(),
                     "{what}: no grandchildren"
                 );
                 for child in children {

@@ -58,26 +58,13 @@ fn worker(pid: Pid, seen: &Observation) -> bool {
             .any(|c| c.pid == pid && c.ppid == Some(seen.main))
 }
 
-/// The racing lines grouped by the process that must print them: lines
-/// paired in `before` together, every other line alone.
+/// The lines each child process must print, one group per process that
+/// prints any (a role's process, its lines in order).
 fn groups(run: &Run) -> Vec<Vec<&str>> {
-    let mut groups: Vec<Vec<&str>> = Vec::new();
-    for line in &run.racing {
-        let partner = run.before.iter().find_map(|(a, b)| {
-            if a == line {
-                Some(b.as_str())
-            } else if b == line {
-                Some(a.as_str())
-            } else {
-                None
-            }
-        });
-        match partner.and_then(|p| groups.iter_mut().find(|g| g.contains(&p))) {
-            Some(group) => group.push(line),
-            None => groups.push(vec![line]),
-        }
-    }
-    groups
+    run.child_parts()
+        .filter(|(_, lines)| !lines.is_empty())
+        .map(|(_, lines)| lines.iter().map(String::as_str).collect())
+        .collect()
 }
 
 /// Who wrote the lines, against who should have: each child's lines by one
@@ -136,7 +123,7 @@ pub(super) fn attribution(run: &Run, seen: &Observation) -> Vec<String> {
             }
         }
     }
-    for line in &run.last {
+    for line in run.main.iter().chain(&run.last) {
         for &pid in writers.get(line).into_iter().flatten() {
             if pid != seen.main {
                 problems.push(format!(
@@ -149,16 +136,16 @@ pub(super) fn attribution(run: &Run, seen: &Observation) -> Vec<String> {
     problems
 }
 
-/// The child processes that wrote the run's racing lines, by the kernel's
-/// account (`None` untraced, or for a run without racing lines).
+/// The child processes that wrote the children's lines, by the kernel's
+/// account (`None` untraced, or for a run whose children print nothing).
 pub(super) fn workers_that_wrote(run: &Run, seen: &Observation) -> Option<Vec<Pid>> {
-    if run.racing.is_empty() {
+    let lines: Vec<&String> = run.child_parts().flat_map(|(_, lines)| lines).collect();
+    if lines.is_empty() {
         return None;
     }
     let (writers, _) = writers(seen)?;
-    let mut pids: Vec<Pid> = run
-        .racing
-        .iter()
+    let mut pids: Vec<Pid> = lines
+        .into_iter()
         .flat_map(|line| writers.get(line).into_iter().flatten().copied())
         .filter(|&pid| worker(pid, seen))
         .collect();

@@ -32,7 +32,7 @@ pub(super) fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) ->
                      common, which never checked in, so the grader could not hold them to see \
                      them alive at the same time"
                 ),
-                expected: format!("{} child processes alive at once", run.children),
+                expected: format!("{} child processes alive at once", run.children()),
                 got: "no process held".to_owned(),
                 hint,
             },
@@ -46,7 +46,7 @@ pub(super) fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) ->
     {
         return check;
     }
-    if seen.most_held >= run.children {
+    if seen.most_held >= run.children() {
         return writers_apart(run, seen, hint).unwrap_or_else(|| Check::pass(NAME));
     }
     let why = match seen.release {
@@ -63,9 +63,10 @@ pub(super) fn concurrency(exercise: &Exercise, run: &Run, seen: &Observation) ->
             problem: format!(
                 "only {} of {} child processes were alive at the same time, waiting at the \
                  rendezvous{why}",
-                seen.most_held, run.children
+                seen.most_held,
+                run.children()
             ),
-            expected: format!("{} child processes alive at once", run.children),
+            expected: format!("{} child processes alive at once", run.children()),
             got: format!("at most {} at once", seen.most_held),
             hint,
         },
@@ -86,7 +87,7 @@ fn none_wrote(run: &Run, seen: &Observation, hint: &str) -> Option<Check> {
                 .to_owned(),
             expected: format!(
                 "{} child processes that each print their lines, alive at once",
-                run.children
+                run.children()
             ),
             got: "0 child processes wrote the lines".to_owned(),
             hint: hint.to_owned(),
@@ -103,7 +104,7 @@ fn writers_apart(run: &Run, seen: &Observation, hint: String) -> Option<Check> {
         .copied()
         .filter(|pid| !seen.held_together.contains(pid))
         .collect();
-    if writers.len() >= run.children && apart.is_empty() {
+    if writers.len() >= run.children() && apart.is_empty() {
         return None;
     }
     Some(Check::fail(
@@ -123,7 +124,7 @@ fn writers_apart(run: &Run, seen: &Observation, hint: String) -> Option<Check> {
             ),
             expected: format!(
                 "{} child processes that each print their lines, alive at once",
-                run.children
+                run.children()
             ),
             got: format!("{} child processes wrote the lines", writers.len()),
             hint,

@@ -23,7 +23,8 @@ pub(super) fn written_too_soon(run: &Run, seen: &Observation) -> Vec<String> {
     let Ok(events) = &seen.traced else {
         return Vec::new();
     };
-    if !run.parent_waits && run.racing.is_empty() {
+    let children_print = run.child_parts().any(|(_, lines)| !lines.is_empty());
+    if !run.parent_waits && !children_print {
         return Vec::new();
     }
     let required: Vec<Pid> = seen

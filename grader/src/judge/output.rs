@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::exercises::{Exercise, Facts, Run};
+use crate::expect::value_in;
 use crate::observe::Observation;
 use crate::report::{Check, CheckKind, Failure};
 
@@ -16,7 +17,7 @@ use super::order::written_too_soon;
 use super::senders::strangers;
 
 pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
-    if let Some(facts) = run.facts {
+    if let Some(facts) = run.json {
         return json_output(exercise, facts, seen);
     }
     const NAME: CheckKind = CheckKind::Output;
@@ -30,6 +31,7 @@ pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Chec
     if problems.is_empty() {
         problems.extend(misordered(run, seen, &got, too_soon.is_empty()));
     }
+    problems.extend(parsed(run, &got));
     if seen.stdout.total > seen.stdout.bytes.len() as u64 {
         problems.push(format!(
             "printed {} bytes; only the first {} were kept",
@@ -48,22 +50,116 @@ pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Chec
     if problems.is_empty() {
         return Check::pass(NAME);
     }
-    let mut expected = String::new();
-    if !run.racing.is_empty() {
-        expected.push_str("these lines, in any order:\n");
-        expected.push_str(&run.racing.join("\n"));
-        expected.push_str("\nthen, last:\n");
-    }
-    expected.push_str(&run.last.join("\n"));
     Check::fail(
         NAME,
         Failure {
             problem: problems.join("; "),
-            expected,
+            expected: expected(run),
             got: text.trim_end().to_owned(),
             hint: exercise.hint.to_owned(),
         },
     )
+}
+
+/// The expected output as the report shows it: in order where the run
+/// fixes one order, else each process's lines in their order with the
+/// processes in any order; then the order between processes; then the
+/// main process's last lines.
+fn expected(run: &Run) -> String {
+    let mut text = String::new();
+    let mut running: Vec<&str> = Vec::new();
+    if let Some(sequence) = one_order(run) {
+        if !sequence.is_empty() {
+            text.push_str("these lines, in this order:\n");
+        }
+        running = sequence;
+    } else {
+        let one_line_each = run.child_parts().all(|(_, lines)| lines.len() <= 1);
+        if one_line_each && run.main.is_empty() {
+            text.push_str("these lines, in any order:\n");
+        } else {
+            text.push_str(
+                "these lines, each process's in the order shown, the processes' in any order:\n",
+            );
+        }
+        running.extend(
+            run.child_parts()
+                .flat_map(|(_, lines)| lines)
+                .map(String::as_str),
+        );
+        running.extend(run.main.iter().map(String::as_str));
+    }
+    for line in &running {
+        text.push_str(line);
+        text.push('\n');
+    }
+    if one_order(run).is_none() {
+        for order in &run.order {
+            text.push_str(&format!(
+                "with every one of `{}` before any of `{}`\n",
+                order.first.join("`, `"),
+                order.then.join("`, `")
+            ));
+        }
+    }
+    if !run.last.is_empty() {
+        if !running.is_empty() {
+            text.push_str("then, last:\n");
+        }
+        text.push_str(&run.last.join("\n"));
+    }
+    text.trim_end().to_owned()
+}
+
+/// The running lines in the one order the run allows, if it allows only
+/// one (a conversation); `None` if several orders are right.
+fn one_order(run: &Run) -> Option<Vec<&str>> {
+    let parts: Vec<&[String]> = run
+        .child_parts()
+        .map(|(_, lines)| lines)
+        .chain(std::iter::once(run.main.as_slice()))
+        .filter(|lines| !lines.is_empty())
+        .collect();
+    if parts.len() < 2 {
+        return parts
+            .first()
+            .map(|lines| lines.iter().map(String::as_str).collect());
+    }
+    // Each line's predecessors: the one before it in its process, and every
+    // `first` of an order it is a `then` of.
+    let comes_after = |line: &str, earlier: &str| {
+        parts.iter().any(|lines| {
+            lines
+                .windows(2)
+                .any(|pair| pair[0] == earlier && pair[1] == line)
+        }) || run
+            .order
+            .iter()
+            .any(|o| o.then.iter().any(|t| t == line) && o.first.iter().any(|f| f == earlier))
+    };
+    let all: Vec<&str> = parts
+        .iter()
+        .flat_map(|l| l.iter())
+        .map(String::as_str)
+        .collect();
+    let mut placed: Vec<&str> = Vec::new();
+    while placed.len() < all.len() {
+        let ready: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|line| !placed.contains(line))
+            .filter(|line| {
+                all.iter()
+                    .filter(|e| !placed.contains(e))
+                    .all(|earlier| !comes_after(line, earlier))
+            })
+            .collect();
+        match ready.as_slice() {
+            [line] => placed.push(line),
+            _ => return None,
+        }
+    }
+    Some(placed)
 }
 
 /// What is missing, unexpected or repeated among the lines `got`, as a
@@ -71,7 +167,7 @@ pub(super) fn output(exercise: &Exercise, run: &Run, seen: &Observation) -> Chec
 fn counted(run: &Run, got: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut count: BTreeMap<&str, isize> = BTreeMap::new();
-    for line in run.racing.iter().chain(&run.last) {
+    for line in run.all_lines() {
         *count.entry(line).or_default() += 1;
     }
     for line in got {
@@ -82,12 +178,7 @@ fn counted(run: &Run, got: &[&str]) -> Vec<String> {
             0 => {}
             n if n > 0 => problems.push(format!("`{line}` is missing")),
             n => {
-                let wanted = run
-                    .racing
-                    .iter()
-                    .chain(&run.last)
-                    .filter(|l| l == line)
-                    .count();
+                let wanted = run.all_lines().filter(|l| l == line).count();
                 if wanted == 0 {
                     problems.push(format!("`{line}` is not expected"));
                 } else {
@@ -100,8 +191,9 @@ fn counted(run: &Run, got: &[&str]) -> Vec<String> {
     problems
 }
 
-/// Whether the main process's lines came last (when `last_too`), and each
-/// pair of lines that one process prints in order came in that order.
+/// Whether the main process's last lines came last (when `last_too`),
+/// each process's lines in their order, and the lines of different
+/// processes in the order the run asks.
 fn misordered(run: &Run, seen: &Observation, got: &[&str], last_too: bool) -> Vec<String> {
     let mut problems = Vec::new();
     let tail = &got[got.len() - run.last.len()..];
@@ -119,12 +211,48 @@ fn misordered(run: &Run, seen: &Observation, got: &[&str], last_too: bool) -> Ve
         problems.push(problem);
     }
     let position = |line: &str| got.iter().position(|g| *g == line);
-    for (first, second) in &run.before {
-        if position(first) > position(second) {
-            problems.push(format!("`{first}` must come before `{second}`"));
+    let sequences = run
+        .child_parts()
+        .map(|(_, lines)| lines)
+        .chain(std::iter::once(run.main.as_slice()));
+    for lines in sequences {
+        for pair in lines.windows(2) {
+            if position(&pair[0]) > position(&pair[1]) {
+                problems.push(format!("`{}` must come before `{}`", pair[0], pair[1]));
+            }
+        }
+    }
+    for order in &run.order {
+        let late = order.first.iter().find_map(|first| {
+            let then = order
+                .then
+                .iter()
+                .find(|then| position(then) < position(first))?;
+            Some((first, then))
+        });
+        if let Some((first, then)) = late {
+            problems.push(format!(
+                "`{then}` came before `{first}`: every one of `{}` must come before any of `{}` \
+                 (the grader held the process writing `{first}` until every other process was \
+                 waiting or had ended)",
+                order.first.join("`, `"),
+                order.then.join("`, `")
+            ));
         }
     }
     problems
+}
+
+/// What the run's parsed checks say of the values in `got`.
+fn parsed(run: &Run, got: &[&str]) -> Vec<String> {
+    run.parsed
+        .iter()
+        .flat_map(|parsed| {
+            got.iter()
+                .filter_map(|line| value_in(parsed.line, line))
+                .filter_map(|value| (parsed.check)(value))
+        })
+        .collect()
 }
 
 fn json_output(exercise: &Exercise, facts: Facts, seen: &Observation) -> Check {

@@ -17,7 +17,7 @@ pub(super) fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> C
     let (mut children, mut problems) = children(main, &checkins);
     problems.extend(sharing_memory(seen, &checkins, &mut children));
     problems.extend(not_created(seen, &checkins));
-    if children.len() != run.children {
+    if children.len() != run.children() {
         problems.insert(0, miscounted(run, seen, children.len()));
     }
     if problems.is_empty() {
@@ -42,7 +42,7 @@ pub(super) fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> C
             expected: format!(
                 "{} processes created with common (Process or Pool), each a child of the main \
                  process {main}",
-                run.children
+                run.children()
             ),
             got,
             hint: format!(
@@ -136,7 +136,7 @@ fn miscounted(run: &Run, seen: &Observation, children: usize) -> String {
     let main = seen.main;
     let mut problem = format!(
         "expected {} child processes of the main process, the kernel saw {children}",
-        run.children,
+        run.children(),
     );
     match &seen.traced {
         Ok(events) => {

@@ -147,14 +147,14 @@ impl<'a> Watch<'a> {
             self.let_go(Release::AllHeld);
             return;
         }
-        let enough = self.held.len() >= self.run.children && parent_ready;
+        let enough = self.held.len() >= self.run.children() && parent_ready;
         let main_waits = matches!(blocked, Blocked::InWait | Blocked::InPoll);
         if self.held.is_empty() || !(enough || main_waits || self.held.len() > self.most_held) {
             return;
         }
         let moment = at_one_moment(&self.held, |pid| waiter.wrote(pid));
         let waiting = moment.waiting.len();
-        let release = enough && waiting >= self.run.children;
+        let release = enough && waiting >= self.run.children();
         if waiting > self.most_held || release {
             self.most_held = self.most_held.max(waiting);
             self.held_together = moment.waiting.clone();

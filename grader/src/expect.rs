@@ -1,0 +1,450 @@
+//! What one run of an exercise must do, as the registry states it: the
+//! child processes by role and the lines each prints, the main process's
+//! lines, the order lines of different processes must come in, and the
+//! facts about data that crossed between the processes.
+//!
+//! A run names its processes by role (`producer`, `consumer`, `worker`):
+//! each role is played by as many child processes as it lists, each with
+//! its own lines, in its own order (a process that prints nothing has
+//! none). The main process prints [`Run::main`] while its children run and
+//! [`Run::last`] once they have ended. [`Run::order`] ties lines of
+//! different processes together (a barrier's second phase after every
+//! first phase; a reply after the message it answers). [`Run::facts`] say
+//! what crossed between roles and how: an item sent by one role and taken
+//! by another, a shared value updated under its lock, an array filled by
+//! the children. Each is checked against the kernel's record of the run,
+//! never against what the program says of itself.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::StartMethod;
+use serde_json::Value;
+
+use crate::exercises::CheckedIn;
+
+/// The name of the main process in [`Fact`]s: the process the grader
+/// starts.
+pub const MAIN: &str = "main";
+
+/// One run of an exercise binary and what it must do.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Command-line arguments.
+    pub args: Vec<String>,
+    /// The child processes of the main process, by role, with what each
+    /// prints.
+    pub roles: Vec<Role>,
+    /// Lines the main process prints while its children run, in this
+    /// order; where they fall among the children's lines only
+    /// [`Run::order`] says.
+    pub main: Vec<String>,
+    /// Lines the main process prints last, in this order, after every
+    /// child has ended (and been joined, with [`Run::parent_waits`]).
+    pub last: Vec<String>,
+    /// Lines of different processes that must come in an order: every line
+    /// of one set before any line of the other.
+    pub order: Vec<Order>,
+    /// What crossed between the processes, and how: each a fact the kernel
+    /// shows (the data check).
+    pub facts: Vec<Fact>,
+    /// Checks of values parsed out of the output, each with its own
+    /// message (part of the output check).
+    pub parsed: Vec<Parsed>,
+    /// Whether all the children must be alive at the same time.
+    pub concurrent: bool,
+    /// Whether the main process must wait for its children (join) before
+    /// printing `last`. The grader then holds the children until the main
+    /// process is blocked waiting, so printing early is always caught.
+    pub parent_waits: bool,
+    /// How long the run may take before its process group is killed.
+    pub timeout: Duration,
+    /// How the program's processes are started (it is given the method in
+    /// `COMMON_START_METHOD`).
+    pub start_method: StartMethod,
+    /// For programs that print JSON (`--json`): the facts their output must
+    /// state. Returns one line per fact that is wrong; the lines above are
+    /// then not used.
+    pub json: Option<JsonFacts>,
+    /// Whether the run is hidden from students: the handout's grader does
+    /// not have it (it says how many checks it withholds), the instructor's
+    /// grading runs it, and Gradescope shows it after grades are published.
+    pub hidden: bool,
+}
+
+/// Checks the JSON a run printed, next to what the kernel saw of it; returns
+/// one line per wrong fact.
+pub type JsonFacts = fn(&Value, &CheckedIn) -> Vec<String>;
+
+/// A role some child processes play, and what each of them prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// Its name, as facts and reports use it (`producer`, `worker`).
+    pub name: &'static str,
+    /// One entry per process playing it: the lines that process prints, in
+    /// this order (none for a process that prints nothing).
+    pub processes: Vec<Vec<String>>,
+}
+
+impl Role {
+    /// A role played by one process per entry of `processes`, each
+    /// printing its lines in order.
+    pub fn new(name: &'static str, processes: Vec<Vec<String>>) -> Role {
+        Role { name, processes }
+    }
+
+    /// A role played by `count` processes that print nothing.
+    pub fn silent(name: &'static str, count: usize) -> Role {
+        Role::new(name, vec![Vec::new(); count])
+    }
+
+    /// A role played by one process per line, each printing its line.
+    pub fn line_each(name: &'static str, lines: impl IntoIterator<Item = String>) -> Role {
+        Role::new(name, lines.into_iter().map(|line| vec![line]).collect())
+    }
+}
+
+/// Lines of different processes in an order: every line of `first` comes
+/// before any line of `then`.
+///
+/// The order is proven, not sampled: when a process is about to write a
+/// line of `first`, the grader holds the write until every other process
+/// of the run is waiting (blocked in a call other than a sleep) or has
+/// ended. A program that enforces the order (a barrier, a reply awaited)
+/// has its other processes waiting then, and nothing changes; one that
+/// does not lets them write their `then` lines meanwhile, every time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// Lines that come first.
+    pub first: Vec<String>,
+    /// Lines that come after all of `first`.
+    pub then: Vec<String>,
+}
+
+impl Order {
+    /// Line `first` before line `then`.
+    pub fn pair(first: impl Into<String>, then: impl Into<String>) -> Order {
+        Order {
+            first: vec![first.into()],
+            then: vec![then.into()],
+        }
+    }
+
+    /// Lines written in this sequence, one after the other, by whichever
+    /// processes print them (a conversation).
+    pub fn chain(lines: &[String]) -> Vec<Order> {
+        lines
+            .windows(2)
+            .map(|pair| Order::pair(pair[0].clone(), pair[1].clone()))
+            .collect()
+    }
+}
+
+/// A line with one `{}` where a value goes, such as `Consumed {}`.
+pub type Pattern = &'static str;
+
+/// What the value in `line`, a line matching `pattern`, is (`None` when it
+/// does not match).
+pub fn value_in(pattern: Pattern, line: &str) -> Option<&str> {
+    let (before, after) = pattern.split_once("{}")?;
+    line.strip_prefix(before)?.strip_suffix(after)
+}
+
+/// A fact about data that crossed between the processes of a run: the data
+/// check. Each rests on what the kernel shows (see `trace/` and
+/// `judge/data.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    /// Every line of role `to` matching `line` shows a value that `to` had
+    /// taken, before writing the line, from an item role `from` sent it
+    /// through a pipe (`common::pipe`) or a queue (`common::Queue`) both
+    /// held: an item of its own per line, in order. `from` and `to` are
+    /// role names, or [`MAIN`].
+    Crossed {
+        /// The role that sent the items.
+        from: &'static str,
+        /// The role that took them and printed their values.
+        to: &'static str,
+        /// The lines of `to` that show a value taken.
+        line: Pattern,
+    },
+    /// The number in the main process's line `line` is, when it printed
+    /// it, the value of a `common::Value` it shares with its children,
+    /// which wrote it at least `updates` times; and no update was lost when
+    /// the grader stopped a child between its read and its write of the
+    /// value (a lock held across both, or one atomic step, keeps the others
+    /// out; nothing else does).
+    Counted {
+        /// The main process's line with the number.
+        line: Pattern,
+        /// How many times the children update the value, at least.
+        updates: usize,
+    },
+    /// The numbers in the main process's line `line` (a list, `[0, 1, 4]`)
+    /// are, when it printed them, the elements of a `common::Array` it
+    /// shares with its children, each element written by a different child.
+    Filled {
+        /// The main process's line with the list.
+        line: Pattern,
+    },
+}
+
+impl Fact {
+    /// The memory the grader must watch for this fact (see
+    /// [`Watched`]), if any.
+    pub fn watched(&self) -> Option<Watched> {
+        match self {
+            Fact::Crossed { .. } => None,
+            Fact::Counted { .. } => Some(Watched::Values),
+            Fact::Filled { .. } => Some(Watched::Arrays),
+        }
+    }
+}
+
+/// Shared memory the tracer watches with the processor's debug registers
+/// for a run's facts (queues are watched for every [`Fact::Crossed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Watched {
+    /// Each `common::Value`'s number: every read and write.
+    Values,
+    /// The first elements of each `common::Array`: every write.
+    Arrays,
+}
+
+/// A check of the values that lines matching `line` show, with a message
+/// of its own: `check` returns what is wrong with one value.
+#[derive(Clone)]
+pub struct Parsed {
+    /// The lines whose value is checked.
+    pub line: Pattern,
+    /// What is wrong with a value, if anything.
+    pub check: Arc<ValueCheck>,
+}
+
+/// What is wrong with a value parsed out of a line, if anything.
+pub type ValueCheck = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl Parsed {
+    /// Lines matching `line` must show a value that `check` accepts.
+    pub fn new(
+        line: Pattern,
+        check: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Parsed {
+        Parsed {
+            line,
+            check: Arc::new(check),
+        }
+    }
+}
+
+impl fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parsed").field("line", &self.line).finish()
+    }
+}
+
+impl Run {
+    /// A run with `args` whose main process prints `last` and nothing else.
+    pub fn new(args: &[&str], last: &[&str]) -> Run {
+        Run {
+            args: args.iter().map(|&a| a.to_owned()).collect(),
+            roles: Vec::new(),
+            main: Vec::new(),
+            last: last.iter().map(|&l| l.to_owned()).collect(),
+            order: Vec::new(),
+            facts: Vec::new(),
+            parsed: Vec::new(),
+            concurrent: false,
+            parent_waits: false,
+            timeout: Duration::from_secs(20),
+            start_method: StartMethod::Fork,
+            json: None,
+            hidden: false,
+        }
+    }
+
+    /// A run with `args` that prints JSON stating `facts`, and creates
+    /// `children` processes.
+    pub fn json(args: &[&str], children: usize, facts: JsonFacts) -> Run {
+        Run {
+            roles: vec![Role::silent("child", children)],
+            json: Some(facts),
+            ..Run::new(args, &[])
+        }
+    }
+
+    /// How many child processes of the main process the run needs: every
+    /// process of every role.
+    pub fn children(&self) -> usize {
+        self.roles.iter().map(|r| r.processes.len()).sum()
+    }
+
+    /// Whether the run has facts about data, and so a data check.
+    pub fn has_data_check(&self) -> bool {
+        !self.facts.is_empty()
+    }
+
+    /// How many checks grading this run makes.
+    pub fn check_count(&self) -> usize {
+        // exit status, output and nothing left behind, plus processes,
+        // concurrency and data where asked.
+        3 + usize::from(self.children() > 0)
+            + usize::from(self.concurrent)
+            + usize::from(self.has_data_check())
+    }
+
+    /// The lines every child process prints, each process's in order, with
+    /// its role.
+    pub fn child_parts(&self) -> impl Iterator<Item = (&'static str, &[String])> {
+        self.roles.iter().flat_map(|role| {
+            role.processes
+                .iter()
+                .map(move |lines| (role.name, lines.as_slice()))
+        })
+    }
+
+    /// Every line the run expects, children's first, then the main
+    /// process's (while running, then last).
+    pub fn all_lines(&self) -> impl Iterator<Item = &String> {
+        self.roles
+            .iter()
+            .flat_map(|role| role.processes.iter().flatten())
+            .chain(&self.main)
+            .chain(&self.last)
+    }
+
+    /// The lines of role `name` ([`MAIN`]: the main process's).
+    pub fn lines_of(&self, name: &str) -> Vec<&String> {
+        if name == MAIN {
+            return self.main.iter().chain(&self.last).collect();
+        }
+        self.roles
+            .iter()
+            .filter(|role| role.name == name)
+            .flat_map(|role| role.processes.iter().flatten())
+            .collect()
+    }
+
+    /// What shared memory the tracer must watch for the run's facts.
+    pub fn watched(&self) -> Vec<Watched> {
+        let mut watched: Vec<Watched> = self.facts.iter().filter_map(Fact::watched).collect();
+        watched.sort();
+        watched.dedup();
+        watched
+    }
+
+    /// Whether the tracer must record what crosses pipes and queues.
+    pub fn records_crossings(&self) -> bool {
+        self.facts
+            .iter()
+            .any(|fact| matches!(fact, Fact::Crossed { .. }))
+    }
+
+    /// What is inconsistent in this run's description, one line each: a
+    /// line printed by two processes, an order or a fact naming a line or a
+    /// role the run does not have, a pattern without its `{}`, a JSON run
+    /// with lines.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let lines: Vec<&String> = self.all_lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if lines[..i].contains(line) {
+                problems.push(format!(
+                    "`{line}` is expected twice; each line must be unique"
+                ));
+            }
+        }
+        for order in &self.order {
+            for line in order.first.iter().chain(&order.then) {
+                if !lines.contains(&line) {
+                    problems.push(format!("the order names `{line}`, which no process prints"));
+                }
+            }
+        }
+        let role_known = |name: &str| name == MAIN || self.roles.iter().any(|r| r.name == name);
+        for fact in &self.facts {
+            let (roles, pattern): (Vec<&str>, Pattern) = match *fact {
+                Fact::Crossed { from, to, line } => (vec![from, to], line),
+                Fact::Counted { line, .. } | Fact::Filled { line } => (vec![MAIN], line),
+            };
+            for role in roles {
+                if !role_known(role) {
+                    problems.push(format!(
+                        "a fact names the role `{role}`, which the run lacks"
+                    ));
+                }
+            }
+            if pattern.matches("{}").count() != 1 {
+                problems.push(format!("the pattern `{pattern}` must hold `{{}}` once"));
+            }
+        }
+        for parsed in &self.parsed {
+            if parsed.line.matches("{}").count() != 1 {
+                problems.push(format!(
+                    "the pattern `{}` must hold `{{}}` once",
+                    parsed.line
+                ));
+            }
+        }
+        if self.json.is_some() && !lines.is_empty() {
+            problems.push("a JSON run expects no lines".to_owned());
+        }
+        problems
+    }
+
+    /// The command line as a student would type it.
+    pub fn command_line(&self, package: &str) -> String {
+        let method = match self.start_method {
+            StartMethod::Fork => None,
+            method => Some(format!("{}={method}", common::START_METHOD_ENV)),
+        };
+        method
+            .into_iter()
+            .chain(std::iter::once(package.to_owned()))
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_what_stands_for_the_braces() {
+        assert_eq!(value_in("Consumed {}", "Consumed 7"), Some("7"));
+        assert_eq!(value_in("[{}]", "[1, 2]"), Some("1, 2"));
+        assert_eq!(value_in("Consumed {}", "Produced 7"), None);
+    }
+
+    #[test]
+    fn a_chain_orders_each_line_before_the_next() {
+        let lines: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        assert_eq!(
+            Order::chain(&lines),
+            [Order::pair("a", "b"), Order::pair("b", "c")]
+        );
+    }
+
+    #[test]
+    fn a_run_that_contradicts_itself_is_told() {
+        let run = Run {
+            roles: vec![Role::line_each("worker", ["x".to_owned(), "x".to_owned()])],
+            order: vec![Order::pair("x", "y")],
+            facts: vec![Fact::Crossed {
+                from: "producer",
+                to: "worker",
+                line: "x",
+            }],
+            ..Run::new(&[], &["done"])
+        };
+        let problems = run.problems().join("\n");
+        assert!(problems.contains("`x` is expected twice"), "{problems}");
+        assert!(problems.contains("names `y`"), "{problems}");
+        assert!(problems.contains("role `producer`"), "{problems}");
+        assert!(problems.contains("`x` must hold `{}` once"), "{problems}");
+        assert!(Run::new(&[], &["done"]).problems().is_empty());
+    }
+}
