@@ -139,6 +139,9 @@
 //! Set [`CHECKIN_ENV`] to a Unix socket's path and every process this crate
 //! creates checks in there before it runs anything; the grader uses it to
 //! learn pids from the kernel and to hold processes at a rendezvous.
+//! [`layout`] says what an observer can see of data crossing between
+//! processes: shared memory files named by kind, a queue's counters, a
+//! pipe's records.
 
 mod boot;
 mod checkin;
@@ -157,6 +160,7 @@ mod forkserver;
 mod frame;
 mod identity;
 mod launcher;
+pub mod layout;
 mod log;
 mod manager;
 mod pool;

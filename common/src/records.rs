@@ -51,6 +51,20 @@ const LAST: u8 = 2;
 /// A first record's header: the flag and the message's length.
 const FIRST_HEADER: usize = 9;
 
+/// A record as an observer finds it: whether it begins a message, whether
+/// it ends one, and its piece of the message; `None` for bytes that are no
+/// record.
+pub(crate) fn record_parts(record: &[u8]) -> Option<(bool, bool, &[u8])> {
+    let (&flags, rest) = record.split_first()?;
+    let last = flags & LAST != 0;
+    if flags & FIRST != 0 {
+        let piece = rest.get(FIRST_HEADER - 1..)?;
+        Some((true, last, piece))
+    } else {
+        Some((false, last, rest))
+    }
+}
+
 /// A connected pair of `SOCK_SEQPACKET` sockets: (read end, write end).
 pub(crate) fn pair() -> Result<(OwnedFd, OwnedFd)> {
     use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
@@ -384,6 +398,44 @@ mod tests {
         let got = receive_value(&reader, None).expect("received");
         drop(sender.join().expect("the sender ends"));
         assert_eq!(got, Some(expected));
+    }
+
+    /// What an observer copies of each record as it is received parses
+    /// back into the message, whatever its size.
+    #[test]
+    fn an_observer_reassembles_each_message_from_its_records() {
+        for len in [0, 5, HEAD, 3 * HEAD + 7] {
+            let (reader, writer) = pair().expect("pair");
+            let message: Vec<u8> = (0..len).map(|i| (i % 249) as u8).collect();
+            let sent = message.clone();
+            let sender = std::thread::spawn(move || {
+                assert!(send_value(&writer, &sent, None).expect("sent"));
+                writer
+            });
+            let mut whole = Vec::new();
+            loop {
+                let mut record = vec![0u8; 1 << 20];
+                let n = loop {
+                    match nix::sys::socket::recv(reader.as_raw_fd(), &mut record, MsgFlags::empty())
+                    {
+                        Err(Errno::EAGAIN) => std::thread::yield_now(),
+                        got => break got.expect("a record"),
+                    }
+                };
+                let (first, last, piece) = record_parts(&record[..n]).expect("a record");
+                assert_eq!(
+                    first,
+                    whole.is_empty(),
+                    "the first record begins the message"
+                );
+                whole.extend_from_slice(piece);
+                if last {
+                    break;
+                }
+            }
+            drop(sender.join().expect("the sender ends"));
+            assert_eq!(whole, message, "{len} bytes");
+        }
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl<T: Scalar> RawValue<T> {
     /// ```
     pub fn new(initial: T) -> Result<RawValue<T>> {
         let value = RawValue {
-            slots: Slots::new(1)?,
+            slots: Slots::named(crate::layout::Memory::Value, 1)?,
             kind: PhantomData,
         };
         value.set(initial);
@@ -129,7 +129,7 @@ impl<T: Scalar> RawArray<T> {
     /// ```
     pub fn new(len: usize) -> Result<RawArray<T>> {
         Ok(RawArray {
-            slots: Slots::new(len)?,
+            slots: Slots::named(crate::layout::Memory::Array, len)?,
             len,
             kind: PhantomData,
         })

@@ -70,7 +70,7 @@ impl LockWord {
     /// A new lock, free, with `extra` more words for its user, all 0.
     pub(crate) fn new(extra: usize) -> Result<LockWord> {
         Ok(LockWord {
-            slots: Slots::new(1 + extra)?,
+            slots: Slots::named(crate::layout::Memory::Lock, 1 + extra)?,
         })
     }
 

@@ -73,6 +73,12 @@ const VALUES: usize = 24;
 const DATA: usize = 32;
 const WORDS: usize = DATA + CAPACITY / 8;
 
+/// Where the counters and the data lie in the ring's file, in bytes: what
+/// an observer reads (see `layout`).
+pub(crate) const TAIL_AT: usize = TAIL * 8;
+pub(crate) const HEAD_AT: usize = HEAD * 8;
+pub(crate) const DATA_AT: usize = DATA * 8;
+
 const HEADER: usize = 16;
 const FIRST: u32 = 1;
 const LAST: u32 = 2;
@@ -105,7 +111,7 @@ impl Ring {
     /// A new, empty ring.
     pub(crate) fn new() -> Result<Ring> {
         Ok(Ring {
-            slots: Slots::new(WORDS)?,
+            slots: Slots::named(crate::layout::Memory::Queue, WORDS)?,
         })
     }
 
@@ -346,12 +352,90 @@ impl Ring {
     }
 }
 
+/// An entry as an observer finds it in the ring's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Published {
+    /// Where it begins and ends, as counts of bytes published ever (what
+    /// `TAIL` and `HEAD` count).
+    pub(crate) at: u64,
+    pub(crate) end: u64,
+    /// Whether it begins a value, ends one, or both.
+    pub(crate) first: bool,
+    pub(crate) last: bool,
+    /// Its piece of the value.
+    pub(crate) piece: Vec<u8>,
+}
+
+/// The entries published when `TAIL` moved from `from` to `to`, read from
+/// the data by `data(at, len)` (`len` bytes from byte `at` of the data,
+/// fewer if they cannot be read); padding is skipped.
+pub(crate) fn published(
+    from: u64,
+    to: u64,
+    mut data: impl FnMut(usize, usize) -> Vec<u8>,
+) -> Vec<Published> {
+    let mut entries = Vec::new();
+    let mut at = from;
+    while at < to {
+        let offset = usize::try_from(at % CAPACITY as u64).expect("below the capacity");
+        let header = data(offset, (CAPACITY - offset).min(HEADER));
+        if header.len() < 8 {
+            break;
+        }
+        let word = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
+        let flags = word(4);
+        if flags & PAD != 0 {
+            at += (CAPACITY - offset) as u64;
+            continue;
+        }
+        let len = (word(0) as usize).min(CAPACITY.saturating_sub(offset + HEADER));
+        let size = HEADER + len.next_multiple_of(8);
+        entries.push(Published {
+            at,
+            end: at + size as u64,
+            first: flags & FIRST != 0,
+            last: flags & LAST != 0,
+            piece: data(offset + HEADER, len),
+        });
+        at += size as u64;
+    }
+    entries
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn read_vec(ring: &Ring, deadline: Option<Instant>) -> Option<Vec<u8>> {
         ring.read(deadline, <[u8]>::to_vec)
+    }
+
+    /// What an observer parses out of the ring is what the writers wrote,
+    /// padding and values of several entries included.
+    #[test]
+    fn an_observer_finds_each_entry_written() {
+        let ring = Ring::new().expect("ring");
+        let values: Vec<Vec<u8>> = (0..40u8)
+            .map(|i| vec![i; 3000 + usize::from(i) * 1000])
+            .collect();
+        let mut found = Vec::new();
+        for value in &values {
+            let from = ring.counter(TAIL).load(Relaxed);
+            assert!(ring.write(value, None));
+            let to = ring.counter(TAIL).load(Relaxed);
+            let data = |at: usize, len: usize| ring.bytes(at, len).to_vec();
+            let entries = published(from, to, data);
+            assert!(entries.first().is_some_and(|e| e.first), "a value begins");
+            assert!(entries.last().is_some_and(|e| e.last), "and ends");
+            found.push(
+                entries
+                    .iter()
+                    .flat_map(|e| e.piece.clone())
+                    .collect::<Vec<u8>>(),
+            );
+            assert_eq!(read_vec(&ring, None).as_ref(), Some(value));
+        }
+        assert_eq!(found, values);
     }
 
     #[test]

@@ -31,11 +31,18 @@ unsafe impl Send for Slots {}
 unsafe impl Sync for Slots {}
 
 impl Slots {
-    /// `len` counters, all 0.
+    /// `len` counters, all 0, in a file named for no kind in particular.
     pub(crate) fn new(len: usize) -> Result<Slots> {
+        Slots::named(crate::layout::Memory::Other, len)
+    }
+
+    /// `len` counters, all 0, in a file named for `kind`: the name `/proc`
+    /// shows, by which an observer finds a value, an array, a queue (see
+    /// `layout`).
+    pub(crate) fn named(kind: crate::layout::Memory, len: usize) -> Result<Slots> {
         let len = len.max(1);
         let memory =
-            nix::sys::memfd::memfd_create(c"common-shared", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            nix::sys::memfd::memfd_create(kind.file_name(), nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
                 .map_err(|e| Error::os("memfd_create", e))?;
         let bytes = len * std::mem::size_of::<AtomicU64>();
         nix::unistd::ftruncate(&memory, i64::try_from(bytes).expect("a few slots"))
