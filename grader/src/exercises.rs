@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 pub use crate::expect::{
-    Fact, JsonFacts as Facts, MAIN, Order, Parsed, Pattern, Role, Run, Watched,
+    Fact, JsonFacts as Facts, MAIN, Order, Parsed, Pattern, Role, Run,
 };
 
 /// One exercise of the homework.

@@ -106,14 +106,13 @@ impl Role {
 }
 
 /// Lines of different processes in an order: every line of `first` comes
-/// before any line of `then`.
+/// before any line of `then`, in stdout as the kernel took the writes (one
+/// at a time, in order; see `trace/writes.rs`).
 ///
-/// The order is proven, not sampled: when a process is about to write a
-/// line of `first`, the grader holds the write until every other process
-/// of the run is waiting (blocked in a call other than a sleep) or has
-/// ended. A program that enforces the order (a barrier, a reply awaited)
-/// has its other processes waiting then, and nothing changes; one that
-/// does not lets them write their `then` lines meanwhile, every time.
+/// This is checked on the order that came, not provoked: an order the
+/// program does not enforce (no barrier, no reply awaited) may come right
+/// by luck. Use it for orders a correct program makes certain, such as a
+/// reply printed after the message it answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     /// Lines that come first.
@@ -152,15 +151,15 @@ pub fn value_in(pattern: Pattern, line: &str) -> Option<&str> {
 }
 
 /// A fact about data that crossed between the processes of a run: the data
-/// check. Each rests on what the kernel shows (see `trace/` and
+/// check. Each rests on what the kernel shows (see `trace/queues.rs` and
 /// `judge/data.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fact {
-    /// Every line of role `to` matching `line` shows a value that `to` had
-    /// taken, before writing the line, from an item role `from` sent it
-    /// through a pipe (`common::pipe`) or a queue (`common::Queue`) both
-    /// held: an item of its own per line, in order. `from` and `to` are
-    /// role names, or [`MAIN`].
+    /// Every line of role `to` matching `line` shows a value that `to`'s
+    /// process had taken, before writing the line, out of a queue
+    /// (`common::Queue`) another process held too: a value of its own per
+    /// line. `from` and `to` are role names, or [`MAIN`]; that `from` put
+    /// the values in is not shown (see `judge/data.rs`).
     Crossed {
         /// The role that sent the items.
         from: &'static str,
@@ -169,47 +168,6 @@ pub enum Fact {
         /// The lines of `to` that show a value taken.
         line: Pattern,
     },
-    /// The number in the main process's line `line` is, when it printed
-    /// it, the value of a `common::Value` it shares with its children,
-    /// which wrote it at least `updates` times; and no update was lost when
-    /// the grader stopped a child between its read and its write of the
-    /// value (a lock held across both, or one atomic step, keeps the others
-    /// out; nothing else does).
-    Counted {
-        /// The main process's line with the number.
-        line: Pattern,
-        /// How many times the children update the value, at least.
-        updates: usize,
-    },
-    /// The numbers in the main process's line `line` (a list, `[0, 1, 4]`)
-    /// are, when it printed them, the elements of a `common::Array` it
-    /// shares with its children, each element written by a different child.
-    Filled {
-        /// The main process's line with the list.
-        line: Pattern,
-    },
-}
-
-impl Fact {
-    /// The memory the grader must watch for this fact (see
-    /// [`Watched`]), if any.
-    pub fn watched(&self) -> Option<Watched> {
-        match self {
-            Fact::Crossed { .. } => None,
-            Fact::Counted { .. } => Some(Watched::Values),
-            Fact::Filled { .. } => Some(Watched::Arrays),
-        }
-    }
-}
-
-/// Shared memory the tracer watches with the processor's debug registers
-/// for a run's facts (queues are watched for every [`Fact::Crossed`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Watched {
-    /// Each `common::Value`'s number: every read and write.
-    Values,
-    /// The first elements of each `common::Array`: every write.
-    Arrays,
 }
 
 /// A check of the values that lines matching `line` show, with a message
@@ -326,14 +284,6 @@ impl Run {
             .collect()
     }
 
-    /// What shared memory the tracer must watch for the run's facts.
-    pub fn watched(&self) -> Vec<Watched> {
-        let mut watched: Vec<Watched> = self.facts.iter().filter_map(Fact::watched).collect();
-        watched.sort();
-        watched.dedup();
-        watched
-    }
-
     /// Whether the tracer must record what crosses pipes and queues.
     pub fn records_crossings(&self) -> bool {
         self.facts
@@ -366,7 +316,6 @@ impl Run {
         for fact in &self.facts {
             let (roles, pattern): (Vec<&str>, Pattern) = match *fact {
                 Fact::Crossed { from, to, line } => (vec![from, to], line),
-                Fact::Counted { line, .. } | Fact::Filled { line } => (vec![MAIN], line),
             };
             for role in roles {
                 if !role_known(role) {

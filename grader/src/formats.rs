@@ -145,6 +145,7 @@ fn slug(kind: CheckKind) -> &'static str {
         CheckKind::Output => "output",
         CheckKind::Processes => "processes",
         CheckKind::Concurrency => "concurrency",
+        CheckKind::Data => "data",
         CheckKind::NothingLeftBehind => "leftovers",
     }
 }

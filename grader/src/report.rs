@@ -34,6 +34,8 @@ pub enum CheckKind {
     Processes,
     /// The child processes that did the work were alive at once.
     Concurrency,
+    /// The data the run's facts name crossed between its processes.
+    Data,
     /// No process outlived the main process.
     NothingLeftBehind,
 }
@@ -47,6 +49,7 @@ impl CheckKind {
             CheckKind::Output => "output",
             CheckKind::Processes => "processes",
             CheckKind::Concurrency => "concurrency",
+            CheckKind::Data => "data",
             CheckKind::NothingLeftBehind => "nothing left behind",
         }
     }

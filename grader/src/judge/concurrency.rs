@@ -86,8 +86,8 @@ fn none_wrote(run: &Run, seen: &Observation, hint: &str) -> Option<Check> {
                       process; the processes that do the work must be the ones that run at once"
                 .to_owned(),
             expected: format!(
-                "{} child processes that each print their lines, alive at once",
-                run.children()
+                "{} that each print their lines, alive at once",
+                child_processes(printing(run))
             ),
             got: "0 child processes wrote the lines".to_owned(),
             hint: hint.to_owned(),
@@ -104,18 +104,18 @@ fn writers_apart(run: &Run, seen: &Observation, hint: String) -> Option<Check> {
         .copied()
         .filter(|pid| !seen.held_together.contains(pid))
         .collect();
-    if writers.len() >= run.children() && apart.is_empty() {
+    let printing = printing(run);
+    if writers.len() >= printing && apart.is_empty() {
         return None;
     }
     Some(Check::fail(
         NAME,
         Failure {
             problem: format!(
-                "{} processes were held alive at the same time, but the lines were written by {} \
-                 child processes{}; the processes that do the work must be the ones that run at \
-                 once",
+                "{} processes were held alive at the same time, but the lines were written by {}{}; \
+                 the processes that do the work must be the ones that run at once",
                 seen.most_held,
-                writers.len(),
+                child_processes(writers.len()),
                 if apart.is_empty() {
                     String::new()
                 } else {
@@ -123,11 +123,28 @@ fn writers_apart(run: &Run, seen: &Observation, hint: String) -> Option<Check> {
                 }
             ),
             expected: format!(
-                "{} child processes that each print their lines, alive at once",
-                run.children()
+                "{} that each print their lines, alive at once",
+                child_processes(printing)
             ),
-            got: format!("{} child processes wrote the lines", writers.len()),
+            got: format!("{} wrote the lines", child_processes(writers.len())),
             hint,
         },
     ))
+}
+
+/// How many child processes have lines to print: only those are known by
+/// what they write (a producer may print nothing).
+fn printing(run: &Run) -> usize {
+    run.child_parts()
+        .filter(|(_, lines)| !lines.is_empty())
+        .count()
+}
+
+/// `n` child processes, in words that agree with `n`.
+fn child_processes(n: usize) -> String {
+    if n == 1 {
+        "1 child process".to_owned()
+    } else {
+        format!("{n} child processes")
+    }
 }

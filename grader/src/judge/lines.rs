@@ -118,6 +118,7 @@ mod tests {
             pid: Pid::from_raw(pid),
             bytes: bytes.as_bytes().to_vec(),
             unjoined: Vec::new(),
+            taken: Vec::new(),
         }
     }
 

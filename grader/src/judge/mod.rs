@@ -7,7 +7,8 @@
 //! account, `lines.rs`; who sent the bytes of stdout and stderr, by the
 //! kernel's account, `senders.rs`; who wrote each line, `attribution.rs`;
 //! whether the last lines came after the children, `order.rs`),
-//! [`processes`](mod@processes), [`concurrency`](mod@concurrency) and
+//! [`processes`](mod@processes), [`concurrency`](mod@concurrency),
+//! [`data`](mod@data) (what crossed between the processes) and
 //! [`nothing left behind`](leftovers).
 
 use crate::exercises::{Exercise, Run};
@@ -16,6 +17,7 @@ use crate::report::RunReport;
 
 mod attribution;
 mod concurrency;
+mod data;
 mod exit;
 mod leftovers;
 mod lines;
@@ -25,6 +27,7 @@ mod processes;
 mod senders;
 
 use concurrency::concurrency;
+use data::data;
 use exit::exit_status;
 use leftovers::nothing_left;
 use output::output;
@@ -38,6 +41,9 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
     }
     if run.concurrent {
         checks.push(concurrency(exercise, run, seen));
+    }
+    if run.has_data_check() {
+        checks.push(data(exercise, run, seen));
     }
     checks.push(nothing_left(seen));
     let mut notes = Vec::new();

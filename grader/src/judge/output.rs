@@ -232,9 +232,7 @@ fn misordered(run: &Run, seen: &Observation, got: &[&str], last_too: bool) -> Ve
         });
         if let Some((first, then)) = late {
             problems.push(format!(
-                "`{then}` came before `{first}`: every one of `{}` must come before any of `{}` \
-                 (the grader held the process writing `{first}` until every other process was \
-                 waiting or had ended)",
+                "`{then}` came before `{first}`: every one of `{}` must come before any of `{}`",
                 order.first.join("`, `"),
                 order.then.join("`, `")
             ));

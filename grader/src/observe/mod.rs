@@ -87,7 +87,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 
 pub use crate::ending::Ending;
-pub use crate::trace::{Created, Events, Unjoined, WRITTEN_CAP, Written};
+pub use crate::trace::{Created, Events, Taken, Unjoined, WRITTEN_CAP, Written};
 pub use capture::{Captured, OUTPUT_CAP, Wrote};
 pub use checkin::CheckIn;
 
@@ -284,7 +284,12 @@ fn launch(binary: &Path, run: &Run, dir: &Path) -> Result<(Started, Waiter), Err
     let started = start(binary, run, dir, true)?;
     let stdout = started.names[0].clone();
     match Tracer::seize(started.sandbox.program, PROCESS_LIMIT, stdout) {
-        Ok(tracer) => Ok((started, Waiter::Traced(Box::new(tracer)))),
+        Ok(mut tracer) => {
+            if run.records_crossings() {
+                tracer.follow_queues();
+            }
+            Ok((started, Waiter::Traced(Box::new(tracer))))
+        }
         Err(why) => {
             // Its filter sends writes to a tracer that is not there:
             // start it again without.

@@ -2,6 +2,8 @@
 //! created, and every write to its standard output with the process that
 //! made it.
 
+use std::collections::BTreeMap;
+
 use nix::unistd::Pid;
 
 use crate::ending::Ending;
@@ -36,6 +38,21 @@ pub struct Written {
     /// For a write of the main process: its children that had not been
     /// reaped when it made the call.
     pub unjoined: Vec<Unjoined>,
+    /// When the run's queues are followed: for each queue the writer
+    /// mapped when it made the call, what had been taken out of it by then.
+    pub taken: Vec<Taken>,
+}
+
+/// What had been taken out of one queue when a process wrote to stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    /// The queue: its ring's inode (a key of [`Events::taken`]).
+    pub ring: u64,
+    /// How many of its values had been taken (the first this many of
+    /// [`Events::taken`]).
+    pub values: usize,
+    /// The other processes of the run that mapped the queue then.
+    pub shared_with: Vec<Pid>,
 }
 
 /// A child of the main process not yet reaped when the main process wrote.
@@ -62,6 +79,9 @@ pub struct Events {
     /// ([`WRITTEN_CAP`](super::WRITTEN_CAP)); the later ones are not
     /// recorded.
     pub over_copy_cap: bool,
+    /// When the run's queues are followed: the values taken out of each
+    /// queue (by its ring's inode), each as its bytes, in the order taken.
+    pub taken: BTreeMap<u64, Vec<Vec<u8>>>,
 }
 
 impl Events {

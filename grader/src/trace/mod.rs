@@ -48,7 +48,8 @@
 //!
 //! This file: attaching and the event loop ([`Tracer`]); `events.rs`: what
 //! is recorded ([`Events`]); `writes.rs`: the writes, from their seccomp
-//! stop to the bytes copied.
+//! stop to the bytes copied; `queues.rs`: what the processes had taken
+//! out of queues at each write, for the facts about data.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -61,9 +62,10 @@ use nix::unistd::Pid;
 pub use crate::ending::Ending;
 
 mod events;
+mod queues;
 mod writes;
 
-pub use events::{Created, Events, Unjoined, Written};
+pub use events::{Created, Events, Taken, Unjoined, Written};
 pub use writes::WRITTEN_CAP;
 
 /// The longest [`Tracer::poll`] handles events before it returns.
@@ -104,6 +106,8 @@ pub struct Tracer {
     queue: writes::Queue,
     /// How many events the last [`Tracer::poll`] handled.
     handled: usize,
+    /// The queues followed, when the run's facts need them.
+    queues: Option<queues::Queues>,
 }
 
 impl Tracer {
@@ -136,6 +140,7 @@ impl Tracer {
             stdout,
             queue: writes::Queue::default(),
             handled: 0,
+            queues: None,
         })
     }
 

@@ -35,7 +35,7 @@ use std::collections::VecDeque;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
 
-use super::{Tracer, Unjoined, Written};
+use super::{Taken, Tracer, Unjoined, Written};
 use crate::procfs;
 
 /// How many bytes of stdout the tracer copies over a whole run.
@@ -49,6 +49,8 @@ struct Pending {
     args: [u64; 6],
     /// The main process's unjoined children when it made the call.
     unjoined: Vec<Unjoined>,
+    /// What it had taken out of queues then (when they are followed).
+    taken: Vec<Taken>,
 }
 
 /// The writes to stdout on their way: the one running, the ones waiting.
@@ -111,11 +113,13 @@ impl Tracer {
         } else {
             Vec::new()
         };
+        let taken = self.taken_by(tid, pid);
         let pending = Pending {
             tid,
             call: call.nr,
             args: call.args,
             unjoined,
+            taken,
         };
         if self.queue.running.is_none() {
             self.queue.running = Some(pending);
@@ -173,6 +177,7 @@ impl Tracer {
                     pid,
                     bytes,
                     unjoined: pending.unjoined,
+                    taken: pending.taken,
                 });
             }
         }
@@ -221,7 +226,7 @@ fn syscall_info(tid: Pid) -> Result<libc::ptrace_syscall_info, nix::errno::Errno
 
 /// Reads `len` bytes at `base` in task `tid`'s memory (fewer where its
 /// memory ends).
-fn read_memory(tid: Pid, base: u64, len: usize) -> Vec<u8> {
+pub(super) fn read_memory(tid: Pid, base: u64, len: usize) -> Vec<u8> {
     use nix::sys::uio::{RemoteIoVec, process_vm_readv};
     let mut bytes = vec![0u8; len];
     let remote = [RemoteIoVec {

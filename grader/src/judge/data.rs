@@ -1,0 +1,217 @@
+//! The `data` check: each of the run's [`Fact`]s about data that crossed
+//! between its processes, against what the kernel showed (see
+//! `trace/queues.rs` for what the tracer reads, and when).
+//!
+//! [`Fact::Crossed`]: every line of the role `to` that shows a value must
+//! show one its process could see, when it wrote the line, had been taken
+//! out of a `common::Queue` that another process of the run held too (its
+//! ring mapped in both, by the kernel's account); each value taken backs
+//! one line only. So a consumer that counts by itself, one that reads a
+//! queue of its own, and one that prints before it takes all fail, every
+//! time. What it does not show: which process put the value in (the
+//! ring's counters are shared words moved without a system call).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use nix::unistd::Pid;
+
+use crate::exercises::{Exercise, Fact, Run};
+use crate::expect::{Pattern, value_in};
+use crate::observe::{Events, Observation};
+use crate::report::{Check, CheckKind, Failure};
+
+use super::lines::lines;
+
+pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
+    const NAME: CheckKind = CheckKind::Data;
+    // Untraced, nothing shows what crossed; the report's note says so.
+    let Ok(events) = &seen.traced else {
+        return Check::pass(NAME);
+    };
+    let mut problems = Vec::new();
+    let mut got = Vec::new();
+    for fact in &run.facts {
+        match *fact {
+            Fact::Crossed { from, to, line } => {
+                let (wrong, shown) = crossed(run, events, from, to, line);
+                problems.extend(wrong);
+                got.push(shown);
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Check::pass(NAME);
+    }
+    Check::fail(
+        NAME,
+        Failure {
+            problem: problems.join("; "),
+            expected: run
+                .facts
+                .iter()
+                .map(Fact::describe)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            got: got.join("\n"),
+            hint: exercise.hint.to_owned(),
+        },
+    )
+}
+
+/// What is wrong with `from` sending `to` the values of its lines
+/// matching `pattern`, one line each; and how many were backed by a value
+/// taken, in words.
+fn crossed(
+    run: &Run,
+    events: &Events,
+    from: &str,
+    to: &str,
+    pattern: Pattern,
+) -> (Vec<String>, String) {
+    let expected: Vec<&String> = run
+        .lines_of(to)
+        .into_iter()
+        .filter(|line| value_in(pattern, line).is_some())
+        .collect();
+    let mut backed = 0;
+    let mut used: BTreeSet<(u64, usize)> = BTreeSet::new();
+    // The lines no value taken backs, by the process that wrote them.
+    let mut unbacked: BTreeMap<Pid, Vec<String>> = BTreeMap::new();
+    for line in lines(events) {
+        if !expected.iter().any(|l| **l == line.text) {
+            continue;
+        }
+        let Some(value) = value_in(pattern, &line.text) else {
+            continue;
+        };
+        let Some(write) = events.writes.get(line.first) else {
+            continue;
+        };
+        let backing = write.taken.iter().find_map(|taken| {
+            if taken.shared_with.is_empty() {
+                return None;
+            }
+            let values = events.taken.get(&taken.ring)?;
+            (0..taken.values.min(values.len()))
+                .find(|&i| !used.contains(&(taken.ring, i)) && encodes(value, &values[i]))
+                .map(|i| (taken.ring, i))
+        });
+        match backing {
+            Some(key) => {
+                used.insert(key);
+                backed += 1;
+            }
+            None => unbacked.entry(write.pid).or_default().push(line.text),
+        }
+    }
+    let shown = format!(
+        "{backed} of the {} `{pattern}` lines expected showed a value taken out of a shared \
+         queue before they were printed",
+        expected.len()
+    );
+    let mut problems: Vec<String> = unbacked
+        .into_values()
+        .map(|lines| {
+            let shown = match lines.as_slice() {
+                [one] => format!("`{one}` shows a value"),
+                [first, second] => format!("`{first}` and `{second}` show values"),
+                [first, second, rest @ ..] => format!(
+                    "`{first}`, `{second}` and {} more lines show values",
+                    rest.len()
+                ),
+                [] => unreachable!("a process is listed for a line"),
+            };
+            format!(
+                "{shown} that the process printing them had not taken out of a queue it shares \
+                 with another process by then (the {from} must send each value through the \
+                 queue, and the {to} print what it gets)"
+            )
+        })
+        .collect();
+    if problems.is_empty() && backed < expected.len() {
+        problems.push(format!(
+            "{} of the {}'s `{pattern}` lines were not printed, so nothing shows their values \
+             crossed",
+            expected.len() - backed,
+            to
+        ));
+    }
+    (problems, shown)
+}
+
+impl Fact {
+    /// The fact as the report states it.
+    pub fn describe(&self) -> String {
+        match self {
+            Fact::Crossed { from, to, line } => format!(
+                "each `{line}` printed by the {to} shows a value it took out of a queue it \
+                 shares with the {from}, before printing it"
+            ),
+        }
+    }
+}
+
+/// Whether `bytes`, a value as a queue holds it (its `postcard`
+/// encoding), is `text` printed: an integer of any width, signed or not,
+/// or a string, each possibly in a `Some`.
+fn encodes(text: &str, bytes: &[u8]) -> bool {
+    let mut forms: Vec<Vec<u8>> = Vec::new();
+    if let Ok(n) = text.parse::<i128>() {
+        // i8 and u8 go as one byte; wider integers as variable-length
+        // numbers, signed ones zigzag.
+        if let Ok(byte) = u8::try_from(n) {
+            forms.push(vec![byte]);
+        }
+        if let Ok(byte) = i8::try_from(n) {
+            forms.push(vec![byte.to_le_bytes()[0]]);
+        }
+        if let Ok(unsigned) = u128::try_from(n) {
+            forms.push(varint(unsigned));
+        }
+        forms.push(varint(((n << 1) ^ (n >> 127)) as u128));
+    }
+    let mut string = varint(text.len() as u128);
+    string.extend_from_slice(text.as_bytes());
+    forms.push(string);
+    forms.iter().any(|form| {
+        bytes == form.as_slice() || (bytes.first() == Some(&1) && &bytes[1..] == form.as_slice())
+    })
+}
+
+/// `n` as a variable-length number: seven bits a byte, low first.
+fn varint(mut n: u128) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let low = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(low);
+            return out;
+        }
+        out.push(low | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_printed_number_is_known_in_each_encoding() {
+        let some_i32 = postcard::to_allocvec(&Some(300i32)).expect("encoded");
+        let u64_bytes = postcard::to_allocvec(&300u64).expect("encoded");
+        let negative = postcard::to_allocvec(&Some(-7i64)).expect("encoded");
+        let string = postcard::to_allocvec(&"ping 3").expect("encoded");
+        let small = postcard::to_allocvec(&Some(7u8)).expect("encoded");
+        assert!(encodes("300", &some_i32));
+        assert!(encodes("300", &u64_bytes));
+        assert!(encodes("-7", &negative));
+        assert!(encodes("ping 3", &string));
+        assert!(encodes("7", &small));
+        assert!(!encodes("301", &some_i32));
+        assert!(!encodes(
+            "7",
+            &postcard::to_allocvec(&None::<u8>).expect("encoded")
+        ));
+    }
+}
