@@ -8,9 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::error::Error;
-pub use crate::expect::{
-    Fact, JsonFacts as Facts, MAIN, Order, Parsed, Pattern, Role, Run,
-};
+pub use crate::expect::{Fact, JsonFacts as Facts, MAIN, Order, Parsed, Pattern, Role, Run};
 
 /// One exercise of the homework.
 #[derive(Debug)]
@@ -84,6 +82,15 @@ pub static EXERCISES: &[Exercise] = &[
         hint: "create the four Processes, start each, join each, and only then print the \
                final line",
         runs: q6_runs,
+    },
+    Exercise {
+        id: "q7",
+        package: "q7-producer-consumer",
+        ports: "beyond the seeds: a producer and a consumer process pass items through a Queue",
+        points: 10,
+        hint: "put each item on a common::Queue in the producer and print what get returns in \
+               the consumer; start both before joining either, then print `Done.`",
+        runs: q7_runs,
     },
 ];
 
@@ -373,4 +380,26 @@ fn q4_facts(json: &Value, checked_in: &CheckedIn) -> Vec<String> {
         Value::from(true),
     );
     problems
+}
+
+fn q7_runs() -> Vec<Run> {
+    // The program takes no arguments (as Python's takes none), so there is
+    // no other run to hide.
+    vec![Run {
+        roles: vec![
+            Role::silent("producer", 1),
+            Role::new(
+                "consumer",
+                vec![(1..=10).map(|item| format!("Consumed {item}")).collect()],
+            ),
+        ],
+        facts: vec![Fact::Crossed {
+            from: "producer",
+            to: "consumer",
+            line: "Consumed {}",
+        }],
+        concurrent: true,
+        parent_waits: true,
+        ..Run::new(&[], &["Done."])
+    }]
 }

@@ -190,7 +190,10 @@ fn a_handout_round_trip() {
         .expect("runs");
     assert_eq!(graded.status.code(), Some(1));
     let report = String::from_utf8_lossy(&graded.stdout);
-    assert!(report.contains("total 0/45"), "{report}");
+    assert!(
+        report.contains(&format!("total 0/{}", total_points())),
+        "{report}"
+    );
     for exercise in grader::EXERCISES {
         let row = report
             .lines()
@@ -200,7 +203,10 @@ fn a_handout_round_trip() {
     }
     assert!(!report.contains("panicked"), "no panic trace:\n{report}");
     assert!(
-        report.contains("10 hidden checks will also run when your work is graded"),
+        report.contains(&format!(
+            "{} hidden checks will also run when your work is graded",
+            hidden_checks()
+        )),
         "{report}"
     );
 
@@ -218,7 +224,11 @@ fn a_handout_round_trip() {
         .expect("runs");
     let report = String::from_utf8_lossy(&graded.stdout);
     assert_eq!(graded.status.code(), Some(0), "{report}");
-    assert!(report.contains("total 45/45"), "{report}");
+    let total = total_points();
+    assert!(
+        report.contains(&format!("total {total}/{total}")),
+        "{report}"
+    );
 
     let kit = the_gradescope_zip_is_the_kit(dir.path(), &reference);
     gradescope_grades_what_was_handed_in(dir.path(), &kit, &reference, &out);
@@ -252,7 +262,11 @@ fn students_cargo_test_is_a_line_per_exercise(handout: &Path) {
         assert!(lines[0].contains("todo!(\""), "{}", lines[0]);
     }
     assert!(
-        stdout.contains("0 of 6 exercises pass, 0/45 points"),
+        stdout.contains(&format!(
+            "0 of {} exercises pass, 0/{} points",
+            grader::EXERCISES.len(),
+            total_points()
+        )),
         "{stdout}"
     );
     // libtest's lines (`running 95 tests`, `test result:`) come from no
@@ -265,6 +279,38 @@ fn students_cargo_test_is_a_line_per_exercise(handout: &Path) {
         );
         assert!(!line.contains("panicked"), "{line}\n{screen}");
     }
+}
+
+/// The points of every exercise of the registry.
+fn total_points() -> u32 {
+    grader::EXERCISES.iter().map(|e| e.points).sum()
+}
+
+/// The checks the registry's hidden runs make.
+fn hidden_checks() -> usize {
+    grader::EXERCISES
+        .iter()
+        .map(grader::exercises::hidden_checks)
+        .sum()
+}
+
+/// The points of the exercises `ids`.
+fn points(ids: &[&str]) -> u32 {
+    grader::EXERCISES
+        .iter()
+        .filter(|e| ids.contains(&e.id))
+        .map(|e| e.points)
+        .sum()
+}
+
+/// The ids of the registry's exercises but `except`, as a list.
+fn ids(except: &[&str]) -> String {
+    grader::EXERCISES
+        .iter()
+        .map(|e| e.id)
+        .filter(|id| !except.contains(id))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Copies exercise `package`'s `src/` from `from` into `to`.
@@ -429,7 +475,11 @@ fn watch_grades_only_what_changed_and_quits_at_once(
     let stub = std::fs::read(&main).expect("the stub");
     let mut watching = Watching::start(grader, handout, &[]);
     let first = watching.wait_for("q quits)");
-    assert!(first.contains("0 of 6 exercises passing"), "{first}");
+    let all = grader::EXERCISES.len();
+    assert!(
+        first.contains(&format!("0 of {all} exercises passing")),
+        "{first}"
+    );
     assert!(
         first.contains("next: q1 (q1-why-multiprocessing)"),
         "{first}"
@@ -465,7 +515,10 @@ fn watch_grades_only_what_changed_and_quits_at_once(
     // The reference's q6: it passes, and the first not started is shown.
     copy_src(reference, handout, "q6-four-processes");
     let screen = watching.wait_for("q quits)");
-    assert!(screen.contains("1 of 6 exercises passing"), "{screen}");
+    assert!(
+        screen.contains(&format!("1 of {all} exercises passing")),
+        "{screen}"
+    );
     assert!(screen.contains("next: q1"), "{screen}");
 
     // A q6 that never ends; q while it is graded.
@@ -649,11 +702,11 @@ fn run_autograder(
 }
 
 /// The kit graded by Gradescope's `run_autograder` in a fake
-/// `/autograder`: the solved workspace scores 45 with the hidden checks
+/// `/autograder`: the solved workspace scores every point with the hidden checks
 /// (which students see only once grades are published, and only as
 /// passed); an empty submission 0, saying which exercises were not found
 /// and which layouts are accepted; a folder holding q6 beside a loose
-/// q5.rs scores their 20 points, naming the four not found.
+/// q5.rs scores their points, naming the others, not found.
 fn gradescope_grades_what_was_handed_in(
     scratch: &Path,
     kit: &Path,
@@ -670,8 +723,9 @@ fn gradescope_grades_what_was_handed_in(
         .iter()
         .map(|t| t["max_score"].as_f64().expect("a number"))
         .sum();
-    assert_eq!(max, 45.0, "{results}");
-    assert_eq!(results["score"], 45, "{results}");
+    let total = total_points();
+    assert_eq!(max, f64::from(total), "{results}");
+    assert_eq!(results["score"], total, "{results}");
     let hidden: Vec<&serde_json::Value> = tests
         .iter()
         .filter(|t| t["visibility"] == "after_published")
@@ -691,7 +745,7 @@ fn gradescope_grades_what_was_handed_in(
     let visible = results["output"].as_str().expect("output");
     assert!(!visible.contains("--upto 12"), "{visible}");
     assert!(
-        stdout.contains("total 45/45"),
+        stdout.contains(&format!("total {total}/{total}")),
         "the instructor's report, on stdout:\n{stdout}"
     );
 
@@ -699,7 +753,7 @@ fn gradescope_grades_what_was_handed_in(
     assert_eq!(results["score"], 0, "{results}");
     let visible = results["output"].as_str().expect("output");
     assert!(
-        visible.contains("none of the exercises (q1, q2, q3, q4, q5, q6)"),
+        visible.contains(&format!("none of the exercises ({})", ids(&[]))),
         "{visible}"
     );
     assert!(visible.contains("the workspace in one folder"), "{visible}");
@@ -710,10 +764,13 @@ fn gradescope_grades_what_was_handed_in(
         copy_src(reference, &folder, "q6-four-processes");
         std::fs::copy(reference.join("q5-pool/src/main.rs"), folder.join("q5.rs")).expect("copy");
     });
-    assert_eq!(results["score"], 20, "{results}");
+    assert_eq!(results["score"], points(&["q5", "q6"]), "{results}");
     let visible = results["output"].as_str().expect("output");
     assert!(
-        visible.contains("not found in the submission: q1, q2, q3, q4 (a submission is"),
+        visible.contains(&format!(
+            "not found in the submission: {} (a submission is",
+            ids(&["q5", "q6"])
+        )),
         "{visible}"
     );
 }
@@ -743,9 +800,12 @@ fn classroom_grades_with_the_kit(scratch: &Path, kit: &Path, reference: &Path, s
     let reported = crate::report_formats::reporter(&String::from_utf8_lossy(&graded.stdout));
     assert_eq!(reported.recorded, 10.0);
     assert_eq!(reported.console, reported.recorded);
-    assert_eq!(reported.max, 45.0);
+    assert_eq!(reported.max, f64::from(total_points()));
     let log = String::from_utf8_lossy(&graded.stderr);
-    assert!(log.contains("total 10/45"), "{log}");
+    assert!(
+        log.contains(&format!("total 10/{}", total_points())),
+        "{log}"
+    );
     assert!(log.contains("error[E0425]"), "the compiler's error: {log}");
 }
 

@@ -5,13 +5,18 @@ use grader::EXERCISES;
 /// Packages of the workspace that are not exercises.
 const NOT_EXERCISES: &[&str] = &["bench", "common", "grader"];
 
-#[test]
-fn registry_matches_workspace() {
-    let metadata = cargo_metadata::MetadataCommand::new()
+/// The workspace's packages, by cargo.
+fn metadata() -> cargo_metadata::Metadata {
+    cargo_metadata::MetadataCommand::new()
         .manifest_path(crate::workspace().join("Cargo.toml"))
         .no_deps()
         .exec()
-        .expect("cargo metadata");
+        .expect("cargo metadata")
+}
+
+#[test]
+fn registry_matches_workspace() {
+    let metadata = metadata();
     let members: BTreeSet<String> = metadata
         .workspace_packages()
         .iter()
@@ -49,6 +54,56 @@ fn registry_ids_and_packages_are_unique() {
             !(exercise.runs)().is_empty(),
             "{} has no runs to grade",
             exercise.id
+        );
+    }
+}
+
+/// Each run says what it expects without contradicting itself, and no
+/// field still holds a `TODO` placeholder of `grader new`: not the entry's
+/// own, not a run's lines, not the package's description or docs.
+#[test]
+fn registry_entries_are_filled_in_and_consistent() {
+    let metadata = metadata();
+    let todo = |text: &str| text.contains("TODO");
+    for exercise in EXERCISES {
+        let id = exercise.id;
+        for (field, text) in [
+            ("id", exercise.id),
+            ("package", exercise.package),
+            ("ports", exercise.ports),
+            ("hint", exercise.hint),
+        ] {
+            assert!(
+                !todo(text),
+                "{id}'s `{field}` is still a placeholder: {text}"
+            );
+        }
+        for run in (exercise.runs)() {
+            let problems = run.problems();
+            assert!(problems.is_empty(), "{id}: {}", problems.join("; "));
+            for line in run.all_lines() {
+                assert!(!todo(line), "{id} expects a placeholder line: {line}");
+            }
+        }
+        let package = metadata
+            .workspace_packages()
+            .into_iter()
+            .find(|p| p.name.as_str() == exercise.package)
+            .unwrap_or_else(|| panic!("{} is a workspace member", exercise.package));
+        let description = package.description.clone().unwrap_or_default();
+        assert!(
+            !description.is_empty() && !todo(&description),
+            "{id}'s package description is missing or a placeholder: {description}"
+        );
+        let main = package
+            .manifest_path
+            .parent()
+            .expect("a directory")
+            .join("src/main.rs");
+        let source = std::fs::read_to_string(&main).expect("src/main.rs");
+        assert!(
+            !source.lines().any(|l| l.starts_with("//!") && todo(l)),
+            "{id}'s docs still hold a TODO: {main}"
         );
     }
 }

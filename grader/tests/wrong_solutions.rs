@@ -350,3 +350,57 @@ fn escape_sequences_are_shown_escaped() {
     );
     assert!(text.contains("\\x1b[2J\\x1b[H"), "{text}");
 }
+
+/// Q7's consumer counts to ten by itself: the output is right, but the
+/// kernel shows that no number it printed had been taken out of the queue.
+#[test]
+fn a_consumer_that_counts_by_itself() {
+    let report = grade_wrong("wrong_q7_counts_itself", "q7", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "`Consumed 1`, `Consumed 2` and 8 more lines show values that the process printing them \
+         had not taken",
+    );
+    assert_passes(&report, "output");
+    assert_passes(&report, "processes");
+}
+
+/// Q7's consumer empties a queue it made itself: what it printed was taken
+/// out of a queue, but one no other process held.
+#[test]
+fn a_consumer_with_a_queue_of_its_own() {
+    let report = grade_wrong("wrong_q7_private_queue", "q7", 0, unchanged);
+    assert_fails(&report, "data", "a queue it shares with another process");
+    assert_passes(&report, "output");
+}
+
+/// Q7's consumer prints the number it expects before it takes the item.
+#[test]
+fn a_consumer_that_prints_before_it_takes() {
+    let report = grade_wrong("wrong_q7_prints_before_taking", "q7", 0, unchanged);
+    assert_fails(&report, "data", "had not taken out of a queue");
+    assert_passes(&report, "output");
+}
+
+/// Q7 with threads: the lines come from the main process and the queue is
+/// shared with no other process.
+#[test]
+fn a_producer_and_consumer_as_threads() {
+    let report = grade_wrong("wrong_q7_threads", "q7", 0, unchanged);
+    assert_fails(&report, "processes", "the kernel saw 0");
+    assert_fails(&report, "output", "was written by the main process");
+    assert_fails(&report, "data", "a queue it shares with another process");
+}
+
+/// Q7 whose parent takes the items itself, before joining: held at the
+/// rendezvous until the parent waits for them, the children never let it
+/// have any, and the timeout ends the run.
+#[test]
+fn a_parent_that_consumes_for_the_consumer() {
+    let report = grade_wrong("wrong_q7_parent_consumes", "q7", 0, |run| {
+        run.timeout = Duration::from_secs(3)
+    });
+    assert_fails(&report, "exit status", "did not finish within 3 s");
+    assert_fails(&report, "output", "`Consumed 1` is missing");
+}
