@@ -54,7 +54,11 @@ static CREATED: AtomicUsize = AtomicUsize::new(0);
 /// - `join` is idempotent: after the child has been reaped it returns at once.
 /// - Dropping a started process joins it, as Python joins its non-daemon
 ///   children at exit, so no zombie is left behind; a daemon is terminated
-///   and reaped instead.
+///   and reaped instead. A process dropped while its thread panics (a
+///   parent that panicked mid-exchange, its child still waiting for the
+///   next message on a pipe the parent holds) gets one second to end by
+///   itself, then is terminated as a daemon is (SIGTERM, one second more,
+///   SIGKILL) and reaped: a panic never waits forever on a child.
 /// - If the parent dies, even by SIGKILL, the kernel kills the child
 ///   (`PR_SET_PDEATHSIG`). Python's non-daemon children outlive a killed
 ///   parent; here no child is ever orphaned.
@@ -495,7 +499,12 @@ impl Drop for Process {
         if self.pid.is_none() {
             return;
         }
-        if self.daemon
+        // Dropped while its thread panics, the child may be waiting for
+        // the very thing the panic cut short (a reply on a pipe whose other
+        // end this thread still holds): joining alone could wait forever.
+        // It gets a grace to end by itself, then ends as a daemon does.
+        let panicking = std::thread::panicking() && !self.join_timeout(PANIC_GRACE).unwrap_or(true);
+        if (self.daemon || panicking)
             && self.terminate().is_ok()
             && !self.join_timeout(DAEMON_GRACE).unwrap_or(false)
         {
@@ -507,3 +516,7 @@ impl Drop for Process {
 
 /// How long a dropped daemon has to end after SIGTERM before SIGKILL.
 const DAEMON_GRACE: Duration = Duration::from_secs(1);
+
+/// How long a process dropped during a panic has to end by itself before
+/// it is terminated.
+const PANIC_GRACE: Duration = Duration::from_secs(1);

@@ -4,6 +4,25 @@
 use crate::support::*;
 
 fork_tests! {
+    /// A parent that panics mid-exchange, holding its end of the pipe, its
+    /// child waiting in `recv` for the next message: dropping the child's
+    /// `Process` in the panic ends the child (after its grace) instead of
+    /// waiting for it forever.
+    fn a_process_dropped_in_a_panic_is_ended_not_awaited() {
+        let (ours, theirs) = common::pipe().expect("pipe");
+        let started = std::time::Instant::now();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut child = Process::with_args(wait_for_a_message, theirs);
+            child.start().expect("start");
+            ours.send(&"ping 0".to_owned()).expect("send");
+            panic!("the parent fails mid-exchange");
+        }));
+        assert!(outcome.is_err(), "the closure panicked");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(30), "the drop took {took:?}");
+        drop(ours);
+    }
+
     /// A peer stopped (SIGSTOP) half-way through sending a message larger
     /// than the socket holds: `recv_timeout` returns by its deadline, and
     /// `wait` on the end and the peer's sentinel says the peer ended once it
@@ -170,6 +189,10 @@ fn ends_nowhere(_: Connection) -> u32 {
 }
 
 /// Sends messages of a megabyte (more than the socket holds) forever.
+fn wait_for_a_message(conn: Connection) {
+    while conn.recv::<String>().is_ok() {}
+}
+
 fn send_a_megabyte_forever(conn: Connection) {
     loop {
         conn.send(&vec![7u8; 1 << 20]).expect("send");
