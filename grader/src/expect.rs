@@ -168,6 +168,18 @@ pub enum Fact {
         /// The lines of `to` that show a value taken.
         line: Pattern,
     },
+    /// The children updated a `common::Value` they share at least
+    /// `updates` times in all, and no update was unprotected: when the
+    /// grader held a child between its read and its write of the value, no
+    /// other process wrote it (a lock held across both keeps them out;
+    /// nothing else does). `line` is the main process's line with the
+    /// number (its value is checked by the output check).
+    Counted {
+        /// The main process's line with the number.
+        line: Pattern,
+        /// How many times the children update the value, at least.
+        updates: usize,
+    },
 }
 
 /// A check of the values that lines matching `line` show, with a message
@@ -284,6 +296,13 @@ impl Run {
             .collect()
     }
 
+    /// Whether the tracer must watch the shared values' reads and writes.
+    pub fn watches_values(&self) -> bool {
+        self.facts
+            .iter()
+            .any(|fact| matches!(fact, Fact::Counted { .. }))
+    }
+
     /// Whether the tracer must record what crosses pipes and queues.
     pub fn records_crossings(&self) -> bool {
         self.facts
@@ -316,6 +335,7 @@ impl Run {
         for fact in &self.facts {
             let (roles, pattern): (Vec<&str>, Pattern) = match *fact {
                 Fact::Crossed { from, to, line } => (vec![from, to], line),
+                Fact::Counted { line, .. } => (vec![MAIN], line),
             };
             for role in roles {
                 if !role_known(role) {

@@ -4,8 +4,10 @@
 //!
 //! What legitimately differs between two gradings is replaced before the
 //! comparison: pids (by their role: `<main>`, `<child-1>`, ...), decimal
-//! figures such as timings (`<x.y>`), and the order of lines printed by
-//! processes that race (sorted among themselves).
+//! figures such as timings (`<x.y>`), the order of lines printed by
+//! processes that race (sorted among themselves), and the number a run's
+//! `Fact::Counted` line shows (`Counter: <n>`: a counter without its lock
+//! ends anywhere), with the problems of a line that shows it sorted.
 //!
 //! After changing a message on purpose, rewrite the files with
 //! `GRADER_BLESS=1 cargo test -p grader wrong_solutions` and review the diff.
@@ -65,7 +67,18 @@ fn normalize(report: &str, run: &Run, seen: &Observation) -> String {
             .entry(pid.as_raw())
             .or_insert_with(|| format!("<leftover-{}>", i + 1));
     }
-    let lines: Vec<String> = report.lines().map(|l| numbers(l, &roles)).collect();
+    let counted: Vec<&str> = run
+        .facts
+        .iter()
+        .filter_map(|fact| match fact {
+            grader::Fact::Counted { line, .. } => line.split_once("{}").map(|(before, _)| before),
+            _ => None,
+        })
+        .collect();
+    let lines: Vec<String> = report
+        .lines()
+        .map(|l| counts(&numbers(l, &roles), &counted))
+        .collect();
     let races = racing(run);
     let mut out: Vec<String> = Vec::new();
     let mut racing: Vec<String> = Vec::new();
@@ -94,6 +107,36 @@ fn racing(run: &Run) -> Vec<&String> {
         return Vec::new();
     }
     run.child_parts().flat_map(|(_, lines)| lines).collect()
+}
+
+/// `line` with the number after each of `prefixes` replaced by `<n>`; if
+/// any was, a failure's problems (`; `-separated) sorted.
+fn counts(line: &str, prefixes: &[&str]) -> String {
+    let mut out = line.to_owned();
+    for prefix in prefixes {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(prefix) {
+            let start = from + at + prefix.len();
+            let end = out[start..]
+                .find(|c: char| !c.is_ascii_digit())
+                .map_or(out.len(), |e| start + e);
+            if end > start {
+                out.replace_range(start..end, "<n>");
+            }
+            from = start;
+        }
+    }
+    if out == line {
+        return out;
+    }
+    match out.split_once(": ") {
+        Some((check, problems)) if check.trim_start().starts_with("FAIL") => {
+            let mut parts: Vec<&str> = problems.split("; ").collect();
+            parts.sort();
+            format!("{check}: {}", parts.join("; "))
+        }
+        _ => out,
+    }
 }
 
 /// `line` with each whole number that is a known pid replaced by its role,

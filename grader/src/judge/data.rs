@@ -37,6 +37,11 @@ pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check 
                 problems.extend(wrong);
                 got.push(shown);
             }
+            Fact::Counted { updates, .. } => {
+                let (wrong, shown) = counted(seen, events, updates);
+                problems.extend(wrong);
+                got.push(shown);
+            }
         }
     }
     if problems.is_empty() {
@@ -139,10 +144,60 @@ fn crossed(
     (problems, shown)
 }
 
+/// What is wrong with the children's updates of their shared value: an
+/// update made while another process was held between its read and its
+/// write (see `trace/values.rs`), or fewer updates than `updates`; and
+/// what was seen, in words.
+fn counted(seen: &Observation, events: &Events, updates: usize) -> (Vec<String>, String) {
+    if events.values_unwatched {
+        return (
+            Vec::new(),
+            "not watched: the processor's debug registers could not be set here".to_owned(),
+        );
+    }
+    let by_children: usize = events
+        .value_writes
+        .iter()
+        .filter(|(pid, _)| **pid != seen.main)
+        .map(|(_, n)| n)
+        .sum();
+    let mut problems = Vec::new();
+    if !events.races.is_empty() {
+        problems.push(
+            "another process wrote the shared value while the grader held a child between its \
+             read of the value and its write: the update is two steps and nothing kept the \
+             others out between them, so updates are lost (hold the value's get_lock() across \
+             the read and the write, the same lock in every process)"
+                .to_owned(),
+        );
+    }
+    if by_children < updates {
+        problems.push(format!(
+            "the child processes wrote the shared value {by_children} times; {updates} updates \
+             were expected (each must add to the one Value they share, not to a number of its \
+             own)"
+        ));
+    }
+    let shown = format!(
+        "{by_children} writes of the shared value by the children; {} while a child was held \
+         between its read and its write",
+        if events.races.is_empty() {
+            "none"
+        } else {
+            "one"
+        }
+    );
+    (problems, shown)
+}
+
 impl Fact {
     /// The fact as the report states it.
     pub fn describe(&self) -> String {
         match self {
+            Fact::Counted { updates, .. } => format!(
+                "the children update the Value they share at least {updates} times, each update \
+                 (its read and its write) under the value's lock"
+            ),
             Fact::Crossed { from, to, line } => format!(
                 "each `{line}` printed by the {to} shows a value it took out of a queue it \
                  shares with the {from}, before printing it"

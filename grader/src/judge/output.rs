@@ -75,7 +75,10 @@ fn expected(run: &Run) -> String {
         running = sequence;
     } else {
         let one_line_each = run.child_parts().all(|(_, lines)| lines.len() <= 1);
-        if one_line_each && run.main.is_empty() {
+        let prints = run.child_parts().any(|(_, lines)| !lines.is_empty());
+        if !prints && run.main.is_empty() {
+            // Only the last lines: said below.
+        } else if one_line_each && run.main.is_empty() {
             text.push_str("these lines, in any order:\n");
         } else {
             text.push_str(

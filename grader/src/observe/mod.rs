@@ -87,7 +87,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 
 pub use crate::ending::Ending;
-pub use crate::trace::{Created, Events, Taken, Unjoined, WRITTEN_CAP, Written};
+pub use crate::trace::{Created, Events, Race, Taken, Unjoined, WRITTEN_CAP, Written};
 pub use capture::{Captured, OUTPUT_CAP, Wrote};
 pub use checkin::CheckIn;
 
@@ -192,6 +192,9 @@ fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, 
         stdout: stdout.theirs,
         stderr: stderr.theirs,
         traced,
+        stops: sandbox::seccomp::Stops {
+            shared_maps: run.watches_values(),
+        },
     };
     Ok(Started {
         sandbox: sandbox::launch(spec)?,
@@ -287,6 +290,9 @@ fn launch(binary: &Path, run: &Run, dir: &Path) -> Result<(Started, Waiter), Err
         Ok(mut tracer) => {
             if run.records_crossings() {
                 tracer.follow_queues();
+            }
+            if run.watches_values() {
+                tracer.watch_values();
             }
             Ok((started, Waiter::Traced(Box::new(tracer))))
         }

@@ -32,6 +32,8 @@ pub struct Spec<'a> {
     /// Whether the grader traces it (the filter then sends writes to the
     /// tracer).
     pub traced: bool,
+    /// Which other calls stop at the tracer, when traced.
+    pub stops: seccomp::Stops,
 }
 
 /// Where the program sees the check-in socket's directory.
@@ -110,7 +112,7 @@ impl Plan {
                 .iter()
                 .map(|(k, v)| cstring(format!("{k}={v}")))
                 .collect(),
-            filters: seccomp::filters(spec.traced),
+            filters: seccomp::filters(spec.traced, spec.stops),
             memory: memory_cap(),
         }
     }

@@ -82,6 +82,24 @@ pub struct Events {
     /// When the run's queues are followed: the values taken out of each
     /// queue (by its ring's inode), each as its bytes, in the order taken.
     pub taken: BTreeMap<u64, Vec<Vec<u8>>>,
+    /// When the run's values are watched: whether a task that maps one
+    /// could not be (the processor's debug registers could not be set).
+    pub values_unwatched: bool,
+    /// How many times each process wrote its shared value.
+    pub value_writes: BTreeMap<Pid, usize>,
+    /// Writes of a shared value while another process was held between
+    /// its read and its write of it.
+    pub races: Vec<Race>,
+}
+
+/// A write of a shared value by `writer` while `held` was held between its
+/// read of the value and its write (see `trace/values.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Race {
+    /// The process held after reading the value.
+    pub held: Pid,
+    /// The process that wrote the value meanwhile.
+    pub writer: Pid,
 }
 
 impl Events {

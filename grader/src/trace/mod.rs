@@ -49,7 +49,8 @@
 //! This file: attaching and the event loop ([`Tracer`]); `events.rs`: what
 //! is recorded ([`Events`]); `writes.rs`: the writes, from their seccomp
 //! stop to the bytes copied; `queues.rs`: what the processes had taken
-//! out of queues at each write, for the facts about data.
+//! out of queues at each write, and `values.rs`: whether each update of a
+//! shared value was protected, for the facts about data.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -63,9 +64,10 @@ pub use crate::ending::Ending;
 
 mod events;
 mod queues;
+mod values;
 mod writes;
 
-pub use events::{Created, Events, Taken, Unjoined, Written};
+pub use events::{Created, Events, Race, Taken, Unjoined, Written};
 pub use writes::WRITTEN_CAP;
 
 /// The longest [`Tracer::poll`] handles events before it returns.
@@ -108,6 +110,8 @@ pub struct Tracer {
     handled: usize,
     /// The queues followed, when the run's facts need them.
     queues: Option<queues::Queues>,
+    /// The values watched, when the run's facts need them.
+    values: Option<values::Values>,
 }
 
 impl Tracer {
@@ -141,6 +145,7 @@ impl Tracer {
             queue: writes::Queue::default(),
             handled: 0,
             queues: None,
+            values: None,
         })
     }
 
@@ -149,6 +154,13 @@ impl Tracer {
     /// are handled; the caller must get back to its clock); returns how the
     /// main process ended, once it has (and is reaped).
     pub fn poll(&mut self) -> Option<Ending> {
+        let ended = self.poll_events();
+        self.release_held();
+        ended
+    }
+
+    /// [`Tracer::poll`]'s events.
+    fn poll_events(&mut self) -> Option<Ending> {
         let mut ended = None;
         let start = Instant::now();
         self.handled = 0;
@@ -245,6 +257,7 @@ impl Tracer {
                 // A new task's first stop (attached by SEIZE), or a
                 // group-stop: either way it goes on, unless past the limit.
                 if self.started.insert(pid) {
+                    self.arm_task(pid);
                     self.first_stop(pid);
                 } else {
                     let _ = ptrace::cont(pid, None);
@@ -252,7 +265,9 @@ impl Tracer {
                 None
             }
             WaitStatus::PtraceEvent(pid, _, event) if event == libc::PTRACE_EVENT_SECCOMP => {
-                self.write_called(pid);
+                if !self.map_called(pid) {
+                    self.write_called(pid);
+                }
                 None
             }
             WaitStatus::PtraceEvent(pid, _, event) => {
@@ -260,12 +275,17 @@ impl Tracer {
                 None
             }
             WaitStatus::PtraceSyscall(pid) => {
-                self.write_returned(pid);
+                if !self.map_returned(pid) {
+                    self.write_returned(pid);
+                }
                 None
             }
             WaitStatus::Stopped(pid, signal) => {
                 if self.started.insert(pid) && signal == Signal::SIGSTOP {
+                    self.arm_task(pid);
                     self.first_stop(pid);
+                } else if signal == Signal::SIGTRAP && self.value_touched(pid) {
+                    // A watchpoint on a shared value, not the program's.
                 } else if matches!(ptrace::getsiginfo(pid), Err(nix::errno::Errno::EINVAL)) {
                     // A group-stop (the program stopped itself): go on, or
                     // its timeout would be spent stopped.

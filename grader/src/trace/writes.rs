@@ -204,7 +204,7 @@ impl Tracer {
 
 /// `PTRACE_GET_SYSCALL_INFO` for task `tid`, stopped at a system call.
 /// (nix's wrapper passes a size of 0, so the kernel fills in nothing.)
-fn syscall_info(tid: Pid) -> Result<libc::ptrace_syscall_info, nix::errno::Errno> {
+pub(super) fn syscall_info(tid: Pid) -> Result<libc::ptrace_syscall_info, nix::errno::Errno> {
     let mut info = std::mem::MaybeUninit::<libc::ptrace_syscall_info>::zeroed();
     let size = std::mem::size_of::<libc::ptrace_syscall_info>();
     // SAFETY: the kernel writes at most `size` bytes into `info`, which is

@@ -144,6 +144,20 @@ pub const CLONE_REFUSED: &[libc::c_int] = &[
 /// What the tracer is told a traced call is: a write to attribute.
 pub const TRACE_WRITE: u32 = 1;
 
+/// What the tracer is told a traced call is: a shared mapping made, where
+/// a `common::Value` may now lie (see [`Stops::shared_maps`]).
+pub const TRACE_MAP: u32 = 2;
+
+/// Calls that stop at the tracer besides the writes to stdout, for what a
+/// run's facts need; none by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stops {
+    /// `mmap` with `MAP_SHARED` in its flags: where shared memory appears
+    /// in a process (a spawned child maps its values only once it has
+    /// received them), to be watched from then on.
+    pub shared_maps: bool,
+}
+
 #[cfg(target_arch = "x86_64")]
 const ARCH: TargetArch = TargetArch::x86_64;
 #[cfg(target_arch = "aarch64")]
@@ -151,8 +165,10 @@ const ARCH: TargetArch = TargetArch::aarch64;
 
 /// The filters to install, in order. `traced`: whether writes stop at the
 /// tracer (a filter that asks for a tracer where there is none makes
-/// every write fail, so untraced runs do not have that one).
-pub fn filters(traced: bool) -> Vec<BpfProgram> {
+/// every write fail, so untraced runs do not have that one), and with
+/// them the calls of `stops` (in a filter of their own, with their own
+/// answer: no call is in two trace filters, so each gets one answer).
+pub fn filters(traced: bool, stops: Stops) -> Vec<BpfProgram> {
     let every = |calls: &[libc::c_long]| -> BTreeMap<i64, Vec<SeccompRule>> {
         calls.iter().map(|&call| (call, Vec::new())).collect()
     };
@@ -182,6 +198,21 @@ pub fn filters(traced: bool) -> Vec<BpfProgram> {
             on_stdout(TRACED),
             SeccompAction::Trace(TRACE_WRITE),
         ));
+        if stops.shared_maps {
+            let shared = u64::from(libc::MAP_SHARED.unsigned_abs());
+            let condition = SeccompCondition::new(
+                3,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(shared),
+                shared,
+            )
+            .expect("argument 3 exists");
+            let rule = SeccompRule::new(vec![condition]).expect("one condition");
+            filters.push(compile(
+                BTreeMap::from([(libc::SYS_mmap, vec![rule])]),
+                SeccompAction::Trace(TRACE_MAP),
+            ));
+        }
     }
     filters.push(compile(
         not_there,

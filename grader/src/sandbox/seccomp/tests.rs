@@ -20,7 +20,7 @@ use std::os::unix::net::UnixStream;
 
 use seccompiler::BpfProgram;
 
-use super::{TRACED, filters, x32_guard};
+use super::{Stops, TRACED, filters, x32_guard};
 use crate::sandbox::init::install_filter;
 
 /// A path that does not exist: calls that take one fail to find it.
@@ -231,8 +231,12 @@ fn child(calls: &[Call], filters: &[BpfProgram], socket: RawFd) -> ! {
 /// The answers of `calls` under no filter, and under the filters of an
 /// untraced and a traced run.
 fn three_ways(calls: &[Call]) -> [Vec<Answer>; 3] {
-    [Vec::new(), filters(false), filters(true)]
-        .map(|f| answers(calls, &f).unwrap_or_else(|signal| panic!("killed by signal {signal}")))
+    [
+        Vec::new(),
+        filters(false, Stops::default()),
+        filters(true, Stops::default()),
+    ]
+    .map(|f| answers(calls, &f).unwrap_or_else(|signal| panic!("killed by signal {signal}")))
 }
 
 fn errno_name(answer: Answer) -> String {
@@ -383,7 +387,10 @@ fn other_abis_are_refused() {
     }
     // Without the filter i386's getpid answers; under it, SIGSYS.
     assert!(i386_getpid(&[]).is_ok(), "this kernel runs i386 calls");
-    for f in [filters(false), filters(true)] {
+    for f in [
+        filters(false, Stops::default()),
+        filters(true, Stops::default()),
+    ] {
         assert_eq!(i386_getpid(&f), Err(libc::SIGSYS));
     }
 }
