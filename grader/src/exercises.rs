@@ -92,6 +92,16 @@ pub static EXERCISES: &[Exercise] = &[
                the consumer; start both before joining either, then print `Done.`",
         runs: q7_runs,
     },
+    Exercise {
+        id: "q8",
+        package: "q8-shared-counter",
+        ports: "beyond the seeds: processes add to one shared Value under its lock",
+        points: 10,
+        hint: "give every process the same common::Value and hold its get_lock() across each \
+               read and write of it (counter.set(counter.get() + 1)); join them all before \
+               printing",
+        runs: q8_runs,
+    },
 ];
 
 /// Finds an exercise by id or package name.
@@ -402,4 +412,44 @@ fn q7_runs() -> Vec<Run> {
         parent_waits: true,
         ..Run::new(&[], &["Done."])
     }]
+}
+
+/// Q8's run: `processes` processes adding 1 `increments` times each.
+fn counter_run(processes: usize, increments: usize) -> Run {
+    Run {
+        roles: vec![Role::silent("worker", processes)],
+        facts: vec![Fact::Counted {
+            line: "Counter: {}",
+            updates: processes * increments,
+        }],
+        concurrent: true,
+        parent_waits: true,
+        ..Run::new(
+            &[
+                "--processes",
+                &processes.to_string(),
+                "--increments",
+                &increments.to_string(),
+            ],
+            &[&format!("Counter: {}", processes * increments)],
+        )
+    }
+}
+
+fn q8_runs() -> Vec<Run> {
+    let seed_like = Run {
+        args: Vec::new(),
+        ..counter_run(4, 1000)
+    };
+    // BEGIN INSTRUCTOR
+    let other_sizes = Run {
+        hidden: true,
+        ..counter_run(3, 500)
+    };
+    // END INSTRUCTOR
+    let runs = vec![seed_like];
+    // BEGIN INSTRUCTOR
+    let runs = [runs, vec![other_sizes]].concat();
+    // END INSTRUCTOR
+    runs
 }

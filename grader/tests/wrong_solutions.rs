@@ -404,3 +404,62 @@ fn a_parent_that_consumes_for_the_consumer() {
     assert_fails(&report, "exit status", "did not finish within 3 s");
     assert_fails(&report, "output", "`Consumed 1` is missing");
 }
+
+/// Q8 without the lock: the grader holds a child between its read and its
+/// write of the counter and sees another write the counter meanwhile.
+#[test]
+fn a_counter_without_its_lock() {
+    let report = grade_wrong("wrong_q8_no_lock", "q8", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "another process wrote the shared value while the grader held a child between its read",
+    );
+    assert_passes(&report, "processes");
+}
+
+/// Q8 with a lock per process: held, but by no one else.
+#[test]
+fn a_counter_with_a_lock_per_process() {
+    let report = grade_wrong("wrong_q8_lock_per_process", "q8", 0, unchanged);
+    assert_fails(&report, "data", "nothing kept the others out");
+}
+
+/// Q8 counted in private numbers, the parent printing the product: the
+/// output is right, and no child ever wrote a shared value.
+#[test]
+fn counters_of_their_own() {
+    let report = grade_wrong("wrong_q8_private_counters", "q8", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "the child processes wrote the shared value 0 times; 4000 updates were expected",
+    );
+    assert_passes(&report, "output");
+}
+
+/// The missing lock is caught every time, not by luck: the no-lock counter
+/// graded `GRADER_TRIALS` times (default 3; the figure in the README was
+/// measured with 1000) fails its data check every time, and the count is
+/// printed.
+#[test]
+fn a_missing_lock_fails_every_grading() {
+    let trials: usize = std::env::var("GRADER_TRIALS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    let exercise = exercises::find("q8").expect("registered");
+    let run = (exercise.runs)().swap_remove(0);
+    let binary = crate::binaries()
+        .get("wrong_q8_no_lock")
+        .expect("fixture built");
+    let mut failed = 0;
+    for _ in 0..trials {
+        let seen = observe::observe(binary, &run).expect("observed");
+        if judge(exercise, &run, &seen).failure("data").is_some() {
+            failed += 1;
+        }
+    }
+    println!("the no-lock counter failed its data check in {failed} of {trials} gradings");
+    assert_eq!(failed, trials, "a grading let a missing lock through");
+}
