@@ -4,6 +4,9 @@
 //!
 //! - `Vec<u8>`: a varint length, then the bytes copied whole (postcard
 //!   would write them one by one, to the same bytes);
+//! - `String`: the same bytes as postcard's (a varint length, then the
+//!   text), read back into a `String` of exactly that capacity after one
+//!   UTF-8 check, without serde's visitor between;
 //! - the fixed-width integers (`u16` to `u64`, `i16` to `i64`, `usize`,
 //!   `isize`): their little-endian bytes, one load or store each instead of
 //!   a varint's loop.
@@ -51,7 +54,11 @@ pub(super) fn encode_item<T: Serialize + 'static>(
             return Ok(());
         }
     });
-    if let Some(bytes) = any.downcast_ref::<Vec<u8>>() {
+    let run = any
+        .downcast_ref::<Vec<u8>>()
+        .map(Vec::as_slice)
+        .or_else(|| any.downcast_ref::<String>().map(String::as_bytes));
+    if let Some(bytes) = run {
         put_varint(bytes.len() as u64, out);
         out.extend_from_slice(bytes);
         return Ok(());
@@ -130,6 +137,7 @@ pub(super) enum Reader<'a> {
     Streamed(&'a dyn Fn() -> std::result::Result<Vec<u8>, String>),
     Fixed(&'a [u8]),
     Bytes(&'a [u8]),
+    Text(&'a [u8]),
     Serde(postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>),
 }
 
@@ -140,6 +148,8 @@ impl<'a> Reader<'a> {
             Reader::Fixed(bytes)
         } else if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
             Reader::Bytes(bytes)
+        } else if TypeId::of::<T>() == TypeId::of::<String>() {
+            Reader::Text(bytes)
         } else {
             Reader::Serde(postcard::Deserializer::from_bytes(bytes))
         }
@@ -174,6 +184,14 @@ impl<'a> Reader<'a> {
             });
         }
         out.reserve(count);
+        if let Reader::Text(bytes) = self
+            && let Some(out) = (out as &mut dyn Any).downcast_mut::<Vec<String>>()
+        {
+            for at in 0..count {
+                out.push(next_text(bytes).map_err(|message| (at, message.to_owned()))?);
+            }
+            return Ok(());
+        }
         for at in 0..count {
             out.push(self.next::<T>().map_err(|message| (at, message))?);
         }
@@ -200,19 +218,35 @@ impl<'a> Reader<'a> {
                 slot.ok_or_else(|| "a reader made for another type".to_owned())
             }
             Reader::Streamed(next) => vector_as(next()?),
-            Reader::Bytes(bytes) => {
-                let (len, rest) =
-                    take_varint(bytes).ok_or("a byte vector's length is cut short")?;
-                let len = usize::try_from(len).map_err(|_| "a byte vector too long")?;
-                let value = rest
-                    .get(..len)
-                    .ok_or("a byte vector is cut short")?
-                    .to_vec();
-                *bytes = &rest[len..];
-                vector_as(value)
+            Reader::Bytes(bytes) => vector_as(next_run(bytes)?.to_vec()),
+            Reader::Text(bytes) => {
+                let mut slot: Option<T> = None;
+                if let Some(slot) = (&mut slot as &mut dyn Any).downcast_mut::<Option<String>>() {
+                    *slot = Some(next_text(bytes)?);
+                }
+                slot.ok_or_else(|| "a reader made for another type".to_owned())
             }
         }
     }
+}
+
+/// The run of bytes (a varint length, then the bytes) at the start of
+/// `bytes`, which is moved past it.
+fn next_run<'a>(bytes: &mut &'a [u8]) -> std::result::Result<&'a [u8], &'static str> {
+    let (len, rest) = take_varint(bytes).ok_or("a length is cut short")?;
+    let len = usize::try_from(len).map_err(|_| "a length no memory holds")?;
+    let run = rest.get(..len).ok_or("a byte vector or string is cut short")?;
+    *bytes = &rest[len..];
+    Ok(run)
+}
+
+/// The string at the start of `bytes` (a run, see [`next_run`], checked to
+/// be UTF-8: the bytes came through a pipe), in a `String` of exactly its
+/// length; `bytes` is moved past it.
+fn next_text(bytes: &mut &[u8]) -> std::result::Result<String, &'static str> {
+    let run = next_run(bytes)?;
+    let text = std::str::from_utf8(run).map_err(|_| "a string that is not UTF-8")?;
+    Ok(text.to_owned())
 }
 
 /// A byte vector as a `T`, which it is unless the two sides disagree on
@@ -303,6 +337,29 @@ mod tests {
         let mut out = Vec::<String>::new();
         let failed = Reader::new::<String>(&[1, b'a', 9]).read_into(2, &mut out);
         assert_eq!(failed.map_err(|(at, _)| at), Err(1));
+    }
+
+    #[test]
+    fn strings_are_postcards_bytes_and_garbled_text_is_refused() {
+        let strings = ["item-7".to_owned(), String::new(), "é".repeat(100)];
+        let mut ours = Vec::new();
+        for text in &strings {
+            encode_item(text, &mut ours).expect("encodes");
+        }
+        let theirs: Vec<u8> = strings
+            .iter()
+            .flat_map(|text| postcard::to_allocvec(text).expect("postcard"))
+            .collect();
+        assert_eq!(ours, theirs, "a string is encoded as postcard encodes it");
+        let mut back = Vec::<String>::new();
+        Reader::new::<String>(&ours)
+            .read_into(3, &mut back)
+            .expect("reads");
+        assert_eq!(back, strings);
+        assert!(back.iter().all(|text| text.capacity() == text.len()));
+        let failed = Reader::new::<String>(&[1, b'a', 2, 0xc3, 0x28]).read_into(2, &mut back);
+        assert_eq!(failed.map_err(|(at, _)| at), Err(1), "not UTF-8");
+        assert!(Reader::new::<String>(&[2, 0xff, 0xfe]).next::<String>().is_err());
     }
 
     #[test]
