@@ -28,7 +28,7 @@ pub(crate) fn started(pid: Pid, name: &str) {
         prune(&mut started);
     }
     started.push((
-        std::process::id(),
+        sys::this_process::pid(),
         ProcessInfo {
             name: name.to_owned(),
             pid: pid.as_raw().unsigned_abs(),
@@ -193,7 +193,7 @@ impl ActiveChild {
 
 /// Keeps the children of this process that have not ended.
 fn prune(started: &mut Vec<(u32, ProcessInfo)>) {
-    let me = std::process::id();
+    let me = sys::this_process::pid();
     started.retain(|(parent, child)| {
         *parent == me && !sys::has_ended(Pid::from_raw(child.pid.cast_signed()))
     });

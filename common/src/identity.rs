@@ -38,7 +38,7 @@ pub fn current_process() -> ProcessInfo {
         .map_or_else(|| "MainProcess".to_owned(), |id| id.name.clone());
     ProcessInfo {
         name,
-        pid: std::process::id(),
+        pid: crate::sys::this_process::pid(),
     }
 }
 

@@ -168,7 +168,8 @@ fn default_method() -> StartMethod {
 /// this crate's own, which a fork stops or finds idle (see `sys::pause`).
 /// One look, without `sys::fork`'s second looks at a thread just ended.
 pub(crate) fn fork_possible() -> bool {
-    !sys::pause::on_pausable_thread() && sys::threads_now() <= 1 + sys::pause::running()
+    !sys::pause::on_pausable_thread()
+        && (sys::this_process::never_threaded() || sys::threads_now() <= 1 + sys::pause::running())
 }
 
 /// In the parent: starts a child running `work` as `name`, by `method`

@@ -235,7 +235,9 @@ impl<'a> Reader<'a> {
 fn next_run<'a>(bytes: &mut &'a [u8]) -> std::result::Result<&'a [u8], &'static str> {
     let (len, rest) = take_varint(bytes).ok_or("a length is cut short")?;
     let len = usize::try_from(len).map_err(|_| "a length no memory holds")?;
-    let run = rest.get(..len).ok_or("a byte vector or string is cut short")?;
+    let run = rest
+        .get(..len)
+        .ok_or("a byte vector or string is cut short")?;
     *bytes = &rest[len..];
     Ok(run)
 }
@@ -359,7 +361,11 @@ mod tests {
         assert!(back.iter().all(|text| text.capacity() == text.len()));
         let failed = Reader::new::<String>(&[1, b'a', 2, 0xc3, 0x28]).read_into(2, &mut back);
         assert_eq!(failed.map_err(|(at, _)| at), Err(1), "not UTF-8");
-        assert!(Reader::new::<String>(&[2, 0xff, 0xfe]).next::<String>().is_err());
+        assert!(
+            Reader::new::<String>(&[2, 0xff, 0xfe])
+                .next::<String>()
+                .is_err()
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! in the child, which deadlocks the first time it touches it. Python forked
 //! anyway until 3.14 moved its default start method away from fork
 //! (cpython gh-84559). [`fork`] counts the threads in `/proc/self/task` and
-//! returns [`Error::MultiThreaded`] instead. No thread can appear between the
+//! returns [`Error::MultiThreaded`] instead (a process that never had a
+//! second thread, as glibc's own flag tells, is not counted: see
+//! `this_process`). No thread can appear between the
 //! count and the fork: only the one running thread could create it. This
 //! crate's own threads are the exception, made safe by design (see
 //! `pause`): a pool's driver is stopped before the count, and the lasting
@@ -30,6 +32,7 @@
 
 use super::exit::exit_now;
 use super::pipes::pipe;
+use super::this_process;
 use std::io::{self, Write};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
@@ -118,11 +121,16 @@ fn fork_alone(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
     // This crate's lasting thread, if any, is idle behind its gate (see
     // `pause`): the only other thread a fork allows.
     let allowed = 1 + super::pause::lasting();
-    let threads = thread_count(allowed)?;
+    // A process that never had a second thread need not count them.
+    let threads = if this_process::never_threaded() {
+        1
+    } else {
+        thread_count(allowed)?
+    };
     if threads > allowed {
         return Err(Error::MultiThreaded { threads });
     }
-    let parent = nix::unistd::getpid();
+    let parent = Pid::from_raw(this_process::pid().cast_signed());
     let child_identity = identity::for_child(label);
     // Closed by the child once a grader has seen it (see `checkin`).
     let checkin = match checkin::socket() {

@@ -15,17 +15,15 @@
 //!
 //! A lock asks who this process is on every acquire and release, so the
 //! answer is kept, and must be forgotten in a child of a fork, which is
-//! someone else. It is kept in a page of its own marked
-//! `MADV_WIPEONFORK` (Linux 4.14): the kernel hands every child made by
-//! `fork` or `clone` (without shared memory) that page zeroed, whatever
-//! made it (this crate's fork, its fork server's `clone`, or a user's own
-//! `fork`), so a child finds no answer and works its own out once (one
-//! read of `/proc/self/stat`). A spawned child is a new program and starts
-//! empty anyway. Where the kernel refuses the advice, the answer is checked
-//! against `getpid` on every use instead.
+//! someone else. It is kept in a word every child finds zeroed (see
+//! `wiped`), so a child finds no answer and works its own out once (one
+//! read of `/proc/self/stat`). Where the kernel cannot zero it, the answer
+//! is checked against `getpid` on every use instead.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::this_process;
+use super::wiped::{self, Wiped};
 
 /// A process as a holder: see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,10 +62,10 @@ impl Holder {
 
 /// This process as a holder.
 pub(crate) fn me() -> Holder {
-    match cached() {
+    match wiped::word(Wiped::Holder) {
         Some(cell) => match cell.load(Relaxed) {
             0 => {
-                let me = look_up(std::process::id());
+                let me = look_up(this_process::pid());
                 cell.store(me.0, Relaxed);
                 me
             }
@@ -75,43 +73,6 @@ pub(crate) fn me() -> Holder {
         },
         None => checked_by_pid(),
     }
-}
-
-/// The word this process's answer is kept in, zeroed in every child; `None`
-/// where the kernel cannot do that.
-fn cached() -> Option<&'static AtomicU64> {
-    static CELL: OnceLock<Option<usize>> = OnceLock::new();
-    let at = (*CELL.get_or_init(wiped_on_fork))?;
-    // SAFETY: `at` is the start of a page mapped by `wiped_on_fork` for the
-    // life of the process (never unmapped), aligned, and only ever accessed
-    // as this atomic.
-    Some(unsafe { AtomicU64::from_ptr(at as *mut u64) })
-}
-
-/// A fresh page that every child gets zeroed, or `None`.
-fn wiped_on_fork() -> Option<usize> {
-    let page = 4096;
-    // SAFETY: a new private anonymous mapping, aliasing nothing.
-    let at = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if at == libc::MAP_FAILED {
-        return None;
-    }
-    // SAFETY: advice on the page just mapped, which nothing else uses.
-    if unsafe { libc::madvise(at, page, libc::MADV_WIPEONFORK) } != 0 {
-        // SAFETY: unmaps the page just mapped, which nothing refers to.
-        unsafe { libc::munmap(at, page) };
-        return None;
-    }
-    Some(at as usize)
 }
 
 /// The slow way, on a kernel without `MADV_WIPEONFORK`: kept with the pid

@@ -16,6 +16,10 @@
 //! - `futex.rs`: sleeping on a shared word until another process changes
 //!   it;
 //! - `spin.rs`: spinning a little before sleeping, yielding the CPU;
+//! - `wiped.rs`: words every child of a fork finds zeroed, for what this
+//!   process knows about itself;
+//! - `this_process.rs`: this process's pid without a system call, and
+//!   whether it has never had a second thread;
 //! - `holder.rs`: this process as the holder of a lock, known without a
 //!   system call, and whether a recorded holder still lives;
 //! - `lock_word.rs`: a lock in one shared word that survives the death of
@@ -48,7 +52,9 @@ pub(crate) mod sibling;
 pub(crate) mod signals;
 pub(crate) mod slots;
 pub(crate) mod spin;
+pub(crate) mod this_process;
 pub(crate) mod wait;
+pub(crate) mod wiped;
 
 pub(crate) use erased::{Chunk, ErasedFn, Failure, RunChunk};
 pub(crate) use exit::{at_exit, die_with, exit_now};

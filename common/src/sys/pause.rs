@@ -38,6 +38,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use super::futex;
+use super::this_process;
 
 /// What owns a thread that must not run while this process forks.
 pub(crate) trait Pausable: Send + Sync {
@@ -112,8 +113,12 @@ static GATE: AtomicU32 = AtomicU32::new(0);
 /// inherits the value, not the thread.
 static LASTING: AtomicU32 = AtomicU32::new(0);
 
+/// How many threads of this process wait for the gate to open: when none
+/// does, opening it makes no system call.
+static GATE_WAITERS: AtomicU32 = AtomicU32::new(0);
+
 fn close_gate() {
-    let me = std::process::id();
+    let me = this_process::pid();
     loop {
         let held = GATE.load(Ordering::SeqCst);
         if held != me
@@ -124,14 +129,21 @@ fn close_gate() {
             return;
         }
         if held == me {
+            // Counted before the wait looks at the gate again: an opener
+            // that stored 0 before seeing the count finds the gate's word
+            // changed under the futex, which then does not sleep.
+            GATE_WAITERS.fetch_add(1, Ordering::SeqCst);
             futex::wait(&GATE, held, Duration::from_millis(100));
+            GATE_WAITERS.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
 
 fn open_gate() {
     GATE.store(0, Ordering::SeqCst);
-    futex::wake_all(&GATE);
+    if GATE_WAITERS.load(Ordering::SeqCst) != 0 {
+        futex::wake_all(&GATE);
+    }
 }
 
 /// On the lasting thread: runs `job` behind the gate, so that no fork
@@ -145,13 +157,13 @@ pub(crate) fn lasting_job<T>(job: impl FnOnce() -> T) -> T {
 
 /// Notes that this process now has its lasting thread.
 pub(crate) fn lasting_started() {
-    LASTING.store(std::process::id(), Ordering::SeqCst);
+    LASTING.store(this_process::pid(), Ordering::SeqCst);
 }
 
 /// Whether this process has its lasting thread (1) or not (0), to count
 /// apart from the program's threads.
 pub(crate) fn lasting() -> usize {
-    usize::from(LASTING.load(Ordering::SeqCst) == std::process::id())
+    usize::from(LASTING.load(Ordering::SeqCst) == this_process::pid())
 }
 
 /// In a child of a fork, first: it has no lasting thread, and the gate the
@@ -159,6 +171,8 @@ pub(crate) fn lasting() -> usize {
 pub(crate) fn forked_child() {
     LASTING.store(0, Ordering::SeqCst);
     GATE.store(0, Ordering::SeqCst);
+    // A waiter counted was a thread of the parent's.
+    GATE_WAITERS.store(0, Ordering::SeqCst);
 }
 
 /// How many threads of this crate exist now that a fork need not count:
