@@ -57,6 +57,8 @@ pub struct Binaries {
     errors: BTreeMap<String, String>,
     /// When the build failed: its first error, whichever target it was in.
     failed: Option<String>,
+    /// What the build had of its limits.
+    pub limits: Option<crate::sandbox::BuildReport>,
 }
 
 impl Binaries {
@@ -72,6 +74,18 @@ impl Binaries {
     /// against.
     pub fn library(&self, id: &str) -> Option<&Path> {
         self.libs.get(id).map(PathBuf::as_path)
+    }
+
+    /// The directories the libraries were built in.
+    pub fn library_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self
+            .libs
+            .values()
+            .filter_map(|l| l.parent().map(Path::to_path_buf))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
     }
 
     /// Why the binary called `name` is missing, when the build failed:
@@ -113,7 +127,7 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     // there.
     let workspace = &std::path::absolute(workspace)
         .map_err(|e| Error::io(format!("find {}", workspace.display()), e))?;
-    let limits = crate::sandbox::BuildLimits::new();
+    let mut limits = crate::sandbox::BuildLimits::new();
     let mut command = Command::new(cargo());
     limits.apply(&mut command);
     command
@@ -142,6 +156,7 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
         .process_group(0)
         .spawn()
         .map_err(|e| Error::io("run cargo build", e))?;
+    let had = limits.report();
     let group = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
     let timeout = build_timeout();
     let (finished, watch) = mpsc::channel::<()>();
@@ -159,6 +174,7 @@ pub fn build(workspace: &Path) -> Result<Binaries, Error> {
     let stderr = child.stderr.take().expect("stderr was piped");
     let stderr = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
     let (mut binaries, first) = read_messages(child.stdout.take().expect("stdout was piped"));
+    binaries.limits = Some(had);
     let status = child
         .wait()
         .map_err(|e| Error::io("wait for cargo build", e))?;

@@ -67,6 +67,12 @@ pub enum Error {
     /// The start method asked for does not exist.
     #[error("{0}")]
     StartMethod(String),
+    /// The sandbox lacks layers the policy in force requires.
+    #[error(
+        "refusing to grade: the sandbox here has no {0} (`grader sandbox` shows what it has; \
+         --sandbox best-effort grades all the same)"
+    )]
+    Unsandboxed(String),
     /// An I/O operation failed.
     #[error("could not {what}: {source}")]
     Io {

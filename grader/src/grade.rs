@@ -8,6 +8,7 @@ use crate::cargo::build;
 use crate::error::Error;
 use crate::exercises::{self, Exercise, Run};
 use crate::judge::judge;
+use crate::sandbox::BuildReport;
 use crate::observe;
 use crate::report::{ExerciseReport, Report, RunReport};
 use common::StartMethod;
@@ -77,6 +78,7 @@ pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Resu
             return Ok(Report {
                 exercises,
                 unused: Vec::new(),
+                built: Vec::new(),
             });
         }
         Err(error) => return Err(error),
@@ -103,6 +105,7 @@ pub fn grade(workspace: &Path, only: &[String], methods: &[StartMethod]) -> Resu
     Ok(Report {
         exercises,
         unused: Vec::new(),
+        built: binaries.limits.iter().map(BuildReport::describe).collect(),
     })
 }
 

@@ -339,6 +339,8 @@ pub struct Report {
     /// Files the submission changed outside its exercises' sources, which
     /// were not used to grade it.
     pub unused: Vec<String>,
+    /// How it was built: which limits each build had.
+    pub built: Vec<String>,
 }
 
 impl Report {
@@ -512,6 +514,9 @@ impl fmt::Display for Report {
                 .find_map(|c| c.failure.as_ref())
                 .map_or("", |f| f.expected.as_str());
             writeln!(f, "{NOT_FOUND}: {} ({accepted})", ids.join(", "))?;
+        }
+        for built in &self.built {
+            writeln!(f, "build: {built}")?;
         }
         let withheld: usize = self.exercises.iter().map(|e| e.withheld).sum();
         if withheld > 0 {

@@ -260,6 +260,7 @@ fn hidden_runs_are_shown_after_publication() {
     let report = grader::Report {
         exercises: vec![grader::grade_exercise(exercise, binary).expect("graded")],
         unused: Vec::new(),
+        built: Vec::new(),
     };
     let results = serde_json::to_value(grader::formats::gradescope(
         &report,

@@ -158,6 +158,7 @@ fn grade(args: &Args) -> Result<Report, Error> {
             args.start_method.list(),
         )?],
         unused: Vec::new(),
+        built: Vec::new(),
     })
 }
 

@@ -53,14 +53,7 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
              check-ins and /proc only"
         ));
     }
-    let missing = seen.layers.missing();
-    if !missing.is_empty() {
-        notes.push(format!(
-            "the run was not fully sandboxed: it had no {} (the kernel did not permit it, or \
-             GRADER_SANDBOX=off)",
-            missing.join(", no ")
-        ));
-    }
+    notes.extend(seen.layers.note());
     if seen.hit_memory_cap {
         notes.push(format!(
             "the run reached its memory cap of {} MiB ({})",

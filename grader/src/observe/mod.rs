@@ -80,7 +80,6 @@ mod waiter;
 mod watch;
 
 use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -93,7 +92,7 @@ pub use checkin::CheckIn;
 
 use crate::error::Error;
 use crate::exercises::Run;
-use crate::sandbox::{self, Layers, Sandbox, Spec};
+use crate::sandbox::{self, Layers, Program, Sandbox, Spec};
 use crate::trace::{self, Tracer};
 use deadline::Deadline;
 pub use waiter::PROCESS_LIMIT;
@@ -173,28 +172,29 @@ struct Started {
 }
 
 /// Launches `binary` as `run` says, its output to fresh sockets.
-fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, Error> {
+fn start(binary: &Path, run: &Run, traced: bool) -> Result<Started, Error> {
     let stdout = capture::socket()?;
     let stderr = capture::socket()?;
     let names = [stdout.name, stderr.name];
-    let socket = dir.join("checkin.sock");
     let spec = Spec {
-        binary,
+        program: Program::Copy(binary),
         args: &run.args,
-        env: vec![
-            (common::CHECKIN_ENV.to_owned(), socket.display().to_string()),
-            (
-                common::START_METHOD_ENV.to_owned(),
-                run.start_method.to_string(),
-            ),
-        ],
-        checkin_dir: dir,
+        env: vec![(
+            common::START_METHOD_ENV.to_owned(),
+            run.start_method.to_string(),
+        )],
+        path: "/usr/local/bin:/usr/bin:/bin",
+        binds: Vec::new(),
+        etc: true,
+        proc: true,
+        checkin: Some(common::CHECKIN_ENV),
         stdout: stdout.theirs,
         stderr: stderr.theirs,
         traced,
         stops: sandbox::seccomp::Stops {
             shared_maps: run.watches_values(),
         },
+        caps: sandbox::run_caps(),
     };
     Ok(Started {
         sandbox: sandbox::launch(spec)?,
@@ -208,19 +208,20 @@ fn start(binary: &Path, run: &Run, dir: &Path, traced: bool) -> Result<Started, 
 pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     // Without a PID namespace, orphans of the exercise must come to us.
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| Error::os("prctl", e))?;
-    let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary directory", e))?;
-    let listener = UnixListener::bind(dir.path().join("checkin.sock"))
-        .map_err(|e| Error::io("bind the check-in socket", e))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Error::io("set up the check-in socket", e))?;
-    let (started, mut waiter) = launch(binary, run, dir.path())?;
+    let (started, mut waiter) = launch(binary, run)?;
     let Started {
         mut sandbox,
         stdout,
         stderr,
         names,
     } = started;
+    let listener = sandbox
+        .checkin
+        .take()
+        .ok_or_else(|| Error::io("make the check-in socket", std::io::ErrorKind::NotFound.into()))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io("set up the check-in socket", e))?;
     let main = sandbox.program;
     let stdout = capture::capture(stdout);
     let stderr = capture::capture(stderr);
@@ -253,7 +254,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         Ok(events) => u32::try_from(1 + events.threads_of(main)).unwrap_or(u32::MAX),
         Err(_) => watch.most_threads,
     };
-    let layers = sandbox.layers;
+    let layers = sandbox.layers.clone();
     let init = sandbox.init;
     let hit_memory_cap = sandbox.hit_memory_cap();
     drop(sandbox);
@@ -279,12 +280,12 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
 
 /// Launches the program, traced where the kernel permits it (else
 /// started again without the tracer its filter would wait for).
-fn launch(binary: &Path, run: &Run, dir: &Path) -> Result<(Started, Waiter), Error> {
+fn launch(binary: &Path, run: &Run) -> Result<(Started, Waiter), Error> {
     if !trace::wanted() {
-        let started = start(binary, run, dir, false)?;
+        let started = untraced(binary, run)?;
         return Ok((started, Waiter::Plain(format!("{}=off", trace::PTRACE_ENV))));
     }
-    let started = start(binary, run, dir, true)?;
+    let started = start(binary, run, true)?;
     let stdout = started.names[0].clone();
     match Tracer::seize(started.sandbox.program, PROCESS_LIMIT, stdout) {
         Ok(mut tracer) => {
@@ -300,9 +301,24 @@ fn launch(binary: &Path, run: &Run, dir: &Path) -> Result<(Started, Waiter), Err
             // Its filter sends writes to a tracer that is not there:
             // start it again without.
             drop(started);
-            Ok((start(binary, run, dir, false)?, Waiter::Plain(why)))
+            Ok((untraced(binary, run)?, Waiter::Plain(why)))
         }
     }
+}
+
+/// Launches the program without a tracer, if the sandbox policy allows
+/// a run that is not traced.
+fn untraced(binary: &Path, run: &Run) -> Result<Started, Error> {
+    let mut started = start(binary, run, false)?;
+    started.sandbox.layers.traced = Some(false);
+    let refused = started
+        .sandbox
+        .layers
+        .refused_by(sandbox::Policy::current());
+    if !refused.is_empty() {
+        return Err(Error::Unsandboxed(refused.join(", ")));
+    }
+    Ok(started)
 }
 
 /// Once the main process has ended: kills what is left of the run and

@@ -11,6 +11,18 @@ pub const MEMORY_ENV: &str = "GRADER_MEMORY";
 /// even for what escapes the tracer.
 pub const TASK_CAP: u64 = 512;
 
+/// The largest file a run may write.
+pub const FILE_SIZE_CAP: u64 = 64 << 20;
+
+/// The caps of a run.
+pub fn run_caps() -> super::Caps {
+    super::Caps {
+        memory: memory_cap(),
+        tasks: TASK_CAP,
+        file_size: FILE_SIZE_CAP,
+    }
+}
+
 /// The run's memory cap: [`MEMORY_ENV`], or 1 GiB.
 pub fn memory_cap() -> u64 {
     std::env::var(MEMORY_ENV)

@@ -1,31 +1,76 @@
-//! What a run is ([`Spec`]: the program, its arguments, its output) and
-//! what its init and program do, prepared before the `clone`: the steps
-//! that build the run's file system, and the C strings of the program's
-//! path, arguments and environment (the children of `clone` may not
-//! allocate).
+//! What a sandbox is asked to run ([`Spec`]: the program, its arguments,
+//! environment, the host directories it sees, its caps and output), and
+//! the same worked out before the `clone` ([`Plan`]): the C strings of the
+//! program's path, arguments and environment, the steps of its root, its
+//! filters and limits (the children of `clone` may not allocate).
 
 use std::ffi::{CString, OsStr};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::limits::memory_cap;
+use super::identity::Identity;
+use super::root::{self, Step};
 use super::seccomp;
 
-/// What to run, and where its output goes.
+/// What a sandbox executes.
+#[derive(Debug, Clone)]
+pub enum Program<'a> {
+    /// An executable of the host, copied into the sandbox's root at
+    /// `/run/exercise/NAME` (so no host path of it shows inside) and
+    /// executed there.
+    Copy(&'a Path),
+    /// An executable inside the sandbox (in a bound directory), by its
+    /// path there.
+    Inside(PathBuf),
+}
+
+/// A host directory the sandbox sees.
+#[derive(Debug, Clone)]
+pub struct Bind {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// Where it is inside (absolute).
+    pub inside: PathBuf,
+    /// Whether the sandbox may write to it.
+    pub writable: bool,
+}
+
+/// The caps of a sandbox's processes.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    /// Memory: the cgroup's cap on the whole, each process's address
+    /// space.
+    pub memory: u64,
+    /// Tasks: the cgroup's cap, or `RLIMIT_NPROC`.
+    pub tasks: u64,
+    /// The largest file it may write.
+    pub file_size: u64,
+}
+
+/// What to run in a sandbox, and where its output goes.
 #[derive(Debug)]
 pub struct Spec<'a> {
-    /// The exercise's executable, on the host.
-    pub binary: &'a Path,
-    /// Its arguments.
+    /// What it executes.
+    pub program: Program<'a>,
+    /// Its arguments (paths as they are inside).
     pub args: &'a [String],
-    /// The environment it gets, besides `PATH`, `HOME` and `LANG`;
-    /// nothing of the grader's own.
+    /// The environment it gets, besides `PATH`, `HOME`, `LANG` and
+    /// `TMPDIR`; nothing of the grader's own.
     pub env: Vec<(String, String)>,
-    /// The directory holding the check-in socket, seen by the program at
-    /// [`CHECKIN_DIR`].
-    pub checkin_dir: &'a Path,
-    /// Where its stdout goes (its end of a socket pair).
+    /// `PATH`, as it is inside.
+    pub path: &'a str,
+    /// Host directories it sees, besides the system's.
+    pub binds: Vec<Bind>,
+    /// Whether it sees the host's `/etc` (a run does; a build needs none
+    /// of it).
+    pub etc: bool,
+    /// Whether it has a `/proc` (of its own processes).
+    pub proc: bool,
+    /// The variable that names the check-in socket, when it has one.
+    pub checkin: Option<&'static str>,
+    /// Where its stdout goes (its end of a socket pair, or a pipe's
+    /// write end).
     pub stdout: OwnedFd,
     /// Where its stderr goes.
     pub stderr: OwnedFd,
@@ -34,37 +79,36 @@ pub struct Spec<'a> {
     pub traced: bool,
     /// Which other calls stop at the tracer, when traced.
     pub stops: seccomp::Stops,
+    /// Its caps.
+    pub caps: Caps,
 }
 
-/// Where the program sees the check-in socket's directory.
-pub const CHECKIN_DIR: &str = "/run/grader";
-
-/// Steps the init takes to build the run's file system.
-#[derive(Debug)]
-pub(super) enum Step {
-    Mount {
-        source: CString,
-        target: CString,
-        fstype: Option<CString>,
-        flags: libc::c_ulong,
-        data: Option<CString>,
-    },
-    Mkdir(CString),
-    Touch(CString),
-    Symlink(CString, CString),
-    PivotInto(CString),
-}
+/// Where the program sees the check-in socket, in its own root.
+pub const CHECKIN_SOCKET: &str = "/run/grader/checkin.sock";
 
 /// Everything the children of `clone` need, made before it.
 #[derive(Debug)]
 pub(super) struct Plan {
+    /// The steps that build the root; empty without namespaces.
     pub(super) steps: Vec<Step>,
     pub(super) exec: CString,
     pub(super) argv: Vec<CString>,
     pub(super) envp: Vec<CString>,
     /// The seccomp filters, installed in this order.
     pub(super) filters: Vec<seccompiler::BpfProgram>,
-    pub(super) memory: u64,
+    pub(super) caps: Caps,
+    /// Whether `RLIMIT_NPROC` caps the program's tasks: only for a uid of
+    /// the run's own, which no other process counts against.
+    pub(super) nproc: bool,
+    /// The uid and gid the program drops to before `exec`.
+    pub(super) drop_to: Option<(u32, u32)>,
+    /// Where the grader's command line and environment are in memory,
+    /// which the init blanks in its copy (its `/proc/1/cmdline` is
+    /// readable inside).
+    pub(super) scrub: [(usize, usize); 2],
+    /// Whether the init makes a cgroup namespace of its own, once the
+    /// grader has put it in the run's groups.
+    pub(super) cgroup_namespace: bool,
 }
 
 pub(super) fn cstring(bytes: impl AsRef<[u8]>) -> CString {
@@ -75,37 +119,81 @@ pub(super) fn path_c(path: &Path) -> CString {
     cstring(path.as_os_str().as_bytes())
 }
 
+impl Spec<'_> {
+    /// The executable's name inside the sandbox.
+    pub(super) fn name(&self) -> &OsStr {
+        match &self.program {
+            Program::Copy(path) => path.file_name().unwrap_or(OsStr::new("exercise")),
+            Program::Inside(path) => path.file_name().unwrap_or(OsStr::new("program")),
+        }
+    }
+
+    /// `value` with the inside paths of the binds made host paths, for a
+    /// program that runs without a root of its own: each bind's inside
+    /// path where a path starts (at the beginning, after `=` or `:`).
+    fn outside(&self, value: &str) -> String {
+        let mut out = value.to_owned();
+        for bind in &self.binds {
+            let inside = bind.inside.display().to_string();
+            let host = bind.host.display().to_string();
+            let mut rewritten = String::new();
+            let mut rest = out.as_str();
+            let mut at_start = true;
+            while !rest.is_empty() {
+                if at_start && rest.starts_with(&inside) {
+                    rewritten.push_str(&host);
+                    rest = &rest[inside.len()..];
+                    at_start = false;
+                    continue;
+                }
+                let c = rest.chars().next().expect("not empty");
+                rewritten.push(c);
+                at_start = matches!(c, '=' | ':');
+                rest = &rest[c.len_utf8()..];
+            }
+            out = rewritten;
+        }
+        out
+    }
+}
+
 impl Plan {
-    pub(super) fn new(spec: &Spec<'_>, root: Option<&Path>) -> Plan {
-        let name = spec
-            .binary
-            .file_name()
-            .unwrap_or(OsStr::new("exercise"))
-            .to_owned();
-        let exec = match root {
-            Some(_) => Path::new("/run/exercise").join(&name),
-            None => spec.binary.to_path_buf(),
+    /// The plan of `spec` for `identity`: with its root built at `root`
+    /// (a host directory) and a check-in socket inside it, or without
+    /// namespaces (`None`), its check-in socket at `checkin` on the host.
+    pub(super) fn new(
+        spec: &Spec<'_>,
+        root: Option<&Path>,
+        identity: Option<Identity>,
+        checkin: Option<&Path>,
+    ) -> Plan {
+        let inside = root.is_some();
+        let host = |value: &str| {
+            if inside {
+                value.to_owned()
+            } else {
+                spec.outside(value)
+            }
         };
-        let checkin = match root {
-            Some(_) => PathBuf::from(CHECKIN_DIR),
-            None => spec.checkin_dir.to_path_buf(),
+        let exec = match (&spec.program, root) {
+            (Program::Copy(_), Some(_)) => Path::new("/run/exercise").join(spec.name()),
+            (Program::Copy(path), None) => path.to_path_buf(),
+            (Program::Inside(path), _) => PathBuf::from(host(&path.display().to_string())),
         };
         let mut env: Vec<(String, String)> = vec![
-            ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+            ("PATH".into(), host(spec.path)),
             ("HOME".into(), "/tmp".into()),
             ("LANG".into(), "C.UTF-8".into()),
+            ("TMPDIR".into(), "/tmp".into()),
         ];
-        for (key, value) in &spec.env {
-            let value = value.replace(
-                &spec.checkin_dir.display().to_string(),
-                &checkin.display().to_string(),
-            );
-            env.push((key.clone(), value));
+        env.extend(spec.env.iter().map(|(k, v)| (k.clone(), host(v))));
+        if let (Some(name), Some(socket)) = (spec.checkin, checkin) {
+            env.push((name.to_owned(), socket.display().to_string()));
         }
         let mut argv = vec![path_c(&exec)];
-        argv.extend(spec.args.iter().map(cstring));
+        argv.extend(spec.args.iter().map(|a| cstring(host(a))));
         Plan {
-            steps: root.map_or_else(Vec::new, |root| steps(spec, root, &name)),
+            steps: root.map_or_else(Vec::new, |root| root::steps(spec, root)),
             exec: path_c(&exec),
             argv,
             envp: env
@@ -113,135 +201,96 @@ impl Plan {
                 .map(|(k, v)| cstring(format!("{k}={v}")))
                 .collect(),
             filters: seccomp::filters(spec.traced, spec.stops),
-            memory: memory_cap(),
+            caps: spec.caps,
+            nproc: identity.is_some(),
+            drop_to: identity.and_then(Identity::drop_to),
+            scrub: scrub_ranges(),
+            cgroup_namespace: inside,
         }
     }
 }
 
-/// How the init builds the new root at `root` (a host directory): a
-/// tmpfs holding the host's system directories read-only, a fresh
-/// `/proc`, private `/tmp` and `/dev/shm`, a few devices, the check-in
-/// socket's directory and the exercise's binary; then it becomes `/`.
-pub(super) fn steps(spec: &Spec<'_>, root: &Path, binary_name: &OsStr) -> Vec<Step> {
-    let mut new = NewRoot {
-        root,
-        steps: Vec::new(),
-    };
-    // Nothing done here may reach the host's mounts.
-    new.mount(
-        "none",
-        c"/".to_owned(),
-        None,
-        libc::MS_REC | libc::MS_PRIVATE,
-        None,
-    );
-    new.mount(
-        "tmpfs",
-        path_c(root),
-        Some("tmpfs"),
-        libc::MS_NOSUID | libc::MS_NODEV,
-        Some("size=16m,mode=755"),
-    );
-    for dir in ["usr", "lib", "lib32", "lib64", "bin", "sbin", "etc"] {
-        let host = Path::new("/").join(dir);
-        match std::fs::read_link(&host) {
-            Ok(target) => new
-                .steps
-                .push(Step::Symlink(path_c(&target), new.inside(dir))),
-            Err(_) if host.is_dir() => {
-                new.steps.push(Step::Mkdir(new.inside(dir)));
-                new.bind_read_only(&host, new.inside(dir));
-            }
-            Err(_) => {}
+/// Where this process's command line and environment strings are, from
+/// `/proc/self/stat` (fields 48 to 51); empty ranges when unknown.
+fn scrub_ranges() -> [(usize, usize); 2] {
+    use std::sync::OnceLock;
+    static RANGES: OnceLock<[(usize, usize); 2]> = OnceLock::new();
+    *RANGES.get_or_init(|| {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // The name (field 2) may hold spaces; fields are counted after it.
+        let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+        let field = |n: usize| -> usize {
+            after
+                .split_whitespace()
+                .nth(n - 3)
+                .and_then(|f| f.parse().ok())
+                .unwrap_or(0)
+        };
+        let range = |start: usize, end: usize| (start, end.saturating_sub(start));
+        [range(field(48), field(49)), range(field(50), field(51))]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(binds: Vec<Bind>) -> Spec<'static> {
+        let (read, write) = nix::unistd::pipe().expect("a pipe");
+        Spec {
+            program: Program::Inside(PathBuf::from("/toolchain/bin/rustc")),
+            args: &[],
+            env: Vec::new(),
+            path: "/toolchain/bin:/usr/bin",
+            binds,
+            etc: false,
+            proc: false,
+            checkin: None,
+            stdout: read,
+            stderr: write,
+            traced: false,
+            caps: Caps {
+                memory: 1,
+                tasks: 1,
+                file_size: 1,
+            },
         }
     }
-    for dir in [
-        "proc",
-        "tmp",
-        "dev",
-        "dev/shm",
-        "run",
-        "run/grader",
-        "run/exercise",
-    ] {
-        new.steps.push(Step::Mkdir(new.inside(dir)));
-    }
-    let proc = new.inside("proc");
-    let flags = libc::MS_NOSUID | libc::MS_NODEV;
-    new.mount("proc", proc, Some("proc"), flags | libc::MS_NOEXEC, None);
-    for dir in ["tmp", "dev/shm"] {
-        let target = new.inside(dir);
-        new.mount(
-            "tmpfs",
-            target,
-            Some("tmpfs"),
-            flags,
-            Some("size=64m,mode=1777"),
+
+    #[test]
+    fn without_a_root_inside_paths_become_host_paths() {
+        let spec = spec(vec![
+            Bind {
+                host: PathBuf::from("/home/me/.rustup/toolchain"),
+                inside: PathBuf::from("/toolchain"),
+                writable: false,
+            },
+            Bind {
+                host: PathBuf::from("/tmp/sub/deps"),
+                inside: PathBuf::from("/deps"),
+                writable: false,
+            },
+        ]);
+        assert_eq!(
+            spec.outside("/toolchain/bin:/usr/bin"),
+            "/home/me/.rustup/toolchain/bin:/usr/bin"
         );
-    }
-    for device in ["null", "zero", "full", "random", "urandom"] {
-        let target = new.inside(&format!("dev/{device}"));
-        new.steps.push(Step::Touch(target.clone()));
-        new.steps.push(Step::Mount {
-            source: cstring(format!("/dev/{device}")),
-            target,
-            fstype: None,
-            flags: libc::MS_BIND,
-            data: None,
-        });
-    }
-    new.bind_read_only(spec.checkin_dir, new.inside("run/grader"));
-    let binary = root.join("run/exercise").join(binary_name);
-    new.steps.push(Step::Touch(path_c(&binary)));
-    new.bind_read_only(spec.binary, path_c(&binary));
-    new.steps.push(Step::PivotInto(path_c(root)));
-    new.steps
-}
-
-/// The steps of a new root, as they are worked out.
-struct NewRoot<'a> {
-    root: &'a Path,
-    steps: Vec<Step>,
-}
-
-impl NewRoot<'_> {
-    /// `path` (absolute inside the run) on the host.
-    fn inside(&self, path: &str) -> CString {
-        path_c(&self.root.join(path.trim_start_matches('/')))
+        assert_eq!(
+            spec.outside("common=/deps/libcommon.rlib"),
+            "common=/tmp/sub/deps/libcommon.rlib"
+        );
+        assert_eq!(spec.outside("/src/deps"), "/src/deps", "only at a start");
     }
 
-    fn mount(
-        &mut self,
-        source: &str,
-        target: CString,
-        fstype: Option<&str>,
-        flags: libc::c_ulong,
-        data: Option<&str>,
-    ) {
-        self.steps.push(Step::Mount {
-            source: cstring(source),
-            target,
-            fstype: fstype.map(cstring),
-            flags,
-            data: data.map(cstring),
-        });
-    }
-
-    /// `source` of the host at `target`, read-only and without set-uid.
-    fn bind_read_only(&mut self, source: &Path, target: CString) {
-        self.steps.push(Step::Mount {
-            source: path_c(source),
-            target: target.clone(),
-            fstype: None,
-            flags: libc::MS_BIND | libc::MS_REC,
-            data: None,
-        });
-        self.steps.push(Step::Mount {
-            source: c"none".to_owned(),
-            target,
-            fstype: None,
-            flags: libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID,
-            data: None,
-        });
+    #[test]
+    fn the_grader_knows_where_its_command_line_is() {
+        let [(args, args_len), (env, env_len)] = scrub_ranges();
+        assert!(args > 0 && args_len > 0 && env > 0, "{args} {env}");
+        // SAFETY: the range is this process's argument area, which the
+        // kernel keeps mapped for the process's life; read only.
+        let bytes = unsafe { std::slice::from_raw_parts(args as *const u8, args_len) };
+        let first = std::env::args().next().expect("argv[0]");
+        assert!(bytes.starts_with(first.as_bytes()), "{bytes:?}");
+        assert!(env_len > 0);
     }
 }

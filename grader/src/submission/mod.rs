@@ -173,6 +173,7 @@ impl Instructor {
         Ok(Report {
             exercises,
             unused: self.changed(&root).0,
+            built: Vec::new(),
         })
     }
 
