@@ -12,19 +12,24 @@
 //! [`Instructor::prepare`] builds the instructor's workspace once with
 //! cargo, and reads from cargo's own messages (`compiler-artifact`) which
 //! library file each package became, and from `cargo metadata` which crates
-//! each exercise links against. Each exercise of each submission is then
-//! one `rustc` call on the submission's `src/main.rs` with `--extern
-//! NAME=PATH` for each of those libraries, writing the binary into the
-//! submission's own temporary directory (removed once it is graded). The
-//! compiled dependencies are shared by the whole class, read-only; no
-//! cargo target directory is involved, so neither `CARGO_TARGET_DIR` nor a
-//! submission's `.cargo/config.toml` can mix one student's binary with
-//! another's. The compiler runs under the build limits (no network, capped
-//! memory and tasks) and the build timeout.
+//! each exercise links against; those libraries, and nothing else of the
+//! build, are gathered in a directory of their own (`libraries.rs`). Each
+//! exercise of each submission is then one `rustc` call, in a sandbox of
+//! its own (`rustc.rs`), on a copy of the exercise's `src/` (regular files
+//! only, `sources.rs`) with `--extern NAME=PATH` for each of those
+//! libraries, writing the binary into the submission's own temporary
+//! directory (removed once it is graded). The compiled dependencies are
+//! shared by the whole class, read-only; no cargo target directory is
+//! involved, so neither `CARGO_TARGET_DIR` nor a submission's
+//! `.cargo/config.toml` can mix one student's binary with another's, and
+//! the compiler sees nothing of the host but the toolchain, those
+//! libraries and the copied sources.
 
 pub mod layout;
+mod libraries;
 mod recipe;
 mod rustc;
+mod sources;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,20 +42,27 @@ use crate::cargo::Binaries;
 use crate::error::Error;
 use crate::exercises::{EXERCISES, Exercise};
 use crate::report::{ExerciseReport, Report};
+use crate::sandbox::{BuildReport, Layers};
 use crate::workspace::is_own_workspace;
 
+use libraries::Libraries;
 use recipe::Recipe;
+use rustc::{Compile, Toolchain};
 
 /// The instructor's built workspace, ready to compile submissions against.
 #[derive(Debug)]
 pub struct Instructor {
     workspace: PathBuf,
     recipes: BTreeMap<&'static str, Recipe>,
-    /// Where the libraries' own dependencies are found.
-    deps: Vec<PathBuf>,
+    /// The libraries the exercises link against, for the compile sandbox.
+    libraries: Libraries,
+    /// The compiler's toolchain, for the compile sandbox.
+    toolchain: Toolchain,
     /// What the handout and the workspace have outside the exercises, to
     /// tell what a submission changed.
     known: BTreeMap<PathBuf, Vec<Vec<u8>>>,
+    /// What the instructor's build had of its limits, for each report.
+    built: Vec<String>,
 }
 
 impl Instructor {
@@ -62,31 +74,49 @@ impl Instructor {
             .manifest_path(workspace.join("Cargo.toml"))
             .exec()
             .map_err(|e| Error::io("read cargo metadata", std::io::Error::other(e)))?;
-        let (recipes, deps) = recipe::recipes(&metadata, &built)?;
+        let recipes = recipe::recipes(&metadata, &built)?;
+        let libraries = Libraries::gather(&metadata, &built)?;
+        let toolchain =
+            Toolchain::find().map_err(|e| Error::io("find the compiler's toolchain", e))?;
         let known = known_files(workspace)?;
         Ok(Instructor {
             workspace: workspace.to_path_buf(),
             recipes,
-            deps,
+            libraries,
+            toolchain,
             known,
+            built: built.limits.iter().map(BuildReport::describe).collect(),
         })
     }
 
     /// Compiles `exercise` from its `sources` in the submission whose
-    /// exercises are under `root` into `out`; `Err` is the compiler's
-    /// first error.
+    /// exercises are under `root`, in `work` (a directory of the
+    /// submission's own); the binary or the compiler's first error, and the
+    /// layers the compile sandbox had.
     fn compile(
         &self,
         exercise: &Exercise,
-        sources: &layout::Sources,
+        found: &layout::Sources,
         root: &Path,
-        out: &Path,
-    ) -> Result<PathBuf, String> {
-        let recipe = self
-            .recipes
-            .get(exercise.package)
-            .ok_or_else(|| format!("the instructor's workspace has no {}", exercise.package))?;
-        rustc::compile(recipe, &self.deps, exercise, sources, root, out)
+        work: &Path,
+    ) -> (Result<PathBuf, String>, Option<Layers>) {
+        let Some(recipe) = self.recipes.get(exercise.package) else {
+            return (
+                Err(format!("the instructor's workspace has no {}", exercise.package)),
+                None,
+            );
+        };
+        let copied = work.join("sources");
+        if let Err(why) = sources::copy(root, exercise.package, found, &copied) {
+            return (Err(why), None);
+        }
+        let how = Compile {
+            recipe,
+            libraries: &self.libraries,
+            toolchain: &self.toolchain,
+        };
+        let main = found.main.strip_prefix(root).unwrap_or(&found.main);
+        rustc::compile(&how, exercise, work, &main.display().to_string())
     }
 
     /// What the submission at `submission` changed outside its exercises'
@@ -154,8 +184,9 @@ impl Instructor {
             .tempdir()
             .map_err(|e| Error::io("create a directory for the submission's binaries", e))?;
         let mut exercises = Vec::new();
+        let mut compiled_in = None;
         for exercise in chosen {
-            let Some(sources) = layout::find(&root, exercise) else {
+            let Some(found) = layout::find(&root, exercise) else {
                 exercises.push(ExerciseReport::not_found(
                     exercise,
                     &layout::looked_for(exercise),
@@ -163,17 +194,22 @@ impl Instructor {
                 ));
                 continue;
             };
-            exercises.push(match self.compile(exercise, &sources, &root, out.path()) {
+            let work = out.path().join(exercise.package);
+            let (compiled, layers) = self.compile(exercise, &found, &root, &work);
+            compiled_in = compiled_in.or(layers);
+            exercises.push(match compiled {
                 Ok(binary) => crate::grade::grade_exercise_with(exercise, &binary, methods)?,
                 Err(error) => {
                     ExerciseReport::unbuilt(exercise, "the exercise did not compile", &error)
                 }
             });
         }
+        let mut built = self.built.clone();
+        built.extend(compiled_in.map(|layers| compiled_with(&layers)));
         Ok(Report {
             exercises,
             unused: self.changed(&root).0,
-            built: Vec::new(),
+            built,
         })
     }
 
@@ -181,6 +217,19 @@ impl Instructor {
     pub fn workspace(&self) -> &Path {
         &self.workspace
     }
+}
+
+/// What the compile sandbox had, for the report.
+fn compiled_with(layers: &Layers) -> String {
+    let mut said = format!(
+        "rustc compiled each exercise in a sandbox with {}",
+        layers.had().join(", ")
+    );
+    let missing = layers.missing();
+    if !missing.is_empty() {
+        said.push_str(&format!("; it had no {}", missing.join(", no ")));
+    }
+    said
 }
 
 /// How a path is graded.

@@ -24,18 +24,16 @@ pub(super) struct Recipe {
     pub(super) env: Vec<(String, String)>,
 }
 
-/// The recipe of each exercise the workspace has, and the directories
-/// where the libraries' own dependencies are found.
+/// The recipe of each exercise the workspace has.
 pub(super) fn recipes(
     metadata: &Metadata,
     built: &Binaries,
-) -> Result<(BTreeMap<&'static str, Recipe>, Vec<PathBuf>), Error> {
+) -> Result<BTreeMap<&'static str, Recipe>, Error> {
     let resolve = metadata
         .resolve
         .as_ref()
         .ok_or_else(|| Error::io("read cargo metadata", std::io::Error::other("no resolve")))?;
     let mut recipes = BTreeMap::new();
-    let mut deps = Vec::new();
     for exercise in EXERCISES {
         let Some(package) = metadata
             .workspace_packages()
@@ -47,7 +45,7 @@ pub(super) fn recipes(
         let Some(node) = resolve.nodes.iter().find(|n| n.id == package.id) else {
             continue;
         };
-        let externs = externs(exercise, node, built, &mut deps)?;
+        let externs = externs(exercise, node, built)?;
         recipes.insert(
             exercise.package,
             Recipe {
@@ -58,16 +56,15 @@ pub(super) fn recipes(
             },
         );
     }
-    Ok((recipes, deps))
+    Ok(recipes)
 }
 
 /// The libraries `exercise` links against (its normal dependencies, as
-/// built), each directory of them added to `deps`.
+/// built).
 fn externs(
     exercise: &Exercise,
     node: &Node,
     built: &Binaries,
-    deps: &mut Vec<PathBuf>,
 ) -> Result<Vec<(String, PathBuf)>, Error> {
     let mut externs = Vec::new();
     for dep in &node.deps {
@@ -87,11 +84,6 @@ fn externs(
                 std::io::ErrorKind::NotFound.into(),
             )
         })?;
-        if let Some(dir) = library.parent()
-            && !deps.iter().any(|d: &PathBuf| d == dir)
-        {
-            deps.push(dir.to_path_buf());
-        }
         externs.push((dep.name.clone(), library.to_path_buf()));
     }
     Ok(externs)
