@@ -218,8 +218,10 @@ fn silent_check_ins_do_not_stretch_the_deadline() {
 }
 
 /// What the sandbox refused, as the program itself saw it: no write outside
-/// its own /tmp, no registry, no network (not even a port this test
-/// listens on, on the host's loopback), no 3 GiB, no other process.
+/// its own /tmp, no registry, no root-only file, nothing of the init (a
+/// copy of the grader), no network (not even a port this test listens on,
+/// on the host's loopback), no 3 GiB, no other process, no capability; and
+/// who it was and what `/proc` showed it of the host.
 #[test]
 fn the_sandbox_refuses_what_a_run_must_not_do() {
     let workspace = crate::workspace().join("grader");
@@ -239,23 +241,76 @@ fn the_sandbox_refuses_what_a_run_must_not_do() {
         "write /root: refused".to_owned(),
         "write /usr: refused".to_owned(),
         "read the registry: refused".to_owned(),
+        "read /etc/shadow: refused (permission denied)".to_owned(),
+        "read the init's environment: refused (permission denied)".to_owned(),
+        "read the init's memory: refused (permission denied)".to_owned(),
         "connect to the host's port: refused".to_owned(),
         "allocate 3 GiB: refused".to_owned(),
         // Its own init and itself.
         "processes visible: 2".to_owned(),
+        "CapEff: 0000000000000000".to_owned(),
+        "CapBnd: 0000000000000000".to_owned(),
+        "hostname: sandbox".to_owned(),
     ] {
         assert!(got.contains(&refused), "{refused:?} in:\n{got}");
+    }
+    for whole in [
+        // Blanked: the init is a copy of the grader, command line and all.
+        "the init's command line: ",
+        "environment: PATH HOME LANG TMPDIR COMMON_START_METHOD COMMON_CHECKIN",
+    ] {
+        assert!(got.lines().any(|l| l == whole), "{whole:?} in:\n{got}");
     }
     assert!(
         listener.accept().is_err(),
         "the run connected to the host's port"
     );
+    let line = |name: &str| {
+        got.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in:\n{got}"))
+            .to_owned()
+    };
+    // Who it was: as root, a uid and gid of its own (from 1879048192), with
+    // no group; otherwise the grader's own uid, which is all a user
+    // namespace of an ordinary user may map.
+    let me = nix::unistd::geteuid().as_raw();
+    let uid: u32 = line("Uid: ")
+        .split(' ')
+        .next()
+        .and_then(|u| u.parse().ok())
+        .expect("a uid");
+    if me == 0 {
+        assert!(uid >= 1_879_048_192, "the run's uid {uid}");
+        assert_eq!(line("Groups: ").trim(), "", "no group");
+    } else {
+        assert_eq!(uid, me, "the grader's own uid");
+    }
+    // Nothing of the host's control groups or paths: every group is its
+    // root, and the mounts are the system's directories and its own.
+    assert!(
+        line("cgroups: ").split(" | ").all(|g| g.ends_with(":/")),
+        "{got}"
+    );
+    let mounts = line("mounts: ");
+    let roots: Vec<&str> = mounts
+        .split(" | ")
+        .filter_map(|m| m.split(' ').nth(3))
+        .collect();
+    for root in &roots {
+        let system = ["/", "/usr", "/etc", "/lib", "/lib32", "/lib64", "/bin", "/sbin"];
+        let device = ["/null", "/zero", "/full", "/random", "/urandom"];
+        assert!(
+            system.contains(root) || device.contains(root),
+            "a host path shows in the run's mounts: {root} in {mounts}"
+        );
+    }
     // Nothing it wrote is anywhere the grader can see.
     for dir in [
         workspace.clone(),
         crate::workspace(),
         "/root".into(),
-        "/tmp".into(),
+        std::env::temp_dir(),
     ] {
         let escaped = std::fs::read_dir(&dir)
             .into_iter()
