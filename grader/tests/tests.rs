@@ -8,6 +8,9 @@
 mod batch;
 /// A class graded from what the students wrote, whatever their settings.
 mod class;
+/// Submissions that attack the compiler: host files, the registry, the
+/// instructor's variables, a link to the reference.
+mod compile_attacks;
 /// The README's paths and figures, against the code.
 mod docs;
 /// Golden reports of the wrong solutions.
