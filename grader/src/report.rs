@@ -8,6 +8,17 @@ use crate::escape;
 use crate::exercises::Exercise;
 use crate::points::{self, Points};
 
+/// The most bytes of one block of a failure (what was expected, what was
+/// got: a run's output, say) a report shows; the rest is cut, with a line
+/// saying how much.
+pub const BLOCK_CAP: usize = 64 << 10;
+
+/// The most bytes of a failure's one-line problem a report shows, and of
+/// each of its parts (a problem lists its parts with `; `, some quoting a
+/// line of the program's output).
+pub const PROBLEM_CAP: usize = 4 << 10;
+const PART_CAP: usize = 512;
+
 /// Why a check failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -84,6 +95,22 @@ impl Check {
         Check {
             kind,
             failure: Some(failure),
+        }
+    }
+
+    /// Cuts what its failure shows to the report's caps ([`BLOCK_CAP`],
+    /// [`PROBLEM_CAP`]): a program that prints megabytes gets a report of
+    /// kilobytes, which says how much was cut.
+    pub fn cap(&mut self) {
+        if let Some(failure) = &mut self.failure {
+            let parts: Vec<String> = failure
+                .problem
+                .split("; ")
+                .map(|part| escape::capped(part, PART_CAP).replace('\n', " "))
+                .collect();
+            failure.problem = escape::capped(&parts.join("; "), PROBLEM_CAP).replace('\n', " ");
+            failure.expected = escape::capped(&failure.expected, BLOCK_CAP);
+            failure.got = escape::capped(&failure.got, BLOCK_CAP);
         }
     }
 }
@@ -546,4 +573,35 @@ impl fmt::Display for Report {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_capped_part_by_part_and_says_how_much_was_cut() {
+        let huge = "x".repeat(1 << 20);
+        let mut check = Check::fail(
+            CheckKind::Output,
+            Failure {
+                problem: format!("`{huge}` is unexpected; printed 5 bytes too many"),
+                expected: "a line".to_owned(),
+                got: huge.clone(),
+                hint: "print less".to_owned(),
+            },
+        );
+        check.cap();
+        let failure = check.failure.expect("failed");
+        assert!(failure.problem.len() < PART_CAP + 100, "{}", failure.problem.len());
+        assert!(failure.problem.ends_with("; printed 5 bytes too many"), "every part kept");
+        assert!(failure.problem.contains("more bytes cut"));
+        assert!(!failure.problem.contains('\n'), "one line");
+        assert!(failure.got.len() < BLOCK_CAP + 100);
+        assert!(failure.got.ends_with(&format!(
+            "({} more bytes cut; {BLOCK_CAP} are shown)",
+            (1 << 20) - BLOCK_CAP
+        )));
+        assert_eq!(failure.expected, "a line");
+    }
 }

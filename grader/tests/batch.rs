@@ -354,3 +354,82 @@ fn a_build_has_no_network() {
         "the build script connected to the host"
     );
 }
+
+/// Submissions named to harm the gradebook (a formula, the gradebook's own
+/// file names) and one that prints 4 MiB on one line: the gradebook is
+/// written whole, no cell is a formula, and the reports and the cell are
+/// capped, saying how much was cut.
+#[test]
+fn hostile_names_and_floods_keep_the_gradebook_whole() {
+    let class = tempfile::tempdir().expect("temp dir");
+    let formula = class.path().join("=HYPERLINK(\"evil.invalid\",\"x\")");
+    let csv_named = class.path().join("summary.csv");
+    let json_named = class.path().join("summary.json");
+    let flood = class.path().join("flood");
+    for dir in [&formula, &csv_named, &json_named] {
+        tiny_submission(dir, "q6-four-processes", "fn main() {}\n");
+    }
+    tiny_submission(
+        &flood,
+        "q6-four-processes",
+        "fn main() { print!(\"{}\", \"x\".repeat(4 << 20)); }\n",
+    );
+    let out = class.path().join("out");
+    let output = Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .args(["--exercise", "q6", "--jobs", "2", "--out"])
+        .arg(&out)
+        .args([&formula, &csv_named, &json_named, &flood])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(out.join("summary.csv").is_file(), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("read"))
+            .expect("the gradebook's JSON");
+    let mut names: Vec<&str> = json
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["submission"].as_str().expect("a name"))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "=HYPERLINK(\"evil.invalid\",\"x\")",
+            "flood",
+            "summary.csv-2",
+            "summary.json-2"
+        ]
+    );
+    assert!(out.join("summary.csv-2/report.txt").is_file());
+    assert!(out.join("summary.json-2/report.txt").is_file());
+    let mut csv = csv::Reader::from_path(out.join("summary.csv")).expect("summary.csv");
+    let header = csv.headers().expect("a header").clone();
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    for row in csv.records().map(|r| r.expect("a row")) {
+        for cell in row.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "a formula in the gradebook: {cell:?}"
+            );
+        }
+        if row[column("submission")].contains("HYPERLINK") {
+            assert!(row[column("submission")].starts_with("'="), "{row:?}");
+        }
+        if &row[column("submission")] == "flood" {
+            let detail = &row[column("detail")];
+            assert!(detail.len() < 1200, "a capped cell: {} bytes", detail.len());
+            assert!(detail.contains("more bytes cut"), "{detail}");
+        }
+    }
+    let report = std::fs::read_to_string(out.join("flood/report.txt")).expect("a report");
+    assert!(
+        report.len() < 200 << 10,
+        "a capped report: {} bytes",
+        report.len()
+    );
+    assert!(report.contains("more bytes cut; 65536 are shown"), "{report:.2000}");
+}

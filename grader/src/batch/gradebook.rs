@@ -11,6 +11,10 @@ use super::verdict::{Submission, Verdict};
 use crate::error::Error;
 use crate::points::Points;
 
+/// The gradebook's own files in its directory, which no submission's
+/// directory of reports may be named.
+pub const FILES: [&str; 2] = ["summary.json", "summary.csv"];
+
 /// The points of one exercise in a gradebook row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExerciseMarks {
@@ -75,7 +79,7 @@ impl Row {
             verdict: s.verdict(),
             failed_checks: s.failed_checks(),
             exercises,
-            detail: crate::escape::control_chars(&s.detail()),
+            detail: s.detail(),
         }
     }
 }
@@ -95,7 +99,7 @@ impl Gradebook {
     /// has.
     pub fn open(dir: &Path) -> Result<Gradebook, Error> {
         create_dir(dir)?;
-        let path = dir.join("summary.json");
+        let path = dir.join(FILES[0]);
         let rows = match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| {
                 Error::io(
@@ -136,7 +140,7 @@ impl Gradebook {
 
     /// Writes `summary.json` and `summary.csv`.
     pub fn save(&self) -> Result<(), Error> {
-        write_json(&self.dir.join("summary.json"), &self.rows)?;
+        write_json(&self.dir.join(FILES[0]), &self.rows)?;
         let ids: BTreeSet<&str> = self
             .rows
             .iter()
@@ -154,7 +158,7 @@ impl Gradebook {
             .filter(|id| !columns.contains(id))
             .collect();
         columns.extend(unknown);
-        let csv_path = self.dir.join("summary.csv");
+        let csv_path = self.dir.join(FILES[1]);
         let failed = |e: csv::Error| Error::io(format!("write {}", csv_path.display()), e.into());
         let mut csv = csv::Writer::from_path(&csv_path).map_err(failed)?;
         let mut header = vec![
@@ -170,8 +174,8 @@ impl Gradebook {
         csv.write_record(&header).map_err(failed)?;
         for row in &self.rows {
             let mut record = vec![
-                row.submission.clone(),
-                row.path.clone(),
+                inert(&row.submission),
+                inert(&row.path),
                 row.score.to_string(),
                 row.possible.to_string(),
                 row.verdict.to_string(),
@@ -182,10 +186,36 @@ impl Gradebook {
                     .get(*id)
                     .map_or_else(String::new, |m| m.score.to_string())
             }));
-            record.push(row.detail.clone());
+            record.push(inert(&row.detail));
             csv.write_record(&record).map_err(failed)?;
         }
         csv.flush()
             .map_err(|e| Error::io(format!("write {}", csv_path.display()), e))
+    }
+}
+
+/// `text` as a spreadsheet cell that is never a formula: a leading `=`,
+/// `+`, `-`, `@`, tab or carriage return (which spreadsheets take as the
+/// start of a formula) gets a `'` before it, as OWASP advises.
+pub fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn formulas_are_made_text() {
+        assert_eq!(inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        for lead in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(inert(lead).starts_with('\''), "{lead:?}");
+        }
+        assert_eq!(inert("alice"), "alice");
+        assert_eq!(inert("/home/alice"), "/home/alice");
     }
 }

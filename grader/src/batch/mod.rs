@@ -98,10 +98,11 @@ pub fn grade_all(
         .collect())
 }
 
-/// A name for each path, unique among them: the directory's own name, with
-/// `-2`, `-3`... added to repeats.
+/// A name for each path, unique among them and none of the gradebook's
+/// own files: the directory's own name, with `-2`, `-3`... added to repeats
+/// (and to `summary.csv` or `summary.json`).
 fn names(paths: &[PathBuf]) -> Vec<String> {
-    let mut taken = BTreeSet::new();
+    let mut taken: BTreeSet<String> = gradebook::FILES.iter().map(|f| (*f).to_owned()).collect();
     paths
         .iter()
         .map(|path| {
@@ -153,5 +154,23 @@ impl fmt::Display for Table<'_> {
             .filter(|s| s.verdict() == Verdict::Pass)
             .count();
         writeln!(f, "{passed} of {} passed every check", self.0.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names;
+    use std::path::PathBuf;
+
+    #[test]
+    fn names_are_unique_and_never_the_gradebook_s_files() {
+        let paths: Vec<PathBuf> = ["a/alice", "b/alice", "c/summary.csv", "d/summary.json"]
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(
+            names(&paths),
+            ["alice", "alice-2", "summary.csv-2", "summary.json-2"]
+        );
     }
 }

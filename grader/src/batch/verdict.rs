@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::points::Points;
 use crate::report::{CheckKind, Report, RunReport};
 
+/// The most bytes of a submission's first problem a gradebook cell (or
+/// the class's table) holds.
+pub const DETAIL_CAP: usize = 1 << 10;
+
 /// One submission and how its grading went.
 #[derive(Debug)]
 pub struct Submission {
@@ -70,9 +74,18 @@ impl Submission {
             .map_or(Points::ZERO, |report| report.score().0)
     }
 
-    /// The first thing wrong, in one line, as the report says it: the
-    /// `todo!` an exercise reached, a failed check, or the error.
+    /// The first thing wrong, in one line of at most [`DETAIL_CAP`] bytes
+    /// (with a note of how much was cut), control characters escaped, as
+    /// the report says it: the `todo!` an exercise reached, a failed check,
+    /// or the error.
     pub fn detail(&self) -> String {
+        let detail = crate::escape::control_chars(&self.first_problem());
+        crate::escape::capped(&detail, DETAIL_CAP).replace('\n', " ")
+    }
+
+    /// The first thing wrong: the `todo!` an exercise reached, a failed
+    /// check, or the error.
+    fn first_problem(&self) -> String {
         let report = match &self.outcome {
             Err(error) => return error.clone(),
             Ok(report) => report,

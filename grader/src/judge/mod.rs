@@ -13,7 +13,7 @@
 
 use crate::exercises::{Exercise, Run};
 use crate::observe::Observation;
-use crate::report::RunReport;
+use crate::report::{Check, RunReport};
 
 mod attribution;
 mod concurrency;
@@ -46,6 +46,7 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
         checks.push(data(exercise, run, seen));
     }
     checks.push(nothing_left(seen));
+    checks.iter_mut().for_each(Check::cap);
     let mut notes = Vec::new();
     if let Err(why) = &seen.traced {
         notes.push(format!(
