@@ -50,7 +50,10 @@ fn main() {
         std::fs::read_to_string(format!("{WORKSPACE}/src/exercises.rs")),
     );
     attempt("read /etc/shadow", std::fs::read("/etc/shadow"));
-    attempt("read the init's environment", std::fs::read("/proc/1/environ"));
+    attempt(
+        "read the init's environment",
+        std::fs::read("/proc/1/environ"),
+    );
     attempt(
         "read the init's memory",
         std::fs::File::open("/proc/1/mem").and_then(|mut m| m.read(&mut [0u8; 1])),
@@ -83,7 +86,10 @@ fn main() {
             .lines()
             .find_map(|l| l.strip_prefix(field))
             .unwrap_or("?");
-        println!("{field} {}", value.split_whitespace().collect::<Vec<_>>().join(" "));
+        println!(
+            "{field} {}",
+            value.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
     }
     println!("hostname: {}", shown("/proc/sys/kernel/hostname"));
     println!("the init's command line: {}", shown("/proc/1/cmdline"));

@@ -8,9 +8,9 @@ use crate::cargo::build;
 use crate::error::Error;
 use crate::exercises::{self, Exercise, Run};
 use crate::judge::judge;
-use crate::sandbox::BuildReport;
 use crate::observe;
 use crate::report::{ExerciseReport, Report, RunReport};
+use crate::sandbox::BuildReport;
 use common::StartMethod;
 
 /// Runs `binary` as `run` of `exercise` and judges it.

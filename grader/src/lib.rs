@@ -107,7 +107,10 @@ pub use points::Points;
 pub use report::{
     Allotted, Check, CheckKind, CheckRow, ExerciseReport, Failure, Report, RunReport,
 };
-pub use sandbox::{BUILD_MEMORY_ENV, Layers, MEMORY_ENV, SANDBOX_ENV};
+pub use sandbox::{
+    BUILD_MEMORY_ENV, BuildReport, Cap, Identity, Layers, MEMORY_ENV, Policy as SandboxPolicy,
+    SANDBOX_ENV, probe_build,
+};
 pub use submission::{Changed, Instructor, Source, grade_as};
 pub use trace::PTRACE_ENV;
 pub use workspace::{instructor_workspace, is_own_workspace};

@@ -593,8 +593,15 @@ mod tests {
         );
         check.cap();
         let failure = check.failure.expect("failed");
-        assert!(failure.problem.len() < PART_CAP + 100, "{}", failure.problem.len());
-        assert!(failure.problem.ends_with("; printed 5 bytes too many"), "every part kept");
+        assert!(
+            failure.problem.len() < PART_CAP + 100,
+            "{}",
+            failure.problem.len()
+        );
+        assert!(
+            failure.problem.ends_with("; printed 5 bytes too many"),
+            "every part kept"
+        );
         assert!(failure.problem.contains("more bytes cut"));
         assert!(!failure.problem.contains('\n'), "one line");
         assert!(failure.got.len() < BLOCK_CAP + 100);

@@ -431,5 +431,8 @@ fn hostile_names_and_floods_keep_the_gradebook_whole() {
         "a capped report: {} bytes",
         report.len()
     );
-    assert!(report.contains("more bytes cut; 65536 are shown"), "{report:.2000}");
+    assert!(
+        report.contains("more bytes cut; 65536 are shown"),
+        "{report:.2000}"
+    );
 }

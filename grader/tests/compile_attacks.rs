@@ -131,9 +131,8 @@ fn no_report_or_gradebook_holds_a_byte_of_the_host() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
 
-    let report = |name: &str| {
-        std::fs::read_to_string(out.join(name).join("report.txt")).expect("a report")
-    };
+    let report =
+        |name: &str| std::fs::read_to_string(out.join(name).join("report.txt")).expect("a report");
     for attack in ATTACKS.iter().filter(|a| **a != "option_env") {
         let text = report(attack);
         assert!(

@@ -298,7 +298,9 @@ fn the_sandbox_refuses_what_a_run_must_not_do() {
         .filter_map(|m| m.split(' ').nth(3))
         .collect();
     for root in &roots {
-        let system = ["/", "/usr", "/etc", "/lib", "/lib32", "/lib64", "/bin", "/sbin"];
+        let system = [
+            "/", "/usr", "/etc", "/lib", "/lib32", "/lib64", "/bin", "/sbin",
+        ];
         let device = ["/null", "/zero", "/full", "/random", "/urandom"];
         assert!(
             system.contains(root) || device.contains(root),
@@ -337,6 +339,52 @@ fn without_namespaces_the_report_names_the_missing_layers() {
     assert!(
         stdout.contains("not fully sandboxed") && stdout.contains("PID namespace"),
         "{stdout}"
+    );
+}
+
+/// `grader sandbox` says what a run has here, and each policy refuses
+/// exactly when it says so: without namespaces, `isolated` (a class's
+/// default) refuses to grade; `--require-sandbox` grades only where every
+/// layer, the caps by cgroup included, is had.
+#[test]
+fn the_sandbox_policy_refuses_what_is_missing() {
+    let said = assert_cmd::Command::cargo_bin("grader")
+        .expect("the grader is built")
+        .arg("sandbox")
+        .output()
+        .expect("runs");
+    let said = String::from_utf8_lossy(&said.stdout).into_owned();
+    for layer in [
+        "PID namespace of its own",
+        "root of its own",
+        "seccomp filter",
+        "tracing by ptrace",
+        "--sandbox isolated: grades here",
+    ] {
+        assert!(said.contains(layer), "{layer:?} in:\n{said}");
+    }
+    let full = said.contains("--sandbox full: grades here");
+    let output = grader_cli("q6-four-processes", &["--require-sandbox"], &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if full {
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+    } else {
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("refusing to grade: the sandbox here has no"),
+            "{stderr}"
+        );
+    }
+    let output = grader_cli(
+        "q6-four-processes",
+        &["--sandbox", "isolated"],
+        &[(grader::SANDBOX_ENV, "off")],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no PID namespace of its own") && stderr.contains("refusing to grade"),
+        "{stderr}"
     );
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use grader::{StartMethod, batch};
+use grader::{SandboxPolicy, StartMethod, batch};
 
 /// Grade the multiprocessing exercises of a workspace, or of a whole class
 /// of submissions (each a student's copy of the workspace).
@@ -14,7 +14,8 @@ use grader::{StartMethod, batch};
     about,
     args_conflicts_with_subcommands = true,
     after_help = "Environment: GRADER_BUILD_TIMEOUT=SECONDS bounds each build (default 600); \
-                  GRADER_PTRACE=off grades without kernel tracing."
+                  GRADER_PTRACE=off grades without kernel tracing; \
+                  GRADER_SANDBOX=off without the sandbox's namespaces."
 )]
 pub(crate) struct Args {
     #[command(subcommand)]
@@ -60,6 +61,46 @@ pub(crate) struct Args {
     /// gradebook and per-submission reports; made if missing.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub(crate) out: PathBuf,
+
+    /// What the sandbox must have before anything is graded (`grader
+    /// sandbox` shows what it has here). [default: isolated for several
+    /// submissions, a class of untrusted work; best-effort for one]
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub(crate) sandbox: Option<Sandbox>,
+
+    /// Refuse to grade unless the sandbox has every layer, the caps by
+    /// cgroup included: the same as --sandbox full.
+    #[arg(long, conflicts_with = "sandbox")]
+    pub(crate) require_sandbox: bool,
+}
+
+/// What the sandbox must have before anything is graded.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Sandbox {
+    /// Grade with whatever the kernel grants; each report names what its
+    /// runs lacked.
+    BestEffort,
+    /// Refuse without an unprivileged uid, the PID, mount, network, IPC
+    /// and cgroup namespaces with a new root, the seccomp filter and
+    /// tracing; the caps may be rlimits.
+    Isolated,
+    /// Refuse without every layer, the memory and task caps by cgroup
+    /// included.
+    Full,
+}
+
+impl Args {
+    /// The sandbox policy these arguments ask for.
+    pub(crate) fn sandbox_policy(&self) -> SandboxPolicy {
+        let batch = self.paths.len() > 1 || self.jobs.is_some();
+        match (self.require_sandbox, self.sandbox) {
+            (true, _) | (false, Some(Sandbox::Full)) => SandboxPolicy::Full,
+            (false, Some(Sandbox::Isolated)) => SandboxPolicy::Isolated,
+            (false, Some(Sandbox::BestEffort)) => SandboxPolicy::BestEffort,
+            (false, None) if batch => SandboxPolicy::Isolated,
+            (false, None) => SandboxPolicy::BestEffort,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -124,6 +165,9 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR", default_value = ".")]
         workspace: PathBuf,
     },
+    /// Show what the sandbox has here, layer by layer, as the kernel
+    /// grants it now: a run's, and cargo's build's.
+    Sandbox,
     /// Write Gradescope's results.json for a grading that could not run:
     /// no points, the exit code and the last lines of its log (what
     /// run_autograder calls when the grader wrote no results.json).

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use grader::{Error, Instructor, Report, Source, batch, exercises, formats};
+use grader::{Error, Instructor, Report, SandboxPolicy, Source, batch, exercises, formats};
 
 use super::args::{Args, Command, Format};
 use super::progress::grade_batch;
@@ -15,6 +15,9 @@ use super::progress::grade_batch;
 pub(crate) fn run(args: &Args) -> ExitCode {
     if let Some(command) = &args.command {
         return finish(author(command));
+    }
+    if let Err(error) = require_sandbox(args.sandbox_policy()) {
+        return fail(&error);
     }
     if args.paths.len() > 1 || args.jobs.is_some() {
         return match grade_batch(args, || instructor(args)) {
@@ -107,6 +110,7 @@ fn author(command: &Command) -> Result<(), Error> {
                 zip.display()
             );
         }
+        Command::Sandbox => print!("{}", describe_sandbox()?),
         Command::GradescopeError {
             out,
             exit_code,
@@ -114,6 +118,79 @@ fn author(command: &Command) -> Result<(), Error> {
         } => gradescope::write_failure(out, *exit_code, log)?,
     }
     Ok(())
+}
+
+/// Refuses, unless the sandbox here has what `policy` requires; then
+/// holds every run to it.
+fn require_sandbox(policy: SandboxPolicy) -> Result<(), Error> {
+    if policy != SandboxPolicy::BestEffort {
+        let refused = grader::observe::probe()?.refused_by(policy);
+        if !refused.is_empty() {
+            return Err(Error::Unsandboxed(refused.join(", no ")));
+        }
+    }
+    policy.set();
+    Ok(())
+}
+
+/// What the sandbox has here, layer by layer: a run's, cargo's build's,
+/// and which policies would grade.
+fn describe_sandbox() -> Result<String, Error> {
+    use std::fmt::Write as _;
+    let layers = grader::observe::probe()?;
+    let mut said = String::new();
+    let uid = nix::unistd::geteuid();
+    let who = if uid.is_root() {
+        "root".to_owned()
+    } else {
+        format!("uid {uid}, not root")
+    };
+    let _ = writeln!(said, "as {who}, a run here has:");
+    for had in layers.had() {
+        let _ = writeln!(said, "  - {had}");
+    }
+    let missing = layers.missing();
+    if !missing.is_empty() {
+        let _ = writeln!(said, "and has no:");
+        for lacked in missing {
+            let _ = writeln!(said, "  - {lacked}");
+        }
+    }
+    if let Some(why) = &layers.why_not {
+        let _ = writeln!(said, "(without namespaces: {why})");
+    }
+    match grader::probe_build() {
+        Ok(build) => {
+            let (had, lacked) = build.had_and_lacked();
+            let _ = writeln!(said, "cargo's build of a workspace has:");
+            for had in had {
+                let _ = writeln!(said, "  - {had}");
+            }
+            if !lacked.is_empty() {
+                let _ = writeln!(said, "and has no:");
+                for lacked in lacked {
+                    let _ = writeln!(said, "  - {lacked}");
+                }
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(said, "cargo's build could not be tried: {e}");
+        }
+    }
+    for (name, policy) in [
+        ("best-effort", SandboxPolicy::BestEffort),
+        ("isolated", SandboxPolicy::Isolated),
+        ("full", SandboxPolicy::Full),
+    ] {
+        let refused = layers.refused_by(policy);
+        let verdict = if refused.is_empty() {
+            "grades here".to_owned()
+        } else {
+            format!("refuses here (no {})", refused.join(", no "))
+        };
+        let _ = writeln!(said, "--sandbox {name}: {verdict}");
+    }
+    Ok(said)
 }
 
 /// Whether `path` is graded whole: the grader's own workspace, or any with

@@ -49,8 +49,8 @@ pub struct BuildReport {
 }
 
 impl BuildReport {
-    /// What the build had and lacked, in one sentence.
-    pub fn describe(&self) -> String {
+    /// The limits it had, and those it had not, in plain words.
+    pub fn had_and_lacked(&self) -> (Vec<String>, Vec<String>) {
         let mut had = Vec::new();
         let mut lacked = Vec::new();
         let mut sort = |is: bool, what: String| {
@@ -60,27 +60,31 @@ impl BuildReport {
             self.network,
             "no network (a network namespace of its own)".to_owned(),
         );
+        let why = |cap: &Cap| match cap {
+            Cap::Rlimit(why) => format!(" ({why})"),
+            Cap::Cgroup => String::new(),
+        };
         sort(
             self.memory == Cap::Cgroup,
-            format!("a memory cap of {} MiB by cgroup", build_memory() >> 20),
+            format!(
+                "memory cap of {} MiB by cgroup{}",
+                build_memory() >> 20,
+                why(&self.memory)
+            ),
         );
         sort(
             self.tasks == Cap::Cgroup,
-            format!("a task cap of {BUILD_TASKS} by cgroup"),
+            format!("task cap of {BUILD_TASKS} by cgroup{}", why(&self.tasks)),
         );
+        (had, lacked)
+    }
+
+    /// What the build had and lacked, in one sentence.
+    pub fn describe(&self) -> String {
+        let (had, lacked) = self.had_and_lacked();
         let mut said = format!("cargo built the workspace with {}", list(&had));
         if !lacked.is_empty() {
-            let why: Vec<&str> = [&self.memory, &self.tasks]
-                .into_iter()
-                .filter_map(|c| match c {
-                    Cap::Rlimit(why) => Some(why.as_str()),
-                    Cap::Cgroup => None,
-                })
-                .collect();
-            said.push_str(&format!("; it had no {}", list(&lacked)));
-            if let Some(why) = why.first() {
-                said.push_str(&format!(" ({why})"));
-            }
+            said.push_str(&format!("; it had no {}", lacked.join(", no ")));
         }
         said
     }
@@ -184,6 +188,18 @@ impl BuildLimits {
             tasks: cap(&self.cgroups.task_cap),
         }
     }
+}
+
+/// What a build's limits are here, as the kernel grants them now: those
+/// of `true` started as cargo is.
+pub fn probe() -> std::io::Result<BuildReport> {
+    let mut limits = BuildLimits::new();
+    let mut command = std::process::Command::new("true");
+    limits.apply(&mut command);
+    let mut child = command.spawn()?;
+    let had = limits.report();
+    child.wait()?;
+    Ok(had)
 }
 
 /// Writes `bytes` to the file at `path`; whether it worked.

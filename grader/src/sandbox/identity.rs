@@ -113,11 +113,11 @@ impl Identity {
     pub fn describe(self) -> String {
         match self {
             Identity::Dedicated { uid, .. } => {
-                format!("uid {uid}, which owns nothing, with no groups")
+                format!("an unprivileged uid of its own: {uid}, which owns nothing, with no groups")
             }
             Identity::Namespaced { uid, .. } => format!(
-                "the grader's own uid {uid} in a user namespace that maps nothing else \
-                 (an ordinary user can map no other)"
+                "a user namespace of its own, mapping only the grader's uid {uid} (an ordinary \
+                 user can map no other; the new root is what keeps the grader's files from it)"
             ),
         }
     }

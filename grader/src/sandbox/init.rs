@@ -87,12 +87,7 @@ pub(super) fn init_main(plan: &Plan, fds: [RawFd; fd::COUNT]) -> ! {
                 libc::dup2(from, fd::STDOUT + i);
             }
         }
-        libc::syscall(
-            libc::SYS_close_range,
-            fd::BINARY + 1,
-            libc::c_uint::MAX,
-            0,
-        );
+        libc::syscall(libc::SYS_close_range, fd::BINARY + 1, libc::c_uint::MAX, 0);
         // The grader writes the maps and joins us to the groups first.
         let mut byte = 0u8;
         if libc::read(fd::SYNC, (&raw mut byte).cast(), 1) != 1 {
@@ -197,7 +192,9 @@ fn report(failed: u32, (step, error): (u32, i32), listener: RawFd) {
             (*header).cmsg_level = libc::SOL_SOCKET;
             (*header).cmsg_type = libc::SCM_RIGHTS;
             (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
-            libc::CMSG_DATA(header).cast::<RawFd>().write_unaligned(listener);
+            libc::CMSG_DATA(header)
+                .cast::<RawFd>()
+                .write_unaligned(listener);
         }
         libc::sendmsg(fd::REPORT, &raw const message, 0);
     }
@@ -432,7 +429,13 @@ fn drop_capabilities() {
     // SAFETY: system calls on values on this stack, of the layout the
     // kernel's capability interface (version 3) reads.
     unsafe {
-        libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        );
         libc::syscall(libc::SYS_capset, &raw const header, none.as_ptr());
     }
 }

@@ -89,15 +89,15 @@ impl Layers {
     fn each(&self) -> [(bool, &'static str, bool); 10] {
         [
             (self.user.is_some(), "unprivileged uid of its own", true),
-            (self.pid_namespace, "its own PID namespace", true),
+            (self.pid_namespace, "PID namespace of its own", true),
             (
                 self.filesystem,
-                "its own root (the system read-only, a private /tmp)",
+                "root of its own (the system read-only, a private /tmp)",
                 true,
             ),
-            (self.network_namespace, "its own network namespace", true),
-            (self.ipc_namespace, "its own IPC namespace", true),
-            (self.cgroup_namespace, "its own cgroup namespace", true),
+            (self.network_namespace, "network namespace of its own", true),
+            (self.ipc_namespace, "IPC namespace of its own", true),
+            (self.cgroup_namespace, "cgroup namespace of its own", true),
             (self.seccomp, "seccomp filter", true),
             (self.traced != Some(false), "tracing by ptrace", true),
             (
@@ -170,7 +170,7 @@ impl Layers {
             .map(|(_, name, _)| name.to_owned())
             .collect();
         if let (Some(user), Some(first)) = (self.user, had.first_mut()) {
-            *first = format!("{first}: {}", user.describe());
+            *first = user.describe();
         }
         had
     }

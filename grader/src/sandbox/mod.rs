@@ -98,7 +98,9 @@ mod limits;
 mod plan;
 mod root;
 
-pub use build::{BUILD_MEMORY_ENV, BUILD_TASKS, BuildLimits, BuildReport, build_memory};
+pub use build::{
+    BUILD_MEMORY_ENV, BUILD_TASKS, BuildLimits, BuildReport, build_memory, probe as probe_build,
+};
 use init::{CGROUP_NS_FAILED, READY, REPORT_LEN, ROOT_FAILED, fd, init_main, stage};
 use plan::Plan;
 
@@ -175,9 +177,9 @@ pub fn launch(spec: Spec<'_>) -> Result<Sandbox, Error> {
         .tempdir()
         .map_err(|e| Error::io("create the run's root", e))?;
     let binary = match spec.program {
-        Program::Copy(path) => Some(
-            File::open(path).map_err(|e| Error::io(format!("open {}", path.display()), e))?,
-        ),
+        Program::Copy(path) => {
+            Some(File::open(path).map_err(|e| Error::io(format!("open {}", path.display()), e))?)
+        }
         Program::Inside(_) => None,
     };
     let binary_fd = binary.as_ref().map_or(-1, AsRawFd::as_raw_fd);
@@ -242,7 +244,7 @@ pub fn launch(spec: Spec<'_>) -> Result<Sandbox, Error> {
         reaped: false,
     };
     if !refused.is_empty() {
-        return Err(Error::Unsandboxed(refused.join(", ")));
+        return Err(Error::Unsandboxed(refused.join(", no ")));
     }
     Ok(sandbox)
 }
@@ -343,7 +345,12 @@ fn start_plain(
         ),
         None => None,
     };
-    let plan = Plan::new(spec, None, None, listener.as_ref().map(|_| socket.as_path()));
+    let plan = Plan::new(
+        spec,
+        None,
+        None,
+        listener.as_ref().map(|_| socket.as_path()),
+    );
     let (init, ends) =
         clone_init(&plan, 0, spec, binary).map_err(|e| Error::io("start the program", e))?;
     cgroups.add(init);
@@ -440,7 +447,8 @@ struct Report {
 /// Reads the init's report.
 fn read_report(report: &OwnedFd) -> Result<Report, String> {
     let timeout = nix::sys::time::TimeVal::new(10, 0);
-    let _ = nix::sys::socket::setsockopt(report, nix::sys::socket::sockopt::ReceiveTimeout, &timeout);
+    let _ =
+        nix::sys::socket::setsockopt(report, nix::sys::socket::sockopt::ReceiveTimeout, &timeout);
     let mut record = [0u8; REPORT_LEN];
     let mut iov = [std::io::IoSliceMut::new(&mut record)];
     let mut space = nix::cmsg_space!(RawFd);
@@ -455,7 +463,10 @@ fn read_report(report: &OwnedFd) -> Result<Report, String> {
         return Err("the run's init ended before it reported".to_owned());
     }
     let mut listener = None;
-    for control in message.cmsgs().map_err(|e| format!("read the init's report: {e}"))? {
+    for control in message
+        .cmsgs()
+        .map_err(|e| format!("read the init's report: {e}"))?
+    {
         if let ControlMessageOwned::ScmRights(fds) = control {
             for fd in fds {
                 // SAFETY: the kernel just gave us this descriptor; we own it.

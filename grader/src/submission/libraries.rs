@@ -143,10 +143,7 @@ mod tests {
         assert!(is_library_of("libserde_derive-1234.so", &crates));
         assert!(!is_library_of("libcommon-4ad98c4d55bf11f7.rmeta", &crates));
         assert!(!is_library_of("libgrader-77.rlib", &crates));
-        assert!(
-            !is_library_of("q6_four_processes-99", &crates),
-            "a binary"
-        );
+        assert!(!is_library_of("q6_four_processes-99", &crates), "a binary");
         assert!(!is_library_of("libcommon.d", &crates));
     }
 }

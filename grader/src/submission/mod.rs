@@ -102,7 +102,10 @@ impl Instructor {
     ) -> (Result<PathBuf, String>, Option<Layers>) {
         let Some(recipe) = self.recipes.get(exercise.package) else {
             return (
-                Err(format!("the instructor's workspace has no {}", exercise.package)),
+                Err(format!(
+                    "the instructor's workspace has no {}",
+                    exercise.package
+                )),
                 None,
             );
         };

@@ -51,9 +51,7 @@ impl Toolchain {
     /// one on `PATH`.
     pub fn find() -> std::io::Result<Toolchain> {
         let rustc = std::env::var_os("RUSTC").map_or_else(|| "rustc".into(), PathBuf::from);
-        let output = Command::new(&rustc)
-            .args(["--print", "sysroot"])
-            .output()?;
+        let output = Command::new(&rustc).args(["--print", "sysroot"]).output()?;
         if !output.status.success() {
             return Err(std::io::Error::other(format!(
                 "{} --print sysroot failed",
@@ -86,7 +84,10 @@ pub(super) fn compile(
     let package = exercise.package;
     let out = work.join("out");
     if let Err(e) = std::fs::create_dir_all(&out) {
-        return (Err(format!("cannot make a directory to build in: {e}")), None);
+        return (
+            Err(format!("cannot make a directory to build in: {e}")),
+            None,
+        );
     }
     let inside_src = format!("/src/{package}");
     let mut args: Vec<String> = vec![
@@ -183,7 +184,10 @@ pub(super) fn compile(
     };
     let reader = std::thread::spawn(move || first_error(std::fs::File::from(stderr), &shown));
     if let Err(e) = sandbox.go(&mut || {}) {
-        return (Err(format!("could not start the compiler: {e}")), Some(layers));
+        return (
+            Err(format!("could not start the compiler: {e}")),
+            Some(layers),
+        );
     }
     let status = sandbox.wait(build_timeout());
     drop(sandbox);

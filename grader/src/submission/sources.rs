@@ -238,7 +238,10 @@ mod tests {
         });
         let into = tempfile::tempdir().expect("temp dir");
         let why = copy_src(from.path(), "q6", into.path()).expect_err("refused");
-        assert!(why.starts_with("the sources hold more than 16 MiB"), "{why}");
+        assert!(
+            why.starts_with("the sources hold more than 16 MiB"),
+            "{why}"
+        );
         assert!(!into.path().join("src/big.txt").exists());
     }
 

@@ -46,7 +46,12 @@ pub fn delegate(group: &Path, controllers: &[&str], own: u32) -> Result<PathBuf,
     match fs::write(&control, &wanted) {
         Ok(()) => return Ok(group.to_path_buf()),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
-        Err(e) => return Err(format!("cannot enable {wanted} in {}: {e}", control.display())),
+        Err(e) => {
+            return Err(format!(
+                "cannot enable {wanted} in {}: {e}",
+                control.display()
+            ));
+        }
     }
     // It holds processes: ours move to a leaf, then the controllers are
     // enabled again.
