@@ -107,6 +107,7 @@ pub use points::Points;
 pub use report::{
     Allotted, Check, CheckKind, CheckRow, ExerciseReport, Failure, Report, RunReport,
 };
+pub use sandbox::cgroup;
 pub use sandbox::{
     BUILD_MEMORY_ENV, BuildReport, Cap, Identity, Layers, MEMORY_ENV, Policy as SandboxPolicy,
     SANDBOX_ENV, probe_build,
