@@ -146,8 +146,14 @@ impl Layers {
     }
 
     /// The report's note on a run that missed layers: which, and why.
+    /// Tracing is left to a note of its own, which says why the kernel
+    /// refused it and what evidence stands in.
     pub fn note(&self) -> Option<String> {
-        let missing = self.missing();
+        let missing: Vec<String> = self
+            .missing()
+            .into_iter()
+            .filter(|m| !m.contains("ptrace"))
+            .collect();
         if missing.is_empty() {
             return None;
         }
