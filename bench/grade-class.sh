@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-30}
 cargo build -q --release -p grader
-grader=$PWD/target/release/grader
+grader=${CARGO_TARGET_DIR:-$PWD/target}/release/grader
 work=$(mktemp -d)
 sampler=
 cleanup() {
