@@ -44,6 +44,15 @@
 //! [`grade_as`], [`grade_exercise`] and [`grade_run`] are the entry points,
 //! from a whole workspace down to one run of one binary.
 //!
+//! # The sandbox
+//!
+//! Every run, and every compile of a student's exercise, has a sandbox of
+//! its own, as root or as an ordinary user (a user namespace first): PID,
+//! mount, network, IPC, UTS and cgroup namespaces, a new root, an
+//! unprivileged uid, a seccomp filter, caps by [`cgroup`] or rlimits.
+//! [`Layers`] says what one had; [`observe::probe`] what a run has here;
+//! [`SandboxPolicy`] what must be had before anything is graded.
+//!
 //! # A class, and the platforms
 //!
 //! [`batch`](mod@batch) grades several submissions at once into a

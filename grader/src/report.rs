@@ -98,8 +98,8 @@ impl Check {
         }
     }
 
-    /// Cuts what its failure shows to the report's caps ([`BLOCK_CAP`],
-    /// [`PROBLEM_CAP`]): a program that prints megabytes gets a report of
+    /// Cuts what its failure shows to the report's caps (64 KiB a block,
+    /// 4 KiB a problem): a program that prints megabytes gets a report of
     /// kilobytes, which says how much was cut.
     pub fn cap(&mut self) {
         if let Some(failure) = &mut self.failure {

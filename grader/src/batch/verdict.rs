@@ -74,7 +74,7 @@ impl Submission {
             .map_or(Points::ZERO, |report| report.score().0)
     }
 
-    /// The first thing wrong, in one line of at most [`DETAIL_CAP`] bytes
+    /// The first thing wrong, in one line of at most 1 KiB (`DETAIL_CAP`)
     /// (with a note of how much was cut), control characters escaped, as
     /// the report says it: the `todo!` an exercise reached, a failed check,
     /// or the error.
