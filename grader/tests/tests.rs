@@ -46,6 +46,29 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+// BEGIN INSTRUCTOR
+/// Grades `submissions` as a class, their q6 only, two at a time, into the
+/// gradebook at `out`, with `grader`'s settings (its environment); checks
+/// that some failed (exit code 1) and returns what it printed.
+fn grade_q6_class(mut grader: assert_cmd::Command, out: &Path, submissions: &[&Path]) -> String {
+    let output = grader
+        .args(["--exercise", "q6", "--jobs", "2", "--out"])
+        .arg(out)
+        .args(submissions)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    stdout + &stderr
+}
+
+/// The report of submission `name` in the gradebook at `out`.
+fn class_report(out: &Path, name: &str) -> String {
+    std::fs::read_to_string(out.join(name).join("report.txt")).expect("a report")
+}
+// END INSTRUCTOR
+
 /// The workspace's binaries and examples, built once for all tests.
 fn binaries() -> &'static Binaries {
     static BUILT: OnceLock<Binaries> = OnceLock::new();

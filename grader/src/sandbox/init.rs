@@ -83,8 +83,13 @@ pub(super) fn init_main(plan: &Plan, fds: [RawFd; fd::COUNT]) -> ! {
             }
         }
         for (i, &from) in (0..).zip(&high) {
+            // A number with nothing to hold may still hold whatever the
+            // grader had there (another sandbox's pipe, made by another
+            // thread): closed, or that pipe would never see its end.
             if from >= 0 {
                 libc::dup2(from, fd::STDOUT + i);
+            } else {
+                libc::close(fd::STDOUT + i);
             }
         }
         libc::syscall(libc::SYS_close_range, fd::BINARY + 1, libc::c_uint::MAX, 0);

@@ -175,7 +175,7 @@ pub(super) fn compile(
     };
     let mut sandbox = match sandbox::launch(spec) {
         Ok(sandbox) => sandbox,
-        Err(e) => return (Err(format!("could not start the compiler: {e}")), None),
+        Err(e) => return (Err(not_started(&e)), None),
     };
     let layers = sandbox.layers.clone();
     let shown = Shown {
@@ -184,10 +184,7 @@ pub(super) fn compile(
     };
     let reader = std::thread::spawn(move || first_error(std::fs::File::from(stderr), &shown));
     if let Err(e) = sandbox.go(&mut || {}) {
-        return (
-            Err(format!("could not start the compiler: {e}")),
-            Some(layers),
-        );
+        return (Err(not_started(&e)), Some(layers));
     }
     let status = sandbox.wait(build_timeout());
     drop(sandbox);
@@ -210,6 +207,15 @@ struct Shown {
     inside: String,
     /// Its path in the submission.
     main: String,
+}
+
+/// Why the compiler could not be started, with the cause.
+fn not_started(error: &crate::error::Error) -> String {
+    let mut said = format!("could not start the compiler: {error}");
+    if let Some(cause) = std::error::Error::source(error) {
+        said.push_str(&format!(": {cause}"));
+    }
+    said
 }
 
 /// The compiler's first error and where, in two lines' worth (paths as the
