@@ -53,29 +53,22 @@ impl BuildReport {
     pub fn had_and_lacked(&self) -> (Vec<String>, Vec<String>) {
         let mut had = Vec::new();
         let mut lacked = Vec::new();
-        let mut sort = |is: bool, what: String| {
-            if is { &mut had } else { &mut lacked }.push(what);
-        };
-        sort(
-            self.network,
-            "no network (a network namespace of its own)".to_owned(),
-        );
-        let why = |cap: &Cap| match cap {
-            Cap::Rlimit(why) => format!(" ({why})"),
-            Cap::Cgroup => String::new(),
-        };
-        sort(
-            self.memory == Cap::Cgroup,
-            format!(
-                "memory cap of {} MiB by cgroup{}",
-                build_memory() >> 20,
-                why(&self.memory)
-            ),
-        );
-        sort(
-            self.tasks == Cap::Cgroup,
-            format!("task cap of {BUILD_TASKS} by cgroup{}", why(&self.tasks)),
-        );
+        let network = "network namespace of its own (no network)".to_owned();
+        if self.network {
+            had.push(format!("a {network}"));
+        } else {
+            lacked.push(network);
+        }
+        let caps = [
+            (&self.memory, format!("memory cap of {} MiB", build_memory() >> 20)),
+            (&self.tasks, format!("task cap of {BUILD_TASKS}")),
+        ];
+        for (cap, what) in caps {
+            match cap {
+                Cap::Cgroup => had.push(format!("a {what} by cgroup")),
+                Cap::Rlimit(why) => lacked.push(format!("{what} by cgroup ({why})")),
+            }
+        }
         (had, lacked)
     }
 
