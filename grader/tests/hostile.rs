@@ -328,6 +328,46 @@ fn the_sandbox_refuses_what_a_run_must_not_do() {
     assert_none_left("hostile_sandbox_probe");
 }
 
+/// Sandboxes launched from several threads at once, while another thread
+/// makes and ends threads, all start and pass: the child of `clone` is a
+/// copy of a multi-threaded grader, and a library call there that takes a
+/// lock another thread held at the clone (glibc's `setresuid` takes the
+/// thread list's) would wait for ever; such runs failed as "could not
+/// start the program", stuck in a futex.
+#[test]
+fn sandboxes_launched_from_many_threads_at_once_all_start() {
+    let exercise = exercises::find("q6").expect("registered");
+    let run = (exercise.runs)().swap_remove(0);
+    let binary = crate::binaries().get("q6-four-processes").expect("built");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::spawn(|| std::hint::black_box(0))
+                    .join()
+                    .expect("a thread");
+            }
+        });
+        let graders: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    for _ in 0..6 {
+                        let report = grade_run(exercise, &run, binary).expect("graded");
+                        report.assert_pass();
+                    }
+                })
+            })
+            .collect();
+        for grader in graders {
+            let outcome = grader.join();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Err(panic) = outcome {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+}
+
 /// Where the namespaces are not had, grading goes on and the report says
 /// which layers were missing.
 #[test]

@@ -60,7 +60,10 @@ impl BuildReport {
             lacked.push(network);
         }
         let caps = [
-            (&self.memory, format!("memory cap of {} MiB", build_memory() >> 20)),
+            (
+                &self.memory,
+                format!("memory cap of {} MiB", build_memory() >> 20),
+            ),
             (&self.tasks, format!("task cap of {BUILD_TASKS}")),
         ];
         for (cap, what) in caps {

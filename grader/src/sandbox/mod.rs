@@ -563,7 +563,7 @@ impl Sandbox {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if Instant::now() >= deadline {
                         return Err(Error::io(
-                            "start the program",
+                            format!("start the program ({})", self.stuck()),
                             std::io::ErrorKind::TimedOut.into(),
                         ));
                     }
@@ -578,6 +578,26 @@ impl Sandbox {
         } else {
             Err(program_failed(&record))
         }
+    }
+
+    /// Where the program is, by the kernel's account: for a program that
+    /// did not start in time.
+    fn stuck(&self) -> String {
+        let read = |file: &str| {
+            std::fs::read_to_string(format!("/proc/{}/{file}", self.program)).unwrap_or_default()
+        };
+        let stat = read("stat");
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split(' ').next())
+            .unwrap_or("?")
+            .to_owned();
+        let call = read("syscall");
+        let call = call.split(' ').next().unwrap_or("?");
+        format!(
+            "it was in state {state}, in system call {call}, waiting in {}",
+            read("wchan").trim()
+        )
     }
 
     /// The program's wait status, once the init has reported it.
