@@ -16,10 +16,14 @@ grader=${CARGO_TARGET_DIR:-$PWD/target}/release/grader
 work=$(mktemp -d)
 sampler=
 cleanup() {
-  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
+  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+# The grader's temporary directories (each submission's, each sandbox's
+# root, the class's libraries) go here, apart from anyone else's.
+export TMPDIR=$work/tmp
+mkdir -p "$TMPDIR"
 
 "$grader" handout "$work/handout" >/dev/null
 for i in $(seq -w 1 "$n"); do
@@ -47,9 +51,10 @@ echo 0 > "$peak_file"
 (
   peak=0
   while :; do
-    for dir in "${TMPDIR:-/tmp}"/grader-submission-*; do
+    for dir in "$TMPDIR"/grader-submission-*; do
       [ -d "$dir" ] || continue
-      size=$(du -sk "$dir" 2>/dev/null | cut -f1)
+      # A directory removed meanwhile is no failure of the sampler's.
+      size=$(du -sk "$dir" 2>/dev/null | cut -f1) || continue
       if [ -n "$size" ] && (( size > peak )); then
         peak=$size
         echo "$peak" > "$peak_file"
@@ -63,11 +68,11 @@ sampler=$!
 start=$(date +%s%N)
 "$grader" --jobs 2 --out "$work/marks" "$work"/s[0-9]* >"$work/table" || true
 took=$(( ($(date +%s%N) - start) / 1000000 ))
-kill "$sampler" 2>/dev/null; sampler=
+kill "$sampler" 2>/dev/null || true; sampler=
 
 passed=$(grep -c ',pass,' "$work/marks/summary.csv" || true)
 tampered_pass=$(awk -F, 'NR > 1 && ($1 ~ /s(05|10|15|20|25|30)$/) && $5 == "pass"' "$work/marks/summary.csv" | wc -l)
-left=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'grader-submission-*' | wc -l)
+left=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 | wc -l)
 echo "first build (the instructor's workspace, once): $first ms"
 echo "$n submissions graded with --jobs 2: $took ms, $(( took / n )) ms a submission"
 printf 'largest disk use of one submission while graded: %d KiB\n' "$(cat "$peak_file")"
