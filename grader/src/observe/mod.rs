@@ -139,8 +139,9 @@ pub struct Observation {
     pub held_together: Vec<Pid>,
     /// Why they were let go.
     pub release: Release,
-    /// Whether the grader could see what the main process was blocked in;
-    /// without it, ordering is checked only as the output came.
+    /// Whether the grader could see what the main process was blocked in
+    /// when it let the held processes go; without it, ordering is checked
+    /// only as the output came.
     pub saw_waits: bool,
     /// Whether the grader could see what each held process was blocked in;
     /// without it, those alive and connected at one moment were counted.

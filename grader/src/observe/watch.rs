@@ -136,9 +136,6 @@ impl<'a> Watch<'a> {
         // A process that is gone, or has closed its end, waits no more.
         self.held.retain(Held::may_wait);
         let blocked = procfs::blocked(self.main);
-        if blocked == Blocked::Unknown {
-            self.saw_waits = false;
-        }
         let parent_ready =
             !self.run.parent_waits || matches!(blocked, Blocked::InWait | Blocked::Unknown);
         // Without a question of concurrency or order, nothing is held.
@@ -161,6 +158,13 @@ impl<'a> Watch<'a> {
             self.saw_rendezvous &= !moment.blind;
         }
         if release {
+            // Only what the kernel showed at the release counts: at a run's
+            // edges (before the program has executed, while it exits) an
+            // ordinary user may not be shown what it is blocked in, and
+            // nothing is decided then.
+            if blocked == Blocked::Unknown && self.run.parent_waits {
+                self.saw_waits = false;
+            }
             self.let_go(Release::AllHeld);
         } else if main_waits && self.stalled(&moment.waiting) {
             self.let_go(Release::Stalled);
