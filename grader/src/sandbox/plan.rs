@@ -249,6 +249,7 @@ mod tests {
             stdout: read,
             stderr: write,
             traced: false,
+            stops: seccomp::Stops::default(),
             caps: Caps {
                 memory: 1,
                 tasks: 1,

@@ -167,6 +167,7 @@ pub(super) fn compile(
         stdout: stdout_w,
         stderr: stderr_w,
         traced: false,
+        stops: sandbox::seccomp::Stops::default(),
         caps: Caps {
             memory: sandbox::build_memory(),
             tasks: sandbox::BUILD_TASKS,
