@@ -158,11 +158,11 @@ impl<'a> Watch<'a> {
             self.saw_rendezvous &= !moment.blind;
         }
         if release {
-            // Only what the kernel showed at the release counts: at a run's
-            // edges (before the program has executed, while it exits) an
-            // ordinary user may not be shown what it is blocked in, and
-            // nothing is decided then.
-            if blocked == Blocked::Unknown && self.run.parent_waits {
+            // Only what the kernel showed at the release of a main process
+            // still running counts: at a run's edges (before the program
+            // has executed, once it has ended) an ordinary user may not be
+            // shown what it is blocked in, and nothing is decided then.
+            if blocked == Blocked::Unknown && self.run.parent_waits && procfs::alive(self.main) {
                 self.saw_waits = false;
             }
             self.let_go(Release::AllHeld);
