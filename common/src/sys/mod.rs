@@ -42,6 +42,7 @@ pub(crate) mod futex;
 pub(crate) mod holder;
 pub(crate) mod lock_word;
 pub(crate) mod mapping;
+pub(crate) mod memory;
 pub(crate) mod pause;
 pub(crate) mod pipes;
 pub(crate) mod places;

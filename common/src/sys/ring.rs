@@ -111,7 +111,7 @@ impl Ring {
     /// A new, empty ring.
     pub(crate) fn new() -> Result<Ring> {
         Ok(Ring {
-            slots: Slots::named(crate::layout::Memory::Queue, WORDS)?,
+            slots: Slots::named(crate::sys::memory::Memory::Queue, WORDS)?,
         })
     }
 

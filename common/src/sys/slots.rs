@@ -53,13 +53,13 @@ unsafe impl Sync for Slots {}
 impl Slots {
     /// `len` counters, all 0, in a file named for no kind in particular.
     pub(crate) fn new(len: usize) -> Result<Slots> {
-        Slots::named(crate::layout::Memory::Other, len)
+        Slots::named(crate::sys::memory::Memory::Other, len)
     }
 
     /// `len` counters, all 0, in a file named for `kind`: the name `/proc`
     /// shows, by which an observer finds a value, an array, a queue (see
     /// `layout`).
-    pub(crate) fn named(kind: crate::layout::Memory, len: usize) -> Result<Slots> {
+    pub(crate) fn named(kind: crate::sys::memory::Memory, len: usize) -> Result<Slots> {
         let len = len.max(1);
         let memory =
             nix::sys::memfd::memfd_create(kind.file_name(), nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
