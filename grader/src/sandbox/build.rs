@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use super::cgroup::Cgroups;
 use super::layers::Cap;
 use super::limits::{TASK_CAP, parse_size, run_name};
-use super::plan::{cstring, path_c};
+use super::spec::{cstring, path_c};
 
 /// The memory cap of a build (cargo, rustc, build scripts and proc
 /// macros together), such as `4G`; 4 GiB by default. Larger than a run's:

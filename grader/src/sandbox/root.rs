@@ -19,7 +19,7 @@
 use std::ffi::CString;
 use std::path::Path;
 
-use super::plan::{CHECKIN_SOCKET, Program, Spec, cstring, path_c};
+use super::spec::{CHECKIN_SOCKET, Program, Spec, cstring, path_c};
 
 /// One step of building the root.
 #[derive(Debug)]
