@@ -31,7 +31,10 @@ fn shown(path: &str) -> String {
 }
 
 fn main() {
-    let mark = format!("sandbox-escape-{}", std::process::id());
+    // Named for the test that runs it (by its port), so that what another
+    // run left cannot be taken for this one's.
+    let port = std::env::args().nth(1).unwrap_or_else(|| "1".to_owned());
+    let mark = format!("sandbox-escape-{port}");
     for dir in [
         ".".to_owned(),
         WORKSPACE.to_owned(),
@@ -62,7 +65,6 @@ fn main() {
         "listen on TCP",
         std::net::TcpListener::bind("0.0.0.0:0").and_then(|l| l.local_addr()),
     );
-    let port = std::env::args().nth(1).unwrap_or_else(|| "1".to_owned());
     attempt(
         "connect to the host's port",
         std::net::TcpStream::connect(format!("127.0.0.1:{port}")),
