@@ -66,8 +66,12 @@ fn value_at(pid: Pid) -> Option<u64> {
     })
 }
 
-/// Whether task `tid` is running or could run now (state `R` in
-/// `/proc/TID/stat`), rather than sleeping, stopped or gone.
+/// Whether task `tid` is running or could run now, rather than sleeping,
+/// stopped or gone: state `R` in `/proc/TID/stat`, or `t`, a stop at this
+/// tracer that it has not handled yet (the task stopped after the tracer
+/// last looked) or a write waiting its turn: the tracer lets either go on,
+/// so the task is not blocked. (A task the program stopped is continued at
+/// once; only the held task stays stopped by the tracer.)
 fn runnable(tid: Pid) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{tid}/stat")) else {
         return false;
@@ -75,7 +79,7 @@ fn runnable(tid: Pid) -> bool {
     // The state follows the command's closing parenthesis.
     stat.rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().next())
-        .is_some_and(|state| state == "R")
+        .is_some_and(|state| state == "R" || state == "t")
 }
 
 #[cfg(target_arch = "x86_64")]
