@@ -231,6 +231,12 @@ impl Inner {
         queued || held
     }
 
+    /// One step: dispatch, then one `poll` over the busy workers' results,
+    /// their sentinels, the task pipes with bytes to write, Ctrl-C and
+    /// `wake`, and what fired handled. One function of about 90 lines on
+    /// purpose: the poll set is built and read back by position in one
+    /// place, so that what is polled and what is handled cannot drift
+    /// apart.
     fn step_waking(
         &mut self,
         deadline: Option<Instant>,

@@ -12,7 +12,9 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 
 /// A worker's life: run jobs until the task pipe closes, or until it has
-/// run `maxtasks` jobs.
+/// run `maxtasks` jobs. One function of about 90 lines on purpose: it is
+/// the worker's side of `PROTOCOL.md` (read a job, mark the progress word,
+/// run, answer; the end), readable against it in one place.
 ///
 /// `progress` is told which job (counted from 0 over the worker's life, in
 /// the high 32 bits) and how many of its items are done (low 32 bits), before

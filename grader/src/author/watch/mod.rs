@@ -65,7 +65,9 @@ enum Wake {
 
 /// Watches the workspace at `workspace` and grades the exercises in
 /// `only` (all when empty) until the user quits, each grading a run of
-/// `grader` (this grader's executable) `watch --once`.
+/// `grader` (this grader's executable) `watch --once`. One function of
+/// about 85 lines on purpose: it is the loop the module's docs describe,
+/// set-up, wake-ups and stop, readable top to bottom against them.
 pub fn run(workspace: &Path, only: &[String], grader: &Path) -> Result<(), Error> {
     let workspace = std::path::absolute(workspace)
         .map_err(|e| Error::io(format!("find {}", workspace.display()), e))?;
