@@ -203,12 +203,14 @@ fn a_program_cannot_stop_or_kill_the_grader() {
 }
 
 /// Forty silent check-in connections and a half-written label: the verdict
-/// still comes at the run's timeout.
+/// still comes by the run's timeout plus 2 s, the bound every deadline
+/// test holds (`verdicts.rs`); a tighter 1 s failed once with the grader
+/// run at low priority beside a whole CI run.
 #[test]
 fn silent_check_ins_do_not_stretch_the_deadline() {
     let timeout = Duration::from_secs(2);
     let (report, took) = grade_hostile("hostile_checkin_flood", timeout);
-    assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+    assert!(took < timeout + Duration::from_secs(2), "took {took:?}");
     let exit = report.failure("exit status").expect("timed out");
     assert!(
         exit.problem.contains("did not finish within 2 s"),
