@@ -65,8 +65,8 @@ pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
     if !seen.saw_rendezvous && run.concurrent {
         notes.push(
             "the kernel did not show what the held processes were blocked in \
-             (/proc/PID/task/TID/syscall), so those alive and connected at one moment were \
-             counted as waiting together"
+             (/proc/PID/task/TID/syscall), so those alive, connected and asleep in the \
+             kernel at one moment were counted as waiting together"
                 .to_owned(),
         );
     }

@@ -144,7 +144,8 @@ pub struct Observation {
     /// only as the output came.
     pub saw_waits: bool,
     /// Whether the grader could see what each held process was blocked in;
-    /// without it, those alive and connected at one moment were counted.
+    /// without it, those alive, connected and asleep in the kernel at one
+    /// moment were counted.
     pub saw_rendezvous: bool,
     /// The most threads the main process was seen with.
     pub most_threads: u32,

@@ -82,7 +82,7 @@ pub(super) struct Moment {
     /// The held processes alive and waiting at one moment.
     pub(super) waiting: Vec<Pid>,
     /// Whether the kernel hid what some thread was blocked in; those were
-    /// judged only by being alive and connected.
+    /// judged only by being alive, connected and asleep in the kernel.
     pub(super) blind: bool,
 }
 
@@ -107,7 +107,13 @@ pub(super) fn at_one_moment(held: &[Held], wrote: impl Fn(Pid) -> bool) -> Momen
         let still = first == second && second.iter().all(waits);
         // Every connection it holds must still be open.
         let connected = held.iter().filter(|h| h.pid == pid).all(Held::may_wait);
-        if connected && !wrote(pid) && (still || blind && first.len() == second.len()) {
+        // Where the kernel hides the calls, a thread counts as waiting only
+        // if it sleeps in the kernel (or has ended): not running, and not
+        // stopped at the tracer (a write waiting its turn is no wait).
+        let asleep = second
+            .iter()
+            .all(|t| matches!(t.state, 'S' | 'D' | 'Z' | 'X'));
+        if connected && !wrote(pid) && (still || blind && asleep && first.len() == second.len()) {
             moment.blind |= blind;
             moment.waiting.push(pid);
         }
