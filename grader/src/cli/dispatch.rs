@@ -163,6 +163,9 @@ fn describe_sandbox() -> Result<String, Error> {
         Ok(build) => {
             let (had, lacked) = build.had_and_lacked();
             let _ = writeln!(said, "cargo's build of a workspace has:");
+            if had.is_empty() {
+                let _ = writeln!(said, "  - none of its layers");
+            }
             for had in had {
                 let _ = writeln!(said, "  - {had}");
             }

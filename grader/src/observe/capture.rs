@@ -151,7 +151,7 @@ fn receive(stream: &OwnedFd, buffer: &mut [u8]) -> nix::Result<(usize, Option<Pi
 }
 
 impl Capture {
-    /// Whether the pipe closes within `wait` (or already has).
+    /// Whether every writer of the socket has closed it within `wait` (or already has).
     pub(super) fn closed_within(&self, wait: Duration) -> bool {
         matches!(
             self.done.recv_timeout(wait),

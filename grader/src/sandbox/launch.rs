@@ -149,7 +149,8 @@ pub(super) fn start_namespaced(
     } else {
         prepare_for(identity, spec).map_err(|e| format!("prepare the run's directories: {e}"))?;
     }
-    let (init, ends) = clone_init(&plan, flags, spec, binary).map_err(|e| format!("clone: {e}"))?;
+    let (init, ends) = clone_init(&plan, flags, spec, binary)
+        .map_err(|e| clone_refused(&e, identity.namespaced()))?;
     let ready = identity
         .write_maps(init)
         .map_err(|e| format!("write the user namespace's maps: {e}"));
@@ -195,6 +196,25 @@ pub(super) fn start_namespaced(
             Err(why)
         }
     }
+}
+
+/// What the kernel's refusal of the init's `clone` means, in plain English
+/// where the reason is known: with a user namespace asked for, `ENOSPC` is
+/// the limit on user namespaces (0 where they are turned off) and `EPERM` a
+/// policy that keeps ordinary users from making one.
+fn clone_refused(error: &std::io::Error, user_namespace: bool) -> String {
+    let why = match error.raw_os_error() {
+        Some(libc::ENOSPC) if user_namespace => {
+            "user namespaces are turned off or used up here (the limit \
+             user.max_user_namespaces is 0 or reached)"
+        }
+        Some(libc::EPERM) if user_namespace => {
+            "this user may not make a user namespace here (e.g. \
+             kernel.unprivileged_userns_clone=0, or an AppArmor or SELinux policy)"
+        }
+        _ => return format!("clone: {error}"),
+    };
+    format!("{why}; clone: {error}")
 }
 
 /// Starts the init without namespaces: the same set-up, from a plain
