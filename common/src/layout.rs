@@ -93,6 +93,14 @@ pub fn record(bytes: &[u8]) -> Option<(bool, bool, &[u8])> {
     crate::records::record_parts(bytes)
 }
 
+/// The value's encoding in a whole message of a
+/// [`Connection`](crate::Connection) (its record's piece, or pieces
+/// joined): what follows the type tag the connection puts first;
+/// `None` for a message too short to hold one.
+pub fn message_value(message: &[u8]) -> Option<&[u8]> {
+    message.get(crate::connection::TAG_BYTES..)
+}
+
 /// The value's own encoding in a whole message or queue value.
 pub fn value_bytes(message: &[u8]) -> &[u8] {
     message

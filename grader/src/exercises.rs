@@ -102,6 +102,16 @@ pub static EXERCISES: &[Exercise] = &[
                printing",
         runs: q8_runs,
     },
+    Exercise {
+        id: "q9",
+        package: "q9-pipe-ping-pong",
+        ports: "beyond the seeds: a parent and a child process exchange ping and pong over a Pipe",
+        points: 10,
+        hint: "make a common::pipe, give one end to the child Process; the parent sends each \
+               `ping I` and prints the reply it receives, the child prints each message it \
+               receives and sends back `pong I`, both through the pipe",
+        runs: q9_runs,
+    },
 ];
 
 /// Finds an exercise by id or package name.
@@ -452,4 +462,30 @@ fn q8_runs() -> Vec<Run> {
     let runs = [runs, vec![other_sizes]].concat();
     // END INSTRUCTOR
     runs
+}
+
+fn q9_runs() -> Vec<Run> {
+    // The program takes no arguments (as Python's takes none), so there is
+    // no other run to hide.
+    let ping = |i: u32| format!("Child received: ping {i}");
+    let pong = |i: u32| format!("Parent received: pong {i}");
+    let conversation: Vec<String> = (0..5).flat_map(|i| [ping(i), pong(i)]).collect();
+    vec![Run {
+        roles: vec![Role::new("child", vec![(0..5).map(ping).collect()])],
+        main: (0..5).map(pong).collect(),
+        order: Order::chain(&conversation),
+        facts: vec![
+            Fact::Received {
+                from: MAIN,
+                to: "child",
+                line: "Child received: {}",
+            },
+            Fact::Received {
+                from: "child",
+                to: MAIN,
+                line: "Parent received: {}",
+            },
+        ],
+        ..Run::new(&[], &[])
+    }]
 }

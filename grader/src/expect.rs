@@ -11,8 +11,8 @@
 //! different processes together (a barrier's second phase after every
 //! first phase; a reply after the message it answers). [`Run::facts`] say
 //! what crossed between roles and how: an item sent by one role and taken
-//! by another, a shared value updated under its lock, an array filled by
-//! the children. Each is checked against the kernel's record of the run,
+//! by another, a message sent by one over a pipe and received by another,
+//! a shared value updated under its lock. Each is checked against the kernel's record of the run,
 //! never against what the program says of itself.
 
 use std::fmt;
@@ -168,6 +168,22 @@ pub enum Fact {
         /// The lines of `to` that show a value taken.
         line: Pattern,
     },
+    /// Every line of role `to` matching `line` shows a value that `to`'s
+    /// process had received, before writing the line, over a socket pair
+    /// the run made (a `common::pipe`), in a message that a process of
+    /// role `from` had sent on the other end: a message of its own per
+    /// line. `from` and `to` are role names, or [`MAIN`]; the processes of
+    /// a role are those that wrote its lines (of a role that prints
+    /// nothing: every process but the main one), and the sender is never
+    /// the receiver (see `trace/messages.rs` and `judge/data.rs`).
+    Received {
+        /// The role that sent the messages.
+        from: &'static str,
+        /// The role that received them and printed what they held.
+        to: &'static str,
+        /// The lines of `to` that show a message received.
+        line: Pattern,
+    },
     /// The children updated a `common::Value` they share at least
     /// `updates` times in all, and no update was unprotected: when the
     /// grader held a child between its read and its write of the value, no
@@ -303,11 +319,20 @@ impl Run {
             .any(|fact| matches!(fact, Fact::Counted { .. }))
     }
 
-    /// Whether the tracer must record what crosses pipes and queues.
+    /// Whether the tracer must record what the processes take out of
+    /// queues.
     pub fn records_crossings(&self) -> bool {
         self.facts
             .iter()
             .any(|fact| matches!(fact, Fact::Crossed { .. }))
+    }
+
+    /// Whether the tracer must record what crosses the socket pairs the
+    /// run makes (pipes).
+    pub fn records_messages(&self) -> bool {
+        self.facts
+            .iter()
+            .any(|fact| matches!(fact, Fact::Received { .. }))
     }
 
     /// What is inconsistent in this run's description, one line each: a
@@ -334,7 +359,9 @@ impl Run {
         let role_known = |name: &str| name == MAIN || self.roles.iter().any(|r| r.name == name);
         for fact in &self.facts {
             let (roles, pattern): (Vec<&str>, Pattern) = match *fact {
-                Fact::Crossed { from, to, line } => (vec![from, to], line),
+                Fact::Crossed { from, to, line } | Fact::Received { from, to, line } => {
+                    (vec![from, to], line)
+                }
                 Fact::Counted { line, .. } => (vec![MAIN], line),
             };
             for role in roles {

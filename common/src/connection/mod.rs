@@ -312,12 +312,16 @@ impl Connection<Dynamic> {
     }
 }
 
+/// How many bytes a message's type tag takes, before the value (a
+/// `u64`, little-endian: see `tag.rs`).
+pub(crate) const TAG_BYTES: usize = 8;
+
 /// `bytes` read as a tagged `U`: the tag must be `U`'s (see `tag.rs`),
 /// and the value take every byte that follows it.
 fn decode<U: DeserializeOwned>(bytes: &[u8]) -> Result<U> {
     let expected = std::any::type_name::<U>();
     let wrong = |why: String| Error::WrongType { expected, why };
-    let Some((head, body)) = bytes.split_first_chunk::<8>() else {
+    let Some((head, body)) = bytes.split_first_chunk::<TAG_BYTES>() else {
         return Err(wrong("the message is too short to be a value".to_owned()));
     };
     if u64::from_le_bytes(*head) != tag::<U>() {

@@ -10,6 +10,10 @@
 //! queue of its own, and one that prints before it takes all fail, every
 //! time. What it does not show: which process put the value in (the
 //! ring's counters are shared words moved without a system call).
+//!
+//! [`Fact::Received`]: every line of the role `to` that shows a value must
+//! show a message its process received over a pipe, sent by a process of
+//! the role `from` (see `pipes.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +25,7 @@ use crate::observe::{Events, Observation};
 use crate::report::{Check, CheckKind, Failure};
 
 use super::lines::lines;
+use super::pipes::{received, who};
 
 pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     const NAME: CheckKind = CheckKind::Data;
@@ -34,6 +39,11 @@ pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check 
         match *fact {
             Fact::Crossed { from, to, line } => {
                 let (wrong, shown) = crossed(run, events, from, to, line);
+                problems.extend(wrong);
+                got.push(shown);
+            }
+            Fact::Received { from, to, line } => {
+                let (wrong, shown) = received(run, events, seen.main, from, to, line);
                 problems.extend(wrong);
                 got.push(shown);
             }
@@ -117,19 +127,11 @@ fn crossed(
     let mut problems: Vec<String> = unbacked
         .into_values()
         .map(|lines| {
-            let shown = match lines.as_slice() {
-                [one] => format!("`{one}` shows a value"),
-                [first, second] => format!("`{first}` and `{second}` show values"),
-                [first, second, rest @ ..] => format!(
-                    "`{first}`, `{second}` and {} more lines show values",
-                    rest.len()
-                ),
-                [] => unreachable!("a process is listed for a line"),
-            };
             format!(
-                "{shown} that the process printing them had not taken out of a queue it shares \
+                "{} that the process printing them had not taken out of a queue it shares \
                  with another process by then (the {from} must send each value through the \
-                 queue, and the {to} print what it gets)"
+                 queue, and the {to} print what it gets)",
+                listed(&lines)
             )
         })
         .collect();
@@ -142,6 +144,20 @@ fn crossed(
         ));
     }
     (problems, shown)
+}
+
+/// `lines`, which show values, as a problem names them: the first two
+/// and how many more.
+pub(super) fn listed(lines: &[String]) -> String {
+    match lines {
+        [one] => format!("`{one}` shows a value"),
+        [first, second] => format!("`{first}` and `{second}` show values"),
+        [first, second, rest @ ..] => format!(
+            "`{first}`, `{second}` and {} more lines show values",
+            rest.len()
+        ),
+        [] => unreachable!("a process is listed for a line"),
+    }
 }
 
 /// What is wrong with the children's updates of their shared value: an
@@ -198,6 +214,12 @@ impl Fact {
                 "the children update the Value they share at least {updates} times, each update \
                  (its read and its write) under the value's lock"
             ),
+            Fact::Received { from, to, line } => format!(
+                "each `{line}` printed by {} shows a message it received over a pipe, sent by \
+                 {} on the other end, before printing it",
+                who(to),
+                who(from)
+            ),
             Fact::Crossed { from, to, line } => format!(
                 "each `{line}` printed by the {to} shows a value it took out of a queue it \
                  shares with the {from}, before printing it"
@@ -209,7 +231,7 @@ impl Fact {
 /// Whether `bytes`, a value as a queue holds it (its `postcard`
 /// encoding), is `text` printed: an integer of any width, signed or not,
 /// or a string, each possibly in a `Some`.
-fn encodes(text: &str, bytes: &[u8]) -> bool {
+pub(super) fn encodes(text: &str, bytes: &[u8]) -> bool {
     let mut forms: Vec<Vec<u8>> = Vec::new();
     if let Ok(n) = text.parse::<i128>() {
         // i8 and u8 go as one byte; wider integers as variable-length

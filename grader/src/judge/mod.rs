@@ -23,6 +23,7 @@ mod leftovers;
 mod lines;
 mod order;
 mod output;
+mod pipes;
 mod processes;
 mod senders;
 

@@ -86,7 +86,9 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 
 pub use crate::ending::Ending;
-pub use crate::trace::{Created, Events, Race, Taken, Unjoined, WRITTEN_CAP, Written};
+pub use crate::trace::{
+    Created, Events, MESSAGES_CAP, Message, Race, Taken, Unjoined, WRITTEN_CAP, Written,
+};
 pub use capture::{Captured, OUTPUT_CAP, Wrote};
 pub use checkin::CheckIn;
 
@@ -195,6 +197,7 @@ fn start(binary: &Path, run: &Run, traced: bool) -> Result<Started, Error> {
         traced,
         stops: sandbox::seccomp::Stops {
             shared_maps: run.watches_values(),
+            messages: run.records_messages(),
         },
         caps: sandbox::run_caps(),
     };
@@ -314,6 +317,9 @@ fn launch(binary: &Path, run: &Run) -> Result<(Started, Waiter), Error> {
             }
             if run.watches_values() {
                 tracer.watch_values();
+            }
+            if run.records_messages() {
+                tracer.record_messages();
             }
             Ok((started, Waiter::Traced(Box::new(tracer))))
         }

@@ -2,7 +2,7 @@
 //! created, and every write to its standard output with the process that
 //! made it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use nix::unistd::Pid;
 
@@ -90,6 +90,33 @@ pub struct Events {
     /// Writes of a shared value while another process was held between
     /// its read and its write of it.
     pub races: Vec<Race>,
+    /// When the run's messages are recorded: the `SOCK_SEQPACKET` socket
+    /// pairs it made, each as its two ends' inodes.
+    pub pairs: Vec<(u64, u64)>,
+    /// Every message sent or received on an end of those pairs, in the
+    /// order the calls returned.
+    pub messages: Vec<Message>,
+    /// The ends whose sends (`true`) or receives (`false`) were not all
+    /// recorded: several messages in one call, or past the copy cap.
+    pub messages_lost: BTreeSet<(u64, bool)>,
+}
+
+/// A message one process sent or received on an end of a socket pair, in
+/// one system call (see `trace/messages.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The process (thread group) that made the call.
+    pub pid: Pid,
+    /// The end it used: its socket's inode.
+    pub end: u64,
+    /// Whether it sent the bytes (else it received them).
+    pub sent: bool,
+    /// What moved, as the kernel took or gave it.
+    pub bytes: Vec<u8>,
+    /// How many writes to stdout ([`Events::writes`]) had been recorded
+    /// when the call returned: a line written by the same task afterwards
+    /// is at this index or later.
+    pub writes_before: usize,
 }
 
 /// A write of a shared value by `writer` while `held` was held between its

@@ -44,12 +44,18 @@
 //! and in the order the bytes entered the stream, which process wrote each
 //! byte of stdout (`writes.rs` tells how).
 //!
+//! For a run whose facts need it, the filter also stops `socketpair` and
+//! the calls that move bytes through other descriptors, and the tracer
+//! records what crossed each socket pair the run made, and by which
+//! process (`messages.rs`).
+//!
 //! # Where things are
 //!
 //! This file: attaching and the event loop ([`Tracer`]); `events.rs`: what
 //! is recorded ([`Events`]); `writes.rs`: the writes, from their seccomp
 //! stop to the bytes copied; `queues.rs`: what the processes had taken
-//! out of queues at each write, and `values.rs`: whether each update of a
+//! out of queues at each write, `messages.rs`: what crossed the socket
+//! pairs, and `values.rs`: whether each update of a
 //! shared value was protected, for the facts about data.
 
 use std::collections::{HashMap, HashSet};
@@ -63,11 +69,13 @@ use nix::unistd::Pid;
 pub use crate::ending::Ending;
 
 mod events;
+mod messages;
 mod queues;
 mod values;
 mod writes;
 
-pub use events::{Created, Events, Race, Taken, Unjoined, Written};
+pub use events::{Created, Events, Message, Race, Taken, Unjoined, Written};
+pub use messages::MESSAGES_CAP;
 pub use writes::WRITTEN_CAP;
 
 /// The longest [`Tracer::poll`] handles events before it returns.
@@ -112,6 +120,8 @@ pub struct Tracer {
     queues: Option<queues::Queues>,
     /// The values watched, when the run's facts need them.
     values: Option<values::Values>,
+    /// The socket pairs followed, when the run's facts need them.
+    messages: Option<messages::Messages>,
 }
 
 impl Tracer {
@@ -146,6 +156,7 @@ impl Tracer {
             handled: 0,
             queues: None,
             values: None,
+            messages: None,
         })
     }
 
@@ -265,7 +276,7 @@ impl Tracer {
                 None
             }
             WaitStatus::PtraceEvent(pid, _, event) if event == libc::PTRACE_EVENT_SECCOMP => {
-                if !self.map_called(pid) {
+                if !self.map_called(pid) && !self.message_called(pid) {
                     self.write_called(pid);
                 }
                 None
@@ -275,7 +286,7 @@ impl Tracer {
                 None
             }
             WaitStatus::PtraceSyscall(pid) => {
-                if !self.map_returned(pid) {
+                if !self.map_returned(pid) && !self.message_returned(pid) {
                     self.write_returned(pid);
                 }
                 None
@@ -365,6 +376,7 @@ impl Tracer {
     fn gone(&mut self, pid: Pid, exit: Ending) -> Option<Ending> {
         self.unannounced.remove(&pid);
         self.write_gone(pid);
+        self.message_gone(pid);
         if !self.announced.contains(&pid) {
             // Its creator's event is still to come: keep its end for it.
             self.ended_early.insert(pid, exit);

@@ -167,7 +167,7 @@ impl Tracer {
             let written = usize::try_from(exit.sval).unwrap_or(0);
             if exit.is_error == 0 && written > 0 {
                 let room = WRITTEN_CAP - self.queue.copied;
-                let bytes = copy_written(tid, &pending, written.min(room));
+                let bytes = copy_moved(tid, pending.call, &pending.args, written.min(room));
                 self.queue.copied += written.min(room);
                 if written > room {
                     self.events.over_copy_cap = true;
@@ -239,28 +239,37 @@ pub(super) fn read_memory(tid: Pid, base: u64, len: usize) -> Vec<u8> {
     bytes
 }
 
-/// The `len` bytes a write call of task `tid` wrote, from its memory: one
-/// buffer for `write`, `pwrite64` and `sendto`, an array of buffers for
-/// the vectored calls, and the array a `sendmsg` header points to.
-fn copy_written(tid: Pid, call: &Pending, len: usize) -> Vec<u8> {
+/// The `len` bytes a call of task `tid` moved, from its memory: one
+/// buffer for `write`, `pwrite64`, `sendto`, `read`, `pread64` and
+/// `recvfrom`, an array of buffers for the vectored calls, and the array a
+/// `sendmsg` or `recvmsg` header points to. `call` and `args` are the
+/// call's number and arguments, as its seccomp stop gave them.
+pub(super) fn copy_moved(tid: Pid, call: u64, args: &[u64; 6], len: usize) -> Vec<u8> {
     let is = |numbers: &[libc::c_long]| {
         numbers
             .iter()
-            .any(|&c| u64::try_from(c).is_ok_and(|c| c == call.call))
+            .any(|&c| u64::try_from(c).is_ok_and(|c| c == call))
     };
-    if is(&[libc::SYS_write, libc::SYS_pwrite64, libc::SYS_sendto]) {
-        return read_memory(tid, call.args[1], len);
+    if is(&[
+        libc::SYS_write,
+        libc::SYS_pwrite64,
+        libc::SYS_sendto,
+        libc::SYS_read,
+        libc::SYS_pread64,
+        libc::SYS_recvfrom,
+    ]) {
+        return read_memory(tid, args[1], len);
     }
-    let (vectors, count) = if is(&[libc::SYS_sendmsg]) {
+    let (vectors, count) = if is(&[libc::SYS_sendmsg, libc::SYS_recvmsg]) {
         // struct msghdr: name, namelen, iov (at 16), iovlen (at 24).
-        let header = read_memory(tid, call.args[1], 32);
+        let header = read_memory(tid, args[1], 32);
         if header.len() < 32 {
             return Vec::new();
         }
         let word = |at: usize| u64::from_ne_bytes(header[at..at + 8].try_into().expect("8 bytes"));
         (word(16), word(24))
     } else {
-        (call.args[1], call.args[2])
+        (args[1], args[2])
     };
     // An array of (base, len) pairs, 16 bytes each.
     let count = usize::try_from(count).unwrap_or(0).min(1024);

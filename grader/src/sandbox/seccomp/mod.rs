@@ -148,6 +148,29 @@ pub const TRACE_WRITE: u32 = 1;
 /// a `common::Value` may now lie (see [`Stops::shared_maps`]).
 pub const TRACE_MAP: u32 = 2;
 
+/// What the tracer is told a traced call is: a message sent or received
+/// on a descriptor other than stdout, or a socket pair made (see
+/// [`Stops::messages`]).
+pub const TRACE_MESSAGE: u32 = 3;
+
+/// The calls that move bytes through a socket or a pipe, or make a socket
+/// pair, which stop at the tracer for a run that records messages: the
+/// write family ([`TRACED`]) and the read family on any descriptor but 1,
+/// and `socketpair`. The calls that move several messages at once
+/// (`sendmmsg`, `recvmmsg`) stop too, so that the tracer knows where its
+/// account of a socket is incomplete.
+pub const MESSAGES: &[libc::c_long] = &[
+    libc::SYS_read,
+    libc::SYS_readv,
+    libc::SYS_pread64,
+    libc::SYS_preadv,
+    libc::SYS_preadv2,
+    libc::SYS_recvfrom,
+    libc::SYS_recvmsg,
+    libc::SYS_recvmmsg,
+    libc::SYS_sendmmsg,
+];
+
 /// Calls that stop at the tracer besides the writes to stdout, for what a
 /// run's facts need; none by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -156,6 +179,10 @@ pub struct Stops {
     /// in a process (a spawned child maps its values only once it has
     /// received them), to be watched from then on.
     pub shared_maps: bool,
+    /// Every call of [`MESSAGES`] and [`TRACED`] on a descriptor other
+    /// than 1, and `socketpair`: what crossed the socket pairs the run
+    /// made (`trace/messages.rs`).
+    pub messages: bool,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -212,6 +239,23 @@ pub fn filters(traced: bool, stops: Stops) -> Vec<BpfProgram> {
                 BTreeMap::from([(libc::SYS_mmap, vec![rule])]),
                 SeccompAction::Trace(TRACE_MAP),
             ));
+        }
+        if stops.messages {
+            // Not on descriptor 1, which the writes' filter has: each call
+            // is in one trace filter only.
+            let elsewhere =
+                SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, STDOUT)
+                    .expect("the argument exists");
+            let mut rules: BTreeMap<i64, Vec<SeccompRule>> = TRACED
+                .iter()
+                .chain(MESSAGES)
+                .map(|&call| {
+                    let rule = SeccompRule::new(vec![elsewhere.clone()]).expect("one condition");
+                    (call, vec![rule])
+                })
+                .collect();
+            rules.insert(libc::SYS_socketpair, Vec::new());
+            filters.push(compile(rules, SeccompAction::Trace(TRACE_MESSAGE)));
         }
     }
     filters.push(compile(

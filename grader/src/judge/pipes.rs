@@ -1,0 +1,212 @@
+//! [`Fact::Received`](crate::exercises::Fact::Received), against the
+//! messages the tracer recorded on the run's socket pairs (see
+//! `trace/messages.rs`).
+//!
+//! What the kernel delivered is rebuilt first: on each direction of each
+//! pair, the `k`-th record received on one end is the `k`-th sent on the
+//! other (a `SOCK_SEQPACKET` socket keeps records whole and in order). A
+//! direction whose account is incomplete, or whose bytes received do not
+//! begin the bytes sent at the same place, gives nothing. Then every line
+//! of the receiving role that shows a value must be backed by a record
+//! that:
+//!
+//! - the process that wrote the line received, before it wrote it (the
+//!   receive returned before the line's first write: for one task, its
+//!   own order);
+//! - a process of the sending role sent, and not the receiver itself (a
+//!   process that sends to itself over a pair, or a thread, shows no
+//!   crossing);
+//! - holds the value: the message a whole record carries is the value's
+//!   encoding, after its type tag (`common::layout::message_value`), or
+//!   the value's text as raw bytes;
+//!
+//! and each record backs one line only. So a child that prints what it
+//! expects before it receives it, a parent that prints replies it never
+//! received, threads, and a program with no pipe at all fail, every time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use nix::unistd::Pid;
+
+use crate::exercises::{MAIN, Run};
+use crate::expect::{Pattern, value_in};
+use crate::observe::{Events, Message};
+
+use super::data::encodes;
+use super::lines::{Line, lines};
+
+/// A record that crossed from one end of a pair to the other.
+struct Crossing<'a> {
+    sender: Pid,
+    receiver: Pid,
+    /// The bytes received.
+    received: &'a Message,
+}
+
+/// Every record the kernel delivered on the run's pairs, in directions
+/// whose account is whole and consistent.
+fn crossings(events: &Events) -> Vec<Crossing<'_>> {
+    let mut peers: HashMap<u64, u64> = HashMap::new();
+    for &(a, b) in &events.pairs {
+        peers.insert(a, b);
+        peers.insert(b, a);
+    }
+    // Each end's sends and receives, in the order they returned.
+    let mut sends: BTreeMap<u64, Vec<&Message>> = BTreeMap::new();
+    let mut receives: BTreeMap<u64, Vec<&Message>> = BTreeMap::new();
+    for message in &events.messages {
+        let side = if message.sent {
+            &mut sends
+        } else {
+            &mut receives
+        };
+        side.entry(message.end).or_default().push(message);
+    }
+    let mut crossings = Vec::new();
+    for (&end, received) in &receives {
+        let Some(&from) = peers.get(&end) else {
+            continue;
+        };
+        if events.messages_lost.contains(&(from, true))
+            || events.messages_lost.contains(&(end, false))
+        {
+            continue;
+        }
+        let sent = sends.get(&from).map_or(&[][..], Vec::as_slice);
+        let whole = received.len() <= sent.len()
+            && received
+                .iter()
+                .zip(sent)
+                .all(|(r, s)| s.bytes.starts_with(&r.bytes));
+        if !whole {
+            continue;
+        }
+        crossings.extend(received.iter().zip(sent).map(|(r, s)| Crossing {
+            sender: s.pid,
+            receiver: r.pid,
+            received: r,
+        }));
+    }
+    crossings
+}
+
+/// Whether `record`, received whole, carries a message that is `value`.
+fn holds(record: &[u8], value: &str) -> bool {
+    let Some((true, true, message)) = common::layout::record(record) else {
+        return false;
+    };
+    message == value.as_bytes()
+        || common::layout::message_value(message).is_some_and(|bytes| encodes(value, bytes))
+}
+
+/// The processes of role `role`: the main process for [`MAIN`]; else those
+/// that wrote one of its lines, or, for a role that prints nothing, every
+/// process but the main one.
+fn players(run: &Run, events: &Events, main: Pid, lines: &[Line], role: &str) -> BTreeSet<Pid> {
+    if role == MAIN {
+        return BTreeSet::from([main]);
+    }
+    let expected = run.lines_of(role);
+    if expected.is_empty() {
+        return events
+            .processes
+            .iter()
+            .map(|p| p.pid)
+            .filter(|&pid| pid != main)
+            .collect();
+    }
+    lines
+        .iter()
+        .filter(|line| expected.contains(&&line.text))
+        .filter_map(Line::owner)
+        .filter(|&pid| pid != main)
+        .collect()
+}
+
+/// What is wrong with role `to`'s lines matching `pattern` showing
+/// messages received from role `from`, one line each; and how many were
+/// backed, in words.
+pub(super) fn received(
+    run: &Run,
+    events: &Events,
+    main: Pid,
+    from: &str,
+    to: &str,
+    pattern: Pattern,
+) -> (Vec<String>, String) {
+    let expected: Vec<&String> = run
+        .lines_of(to)
+        .into_iter()
+        .filter(|line| value_in(pattern, line).is_some())
+        .collect();
+    let lines = lines(events);
+    let senders = players(run, events, main, &lines, from);
+    let crossings = crossings(events);
+    let mut used = BTreeSet::new();
+    let mut backed = 0;
+    // The lines no record backs, by the process that wrote them.
+    let mut unbacked: BTreeMap<Option<Pid>, Vec<String>> = BTreeMap::new();
+    for line in &lines {
+        if !expected.contains(&&line.text) {
+            continue;
+        }
+        let Some(value) = value_in(pattern, &line.text) else {
+            continue;
+        };
+        let writer = line.owner();
+        let backing = crossings.iter().enumerate().position(|(i, c)| {
+            !used.contains(&i)
+                && Some(c.receiver) == writer
+                && c.sender != c.receiver
+                && senders.contains(&c.sender)
+                && c.received.writes_before <= line.first
+                && holds(&c.received.bytes, value)
+        });
+        match backing {
+            Some(i) => {
+                used.insert(i);
+                backed += 1;
+            }
+            None => unbacked.entry(writer).or_default().push(line.text.clone()),
+        }
+    }
+    let shown = format!(
+        "{backed} of the {} `{pattern}` lines expected showed a message {} had received from {} \
+         over a pipe before printing it",
+        expected.len(),
+        who(to),
+        who(from)
+    );
+    let mut problems: Vec<String> = unbacked
+        .into_values()
+        .map(|lines| {
+            format!(
+                "{} that the process printing them had not received by then over a pipe from \
+                 {} ({} must send each message through the pipe, and {} print what it \
+                 receives)",
+                super::data::listed(&lines),
+                who(from),
+                who(from),
+                who(to)
+            )
+        })
+        .collect();
+    if problems.is_empty() && backed < expected.len() {
+        problems.push(format!(
+            "{} of {}'s `{pattern}` lines were not printed, so nothing shows their messages \
+             crossed",
+            expected.len() - backed,
+            who(to)
+        ));
+    }
+    (problems, shown)
+}
+
+/// A role as the report names it.
+pub(super) fn who(role: &str) -> String {
+    if role == MAIN {
+        "the main process".to_owned()
+    } else {
+        format!("the {role}")
+    }
+}
