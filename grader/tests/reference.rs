@@ -35,3 +35,25 @@ fn every_reference_solution_passes_under_spawn() {
         }
     }
 }
+
+/// A second right Q9, written in another style than the reference (an
+/// untyped connection, a named child), gets full marks under every start
+/// method: the data check asks for what crossed, not for how the code is
+/// written.
+#[test]
+fn another_right_q9_passes_under_every_start_method() {
+    let exercise = grader::exercises::find("q9").expect("q9 is registered");
+    let binary = crate::binaries()
+        .get("right_q9_untyped")
+        .expect("fixture built");
+    let methods = [
+        StartMethod::Fork,
+        StartMethod::Spawn,
+        StartMethod::Forkserver,
+    ];
+    let report = grade_exercise_with(exercise, binary, &methods).expect("graded");
+    assert_eq!(report.runs.len(), methods.len());
+    for run in &report.runs {
+        run.assert_pass();
+    }
+}

@@ -460,3 +460,103 @@ fn a_missing_lock_fails_every_grading() {
     println!("the no-lock counter failed its data check in {failed} of {trials} gradings");
     assert_eq!(failed, trials, "a grading let a missing lock through");
 }
+
+/// Q9 with no pipe: the two processes take turns on semaphores and print
+/// what the other would have said. The output is right; the kernel saw no
+/// message cross.
+#[test]
+fn a_ping_pong_with_no_pipe() {
+    let report = grade_wrong("wrong_q9_no_pipe", "q9", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "`Child received: ping 0`, `Child received: ping 1` and 3 more lines show values that the \
+         process printing them had not received by then over a pipe from the main process",
+    );
+    assert_fails(
+        &report,
+        "data",
+        "had not received by then over a pipe from the child",
+    );
+    assert_passes(&report, "output");
+    assert_passes(&report, "processes");
+}
+
+/// Q9 whose parent prints the child's lines: the messages cross, but the
+/// child's lines come from a process that received no ping.
+#[test]
+fn a_parent_that_prints_for_the_child() {
+    let report = grade_wrong("wrong_q9_parent_prints_for_child", "q9", 0, unchanged);
+    assert_fails(&report, "output", "was written by the main process");
+    assert_fails(
+        &report,
+        "data",
+        "had not received by then over a pipe from the main process",
+    );
+}
+
+/// Q9 with a thread for the child: the pipe joins two threads of one
+/// process, so nothing crossed between processes.
+#[test]
+fn a_ping_pong_between_threads() {
+    let report = grade_wrong("wrong_q9_threads", "q9", 0, unchanged);
+    assert_fails(&report, "processes", "the kernel saw 0");
+    assert_fails(&report, "data", "over a pipe from the main process");
+    assert_fails(&report, "data", "over a pipe from the child");
+}
+
+/// Q9 whose child prints the ping it expects before it receives it (it
+/// waits for the message with `poll`, so the order of the lines is right).
+#[test]
+fn a_child_that_prints_before_it_receives() {
+    let report = grade_wrong("wrong_q9_prints_before_receiving", "q9", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "had not received by then over a pipe from the main process",
+    );
+    assert!(
+        !report
+            .failure("data")
+            .expect("failed")
+            .problem
+            .contains("from the child"),
+        "the pongs did cross:\n{report}"
+    );
+    assert_passes(&report, "output");
+}
+
+/// Q9 whose parent makes up the pongs: the child's replies cross, but they
+/// are not what the parent prints.
+#[test]
+fn a_parent_that_makes_up_the_pongs() {
+    let report = grade_wrong("wrong_q9_made_up_pong", "q9", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "`Parent received: pong 0`, `Parent received: pong 1` and 3 more lines show values that \
+         the process printing them had not received by then over a pipe from the child",
+    );
+    assert_passes(&report, "output");
+}
+
+/// Q9 whose parent sends each pong to itself over a second pipe: what it
+/// prints crossed a pipe, but from no other process.
+#[test]
+fn a_parent_that_sends_the_pongs_to_itself() {
+    let report = grade_wrong("wrong_q9_pong_to_itself", "q9", 0, unchanged);
+    assert_fails(&report, "data", "over a pipe from the child");
+    assert_passes(&report, "output");
+}
+
+/// Q9 in which both sides receive first: the timeout ends it within its
+/// bound, and nothing is left behind.
+#[test]
+fn a_ping_pong_that_deadlocks() {
+    let report = grade_wrong("wrong_q9_deadlock", "q9", 0, |run| {
+        run.timeout = Duration::from_secs(3)
+    });
+    assert_fails(&report, "exit status", "did not finish within 3 s");
+    assert_fails(&report, "output", "`Child received: ping 0` is missing");
+    assert_passes(&report, "nothing left behind");
+}
