@@ -560,3 +560,17 @@ fn a_ping_pong_that_deadlocks() {
     assert_fails(&report, "output", "`Child received: ping 0` is missing");
     assert_passes(&report, "nothing left behind");
 }
+
+/// Q9 whose child holds the parent's end too (it crossed to the child as
+/// an argument) and sends each ping to itself: the pings crossed the pipe,
+/// from no other process.
+#[test]
+fn a_child_that_pings_itself_through_the_parents_end() {
+    let report = grade_wrong("wrong_q9_pings_itself", "q9", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "had not received by then over a pipe from the main process",
+    );
+    assert_passes(&report, "output");
+}

@@ -210,3 +210,110 @@ pub(super) fn who(role: &str) -> String {
         format!("the {role}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Written;
+
+    const MAIN_PID: Pid = Pid::from_raw(10);
+    const CHILD: Pid = Pid::from_raw(11);
+    /// The ends of the one pair: the main process's, the child's.
+    const OURS: u64 = 100;
+    const THEIRS: u64 = 101;
+
+    /// `text` as a connection's whole record: flags, length, tag, value.
+    fn record(text: &str) -> Vec<u8> {
+        let mut message = 7u64.to_le_bytes().to_vec();
+        message.extend(postcard::to_allocvec(text).expect("encoded"));
+        let mut record = vec![3];
+        record.extend((message.len() as u64).to_le_bytes());
+        record.extend(message);
+        record
+    }
+
+    fn message(pid: Pid, end: u64, sent: bool, text: &str, writes_before: usize) -> Message {
+        Message {
+            pid,
+            end,
+            sent,
+            bytes: record(text),
+            writes_before,
+        }
+    }
+
+    fn line(pid: Pid, text: &str) -> Written {
+        Written {
+            pid,
+            bytes: format!("{text}\n").into_bytes(),
+            unjoined: Vec::new(),
+            taken: Vec::new(),
+        }
+    }
+
+    /// The main process sends `ping 0`; the child receives it and prints
+    /// it, as `child` says; the main process's own line is none of this.
+    fn events(child: Vec<Message>, child_line_at: usize) -> Events {
+        let mut messages = vec![message(MAIN_PID, OURS, true, "ping 0", 0)];
+        messages.extend(child);
+        let mut writes = vec![line(MAIN_PID, "start")];
+        writes.insert(child_line_at, line(CHILD, "Child received: ping 0"));
+        Events {
+            pairs: vec![(OURS, THEIRS)],
+            messages,
+            writes,
+            ..Events::default()
+        }
+    }
+
+    fn run() -> Run {
+        Run {
+            roles: vec![crate::exercises::Role::new(
+                "child",
+                vec![vec!["Child received: ping 0".to_owned()]],
+            )],
+            ..Run::new(&[], &["start"])
+        }
+    }
+
+    fn problems(events: &Events) -> Vec<String> {
+        received(&run(), events, MAIN_PID, MAIN, "child", "Child received: {}").0
+    }
+
+    #[test]
+    fn a_message_received_before_its_line_backs_it() {
+        let received = message(CHILD, THEIRS, false, "ping 0", 1);
+        assert_eq!(problems(&events(vec![received], 1)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_line_written_before_the_receive_returned_is_not_backed() {
+        let received = message(CHILD, THEIRS, false, "ping 0", 2);
+        assert_eq!(problems(&events(vec![received], 1)).len(), 1);
+    }
+
+    #[test]
+    fn a_message_from_the_receiver_itself_backs_nothing() {
+        // The child sends on the main process's end, and receives its own
+        // record (the main process's send is the second on that end).
+        let mut events = events(Vec::new(), 1);
+        events.messages = vec![
+            message(CHILD, OURS, true, "ping 0", 0),
+            message(CHILD, THEIRS, false, "ping 0", 0),
+            message(MAIN_PID, OURS, true, "ping 0", 0),
+        ];
+        assert_eq!(problems(&events).len(), 1);
+    }
+
+    #[test]
+    fn a_direction_whose_bytes_differ_from_what_was_sent_is_not_used() {
+        let mut received = message(CHILD, THEIRS, false, "ping 0", 1);
+        received.bytes = record("ping 9");
+        let mut events = events(vec![received], 1);
+        assert_eq!(problems(&events).len(), 1);
+        // Nor one whose receives were not all recorded.
+        events.messages[1].bytes = record("ping 0");
+        events.messages_lost.insert((THEIRS, false));
+        assert_eq!(problems(&events).len(), 1);
+    }
+}
