@@ -312,6 +312,14 @@ impl Run {
             .collect()
     }
 
+    /// The lines of role `name` that match `pattern`, each showing a value.
+    pub fn lines_showing(&self, name: &str, pattern: Pattern) -> Vec<&String> {
+        self.lines_of(name)
+            .into_iter()
+            .filter(|line| value_in(pattern, line).is_some())
+            .collect()
+    }
+
     /// Whether the tracer must watch the shared values' reads and writes.
     pub fn watches_values(&self) -> bool {
         self.facts

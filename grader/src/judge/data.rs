@@ -83,11 +83,7 @@ fn crossed(
     to: &str,
     pattern: Pattern,
 ) -> (Vec<String>, String) {
-    let expected: Vec<&String> = run
-        .lines_of(to)
-        .into_iter()
-        .filter(|line| value_in(pattern, line).is_some())
-        .collect();
+    let expected = run.lines_showing(to, pattern);
     let mut backed = 0;
     let mut used: BTreeSet<(u64, usize)> = BTreeSet::new();
     // The lines no value taken backs, by the process that wrote them.

@@ -134,11 +134,7 @@ pub(super) fn received(
     to: &str,
     pattern: Pattern,
 ) -> (Vec<String>, String) {
-    let expected: Vec<&String> = run
-        .lines_of(to)
-        .into_iter()
-        .filter(|line| value_in(pattern, line).is_some())
-        .collect();
+    let expected = run.lines_showing(to, pattern);
     let lines = lines(events);
     let senders = players(run, events, main, &lines, from);
     let crossings = crossings(events);
