@@ -123,4 +123,28 @@ mod tests {
         assert_eq!(Memory::of_mapping("/memfd:other (deleted)"), None);
         assert_eq!(Memory::of_mapping("/usr/lib/libc.so.6"), None);
     }
+
+    /// What an observer reads of a record a connection sent is the value
+    /// the connection was given.
+    #[test]
+    fn a_message_is_its_value_after_its_tag() {
+        use std::os::fd::{AsFd, AsRawFd};
+
+        let (ours, theirs) = crate::pipe::<String>().expect("a pipe");
+        ours.send(&"ping 3".to_owned()).expect("sent");
+        let mut bytes = vec![0u8; 256];
+        let got = nix::sys::socket::recv(
+            theirs.as_fd().as_raw_fd(),
+            &mut bytes,
+            nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+        )
+        .expect("a record");
+        let (first, last, message) = record(&bytes[..got]).expect("a record");
+        assert!(first && last, "one record holds a short message");
+        let value = message_value(message).expect("a tag and a value");
+        assert_eq!(
+            postcard::from_bytes::<String>(value).expect("a String"),
+            "ping 3"
+        );
+    }
 }

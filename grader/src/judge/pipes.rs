@@ -273,7 +273,15 @@ mod tests {
     }
 
     fn problems(events: &Events) -> Vec<String> {
-        received(&run(), events, MAIN_PID, MAIN, "child", "Child received: {}").0
+        received(
+            &run(),
+            events,
+            MAIN_PID,
+            MAIN,
+            "child",
+            "Child received: {}",
+        )
+        .0
     }
 
     #[test]
