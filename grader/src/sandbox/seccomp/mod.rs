@@ -11,6 +11,10 @@
 //!   the pipes between processes) do not stop: a byte that reaches stdout
 //!   through one is a byte the grader reads but no write it saw accounts
 //!   for, which fails the output. Untraced, the family is allowed;
+//! - for a run whose facts need them ([`Stops`]), more calls stop at the
+//!   tracer, each in a filter of its own: shared `mmap`s, where a value
+//!   may appear; and `socketpair` with the write and read families on
+//!   every descriptor but 1 ([`MESSAGES`]), for what crossed a pipe;
 //! - ways around that attribution or around the tracer are refused with
 //!   `ENOSYS` ([`NOT_THERE`]: `sendfile`, `splice`, `vmsplice`, `tee` and
 //!   `copy_file_range`, after which Rust's std falls back to `write`;
