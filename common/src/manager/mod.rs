@@ -65,7 +65,7 @@ use wire::{Kind, Reply, Request};
 ///
 /// let manager = Manager::new()?;
 /// let d = manager.dict()?;
-/// let mut child = Process::with_args(record, d.try_clone()?);
+/// let mut child = Process::with_args(record, d.clone());
 /// child.start()?;
 /// child.join()?;
 /// assert_eq!(d.get("child")?, child.pid());

@@ -131,9 +131,8 @@ macro_rules! proxy {
                 $name { remote, id, types: std::marker::PhantomData }
             }
 
-            /// Another handle on the same object, to give to another
-            /// process, like every shared thing's `try_clone` (it cannot
-            /// fail: [`Clone`] does the same).
+            /// Another handle on the same object: the same as [`Clone`],
+            /// which cannot fail (kept for code written before it).
             pub fn try_clone(&self) -> crate::error::Result<Self> {
                 Ok(self.clone())
             }

@@ -117,7 +117,7 @@ impl PoolBuilder {
     /// let total = Value::new(0)?;
     /// let mut pool = Pool::builder()
     ///     .processes(2)
-    ///     .initializer_with(init, (Lock::new()?, total.try_clone()?))
+    ///     .initializer_with(init, (Lock::new()?, total.clone()))
     ///     .build()?;
     /// pool.map(count, 0..100)?;
     /// assert_eq!(total.get(), 100);

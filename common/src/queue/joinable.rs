@@ -28,7 +28,7 @@ use crate::sync::Lock;
 /// }
 ///
 /// let queue = JoinableQueue::new()?;
-/// let mut process = Process::with_args(worker, queue.try_clone()?);
+/// let mut process = Process::with_args(worker, queue.clone());
 /// process.set_daemon(true); // ended when its handle is dropped
 /// process.start()?;
 /// for n in 0..3 {
@@ -46,6 +46,17 @@ pub struct JoinableQueue<T> {
     lock: Lock,
     /// Set whenever nothing is unfinished.
     all_done: crate::Event,
+}
+
+impl<T> Clone for JoinableQueue<T> {
+    fn clone(&self) -> JoinableQueue<T> {
+        JoinableQueue {
+            queue: self.queue.clone(),
+            unfinished: self.unfinished.clone(),
+            lock: self.lock.clone(),
+            all_done: self.all_done.clone(),
+        }
+    }
 }
 
 impl<T> std::ops::Deref for JoinableQueue<T> {
@@ -75,23 +86,10 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
         })
     }
 
-    /// Another handle to the same queue, to give to another process.
-    ///
-    /// ```
-    /// let q = common::JoinableQueue::new()?;
-    /// q.try_clone()?.put(&1u8)?;
-    /// assert_eq!(q.get()?, 1);
-    /// q.task_done()?;
-    /// q.join()?;
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same queue: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<JoinableQueue<T>> {
-        Ok(JoinableQueue {
-            queue: self.queue.try_clone()?,
-            unfinished: self.unfinished.try_clone()?,
-            lock: self.lock.try_clone()?,
-            all_done: self.all_done.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// Adds `item` at the end and counts it unfinished, like `q.put(item)`.

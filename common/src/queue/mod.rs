@@ -39,7 +39,7 @@ pub use simple::SimpleQueue;
 /// killed in the middle of a `put` leaves no torn value: the queue drops it
 /// and goes on. A handle reaches a child in a closure (fork) or as an
 /// argument of [`Process::with_args`](crate::Process::with_args);
-/// [`try_clone`](Queue::try_clone) makes another handle to give away.
+/// [`clone`](Clone::clone) makes another handle to give away (it cannot fail).
 ///
 /// ```
 /// use common::{Process, Queue};
@@ -51,7 +51,7 @@ pub use simple::SimpleQueue;
 /// }
 ///
 /// let queue = Queue::new()?;
-/// let mut process = Process::with_args(square_into, queue.try_clone()?);
+/// let mut process = Process::with_args(square_into, queue.clone());
 /// process.start()?;
 /// let squares: Vec<u64> = (0..3).map(|_| queue.get()).collect::<Result<_, _>>()?;
 /// process.join()?;
@@ -71,6 +71,21 @@ pub struct Queue<T> {
     closed: AtomicBool,
     #[serde(skip)]
     item: PhantomData<fn(T) -> T>,
+}
+
+impl<T> Clone for Queue<T> {
+    /// Another handle to the same queue, open whether or not this one
+    /// was closed (no system call, so it cannot fail).
+    fn clone(&self) -> Queue<T> {
+        Queue {
+            ring: self.ring.clone(),
+            read_lock: self.read_lock.clone(),
+            write_lock: self.write_lock.clone(),
+            places: self.places.clone(),
+            closed: AtomicBool::new(false),
+            item: PhantomData,
+        }
+    }
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
@@ -118,26 +133,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         })
     }
 
-    /// Another handle to the same queue, to give to another process.
-    ///
-    /// ```
-    /// let queue = common::Queue::new()?;
-    /// queue.try_clone()?.put(&7u8)?;
-    /// assert_eq!(queue.get()?, 7);
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same queue: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<Queue<T>> {
-        Ok(Queue {
-            ring: self.ring.try_clone()?,
-            read_lock: self.read_lock.try_clone()?,
-            write_lock: self.write_lock.try_clone()?,
-            places: match &self.places {
-                Some((places, maxsize)) => Some((places.try_clone()?, *maxsize)),
-                None => None,
-            },
-            closed: AtomicBool::new(false),
-            item: PhantomData,
-        })
+        Ok(self.clone())
     }
 
     /// Adds `item` at the end, waiting for room if the queue is bounded and

@@ -25,6 +25,14 @@ pub struct SimpleQueue<T> {
     queue: Queue<T>,
 }
 
+impl<T> Clone for SimpleQueue<T> {
+    fn clone(&self) -> SimpleQueue<T> {
+        SimpleQueue {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
 impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// A new, empty queue.
     pub fn new() -> Result<SimpleQueue<T>> {
@@ -33,11 +41,10 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
         })
     }
 
-    /// Another handle to the same queue, to give to another process.
+    /// Another handle to the same queue: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<SimpleQueue<T>> {
-        Ok(SimpleQueue {
-            queue: self.queue.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// Adds `item` at the end, like `queue.put(item)`.

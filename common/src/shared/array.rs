@@ -25,14 +25,14 @@ use crate::sync::RLock;
 ///
 /// let numbers = Array::from_slice(&[1, 2, 3])?;
 /// for i in 0..numbers.len() {
-///     let mut process = Process::with_args(square_in_place, (numbers.try_clone()?, i));
+///     let mut process = Process::with_args(square_in_place, (numbers.clone(), i));
 ///     process.start()?;
 ///     process.join()?;
 /// }
 /// assert_eq!(numbers.to_vec(), [1, 4, 9]);
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Array<T: Scalar = i64> {
     raw: RawArray<T>,
@@ -85,19 +85,10 @@ impl<T: Scalar> Array<T> {
         })
     }
 
-    /// Another handle to the same memory, to give to another process.
-    ///
-    /// ```
-    /// let a = common::Array::<i64>::new(1)?;
-    /// a.try_clone()?.set(0, 9);
-    /// assert_eq!(a.get(0), 9);
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same array: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<Array<T>> {
-        Ok(Array {
-            raw: self.raw.try_clone()?,
-            lock: self.lock.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// How many there are, like `len(a)`.

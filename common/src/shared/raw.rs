@@ -29,13 +29,13 @@ use crate::sys::Slots;
 /// }
 ///
 /// let v = RawValue::new(0)?;
-/// let mut child = Process::with_args(answer, v.try_clone()?);
+/// let mut child = Process::with_args(answer, v.clone());
 /// child.start()?;
 /// child.join()?;
 /// assert_eq!(v.get(), 42);
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct RawValue<T: Scalar = i64> {
     slots: Slots,
@@ -59,12 +59,10 @@ impl<T: Scalar> RawValue<T> {
         Ok(value)
     }
 
-    /// Another handle to the same memory, to give to another process.
+    /// Another handle to the same memory: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<RawValue<T>> {
-        Ok(RawValue {
-            slots: self.slots.try_clone()?,
-            kind: PhantomData,
-        })
+        Ok(self.clone())
     }
 
     /// The value now, like reading `v.value`.
@@ -104,13 +102,13 @@ impl<T: Scalar> RawValue<T> {
 /// }
 ///
 /// let a = RawArray::<f64>::new(3)?;
-/// let mut child = Process::with_args(fill, a.try_clone()?);
+/// let mut child = Process::with_args(fill, a.clone());
 /// child.start()?;
 /// child.join()?;
 /// assert_eq!(a.to_vec(), [0.0, 0.5, 1.0]);
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct RawArray<T: Scalar = i64> {
     slots: Slots,
@@ -155,13 +153,10 @@ impl<T: Scalar> RawArray<T> {
         Ok(array)
     }
 
-    /// Another handle to the same memory, to give to another process.
+    /// Another handle to the same memory: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<RawArray<T>> {
-        Ok(RawArray {
-            slots: self.slots.try_clone()?,
-            len: self.len,
-            kind: PhantomData,
-        })
+        Ok(self.clone())
     }
 
     /// How many there are, like `len(a)`.

@@ -32,7 +32,7 @@ use crate::sync::RLock;
 /// let total = Value::new(0.0)?;
 /// let mut processes = Vec::new();
 /// for _ in 0..3 {
-///     let mut process = Process::with_args(add_ten, total.try_clone()?);
+///     let mut process = Process::with_args(add_ten, total.clone());
 ///     process.start()?;
 ///     processes.push(process);
 /// }
@@ -42,7 +42,7 @@ use crate::sync::RLock;
 /// assert_eq!(total.get(), 15.0);
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Value<T: Scalar = i64> {
     raw: RawValue<T>,
@@ -64,19 +64,10 @@ impl<T: Scalar> Value<T> {
         })
     }
 
-    /// Another handle to the same memory, to give to another process.
-    ///
-    /// ```
-    /// let v = common::Value::new(0)?;
-    /// v.try_clone()?.set(5);
-    /// assert_eq!(v.get(), 5);
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same value: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<Value<T>> {
-        Ok(Value {
-            raw: self.raw.try_clone()?,
-            lock: self.lock.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// The value now, like reading `v.value`.

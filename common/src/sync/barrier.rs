@@ -44,7 +44,7 @@ use crate::sys::{Slots, deadline_in};
 /// let barrier = Barrier::new(3)?;
 /// let mut others = Vec::new();
 /// for _ in 0..2 {
-///     let mut process = Process::with_args(meet, barrier.try_clone()?);
+///     let mut process = Process::with_args(meet, barrier.clone());
 ///     process.start()?;
 ///     others.push(process);
 /// }
@@ -55,7 +55,7 @@ use crate::sys::{Slots, deadline_in};
 /// }
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Barrier {
     parties: usize,
     condition: Condition,
@@ -105,19 +105,10 @@ impl Barrier {
         })
     }
 
-    /// Another handle to the same barrier, to give to another process.
-    ///
-    /// ```
-    /// let b = common::Barrier::new(1)?;
-    /// b.try_clone()?.wait()?;
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same barrier: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<Barrier> {
-        Ok(Barrier {
-            parties: self.parties,
-            condition: self.condition.try_clone()?,
-            words: self.words.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// How many processes must wait for the barrier to open, like

@@ -36,14 +36,14 @@ use crate::sys::{Slots, deadline_in, futex};
 /// let cond = Condition::new()?;
 /// let ready = Value::new(0)?;
 /// let mut guard = cond.acquire()?;
-/// let mut child = Process::with_args(hand_over, (cond.try_clone()?, ready.try_clone()?));
+/// let mut child = Process::with_args(hand_over, (cond.clone(), ready.clone()));
 /// child.start()?;
 /// assert!(guard.wait_for(|| ready.get() == 1, None)?);
 /// drop(guard);
 /// child.join()?;
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Condition {
     lock: RLock,
     /// Bumped by every notify; waiters sleep on it (a futex).
@@ -75,18 +75,10 @@ impl Condition {
         })
     }
 
-    /// Another handle to the same condition, to give to another process.
-    ///
-    /// ```
-    /// let cond = common::Condition::new()?;
-    /// drop(cond.try_clone()?.acquire()?);
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same condition: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<Condition> {
-        Ok(Condition {
-            lock: self.lock.try_clone()?,
-            sequence: self.sequence.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// Takes the condition's lock, like `with cond:`.

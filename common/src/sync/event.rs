@@ -30,7 +30,7 @@ use crate::sys::{Slots, deadline_in, futex};
 /// assert!(!started.is_set()?);
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     /// The flag, then the generation.
     words: Slots,
@@ -52,18 +52,10 @@ impl Event {
         })
     }
 
-    /// Another handle to the same event, to give to another process.
-    ///
-    /// ```
-    /// let e = common::Event::new()?;
-    /// e.try_clone()?.set()?;
-    /// assert!(e.is_set()?);
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same event: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<Event> {
-        Ok(Event {
-            words: self.words.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// Whether it is set, like `event.is_set()`.
@@ -119,7 +111,7 @@ impl Event {
     /// }
     ///
     /// let ready = Event::new()?;
-    /// let mut child = Process::with_args(go, ready.try_clone()?);
+    /// let mut child = Process::with_args(go, ready.clone());
     /// child.start()?;
     /// ready.wait()?;
     /// assert!(ready.is_set()?);

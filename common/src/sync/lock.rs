@@ -18,7 +18,7 @@ use crate::sys::{LockWord, deadline_in};
 /// with a short spin and then a futex sleep when one is. It reaches a
 /// child in a closure (fork) or as an argument of
 /// [`Process::with_args`](crate::Process::with_args) (any start method);
-/// [`try_clone`](Lock::try_clone) makes another handle to give away.
+/// [`clone`](Clone::clone) makes another handle to give away (it cannot fail).
 /// Unlike Python's, a lock whose holder dies is not lost: the next process
 /// to acquire it gets it, and its guard says so
 /// ([`LockGuard::previous_holder_died`]).
@@ -34,7 +34,7 @@ use crate::sys::{LockWord, deadline_in};
 /// let lock = Lock::new()?;
 /// let mut processes = Vec::new();
 /// for n in 1..=3 {
-///     let mut process = Process::with_args(print_alone, (lock.try_clone()?, n));
+///     let mut process = Process::with_args(print_alone, (lock.clone(), n));
 ///     process.start()?;
 ///     processes.push(process);
 /// }
@@ -43,7 +43,7 @@ use crate::sys::{LockWord, deadline_in};
 /// }
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Lock {
     word: LockWord,
 }
@@ -62,19 +62,10 @@ impl Lock {
         })
     }
 
-    /// Another handle to the same lock, to give to another process.
-    ///
-    /// ```
-    /// let lock = common::Lock::new()?;
-    /// let other = lock.try_clone()?;
-    /// let _held = lock.acquire()?;
-    /// assert!(other.acquire_timeout(std::time::Duration::ZERO)?.is_none());
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same lock: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<Lock> {
-        Ok(Lock {
-            word: self.word.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// Waits until the lock is free and takes it, like `lock.acquire()`.

@@ -25,7 +25,7 @@ use crate::sys::{LockWord, deadline_in, holder};
 /// drop(outer);
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RLock {
     /// The lock (whose holder is the owner's process), then the owner's
     /// thread and the depth.
@@ -74,18 +74,10 @@ impl RLock {
         })
     }
 
-    /// Another handle to the same lock, to give to another process.
-    ///
-    /// ```
-    /// let lock = common::RLock::new()?;
-    /// let _held = lock.acquire()?;
-    /// assert!(lock.try_clone()?.acquire_timeout(std::time::Duration::ZERO)?.is_some());
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same lock: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<RLock> {
-        Ok(RLock {
-            word: self.word.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// Whether this thread of this process holds the lock.
@@ -133,7 +125,7 @@ impl RLock {
     ///
     /// let lock = RLock::new()?;
     /// let _held = lock.acquire()?;
-    /// let mut other = Process::with_args(try_it, lock.try_clone()?);
+    /// let mut other = Process::with_args(try_it, lock.clone());
     /// other.start()?;
     /// other.join()?;
     /// assert_eq!(other.exitcode(), Some(3), "another process may not take it");

@@ -27,7 +27,7 @@ use crate::sys::{Places, deadline_in};
 /// # drop(second);
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Semaphore {
     places: Places,
 }
@@ -44,7 +44,7 @@ pub struct Semaphore {
 /// assert!(matches!(places.release(), Err(common::Error::ReleasedTooOften)));
 /// # Ok::<(), common::Error>(())
 /// ```
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BoundedSemaphore {
     places: Places,
     bound: usize,
@@ -72,19 +72,10 @@ impl Semaphore {
         })
     }
 
-    /// Another handle to the same semaphore, to give to another process.
-    ///
-    /// ```
-    /// let s = common::Semaphore::new(1)?;
-    /// let other = s.try_clone()?;
-    /// let _held = other.acquire()?;
-    /// assert!(s.acquire_timeout(std::time::Duration::ZERO)?.is_none());
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same semaphore: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<Semaphore> {
-        Ok(Semaphore {
-            places: self.places.try_clone()?,
-        })
+        Ok(self.clone())
     }
 
     /// Waits for a free place and takes it, like `sem.acquire()`.
@@ -154,20 +145,10 @@ impl BoundedSemaphore {
         })
     }
 
-    /// Another handle to the same semaphore, to give to another process.
-    ///
-    /// ```
-    /// let s = common::BoundedSemaphore::new(1)?;
-    /// let other = s.try_clone()?;
-    /// let _held = other.acquire()?;
-    /// assert!(s.acquire_timeout(std::time::Duration::ZERO)?.is_none());
-    /// # Ok::<(), common::Error>(())
-    /// ```
+    /// Another handle to the same semaphore: the same as [`Clone`], which
+    /// cannot fail (kept for code written before it).
     pub fn try_clone(&self) -> Result<BoundedSemaphore> {
-        Ok(BoundedSemaphore {
-            places: self.places.try_clone()?,
-            bound: self.bound,
-        })
+        Ok(self.clone())
     }
 
     /// Waits for a free place and takes it, like `sem.acquire()`.

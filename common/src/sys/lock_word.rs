@@ -61,7 +61,7 @@ const _: () = assert!(cfg!(target_endian = "little"));
 
 /// A lock whose holder is a process: see the module docs. The words after
 /// the lock's own are its user's ([`LockWord::extra`]).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct LockWord {
     slots: Slots,
 }
@@ -71,13 +71,6 @@ impl LockWord {
     pub(crate) fn new(extra: usize) -> Result<LockWord> {
         Ok(LockWord {
             slots: Slots::named(crate::layout::Memory::Lock, 1 + extra)?,
-        })
-    }
-
-    /// Another mapping of the same lock.
-    pub(crate) fn try_clone(&self) -> Result<LockWord> {
-        Ok(LockWord {
-            slots: self.slots.try_clone()?,
         })
     }
 
@@ -266,7 +259,7 @@ mod tests {
     #[test]
     fn a_waiter_is_woken_by_the_release_and_a_timed_one_gives_up() {
         let lock = LockWord::new(0).expect("lock");
-        let theirs = lock.try_clone().expect("dup");
+        let theirs = lock.clone();
         assert_eq!(lock.take(None), Some(false));
         let soon = Instant::now() + Duration::from_millis(30);
         assert_eq!(theirs.take(Some(soon)), None);

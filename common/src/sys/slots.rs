@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 /// through the pipe; [`Value`](crate::Value) and [`Array`](crate::Array)
 /// are slots too.
 ///
-/// The handles of one process share one mapping ([`Slots::try_clone`]
+/// The handles of one process share one mapping ([`Slots::clone`]
 /// maps nothing): so each shared thing lies at one address in a process
 /// and in its forked children, where an observer (the grader's
 /// watchpoints) can find it.
@@ -193,14 +193,15 @@ impl<'de> serde::Deserialize<'de> for Slots {
     }
 }
 
-impl Slots {
-    /// Another handle on the same mapping (no system call).
-    pub(crate) fn try_clone(&self) -> Result<Slots> {
-        Ok(Slots {
+impl Clone for Slots {
+    /// Another handle on the same mapping (no system call, so it cannot
+    /// fail).
+    fn clone(&self) -> Slots {
+        Slots {
             slots: self.slots,
             len: self.len,
             mapping: Arc::clone(&self.mapping),
-        })
+        }
     }
 }
 

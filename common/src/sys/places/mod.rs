@@ -65,6 +65,7 @@ pub(crate) struct Taken {
 }
 
 /// A counting semaphore in shared memory: see the module docs.
+#[derive(Clone)]
 pub(crate) struct Places {
     state: State,
 }
@@ -80,17 +81,6 @@ impl Places {
     /// The memory, to send to a spawned child.
     pub(crate) fn memory(&self) -> BorrowedFd<'_> {
         self.state.memory()
-    }
-
-    /// Another mapping of the same places.
-    pub(crate) fn try_clone(&self) -> Result<Places> {
-        let memory = self
-            .memory()
-            .try_clone_to_owned()
-            .map_err(|e| Error::os("dup", e))?;
-        Ok(Places {
-            state: State::map(memory)?,
-        })
     }
 
     /// How many places are free now.
@@ -269,7 +259,7 @@ mod tests {
     #[test]
     fn an_operation_left_half_done_is_undone() {
         let places = Places::new(1).expect("places");
-        let theirs = places.try_clone().expect("dup");
+        let theirs = places.clone();
         std::thread::spawn(move || {
             let held = theirs.state.lock(None).expect("lock").expect("no deadline");
             theirs.state.begin(&held, Some(0));

@@ -35,6 +35,7 @@ const LEN: usize = FIRST_HOLDER + HOLDERS + 1;
 const NO_SLOT: u64 = u64::MAX;
 
 /// The shared state: see the module docs.
+#[derive(Clone)]
 pub(super) struct State {
     slots: Slots,
 }
