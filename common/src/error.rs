@@ -143,6 +143,18 @@ pub enum Error {
         name: String,
     },
 
+    /// A pool was given a task it cannot send to its workers: a closure
+    /// that captures something, or a `fn` pointer of several parameters
+    /// (see [`Function`](crate::Function)).
+    #[error(
+        "{function} cannot be sent to a pool's workers: give a function, or a closure that \
+         captures nothing"
+    )]
+    Unsendable {
+        /// The type of what was given.
+        function: &'static str,
+    },
+
     /// The other end of a [`pipe`](crate::pipe) was closed: nothing more
     /// will come. Python raises `EOFError`.
     #[error("the other end of the pipe was closed")]
@@ -312,6 +324,7 @@ impl Error {
             Error::Interrupted => Error::Interrupted,
             Error::UnknownStartMethod(name) => Error::UnknownStartMethod(name.clone()),
             Error::NeedsFork { name } => Error::NeedsFork { name: name.clone() },
+            Error::Unsendable { function } => Error::Unsendable { function },
             Error::PipeClosed => Error::PipeClosed,
             Error::TaskDoneTooOften => Error::TaskDoneTooOften,
             Error::ReleasedTooOften => Error::ReleasedTooOften,

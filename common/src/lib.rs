@@ -196,6 +196,7 @@ pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionGuard, Event, Lock, LockGuard, RLock,
     RLockGuard, Semaphore,
 };
+pub use sys::Function;
 
 /// The number of CPUs, as Python's `os.cpu_count()` counts them: those
 /// online in the system (`sysconf(_SC_NPROCESSORS_ONLN)`), whatever this

@@ -13,7 +13,7 @@ use super::job::Items;
 use super::state_lock::{Claim, lock};
 use super::{Pool, chunk, driver};
 use crate::error::{Error, Result};
-use crate::sys::ErasedFn;
+use crate::sys::{ErasedFn, Function, sendable};
 
 /// The pending result of [`Pool::apply_async`](crate::Pool::apply_async)
 /// or [`Pool::map_async`](crate::Pool::map_async), like Python's
@@ -36,7 +36,8 @@ pub struct AsyncResult<R> {
 }
 
 impl Pool {
-    /// Queues `func(arg)` for a worker and returns at once, like
+    /// Queues `func(args)` (`func(a, b)` for `args` `(a, b)`, see
+    /// [`apply`](Pool::apply)) for a worker and returns at once, like
     /// `Pool.apply_async`: a worker with room starts it at once. The result
     /// is fetched from the handle.
     ///
@@ -51,28 +52,30 @@ impl Pool {
     /// assert_eq!(a.get()? + b.get()?, 25);
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn apply_async<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<AsyncResult<R>>
+    pub fn apply_async<F, Args, M, R>(&mut self, func: F, args: Args) -> Result<AsyncResult<R>>
     where
-        A: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = R>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.submit_one(chunk::erase(func), arg)
+        self.submit_one(chunk::erase(sendable(func)?), args)
     }
 
     /// [`apply_async`](Pool::apply_async) for a task that returns
     /// `Result`: its error is [`Error::TaskFailed`] (see
     /// [`try_map`](Pool::try_map)).
-    pub fn try_apply_async<A, R, E>(
+    pub fn try_apply_async<F, Args, M, R, E>(
         &mut self,
-        func: fn(A) -> std::result::Result<R, E>,
-        arg: A,
+        func: F,
+        args: Args,
     ) -> Result<AsyncResult<R>>
     where
-        A: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = std::result::Result<R, E>>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         E: Serialize + std::fmt::Display + 'static,
     {
-        self.submit_one(chunk::erase_fallible(func), arg)
+        self.submit_one(chunk::erase_fallible(sendable(func)?), args)
     }
 
     fn submit_one<A, R>(&mut self, func: ErasedFn, arg: A) -> Result<AsyncResult<R>>
@@ -149,33 +152,37 @@ impl Pool {
     /// assert_eq!(pool.starmap_async(power, [(2, 3), (3, 2)])?.get()?, [8, 9]);
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn starmap_async<A, B, R>(
+    pub fn starmap_async<F, Args, M, R>(
         &mut self,
-        func: fn(A, B) -> R,
-        items: impl IntoIterator<Item = (A, B)>,
+        func: F,
+        items: impl IntoIterator<Item = Args>,
     ) -> Result<AsyncResult<Vec<R>>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = R>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.submit_async(chunk::erase_pair(func), Items::new(items), None)
+        self.submit_async(chunk::erase(sendable(func)?), Items::new(items), None)
     }
 
     /// [`starmap_async`](Pool::starmap_async) for a task that returns
     /// `Result` (see [`try_map`](Pool::try_map)).
-    pub fn try_starmap_async<A, B, R, E>(
+    pub fn try_starmap_async<F, Args, M, R, E>(
         &mut self,
-        func: fn(A, B) -> std::result::Result<R, E>,
-        items: impl IntoIterator<Item = (A, B)>,
+        func: F,
+        items: impl IntoIterator<Item = Args>,
     ) -> Result<AsyncResult<Vec<R>>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = std::result::Result<R, E>>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         E: Serialize + std::fmt::Display + 'static,
     {
-        self.submit_async(chunk::erase_pair_fallible(func), Items::new(items), None)
+        self.submit_async(
+            chunk::erase_fallible(sendable(func)?),
+            Items::new(items),
+            None,
+        )
     }
 
     /// Queues `func` over `items` in chunks of `chunksize` (`None`:

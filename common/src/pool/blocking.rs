@@ -17,7 +17,7 @@ use super::scheduler::Inner;
 use super::state_lock::lock;
 use super::{Pool, chunk};
 use crate::error::{Error, Result};
-use crate::sys::{self, ErasedFn, SigintGuard};
+use crate::sys::{self, ErasedFn, Function, SigintGuard, sendable};
 
 impl Pool {
     /// Applies `func` to every item in worker processes and returns the
@@ -87,8 +87,9 @@ impl Pool {
         self.run_all(chunk::erase_fallible(func), Items::new(items), None)
     }
 
-    /// Like [`map`](Pool::map) for a two-argument function, each item a
-    /// tuple of its arguments, like `Pool.starmap`.
+    /// Like [`map`](Pool::map) for a function of several parameters (up
+    /// to 6), each item a tuple of its arguments, like `Pool.starmap`: an
+    /// item `(a, b)` is the call `func(a, b)` (see [`Function`]).
     ///
     /// ```
     /// fn power(base: u64, exponent: u32) -> u64 {
@@ -99,51 +100,65 @@ impl Pool {
     /// assert_eq!(pool.starmap(power, [(2, 3), (3, 2)])?, [8, 9]);
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn starmap<A, B, R>(
+    pub fn starmap<F, Args, M, R>(
         &mut self,
-        func: fn(A, B) -> R,
-        items: impl IntoIterator<Item = (A, B)>,
+        func: F,
+        items: impl IntoIterator<Item = Args>,
     ) -> Result<Vec<R>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = R>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.run_all(chunk::erase_pair(func), Items::new(items), None)
+        self.run_all(chunk::erase(sendable(func)?), Items::new(items), None)
     }
 
     /// [`starmap`](Pool::starmap) for a task that returns `Result` (see
     /// [`try_map`](Pool::try_map)).
-    pub fn try_starmap<A, B, R, E>(
+    pub fn try_starmap<F, Args, M, R, E>(
         &mut self,
-        func: fn(A, B) -> std::result::Result<R, E>,
-        items: impl IntoIterator<Item = (A, B)>,
+        func: F,
+        items: impl IntoIterator<Item = Args>,
     ) -> Result<Vec<R>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = std::result::Result<R, E>>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         E: Serialize + std::fmt::Display + 'static,
     {
-        self.run_all(chunk::erase_pair_fallible(func), Items::new(items), None)
+        self.run_all(
+            chunk::erase_fallible(sendable(func)?),
+            Items::new(items),
+            None,
+        )
     }
 
-    /// Runs `func(arg)` in a worker and waits for it, like `Pool.apply`.
+    /// Runs `func(args)` in a worker and waits for it, like `Pool.apply`;
+    /// `func(a, b)` for `args` `(a, b)`, as Python's `apply(f, (a, b))`
+    /// (see [`Function`]).
     ///
     /// ```
     /// fn square(n: i64) -> i64 {
     ///     n * n
     /// }
     ///
-    /// assert_eq!(common::Pool::new(1)?.apply(square, 12)?, 144);
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let mut pool = common::Pool::new(1)?;
+    /// assert_eq!(pool.apply(square, 12)?, 144);
+    /// assert_eq!(pool.apply(power, (2, 10))?, 1024);
+    /// assert_ne!(pool.apply(std::process::id, ())?, std::process::id());
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn apply<A, R>(&mut self, func: fn(A) -> R, arg: A) -> Result<R>
+    pub fn apply<F, Args, M, R>(&mut self, func: F, args: Args) -> Result<R>
     where
-        A: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = R>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
-        self.run_one(chunk::erase(func), arg)
+        self.run_one(chunk::erase(sendable(func)?), args)
     }
 
     /// [`apply`](Pool::apply) for a task that returns `Result`: its error
@@ -162,17 +177,14 @@ impl Pool {
     /// assert_eq!(pool.try_apply(half, 3).expect_err("odd").to_string(), "3 is odd");
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn try_apply<A, R, E>(
-        &mut self,
-        func: fn(A) -> std::result::Result<R, E>,
-        arg: A,
-    ) -> Result<R>
+    pub fn try_apply<F, Args, M, R, E>(&mut self, func: F, args: Args) -> Result<R>
     where
-        A: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = std::result::Result<R, E>>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         E: Serialize + std::fmt::Display + 'static,
     {
-        self.run_one(chunk::erase_fallible(func), arg)
+        self.run_one(chunk::erase_fallible(sendable(func)?), args)
     }
 
     fn run_one<A: Serialize + 'static, R: DeserializeOwned + 'static>(

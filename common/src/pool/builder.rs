@@ -10,6 +10,7 @@ use super::scheduler::Inner;
 use super::state_lock::PoolShared;
 use crate::error::{Error, Result};
 use crate::start::{StartMethod, get_start_method};
+use crate::sys::{Function, sendable};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -85,8 +86,9 @@ impl PoolBuilder {
     }
 
     /// A function each worker runs once when it starts, with `args`, like
-    /// `initializer=f, initargs=(args,)` (one serde argument; a tuple for
-    /// more). The argument may hold what processes share (a
+    /// `initializer=f, initargs=(args,)`; for a function of several
+    /// parameters, `args` is their tuple, like `initargs=(a, b)` (see
+    /// [`Function`]). The argument may hold what processes share (a
     /// [`Lock`](crate::Lock), [`Queue`](crate::Queue),
     /// [`Value`](crate::Value), [`Event`](crate::Event), a manager's
     /// proxies...): every worker gets it as it starts, replacements too,
@@ -104,8 +106,8 @@ impl PoolBuilder {
     ///
     /// static COUNTER: OnceLock<(Lock, Value)> = OnceLock::new();
     ///
-    /// fn init(shared: (Lock, Value)) {
-    ///     let _ = COUNTER.set(shared);
+    /// fn init(lock: Lock, total: Value) {
+    ///     let _ = COUNTER.set((lock, total));
     /// }
     ///
     /// fn count(_: u32) {
@@ -123,11 +125,12 @@ impl PoolBuilder {
     /// assert_eq!(total.get(), 100);
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn initializer_with<A>(mut self, initializer: fn(A), args: A) -> PoolBuilder
+    pub fn initializer_with<F, A, M>(mut self, initializer: F, args: A) -> PoolBuilder
     where
+        F: Function<A, M, Output = ()>,
         A: Serialize + DeserializeOwned + 'static,
     {
-        match Initializer::with_args(initializer, &args) {
+        match sendable(initializer).and_then(|function| Initializer::with_args(function, &args)) {
             Ok(made) => self.initializer = Some(Arc::new(made)),
             Err(error) => self.initargs_error = Some(Arc::new(error)),
         }

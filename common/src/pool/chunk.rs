@@ -38,16 +38,6 @@ where
     ErasedFn::chunked::<A, R, Chunks>(func)
 }
 
-/// A two-argument `func`, erased as [`erase`] does, each item a tuple.
-pub(super) fn erase_pair<A, B, R>(func: fn(A, B) -> R) -> ErasedFn
-where
-    A: DeserializeOwned + 'static,
-    B: DeserializeOwned + 'static,
-    R: Serialize + 'static,
-{
-    ErasedFn::chunked_pair::<A, B, R, Chunks>(func)
-}
-
 /// `func`, which returns `Result`, erased as [`erase`] does: an item whose
 /// task returns an error fails with it (a `try_` call's).
 pub(super) fn erase_fallible<A, R, E>(func: fn(A) -> Result<R, E>) -> ErasedFn
@@ -57,18 +47,6 @@ where
     E: Serialize + std::fmt::Display + 'static,
 {
     ErasedFn::chunked_fallible::<A, R, E, Chunks>(func)
-}
-
-/// A two-argument `func` that returns `Result`, erased as
-/// [`erase_fallible`] does.
-pub(super) fn erase_pair_fallible<A, B, R, E>(func: fn(A, B) -> Result<R, E>) -> ErasedFn
-where
-    A: DeserializeOwned + 'static,
-    B: DeserializeOwned + 'static,
-    R: Serialize + 'static,
-    E: Serialize + std::fmt::Display + 'static,
-{
-    ErasedFn::chunked_pair_fallible::<A, B, R, E, Chunks>(func)
 }
 
 /// How an erased function is run over a chunk: [`run_chunk`].

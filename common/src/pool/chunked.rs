@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use super::job::Items;
 use super::{AsyncResult, Imap, Pool, chunk};
 use crate::error::Result;
+use crate::sys::{Function, sendable};
 
 impl Pool {
     /// The map family with Python's `chunksize`: how many items a worker
@@ -74,36 +75,36 @@ impl Chunked<'_> {
     }
 
     /// [`Pool::starmap`], `chunksize` items to a job.
-    pub fn starmap<A, B, R>(
+    pub fn starmap<F, Args, M, R>(
         self,
-        func: fn(A, B) -> R,
-        items: impl IntoIterator<Item = (A, B)>,
+        func: F,
+        items: impl IntoIterator<Item = Args>,
     ) -> Result<Vec<R>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = R>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
         let chunksize = Some(self.chunksize);
         self.pool
-            .run_all(chunk::erase_pair(func), Items::new(items), chunksize)
+            .run_all(chunk::erase(sendable(func)?), Items::new(items), chunksize)
     }
 
     /// [`Pool::try_starmap`], `chunksize` items to a job.
-    pub fn try_starmap<A, B, R, E>(
+    pub fn try_starmap<F, Args, M, R, E>(
         self,
-        func: fn(A, B) -> std::result::Result<R, E>,
-        items: impl IntoIterator<Item = (A, B)>,
+        func: F,
+        items: impl IntoIterator<Item = Args>,
     ) -> Result<Vec<R>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = std::result::Result<R, E>>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         E: Serialize + std::fmt::Display + 'static,
     {
         let chunksize = Some(self.chunksize);
         self.pool.run_all(
-            chunk::erase_pair_fallible(func),
+            chunk::erase_fallible(sendable(func)?),
             Items::new(items),
             chunksize,
         )
@@ -141,36 +142,36 @@ impl Chunked<'_> {
     }
 
     /// [`Pool::starmap_async`], `chunksize` items to a job.
-    pub fn starmap_async<A, B, R>(
+    pub fn starmap_async<F, Args, M, R>(
         self,
-        func: fn(A, B) -> R,
-        items: impl IntoIterator<Item = (A, B)>,
+        func: F,
+        items: impl IntoIterator<Item = Args>,
     ) -> Result<AsyncResult<Vec<R>>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = R>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
     {
         let chunksize = Some(self.chunksize);
         self.pool
-            .submit_async(chunk::erase_pair(func), Items::new(items), chunksize)
+            .submit_async(chunk::erase(sendable(func)?), Items::new(items), chunksize)
     }
 
     /// [`Pool::try_starmap_async`], `chunksize` items to a job.
-    pub fn try_starmap_async<A, B, R, E>(
+    pub fn try_starmap_async<F, Args, M, R, E>(
         self,
-        func: fn(A, B) -> std::result::Result<R, E>,
-        items: impl IntoIterator<Item = (A, B)>,
+        func: F,
+        items: impl IntoIterator<Item = Args>,
     ) -> Result<AsyncResult<Vec<R>>>
     where
-        A: Serialize + DeserializeOwned + 'static,
-        B: Serialize + DeserializeOwned + 'static,
+        F: Function<Args, M, Output = std::result::Result<R, E>>,
+        Args: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + 'static,
         E: Serialize + std::fmt::Display + 'static,
     {
         let chunksize = Some(self.chunksize);
         self.pool.submit_async(
-            chunk::erase_pair_fallible(func),
+            chunk::erase_fallible(sendable(func)?),
             Items::new(items),
             chunksize,
         )

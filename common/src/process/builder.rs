@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::Process;
 use crate::start::StartMethod;
+use crate::sys::Function;
 
 /// A [`Process`] with its settings given first, as Python's
 /// `Process(target=f, args=(a,), name="worker", daemon=True)` takes them
@@ -60,9 +61,11 @@ impl ProcessBuilder {
         self.apply(Process::new(target))
     }
 
-    /// The process, to run `target(args)` (see [`Process::with_args`]).
-    pub fn with_args<A>(self, target: fn(A), args: A) -> Process
+    /// The process, to run `target(args)`, or `target(a, b)` for
+    /// `args` `(a, b)` (see [`Process::with_args`]).
+    pub fn with_args<F, A, M>(self, target: F, args: A) -> Process
     where
+        F: Function<A, M, Output = ()>,
         A: Serialize + DeserializeOwned + Send + 'static,
     {
         self.apply(Process::with_args(target, args))

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::log;
 use crate::start::{StartMethod, get_start_method};
-use crate::sys;
+use crate::sys::{self, Function};
 use target::Target;
 
 pub use builder::ProcessBuilder;
@@ -144,25 +144,41 @@ impl Process {
     }
 
     /// A process that will run `target(args)`, like
-    /// `Process(target=f, args=(args,))`. Like [`Process::new`], it can be
-    /// started with either start method: `target` is a `fn` (a closure that
-    /// captures nothing coerces to one) and `args` crosses as serde data
-    /// under spawn, with the descriptor of each [`Connection`](crate::Connection)
-    /// in it. Only [`Process::from_closure`] needs fork.
+    /// `Process(target=f, args=(args,))`, or `target(a, b)` for `args`
+    /// `(a, b)`, like `Process(target=f, args=(a, b))` (up to 6
+    /// arguments; see [`Function`]). Like [`Process::new`], it can be
+    /// started with any start method: `target` is a `fn` (or a closure that
+    /// captures nothing) and `args` crosses as serde data under spawn, with
+    /// the descriptor of each shared thing in it. A closure that captures
+    /// something runs under fork only, as [`Process::from_closure`].
     ///
     /// ```
+    /// use common::{Lock, Process};
+    ///
     /// fn print_number(n: u32) {
     ///     println!("Process {n}: Printing {n}");
     /// }
     ///
-    /// let mut process = common::Process::with_args(print_number, 7);
+    /// fn print_alone(lock: Lock, n: u32, text: String) {
+    ///     let _held = lock.acquire().expect("the lock");
+    ///     println!("{n}: {text}");
+    /// }
+    ///
+    /// let mut process = Process::with_args(print_number, 7);
+    /// process.start()?;
+    /// process.join()?;
+    /// assert_eq!(process.exitcode(), Some(0));
+    ///
+    /// let lock = Lock::new()?;
+    /// let mut process = Process::with_args(print_alone, (lock.clone(), 8, "eight".to_owned()));
     /// process.start()?;
     /// process.join()?;
     /// assert_eq!(process.exitcode(), Some(0));
     /// # Ok::<(), common::Error>(())
     /// ```
-    pub fn with_args<A>(target: fn(A), args: A) -> Process
+    pub fn with_args<F, A, M>(target: F, args: A) -> Process
     where
+        F: Function<A, M, Output = ()>,
         A: Serialize + DeserializeOwned + Send + 'static,
     {
         Process::of(Target::with_args(target, args))

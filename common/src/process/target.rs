@@ -14,7 +14,7 @@ use crate::boot::Work;
 use crate::crossing;
 use crate::error::{Error, Result};
 use crate::start::{self, StartMethod};
-use crate::sys::{self, ErasedFn};
+use crate::sys::{self, ErasedFn, Function};
 
 /// A process's target, until its child has started.
 pub(super) struct Target {
@@ -43,18 +43,23 @@ impl Target {
         }
     }
 
-    /// `target(args)`, by any start method if `args` can be encoded (an
+    /// `target(args)` (`target(a, b)` for a tuple), by any start method if
+    /// `target` can be sent (see [`Function`]) and `args` encoded (an
     /// argument that cannot shows up when spawn needs it); by fork else.
-    pub(super) fn with_args<A>(target: fn(A), args: A) -> Target
+    pub(super) fn with_args<F, A, M>(target: F, args: A) -> Target
     where
+        F: Function<A, M, Output = ()>,
         A: Serialize + DeserializeOwned + Send + 'static,
     {
-        let (encoded, fds) = crossing::collect_fds(|| postcard::to_stdvec(&args));
-        Target {
-            closure: Box::new(move || target(args)),
-            sendable: encoded
+        let sendable = target.as_fn().and_then(|function| {
+            let (encoded, fds) = crossing::collect_fds(|| postcard::to_stdvec(&args));
+            encoded
                 .ok()
-                .map(|bytes| (ErasedFn::new(target), bytes, fds)),
+                .map(|bytes| (ErasedFn::new(function), bytes, fds))
+        });
+        Target {
+            closure: Box::new(move || target.call(args)),
+            sendable,
         }
     }
 

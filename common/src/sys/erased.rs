@@ -148,38 +148,6 @@ where
     X::run(|a| func(a).map_err(|e| Failure::of(&e)), chunk, answer);
 }
 
-fn chunk_shim_pair_fallible<A, B, R, E, X: RunChunk>(
-    func: usize,
-    chunk: &Chunk<'_>,
-    answer: &mut Vec<u8>,
-) where
-    A: DeserializeOwned + 'static,
-    B: DeserializeOwned + 'static,
-    R: Serialize + 'static,
-    E: Serialize + std::fmt::Display,
-{
-    // SAFETY: as in `shim`, for a `fn(A, B) -> Result<R, E>` stored by
-    // `ErasedFn::chunked_pair_fallible`.
-    let func = unsafe { std::mem::transmute::<usize, fn(A, B) -> Result<R, E>>(func) };
-    X::run(
-        |(a, b): (A, B)| func(a, b).map_err(|e| Failure::of(&e)),
-        chunk,
-        answer,
-    );
-}
-
-fn chunk_shim_pair<A, B, R, X: RunChunk>(func: usize, chunk: &Chunk<'_>, answer: &mut Vec<u8>)
-where
-    A: DeserializeOwned + 'static,
-    B: DeserializeOwned + 'static,
-    R: Serialize + 'static,
-{
-    // SAFETY: as in `shim`, for a `fn(A, B) -> R` stored by
-    // `ErasedFn::chunked_pair`.
-    let func = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(func) };
-    X::run(|(a, b): (A, B)| Ok(func(a, b)), chunk, answer);
-}
-
 impl ErasedFn {
     fn from_addresses(shim: Shim, func: usize) -> ErasedFn {
         ErasedFn {
@@ -209,16 +177,6 @@ impl ErasedFn {
         ErasedFn::from_chunk_shim(chunk_shim::<A, R, X>, func as usize)
     }
 
-    /// Erases a two-argument `func` for a pool, each item a tuple `(A, B)`.
-    pub(crate) fn chunked_pair<A, B, R, X: RunChunk>(func: fn(A, B) -> R) -> ErasedFn
-    where
-        A: DeserializeOwned + 'static,
-        B: DeserializeOwned + 'static,
-        R: Serialize + 'static,
-    {
-        ErasedFn::from_chunk_shim(chunk_shim_pair::<A, B, R, X>, func as usize)
-    }
-
     /// Erases `func`, which returns `Result`, for a pool: an item whose
     /// call returns an error fails with the error's message (see
     /// [`Failure`]).
@@ -229,19 +187,6 @@ impl ErasedFn {
         E: Serialize + std::fmt::Display,
     {
         ErasedFn::from_chunk_shim(chunk_shim_fallible::<A, R, E, X>, func as usize)
-    }
-
-    /// [`ErasedFn::chunked_fallible`] for a two-argument `func`.
-    pub(crate) fn chunked_pair_fallible<A, B, R, E, X: RunChunk>(
-        func: fn(A, B) -> Result<R, E>,
-    ) -> ErasedFn
-    where
-        A: DeserializeOwned + 'static,
-        B: DeserializeOwned + 'static,
-        R: Serialize + 'static,
-        E: Serialize + std::fmt::Display,
-    {
-        ErasedFn::from_chunk_shim(chunk_shim_pair_fallible::<A, B, R, E, X>, func as usize)
     }
 
     /// Runs the function over `chunk`, writing its answer after what

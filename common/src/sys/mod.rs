@@ -33,11 +33,15 @@
 //! - `recv.rs`: a socket's record received straight into place;
 //! - `ring.rs`: values through a ring of bytes in shared memory (a
 //!   queue's);
-//! - `erased.rs`: functions sent to another process of this binary.
+//! - `erased.rs`: functions sent to another process of this binary;
+//! - `function.rs`: functions of several parameters given one tuple, made
+//!   into a `fn` of it that can be sent so (a function item made again
+//!   from its type).
 
 pub(crate) mod erased;
 pub(crate) mod exit;
 pub(crate) mod fork;
+pub(crate) mod function;
 pub(crate) mod futex;
 pub(crate) mod holder;
 pub(crate) mod lock_word;
@@ -60,6 +64,8 @@ pub(crate) mod wiped;
 pub(crate) use erased::{Chunk, ErasedFn, Failure, RunChunk};
 pub(crate) use exit::{at_exit, die_with, exit_now};
 pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, threads_now};
+pub use function::Function;
+pub(crate) use function::sendable;
 pub(crate) use lock_word::LockWord;
 pub(crate) use mapping::Mapping;
 pub(crate) use pipes::{

@@ -21,6 +21,7 @@ macro_rules! fork_tests {
     };
 }
 
+mod arguments;
 mod barrier;
 mod exhaustion;
 mod manager;
@@ -65,6 +66,7 @@ fn main() {
         pool_faults::TESTS,
         exhaustion::TESTS,
         pool_calls::TESTS,
+        arguments::TESTS,
         pipe::TESTS,
         tcp::TESTS,
         sync::TESTS,
