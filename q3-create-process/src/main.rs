@@ -80,7 +80,7 @@ fn one_process() -> common::Result<()> {
 
 // BEGIN SOLUTION
 // Define a function to be executed by the process
-fn worker((num, sleep_ms): (u32, u64)) {
+fn worker(num: u32, sleep_ms: u64) {
     println!("Worker {num} started");
     thread::sleep(Duration::from_millis(sleep_ms)); // Simulate a task taking some time
     println!("Worker {num} finished");

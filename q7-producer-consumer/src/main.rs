@@ -80,8 +80,8 @@ fn run() -> common::Result<()> {
     // BEGIN SOLUTION
     // STUB: todo!("make a Queue; start a producer Process that puts Some(1) to Some(10) then None, and a consumer Process that gets until None, printing `Consumed N` for each; join both, then print `Done.`")
     let q = Queue::new()?;
-    let mut p = Process::with_args(producer, q.try_clone()?);
-    let mut c = Process::with_args(consumer, q.try_clone()?);
+    let mut p = Process::with_args(producer, q.clone());
+    let mut c = Process::with_args(consumer, q.clone());
     p.start()?;
     c.start()?;
     p.join()?;

@@ -64,7 +64,7 @@ struct Args {
 
 // BEGIN SOLUTION
 // Add 1 to the counter `increments` times, holding its lock for each update
-fn increment((counter, increments): (Value<i32>, u32)) {
+fn increment(counter: Value<i32>, increments: u32) {
     for _ in 0..increments {
         let _held = counter.get_lock().acquire().expect("the counter's lock");
         counter.set(counter.get() + 1);
@@ -78,7 +78,7 @@ fn run(args: &Args) -> common::Result<()> {
     let counter = Value::new(0i32)?;
     let mut processes = Vec::new();
     for _ in 0..args.processes {
-        let process = Process::with_args(increment, (counter.try_clone()?, args.increments));
+        let process = Process::with_args(increment, (counter.clone(), args.increments));
         processes.push(process);
     }
     for process in &mut processes {
