@@ -1,6 +1,7 @@
 //! [`SharedMemory`]: a block of bytes any process can open by its name,
 //! like `multiprocessing.shared_memory.SharedMemory`.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::fcntl::OFlag;
@@ -35,7 +36,7 @@ use crate::sys::Mapping;
 ///
 /// let block = SharedMemory::create(16)?;
 /// block.write(0, b"hello");
-/// let mut child = Process::with_args(shout, SharedMemory::open(block.name())?);
+/// let mut child = Process::with_args(shout, block.clone());
 /// child.start()?;
 /// child.join()?;
 /// assert_eq!(block.read(0, 5), b"HELLO");
@@ -43,7 +44,8 @@ use crate::sys::Mapping;
 /// ```
 pub struct SharedMemory {
     name: String,
-    mapping: Mapping,
+    /// Shared by this handle's clones, which unmap it with the last.
+    mapping: Arc<Mapping>,
     /// Whether this handle created the block (and unlinks it when dropped).
     owner: bool,
 }
@@ -91,7 +93,7 @@ impl SharedMemory {
         }
         Ok(SharedMemory {
             name: name.to_owned(),
-            mapping: Mapping::map(&file, size)?,
+            mapping: Arc::new(Mapping::map(&file, size)?),
             owner: true,
         })
     }
@@ -119,7 +121,7 @@ impl SharedMemory {
             .st_size;
         Ok(SharedMemory {
             name: name.to_owned(),
-            mapping: Mapping::map(&file, usize::try_from(size).unwrap_or(0))?,
+            mapping: Arc::new(Mapping::map(&file, usize::try_from(size).unwrap_or(0))?),
             owner: false,
         })
     }
@@ -174,6 +176,19 @@ fn path(name: &str) -> Result<String> {
         ));
     }
     Ok(format!("/{name}"))
+}
+
+impl Clone for SharedMemory {
+    /// Another handle on the same block, sharing this one's mapping (no
+    /// system call, so it cannot fail); it does not unlink the name, as
+    /// the handle of [`open`](SharedMemory::open) does not.
+    fn clone(&self) -> SharedMemory {
+        SharedMemory {
+            name: self.name.clone(),
+            mapping: Arc::clone(&self.mapping),
+            owner: false,
+        }
+    }
 }
 
 impl Drop for SharedMemory {

@@ -26,12 +26,13 @@ use crate::error::{Error, Result};
 /// }
 ///
 /// let list = ShareableList::new(&[1.0, 2.5])?;
-/// let mut child = Process::with_args(double_all, ShareableList::open(list.name())?);
+/// let mut child = Process::with_args(double_all, list.clone());
 /// child.start()?;
 /// child.join()?;
 /// assert_eq!(list.to_vec(), [2.0, 5.0]);
 /// # Ok::<(), common::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct ShareableList<T: Scalar> {
     block: SharedMemory,
     len: usize,

@@ -70,7 +70,10 @@ fn touch_shared(
     queue: Queue<u32>,
     simple: SimpleQueue<u32>,
     joinable: JoinableQueue<u32>,
+    (memory, list): (SharedMemory, ShareableList<u8>),
 ) {
+    list.set(0, list.get(0) + 1);
+    memory.write(usize::from(list.get(0)), b"x");
     value.add(1);
     raw_value.add(1);
     array.add(0, 1);
@@ -208,6 +211,8 @@ fork_tests! {
         let queue = Queue::new().expect("queue");
         let simple = SimpleQueue::new().expect("simple queue");
         let joinable = JoinableQueue::new().expect("joinable queue");
+        let memory = SharedMemory::create(4).expect("shared memory");
+        let list = ShareableList::<u8>::new(&[0]).expect("shareable list");
         for i in 0..3 {
             let event = Event::new().expect("event");
             let synchronized = (
@@ -225,6 +230,7 @@ fork_tests! {
                 queue.clone(),
                 simple.clone(),
                 joinable.clone(),
+                (memory.clone(), list.clone()),
             );
             let mut second = Process::builder().start_method(method_of(i)).with_args(touch_shared, shared);
             first.start().expect("start");
@@ -239,5 +245,9 @@ fork_tests! {
         assert_eq!((0..3).map(|_| queue.get().expect("get")).sum::<u32>(), 3);
         assert_eq!((0..3).map(|_| simple.get().expect("get")).sum::<u32>(), 6);
         assert_eq!((0..3).map(|_| joinable.get().expect("get")).sum::<u32>(), 9);
+        assert_eq!(list.get(0), 3, "each child's clone of the list added one");
+        assert_eq!(memory.read(0, 4), b"\0xxx", "each child's clone of the block wrote its byte");
+        drop(memory.clone());
+        assert!(SharedMemory::open(memory.name()).is_ok(), "a clone dropped does not unlink the name");
     }
 }
