@@ -44,12 +44,16 @@ use crate::error::{Error, Result};
 /// ```
 ///
 /// `Marker` tells the forms apart (a function of one tuple parameter is
-/// given the tuple whole); it is inferred, never written. A closure needs
-/// its parameters' types written (`|n: u32| ...`), as Rust cannot infer
-/// them through this trait. Only what captures nothing can cross to a
-/// process started afresh (spawn, the fork server) or to a pool's workers:
+/// given the tuple whole); it is inferred, never written. Only what
+/// captures nothing can cross to a process started afresh (spawn, the fork server) or to a pool's workers:
 /// a closure that captures something, or a `fn` pointer of several
 /// parameters, runs in a forked child only.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a function of the arguments given",
+    label = "not a function of these arguments",
+    note = "a function of one parameter is given its argument; one of 0 to 6 parameters is given \
+            their tuple, `(a, b)` for `f(a, b)`, each of the parameter's own type (`String`, not `&str`)"
+)]
 pub trait Function<Args, Marker>: Copy + Send + Sync + 'static {
     /// What the function returns.
     type Output;
