@@ -107,7 +107,10 @@ fn run_process(name: &str, socket: &UnixStream, func: ErasedFn, args: &[u8], fds
         }
     }
     match panic::catch_unwind(AssertUnwindSafe(|| func.call(args))) {
-        Ok(Ok(_)) => 0,
+        // A target's exit code, encoded, or nothing for a target that
+        // returns nothing (see `sys::function::reporting`).
+        Ok(Ok(code)) if code.is_empty() => 0,
+        Ok(Ok(code)) => postcard::from_bytes(&code).unwrap_or(1),
         Ok(Err(message)) => {
             eprintln!("{name}: {message}");
             1

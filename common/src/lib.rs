@@ -23,7 +23,7 @@
 //! | Python `multiprocessing`          | this crate                                   | where it differs, and why |
 //! |-----------------------------------|----------------------------------------------|---------------------------|
 //! | `Process(target=f)`               | [`Process::new`]`(f)`                        | `f` is a `fn`, as Python's target must be picklable under spawn |
-//! | `Process(target=f, args=(x,))`, `Process(target=f, args=(a, b))` | [`Process::with_args`]`(f, x)`, [`Process::with_args`]`(f, (a, b))` | `f` is any [`Function`]: a `fn` (or a closure that captures nothing) of one parameter, given its argument, or of 0 to 6 parameters, given their tuple, which calls `f(a, b)` as Python does (Rust has no variadic calls, so the arguments travel as one serde value); a closure that captures something runs by fork only ([`Error::NeedsFork`] under spawn and forkserver) |
+//! | `Process(target=f, args=(x,))`, `Process(target=f, args=(a, b))` | [`Process::with_args`]`(f, x)`, [`Process::with_args`]`(f, (a, b))` | `f` is any [`Function`]: a `fn` (or a closure that captures nothing) of one parameter, given its argument, or of 0 to 6 parameters, given their tuple, which calls `f(a, b)` as Python does (Rust has no variadic calls, so the arguments travel as one serde value); a closure that captures something runs by fork only ([`Error::NeedsFork`] under spawn and forkserver); `f` may return `Result<(), E>`, as `main` may ([`Outcome`]): an `Err` ends the child with exit code 1 and `Error: ` and the error on stderr, as an exception ends Python's with its traceback and 1 |
 //! | (a lambda, under fork)            | [`Process::from_closure`]                    | any closure, even one holding pipes; fork only |
 //! | `p.start()`                       | [`Process::start`]                           | a second start is [`Error::AlreadyStarted`]; refused in a multi-threaded process ([`Error::MultiThreaded`]) |
 //! | `p.join()`                        | [`Process::join`]                            | |
@@ -89,8 +89,8 @@
 //! # Processes
 //!
 //! [`Process`] starts a child (by fork, spawn or the fork server) that runs one function. The child's exit code
-//! follows Python: 0 when the target returns, 1 when it panics, `-N` when
-//! killed by signal `N`. Dropping a started process joins it.
+//! follows Python: 0 when the target returns, 1 when it panics or returns
+//! an error ([`Outcome`]), `-N` when killed by signal `N`. Dropping a started process joins it.
 //!
 //! # Pools
 //!
@@ -196,7 +196,7 @@ pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionGuard, Event, Lock, LockGuard, RLock,
     RLockGuard, Semaphore,
 };
-pub use sys::Function;
+pub use sys::{Function, Outcome};
 
 /// The number of CPUs, as Python's `os.cpu_count()` counts them: those
 /// online in the system (`sysconf(_SC_NPROCESSORS_ONLN)`), whatever this

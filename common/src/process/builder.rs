@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::Process;
 use crate::start::StartMethod;
-use crate::sys::Function;
+use crate::sys::{Function, Outcome};
 
 /// A [`Process`] with its settings given first, as Python's
 /// `Process(target=f, args=(a,), name="worker", daemon=True)` takes them
@@ -65,7 +65,8 @@ impl ProcessBuilder {
     /// `args` `(a, b)` (see [`Process::with_args`]).
     pub fn with_args<F, A, M>(self, target: F, args: A) -> Process
     where
-        F: Function<A, M, Output = ()>,
+        F: Function<A, M>,
+        F::Output: Outcome,
         A: Serialize + DeserializeOwned + Send + 'static,
     {
         self.apply(Process::with_args(target, args))

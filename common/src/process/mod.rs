@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::log;
 use crate::start::{StartMethod, get_start_method};
-use crate::sys::{self, Function};
+use crate::sys::{self, Function, Outcome};
 use target::Target;
 
 pub use builder::ProcessBuilder;
@@ -150,7 +150,9 @@ impl Process {
     /// started with any start method: `target` is a `fn` (or a closure that
     /// captures nothing) and `args` crosses as serde data under spawn, with
     /// the descriptor of each shared thing in it. A closure that captures
-    /// something runs under fork only, as [`Process::from_closure`].
+    /// something runs under fork only, as [`Process::from_closure`]. The
+    /// target may return `Result<(), E>`, as `main` may: an error ends the
+    /// child with exit code 1, having said why on stderr (see [`Outcome`]).
     ///
     /// ```
     /// use common::{Lock, Process};
@@ -178,7 +180,8 @@ impl Process {
     /// ```
     pub fn with_args<F, A, M>(target: F, args: A) -> Process
     where
-        F: Function<A, M, Output = ()>,
+        F: Function<A, M>,
+        F::Output: Outcome,
         A: Serialize + DeserializeOwned + Send + 'static,
     {
         Process::of(Target::with_args(target, args))

@@ -14,12 +14,12 @@ use crate::boot::Work;
 use crate::crossing;
 use crate::error::{Error, Result};
 use crate::start::{self, StartMethod};
-use crate::sys::{self, ErasedFn, Function};
+use crate::sys::{self, ErasedFn, ErasedOutcome, Function, Outcome, reporting};
 
 /// A process's target, until its child has started.
 pub(super) struct Target {
     /// What a forked child runs.
-    closure: Box<dyn FnOnce() + Send>,
+    closure: Box<dyn FnOnce() -> i32 + Send>,
     /// What a child started afresh runs: the `fn`, its encoded argument and
     /// the descriptors of the [`Connection`](crate::Connection)s in it;
     /// `None` for a closure, or an argument that could not be encoded.
@@ -30,7 +30,10 @@ impl Target {
     /// `target()`, by any start method.
     pub(super) fn function(target: fn()) -> Target {
         Target {
-            closure: Box::new(target),
+            closure: Box::new(move || {
+                target();
+                0
+            }),
             sendable: Some((ErasedFn::nullary(target), Vec::new(), Vec::new())),
         }
     }
@@ -38,7 +41,10 @@ impl Target {
     /// A closure, which only fork can run.
     pub(super) fn closure(target: impl FnOnce() + Send + 'static) -> Target {
         Target {
-            closure: Box::new(target),
+            closure: Box::new(move || {
+                target();
+                0
+            }),
             sendable: None,
         }
     }
@@ -48,17 +54,20 @@ impl Target {
     /// argument that cannot shows up when spawn needs it); by fork else.
     pub(super) fn with_args<F, A, M>(target: F, args: A) -> Target
     where
-        F: Function<A, M, Output = ()>,
+        F: Function<A, M>,
+        F::Output: Outcome,
         A: Serialize + DeserializeOwned + Send + 'static,
     {
-        let sendable = target.as_fn().and_then(|function| {
+        let sendable = reporting(target).and_then(|function| {
             let (encoded, fds) = crossing::collect_fds(|| postcard::to_stdvec(&args));
-            encoded
-                .ok()
-                .map(|bytes| (ErasedFn::new(function), bytes, fds))
+            let function = match function {
+                ErasedOutcome::Code(function) => ErasedFn::new(function),
+                ErasedOutcome::Unit(function) => ErasedFn::new(function),
+            };
+            encoded.ok().map(|bytes| (function, bytes, fds))
         });
         Target {
-            closure: Box::new(move || target.call(args)),
+            closure: Box::new(move || target.call(args).exit_code()),
             sendable,
         }
     }
@@ -75,12 +84,7 @@ impl Target {
 /// started again.
 pub(super) fn start(slot: &mut Option<Target>, name: &str, method: StartMethod) -> Result<Pid> {
     match method {
-        StartMethod::Fork => sys::fork(name, || {
-            if let Some(target) = slot.take() {
-                (target.closure)();
-            }
-            0
-        }),
+        StartMethod::Fork => sys::fork(name, || slot.take().map_or(0, |target| (target.closure)())),
         method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
             let Some((func, args, fds)) = slot.as_ref().and_then(|t| t.sendable.as_ref()) else {
                 return Err(Error::NeedsFork {

@@ -147,6 +147,97 @@ spread!(A a, B b, C c, D d);
 spread!(A a, B b, C c, D d, E e);
 spread!(A a, B b, C c, D d, E e, G g);
 
+/// What a [`Process`](crate::Process)'s target may return, as `main` may:
+/// nothing, or a `Result` whose error ends the child with exit code 1
+/// after printing `Error: ` and the error's `Debug` form on stderr, as
+/// `main` does (Python prints the exception's traceback, and the exit
+/// code is 1 too).
+///
+/// ```
+/// use common::{Process, Queue};
+///
+/// fn producer(q: Queue<u32>) -> common::Result<()> {
+///     for i in 0..3 {
+///         q.put(&i)?;
+///     }
+///     Ok(())
+/// }
+///
+/// fn refuse(reason: String) -> Result<(), String> {
+///     Err(reason)
+/// }
+///
+/// let q = Queue::new()?;
+/// let mut p = Process::with_args(producer, q.clone());
+/// p.start()?;
+/// p.join()?;
+/// assert_eq!(p.exitcode(), Some(0));
+/// let mut p = Process::with_args(refuse, "no".to_owned());
+/// p.start()?;
+/// p.join()?;
+/// assert_eq!(p.exitcode(), Some(1));
+/// # Ok::<(), common::Error>(())
+/// ```
+pub trait Outcome: 'static {
+    /// The child's exit code: 0 for success; 1, having said why on
+    /// stderr, for an error.
+    fn exit_code(self) -> i32;
+}
+
+impl Outcome for () {
+    fn exit_code(self) -> i32 {
+        0
+    }
+}
+
+impl<E: std::fmt::Debug + 'static> Outcome for std::result::Result<(), E> {
+    fn exit_code(self) -> i32 {
+        match self {
+            Ok(()) => 0,
+            Err(error) => {
+                eprintln!("Error: {error:?}");
+                1
+            }
+        }
+    }
+}
+
+/// `target` as a `fn` a process started afresh can be sent, which calls
+/// it and returns the child's exit code, encoded; or, for a `fn` pointer
+/// that returns nothing, the pointer itself (its encoded result is empty:
+/// exit code 0). `None` for what cannot be sent (see the module docs).
+pub(crate) fn reporting<F, Args: 'static, M>(target: F) -> Option<ErasedOutcome<Args>>
+where
+    F: Function<Args, M>,
+    F::Output: Outcome,
+{
+    fn report<F, Args, M>(args: Args) -> i32
+    where
+        F: Function<Args, M>,
+        F::Output: Outcome,
+    {
+        // SAFETY: `reporting` hands this out only for a zero-sized `F`,
+        // called on a value of it.
+        let target = unsafe { conjure::<F>() };
+        target.call(args).exit_code()
+    }
+    if std::mem::size_of::<F>() == 0 {
+        return Some(ErasedOutcome::Code(report::<F, Args, M>));
+    }
+    let pointer = target.as_fn()?;
+    let unit: &dyn Any = &pointer;
+    unit.downcast_ref::<fn(Args) -> ()>()
+        .copied()
+        .map(ErasedOutcome::Unit)
+}
+
+/// What [`reporting`] gives: a `fn` that returns the exit code, or one that
+/// returns nothing (exit code 0).
+pub(crate) enum ErasedOutcome<Args> {
+    Code(fn(Args) -> i32),
+    Unit(fn(Args)),
+}
+
 /// `function` as a `fn` a pool's workers can be sent, or
 /// [`Error::Unsendable`] naming it.
 pub(crate) fn sendable<F, Args, M>(function: F) -> Result<fn(Args) -> F::Output>

@@ -83,6 +83,27 @@ fn touch_shared(
     joinable.put(&3).expect("put");
 }
 
+fn refuse(reason: String) -> Result<(), String> {
+    Err(reason)
+}
+
+fn accept(value: Value) -> common::Result<()> {
+    value.set(value.get() + 1);
+    Ok(())
+}
+
+/// A role: a target returning an error, by each start method, each child
+/// joined and its exit code printed.
+pub(crate) fn targets_returning_errors() {
+    for method in get_all_start_methods() {
+        let mut child = Process::with_args(refuse, format!("no by {method:?}"));
+        child.set_start_method(method);
+        child.start().expect("start");
+        child.join().expect("join");
+        println!("{method:?} {:?}", child.exitcode());
+    }
+}
+
 fn method_of(i: usize) -> StartMethod {
     get_all_start_methods()[i % 3]
 }
@@ -121,6 +142,30 @@ fork_tests! {
             process.join().expect("join");
             assert_eq!(process.exitcode(), Some(0), "{method:?}");
             assert_eq!(value.get(), 7, "the fn pointer ran under {method:?}");
+        }
+    }
+
+    /// A target may return `Result`, as `main` may: `Ok` is exit code 0,
+    /// `Err` is 1 with `Error: ` and the error on stderr, by every method.
+    fn a_target_returning_an_error_exits_1_saying_why_under_every_method() {
+        let value = Value::new(0).expect("value");
+        for method in get_all_start_methods() {
+            let mut child = Process::with_args(accept, value.clone());
+            child.set_start_method(method);
+            child.start().expect("start");
+            child.join().expect("join");
+            assert_eq!(child.exitcode(), Some(0), "Ok under {method:?}");
+        }
+        assert_eq!(value.get(), 3, "each child ran");
+        let output = play_as("targets-returning-errors", std::process::Stdio::piped());
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for method in get_all_start_methods() {
+            assert!(stdout.contains(&format!("{method:?} Some(1)")), "Err under {method:?}: {stdout}");
+            assert!(
+                stderr.contains(&format!("Error: \"no by {method:?}\"")),
+                "the child said why under {method:?}: {stderr}"
+            );
         }
     }
 

@@ -81,6 +81,7 @@ pub(crate) fn play(role: &str) {
             pool.map(square, [1, 2]).expect("map");
         }
         "pool-past-a-process-limit" => crate::exhaustion::pool_past_a_process_limit(),
+        "targets-returning-errors" => crate::arguments::targets_returning_errors(),
         "try-map-error" => {
             let mut pool = Pool::new(2).expect("pool");
             let error = pool
