@@ -6,9 +6,12 @@
 //!   supplementary groups: a number from [`FIRST_UID`] on, a range no
 //!   account uses (systemd documents 1879048192 and up as unused). Such a
 //!   uid owns nothing, so files readable only by root or by the instructor
-//!   stay unreadable, even those the sandbox shows (under `/etc`). Each run
-//!   having its own uid, runs graded at once share no per-user count (the
-//!   process rlimit among them).
+//!   stay unreadable, even those the sandbox shows (under `/etc`). Each
+//!   grader process takes its uids from a block of its own, found by its
+//!   pid (which no two live processes share), in turn: runs graded at once,
+//!   by one grader or by several, share no uid and so no per-user count
+//!   (the process rlimit among them), unless one grader has more than a
+//!   block's worth of runs alive at once.
 //! - **As an ordinary user**, a user namespace is made first, and every
 //!   other layer inside it, as bubblewrap and nsjail do. Without the
 //!   set-uid helper `newuidmap`, the kernel lets an ordinary user map only
@@ -24,8 +27,20 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// The first uid (and gid) a run gets when the grader is root.
 pub const FIRST_UID: u32 = 1_879_048_192;
 
-/// How many uids from [`FIRST_UID`] runs take, in turn.
-const UIDS: u32 = 1 << 20;
+/// The end of the unused range (systemd keeps 2147352576 and up for
+/// foreign ids).
+const END_UID: u32 = 2_147_352_576;
+
+/// The kernel's largest pid, plus one (`PID_MAX_LIMIT` on 64-bit).
+const PIDS: u32 = 1 << 22;
+
+/// How many uids each grader process takes in turn: as many as the range
+/// holds for every possible pid (63).
+const BLOCK: u32 = (END_UID - FIRST_UID) / PIDS;
+
+// A block holds more runs than a grader has alive at once (`--jobs` of
+// them, and their builds).
+const _: () = assert!(BLOCK >= 32);
 
 /// Who the processes of one sandbox are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +71,7 @@ impl Identity {
         if uid == 0 {
             static RUNS: AtomicU32 = AtomicU32::new(0);
             let run = RUNS.fetch_add(1, Ordering::Relaxed);
-            // Another grader at the same time starts elsewhere in the range.
-            let offset = (std::process::id().wrapping_mul(4096).wrapping_add(run)) % UIDS;
-            let id = FIRST_UID + offset;
+            let id = dedicated(std::process::id(), run);
             Identity::Dedicated { uid: id, gid: id }
         } else {
             Identity::Namespaced {
@@ -123,9 +136,29 @@ impl Identity {
     }
 }
 
+/// The uid of run `run` of the grader whose pid is `pid`: in the pid's
+/// block, so that another grader alive at the same time, having another
+/// pid, has other uids.
+fn dedicated(pid: u32, run: u32) -> u32 {
+    FIRST_UID + (pid % PIDS) * BLOCK + run % BLOCK
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graders_alive_at_once_take_uids_from_blocks_of_their_own() {
+        assert_eq!(dedicated(0, 0), FIRST_UID);
+        assert!(dedicated(PIDS - 1, BLOCK - 1) < END_UID);
+        for pid in [1, 2, 255, 256, 4097, PIDS - 2] {
+            // The last uid of a block comes before the next block's first,
+            // and a block is used in turn.
+            assert!(dedicated(pid, BLOCK - 1) < dedicated(pid + 1, 0), "{pid}");
+            assert_eq!(dedicated(pid, BLOCK), dedicated(pid, 0), "{pid}");
+            assert_ne!(dedicated(pid, 0), dedicated(pid + 256, 0), "{pid}");
+        }
+    }
 
     #[test]
     fn root_gives_each_run_a_uid_of_its_own_in_the_unused_range() {
@@ -138,7 +171,7 @@ mod tests {
         let (a, b) = (Identity::next(), Identity::next());
         assert_ne!(a.uid(), b.uid());
         for id in [a, b] {
-            assert!((FIRST_UID..FIRST_UID + UIDS).contains(&id.uid()), "{id:?}");
+            assert!((FIRST_UID..END_UID).contains(&id.uid()), "{id:?}");
             assert_eq!(id.uid(), id.gid());
             assert!(!id.namespaced());
         }
