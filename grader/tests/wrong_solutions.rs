@@ -574,3 +574,33 @@ fn a_child_that_pings_itself_through_the_parents_end() {
     );
     assert_passes(&report, "output");
 }
+
+/// Q9 whose parent sends every ping at once: each message crosses, and an
+/// `Event` keeps the output right, but every ping after the first was sent
+/// before the pong line it must follow was printed.
+#[test]
+fn a_parent_that_sends_every_ping_at_once() {
+    let report = grade_wrong("wrong_q9_pings_all_at_once", "q9", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "`Child received: ping 1` shows a message the main process sent before `Parent \
+         received: pong 0` was printed (and 3 more such lines)",
+    );
+    assert_passes(&report, "output");
+}
+
+/// Q9 whose child replies before it prints: each message crosses, and an
+/// `Event` keeps the output right, but every pong was sent before the
+/// child's line it answers was printed.
+#[test]
+fn a_child_that_replies_before_it_prints() {
+    let report = grade_wrong("wrong_q9_replies_before_printing", "q9", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "`Parent received: pong 0` shows a message the child sent before `Child received: \
+         ping 0` was printed (and 4 more such lines)",
+    );
+    assert_passes(&report, "output");
+}

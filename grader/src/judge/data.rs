@@ -212,7 +212,8 @@ impl Fact {
             ),
             Fact::Received { from, to, line } => format!(
                 "each `{line}` printed by {} shows a message it received over a pipe, sent by \
-                 {} on the other end, before printing it",
+                 {} on the other end once the lines another process prints before it were \
+                 printed, before printing it",
                 who(to),
                 who(from)
             ),

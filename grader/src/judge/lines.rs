@@ -19,6 +19,8 @@ pub(super) struct Line {
     pub(super) writers: Vec<Pid>,
     /// The write that made its first byte (an index into the writes).
     pub(super) first: usize,
+    /// The write that made its last byte (its newline, if it has one).
+    pub(super) last: usize,
 }
 
 impl Line {
@@ -50,6 +52,7 @@ pub(super) fn lines(events: &Events) -> Vec<Line> {
                     text: String::from_utf8_lossy(&text).into_owned(),
                     writers: std::mem::take(&mut writers),
                     first,
+                    last: index,
                 });
                 text.clear();
             } else {
@@ -62,6 +65,7 @@ pub(super) fn lines(events: &Events) -> Vec<Line> {
             text: String::from_utf8_lossy(&text).into_owned(),
             writers,
             first,
+            last: events.writes.len() - 1,
         });
     }
     lines

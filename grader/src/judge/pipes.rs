@@ -20,9 +20,15 @@
 //!   encoding, after its type tag (`common::layout::message_value`), or
 //!   the value's text as raw bytes;
 //!
-//! and each record backs one line only. So a child that prints what it
-//! expects before it receives it, a parent that prints replies it never
-//! received, threads, and a program with no pipe at all fail, every time.
+//! and each record backs one line only. A line the run's order puts after
+//! a line of another process must show a record sent once that line was
+//! written: the message is what lets the line be printed, so it must not
+//! leave before the line it follows (the receiver's own lines come first
+//! by its own order). So a child that prints what it expects before it
+//! receives it, a parent that prints replies it never received, a parent
+//! that sends every ping at once, a child that replies before it prints,
+//! threads, and a program with no pipe at all fail, every time, whatever
+//! luck (or another channel) did to the order of the lines.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -39,6 +45,8 @@ use super::lines::{Line, lines};
 struct Crossing<'a> {
     sender: Pid,
     receiver: Pid,
+    /// The send, as the sender's call returned.
+    sent: &'a Message,
     /// The bytes received.
     received: &'a Message,
 }
@@ -84,6 +92,7 @@ fn crossings(events: &Events) -> Vec<Crossing<'_>> {
         crossings.extend(received.iter().zip(sent).map(|(r, s)| Crossing {
             sender: s.pid,
             receiver: r.pid,
+            sent: s,
             received: r,
         }));
     }
@@ -97,6 +106,27 @@ fn holds(record: &[u8], value: &str) -> bool {
     };
     message == value.as_bytes()
         || common::layout::message_value(message).is_some_and(|bytes| encodes(value, bytes))
+}
+
+/// A line of another process than `line`'s that the run's order puts
+/// before `line`, and that had not been written when the message `line`
+/// shows was sent (`sent`). The message is what lets `line` be printed, so
+/// then nothing but luck put the two lines in order: a process that sends
+/// every message at once, or replies before it prints what it received.
+/// (A line of `line`'s own process comes before it by that process's own
+/// order, wherever the message was.)
+fn sent_too_early<'l>(run: &Run, lines: &'l [Line], line: &Line, sent: &Message) -> Option<&'l Line> {
+    let before: Vec<&String> = run
+        .order
+        .iter()
+        .filter(|order| order.then.contains(&line.text))
+        .flat_map(|order| &order.first)
+        .collect();
+    lines.iter().find(|earlier| {
+        before.contains(&&earlier.text)
+            && earlier.owner() != line.owner()
+            && earlier.last >= sent.writes_before
+    })
 }
 
 /// The processes of role `role`: the main process for [`MAIN`]; else those
@@ -140,6 +170,8 @@ pub(super) fn received(
     let crossings = crossings(events);
     let mut used = BTreeSet::new();
     let mut backed = 0;
+    // Lines backed by a message sent before the line they must follow.
+    let mut early = Vec::new();
     // The lines no record backs, by the process that wrote them.
     let mut unbacked: BTreeMap<Option<Pid>, Vec<String>> = BTreeMap::new();
     for line in &lines {
@@ -162,6 +194,9 @@ pub(super) fn received(
             Some(i) => {
                 used.insert(i);
                 backed += 1;
+                if let Some(earlier) = sent_too_early(run, &lines, line, crossings[i].sent) {
+                    early.push((line.text.clone(), earlier.text.clone()));
+                }
             }
             None => unbacked.entry(writer).or_default().push(line.text.clone()),
         }
@@ -193,6 +228,19 @@ pub(super) fn received(
              crossed",
             expected.len() - backed,
             who(to)
+        ));
+    }
+    if let Some((line, earlier)) = early.first() {
+        let more = match early.len() {
+            1 => String::new(),
+            n => format!(" (and {} more such lines)", n - 1),
+        };
+        problems.push(format!(
+            "`{line}` shows a message {} sent before `{earlier}` was printed{more}: the \
+             messages must set the order of the lines, not luck or another channel ({} must \
+             not send it until `{earlier}` is printed)",
+            who(from),
+            who(from)
         ));
     }
     (problems, shown)
@@ -273,15 +321,7 @@ mod tests {
     }
 
     fn problems(events: &Events) -> Vec<String> {
-        received(
-            &run(),
-            events,
-            MAIN_PID,
-            MAIN,
-            "child",
-            "Child received: {}",
-        )
-        .0
+        received_problems(&run(), events)
     }
 
     #[test]
@@ -307,6 +347,35 @@ mod tests {
             message(MAIN_PID, OURS, true, "ping 0", 0),
         ];
         assert_eq!(problems(&events).len(), 1);
+    }
+
+    #[test]
+    fn a_message_sent_before_the_line_it_must_follow_is_flagged() {
+        // The child's line must follow the main process's `start`, written
+        // first (write 0); the ping was sent before it (no write by then).
+        let ordered = Run {
+            order: crate::expect::Order::chain(&[
+                "start".to_owned(),
+                "Child received: ping 0".to_owned(),
+            ]),
+            ..run()
+        };
+        let received = message(CHILD, THEIRS, false, "ping 0", 1);
+        let events = events(vec![received], 1);
+        let check = |events: &Events| {
+            received_problems(&ordered, events)
+                .iter()
+                .any(|p| p.contains("sent before `start` was printed"))
+        };
+        assert!(check(&events));
+        // Sent after `start` was written: the message set the order.
+        let mut events = events;
+        events.messages[0].writes_before = 1;
+        assert!(!check(&events));
+    }
+
+    fn received_problems(run: &Run, events: &Events) -> Vec<String> {
+        received(run, events, MAIN_PID, MAIN, "child", "Child received: {}").0
     }
 
     #[test]
