@@ -175,7 +175,9 @@ pub enum Fact {
     /// line. `from` and `to` are role names, or [`MAIN`]; the processes of
     /// a role are those that wrote its lines (of a role that prints
     /// nothing: every process but the main one), and the sender is never
-    /// the receiver (see `trace/messages.rs` and `judge/data.rs`).
+    /// the receiver. A line that [`Run::order`] puts after a line of
+    /// another process shows a message sent after that line was written
+    /// (see `trace/messages.rs` and `judge/pipes.rs`).
     Received {
         /// The role that sent the messages.
         from: &'static str,
@@ -185,7 +187,8 @@ pub enum Fact {
         line: Pattern,
     },
     /// The children updated a `common::Value` they share at least
-    /// `updates` times in all, and no update was unprotected: when the
+    /// `updates` times in all (each update a write leaving it one more
+    /// than it was), and no update was unprotected: when the
     /// grader held a child between its read and its write of the value, no
     /// other process wrote it (a lock held across both keeps them out;
     /// nothing else does). `line` is the main process's line with the

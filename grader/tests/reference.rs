@@ -57,3 +57,24 @@ fn another_right_q9_passes_under_every_start_method() {
         run.assert_pass();
     }
 }
+
+/// A right Q8 in another style (a second shared value, the lock taken in a
+/// helper function) gets full marks under every start method, in every
+/// run: the grader watches the first two values a process maps.
+#[test]
+fn another_right_q8_passes_under_every_start_method() {
+    let exercise = grader::exercises::find("q8").expect("q8 is registered");
+    let binary = crate::binaries()
+        .get("right_q8_two_values")
+        .expect("fixture built");
+    let methods = [
+        StartMethod::Fork,
+        StartMethod::Spawn,
+        StartMethod::Forkserver,
+    ];
+    let report = grade_exercise_with(exercise, binary, &methods).expect("graded");
+    assert_eq!(report.runs.len(), methods.len() * (exercise.runs)().len());
+    for run in &report.runs {
+        run.assert_pass();
+    }
+}

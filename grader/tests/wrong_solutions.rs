@@ -433,7 +433,21 @@ fn counters_of_their_own() {
     assert_fails(
         &report,
         "data",
-        "the child processes wrote the shared value 0 times; 4000 updates were expected",
+        "the child processes added one to the shared value 0 times; 4000 updates were expected",
+    );
+    assert_passes(&report, "output");
+}
+
+/// Q8 whose processes count privately and, under the lock, write their
+/// own count over the shared value: every write is of the shared value,
+/// after a read, but none adds one to what it held.
+#[test]
+fn counters_of_their_own_written_over_the_shared_value() {
+    let report = grade_wrong("wrong_q8_writes_its_own_count", "q8", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "the child processes added one to the shared value 0 times; 4000 updates were expected",
     );
     assert_passes(&report, "output");
 }

@@ -158,8 +158,8 @@ pub(super) fn listed(lines: &[String]) -> String {
 
 /// What is wrong with the children's updates of their shared value: an
 /// update made while another process was held between its read and its
-/// write (see `trace/values.rs`), or fewer updates than `updates`; and
-/// what was seen, in words.
+/// write (see `trace/values.rs`), or fewer updates than `updates` of any
+/// one value; and what was seen, in words.
 fn counted(seen: &Observation, events: &Events, updates: usize) -> (Vec<String>, String) {
     if events.values_unwatched {
         return (
@@ -167,37 +167,40 @@ fn counted(seen: &Observation, events: &Events, updates: usize) -> (Vec<String>,
             "not watched: the processor's debug registers could not be set here".to_owned(),
         );
     }
-    let by_children: usize = events
-        .value_writes
-        .iter()
-        .filter(|(pid, _)| **pid != seen.main)
-        .map(|(_, n)| n)
-        .sum();
-    let mut problems = Vec::new();
+    // The children's updates of each value, the most updated value's.
+    let mut by_value: BTreeMap<u64, usize> = BTreeMap::new();
+    for (&(value, pid), &n) in &events.value_updates {
+        if pid != seen.main {
+            *by_value.entry(value).or_default() += n;
+        }
+    }
+    let by_children = by_value.values().copied().max().unwrap_or(0);
     if !events.races.is_empty() {
-        problems.push(
-            "another process wrote the shared value while the grader held a child between its \
-             read of the value and its write: the update is two steps and nothing kept the \
-             others out between them, so updates are lost (hold the value's get_lock() across \
-             the read and the write, the same lock in every process)"
+        // Updates were lost to the race, as many as luck made: not counted.
+        return (
+            vec![
+                "another process wrote the shared value while the grader held a child between \
+                 its read of the value and its write: the update is two steps and nothing kept \
+                 the others out between them, so updates are lost (hold the value's get_lock() \
+                 across the read and the write, the same lock in every process)"
+                    .to_owned(),
+            ],
+            "a write of the shared value by another process while a child was held between its \
+             read and its write"
                 .to_owned(),
         );
     }
+    let mut problems = Vec::new();
     if by_children < updates {
         problems.push(format!(
-            "the child processes wrote the shared value {by_children} times; {updates} updates \
-             were expected (each must add to the one Value they share, not to a number of its \
-             own)"
+            "the child processes added one to the shared value {by_children} times; {updates} \
+             updates were expected (each must read the one Value they share and write it back \
+             one more, not write a number of its own)"
         ));
     }
     let shown = format!(
-        "{by_children} writes of the shared value by the children; {} while a child was held \
-         between its read and its write",
-        if events.races.is_empty() {
-            "none"
-        } else {
-            "one"
-        }
+        "{by_children} updates of the shared value by the children (each a write leaving it one \
+         more than it was); none while a child was held between its read and its write"
     );
     (problems, shown)
 }

@@ -85,8 +85,9 @@ pub struct Events {
     /// When the run's values are watched: whether a task that maps one
     /// could not be (the processor's debug registers could not be set).
     pub values_unwatched: bool,
-    /// How many times each process wrote its shared value.
-    pub value_writes: BTreeMap<Pid, usize>,
+    /// How many times each process updated each shared value (by its
+    /// inode): wrote it one more than the tracer had seen it hold.
+    pub value_updates: BTreeMap<(u64, Pid), usize>,
     /// Writes of a shared value while another process was held between
     /// its read and its write of it.
     pub races: Vec<Race>,

@@ -69,6 +69,7 @@ use nix::unistd::Pid;
 pub use crate::ending::Ending;
 
 mod events;
+mod maps;
 mod messages;
 mod queues;
 mod values;

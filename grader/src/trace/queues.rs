@@ -55,26 +55,7 @@ pub(super) struct Queues {
 /// The queue rings process `pid` maps: each file's inode and where its
 /// first byte is in the process's memory.
 fn mapped_rings(pid: Pid) -> Vec<(u64, u64)> {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
-    let mut rings: Vec<(u64, u64)> = maps
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let range = fields.next()?;
-            let _perms = fields.next()?;
-            let offset = fields.next()?;
-            let _device = fields.next()?;
-            let inode: u64 = fields.next()?.parse().ok()?;
-            let path = fields.collect::<Vec<_>>().join(" ");
-            let whole = u64::from_str_radix(offset, 16).ok()? == 0;
-            (Memory::of_mapping(&path)? == Memory::Queue && whole).then_some(())?;
-            let start = u64::from_str_radix(range.split_once('-')?.0, 16).ok()?;
-            Some((inode, start))
-        })
-        .collect();
-    rings.sort();
-    rings.dedup_by_key(|(inode, _)| *inode);
-    rings
+    super::maps::mapped(pid, Memory::Queue)
 }
 
 /// The 64-bit word at byte `at` of a ring mapped at `base` in `tid`.

@@ -4,10 +4,11 @@
 //! For a run whose facts need it ([`Tracer::watch_values`]), every task
 //! of a process that maps a value (`/proc/PID/maps` names its file
 //! `/memfd:common-value`) has the processor's debug registers set on the
-//! value's word (`PTRACE_POKEUSER`, x86-64): one watchpoint for writes,
-//! one for reads and writes, so each access stops the task (`SIGTRAP`,
-//! which the tracer takes and does not deliver) and the tracer knows
-//! whether it read or wrote. A child maps its value before its work
+//! word of each of the first [`WATCHED`] values it maps (by inode: the
+//! order they were made in; `PTRACE_POKEUSER`, x86-64): for each, one
+//! watchpoint for writes, one for reads and writes, so each access stops
+//! the task (`SIGTRAP`, which the tracer takes and does not deliver) and
+//! the tracer knows which value it read or wrote. A child maps its value before its work
 //! (inherited at a fork, which the tracer sees at the child's first stop;
 //! mapped once received, after a spawn, which the run's filter stops at
 //! the tracer: `mmap` with `MAP_SHARED`).
@@ -24,6 +25,15 @@
 //! steps makes every other updater block, and no race is recorded, ever.
 //! Each process is held at most [`HOLDS`] times, and none once a race is
 //! recorded (one proves it).
+//!
+//! The tracer also reads the word at each access, so it knows every
+//! value the word takes (every write stops its writer, which with the
+//! lock held writes alone). A child's write counts as an update only if
+//! it left the word one more than it was before ([`Events::value_updates`]):
+//! a process that writes a number of its own (the answer, its private
+//! count) updates nothing. An atomic add (`Value::add`) under the lock
+//! counts too; without it, adds of several processes may land before the
+//! tracer looks, and count as fewer.
 
 use std::collections::{HashMap, HashSet};
 
@@ -33,37 +43,38 @@ use nix::unistd::Pid;
 
 use super::Tracer;
 use super::events::Race;
-use super::writes::syscall_info;
+use super::writes::{read_memory, syscall_info};
 use crate::sandbox::seccomp::TRACE_MAP;
 
 /// How many times each process is held between a read and its write.
 pub const HOLDS: usize = 50;
 
+/// How many values of a process are watched: the processor has four
+/// debug registers, two a value.
+pub const WATCHED: usize = 2;
+
 /// The values watched in a run.
 #[derive(Debug, Default)]
 pub(super) struct Values {
-    /// The value's address in each process that maps one.
-    at: HashMap<Pid, u64>,
+    /// The values watched in each process that maps one: each one's inode
+    /// and address, in the order of the debug registers.
+    at: HashMap<Pid, Vec<(u64, u64)>>,
+    /// The word each value (by inode) held when the tracer last saw it.
+    seen: HashMap<u64, u64>,
     /// Tasks whose `mmap` runs to its exit, to be looked at then.
     mapping: HashSet<Pid>,
-    /// The task held between its read and its write, if any.
-    held: Option<Pid>,
+    /// The task held between its read and its write, if any, and the
+    /// value (its inode) it read.
+    held: Option<(Pid, u64)>,
     /// How many times each process was held.
     holds: HashMap<Pid, usize>,
 }
 
-/// Where the first value process `pid` maps lies in its memory.
-fn value_at(pid: Pid) -> Option<u64> {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
-    maps.lines().find_map(|line| {
-        let mut fields = line.split_whitespace();
-        let range = fields.next()?;
-        let offset = fields.nth(1)?;
-        let path = fields.skip(2).collect::<Vec<_>>().join(" ");
-        (Memory::of_mapping(&path)? == Memory::Value && u64::from_str_radix(offset, 16).ok()? == 0)
-            .then_some(())?;
-        u64::from_str_radix(range.split_once('-')?.0, 16).ok()
-    })
+/// Whether `after` is `before` plus one: as an integer of 32 or 64 bits
+/// (the word's other bytes unchanged), or as a 64-bit float.
+fn one_more(before: u64, after: u64) -> bool {
+    let low = after as u32 == (before as u32).wrapping_add(1) && after >> 32 == before >> 32;
+    low || after == before.wrapping_add(1) || f64::from_bits(after) == f64::from_bits(before) + 1.0
 }
 
 /// Whether task `tid` is running or could run now, rather than sleeping,
@@ -97,25 +108,35 @@ mod registers {
         (DEBUGREG + 8 * register) as ptrace::AddressType
     }
 
-    /// Watches the 8 bytes at `address` in task `tid`: register 0 for
-    /// writes, register 1 for reads and writes.
-    pub(super) fn arm(tid: Pid, address: u64) -> bool {
-        // L0 and L1 on; RW0 = write, RW1 = read or write; both 8 bytes.
-        let control: i64 = 1 | 1 << 2 | 0b01 << 16 | 0b10 << 18 | 0b11 << 20 | 0b10 << 22;
-        let address = address as i64;
-        ptrace::write_user(tid, offset(0), address).is_ok()
-            && ptrace::write_user(tid, offset(1), address).is_ok()
-            && ptrace::write_user(tid, offset(7), control).is_ok()
+    /// Watches the 8 bytes at each of `addresses` (two at most) in task
+    /// `tid`: for the `i`-th, register `2i` for writes, `2i + 1` for reads
+    /// and writes.
+    pub(super) fn arm(tid: Pid, addresses: &[u64]) -> bool {
+        let mut control: i64 = 0;
+        for (i, &address) in addresses.iter().take(2).enumerate() {
+            let (write, any) = (2 * i, 2 * i + 1);
+            // Enabled (L bits); RW = 01 write, 11 read or write; LEN 10 = 8 bytes.
+            control |= 1 << (2 * write) | 1 << (2 * any);
+            control |= 0b01 << (16 + 4 * write) | 0b10 << (18 + 4 * write);
+            control |= 0b11 << (16 + 4 * any) | 0b10 << (18 + 4 * any);
+            let address = address as i64;
+            if ptrace::write_user(tid, offset(write), address).is_err()
+                || ptrace::write_user(tid, offset(any), address).is_err()
+            {
+                return false;
+            }
+        }
+        ptrace::write_user(tid, offset(7), control).is_ok()
     }
 
-    /// Which watchpoints stopped task `tid` (bit 0: a write, bit 1: any
-    /// access), cleared for the next.
+    /// Which watchpoints stopped task `tid` (bit `2i`: a write of the
+    /// `i`-th value, bit `2i + 1`: any access of it), cleared for the next.
     pub(super) fn hit(tid: Pid) -> u64 {
         let status = ptrace::read_user(tid, offset(6)).unwrap_or(0) as u64;
-        if status & 0b11 != 0 {
+        if status & 0b1111 != 0 {
             let _ = ptrace::write_user(tid, offset(6), 0);
         }
-        status & 0b11
+        status & 0b1111
     }
 }
 
@@ -126,7 +147,7 @@ mod registers {
 
     use nix::unistd::Pid;
 
-    pub(super) fn arm(_: Pid, _: u64) -> bool {
+    pub(super) fn arm(_: Pid, _: &[u64]) -> bool {
         false
     }
 
@@ -148,11 +169,20 @@ impl Tracer {
         let Some(values) = self.values.as_mut() else {
             return;
         };
-        let Some(address) = value_at(tid) else {
+        let mut watched = super::maps::mapped(tid, Memory::Value);
+        if watched.is_empty() {
             return;
-        };
+        }
+        watched.truncate(WATCHED);
+        for &(inode, address) in &watched {
+            let bytes = read_memory(tid, address, 8);
+            if let Ok(word) = <[u8; 8]>::try_from(bytes) {
+                values.seen.entry(inode).or_insert(u64::from_le_bytes(word));
+            }
+        }
+        let addresses: Vec<u64> = watched.iter().map(|&(_, address)| address).collect();
         let pid = super::thread_group(tid).unwrap_or(tid);
-        values.at.insert(pid, address);
+        values.at.insert(pid, watched);
         // Every task of the process, as each has registers of its own.
         let tasks: Vec<Pid> = std::fs::read_dir(format!("/proc/{pid}/task"))
             .into_iter()
@@ -162,7 +192,7 @@ impl Tracer {
             .map(Pid::from_raw)
             .collect();
         for task in tasks.into_iter().chain(std::iter::once(tid)) {
-            if !registers::arm(task, address) {
+            if !registers::arm(task, &addresses) {
                 self.events.values_unwatched = true;
             }
         }
@@ -211,28 +241,45 @@ impl Tracer {
         if hit == 0 {
             return false;
         }
-        if hit & 1 != 0 {
-            *self.events.value_writes.entry(pid).or_default() += 1;
-            if let Some(held) = values.held {
-                let held_pid = self.tasks.get(&held).copied().unwrap_or(held);
-                if held_pid != pid {
-                    self.events.races.push(Race {
-                        held: held_pid,
-                        writer: pid,
-                    });
-                    values.held = None;
-                    let _ = ptrace::cont(held, None);
-                }
+        let watched = values.at.get(&pid).cloned().unwrap_or_default();
+        for (i, &(inode, address)) in watched.iter().enumerate() {
+            let bits = hit >> (2 * i) & 0b11;
+            if bits == 0 {
+                continue;
             }
-        } else if values.held.is_none()
-            && self.events.races.is_empty()
-            && pid != main
-            && values.holds.get(&pid).copied().unwrap_or(0) < HOLDS
-        {
-            // Held here, between its read and its write.
-            *values.holds.entry(pid).or_default() += 1;
-            values.held = Some(tid);
-            return true;
+            let word = <[u8; 8]>::try_from(read_memory(tid, address, 8))
+                .ok()
+                .map(u64::from_le_bytes);
+            let before = match word {
+                Some(word) => values.seen.insert(inode, word),
+                None => None,
+            };
+            if bits & 1 != 0 {
+                let added = before.zip(word).is_some_and(|(b, a)| one_more(b, a));
+                if added && pid != main {
+                    *self.events.value_updates.entry((inode, pid)).or_default() += 1;
+                }
+                if let Some((held, held_value)) = values.held {
+                    let held_pid = self.tasks.get(&held).copied().unwrap_or(held);
+                    if held_pid != pid && held_value == inode {
+                        self.events.races.push(Race {
+                            held: held_pid,
+                            writer: pid,
+                        });
+                        values.held = None;
+                        let _ = ptrace::cont(held, None);
+                    }
+                }
+            } else if values.held.is_none()
+                && self.events.races.is_empty()
+                && pid != main
+                && values.holds.get(&pid).copied().unwrap_or(0) < HOLDS
+            {
+                // Held here, between its read and its write.
+                *values.holds.entry(pid).or_default() += 1;
+                values.held = Some((tid, inode));
+                return true;
+            }
         }
         if self.runs_on() {
             let _ = ptrace::cont(tid, None);
@@ -243,7 +290,7 @@ impl Tracer {
     /// Lets the held task go once every other task is blocked, stopped or
     /// gone (or the held one is gone).
     pub(super) fn release_held(&mut self) {
-        let Some(held) = self.values.as_ref().and_then(|v| v.held) else {
+        let Some((held, _)) = self.values.as_ref().and_then(|v| v.held) else {
             return;
         };
         let others_still = self.tasks.keys().any(|&tid| tid != held && runnable(tid));
