@@ -30,7 +30,11 @@ fn main() -> common::Result<()> {
     let mut workers = Vec::new();
     for i in 0..processes {
         let args = (counter.try_clone()?, done.try_clone()?, increments);
-        workers.push(Process::builder().name(format!("worker {i}")).with_args(work, args));
+        workers.push(
+            Process::builder()
+                .name(format!("worker {i}"))
+                .with_args(work, args),
+        );
     }
     for worker in &mut workers {
         worker.start()?;

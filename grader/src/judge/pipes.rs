@@ -115,7 +115,12 @@ fn holds(record: &[u8], value: &str) -> bool {
 /// every message at once, or replies before it prints what it received.
 /// (A line of `line`'s own process comes before it by that process's own
 /// order, wherever the message was.)
-fn sent_too_early<'l>(run: &Run, lines: &'l [Line], line: &Line, sent: &Message) -> Option<&'l Line> {
+fn sent_too_early<'l>(
+    run: &Run,
+    lines: &'l [Line],
+    line: &Line,
+    sent: &Message,
+) -> Option<&'l Line> {
     let before: Vec<&String> = run
         .order
         .iter()
