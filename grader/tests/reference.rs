@@ -36,37 +36,12 @@ fn every_reference_solution_passes_under_spawn() {
     }
 }
 
-/// A second right Q9, written in another style than the reference (an
-/// untyped connection, a named child), gets full marks under every start
-/// method: the data check asks for what crossed, not for how the code is
-/// written.
-#[test]
-fn another_right_q9_passes_under_every_start_method() {
-    let exercise = grader::exercises::find("q9").expect("q9 is registered");
-    let binary = crate::binaries()
-        .get("right_q9_untyped")
-        .expect("fixture built");
-    let methods = [
-        StartMethod::Fork,
-        StartMethod::Spawn,
-        StartMethod::Forkserver,
-    ];
-    let report = grade_exercise_with(exercise, binary, &methods).expect("graded");
-    assert_eq!(report.runs.len(), methods.len());
-    for run in &report.runs {
-        run.assert_pass();
-    }
-}
-
-/// A right Q8 in another style (a second shared value, the lock taken in a
-/// helper function) gets full marks under every start method, in every
-/// run: the grader watches the first two values a process maps.
-#[test]
-fn another_right_q8_passes_under_every_start_method() {
-    let exercise = grader::exercises::find("q8").expect("q8 is registered");
-    let binary = crate::binaries()
-        .get("right_q8_two_values")
-        .expect("fixture built");
+/// Grades `fixture`, a right solution of exercise `id` written in another
+/// style than the reference, under every start method: every check of
+/// every run passes.
+fn passes_under_every_start_method(id: &str, fixture: &str) {
+    let exercise = grader::exercises::find(id).expect("registered");
+    let binary = crate::binaries().get(fixture).expect("fixture built");
     let methods = [
         StartMethod::Fork,
         StartMethod::Spawn,
@@ -77,4 +52,21 @@ fn another_right_q8_passes_under_every_start_method() {
     for run in &report.runs {
         run.assert_pass();
     }
+}
+
+/// A second right Q9, written in another style than the reference (an
+/// untyped connection, a named child), gets full marks under every start
+/// method: the data check asks for what crossed, not for how the code is
+/// written.
+#[test]
+fn another_right_q9_passes_under_every_start_method() {
+    passes_under_every_start_method("q9", "right_q9_untyped");
+}
+
+/// A right Q8 in another style (a second shared value, the lock taken in a
+/// helper function) gets full marks under every start method, in every
+/// run: the grader watches the first two values a process maps.
+#[test]
+fn another_right_q8_passes_under_every_start_method() {
+    passes_under_every_start_method("q8", "right_q8_two_values");
 }
