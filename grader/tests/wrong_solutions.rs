@@ -405,6 +405,32 @@ fn a_parent_that_consumes_for_the_consumer() {
     assert_fails(&report, "output", "`Consumed 1` is missing");
 }
 
+/// Q7 whose producer never puts `None`: the consumer waits for more and
+/// the parent for the consumer until the timeout, and the report says so,
+/// process by process, from what the kernel showed just before the kill.
+#[test]
+fn a_producer_that_never_says_it_is_done() {
+    let report = grade_wrong("wrong_q7_no_end_mark", "q7", 0, |run| {
+        run.timeout = Duration::from_secs(3)
+    });
+    assert_fails(&report, "exit status", "did not finish within 3 s");
+    let got = &report.failure("exit status").expect("failed").got;
+    assert!(
+        got.contains("(the main process): blocked in wait4, waiting for a child process to end"),
+        "{got}"
+    );
+    assert!(
+        got.contains("(role consumer): blocked in futex, waiting on a lock"),
+        "{got}"
+    );
+    assert_eq!(
+        got.matches("\npid ").count(),
+        2,
+        "the producer has ended: {got}"
+    );
+    assert_fails(&report, "output", "`Done.` is missing");
+}
+
 /// Q8 without the lock: the grader holds a child between its read and its
 /// write of the counter and sees another write the counter meanwhile.
 #[test]

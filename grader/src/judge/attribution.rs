@@ -153,3 +153,40 @@ pub(super) fn workers_that_wrote(run: &Run, seen: &Observation) -> Option<Vec<Pi
     pids.dedup();
     Some(pids)
 }
+
+/// How process `pid` is named where the report says what each process was
+/// doing: the main process, or a child with its role where that is known
+/// (the run's only role, or the role whose line it wrote whole).
+pub(super) fn named(run: &Run, seen: &Observation, pid: Pid) -> String {
+    if pid == seen.main {
+        return "the main process".to_owned();
+    }
+    match seen.checkins.iter().find(|c| c.pid == pid) {
+        None if run.start_method == common::StartMethod::Forkserver => {
+            return "never checked in: the fork server, or a process not made with common"
+                .to_owned();
+        }
+        None => return "never checked in: not made with common".to_owned(),
+        Some(c) if c.ppid != Some(seen.main) => {
+            return "checked in, not a child of the main process".to_owned();
+        }
+        Some(_) => {}
+    }
+    let only = match run.roles.as_slice() {
+        [role] => Some(role.name),
+        _ => None,
+    };
+    let by_lines = || {
+        let (writers, _) = writers(seen)?;
+        run.child_parts().find_map(|(role, lines)| {
+            lines
+                .iter()
+                .any(|line| writers.get(line).is_some_and(|by| by.contains(&pid)))
+                .then_some(role)
+        })
+    };
+    match only.or_else(by_lines) {
+        Some(role) => format!("role {role}"),
+        None => "a child that checked in".to_owned(),
+    }
+}

@@ -2,7 +2,8 @@
 
 use nix::sys::signal::Signal;
 
-use crate::exercises::Exercise;
+use super::attribution::named;
+use crate::exercises::{Exercise, Run};
 use crate::observe::{Ending, Observation};
 use crate::report::{Check, CheckKind, Failure};
 
@@ -18,7 +19,25 @@ fn stderr_tail(seen: &Observation) -> String {
     }
 }
 
-pub(super) fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
+/// Where each process was at the timeout, a line each, main process
+/// first; or why that is not known.
+fn where_stuck(run: &Run, seen: &Observation) -> String {
+    if seen.stuck.is_empty() {
+        return "\nthe processes were gone before the grader could see where each was".to_owned();
+    }
+    let mut stuck: Vec<_> = seen.stuck.iter().collect();
+    stuck.sort_by_key(|s| (s.pid != seen.main, s.pid));
+    let lines: Vec<String> = stuck
+        .iter()
+        .map(|s| format!("pid {} ({}): {s}", s.pid, named(run, seen, s.pid)))
+        .collect();
+    format!(
+        "\nwhere each process was at the timeout:\n{}",
+        lines.join("\n")
+    )
+}
+
+pub(super) fn exit_status(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     const NAME: CheckKind = CheckKind::ExitStatus;
     let (problem, got, hint) = match seen.ending {
         Ending::Exited(0) => return Check::pass(NAME),
@@ -52,7 +71,7 @@ pub(super) fn exit_status(exercise: &Exercise, seen: &Observation) -> Check {
                 "the program did not finish within {} s and its process group was killed",
                 limit.as_secs()
             ),
-            "still running at the timeout".to_owned(),
+            format!("still running at the timeout{}", where_stuck(run, seen)),
             format!(
                 "look for a loop that never ends or a join that waits forever; {}",
                 exercise.hint

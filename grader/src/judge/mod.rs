@@ -36,7 +36,10 @@ use processes::processes;
 
 /// Judges one run of `exercise`.
 pub fn judge(exercise: &Exercise, run: &Run, seen: &Observation) -> RunReport {
-    let mut checks = vec![exit_status(exercise, seen), output(exercise, run, seen)];
+    let mut checks = vec![
+        exit_status(exercise, run, seen),
+        output(exercise, run, seen),
+    ];
     if run.children() > 0 {
         checks.push(processes(exercise, run, seen));
     }

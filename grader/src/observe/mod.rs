@@ -55,7 +55,9 @@
 //!
 //! The run's timeout is kept by a clock of its own and a watchdog
 //! (`deadline.rs`): whatever the program does, its verdict comes by the
-//! timeout plus a second and a half.
+//! timeout plus a second and a half. Just before a run that timed out is
+//! killed, the grader reads where each of its processes was, the call
+//! each thread was blocked in (`stuck.rs`), for the report.
 //!
 //! # How nothing is left behind
 //!
@@ -76,6 +78,7 @@ pub mod checkin;
 mod cleanup;
 mod deadline;
 mod rendezvous;
+mod stuck;
 mod waiter;
 mod watch;
 
@@ -91,6 +94,7 @@ pub use crate::trace::{
 };
 pub use capture::{Captured, OUTPUT_CAP, Wrote};
 pub use checkin::CheckIn;
+pub use stuck::{Place, Stuck};
 
 use crate::error::Error;
 use crate::exercises::Run;
@@ -162,6 +166,10 @@ pub struct Observation {
     pub init: Option<Pid>,
     /// Whether the run was refused memory at its cap.
     pub hit_memory_cap: bool,
+    /// Where each process of the run was when it timed out, read just
+    /// before it was killed (main process first); empty if it did not
+    /// time out.
+    pub stuck: Vec<Stuck>,
 }
 
 /// A sandboxed program not yet executing, and the grader's ends of its
@@ -282,6 +290,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         layers,
         init,
         hit_memory_cap,
+        stuck: watch.stuck,
     })
 }
 

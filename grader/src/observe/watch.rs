@@ -13,6 +13,7 @@ use nix::unistd::Pid;
 use super::checkin::{self, Desk};
 use super::deadline::Deadline;
 use super::rendezvous::{Held, at_one_moment};
+use super::stuck::{self, Stuck};
 use super::waiter::{KILL_WAIT, PROCESS_LIMIT, TICK, Waiter};
 use super::{Ending, Release};
 use crate::error::Error;
@@ -37,6 +38,9 @@ pub(super) struct Watch<'a> {
     /// Whether the kernel showed what every held process was blocked in.
     pub(super) saw_rendezvous: bool,
     pub(super) most_threads: u32,
+    /// Where each process of the run was at the timeout (none if the run
+    /// did not time out).
+    pub(super) stuck: Vec<Stuck>,
 }
 
 impl<'a> Watch<'a> {
@@ -52,6 +56,7 @@ impl<'a> Watch<'a> {
             saw_waits: true,
             saw_rendezvous: true,
             most_threads: 0,
+            stuck: Vec::new(),
         }
     }
 
@@ -73,6 +78,9 @@ impl<'a> Watch<'a> {
             let ended = waiter.ended(sandbox);
             let bomb = waiter.over_limit(sandbox);
             if bomb || deadline.passed() {
+                if !bomb {
+                    self.stuck = self.where_stuck(waiter, sandbox);
+                }
                 waiter.kill(sandbox, deadline.by(KILL_WAIT));
                 self.let_go(Release::TimedOut);
                 return Ok(if bomb {
@@ -103,6 +111,24 @@ impl<'a> Watch<'a> {
                 thread::sleep(next_look.saturating_duration_since(Instant::now()));
             }
         }
+    }
+
+    /// Where each process of the run is now: those of its PID namespace,
+    /// or else of its process group, and every one the tracer knows.
+    fn where_stuck(&self, waiter: &Waiter, sandbox: &Sandbox) -> Vec<Stuck> {
+        let mut pids = if sandbox.layers.pid_namespace {
+            sandbox.members()
+        } else {
+            procfs::group_members(self.main)
+                .into_iter()
+                .map(|(pid, _)| pid)
+                .collect()
+        };
+        if let Waiter::Traced(tracer) = waiter {
+            pids.extend(tracer.alive());
+        }
+        let held: Vec<Pid> = self.held.iter().map(|h| h.pid).collect();
+        stuck::snapshot(&pids, &held)
     }
 
     /// Once a tick: takes in check-ins, samples the main process's threads
