@@ -100,33 +100,40 @@ pub fn tasks(pid: Pid) -> Option<Vec<Task>> {
         .ok()?
         .flatten()
         .filter_map(|entry| {
-            let tid = Pid::from_raw(entry.file_name().to_str()?.parse().ok()?);
-            let dir = entry.path();
-            let status = fs::read_to_string(dir.join("status")).ok()?;
-            let field = |name: &str| -> Option<&str> {
-                status
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-                    .map(str::trim)
-            };
-            let state = field("State")?.chars().next()?;
-            let switches = ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
-                .iter()
-                .map(|name| field(name).and_then(|n| n.parse::<u64>().ok()))
-                .sum::<Option<u64>>()?;
-            let syscall = fs::read_to_string(dir.join("syscall"))
-                .ok()
-                .map(|line| line.trim_end().to_owned());
-            Some(Task {
-                tid,
-                state,
-                syscall,
-                switches,
-            })
+            task(
+                pid,
+                Pid::from_raw(entry.file_name().to_str()?.parse().ok()?),
+            )
         })
         .collect();
     tasks.sort_by_key(|t| t.tid);
     Some(tasks)
+}
+
+/// Thread `tid` of process `pid`; `None` once it is gone.
+pub fn task(pid: Pid, tid: Pid) -> Option<Task> {
+    let dir = std::path::PathBuf::from(format!("/proc/{pid}/task/{tid}"));
+    let status = fs::read_to_string(dir.join("status")).ok()?;
+    let field = |name: &str| -> Option<&str> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(str::trim)
+    };
+    let state = field("State")?.chars().next()?;
+    let switches = ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
+        .iter()
+        .map(|name| field(name).and_then(|n| n.parse::<u64>().ok()))
+        .sum::<Option<u64>>()?;
+    let syscall = fs::read_to_string(dir.join("syscall"))
+        .ok()
+        .map(|line| line.trim_end().to_owned());
+    Some(Task {
+        tid,
+        state,
+        syscall,
+        switches,
+    })
 }
 
 /// The pid of `pid` in its own PID namespace (the last of `NSpid` in
@@ -158,6 +165,31 @@ pub fn children_of(parent: Pid) -> Vec<(Pid, Stat)> {
         .into_iter()
         .filter(|(_, s)| s.ppid == parent)
         .collect()
+}
+
+/// Every descendant of process `root`, at any depth, by the kernel's
+/// account (each thread's `children`), not `root` itself.
+pub fn descendants(root: Pid) -> Vec<Pid> {
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(pid) = frontier.pop() {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children = fs::read_to_string(task.path().join("children"));
+            for child in children.iter().flat_map(|c| c.split_whitespace()) {
+                if let Ok(child) = child.parse() {
+                    let child = Pid::from_raw(child);
+                    if !found.contains(&child) {
+                        found.push(child);
+                        frontier.push(child);
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 /// The processes in process group `group`.

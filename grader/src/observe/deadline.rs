@@ -9,19 +9,25 @@
 //! process of the run dies with it) and the program's process group,
 //! whatever the loop is doing; the loop then reports the timeout.
 //!
+//! Before it kills, the watchdog reads where each process of the run was
+//! (`stuck.rs`), for the report, in case the loop had not yet.
+//!
 //! After the deadline, and after the main process has ended, the grader
 //! still stops what is left, reaps it and reads the last of the output:
 //! each of those waits is bounded by [`Deadline::by`], so that the verdict
 //! comes by the timeout plus [`VERDICT_GRACE`] at the latest.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
+
+use super::stuck::{self, Stuck};
+use crate::procfs;
 
 /// How long after the timeout every wait of the grader is over: the run
 /// has a verdict by its timeout plus this (and the time to judge).
@@ -40,6 +46,8 @@ pub(super) struct Deadline {
     at: Instant,
     verdict_by: Instant,
     fired: Arc<AtomicBool>,
+    /// Where the run's processes were when the watchdog struck.
+    seen_by_watchdog: Arc<Mutex<Vec<Stuck>>>,
     watchdog: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
@@ -53,11 +61,24 @@ impl Deadline {
         let fired = Arc::new(AtomicBool::new(false));
         let (disarm, disarmed) = mpsc::channel::<()>();
         let flag = Arc::clone(&fired);
+        let seen_by_watchdog = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&seen_by_watchdog);
         let watchdog = thread::Builder::new()
             .name("grader-watchdog".to_owned())
             .spawn(move || {
                 let late = (at + WATCHDOG_LATE).saturating_duration_since(Instant::now());
                 if let Err(RecvTimeoutError::Timeout) = disarmed.recv_timeout(late) {
+                    // Before the kill, and before the flag says it came.
+                    let pids = match (init, group) {
+                        (Some(init), _) => procfs::descendants(init),
+                        (None, Some(group)) => procfs::group_members(group)
+                            .into_iter()
+                            .map(|(pid, _)| pid)
+                            .collect(),
+                        (None, None) => Vec::new(),
+                    };
+                    *seen.lock().unwrap_or_else(PoisonError::into_inner) =
+                        stuck::snapshot(&pids, &[]);
                     flag.store(true, Ordering::SeqCst);
                     // The init is our child and is not reaped before the
                     // watchdog is disarmed, so its pid is still its own.
@@ -75,6 +96,7 @@ impl Deadline {
             at,
             verdict_by: at + VERDICT_GRACE,
             fired,
+            seen_by_watchdog,
             watchdog,
         }
     }
@@ -82,6 +104,17 @@ impl Deadline {
     /// Whether the run's time is up (or the watchdog has struck).
     pub(super) fn passed(&self) -> bool {
         Instant::now() >= self.at || self.fired.load(Ordering::SeqCst)
+    }
+
+    /// Where the run's processes were when the watchdog struck, if it has
+    /// (it reads them before it kills).
+    pub(super) fn seen_by_watchdog(&self) -> Option<Vec<Stuck>> {
+        self.fired.load(Ordering::SeqCst).then(|| {
+            self.seen_by_watchdog
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        })
     }
 
     /// When a wait of up to `bound` from now must end: at the latest when

@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::fs;
+use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
@@ -62,15 +63,36 @@ pub enum Place {
     Gone,
 }
 
+/// How many more looks a thread found on a CPU gets, a millisecond apart:
+/// one that waits, but woke a moment to look around (a barrier's waiters
+/// do, every 50 ms), is then found waiting.
+const LOOKS_AGAIN: usize = 5;
+
+/// The most time all those looks may take in one snapshot.
+const LOOKING: Duration = Duration::from_millis(20);
+
 /// Where each of `pids` is now, `held` naming those held at check-in.
 pub(super) fn snapshot(pids: &[Pid], held: &[Pid]) -> Vec<Stuck> {
     let mut pids = pids.to_vec();
     pids.sort();
     pids.dedup();
+    let until = Instant::now() + LOOKING;
     pids.into_iter()
         .filter_map(|pid| {
             let tasks = procfs::tasks(pid)?;
-            let mut places = tasks.iter().map(|task| place(pid, task));
+            let mut places = tasks.iter().map(|task| {
+                let mut seen = place(pid, task);
+                for _ in 0..LOOKS_AGAIN {
+                    if seen != Place::Running || Instant::now() >= until {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                    if let Some(again) = procfs::task(pid, task.tid) {
+                        seen = place(pid, &again);
+                    }
+                }
+                seen
+            });
             let main_thread = places.next().unwrap_or(Place::Gone);
             Some(Stuck {
                 pid,

@@ -80,6 +80,11 @@ impl<'a> Watch<'a> {
             if bomb || deadline.passed() {
                 if !bomb {
                     self.stuck = self.where_stuck(waiter, sandbox);
+                    // Killed meanwhile, or before: the watchdog looked
+                    // before it killed.
+                    if let Some(seen) = deadline.seen_by_watchdog() {
+                        self.stuck = seen;
+                    }
                 }
                 waiter.kill(sandbox, deadline.by(KILL_WAIT));
                 self.let_go(Release::TimedOut);

@@ -229,29 +229,10 @@ impl Sandbox {
     /// Every process of the run but the init, by the kernel's account:
     /// the init's descendants.
     pub fn members(&self) -> Vec<Pid> {
-        let Some(init) = self.init.filter(|_| !self.reaped) else {
-            return Vec::new();
-        };
-        let mut found = Vec::new();
-        let mut frontier = vec![init];
-        while let Some(pid) = frontier.pop() {
-            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-                continue;
-            };
-            for task in tasks.flatten() {
-                let children = std::fs::read_to_string(task.path().join("children"));
-                for child in children.iter().flat_map(|c| c.split_whitespace()) {
-                    if let Ok(child) = child.parse() {
-                        let child = Pid::from_raw(child);
-                        if !found.contains(&child) {
-                            found.push(child);
-                            frontier.push(child);
-                        }
-                    }
-                }
-            }
+        match self.init.filter(|_| !self.reaped) {
+            Some(init) => crate::procfs::descendants(init),
+            None => Vec::new(),
         }
-        found
     }
 
     /// Whether the run was refused memory at its cap.
