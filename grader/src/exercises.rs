@@ -112,6 +112,16 @@ pub static EXERCISES: &[Exercise] = &[
                receives and sends back `pong I`, both through the pipe",
         runs: q9_runs,
     },
+    Exercise {
+        id: "q10",
+        package: "q10-barrier-phases",
+        ports: "beyond the seeds: worker processes meet at a Barrier between two phases",
+        points: 10,
+        hint: "give every worker the same common::Barrier, made for all of them, and wait on \
+               it between the phase 1 line and the phase 2 line; join them all before \
+               printing",
+        runs: q10_runs,
+    },
 ];
 
 /// Finds an exercise by id or package name.
@@ -488,4 +498,51 @@ fn q9_runs() -> Vec<Run> {
         ],
         ..Run::new(&[], &[])
     }]
+}
+
+/// Q10's run: `workers` processes printing two phases each around a
+/// barrier.
+fn barrier_run(workers: usize) -> Run {
+    let phase = |n: u32| -> Vec<String> {
+        (0..workers)
+            .map(|i| format!("Worker {i} phase {n}"))
+            .collect()
+    };
+    Run {
+        roles: vec![Role::new(
+            "worker",
+            phase(1)
+                .into_iter()
+                .zip(phase(2))
+                .map(|(one, two)| vec![one, two])
+                .collect(),
+        )],
+        // No `order` of the phases: the order that came is luck where
+        // nothing enforces it; the data check provokes the late worker.
+        facts: vec![Fact::Waited {
+            before: "Worker {} phase 1",
+            after: "Worker {} phase 2",
+        }],
+        concurrent: true,
+        parent_waits: true,
+        ..Run::new(&["--workers", &workers.to_string()], &["All phases done."])
+    }
+}
+
+fn q10_runs() -> Vec<Run> {
+    let python_like = Run {
+        args: Vec::new(),
+        ..barrier_run(4)
+    };
+    // BEGIN INSTRUCTOR
+    let other_size = Run {
+        hidden: true,
+        ..barrier_run(3)
+    };
+    // END INSTRUCTOR
+    let runs = vec![python_like];
+    // BEGIN INSTRUCTOR
+    let runs = [runs, vec![other_size]].concat();
+    // END INSTRUCTOR
+    runs
 }

@@ -199,6 +199,19 @@ pub enum Fact {
         /// How many times the children update the value, at least.
         updates: usize,
     },
+    /// No process wrote a line matching `after` while another had not yet
+    /// written its line matching `before`: the grader holds the first
+    /// child about to write to stdout (its `before` line) until every
+    /// other process of the run is blocked or has ended, and no `after`
+    /// line may be written meanwhile (a barrier between the two lines
+    /// keeps everyone waiting for the held one; nothing else does). See
+    /// `trace/holds.rs`.
+    Waited {
+        /// The line each process writes before it waits.
+        before: Pattern,
+        /// The line each process writes once all have written `before`.
+        after: Pattern,
+    },
 }
 
 /// A check of the values that lines matching `line` show, with a message
@@ -330,6 +343,14 @@ impl Run {
             .any(|fact| matches!(fact, Fact::Counted { .. }))
     }
 
+    /// Whether the tracer must hold the first child's first line (and see
+    /// who sleeps meanwhile).
+    pub fn holds_first_line(&self) -> bool {
+        self.facts
+            .iter()
+            .any(|fact| matches!(fact, Fact::Waited { .. }))
+    }
+
     /// Whether the tracer must record what the processes take out of
     /// queues.
     pub fn records_crossings(&self) -> bool {
@@ -369,11 +390,12 @@ impl Run {
         }
         let role_known = |name: &str| name == MAIN || self.roles.iter().any(|r| r.name == name);
         for fact in &self.facts {
-            let (roles, pattern): (Vec<&str>, Pattern) = match *fact {
+            let (roles, patterns): (Vec<&str>, Vec<Pattern>) = match *fact {
                 Fact::Crossed { from, to, line } | Fact::Received { from, to, line } => {
-                    (vec![from, to], line)
+                    (vec![from, to], vec![line])
                 }
-                Fact::Counted { line, .. } => (vec![MAIN], line),
+                Fact::Counted { line, .. } => (vec![MAIN], vec![line]),
+                Fact::Waited { before, after } => (Vec::new(), vec![before, after]),
             };
             for role in roles {
                 if !role_known(role) {
@@ -382,8 +404,10 @@ impl Run {
                     ));
                 }
             }
-            if pattern.matches("{}").count() != 1 {
-                problems.push(format!("the pattern `{pattern}` must hold `{{}}` once"));
+            for pattern in patterns {
+                if pattern.matches("{}").count() != 1 {
+                    problems.push(format!("the pattern `{pattern}` must hold `{{}}` once"));
+                }
             }
         }
         for parsed in &self.parsed {

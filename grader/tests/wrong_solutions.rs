@@ -478,18 +478,92 @@ fn counters_of_their_own_written_over_the_shared_value() {
     assert_passes(&report, "output");
 }
 
+/// Q10 without a barrier: held back at its phase 1 line, one worker is
+/// passed by the others' phase 2 lines, every time.
+#[test]
+fn workers_that_never_wait() {
+    let report = grade_wrong("wrong_q10_no_barrier", "q10", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "3 `Worker {} phase 2` lines were printed while the grader held a worker back",
+    );
+    assert_passes(&report, "processes");
+    assert_passes(&report, "exit status");
+}
+
+/// Q10 with a sleep for a barrier: the sleepers are known to the tracer
+/// (their sleep calls stop at it), so the held worker stays held until
+/// they wake and print phase 2.
+#[test]
+fn workers_that_sleep_instead_of_waiting() {
+    let report = grade_wrong("wrong_q10_sleep", "q10", 0, unchanged);
+    assert_fails(&report, "data", "3 `Worker {} phase 2` lines were printed");
+    assert_passes(&report, "processes");
+}
+
+/// Q10 with a barrier of one party per worker: each wait returns at once.
+#[test]
+fn workers_each_with_a_barrier_of_one() {
+    let report = grade_wrong("wrong_q10_barrier_of_one", "q10", 0, unchanged);
+    assert_fails(&report, "data", "the others did not wait for it");
+}
+
+/// Q10 with a barrier of four parties per worker: each waits for others
+/// that never come; the timeout says where each was.
+#[test]
+fn workers_each_with_a_barrier_of_their_own() {
+    let report = grade_wrong("wrong_q10_barrier_per_process", "q10", 0, |run| {
+        run.timeout = Duration::from_secs(3)
+    });
+    assert_fails(&report, "exit status", "did not finish within 3 s");
+    let got = &report.failure("exit status").expect("failed").got;
+    assert_eq!(
+        got.matches("(role worker): blocked in futex, waiting on a lock, a barrier")
+            .count(),
+        4,
+        "{got}"
+    );
+    assert_fails(&report, "output", "`Worker 0 phase 2` is missing");
+}
+
+/// Q10 with threads: no child process, so no worker to hold back.
+#[test]
+fn workers_as_threads() {
+    let report = grade_wrong("wrong_q10_threads", "q10", 0, unchanged);
+    assert_fails(&report, "processes", "the kernel saw 0");
+    assert_fails(&report, "data", "no child process wrote a line");
+}
+
 /// The missing lock is caught every time, not by luck: the no-lock counter
 /// graded `GRADER_TRIALS` times (default 3; the figure in the README was
 /// measured with 1000) fails its data check every time, and the count is
 /// printed.
 #[test]
 fn a_missing_lock_fails_every_grading() {
+    fails_data_every_grading("q8", "wrong_q8_no_lock", "the no-lock counter");
+}
+
+/// The missing barrier is caught every time: the workers that do not wait
+/// (or only sleep) graded `GRADER_TRIALS` times (default 3) fail their
+/// data check every time.
+#[test]
+fn a_missing_barrier_fails_every_grading() {
+    fails_data_every_grading(
+        "q10",
+        "wrong_q10_no_barrier",
+        "the workers without a barrier",
+    );
+    fails_data_every_grading("q10", "wrong_q10_sleep", "the workers that sleep");
+}
+
+/// Grades `fixture` as the first run of `exercise` `GRADER_TRIALS` times
+/// and checks that its data check failed every time; prints the count.
+fn fails_data_every_grading(exercise: &str, fixture: &str, what: &str) {
     let trials = crate::trials(3);
-    let exercise = exercises::find("q8").expect("registered");
+    let exercise = exercises::find(exercise).expect("registered");
     let run = (exercise.runs)().swap_remove(0);
-    let binary = crate::binaries()
-        .get("wrong_q8_no_lock")
-        .expect("fixture built");
+    let binary = crate::binaries().get(fixture).expect("fixture built");
     let mut failed = 0;
     for _ in 0..trials {
         let seen = observe::observe(binary, &run).expect("observed");
@@ -497,8 +571,8 @@ fn a_missing_lock_fails_every_grading() {
             failed += 1;
         }
     }
-    println!("the no-lock counter failed its data check in {failed} of {trials} gradings");
-    assert_eq!(failed, trials, "a grading let a missing lock through");
+    println!("{what} failed the data check in {failed} of {trials} gradings");
+    assert_eq!(failed, trials, "a grading let {fixture} through");
 }
 
 /// Q9 with no pipe: the two processes take turns on semaphores and print

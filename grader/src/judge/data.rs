@@ -14,6 +14,12 @@
 //! [`Fact::Received`]: every line of the role `to` that shows a value must
 //! show a message its process received over a pipe, sent by a process of
 //! the role `from` (see `pipes.rs`).
+//!
+//! [`Fact::Counted`]: no write of the shared value while a child was held
+//! between its read and its write (`trace/values.rs`).
+//!
+//! [`Fact::Waited`]: no `after` line written while the first child to
+//! print was held back before its `before` line (`trace/holds.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +27,7 @@ use nix::unistd::Pid;
 
 use crate::exercises::{Exercise, Fact, Run};
 use crate::expect::{Pattern, value_in};
-use crate::observe::{Events, Observation};
+use crate::observe::{Events, Observation, Written};
 use crate::report::{Check, CheckKind, Failure};
 
 use super::lines::lines;
@@ -49,6 +55,11 @@ pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check 
             }
             Fact::Counted { updates, .. } => {
                 let (wrong, shown) = counted(seen, events, updates);
+                problems.extend(wrong);
+                got.push(shown);
+            }
+            Fact::Waited { before, after } => {
+                let (wrong, shown) = waited(events, before, after);
                 problems.extend(wrong);
                 got.push(shown);
             }
@@ -205,10 +216,80 @@ fn counted(seen: &Observation, events: &Events, updates: usize) -> (Vec<String>,
     (problems, shown)
 }
 
+/// What is wrong with the processes waiting for one another between their
+/// `before` and `after` lines: an `after` line written while the grader
+/// held a child at its first line (see `trace/holds.rs`), or no such hold
+/// at all; and what was seen, in words.
+fn waited(events: &Events, before: Pattern, after: Pattern) -> (Vec<String>, String) {
+    let texts = |write: &Written| -> Vec<String> {
+        String::from_utf8_lossy(&write.bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let Some(hold) = events.held_line else {
+        return (
+            vec![format!(
+                "no child process wrote a line, so nothing showed the processes wait for one \
+                 another between `{before}` and `{after}` (each worker must be a process of its \
+                 own that prints both)"
+            )],
+            "no child process's line to hold".to_owned(),
+        );
+    };
+    let first = events
+        .writes
+        .iter()
+        .find(|w| w.pid == hold.pid)
+        .map(texts)
+        .unwrap_or_default();
+    let to = hold
+        .to
+        .unwrap_or(events.writes.len())
+        .min(events.writes.len());
+    let meanwhile: Vec<String> = events.writes[hold.from.min(to)..to]
+        .iter()
+        .filter(|w| w.pid != hold.pid)
+        .flat_map(texts)
+        .filter(|line| value_in(after, line).is_some())
+        .collect();
+    let mut problems = Vec::new();
+    if !first.iter().any(|line| value_in(before, line).is_some()) {
+        problems.push(format!(
+            "the first line a worker printed was not its `{before}` line, so holding it back \
+             showed nothing (print `{before}` first, then wait, then print `{after}`)"
+        ));
+    }
+    let count = meanwhile.len();
+    if count > 0 {
+        let lines = if count == 1 { "line was" } else { "lines were" };
+        problems.push(format!(
+            "{count} `{after}` {lines} printed while the grader held a worker back before its \
+             `{before}` line: the others did not wait for it (wait on one common::Barrier, \
+             made for every worker and shared by all, between the two lines)"
+        ));
+    }
+    let shown = format!(
+        "a worker held back at its `{before}` line until every other process was blocked or \
+         had ended; meanwhile {} `{after}` {} printed",
+        if count == 0 {
+            "no".to_owned()
+        } else {
+            count.to_string()
+        },
+        if count == 1 { "line was" } else { "lines were" }
+    );
+    (problems, shown)
+}
+
 impl Fact {
     /// The fact as the report states it.
     pub fn describe(&self) -> String {
         match self {
+            Fact::Waited { before, after } => format!(
+                "no `{after}` line is printed before every worker has printed its `{before}` \
+                 line, even when one worker is held back (the grader holds one)"
+            ),
             Fact::Counted { updates, .. } => format!(
                 "the children update the Value they share at least {updates} times, each update \
                  (its read and its write) under the value's lock"

@@ -90,7 +90,7 @@ use nix::unistd::Pid;
 
 pub use crate::ending::Ending;
 pub use crate::trace::{
-    Created, Events, MESSAGES_CAP, Message, Race, Taken, Unjoined, WRITTEN_CAP, Written,
+    Created, Events, HeldLine, MESSAGES_CAP, Message, Race, Taken, Unjoined, WRITTEN_CAP, Written,
 };
 pub use capture::{Captured, OUTPUT_CAP, Wrote};
 pub use checkin::CheckIn;
@@ -206,6 +206,7 @@ fn start(binary: &Path, run: &Run, traced: bool) -> Result<Started, Error> {
         stops: sandbox::seccomp::Stops {
             shared_maps: run.watches_values(),
             messages: run.records_messages(),
+            sleeps: run.holds_first_line(),
         },
         caps: sandbox::run_caps(),
     };
@@ -329,6 +330,9 @@ fn launch(binary: &Path, run: &Run) -> Result<(Started, Waiter), Error> {
             }
             if run.records_messages() {
                 tracer.record_messages();
+            }
+            if run.holds_first_line() {
+                tracer.hold_first_line();
             }
             Ok((started, Waiter::Traced(Box::new(tracer))))
         }

@@ -100,6 +100,9 @@ pub struct Events {
     /// The ends whose sends (`true`) or receives (`false`) were not all
     /// recorded: several messages in one call, or past the copy cap.
     pub messages_lost: BTreeSet<(u64, bool)>,
+    /// When a child's first line is held: which, and the writes made
+    /// meanwhile.
+    pub held_line: Option<HeldLine>,
 }
 
 /// A message one process sent or received on an end of a socket pair, in
@@ -118,6 +121,20 @@ pub struct Message {
     /// when the call returned: a line written by the same task afterwards
     /// is at this index or later.
     pub writes_before: usize,
+}
+
+/// The first line of a child held at its write (see `trace/holds.rs`):
+/// the writes of [`Events::writes`] from `from` to `to` were made while it
+/// was held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldLine {
+    /// The process held.
+    pub pid: Pid,
+    /// How many writes had been made when it was held.
+    pub from: usize,
+    /// How many when it was let go (`None`: it never was, or the run
+    /// ended first).
+    pub to: Option<usize>,
 }
 
 /// A write of a shared value by `writer` while `held` was held between its

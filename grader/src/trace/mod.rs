@@ -55,8 +55,9 @@
 //! is recorded ([`Events`]); `writes.rs`: the writes, from their seccomp
 //! stop to the bytes copied; `queues.rs`: what the processes had taken
 //! out of queues at each write, `messages.rs`: what crossed the socket
-//! pairs, and `values.rs`: whether each update of a
-//! shared value was protected, for the facts about data.
+//! pairs, `values.rs`: whether each update of a shared value was
+//! protected, and `holds.rs`: whether the processes waited for one held
+//! back, for the facts about data.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -69,13 +70,14 @@ use nix::unistd::Pid;
 pub use crate::ending::Ending;
 
 mod events;
+mod holds;
 mod maps;
 mod messages;
 mod queues;
 mod values;
 mod writes;
 
-pub use events::{Created, Events, Message, Race, Taken, Unjoined, Written};
+pub use events::{Created, Events, HeldLine, Message, Race, Taken, Unjoined, Written};
 pub use messages::MESSAGES_CAP;
 pub use writes::WRITTEN_CAP;
 
@@ -123,6 +125,8 @@ pub struct Tracer {
     values: Option<values::Values>,
     /// The socket pairs followed, when the run's facts need them.
     messages: Option<messages::Messages>,
+    /// The first child's line held, when the run's facts need it.
+    holds: Option<holds::Holds>,
 }
 
 impl Tracer {
@@ -158,6 +162,7 @@ impl Tracer {
             queues: None,
             values: None,
             messages: None,
+            holds: None,
         })
     }
 
@@ -168,6 +173,7 @@ impl Tracer {
     pub fn poll(&mut self) -> Option<Ending> {
         let ended = self.poll_events();
         self.release_held();
+        self.release_held_line();
         ended
     }
 
@@ -277,7 +283,7 @@ impl Tracer {
                 None
             }
             WaitStatus::PtraceEvent(pid, _, event) if event == libc::PTRACE_EVENT_SECCOMP => {
-                if !self.map_called(pid) && !self.message_called(pid) {
+                if !self.map_called(pid) && !self.message_called(pid) && !self.sleep_called(pid) {
                     self.write_called(pid);
                 }
                 None
@@ -287,7 +293,10 @@ impl Tracer {
                 None
             }
             WaitStatus::PtraceSyscall(pid) => {
-                if !self.map_returned(pid) && !self.message_returned(pid) {
+                if !self.map_returned(pid)
+                    && !self.message_returned(pid)
+                    && !self.sleep_returned(pid)
+                {
                     self.write_returned(pid);
                 }
                 None
@@ -378,6 +387,7 @@ impl Tracer {
         self.unannounced.remove(&pid);
         self.write_gone(pid);
         self.message_gone(pid);
+        self.hold_gone(pid);
         if !self.announced.contains(&pid) {
             // Its creator's event is still to come: keep its end for it.
             self.ended_early.insert(pid, exit);

@@ -83,7 +83,7 @@ fn one_more(before: u64, after: u64) -> bool {
 /// last looked) or a write waiting its turn: the tracer lets either go on,
 /// so the task is not blocked. (A task the program stopped is continued at
 /// once; only the held task stays stopped by the tracer.)
-fn runnable(tid: Pid) -> bool {
+pub(super) fn runnable(tid: Pid) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{tid}/stat")) else {
         return false;
     };

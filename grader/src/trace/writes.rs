@@ -43,8 +43,8 @@ pub const WRITTEN_CAP: usize = 1 << 20;
 
 /// A write to stdout stopped at its seccomp stop.
 #[derive(Debug, Clone)]
-struct Pending {
-    tid: Pid,
+pub(super) struct Pending {
+    pub(super) tid: Pid,
     call: u64,
     args: [u64; 6],
     /// The main process's unjoined children when it made the call.
@@ -121,9 +121,19 @@ impl Tracer {
             unjoined,
             taken,
         };
+        if !self.hold_write(pid, &pending) {
+            self.queue_write(pending);
+        }
+    }
+
+    /// Lets a write to stdout run now, or once those before it have.
+    pub(super) fn queue_write(&mut self, pending: Pending) {
         if self.queue.running.is_none() {
+            let tid = pending.tid;
             self.queue.running = Some(pending);
-            let _ = ptrace::syscall(tid, None);
+            if self.runs_on() {
+                let _ = ptrace::syscall(tid, None);
+            }
         } else {
             self.queue.waiting.push_back(pending);
         }

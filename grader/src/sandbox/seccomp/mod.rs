@@ -13,8 +13,9 @@
 //!   for, which fails the output. Untraced, the family is allowed;
 //! - for a run whose facts need them ([`Stops`]), more calls stop at the
 //!   tracer, each in a filter of its own: shared `mmap`s, where a value
-//!   may appear; and `socketpair` with the write and read families on
-//!   every descriptor but 1 ([`MESSAGES`]), for what crossed a pipe;
+//!   may appear; `socketpair` with the write and read families on
+//!   every descriptor but 1 ([`MESSAGES`]), for what crossed a pipe; and
+//!   `nanosleep` and `clock_nanosleep`, who sleeps while a line is held;
 //! - ways around that attribution or around the tracer are refused with
 //!   `ENOSYS` ([`NOT_THERE`]: `sendfile`, `splice`, `vmsplice`, `tee` and
 //!   `copy_file_range`, after which Rust's std falls back to `write`;
@@ -175,6 +176,11 @@ pub const MESSAGES: &[libc::c_long] = &[
     libc::SYS_sendmmsg,
 ];
 
+/// What the tracer is told a traced call is: a sleep (`nanosleep`,
+/// `clock_nanosleep`), which it follows to its end (see
+/// [`Stops::sleeps`]).
+pub const TRACE_SLEEP: u32 = 4;
+
 /// Calls that stop at the tracer besides the writes to stdout, for what a
 /// run's facts need; none by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -187,6 +193,9 @@ pub struct Stops {
     /// than 1, and `socketpair`: what crossed the socket pairs the run
     /// made (`trace/messages.rs`).
     pub messages: bool,
+    /// `nanosleep` and `clock_nanosleep`: who is sleeping (and so will go
+    /// on by itself) while the tracer holds a process.
+    pub sleeps: bool,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -260,6 +269,16 @@ pub fn filters(traced: bool, stops: Stops) -> Vec<BpfProgram> {
                 .collect();
             rules.insert(libc::SYS_socketpair, Vec::new());
             filters.push(compile(rules, SeccompAction::Trace(TRACE_MESSAGE)));
+        }
+        if stops.sleeps {
+            #[cfg(target_arch = "x86_64")]
+            let sleeps = [libc::SYS_nanosleep, libc::SYS_clock_nanosleep];
+            #[cfg(not(target_arch = "x86_64"))]
+            let sleeps = [libc::SYS_clock_nanosleep];
+            filters.push(compile(
+                sleeps.into_iter().map(|call| (call, Vec::new())).collect(),
+                SeccompAction::Trace(TRACE_SLEEP),
+            ));
         }
     }
     filters.push(compile(
