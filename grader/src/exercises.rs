@@ -122,6 +122,17 @@ pub static EXERCISES: &[Exercise] = &[
                printing",
         runs: q10_runs,
     },
+    Exercise {
+        id: "q11",
+        package: "q11-task-queue",
+        ports: "beyond the seeds: worker processes square numbers from a JoinableQueue onto a \
+                result Queue",
+        points: 10,
+        hint: "have the workers put each square on a common::Queue shared with the parent and \
+               call task_done for every get; the parent joins the task queue, gets the squares \
+               from that queue, prints them sorted, then puts a None per worker and joins them",
+        runs: q11_runs,
+    },
 ];
 
 /// Finds an exercise by id or package name.
@@ -543,6 +554,51 @@ fn q10_runs() -> Vec<Run> {
     let runs = vec![python_like];
     // BEGIN INSTRUCTOR
     let runs = [runs, vec![other_size]].concat();
+    // END INSTRUCTOR
+    runs
+}
+
+/// Q11's run: `workers` processes squaring the numbers 1 to `tasks`.
+fn task_queue_run(workers: usize, tasks: u64) -> Run {
+    let squares: Vec<String> = (1..=tasks).map(|n| format!("Square: {}", n * n)).collect();
+    Run {
+        roles: vec![Role::silent("worker", workers)],
+        main: squares,
+        facts: vec![Fact::Crossed {
+            from: "worker",
+            to: MAIN,
+            line: "Square: {}",
+        }],
+        // The workers are held at their start until all are seen; the
+        // parent waits on the task queue then, not in a join, so nothing
+        // holds them for that.
+        concurrent: true,
+        ..Run::new(
+            &[
+                "--workers",
+                &workers.to_string(),
+                "--tasks",
+                &tasks.to_string(),
+            ],
+            &["All tasks done."],
+        )
+    }
+}
+
+fn q11_runs() -> Vec<Run> {
+    let python_like = Run {
+        args: Vec::new(),
+        ..task_queue_run(2, 5)
+    };
+    // BEGIN INSTRUCTOR
+    let other_sizes = Run {
+        hidden: true,
+        ..task_queue_run(3, 8)
+    };
+    // END INSTRUCTOR
+    let runs = vec![python_like];
+    // BEGIN INSTRUCTOR
+    let runs = [runs, vec![other_sizes]].concat();
     // END INSTRUCTOR
     runs
 }

@@ -535,6 +535,52 @@ fn workers_as_threads() {
     assert_fails(&report, "data", "no child process wrote a line");
 }
 
+/// Q11 whose parent prints squares it worked out itself: none was taken
+/// out of the result queue. (1 and 4 pass for values taken, the tasks 1
+/// and 4 the workers took out of the task queue: a ring's counters do not
+/// say who took a value.)
+#[test]
+fn a_parent_that_squares_by_itself() {
+    let report = grade_wrong("wrong_q11_parent_squares", "q11", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "`Square: 9`, `Square: 16` and 1 more lines show values that the process printing them \
+         had not taken",
+    );
+    assert_passes(&report, "output");
+    assert_passes(&report, "processes");
+}
+
+/// Q11 whose workers never call `task_done`: the parent's join of the
+/// task queue never returns, and the timeout says where each process was.
+#[test]
+fn workers_that_never_mark_a_task_done() {
+    let report = grade_wrong("wrong_q11_no_task_done", "q11", 0, |run| {
+        run.timeout = Duration::from_secs(3)
+    });
+    assert_fails(&report, "exit status", "did not finish within 3 s");
+    let got = &report.failure("exit status").expect("failed").got;
+    assert!(
+        got.contains("(the main process): blocked in futex, waiting on a lock"),
+        "{got}"
+    );
+    assert_eq!(
+        got.matches("(role worker): blocked in futex").count(),
+        2,
+        "{got}"
+    );
+}
+
+/// Q11 with threads and channels: no process, and no queue shared with
+/// one.
+#[test]
+fn a_task_queue_of_threads() {
+    let report = grade_wrong("wrong_q11_threads", "q11", 0, unchanged);
+    assert_fails(&report, "processes", "the kernel saw 0");
+    assert_fails(&report, "data", "had not taken out of a queue");
+}
+
 /// The missing lock is caught every time, not by luck: the no-lock counter
 /// graded `GRADER_TRIALS` times (default 3; the figure in the README was
 /// measured with 1000) fails its data check every time, and the count is

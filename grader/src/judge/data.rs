@@ -94,6 +94,7 @@ fn crossed(
     to: &str,
     pattern: Pattern,
 ) -> (Vec<String>, String) {
+    let (sender, taker) = (who(from), who(to));
     let expected = run.lines_showing(to, pattern);
     let mut backed = 0;
     let mut used: BTreeSet<(u64, usize)> = BTreeSet::new();
@@ -136,18 +137,18 @@ fn crossed(
         .map(|lines| {
             format!(
                 "{} that the process printing them had not taken out of a queue it shares \
-                 with another process by then (the {from} must send each value through the \
-                 queue, and the {to} print what it gets)",
+                 with another process by then ({sender} must send each value through the \
+                 queue, and {taker} print what it gets)",
                 listed(&lines)
             )
         })
         .collect();
     if problems.is_empty() && backed < expected.len() {
         problems.push(format!(
-            "{} of the {}'s `{pattern}` lines were not printed, so nothing shows their values \
+            "{} of {}'s `{pattern}` lines were not printed, so nothing shows their values \
              crossed",
             expected.len() - backed,
-            to
+            taker
         ));
     }
     (problems, shown)
@@ -302,8 +303,10 @@ impl Fact {
                 who(from)
             ),
             Fact::Crossed { from, to, line } => format!(
-                "each `{line}` printed by the {to} shows a value it took out of a queue it \
-                 shares with the {from}, before printing it"
+                "each `{line}` printed by {} shows a value it took out of a queue it \
+                 shares with {}, before printing it",
+                who(to),
+                who(from)
             ),
         }
     }
