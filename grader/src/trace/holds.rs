@@ -24,7 +24,7 @@ use nix::unistd::Pid;
 use super::Tracer;
 use super::events::HeldLine;
 use super::values::runnable;
-use super::writes::{Pending, syscall_info};
+use super::writes::{Pending, stopped_for};
 use crate::sandbox::seccomp::TRACE_SLEEP;
 
 /// The hold of a run.
@@ -70,11 +70,7 @@ impl Tracer {
         let Some(holds) = self.holds.as_mut() else {
             return false;
         };
-        let is_sleep = syscall_info(tid).is_ok_and(|info| {
-            // SAFETY: at a seccomp stop the `seccomp` member is filled in.
-            info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP
-                && unsafe { info.u.seccomp.ret_data } == TRACE_SLEEP
-        });
+        let is_sleep = stopped_for(tid, TRACE_SLEEP);
         if is_sleep {
             holds.sleeping.insert(tid);
             let _ = ptrace::syscall(tid, None);

@@ -43,7 +43,7 @@ use nix::unistd::Pid;
 
 use super::Tracer;
 use super::events::Race;
-use super::writes::{read_memory, syscall_info};
+use super::writes::{read_memory, stopped_for};
 use crate::sandbox::seccomp::TRACE_MAP;
 
 /// How many times each process is held between a read and its write.
@@ -204,11 +204,7 @@ impl Tracer {
         let Some(values) = self.values.as_mut() else {
             return false;
         };
-        let is_map = syscall_info(tid).is_ok_and(|info| {
-            // SAFETY: at a seccomp stop the `seccomp` member is filled in.
-            info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP
-                && unsafe { info.u.seccomp.ret_data } == TRACE_MAP
-        });
+        let is_map = stopped_for(tid, TRACE_MAP);
         if is_map {
             values.mapping.insert(tid);
             let _ = ptrace::syscall(tid, None);

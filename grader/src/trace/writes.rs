@@ -234,6 +234,15 @@ pub(super) fn syscall_info(tid: Pid) -> Result<libc::ptrace_syscall_info, nix::e
     Ok(unsafe { info.assume_init() })
 }
 
+/// Whether task `tid` is at a seccomp stop the run's filter made with
+/// return data `data` (which says what kind of call it stopped).
+pub(super) fn stopped_for(tid: Pid, data: u32) -> bool {
+    syscall_info(tid).is_ok_and(|info| {
+        // SAFETY: at a seccomp stop the `seccomp` member is filled in.
+        info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP && unsafe { info.u.seccomp.ret_data } == data
+    })
+}
+
 /// Reads `len` bytes at `base` in task `tid`'s memory (fewer where its
 /// memory ends).
 pub(super) fn read_memory(tid: Pid, base: u64, len: usize) -> Vec<u8> {
