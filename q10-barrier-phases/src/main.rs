@@ -65,7 +65,7 @@ struct Args {
 
 // BEGIN SOLUTION
 // Print phase 1, wait until every worker has, then print phase 2
-fn worker((i, barrier): (u16, Barrier)) {
+fn worker(i: u16, barrier: Barrier) {
     println!("Worker {i} phase 1");
     barrier.wait().expect("every worker reaches the barrier");
     println!("Worker {i} phase 2");
@@ -78,7 +78,7 @@ fn run(args: &Args) -> common::Result<()> {
     let barrier = Barrier::new(usize::from(args.workers))?;
     let mut processes = Vec::new();
     for i in 0..args.workers {
-        processes.push(Process::with_args(worker, (i, barrier.try_clone()?)));
+        processes.push(Process::with_args(worker, (i, barrier.clone())));
     }
     for process in &mut processes {
         process.start()?;

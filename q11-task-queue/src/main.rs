@@ -79,7 +79,7 @@ struct Args {
 // BEGIN SOLUTION
 // Square each number taken off `tasks` onto `results` until None, marking
 // each task done
-fn worker((tasks, results): (JoinableQueue<Option<u64>>, Queue<u64>)) {
+fn worker(tasks: JoinableQueue<Option<u64>>, results: Queue<u64>) {
     loop {
         let task = tasks.get().expect("a task");
         let Some(n) = task else {
@@ -101,8 +101,7 @@ fn run(args: &Args) -> common::Result<()> {
     let results = Queue::new()?;
     let mut workers = Vec::new();
     for _ in 0..args.workers {
-        let queues = (tasks.try_clone()?, results.try_clone()?);
-        workers.push(Process::with_args(worker, queues));
+        workers.push(Process::with_args(worker, (tasks.clone(), results.clone())));
     }
     for process in &mut workers {
         process.start()?;
