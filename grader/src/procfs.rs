@@ -91,6 +91,13 @@ impl Task {
         let number = self.syscall.as_deref()?.split_whitespace().next()?;
         number.parse().ok().filter(|&n: &libc::c_long| n >= 0)
     }
+
+    /// Argument `index` (from 0) of the call it is blocked in.
+    pub fn argument(&self, index: usize) -> Option<u64> {
+        self.blocked_in()?;
+        let field = self.syscall.as_deref()?.split_whitespace().nth(index + 1)?;
+        u64::from_str_radix(field.strip_prefix("0x")?, 16).ok()
+    }
 }
 
 /// Every thread of process `pid`, in thread id order; `None` once it is

@@ -15,7 +15,11 @@
 //! - every thread of it blocked in a system call other than a write,
 //!   and not run at all between two looks (`/proc/PID/task/TID/syscall`
 //!   the same, and the count of times it left the CPU the same, in
-//!   `status`).
+//!   `status`);
+//! - one of its threads blocked reading a socket other than its output's,
+//!   as a check-in waits for its answer: a process that hung up and waits
+//!   on a pipe is waiting, but not at the rendezvous (the hang-up alone
+//!   was seen to go unnoticed under load).
 //!
 //! Both looks are taken at every held process in turn: the first at all,
 //! then the second at all. A thread that did not run between its two
@@ -104,7 +108,7 @@ pub(super) fn at_one_moment(held: &[Held], wrote: impl Fn(Pid) -> bool) -> Momen
             continue;
         };
         let blind = second.iter().any(|t| t.syscall.is_none());
-        let still = first == second && second.iter().all(waits);
+        let still = first == second && second.iter().all(waits) && reads_a_socket(pid, &second);
         // Every connection it holds must still be open.
         let connected = held.iter().filter(|h| h.pid == pid).all(Held::may_wait);
         // Where the kernel hides the calls, a thread counts as waiting only
@@ -119,6 +123,27 @@ pub(super) fn at_one_moment(held: &[Held], wrote: impl Fn(Pid) -> bool) -> Momen
         }
     }
     moment
+}
+
+/// Whether a thread of `pid` is blocked reading a socket that is not its
+/// stdout or stderr: where a check-in waits for its second answer.
+fn reads_a_socket(pid: Pid, tasks: &[Task]) -> bool {
+    let link = |fd: u64| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+    let outputs = [link(1), link(2)];
+    tasks.iter().any(|task| {
+        let reads = matches!(
+            task.blocked_in(),
+            Some(libc::SYS_read | libc::SYS_recvfrom | libc::SYS_recvmsg)
+        );
+        reads
+            && task.argument(0).and_then(link).is_some_and(|target| {
+                target
+                    .as_os_str()
+                    .as_encoded_bytes()
+                    .starts_with(b"socket:")
+                    && !outputs.contains(&Some(target.clone()))
+            })
+    })
 }
 
 /// Whether a thread is waiting: ended (a main thread whose process lives
