@@ -434,7 +434,7 @@ fn q7_runs() -> Vec<Run> {
                 vec![(1..=10).map(|item| format!("Consumed {item}")).collect()],
             ),
         ],
-        facts: vec![Fact::Crossed {
+        facts: vec![Fact::Put {
             from: "producer",
             to: "consumer",
             line: "Consumed {}",

@@ -159,7 +159,7 @@ pub enum Fact {
     /// process had taken, before writing the line, out of a queue
     /// (`common::Queue`) another process held too: a value of its own per
     /// line. `from` and `to` are role names, or [`MAIN`]; that `from` put
-    /// the values in is not shown (see `judge/data.rs`).
+    /// the values in is not asked ([`Fact::Put`] asks it).
     Crossed {
         /// The role that sent the items.
         from: &'static str,
@@ -184,6 +184,20 @@ pub enum Fact {
         /// The role that received them and printed what they held.
         to: &'static str,
         /// The lines of `to` that show a message received.
+        line: Pattern,
+    },
+    /// As [`Fact::Crossed`], and each value was put into the queue by a
+    /// process of role `from` that is neither the main process nor the one
+    /// that printed it: the processor saw that process move the queue
+    /// ring's count of bytes published past the value (see
+    /// `trace/puts.rs`). A process of a role that prints nothing is any
+    /// child.
+    Put {
+        /// The role that put the items in.
+        from: &'static str,
+        /// The role that took them and printed their values.
+        to: &'static str,
+        /// The lines of `to` that show a value taken.
         line: Pattern,
     },
     /// The children updated a `common::Value` they share at least
@@ -356,7 +370,14 @@ impl Run {
     pub fn records_crossings(&self) -> bool {
         self.facts
             .iter()
-            .any(|fact| matches!(fact, Fact::Crossed { .. }))
+            .any(|fact| matches!(fact, Fact::Crossed { .. } | Fact::Put { .. }))
+    }
+
+    /// Whether the tracer must watch who puts values into queues.
+    pub fn watches_puts(&self) -> bool {
+        self.facts
+            .iter()
+            .any(|fact| matches!(fact, Fact::Put { .. }))
     }
 
     /// Whether the tracer must record what crosses the socket pairs the
@@ -391,9 +412,9 @@ impl Run {
         let role_known = |name: &str| name == MAIN || self.roles.iter().any(|r| r.name == name);
         for fact in &self.facts {
             let (roles, patterns): (Vec<&str>, Vec<Pattern>) = match *fact {
-                Fact::Crossed { from, to, line } | Fact::Received { from, to, line } => {
-                    (vec![from, to], vec![line])
-                }
+                Fact::Crossed { from, to, line }
+                | Fact::Put { from, to, line }
+                | Fact::Received { from, to, line } => (vec![from, to], vec![line]),
                 Fact::Counted { line, .. } => (vec![MAIN], vec![line]),
                 Fact::Waited { before, after } => (Vec::new(), vec![before, after]),
             };

@@ -70,3 +70,11 @@ fn another_right_q9_passes_under_every_start_method() {
 fn another_right_q8_passes_under_every_start_method() {
     passes_under_every_start_method("q8", "right_q8_two_values");
 }
+
+/// A right Q7 in another style (the consumer started first, named
+/// processes, `i64` items) gets full marks under every start method: the
+/// producer's process moved the queue's tail past every value consumed.
+#[test]
+fn another_right_q7_passes_under_every_start_method() {
+    passes_under_every_start_method("q7", "right_q7_builder");
+}

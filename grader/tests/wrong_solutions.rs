@@ -393,6 +393,37 @@ fn a_producer_and_consumer_as_threads() {
     assert_fails(&report, "data", "a queue it shares with another process");
 }
 
+/// Q7's consumer fills the shared queue itself and takes its own values
+/// out: each crossed a queue another process holds, but the processor saw
+/// the consumer, not the producer, move the queue's tail past them.
+#[test]
+fn a_consumer_that_puts_its_own_values() {
+    let report = grade_wrong("wrong_q7_consumer_puts", "q7", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "`Consumed 1`, `Consumed 2` and 8 more lines show values taken out of the queue, but put \
+         into it by the process that printed it",
+    );
+    assert_passes(&report, "output");
+    assert_passes(&report, "processes");
+}
+
+/// Q7 whose main process puts the items while the producer idles: the
+/// values crossed to the consumer, but from the wrong process.
+#[test]
+fn a_parent_that_produces_for_the_producer() {
+    let report = grade_wrong("wrong_q7_parent_produces", "q7", 0, unchanged);
+    assert_fails(
+        &report,
+        "data",
+        "`Consumed 1`, `Consumed 2` and 8 more lines show values taken out of the queue, but put \
+         into it by the main process",
+    );
+    assert_passes(&report, "output");
+    assert_passes(&report, "processes");
+}
+
 /// Q7 whose parent takes the items itself, before joining: held at the
 /// rendezvous until the parent waits for them, the children never let it
 /// have any, and the timeout ends the run.

@@ -8,8 +8,15 @@
 //! ring mapped in both, by the kernel's account); each value taken backs
 //! one line only. So a consumer that counts by itself, one that reads a
 //! queue of its own, and one that prints before it takes all fail, every
-//! time. What it does not show: which process put the value in (the
-//! ring's counters are shared words moved without a system call).
+//! time. It does not ask which process put the value in.
+//!
+//! [`Fact::Put`]: as [`Fact::Crossed`], and the `i`-th value taken out of
+//! the ring, the one a line shows, must be the `i`-th the processor saw
+//! put in (see `trace/puts.rs`), by a process of the role `from` that is
+//! neither the line's writer nor the main process. So a consumer that
+//! fills the shared queue itself and a parent that puts while the producer
+//! idles fail, every time. Elsewhere than x86-64 the putter is not watched,
+//! and the report says so.
 //!
 //! [`Fact::Received`]: every line of the role `to` that shows a value must
 //! show a message its process received over a pipe, sent by a process of
@@ -31,7 +38,7 @@ use crate::observe::{Events, Observation, Written};
 use crate::report::{Check, CheckKind, Failure};
 
 use super::lines::lines;
-use super::pipes::{received, who};
+use super::pipes::{players, received, who};
 
 pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     const NAME: CheckKind = CheckKind::Data;
@@ -44,7 +51,12 @@ pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check 
     for fact in &run.facts {
         match *fact {
             Fact::Crossed { from, to, line } => {
-                let (wrong, shown) = crossed(run, events, from, to, line);
+                let (wrong, shown) = crossed(run, events, None, from, to, line);
+                problems.extend(wrong);
+                got.push(shown);
+            }
+            Fact::Put { from, to, line } => {
+                let (wrong, shown) = crossed(run, events, Some(seen.main), from, to, line);
                 problems.extend(wrong);
                 got.push(shown);
             }
@@ -84,12 +96,61 @@ pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check 
     )
 }
 
+/// Who put a value taken, as the judge of [`Fact::Put`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Putter {
+    /// A process of the role that sends: right.
+    Sender,
+    /// The process that printed the value.
+    Printer,
+    /// The main process.
+    Main,
+    /// A process of another role.
+    Other,
+    /// Nobody the processor showed: the ring was not watched, or its
+    /// record does not hold the value taken.
+    Unseen,
+}
+
+/// Who put the `i`-th value taken out of `ring`, `taken`, which process
+/// `printer` printed, given the main process `main` and the processes of
+/// the sending role `senders`.
+fn putter(
+    events: &Events,
+    ring: u64,
+    i: usize,
+    taken: &[u8],
+    printer: Pid,
+    (main, senders): (Pid, &BTreeSet<Pid>),
+) -> Putter {
+    if events.rings_unwatched.contains(&ring) {
+        return Putter::Unseen;
+    }
+    let Some(put) = events.puts.get(&ring).and_then(|puts| puts.get(i)) else {
+        return Putter::Unseen;
+    };
+    if put.value != taken {
+        Putter::Unseen
+    } else if put.pid == printer {
+        Putter::Printer
+    } else if put.pid == main {
+        Putter::Main
+    } else if senders.contains(&put.pid) {
+        Putter::Sender
+    } else {
+        Putter::Other
+    }
+}
+
 /// What is wrong with `from` sending `to` the values of its lines
 /// matching `pattern`, one line each; and how many were backed by a value
-/// taken, in words.
+/// taken, in words. With the main process `put_by_main_is` given (for
+/// [`Fact::Put`]), each value must also have been put by a process of
+/// `from`, neither that one nor the printer.
 fn crossed(
     run: &Run,
     events: &Events,
+    put_by_main_is: Option<Pid>,
     from: &str,
     to: &str,
     pattern: Pattern,
@@ -100,7 +161,14 @@ fn crossed(
     let mut used: BTreeSet<(u64, usize)> = BTreeSet::new();
     // The lines no value taken backs, by the process that wrote them.
     let mut unbacked: BTreeMap<Pid, Vec<String>> = BTreeMap::new();
-    for line in lines(events) {
+    // The lines whose value was put by the wrong process, by who put it.
+    let mut misput: BTreeMap<Putter, Vec<String>> = BTreeMap::new();
+    let all_lines = lines(events);
+    // Off x86-64 (no debug registers), who put a value is not watched.
+    let putters = put_by_main_is
+        .filter(|_| !events.values_unwatched)
+        .map(|main| (main, players(run, events, main, &all_lines, from)));
+    for line in all_lines {
         if !expected.iter().any(|l| **l == line.text) {
             continue;
         }
@@ -119,17 +187,35 @@ fn crossed(
                 .find(|&i| !used.contains(&(taken.ring, i)) && encodes(value, &values[i]))
                 .map(|i| (taken.ring, i))
         });
+        let put = match (backing, &putters) {
+            (Some((ring, i)), Some((main, senders))) => {
+                let taken = &events.taken[&ring][i];
+                putter(events, ring, i, taken, write.pid, (*main, senders))
+            }
+            _ => Putter::Sender,
+        };
         match backing {
-            Some(key) => {
+            Some(key) if put == Putter::Sender => {
                 used.insert(key);
                 backed += 1;
+            }
+            Some(key) => {
+                used.insert(key);
+                misput.entry(put).or_default().push(line.text);
             }
             None => unbacked.entry(write.pid).or_default().push(line.text),
         }
     }
+    let put = match (put_by_main_is, &putters) {
+        (None, _) => String::new(),
+        (Some(_), Some(_)) => format!(", put in by the {from}"),
+        (Some(_), None) => ", not watched who put it in: the processor's debug registers could \
+             not be set here"
+            .to_owned(),
+    };
     let shown = format!(
         "{backed} of the {} `{pattern}` lines expected showed a value taken out of a shared \
-         queue before they were printed",
+         queue before they were printed{put}",
         expected.len()
     );
     let mut problems: Vec<String> = unbacked
@@ -143,6 +229,23 @@ fn crossed(
             )
         })
         .collect();
+    problems.extend(misput.into_iter().map(|(who, lines)| {
+        let by = match who {
+            Putter::Printer => "the process that printed it".to_owned(),
+            Putter::Main => "the main process".to_owned(),
+            Putter::Other => format!("a process that is not the {from}"),
+            Putter::Sender | Putter::Unseen => {
+                "no process the grader could watch (only the first queues a process maps are \
+                 watched, one a debug register)"
+                    .to_owned()
+            }
+        };
+        format!(
+            "{} taken out of the queue, but put into it by {by} (the {from} must put each \
+             value in, and the {to} take it out)",
+            listed(&lines)
+        )
+    }));
     if problems.is_empty() && backed < expected.len() {
         problems.push(format!(
             "{} of {}'s `{pattern}` lines were not printed, so nothing shows their values \
@@ -307,6 +410,10 @@ impl Fact {
                  shares with {}, before printing it",
                 who(to),
                 who(from)
+            ),
+            Fact::Put { from, to, line } => format!(
+                "each `{line}` printed by the {to} shows a value it took out of a queue it \
+                 shares with the {from}, before printing it, and that the {from} put in"
             ),
         }
     }

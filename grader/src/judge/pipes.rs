@@ -137,7 +137,13 @@ fn sent_too_early<'l>(
 /// The processes of role `role`: the main process for [`MAIN`]; else those
 /// that wrote one of its lines, or, for a role that prints nothing, every
 /// process but the main one.
-fn players(run: &Run, events: &Events, main: Pid, lines: &[Line], role: &str) -> BTreeSet<Pid> {
+pub(super) fn players(
+    run: &Run,
+    events: &Events,
+    main: Pid,
+    lines: &[Line],
+    role: &str,
+) -> BTreeSet<Pid> {
     if role == MAIN {
         return BTreeSet::from([main]);
     }

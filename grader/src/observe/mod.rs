@@ -204,7 +204,7 @@ fn start(binary: &Path, run: &Run, traced: bool) -> Result<Started, Error> {
         stderr: stderr.theirs,
         traced,
         stops: sandbox::seccomp::Stops {
-            shared_maps: run.watches_values(),
+            shared_maps: run.watches_values() || run.watches_puts(),
             messages: run.records_messages(),
             sleeps: run.holds_first_line(),
         },
@@ -327,6 +327,9 @@ fn launch(binary: &Path, run: &Run) -> Result<(Started, Waiter), Error> {
             }
             if run.watches_values() {
                 tracer.watch_values();
+            }
+            if run.watches_puts() {
+                tracer.watch_puts();
             }
             if run.records_messages() {
                 tracer.record_messages();

@@ -43,6 +43,16 @@ pub struct Written {
     pub taken: Vec<Taken>,
 }
 
+/// A value put into a queue: who moved the ring's tail past it, and its
+/// bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Put {
+    /// The process that published it.
+    pub pid: Pid,
+    /// The value, as the ring holds it.
+    pub value: Vec<u8>,
+}
+
 /// What had been taken out of one queue when a process wrote to stdout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taken {
@@ -82,9 +92,17 @@ pub struct Events {
     /// When the run's queues are followed: the values taken out of each
     /// queue (by its ring's inode), each as its bytes, in the order taken.
     pub taken: BTreeMap<u64, Vec<Vec<u8>>>,
-    /// When the run's values are watched: whether a task that maps one
-    /// could not be (the processor's debug registers could not be set).
+    /// When the run's values or queues' writers are watched: whether a
+    /// task that maps one could not be (the processor's debug registers
+    /// could not be set).
     pub values_unwatched: bool,
+    /// When the run's queues' writers are watched: the values put into
+    /// each queue (by its ring's inode), in the order put, each with the
+    /// process that put it (see `trace/puts.rs`).
+    pub puts: BTreeMap<u64, Vec<Put>>,
+    /// The rings a process mapped with no debug register left to watch
+    /// them: who put their values is unknown.
+    pub rings_unwatched: BTreeSet<u64>,
     /// How many times each process updated each shared value (by its
     /// inode): wrote it one more than the tracer had seen it hold.
     pub value_updates: BTreeMap<(u64, Pid), usize>,

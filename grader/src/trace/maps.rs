@@ -6,8 +6,16 @@ use nix::unistd::Pid;
 
 /// The files of kind `kind` that process `pid` maps whole (from offset 0),
 /// each once, by inode (the order they were made in): each file's inode
-/// and where its first byte is in the process's memory.
+/// and where its first byte is in the process's memory (its first mapping).
 pub(super) fn mapped(pid: Pid, kind: Memory) -> Vec<(u64, u64)> {
+    let mut files = mappings(pid, kind);
+    files.dedup_by_key(|(inode, _)| *inode);
+    files
+}
+
+/// Every mapping from offset 0 of the files of kind `kind` in process
+/// `pid`, by inode then address: a file mapped twice is listed twice.
+pub(super) fn mappings(pid: Pid, kind: Memory) -> Vec<(u64, u64)> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
     let mut files: Vec<(u64, u64)> = maps
         .lines()
@@ -26,6 +34,5 @@ pub(super) fn mapped(pid: Pid, kind: Memory) -> Vec<(u64, u64)> {
         })
         .collect();
     files.sort();
-    files.dedup_by_key(|(inode, _)| *inode);
     files
 }

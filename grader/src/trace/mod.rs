@@ -54,10 +54,12 @@
 //! This file: attaching and the event loop ([`Tracer`]); `events.rs`: what
 //! is recorded ([`Events`]); `writes.rs`: the writes, from their seccomp
 //! stop to the bytes copied; `queues.rs`: what the processes had taken
-//! out of queues at each write, `messages.rs`: what crossed the socket
-//! pairs, `values.rs`: whether each update of a shared value was
-//! protected, and `holds.rs`: whether the processes waited for one held
-//! back, for the facts about data.
+//! out of queues at each write, `puts.rs`: who put each value in,
+//! `messages.rs`: what crossed the socket pairs, `values.rs`: whether
+//! each update of a shared value was protected (`watch.rs` and
+//! `registers.rs` set the debug registers these two watch with), and
+//! `holds.rs`: whether the processes waited for one held back, for the
+//! facts about data.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -73,8 +75,11 @@ mod events;
 mod holds;
 mod maps;
 mod messages;
+mod puts;
 mod queues;
+mod registers;
 mod values;
+mod watch;
 mod writes;
 
 pub use events::{Created, Events, HeldLine, Message, Race, Taken, Unjoined, Written};
@@ -127,6 +132,10 @@ pub struct Tracer {
     messages: Option<messages::Messages>,
     /// The first child's line held, when the run's facts need it.
     holds: Option<holds::Holds>,
+    /// The queues' writers watched, when the run's facts need them.
+    puts: Option<puts::Puts>,
+    /// The tasks whose shared `mmap` runs to its exit.
+    mapping: watch::Mapping,
 }
 
 impl Tracer {
@@ -161,6 +170,8 @@ impl Tracer {
             handled: 0,
             queues: None,
             values: None,
+            puts: None,
+            mapping: watch::Mapping::default(),
             messages: None,
             holds: None,
         })
@@ -268,6 +279,12 @@ impl Tracer {
     }
 
     fn handle(&mut self, status: WaitStatus) -> Option<Ending> {
+        if let Some(tid) = status.pid()
+            && !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..))
+        {
+            // Stopped: armed now if it was interrupted for it.
+            self.arm_stopped(tid);
+        }
         match status {
             WaitStatus::Exited(pid, code) => self.gone(pid, Ending::Exited(code)),
             WaitStatus::Signaled(pid, signal, _) => self.gone(pid, Ending::Signaled(signal as i32)),
@@ -275,7 +292,7 @@ impl Tracer {
                 // A new task's first stop (attached by SEIZE), or a
                 // group-stop: either way it goes on, unless past the limit.
                 if self.started.insert(pid) {
-                    self.arm_task(pid);
+                    self.arm_task(pid, false);
                     self.first_stop(pid);
                 } else {
                     let _ = ptrace::cont(pid, None);
@@ -303,9 +320,9 @@ impl Tracer {
             }
             WaitStatus::Stopped(pid, signal) => {
                 if self.started.insert(pid) && signal == Signal::SIGSTOP {
-                    self.arm_task(pid);
+                    self.arm_task(pid, false);
                     self.first_stop(pid);
-                } else if signal == Signal::SIGTRAP && self.value_touched(pid) {
+                } else if signal == Signal::SIGTRAP && self.watch_stopped(pid) {
                     // A watchpoint on a shared value, not the program's.
                 } else if matches!(ptrace::getsiginfo(pid), Err(nix::errno::Errno::EINVAL)) {
                     // A group-stop (the program stopped itself): go on, or
@@ -385,6 +402,7 @@ impl Tracer {
     /// Task `pid` is gone; returns its exit when it is the main process.
     fn gone(&mut self, pid: Pid, exit: Ending) -> Option<Ending> {
         self.unannounced.remove(&pid);
+        self.unarmed_gone(pid);
         self.write_gone(pid);
         self.message_gone(pid);
         self.hold_gone(pid);

@@ -21,9 +21,9 @@
 //!
 //! The judge then ties each printed value to a value taken before the
 //! line was written, from a ring another process held (see
-//! `judge/data.rs`). What this does not show: which process put a value
-//! in, or took it out (the ring's counters are shared words, moved without
-//! a call). A ring lapped between two looks (more than its capacity put
+//! `judge/data.rs`). Which process put a value in is watched apart, when a
+//! fact asks (`puts.rs`); which process took it out is not shown here (the
+//! ring's counters are shared words, moved without a call). A ring lapped between two looks (more than its capacity put
 //! since) is no longer followed: its later values are unknown.
 
 use std::collections::BTreeMap;
@@ -35,58 +35,47 @@ use super::Tracer;
 use super::events::Taken;
 use super::writes::read_memory;
 
-/// A ring as the tracer follows it.
+/// Where the tracer is in a ring's entries (its readers' or its
+/// writers').
 #[derive(Debug, Default)]
-struct Follow {
-    /// The count of bytes consumed when it last looked.
-    cursor: u64,
-    /// The pieces of a value whose last entry is still to be consumed.
+pub(super) struct Cursor {
+    /// The count of bytes up to which it parsed.
+    at: u64,
+    /// The pieces of a value whose last entry is still to come.
     partial: Vec<u8>,
     /// Whether it lost track (lapped, or unreadable).
-    lost: bool,
+    pub(super) lost: bool,
 }
 
-/// The rings followed in a run, by inode.
-#[derive(Debug, Default)]
-pub(super) struct Queues {
-    rings: BTreeMap<u64, Follow>,
-}
-
-/// The queue rings process `pid` maps: each file's inode and where its
-/// first byte is in the process's memory.
-fn mapped_rings(pid: Pid) -> Vec<(u64, u64)> {
-    super::maps::mapped(pid, Memory::Queue)
-}
-
-/// The 64-bit word at byte `at` of a ring mapped at `base` in `tid`.
-fn word(tid: Pid, base: u64, at: usize) -> Option<u64> {
-    let bytes = read_memory(tid, base + at as u64, 8);
-    Some(u64::from_le_bytes(bytes.try_into().ok()?))
-}
-
-impl Follow {
-    /// Parses the values consumed since the last look from the ring
-    /// mapped at `base` in `tid`, onto `values`.
-    fn catch_up(&mut self, tid: Pid, base: u64, values: &mut Vec<Vec<u8>>) {
-        if self.lost {
-            return;
+impl Cursor {
+    /// A cursor at count `at`.
+    pub(super) fn at(at: u64) -> Cursor {
+        Cursor {
+            at,
+            ..Cursor::default()
         }
-        let Some(head) = word(tid, base, layout::RING_HEAD) else {
-            self.lost = true;
-            return;
-        };
-        if head <= self.cursor {
+    }
+
+    /// Parses the entries from where it is to count `to` of the ring
+    /// mapped at `base` in `tid`, giving `done` each whole value; unless
+    /// `lapped` (asked, with where it was, once the data is read) says a
+    /// writer lapped what was read, or they do not end at `to`: then it
+    /// is lost.
+    pub(super) fn advance(
+        &mut self,
+        (tid, base): (Pid, u64),
+        to: u64,
+        lapped: impl FnOnce(u64) -> bool,
+        mut done: impl FnMut(Vec<u8>),
+    ) {
+        if self.lost || to <= self.at {
             return;
         }
         let data_at = base + layout::RING_DATA as u64;
-        let entries = layout::ring_entries(self.cursor, head, |at, len| {
+        let entries = layout::ring_entries(self.at, to, |at, len| {
             read_memory(tid, data_at + at as u64, len)
         });
-        // Read after the data: had a writer lapped what was read, the
-        // published count now says so.
-        let tail = word(tid, base, layout::RING_TAIL).unwrap_or(u64::MAX);
-        let lapped = tail.saturating_sub(self.cursor) > layout::RING_CAPACITY as u64;
-        if lapped || entries.last().is_none_or(|e| e.end != head) {
+        if lapped(self.at) || entries.last().is_none_or(|e| e.end != to) {
             self.lost = true;
             return;
         }
@@ -96,11 +85,48 @@ impl Follow {
             }
             self.partial.extend_from_slice(&entry.piece);
             if entry.last {
-                values.push(std::mem::take(&mut self.partial));
+                done(std::mem::take(&mut self.partial));
             }
         }
-        self.cursor = head;
+        self.at = to;
     }
+}
+
+/// The rings followed in a run, by inode.
+#[derive(Debug, Default)]
+pub(super) struct Queues {
+    rings: BTreeMap<u64, Cursor>,
+}
+
+/// The queue rings process `pid` maps: each file's inode and where its
+/// first byte is in the process's memory.
+fn mapped_rings(pid: Pid) -> Vec<(u64, u64)> {
+    super::maps::mapped(pid, Memory::Queue)
+}
+
+/// The 64-bit word at byte `at` of a ring mapped at `base` in `tid`.
+pub(super) fn word(tid: Pid, base: u64, at: usize) -> Option<u64> {
+    let bytes = read_memory(tid, base + at as u64, 8);
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Parses the values consumed since the last look from the ring mapped
+/// at `base` in `tid`, onto `values`.
+fn catch_up(cursor: &mut Cursor, tid: Pid, base: u64, values: &mut Vec<Vec<u8>>) {
+    if cursor.lost {
+        return;
+    }
+    let Some(head) = word(tid, base, layout::RING_HEAD) else {
+        cursor.lost = true;
+        return;
+    };
+    // The tail is read after the data: had a writer lapped what was read,
+    // the published count now says so.
+    let lapped = |from: u64| {
+        let tail = word(tid, base, layout::RING_TAIL).unwrap_or(u64::MAX);
+        tail.saturating_sub(from) > layout::RING_CAPACITY as u64
+    };
+    cursor.advance((tid, base), head, lapped, |value| values.push(value));
 }
 
 impl Tracer {
@@ -134,11 +160,7 @@ impl Tracer {
             .into_iter()
             .map(|(inode, base)| {
                 let values = self.events.taken.entry(inode).or_default();
-                queues
-                    .rings
-                    .entry(inode)
-                    .or_default()
-                    .catch_up(tid, base, values);
+                catch_up(queues.rings.entry(inode).or_default(), tid, base, values);
                 Taken {
                     ring: inode,
                     values: values.len(),

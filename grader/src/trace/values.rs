@@ -35,7 +35,7 @@
 //! counts too; without it, adds of several processes may land before the
 //! tracer looks, and count as fewer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use common::layout::Memory;
 use nix::sys::ptrace;
@@ -43,8 +43,8 @@ use nix::unistd::Pid;
 
 use super::Tracer;
 use super::events::Race;
-use super::writes::{read_memory, stopped_for};
-use crate::sandbox::seccomp::TRACE_MAP;
+use super::registers::Access;
+use super::writes::read_memory;
 
 /// How many times each process is held between a read and its write.
 pub const HOLDS: usize = 50;
@@ -61,8 +61,6 @@ pub(super) struct Values {
     at: HashMap<Pid, Vec<(u64, u64)>>,
     /// The word each value (by inode) held when the tracer last saw it.
     seen: HashMap<u64, u64>,
-    /// Tasks whose `mmap` runs to its exit, to be looked at then.
-    mapping: HashSet<Pid>,
     /// The task held between its read and its write, if any, and the
     /// value (its inode) it read.
     held: Option<(Pid, u64)>,
@@ -93,69 +91,6 @@ pub(super) fn runnable(tid: Pid) -> bool {
         .is_some_and(|state| state == "R" || state == "t")
 }
 
-#[cfg(target_arch = "x86_64")]
-mod registers {
-    //! The debug registers of a stopped task, by `PTRACE_PEEKUSER` and
-    //! `PTRACE_POKEUSER` at their place in `struct user`.
-
-    use nix::sys::ptrace;
-    use nix::unistd::Pid;
-
-    /// `offsetof(struct user, u_debugreg)` on x86-64.
-    const DEBUGREG: usize = 848;
-
-    fn offset(register: usize) -> ptrace::AddressType {
-        (DEBUGREG + 8 * register) as ptrace::AddressType
-    }
-
-    /// Watches the 8 bytes at each of `addresses` (two at most) in task
-    /// `tid`: for the `i`-th, register `2i` for writes, `2i + 1` for reads
-    /// and writes.
-    pub(super) fn arm(tid: Pid, addresses: &[u64]) -> bool {
-        let mut control: i64 = 0;
-        for (i, &address) in addresses.iter().take(2).enumerate() {
-            let (write, any) = (2 * i, 2 * i + 1);
-            // Enabled (L bits); RW = 01 write, 11 read or write; LEN 10 = 8 bytes.
-            control |= 1 << (2 * write) | 1 << (2 * any);
-            control |= 0b01 << (16 + 4 * write) | 0b10 << (18 + 4 * write);
-            control |= 0b11 << (16 + 4 * any) | 0b10 << (18 + 4 * any);
-            let address = address as i64;
-            if ptrace::write_user(tid, offset(write), address).is_err()
-                || ptrace::write_user(tid, offset(any), address).is_err()
-            {
-                return false;
-            }
-        }
-        ptrace::write_user(tid, offset(7), control).is_ok()
-    }
-
-    /// Which watchpoints stopped task `tid` (bit `2i`: a write of the
-    /// `i`-th value, bit `2i + 1`: any access of it), cleared for the next.
-    pub(super) fn hit(tid: Pid) -> u64 {
-        let status = ptrace::read_user(tid, offset(6)).unwrap_or(0) as u64;
-        if status & 0b1111 != 0 {
-            let _ = ptrace::write_user(tid, offset(6), 0);
-        }
-        status & 0b1111
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-mod registers {
-    //! No debug registers are set on this architecture: values are not
-    //! watched (the report says so).
-
-    use nix::unistd::Pid;
-
-    pub(super) fn arm(_: Pid, _: &[u64]) -> bool {
-        false
-    }
-
-    pub(super) fn hit(_: Pid) -> u64 {
-        0
-    }
-}
-
 impl Tracer {
     /// Has the tracer watch every process's shared value (see the
     /// module's docs); the run's filter must stop shared `mmap`s.
@@ -163,16 +98,14 @@ impl Tracer {
         self.values.get_or_insert_with(Values::default);
     }
 
-    /// A task at its first stop, or one whose process has just mapped
-    /// shared memory: watch its process's value, if it maps one.
-    pub(super) fn arm_task(&mut self, tid: Pid) {
+    /// The values task `tid`'s process maps, to be watched: each one's
+    /// address, twice (for writes, then for any access), the first
+    /// [`WATCHED`] values only; noted as watched in that process.
+    pub(super) fn value_watches(&mut self, tid: Pid, pid: Pid) -> Vec<(u64, Access)> {
         let Some(values) = self.values.as_mut() else {
-            return;
+            return Vec::new();
         };
         let mut watched = super::maps::mapped(tid, Memory::Value);
-        if watched.is_empty() {
-            return;
-        }
         watched.truncate(WATCHED);
         for &(inode, address) in &watched {
             let bytes = read_memory(tid, address, 8);
@@ -180,63 +113,23 @@ impl Tracer {
                 values.seen.entry(inode).or_insert(u64::from_le_bytes(word));
             }
         }
-        let addresses: Vec<u64> = watched.iter().map(|&(_, address)| address).collect();
-        let pid = super::thread_group(tid).unwrap_or(tid);
-        values.at.insert(pid, watched);
-        // Every task of the process, as each has registers of its own.
-        let tasks: Vec<Pid> = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-            .map(Pid::from_raw)
+        let watches = watched
+            .iter()
+            .flat_map(|&(_, address)| [(address, Access::Write), (address, Access::Any)])
             .collect();
-        for task in tasks.into_iter().chain(std::iter::once(tid)) {
-            if !registers::arm(task, &addresses) {
-                self.events.values_unwatched = true;
-            }
-        }
+        values.at.insert(pid, watched);
+        watches
     }
 
-    /// At a seccomp stop: a shared `mmap` is let run to its exit, where
-    /// the process is looked at; `false` for any other call.
-    pub(super) fn map_called(&mut self, tid: Pid) -> bool {
-        let Some(values) = self.values.as_mut() else {
-            return false;
-        };
-        let is_map = stopped_for(tid, TRACE_MAP);
-        if is_map {
-            values.mapping.insert(tid);
-            let _ = ptrace::syscall(tid, None);
-        }
-        is_map
-    }
-
-    /// At a system call's exit: if it was a shared `mmap`, watch what it
-    /// mapped; `false` for any other call.
-    pub(super) fn map_returned(&mut self, tid: Pid) -> bool {
-        if !self.values.as_mut().is_some_and(|v| v.mapping.remove(&tid)) {
-            return false;
-        }
-        self.arm_task(tid);
-        if self.runs_on() {
-            let _ = ptrace::cont(tid, None);
-        }
-        true
-    }
-
-    /// At a `SIGTRAP` stop: if a watchpoint stopped task `tid`, handle the
-    /// access and return `true`; the signal is not the program's then.
-    pub(super) fn value_touched(&mut self, tid: Pid) -> bool {
+    /// At a watchpoint's stop of task `tid`, the registers that stopped
+    /// it being `hit` (the values' are the first, two a value): handle the
+    /// access; `true` if the task is held, to be let go later.
+    pub(super) fn value_touched(&mut self, tid: Pid, hit: u64) -> bool {
         let main = self.main;
         let pid = self.tasks.get(&tid).copied().unwrap_or(tid);
         let Some(values) = self.values.as_mut() else {
             return false;
         };
-        let hit = registers::hit(tid);
-        if hit == 0 {
-            return false;
-        }
         let watched = values.at.get(&pid).cloned().unwrap_or_default();
         for (i, &(inode, address)) in watched.iter().enumerate() {
             let bits = hit >> (2 * i) & 0b11;
@@ -277,10 +170,7 @@ impl Tracer {
                 return true;
             }
         }
-        if self.runs_on() {
-            let _ = ptrace::cont(tid, None);
-        }
-        true
+        false
     }
 
     /// Lets the held task go once every other task is blocked, stopped or
