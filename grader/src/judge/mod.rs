@@ -26,6 +26,7 @@ mod output;
 mod pipes;
 mod processes;
 mod senders;
+mod shown;
 
 use concurrency::concurrency;
 use data::data;

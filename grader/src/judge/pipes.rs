@@ -38,8 +38,8 @@ use crate::exercises::{MAIN, Run};
 use crate::expect::{Pattern, value_in};
 use crate::observe::{Events, Message};
 
-use super::data::encodes;
 use super::lines::{Line, lines};
+use super::shown::{encodes, listed};
 
 /// A record that crossed from one end of a pair to the other.
 struct Crossing<'a> {
@@ -226,7 +226,7 @@ pub(super) fn received(
                 "{} that the process printing them had not received by then over a pipe from \
                  {} ({} must send each message through the pipe, and {} print what it \
                  receives)",
-                super::data::listed(&lines),
+                listed(&lines),
                 who(from),
                 who(from),
                 who(to)
