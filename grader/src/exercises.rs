@@ -564,7 +564,10 @@ fn task_queue_run(workers: usize, tasks: u64) -> Run {
     Run {
         roles: vec![Role::silent("worker", workers)],
         main: squares,
-        facts: vec![Fact::Crossed {
+        // Who put each square in, not only that the parent took it out of
+        // a shared queue: the workers may have ended (their end marks
+        // sent first) by the time the parent prints.
+        facts: vec![Fact::Put {
             from: "worker",
             to: MAIN,
             line: "Square: {}",

@@ -78,3 +78,12 @@ fn another_right_q8_passes_under_every_start_method() {
 fn another_right_q7_passes_under_every_start_method() {
     passes_under_every_start_method("q7", "right_q7_builder");
 }
+
+/// A right Q11 that sends the end marks and joins its workers before it
+/// takes a square out gets full marks under every start method: no worker
+/// shares the queue when the squares are printed, but each square was put
+/// in by a worker.
+#[test]
+fn a_right_q11_that_ends_its_workers_first_passes_under_every_start_method() {
+    passes_under_every_start_method("q11", "right_q11_end_marks_first");
+}

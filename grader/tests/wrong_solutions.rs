@@ -367,11 +367,16 @@ fn a_consumer_that_counts_by_itself() {
 }
 
 /// Q7's consumer empties a queue it made itself: what it printed was taken
-/// out of a queue, but one no other process held.
+/// out of a queue, but one no other process held, and it put every value
+/// in itself.
 #[test]
 fn a_consumer_with_a_queue_of_its_own() {
     let report = grade_wrong("wrong_q7_private_queue", "q7", 0, unchanged);
-    assert_fails(&report, "data", "a queue it shares with another process");
+    assert_fails(
+        &report,
+        "data",
+        "put into it by the process that printed it",
+    );
     assert_passes(&report, "output");
 }
 
@@ -383,14 +388,19 @@ fn a_consumer_that_prints_before_it_takes() {
     assert_passes(&report, "output");
 }
 
-/// Q7 with threads: the lines come from the main process and the queue is
-/// shared with no other process.
+/// Q7 with threads: the lines come from the main process, which also put
+/// every value in (its producer thread), and no other process holds the
+/// queue.
 #[test]
 fn a_producer_and_consumer_as_threads() {
     let report = grade_wrong("wrong_q7_threads", "q7", 0, unchanged);
     assert_fails(&report, "processes", "the kernel saw 0");
     assert_fails(&report, "output", "was written by the main process");
-    assert_fails(&report, "data", "a queue it shares with another process");
+    assert_fails(
+        &report,
+        "data",
+        "put into it by the process that printed it",
+    );
 }
 
 /// Q7's consumer fills the shared queue itself and takes its own values
@@ -567,9 +577,8 @@ fn workers_as_threads() {
 }
 
 /// Q11 whose parent prints squares it worked out itself: none was taken
-/// out of the result queue. (1 and 4 pass for values taken, the tasks 1
-/// and 4 the workers took out of the task queue: a ring's counters do not
-/// say who took a value.)
+/// out of the result queue; 1 and 4, which are also tasks, were taken out
+/// of the task queue, but the parent put those in itself.
 #[test]
 fn a_parent_that_squares_by_itself() {
     let report = grade_wrong("wrong_q11_parent_squares", "q11", 0, unchanged);
@@ -578,6 +587,12 @@ fn a_parent_that_squares_by_itself() {
         "data",
         "`Square: 9`, `Square: 16` and 1 more lines show values that the process printing them \
          had not taken",
+    );
+    assert_fails(
+        &report,
+        "data",
+        "`Square: 1` and `Square: 4` show values taken out of the queue, but put into it by the \
+         process that printed it",
     );
     assert_passes(&report, "output");
     assert_passes(&report, "processes");

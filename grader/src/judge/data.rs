@@ -179,22 +179,33 @@ fn crossed(
         let Some(write) = events.writes.get(line.first) else {
             continue;
         };
-        let backing = write.taken.iter().find_map(|taken| {
-            if taken.shared_with.is_empty() {
-                return None;
-            }
-            let values = events.taken.get(&taken.ring)?;
-            (0..taken.values.min(values.len()))
-                .find(|&i| !used.contains(&(taken.ring, i)) && encodes(value, &values[i]))
-                .map(|i| (taken.ring, i))
-        });
-        let put = match (backing, &putters) {
-            (Some((ring, i)), Some((main, senders))) => {
+        // Every value taken that the line could show; where who put it is
+        // watched, one put by the sender is preferred (a value the same in
+        // two queues, a task and its square, is not held against it).
+        let candidates: Vec<(u64, usize)> = write
+            .taken
+            .iter()
+            .filter(|taken| !taken.shared_with.is_empty() || putters.is_some())
+            .filter_map(|taken| {
+                let values = events.taken.get(&taken.ring)?;
+                (0..taken.values.min(values.len()))
+                    .find(|&i| !used.contains(&(taken.ring, i)) && encodes(value, &values[i]))
+                    .map(|i| (taken.ring, i))
+            })
+            .collect();
+        let judged = |&(ring, i): &(u64, usize)| match &putters {
+            Some((main, senders)) => {
                 let taken = &events.taken[&ring][i];
                 putter(events, ring, i, taken, write.pid, (*main, senders))
             }
-            _ => Putter::Sender,
+            None => Putter::Sender,
         };
+        let backing = candidates
+            .iter()
+            .find(|c| judged(c) == Putter::Sender)
+            .or(candidates.first())
+            .copied();
+        let put = backing.as_ref().map_or(Putter::Sender, judged);
         match backing {
             Some(key) if put == Putter::Sender => {
                 used.insert(key);
@@ -242,8 +253,8 @@ fn crossed(
             }
         };
         format!(
-            "{} taken out of the queue, but put into it by {by} (the {from} must put each \
-             value in, and the {to} take it out)",
+            "{} taken out of the queue, but put into it by {by} ({sender} must put each \
+             value in, and {taker} take it out)",
             listed(&lines)
         )
     }));
@@ -399,8 +410,11 @@ impl Fact {
                 who(from)
             ),
             Fact::Put { from, to, line } => format!(
-                "each `{line}` printed by the {to} shows a value it took out of a queue it \
-                 shares with the {from}, before printing it, and that the {from} put in"
+                "each `{line}` printed by {} shows a value it took out of a queue it \
+                 shares with {}, before printing it, and that {} put in",
+                who(to),
+                who(from),
+                who(from)
             ),
         }
     }
