@@ -143,6 +143,12 @@ pub fn task(pid: Pid, tid: Pid) -> Option<Task> {
     })
 }
 
+/// What descriptor `fd` of process `pid` names (`pipe:[N]`, `socket:[N]`
+/// or a path); `None` where the kernel does not show it.
+pub fn descriptor(pid: Pid, fd: u64) -> Option<std::path::PathBuf> {
+    fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()
+}
+
 /// The pid of `pid` in its own PID namespace (the last of `NSpid` in
 /// `/proc/PID/status`), which is what the process sees of itself.
 pub fn ns_pid(pid: Pid) -> Option<Pid> {

@@ -128,7 +128,7 @@ pub(super) fn at_one_moment(held: &[Held], wrote: impl Fn(Pid) -> bool) -> Momen
 /// Whether a thread of `pid` is blocked reading a socket that is not its
 /// stdout or stderr: where a check-in waits for its second answer.
 fn reads_a_socket(pid: Pid, tasks: &[Task]) -> bool {
-    let link = |fd: u64| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+    let link = |fd: u64| procfs::descriptor(pid, fd);
     let outputs = [link(1), link(2)];
     tasks.iter().any(|task| {
         let reads = matches!(

@@ -12,7 +12,6 @@
 //! says that the call was not shown.
 
 use std::fmt;
-use std::fs;
 use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
@@ -131,10 +130,8 @@ fn place(pid: Pid, task: &procfs::Task) -> Place {
     };
     let call = syscalls::Sysno::new(number)
         .map_or_else(|| format!("system call {number}"), |s| s.name().to_owned());
-    let descriptor = fields
-        .next()
-        .and_then(|arg| i64::from_str_radix(arg.trim_start_matches("0x"), 16).ok());
-    let on = descriptor
+    let on = task
+        .argument(0)
         .filter(|_| on_descriptor(&call))
         .and_then(|fd| descriptor_kind(pid, fd));
     Place::Call { call, on }
@@ -163,8 +160,8 @@ fn on_descriptor(call: &str) -> bool {
 
 /// What descriptor `fd` of `pid` is, in words: `a pipe`, `a socket`, or
 /// the file's path; `None` where the kernel does not show it.
-fn descriptor_kind(pid: Pid, fd: i64) -> Option<String> {
-    let target = fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+fn descriptor_kind(pid: Pid, fd: u64) -> Option<String> {
+    let target = procfs::descriptor(pid, fd)?;
     let target = target.to_string_lossy();
     Some(if target.starts_with("pipe:") {
         "a pipe".to_owned()
