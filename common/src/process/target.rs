@@ -19,21 +19,41 @@ use crate::sys::{self, ErasedFn, ErasedOutcome, Function, Outcome, reporting};
 /// A process's target, until its child has started.
 pub(super) struct Target {
     /// What a forked child runs.
-    closure: Box<dyn FnOnce() -> i32 + Send>,
+    closure: Forked,
     /// What a child started afresh runs: the `fn`, its encoded argument and
     /// the descriptors of the [`Connection`](crate::Connection)s in it;
     /// `None` for a closure, or an argument that could not be encoded.
     sendable: Option<(ErasedFn, Vec<u8>, Vec<OwnedFd>)>,
 }
 
+/// What a forked child runs: a plain `fn` is kept as it is, so that
+/// neither the child nor the parent frees memory for it after the fork (a
+/// write to a page both still share costs a copy of the page).
+enum Forked {
+    /// A `fn()`.
+    Plain(fn()),
+    /// Anything else, with the exit code it gives.
+    Boxed(Box<dyn FnOnce() -> i32 + Send>),
+}
+
+impl Forked {
+    /// Runs it; the exit code.
+    fn run(self) -> i32 {
+        match self {
+            Forked::Plain(target) => {
+                target();
+                0
+            }
+            Forked::Boxed(closure) => closure(),
+        }
+    }
+}
+
 impl Target {
     /// `target()`, by any start method.
     pub(super) fn function(target: fn()) -> Target {
         Target {
-            closure: Box::new(move || {
-                target();
-                0
-            }),
+            closure: Forked::Plain(target),
             sendable: Some((ErasedFn::nullary(target), Vec::new(), Vec::new())),
         }
     }
@@ -41,10 +61,10 @@ impl Target {
     /// A closure, which only fork can run.
     pub(super) fn closure(target: impl FnOnce() + Send + 'static) -> Target {
         Target {
-            closure: Box::new(move || {
+            closure: Forked::Boxed(Box::new(move || {
                 target();
                 0
-            }),
+            })),
             sendable: None,
         }
     }
@@ -67,7 +87,7 @@ impl Target {
             encoded.ok().map(|bytes| (function, bytes, fds))
         });
         Target {
-            closure: Box::new(move || target.call(args).exit_code()),
+            closure: Forked::Boxed(Box::new(move || target.call(args).exit_code())),
             sendable,
         }
     }
@@ -84,7 +104,10 @@ impl Target {
 /// started again.
 pub(super) fn start(slot: &mut Option<Target>, name: &str, method: StartMethod) -> Result<Pid> {
     match method {
-        StartMethod::Fork => sys::fork(name, || slot.take().map_or(0, |target| (target.closure)())),
+        StartMethod::Fork => sys::fork(name, || match slot.take() {
+            Some(target) => target.closure.run(),
+            None => 0,
+        }),
         method @ (StartMethod::Spawn | StartMethod::Forkserver) => {
             let Some((func, args, fds)) = slot.as_ref().and_then(|t| t.sendable.as_ref()) else {
                 return Err(Error::NeedsFork {

@@ -37,6 +37,7 @@ use std::io::{self, Write};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nix::unistd::{ForkResult, Pid};
@@ -51,15 +52,23 @@ use crate::log;
 /// when the parent closes its end, not when the last of its siblings exits.
 static PARENT_FDS: Mutex<Vec<RawFd>> = Mutex::new(Vec::new());
 
+/// How many [`PARENT_FDS`] there are: a child with none to close need not
+/// take the lock (a write to a page its parent still shares).
+static PARENT_FD_COUNT: AtomicUsize = AtomicUsize::new(0);
+
 /// Marks `fd` as one that forked children must close.
 pub(crate) fn register_parent_fd(fd: RawFd) {
-    lock_parent_fds().push(fd);
+    let mut fds = lock_parent_fds();
+    fds.push(fd);
+    PARENT_FD_COUNT.store(fds.len(), Ordering::SeqCst);
 }
 
 /// Undoes [`register_parent_fd`]; call it before closing `fd`, so that a
 /// later child does not close an unrelated file that reuses the number.
 pub(crate) fn forget_parent_fd(fd: RawFd) {
-    lock_parent_fds().retain(|&registered| registered != fd);
+    let mut fds = lock_parent_fds();
+    fds.retain(|&registered| registered != fd);
+    PARENT_FD_COUNT.store(fds.len(), Ordering::SeqCst);
 }
 
 fn lock_parent_fds() -> std::sync::MutexGuard<'static, Vec<RawFd>> {
@@ -156,11 +165,15 @@ fn fork_alone(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
         }
         Ok(ForkResult::Child) => {
             super::pause::forked_child();
-            for fd in lock_parent_fds().drain(..) {
-                // SAFETY: the fd was registered by the parent as its own and
-                // is not used by anything the child runs; closing it here
-                // only drops the child's copy.
-                drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            if PARENT_FD_COUNT.load(Ordering::SeqCst) != 0 {
+                let mut fds = lock_parent_fds();
+                PARENT_FD_COUNT.store(0, Ordering::SeqCst);
+                for fd in fds.drain(..) {
+                    // SAFETY: the fd was registered by the parent as its own
+                    // and is not used by anything the child runs; closing it
+                    // here only drops the child's copy.
+                    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+                }
             }
             // An unwinding panic must never return into the parent's code,
             // which would then run twice.
@@ -178,7 +191,9 @@ fn fork_alone(label: &str, child: impl FnOnce() -> i32) -> Result<Pid> {
                 child()
             }))
             .unwrap_or(1);
-            flush_stdio();
+            // Only stdout: stderr keeps no buffer (taking its lock to flush
+            // nothing would copy a page shared with the parent).
+            let _ = io::stdout().flush();
             exit_now(code)
         }
         Err(errno) => Err(Error::os("fork", errno)),

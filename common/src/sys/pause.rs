@@ -82,8 +82,11 @@ pub(crate) fn register<P: Pausable + 'static>(owner: &Arc<P>) {
 /// Runs `fork` with every registered owner's thread stopped and the
 /// lasting thread idle, then starts again those that had work.
 pub(crate) fn paused<T>(fork: impl FnOnce() -> T) -> T {
-    if on_pausable_thread() {
+    if on_pausable_thread() || this_process::never_threaded() {
         // Such a thread never forks (see the module docs); the fork refuses.
+        // A process that never had a second thread has neither pausable
+        // threads nor a lasting one: nothing to stop, and no gate to close
+        // (so nothing for the parent to write after the fork).
         return fork();
     }
     let live: Vec<Arc<dyn Pausable>> = owners().iter().filter_map(Weak::upgrade).collect();
@@ -169,10 +172,14 @@ pub(crate) fn lasting() -> usize {
 /// In a child of a fork, first: it has no lasting thread, and the gate the
 /// fork closed is its own to open.
 pub(crate) fn forked_child() {
-    LASTING.store(0, Ordering::SeqCst);
-    GATE.store(0, Ordering::SeqCst);
-    // A waiter counted was a thread of the parent's.
-    GATE_WAITERS.store(0, Ordering::SeqCst);
+    // Each word is written only if it must change: a write to a page the
+    // parent still shares costs the child a copy of the page.
+    for word in [&LASTING, &GATE, &GATE_WAITERS] {
+        // A waiter counted was a thread of the parent's.
+        if word.load(Ordering::SeqCst) != 0 {
+            word.store(0, Ordering::SeqCst);
+        }
+    }
 }
 
 /// How many threads of this crate exist now that a fork need not count:
