@@ -183,8 +183,51 @@ type First = Scratch<{ FIRST_HEADER + HEAD }>;
 /// Receives one whole value by `deadline` (`None`: however long it
 /// takes); `None` if the deadline passed first.
 pub(crate) fn receive_value(from: &OwnedFd, deadline: Option<Instant>) -> Result<Option<Vec<u8>>> {
+    Ok(
+        match receive_value_waiting(from, Waiting::new(deadline), deadline)? {
+            Received::Value(value) => Some(value),
+            Received::Nothing | Received::Cut => None,
+        },
+    )
+}
+
+/// Receives one whole value if its first record is here already (`None`
+/// at once if not: nothing is consumed); the rest of a value sent in
+/// several records by `rest_deadline`.
+pub(crate) fn try_receive_value(
+    from: &OwnedFd,
+    rest_deadline: Option<Instant>,
+) -> Result<Option<Vec<u8>>> {
+    match receive_value_waiting(from, Waiting::new(Some(Instant::now())), rest_deadline)? {
+        Received::Value(value) => Ok(Some(value)),
+        Received::Nothing => Ok(None),
+        Received::Cut => Err(Error::os(
+            "receive a message",
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the rest of a message did not come in time",
+            ),
+        )),
+    }
+}
+
+/// What [`receive_value_waiting`] got.
+enum Received {
+    Value(Vec<u8>),
+    /// No message began by the deadline.
+    Nothing,
+    /// A message began, but its rest did not come by the deadline.
+    Cut,
+}
+
+/// [`receive_value`], waiting for a first record by `waiting` and for the
+/// records after it by `rest_deadline`.
+fn receive_value_waiting(
+    from: &OwnedFd,
+    mut waiting: Waiting,
+    rest_deadline: Option<Instant>,
+) -> Result<Received> {
     let mut first = First::new();
-    let mut waiting = Waiting::new(deadline);
     loop {
         let Some(landed) = receive(
             from,
@@ -195,7 +238,7 @@ pub(crate) fn receive_value(from: &OwnedFd, deadline: Option<Instant>) -> Result
             &mut waiting,
         )?
         else {
-            return Ok(None);
+            return Ok(Received::Nothing);
         };
         // A record too long for a first one is a later record: with no
         // first before it, a stray tail of a torn message.
@@ -207,7 +250,7 @@ pub(crate) fn receive_value(from: &OwnedFd, deadline: Option<Instant>) -> Result
             }
             let head = &record[FIRST_HEADER..];
             if record[0] & LAST != 0 {
-                return Ok(Some(head.to_vec()));
+                return Ok(Received::Value(head.to_vec()));
             }
             let total = u64::from_le_bytes(record[1..FIRST_HEADER].try_into().expect("8 bytes"));
             let total = usize::try_from(total).unwrap_or(usize::MAX);
@@ -219,12 +262,13 @@ pub(crate) fn receive_value(from: &OwnedFd, deadline: Option<Instant>) -> Result
                 )
             })?;
             value.extend_from_slice(head);
-            match receive_rest(from, &mut value, total, &mut first, &mut waiting)? {
+            let mut rest = Waiting::new(rest_deadline);
+            match receive_rest(from, &mut value, total, &mut first, &mut rest)? {
                 // The next message's first record came instead: it is in
                 // `first` now.
                 Rest::Next { truncated } => torn = truncated,
-                Rest::Whole => return Ok(Some(value)),
-                Rest::TimedOut => return Ok(None),
+                Rest::Whole => return Ok(Received::Value(value)),
+                Rest::TimedOut => return Ok(Received::Cut),
             }
         }
     }

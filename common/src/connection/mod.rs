@@ -228,6 +228,20 @@ impl<T> Connection<T> {
         self.send_bytes(&message)
     }
 
+    /// A value of type `U` if one has begun to arrive (`None` at once if
+    /// not, consuming nothing), its rest waited for by `rest_deadline`.
+    pub(crate) fn try_recv_as<U: DeserializeOwned>(
+        &self,
+        rest_deadline: Option<Instant>,
+    ) -> Result<Option<U>> {
+        let bytes = match &self.socket {
+            Socket::Records(fd) => records::try_receive_value(fd, rest_deadline)?,
+            // A frame begun is kept for the next call (see `stream.rs`).
+            Socket::Stream(stream) => stream.receive(Some(Instant::now()), usize::MAX)?,
+        };
+        bytes.map(|bytes| decode::<U>(&bytes)).transpose()
+    }
+
     /// Receives a value of type `U` by `deadline`.
     pub(crate) fn recv_as<U: DeserializeOwned>(
         &self,
