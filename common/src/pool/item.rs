@@ -187,6 +187,24 @@ impl<'a> Reader<'a> {
         if let Reader::Text(bytes) = self
             && let Some(out) = (out as &mut dyn Any).downcast_mut::<Vec<String>>()
         {
+            // When all the bytes left are UTF-8 (short lengths are single
+            // bytes below 0x80), one check of them all stands for one per
+            // string: a run is then UTF-8 exactly when it begins and ends
+            // on a character's boundary (a length byte next to a cut
+            // character would have failed the check), which slicing the
+            // whole checks again at no cost.
+            if let Ok(all) = std::str::from_utf8(bytes) {
+                let whole = bytes.len();
+                for at in 0..count {
+                    let run = next_run(bytes).map_err(|message| (at, message.to_owned()))?;
+                    let begin = whole - bytes.len() - run.len();
+                    let text = all
+                        .get(begin..begin + run.len())
+                        .ok_or((at, "a string that is not UTF-8".to_owned()))?;
+                    out.push(text.to_owned());
+                }
+                return Ok(());
+            }
             for at in 0..count {
                 out.push(next_text(bytes).map_err(|message| (at, message.to_owned()))?);
             }
@@ -339,6 +357,42 @@ mod tests {
         let mut out = Vec::<String>::new();
         let failed = Reader::new::<String>(&[1, b'a', 9]).read_into(2, &mut out);
         assert_eq!(failed.map_err(|(at, _)| at), Err(1));
+    }
+
+    #[test]
+    fn strings_read_in_one_check_come_back_whole_and_a_cut_character_is_refused() {
+        let strings: Vec<String> = (0..200).map(|n| format!("item-{n}")).collect();
+        let mut bytes = Vec::new();
+        for text in &strings {
+            encode_item(text, &mut bytes).expect("encodes");
+        }
+        assert!(
+            std::str::from_utf8(&bytes).is_ok(),
+            "the case this test is for"
+        );
+        let mut back = Vec::<String>::new();
+        Reader::new::<String>(&bytes)
+            .read_into(200, &mut back)
+            .expect("reads");
+        assert_eq!(back, strings);
+        assert!(back.iter().all(|text| text.capacity() == text.len()));
+        let failed = Reader::new::<String>(&bytes[..bytes.len() - 1]).read_into(200, &mut back);
+        assert_eq!(
+            failed.map_err(|(at, _)| at),
+            Err(199),
+            "the last is cut short"
+        );
+        // An "é" split between two strings: the bytes are not UTF-8 as a
+        // whole, and each string is checked on its own.
+        let mut back = Vec::<String>::new();
+        let failed = Reader::new::<String>(&[2, b'a', 0xc3, 2, 0xa9, b'b']).read_into(2, &mut back);
+        assert_eq!(failed.map_err(|(at, _)| at), Err(0));
+        let bytes = [1, b'a', 2, 0xc3, 0xa9];
+        assert!(std::str::from_utf8(&bytes).is_ok(), "the one-check case");
+        Reader::new::<String>(&bytes)
+            .read_into(2, &mut back)
+            .expect("reads");
+        assert_eq!(back, ["a", "é"]);
     }
 
     #[test]
