@@ -36,6 +36,20 @@ pub(crate) fn started(pid: Pid, name: &str) {
     ));
 }
 
+/// Notes that `pid`, started by this process, was reaped: it leaves the
+/// list at once, rather than be found ended when the list is pruned (one
+/// `waitid` for every child listed, each time the list doubles).
+pub(crate) fn ended(pid: Pid) {
+    let (pid, me) = (pid.as_raw().unsigned_abs(), sys::this_process::pid());
+    let mut started = STARTED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(at) = started
+        .iter()
+        .rposition(|(parent, child)| *parent == me && child.pid == pid)
+    {
+        started.remove(at);
+    }
+}
+
 /// The children this process started (with [`Process`](crate::Process) or
 /// as [`Pool`](crate::Pool) workers) that have not ended, like
 /// `multiprocessing.active_children()`, each as a handle that can stop it

@@ -381,6 +381,7 @@ impl Worker {
             }
         };
         log::event(format_args!("pool worker pid {} {ended}", self.pid));
+        crate::children::ended(self.pid);
         self.ended = Some(ended);
         ended
     }

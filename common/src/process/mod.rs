@@ -493,6 +493,9 @@ impl Process {
                 self.pid.map_or(0, Pid::as_raw)
             ));
             self.ended.set(Some(ended));
+            if let Some(pid) = self.pid {
+                crate::children::ended(pid);
+            }
         }
     }
 
