@@ -73,6 +73,7 @@ impl Identity {
 }
 
 /// In a new child: takes on the identity its parent prepared.
+#[inline(always)]
 pub(crate) fn become_child(identity_of_child: Identity) {
     *identity() = Some(identity_of_child);
 }

@@ -7,6 +7,7 @@ use nix::unistd::Pid;
 /// In a new child: asks the kernel for SIGKILL when `parent` dies, so that
 /// no child outlives a parent killed with SIGKILL, and exits at once if the
 /// parent died before the request took effect.
+#[inline(always)]
 pub(crate) fn die_with(parent: Pid) {
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_ok() && nix::unistd::getppid() != parent {
         exit_now(1);
@@ -15,6 +16,7 @@ pub(crate) fn die_with(parent: Pid) {
 
 /// Ends this process at once with `code`: no destructor, no exit handler,
 /// so a child never runs the parent's a second time.
+#[inline(always)]
 pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: `_exit` ends the process at once; nothing of ours runs after
     // it, which is the point.

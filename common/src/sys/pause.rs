@@ -171,6 +171,7 @@ pub(crate) fn lasting() -> usize {
 
 /// In a child of a fork, first: it has no lasting thread, and the gate the
 /// fork closed is its own to open.
+#[inline(always)]
 pub(crate) fn forked_child() {
     // Each word is written only if it must change: a write to a page the
     // parent still shares costs the child a copy of the page.
