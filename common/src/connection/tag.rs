@@ -11,13 +11,43 @@
 //! array (`[u8; 2]`, encoded without its length) stays apart from a
 //! vector. Two programs built by the same compiler name a type alike.
 
+use std::cell::Cell;
+
 /// The most nested `<...>` whose closing is rewritten; deeper ones are
 /// hashed as they are.
 const DEPTH: usize = 32;
 
-/// The tag of values of `U`.
+/// The tag of values of `U`: worked out once per type and thread, then
+/// looked up (a message's tag was a walk over its type's name, on both
+/// sides of every message).
 pub(super) fn tag<U: ?Sized>() -> u64 {
-    let name = std::any::type_name::<U>().as_bytes();
+    let name = std::any::type_name::<U>();
+    // The same type always gives the same `&'static str`; two types with
+    // the same name hash alike anyway, so the name is the key.
+    let slot = (name.as_ptr() as usize >> 3) % KNOWN;
+    let key = (name.as_ptr() as usize, name.len());
+    if let Some(tag) = LEARNT.with(|learnt| {
+        let (known, tag) = learnt[slot].get();
+        (known == key).then_some(tag)
+    }) {
+        return tag;
+    }
+    let tag = tag_of(name.as_bytes());
+    LEARNT.with(|learnt| learnt[slot].set((key, tag)));
+    tag
+}
+
+/// How many tags a thread keeps (one per slot, the last one asked for).
+const KNOWN: usize = 64;
+
+thread_local! {
+    /// Tags worked out already, by their type name's address and length.
+    static LEARNT: [Cell<((usize, usize), u64)>; KNOWN] =
+        const { [const { Cell::new(((0, 0), 0)) }; KNOWN] };
+}
+
+/// The tag of the type named `name` (see the module docs).
+fn tag_of(name: &[u8]) -> u64 {
     let mut hash = Fnv::new();
     let mut closers = Closers::default();
     let mut rest = name;
@@ -95,7 +125,19 @@ impl Fnv {
 
 #[cfg(test)]
 mod tests {
-    use super::tag;
+    use super::{tag, tag_of};
+
+    #[test]
+    fn a_tag_looked_up_again_is_the_tag_worked_out() {
+        for _ in 0..3 {
+            assert_eq!(
+                tag::<(u8, String)>(),
+                tag_of(b"(u8, alloc::string::String)")
+            );
+            assert_eq!(tag::<Vec<u8>>(), tag_of(b"alloc::vec::Vec<u8>"));
+        }
+        assert_ne!(tag::<(u8, String)>(), tag::<Vec<u8>>());
+    }
 
     #[test]
     fn types_encoded_alike_have_one_tag() {

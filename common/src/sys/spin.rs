@@ -40,27 +40,34 @@ pub(crate) const SPIN: Duration = Duration::from_micros(50);
 pub(crate) struct Spin {
     /// When it ends.
     until: Instant,
+    /// Whether it has ended.
+    over: bool,
 }
 
 impl Spin {
     /// A spin from now, ending after [`SPIN`] or at `deadline`, whichever
     /// comes first.
     pub(crate) fn new(deadline: Option<Instant>) -> Spin {
-        let until = Instant::now() + SPIN;
+        let now = Instant::now();
+        let until = deadline.map_or(now + SPIN, |deadline| deadline.min(now + SPIN));
         Spin {
-            until: deadline.map_or(until, |deadline| deadline.min(until)),
+            until,
+            over: now >= until,
         }
     }
 
     /// Pauses once (a `sched_yield`); `false` when the spin is over and the
     /// caller should sleep.
     pub(crate) fn pause(&mut self) -> bool {
-        if Instant::now() >= self.until {
+        if self.over {
             return false;
         }
         // SAFETY: sched_yield takes nothing and touches no memory.
         unsafe { libc::sched_yield() };
-        Instant::now() < self.until
+        // One look at the clock a pause (the caller's look between pauses
+        // is a system call; the clock, though cheap, was read twice).
+        self.over = Instant::now() >= self.until;
+        !self.over
     }
 }
 
