@@ -395,6 +395,73 @@ mod tests {
         assert_eq!(back, ["a", "é"]);
     }
 
+    /// Bytes a broken or hostile worker might write in place of strings
+    /// (lengths of one to three varint bytes, runs that split a character
+    /// or hold a stray one, bytes after the last run): the one check of
+    /// the whole agrees with a check of each string, item for item, and no
+    /// `String` that is not UTF-8 is made.
+    #[test]
+    fn crafted_string_bytes_read_as_a_check_of_each_would() {
+        // Pieces of UTF-8 and of broken UTF-8, and varint bytes that look
+        // like either.
+        let pieces: [&[u8]; 12] = [
+            b"a",
+            "é".as_bytes(),
+            "€".as_bytes(),
+            "𝄞".as_bytes(),
+            &[0xc3],
+            &[0xa9],
+            &[0xe2, 0x82],
+            &[0xf0, 0x9d, 0x84],
+            &[0xff],
+            &[0xc2, 0xa9, 0x01],
+            &[0x80, 0x01],
+            &[0x00],
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut bytes = Vec::new();
+            let count = 1 + next(4);
+            for _ in 0..count + next(2) {
+                let mut run = Vec::new();
+                for _ in 0..next(5) {
+                    run.extend_from_slice(pieces[next(pieces.len())]);
+                }
+                if next(4) == 0 {
+                    // A length that does not match what follows.
+                    put_varint((run.len() + next(3)) as u64, &mut bytes);
+                } else {
+                    put_varint(run.len() as u64, &mut bytes);
+                }
+                bytes.extend_from_slice(&run);
+            }
+            let mut one_by_one = Vec::new();
+            let mut rest = bytes.as_slice();
+            let each = (0..count).try_for_each(|at| match next_text(&mut rest) {
+                Ok(text) => {
+                    one_by_one.push(text);
+                    Ok(())
+                }
+                Err(_) => Err(at),
+            });
+            let mut at_once = Vec::<String>::new();
+            let whole = Reader::new::<String>(&bytes).read_into(count, &mut at_once);
+            assert_eq!(whole.map_err(|(at, _)| at), each, "{bytes:x?}");
+            assert_eq!(at_once, one_by_one, "{bytes:x?}");
+            assert!(
+                at_once
+                    .iter()
+                    .all(|text| std::str::from_utf8(text.as_bytes()).is_ok())
+            );
+        }
+    }
+
     #[test]
     fn strings_are_postcards_bytes_and_garbled_text_is_refused() {
         let strings = ["item-7".to_owned(), String::new(), "é".repeat(100)];

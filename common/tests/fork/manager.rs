@@ -91,6 +91,39 @@ fork_tests! {
         assert_eq!(all, expected);
     }
 
+    /// While one client asks without pause (the server tries its socket
+    /// alone after each answer, see `Turns`), another's requests of many
+    /// records (an update of 3 MiB, answers as large) come back whole, and
+    /// a newcomer's connection is let in and served: on a Unix socket and
+    /// over TCP.
+    fn manager_serves_large_requests_and_newcomers_beside_a_busy_client() {
+        let managers = [
+            Manager::new(),
+            Manager::with_address(("127.0.0.1", 0), b"busy"),
+        ];
+        for manager in managers {
+            let manager = manager.expect("manager");
+            let blobs = manager.dict::<u32, Vec<u8>>().expect("dict");
+            let busy = start_each(1, ask_until_told, |_| blobs.clone());
+            let values: Vec<Vec<u8>> = (1..=3u32)
+                .map(|k| (0..1 << 20).map(|i: u32| (i % 251) as u8 ^ k as u8).collect())
+                .collect();
+            for _ in 0..3 {
+                blobs
+                    .update((1..=3u32).zip(values.iter().cloned()))
+                    .expect("update");
+                for (k, value) in (1..=3u32).zip(&values) {
+                    assert!(blobs.get(&k).expect("get").as_ref() == Some(value), "value {k} whole");
+                }
+            }
+            let newcomer = start_each(1, insert_7, |_| blobs.clone());
+            join_all_exited_0(&newcomer, "the newcomer was not served");
+            assert_eq!(blobs.get(&7).expect("get"), Some(vec![7]));
+            blobs.insert(&u32::MAX, &Vec::new()).expect("tell it to stop");
+            join_all_exited_0(&busy, "the busy client failed");
+        }
+    }
+
     /// A manager serving on a TCP port of 127.0.0.1 is reached by another
     /// program that knows the address and the key, which finds the dict
     /// and list by name and fills them; one with a wrong key is refused;
@@ -123,6 +156,18 @@ fork_tests! {
         assert_eq!(log.to_vec().expect("items"), ["hello from another program"]);
         assert!(manager.namespace_named("scores").is_err(), "a name holds one kind");
     }
+}
+
+/// Asks for key 0 again and again, until key `u32::MAX` is there.
+fn ask_until_told(blobs: DictProxy<u32, Vec<u8>>) {
+    while !blobs.contains_key(&u32::MAX).expect("asked") {
+        let _ = blobs.get(&0).expect("get");
+    }
+}
+
+fn insert_7(blobs: DictProxy<u32, Vec<u8>>) {
+    blobs.insert(&7, &vec![7]).expect("insert");
+    assert_eq!(blobs.get(&7).expect("get"), Some(vec![7]));
 }
 
 /// Adds to the stock and the numbers, checking what it reads.

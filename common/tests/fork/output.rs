@@ -22,6 +22,16 @@ fork_tests! {
         assert_eq!(read_all(file), "partial child\nparent\n");
     }
 
+    /// A child flushes only stdout before it exits: what it wrote to stderr
+    /// without a newline, and its panic's message, are not lost.
+    fn child_stderr_without_newline_and_panics_are_kept() {
+        let output = play_as("child-stderr", std::process::Stdio::piped());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("child stderr without newline|"), "{stderr}");
+        assert!(stderr.contains("the child's own panic"), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "1\n");
+    }
+
     fn child_output_without_newline_is_kept() {
         let output = play_as("child-without-newline", std::process::Stdio::piped());
         assert_eq!(

@@ -119,6 +119,125 @@ fork_tests! {
         }
     }
 
+    /// A worker keeps its list of where string results end from one job to
+    /// the next (see `run_chunk`): after a chunk whose item panicked part
+    /// way, and after a longer one, the next job's strings come back exact,
+    /// none cut at an end left over from a job before.
+    fn pool_strings_after_a_panic_mid_chunk_come_back_exact() {
+        let mut pool = Pool::new(1).expect("pool");
+        let worker = pool.pids();
+        let long: Vec<u32> = (100..400).collect();
+        let expected: Vec<String> = long.iter().copied().map(text_of).collect();
+        for _ in 0..2 {
+            // The ends of a long job, then a chunk that fails part way and
+            // answers item by item from the ends it listed itself.
+            assert_eq!(pool.chunksize(300).map(text_of, long.clone()).expect("map"), expected);
+            let results: Vec<_> = pool
+                .chunksize(10)
+                .imap(text_panic_at_4, 0..10u32)
+                .expect("imap")
+                .indexed()
+                .collect();
+            assert_eq!(results.len(), 10);
+            for (index, result) in results {
+                match result {
+                    Ok(text) => assert_eq!(text, text_of(index as u32), "item {index}"),
+                    Err(error) => assert_eq!(index, 4, "only item 4 fails: {error:?}"),
+                }
+            }
+        }
+        let short: Vec<String> = (5..8).map(text_of).collect();
+        assert_eq!(pool.chunksize(3).map(text_of, 5..8).expect("map"), short);
+        // A worker that died answering would have had its items run again
+        // elsewhere, their results right: it must still be the same one.
+        assert_eq!(pool.pids(), worker, "the worker died on the way");
+    }
+
+    /// A forked child closes its copies of the pool's own ends of the
+    /// workers' pipes first (see `sys::fork`; it skips the list's lock when
+    /// the list is empty): a process forked after a pool holds none of the
+    /// pipes its workers hold, so that they see the end of their tasks when
+    /// the pool closes, not when that process ends.
+    fn a_process_forked_after_a_pool_holds_none_of_its_pipes() {
+        // Pipes this process had before (the harness's, say) are not the pool's.
+        let own = |mode| pipes_of(std::process::id(), mode).into_iter().map(|(_, pipe)| pipe);
+        let before: Vec<_> = own('0').chain(own('1')).collect();
+        let mut pool = Pool::new(2).expect("pool");
+        assert_eq!(pool.map(square, [2, 3]).expect("map"), [4, 9]);
+        let (ready, told) = common::pipe::<u8>().expect("pipe");
+        let mut process = Process::from_closure(move || {
+            ready.send(&1).expect("say ready");
+            loop {
+                std::thread::park();
+            }
+        });
+        process.start().expect("start");
+        assert_eq!(told.recv().expect("ready"), 1);
+        let child = process.pid().expect("started");
+        let held: Vec<_> = ['0', '1']
+            .into_iter()
+            .flat_map(|mode| pipes_of(child, mode))
+            .map(|(_, pipe)| pipe)
+            .collect();
+        for worker in pool.pids() {
+            for mode in ['0', '1'] {
+                for (fd, pipe) in pipes_of(worker, mode) {
+                    assert!(
+                        before.contains(&pipe) || !held.contains(&pipe),
+                        "the process holds {pipe:?}, worker {worker}'s fd {fd}"
+                    );
+                }
+            }
+        }
+        process.kill().expect("kill");
+        process.join().expect("join");
+        pool.close();
+        pool.join().expect("join");
+    }
+
+    /// A reaped child leaves `active_children` at once (see
+    /// `children::ended`) and a live one stays listed: workers replaced
+    /// after every job (maxtasksperchild), processes joined in between, and
+    /// a forked child, which inherits the list but none of the children.
+    fn active_children_lists_only_live_ones_as_workers_are_replaced() {
+        let mut pool = Pool::builder()
+            .processes(2)
+            .maxtasksperchild(1)
+            .build()
+            .expect("pool");
+        let mut workers = std::collections::BTreeSet::new();
+        for round in 0..4 {
+            workers.extend(pool.chunksize(1).map(worker_pid, 0..4).expect("map"));
+            let mut inside = Process::new(lists_no_child);
+            inside.start().expect("start");
+            inside.join().expect("join");
+            assert_eq!(inside.exitcode(), Some(0), "a forked child listed its parent's");
+            let live = |pid: u32| {
+                let pid = Pid::from_raw(i32::try_from(pid).expect("pid"));
+                children_of(getpid()).contains(&pid) && !is_zombie(pid)
+            };
+            let before: Vec<u32> = pool.pids().into_iter().filter(|&w| live(w)).collect();
+            let listed: Vec<u32> = common::active_children().iter().map(|c| c.pid()).collect();
+            let ours = children_of(getpid());
+            for pid in &listed {
+                let pid = Pid::from_raw(i32::try_from(*pid).expect("pid"));
+                assert!(ours.contains(&pid), "round {round}: {pid} listed, reaped");
+            }
+            assert!(!listed.contains(&inside.pid().expect("started")), "round {round}");
+            for worker in before.into_iter().filter(|&w| live(w)) {
+                // Alive before the list was made and after: alive while.
+                assert!(listed.contains(&worker), "round {round}: live worker {worker} not listed: {listed:?}");
+            }
+        }
+        pool.close();
+        pool.join().expect("join");
+        let listed = common::active_children();
+        assert!(
+            listed.iter().all(|c| !workers.contains(&c.pid())),
+            "reaped workers listed: {listed:?}"
+        );
+    }
+
     fn pool_drop_reaps_workers() {
         let mut pool = Pool::new(3).expect("pool");
         pool.map(square, 0..10).expect("map");
@@ -967,6 +1086,23 @@ fn pipes_of(pid: u32, mode: char) -> Vec<(u32, std::path::PathBuf)> {
                 .then_some((fd, target))
         })
         .collect()
+}
+
+/// A string of a length and characters of its own for each `n`, some of
+/// them two, three and four bytes long.
+fn text_of(n: u32) -> String {
+    ["a", "é", "€", "𝄞"][n as usize % 4].repeat(n as usize % 7) + &n.to_string()
+}
+
+fn text_panic_at_4(n: u32) -> String {
+    assert_ne!(n, 4, "four is not allowed");
+    text_of(n)
+}
+
+/// In a forked child: it has started no child, so lists none.
+fn lists_no_child() {
+    let listed = common::active_children();
+    assert!(listed.is_empty(), "{listed:?}");
 }
 
 fn panic_at_4(n: u32) -> u32 {

@@ -45,6 +45,16 @@ pub(crate) fn play(role: &str) {
             process.join().expect("join");
             println!();
         }
+        "child-stderr" => {
+            let mut process = Process::new(|| eprint!("child stderr without newline"));
+            process.start().expect("start");
+            process.join().expect("join");
+            eprint!("|");
+            let mut process = Process::new(|| panic!("the child's own panic"));
+            process.start().expect("start");
+            process.join().expect("join");
+            println!("{}", process.exitcode().expect("ended"));
+        }
         "pool-until-interrupted" | "pool-until-killed" => {
             let dir = std::env::var("FORK_TEST_DIR").expect("FORK_TEST_DIR is set");
             let mut pool = Pool::new(2).expect("pool");
