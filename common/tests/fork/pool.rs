@@ -101,22 +101,7 @@ fork_tests! {
     /// result of its chunk exact, before and after it.
     fn pool_panic_mid_chunk_of_integers_keeps_the_others_exact() {
         let mut pool = Pool::new(2).expect("pool");
-        let results: Vec<_> = pool
-            .chunksize(10)
-            .imap(panic_at_4, 0..10u32)
-            .expect("imap")
-            .indexed()
-            .collect();
-        assert_eq!(results.len(), 10);
-        for (index, result) in results {
-            match result {
-                Ok(value) => assert_eq!(value, index as u32, "item {index}"),
-                Err(error) => {
-                    assert_eq!(index, 4, "only item 4 fails: {error:?}");
-                    assert!(matches!(error, Error::TaskPanicked { index: 4, .. }));
-                }
-            }
-        }
+        only_4_fails_in_a_chunk_of_ten(&mut pool, panic_at_4, identity);
     }
 
     /// A worker keeps its list of where string results end from one job to
@@ -132,19 +117,7 @@ fork_tests! {
             // The ends of a long job, then a chunk that fails part way and
             // answers item by item from the ends it listed itself.
             assert_eq!(pool.chunksize(300).map(text_of, long.clone()).expect("map"), expected);
-            let results: Vec<_> = pool
-                .chunksize(10)
-                .imap(text_panic_at_4, 0..10u32)
-                .expect("imap")
-                .indexed()
-                .collect();
-            assert_eq!(results.len(), 10);
-            for (index, result) in results {
-                match result {
-                    Ok(text) => assert_eq!(text, text_of(index as u32), "item {index}"),
-                    Err(error) => assert_eq!(index, 4, "only item 4 fails: {error:?}"),
-                }
-            }
+            only_4_fails_in_a_chunk_of_ten(&mut pool, text_panic_at_4, text_of);
         }
         let short: Vec<String> = (5..8).map(text_of).collect();
         assert_eq!(pool.chunksize(3).map(text_of, 5..8).expect("map"), short);
@@ -1086,6 +1059,30 @@ fn pipes_of(pid: u32, mode: char) -> Vec<(u32, std::path::PathBuf)> {
                 .then_some((fd, target))
         })
         .collect()
+}
+
+/// Maps `func` over 0..10 in one chunk: item 4 panics, and every other
+/// result is `expected`'s, before it and after it.
+fn only_4_fails_in_a_chunk_of_ten<R>(pool: &mut Pool, func: fn(u32) -> R, expected: fn(u32) -> R)
+where
+    R: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + 'static,
+{
+    let results: Vec<_> = pool
+        .chunksize(10)
+        .imap(func, 0..10u32)
+        .expect("imap")
+        .indexed()
+        .collect();
+    assert_eq!(results.len(), 10);
+    for (index, result) in results {
+        match result {
+            Ok(value) => assert_eq!(value, expected(index as u32), "item {index}"),
+            Err(error) => {
+                assert_eq!(index, 4, "only item 4 fails: {error:?}");
+                assert!(matches!(error, Error::TaskPanicked { index: 4, .. }));
+            }
+        }
+    }
 }
 
 /// A string of a length and characters of its own for each `n`, some of
