@@ -42,9 +42,11 @@ pub(crate) fn started(pid: Pid, name: &str) {
 pub(crate) fn ended(pid: Pid) {
     let (pid, me) = (pid.as_raw().unsigned_abs(), sys::this_process::pid());
     let mut started = STARTED.lock().unwrap_or_else(PoisonError::into_inner);
+    // The oldest entry of that pid: the child reaped was started before
+    // any later child the kernel gave the same pid again.
     if let Some(at) = started
         .iter()
-        .rposition(|(parent, child)| *parent == me && child.pid == pid)
+        .position(|(parent, child)| *parent == me && child.pid == pid)
     {
         started.remove(at);
     }
