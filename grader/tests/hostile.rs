@@ -34,11 +34,16 @@ fn assert_none_left(fixture: &str) {
     let comm = &fixture[..fixture.len().min(15)];
     let left: Vec<_> = procfs::processes()
         .into_iter()
-        .filter(|(pid, _)| {
-            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary)
-                || std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|c| c.trim_end() == comm)
-        })
+        // By the binary where /proc shows it; by name only where it does
+        // not (a run's own uid hides it): another build of the same
+        // fixture running elsewhere on the machine is not this one's.
+        .filter(
+            |(pid, _)| match std::fs::read_link(format!("/proc/{pid}/exe")) {
+                Ok(exe) => exe == binary,
+                Err(_) => std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim_end() == comm),
+            },
+        )
         .collect();
     assert!(left.is_empty(), "{fixture} left {left:?}");
 }
