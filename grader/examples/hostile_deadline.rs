@@ -1,8 +1,9 @@
 //! A hostile Q6 that keeps the grader busy instead of finishing, to stretch
 //! its deadline (the argument says how):
 //!
-//! - `threads`: 32 threads write to descriptor 1, turned into `/dev/null`,
-//!   without end: a stream of calls the grader must look at;
+//! - `threads`: 32 threads and the main thread write to descriptor 1,
+//!   turned into `/dev/null`, without end: a stream of calls the grader
+//!   must look at;
 //! - `tiny-writes`: a million one-byte writes to stdout, then the work;
 //! - `stop-signals`: four children and the main process stop themselves
 //!   and each other (`SIGSTOP`, `SIGTSTP`) without end.
@@ -21,15 +22,24 @@ fn threads() -> ! {
         .open("/dev/null")
         .expect("/dev/null");
     nix::unistd::dup2_stdout(&null).expect("dup2");
+    // A thread the kernel refuses is not one of the flood: the others and
+    // the main thread write all the same, so the run lasts until its
+    // deadline however many threads it got. (Under the run's 1 GiB
+    // address-space cap, glibc gives each new thread's first allocation
+    // an arena of its own, 64 MiB reserved, up to eight per CPU; how many
+    // exist before the last threads are made depends on timing, and a
+    // thread once failed to be made, EAGAIN, under load.)
     for _ in 0..32 {
-        std::thread::spawn(|| {
-            loop {
-                let _ = nix::unistd::write(std::io::stdout(), b"x");
-            }
-        });
+        let _ = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(write_without_end);
     }
+    write_without_end()
+}
+
+fn write_without_end() -> ! {
     loop {
-        std::thread::park();
+        let _ = nix::unistd::write(std::io::stdout(), b"x");
     }
 }
 
