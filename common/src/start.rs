@@ -169,7 +169,7 @@ fn default_method() -> StartMethod {
 /// One look, without `sys::fork`'s second looks at a thread just ended.
 pub(crate) fn fork_possible() -> bool {
     !sys::pause::on_pausable_thread()
-        && (sys::this_process::never_threaded() || sys::threads_now() <= 1 + sys::pause::running())
+        && (sys::this_process::never_threaded() || sys::threads_at_most(1 + sys::pause::running()))
 }
 
 /// In the parent: starts a child running `work` as `name`, by `method`

@@ -90,31 +90,34 @@ fn lock_parent_fds() -> std::sync::MutexGuard<'static, Vec<RawFd>> {
 /// thread's exit took more than the 20 ms allowed before), before it is
 /// believed.
 pub(crate) fn thread_count(expected: usize) -> Result<usize> {
-    let mut threads = task_count()?;
+    let mut threads = task_count(expected)?;
     let mut pause = Duration::from_millis(1);
     while threads > expected && pause <= Duration::from_millis(128) {
         std::thread::sleep(pause);
         pause *= 2;
-        threads = task_count()?;
+        threads = task_count(expected)?;
     }
     Ok(threads)
 }
 
-/// How many threads this process has that can still run, by one look at
-/// `/proc/self/task` (1 if it cannot be read).
-pub(crate) fn threads_now() -> usize {
-    task_count().unwrap_or(1)
+/// Whether this process has at most `expected` threads that can still
+/// run, by one look at `/proc/self/task` (true if it cannot be read).
+pub(crate) fn threads_at_most(expected: usize) -> bool {
+    task_count(expected).map_or(true, |threads| threads <= expected)
 }
 
-/// One look at `/proc/self/task`: the threads listed there, but those
-/// that have ended (a zombie, `Z`, or dead, `X`, in their `stat`).
-fn task_count() -> Result<usize> {
-    let tasks =
-        std::fs::read_dir("/proc/self/task").map_err(|e| Error::os("read /proc/self/task", e))?;
-    Ok(tasks
+/// One look at `/proc/self/task`: the threads listed there, but, when
+/// more than `expected` are listed, those that have ended (a zombie, `Z`,
+/// or dead, `X`, in their `stat`), which only then are looked at.
+fn task_count(expected: usize) -> Result<usize> {
+    let tasks: Vec<std::fs::DirEntry> = std::fs::read_dir("/proc/self/task")
+        .map_err(|e| Error::os("read /proc/self/task", e))?
         .filter_map(std::result::Result::ok)
-        .filter(|task| !ended(&task.path()))
-        .count())
+        .collect();
+    if tasks.len() <= expected {
+        return Ok(tasks.len());
+    }
+    Ok(tasks.iter().filter(|task| !ended(&task.path())).count())
 }
 
 /// Whether the thread whose `/proc/self/task/TID` directory is `task` has

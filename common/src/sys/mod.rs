@@ -63,7 +63,7 @@ pub(crate) mod wiped;
 
 pub(crate) use erased::{Chunk, ErasedFn, Failure, RunChunk};
 pub(crate) use exit::{at_exit, die_with, exit_now};
-pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, threads_now};
+pub(crate) use fork::{flush_stdio, forget_parent_fd, fork, register_parent_fd, threads_at_most};
 pub(crate) use function::{ErasedOutcome, reporting, sendable};
 pub use function::{Function, Outcome};
 pub(crate) use lock_word::LockWord;
