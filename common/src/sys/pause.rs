@@ -174,9 +174,9 @@ pub(crate) fn lasting() -> usize {
 #[inline(always)]
 pub(crate) fn forked_child() {
     // Each word is written only if it must change: a write to a page the
-    // parent still shares costs the child a copy of the page.
+    // parent still shares costs the child a copy of the page. (A waiter
+    // counted in GATE_WAITERS was a thread of the parent's.)
     for word in [&LASTING, &GATE, &GATE_WAITERS] {
-        // A waiter counted was a thread of the parent's.
         if word.load(Ordering::SeqCst) != 0 {
             word.store(0, Ordering::SeqCst);
         }

@@ -49,7 +49,8 @@ impl Spin {
     /// comes first.
     pub(crate) fn new(deadline: Option<Instant>) -> Spin {
         let now = Instant::now();
-        let until = deadline.map_or(now + SPIN, |deadline| deadline.min(now + SPIN));
+        let spun = now + SPIN;
+        let until = deadline.map_or(spun, |deadline| deadline.min(spun));
         Spin {
             until,
             over: now >= until,
