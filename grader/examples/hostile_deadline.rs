@@ -8,7 +8,8 @@
 //! - `stop-signals`: four children and the main process stop themselves
 //!   and each other (`SIGSTOP`, `SIGTSTP`) without end.
 //!
-//! Whatever it does, the verdict must come by the run's timeout plus 2 s.
+//! Whatever it does, the verdict must come when the grader stops it at the
+//! run's timeout (`grader/tests/timing.rs` says by when a test holds it).
 
 use std::io::Write;
 

@@ -14,8 +14,9 @@
 //! a correct program does with them. For each run the grader checks:
 //!
 //! - **exit status**: exit code 0 within the run's timeout (kept by a clock
-//!   of its own: the verdict comes by the timeout plus 1.5 s, whatever the
-//!   program does);
+//!   of its own, from the sandbox's launch: every wait of the grader ends
+//!   by the timeout plus 0.9 s, whatever the program does, and judging
+//!   takes tens of milliseconds);
 //! - **output**: the expected lines, as a set where processes race, with the
 //!   main process's final lines last and in order, written after the
 //!   children ended (and were joined, where the run asks for it), each

@@ -1,9 +1,11 @@
 //! Hostile submissions (grader/examples/hostile_*.rs): each gets a clear
-//! verdict within its timeout plus a second and leaves no process behind.
+//! verdict in time (`timing.rs`) and leaves no process behind.
 
 use std::time::{Duration, Instant};
 
 use grader::{RunReport, exercises, grade_run, procfs};
+
+use crate::timing::{assert_before_timeout, assert_stopped_in_time};
 
 /// Grades example `fixture` as q6 with `timeout`; returns the report and how
 /// long grading took.
@@ -14,7 +16,10 @@ fn grade_hostile(fixture: &str, timeout: Duration) -> (RunReport, Duration) {
     let binary = crate::binaries().get(fixture).expect("fixture built");
     let start = Instant::now();
     let report = grade_run(exercise, &run, binary).expect("graded");
-    (report, start.elapsed())
+    let took = start.elapsed();
+    // The figure, for `--nocapture`.
+    eprintln!("{fixture}: verdict after {took:?} on a {timeout:?} timeout");
+    (report, took)
 }
 
 /// What the kernel showed of example `fixture` run as q6.
@@ -52,7 +57,7 @@ fn assert_none_left(fixture: &str) {
 fn an_output_flood_is_stopped_at_the_timeout_and_capped() {
     let timeout = Duration::from_secs(2);
     let (report, took) = grade_hostile("hostile_flood", timeout);
-    assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+    assert_stopped_in_time(took, timeout, "a flood");
     let exit = report.failure("exit status").expect("timed out");
     assert!(
         exit.problem.contains("did not finish within 2 s"),
@@ -69,12 +74,9 @@ fn an_output_flood_is_stopped_at_the_timeout_and_capped() {
 
 #[test]
 fn a_process_escaping_the_group_with_stdout_open_is_found() {
-    let timeout = Duration::from_secs(10);
+    let timeout = Duration::from_secs(20);
     let (report, took) = grade_hostile("hostile_escaped_grandchild", timeout);
-    assert!(
-        took < Duration::from_secs(3),
-        "the held pipe did not hold up grading: {took:?}"
-    );
+    assert_before_timeout(took, timeout, "a held pipe held up grading");
     let left = report
         .failure("nothing left behind")
         .expect("a process was left");
@@ -122,7 +124,7 @@ fn output_that_is_not_utf8_is_shown_not_fatal() {
 fn a_program_reading_stdin_gets_end_of_file() {
     let timeout = Duration::from_secs(10);
     let (report, took) = grade_hostile("hostile_reads_stdin", timeout);
-    assert!(took < timeout, "it did not wait for input: {took:?}");
+    assert_before_timeout(took, timeout, "it waited for input");
     assert!(report.failure("exit status").is_none(), "{report}");
     assert!(
         report
@@ -137,7 +139,7 @@ fn a_program_reading_stdin_gets_end_of_file() {
 fn a_fork_bomb_is_stopped_at_the_process_limit() {
     let timeout = Duration::from_secs(10);
     let (report, took) = grade_hostile("hostile_fork_bomb", timeout);
-    assert!(took < timeout + Duration::from_secs(1), "took {took:?}");
+    assert_before_timeout(took, timeout, "a fork bomb");
     let exit = report.failure("exit status").expect("stopped");
     assert!(
         exit.problem.contains(&format!(
@@ -164,8 +166,9 @@ fn an_abort_is_named() {
 /// through the kernel's events, reported, killed.
 #[test]
 fn a_daemon_that_cut_every_tie_is_found() {
-    let (report, took) = grade_hostile("hostile_daemon", Duration::from_secs(10));
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let timeout = Duration::from_secs(10);
+    let (report, took) = grade_hostile("hostile_daemon", timeout);
+    assert_before_timeout(took, timeout, "a daemon");
     let left = report
         .failure("nothing left behind")
         .expect("the daemon was left");
@@ -208,14 +211,13 @@ fn a_program_cannot_stop_or_kill_the_grader() {
 }
 
 /// Forty silent check-in connections and a half-written label: the verdict
-/// still comes by the run's timeout plus 2 s, the bound every deadline
-/// test holds (`verdicts.rs`); a tighter 1 s failed once with the grader
-/// run at low priority beside a whole CI run.
+/// still comes when the run is stopped at its timeout (see `timing.rs`
+/// for the bound a test can hold).
 #[test]
 fn silent_check_ins_do_not_stretch_the_deadline() {
     let timeout = Duration::from_secs(2);
     let (report, took) = grade_hostile("hostile_checkin_flood", timeout);
-    assert!(took < timeout + Duration::from_secs(2), "took {took:?}");
+    assert_stopped_in_time(took, timeout, "silent check-ins");
     let exit = report.failure("exit status").expect("timed out");
     assert!(
         exit.problem.contains("did not finish within 2 s"),

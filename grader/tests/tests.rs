@@ -27,6 +27,8 @@ mod reference;
 mod registry;
 /// The JSON reports for GitHub Classroom and Exercism.
 mod report_formats;
+/// How long a verdict may take, for the tests that time one.
+mod timing;
 /// Hostile and careless submissions against each verdict: ordering,
 /// concurrency, authorship, the deadline, what is left behind.
 mod verdicts;

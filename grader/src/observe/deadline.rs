@@ -31,7 +31,7 @@ use crate::procfs;
 
 /// How long after the timeout every wait of the grader is over: the run
 /// has a verdict by its timeout plus this (and the time to judge).
-pub const VERDICT_GRACE: Duration = Duration::from_millis(1500);
+pub const VERDICT_GRACE: Duration = Duration::from_millis(900);
 
 /// How long after the deadline the watchdog kills the run, if the watch
 /// loop has not stopped it yet.
@@ -52,12 +52,12 @@ pub(super) struct Deadline {
 }
 
 impl Deadline {
-    /// Starts the clock: the run may take `timeout` from now. The watchdog
-    /// kills `init` (if any) and process group `group` (the program's,
-    /// where no PID namespace ends it with the init) a little after that,
-    /// unless disarmed first.
-    pub(super) fn start(timeout: Duration, init: Option<Pid>, group: Option<Pid>) -> Deadline {
-        let at = Instant::now() + timeout;
+    /// Keeps the clock of a run whose time is up at `at` (its grading
+    /// began, launch included, `timeout` before). The watchdog kills
+    /// `init` (if any) and process group `group` (the program's, where no
+    /// PID namespace ends it with the init) a little after that, unless
+    /// disarmed first.
+    pub(super) fn start(at: Instant, init: Option<Pid>, group: Option<Pid>) -> Deadline {
         let fired = Arc::new(AtomicBool::new(false));
         let (disarm, disarmed) = mpsc::channel::<()>();
         let flag = Arc::clone(&fired);
@@ -136,5 +136,33 @@ impl Deadline {
 impl Drop for Deadline {
     fn drop(&mut self) {
         self.disarm();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wait asked for after the deadline (the output's two-second drain,
+    /// say) ends by the grace, or a few milliseconds from now if that has
+    /// passed too; one asked for long before it is not cut short.
+    #[test]
+    fn every_wait_ends_by_the_timeout_plus_the_grace() {
+        let drain = Duration::from_secs(2);
+        let at = Instant::now();
+        let passed = Deadline::start(at, None, None);
+        assert!(passed.passed());
+        let by = passed.by(drain);
+        assert!(by <= at + VERDICT_GRACE, "{:?}", by - at);
+        let late = Instant::now() + VERDICT_GRACE;
+        thread::sleep(late.saturating_duration_since(Instant::now()));
+        let asked = Instant::now();
+        let by = passed.by(drain);
+        assert!(by >= asked + LEAST_WAIT && by <= Instant::now() + LEAST_WAIT);
+
+        let far = Deadline::start(Instant::now() + Duration::from_secs(60), None, None);
+        assert!(!far.passed());
+        let asked = Instant::now();
+        assert!(far.by(drain) >= asked + drain);
     }
 }

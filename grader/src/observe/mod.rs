@@ -54,8 +54,10 @@
 //! # A deadline that holds
 //!
 //! The run's timeout is kept by a clock of its own and a watchdog
-//! (`deadline.rs`): whatever the program does, its verdict comes by the
-//! timeout plus a second and a half. Just before a run that timed out is
+//! (`deadline.rs`), counted from the start of the sandbox's launch (a
+//! launch slowed by a loaded machine does not push the verdict back):
+//! whatever the program does, every wait of the grader ends by the timeout
+//! plus 0.9 s (`VERDICT_GRACE`), and the verdict follows. Just before a run that timed out is
 //! killed, the grader reads where each of its processes was, the call
 //! each thread was blocked in (`stuck.rs`), for the report.
 //!
@@ -94,6 +96,7 @@ pub use crate::trace::{
 };
 pub use capture::{Captured, OUTPUT_CAP, Wrote};
 pub use checkin::CheckIn;
+pub use deadline::VERDICT_GRACE;
 pub use stuck::{Place, Stuck};
 
 use crate::error::Error;
@@ -222,6 +225,9 @@ fn start(binary: &Path, run: &Run, traced: bool) -> Result<Started, Error> {
 pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
     // Without a PID namespace, orphans of the exercise must come to us.
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| Error::os("prctl", e))?;
+    // The timeout counts from here, the sandbox's launch included, so that
+    // a launch slowed by a loaded machine does not push the verdict back.
+    let time_up = Instant::now() + run.timeout;
     let (started, mut waiter) = launch(binary, run)?;
     let Started {
         mut sandbox,
@@ -250,7 +256,7 @@ pub fn observe(binary: &Path, run: &Run) -> Result<Observation, Error> {
         return Err(error);
     }
     let group = (!sandbox.layers.pid_namespace).then_some(main);
-    let mut deadline = Deadline::start(run.timeout, sandbox.init, group);
+    let mut deadline = Deadline::start(time_up, sandbox.init, group);
     let mut watch = Watch::new(main, run, listener);
     let ending = watch.until_exit(&mut waiter, &mut sandbox, &deadline);
     // Before the init can be reaped (its pid then free for another).
