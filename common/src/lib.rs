@@ -33,7 +33,7 @@
 //! | `p.pid`, `p.name`                 | [`Process::pid`], [`Process::name`], [`Process::set_name`] | |
 //! | `p.daemon`                        | [`Process::daemon`], [`Process::set_daemon`] | a daemon is terminated when its handle is dropped |
 //! | `p.terminate()`, `p.kill()`       | [`Process::terminate`], [`Process::kill`]    | |
-//! | `p.sentinel`, `p.close()`         | [`Process::sentinel`], [`Process::close`]    | the sentinel is a pidfd (Linux 5.3 on); closing a running process is [`Error::StillRunning`] |
+//! | `p.sentinel`, `p.close()`         | [`Process::sentinel`], [`Process::close`]    | the sentinel is a pidfd (Linux 5.3 on), opened when first asked for (an eventfd once the child is reaped); closing a running process is [`Error::StillRunning`] |
 //! | `active_children()`               | [`active_children`] -> [`ActiveChild`]s      | handles, not the `Process` objects (Rust gives a child one owner): name, pid, `is_alive`, `terminate`, `kill`, `join` (waits without reaping: the owner reaps), `sentinel`; reaps nothing (Python joins the finished ones) |
 //! | (parent exits)                    | dropping a [`Process`]                       | joins it; and the kernel kills every child whose parent dies, even by SIGKILL, where Python's children live on |
 //! | `current_process()`               | [`current_process`]                          | name and pid only |

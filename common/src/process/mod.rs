@@ -5,7 +5,7 @@
 mod builder;
 mod target;
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,8 +72,12 @@ pub struct Process {
     target: Option<Target>,
     start_method: Option<StartMethod>,
     pid: Option<Pid>,
-    /// Readable once the child has ended (a pidfd), from `start`.
-    sentinel: Option<OwnedFd>,
+    /// Readable once the child has ended: opened by the first call to
+    /// [`sentinel`](Process::sentinel), not by `start` (two system calls
+    /// a start would pay for a descriptor few programs ask for).
+    sentinel: OnceCell<OwnedFd>,
+    /// Whether [`close`](Process::close) released the sentinel.
+    closed: bool,
     ended: Cell<Option<Ended>>,
     daemon: bool,
 }
@@ -137,7 +141,8 @@ impl Process {
             target: Some(target),
             start_method: None,
             pid: None,
-            sentinel: None,
+            sentinel: OnceCell::new(),
+            closed: false,
             ended: Cell::new(None),
             daemon: false,
         }
@@ -298,14 +303,15 @@ impl Process {
         // the child ends).
         self.target = None;
         self.pid = Some(pid);
-        self.sentinel = sys::pidfd_open(pid);
         crate::children::started(pid, &self.name);
         Ok(())
     }
 
     /// A descriptor that becomes readable when the child ends, like
     /// `Process.sentinel`: give it to [`wait`](crate::wait) with
-    /// connections to wait for whichever comes first.
+    /// connections to wait for whichever comes first. It is opened by the
+    /// first call (a pidfd while the child is unreaped; once it has been
+    /// reaped, a descriptor readable for good) and kept until `close`.
     ///
     /// # Errors
     ///
@@ -321,13 +327,30 @@ impl Process {
     /// # Ok::<(), common::Error>(())
     /// ```
     pub fn sentinel(&self) -> Result<BorrowedFd<'_>> {
-        self.started()?;
-        self.sentinel.as_ref().map(AsFd::as_fd).ok_or_else(|| {
+        let pid = self.started()?;
+        let none = |why: &str| {
             Error::os(
                 "pidfd_open",
-                std::io::Error::new(std::io::ErrorKind::Unsupported, "no sentinel"),
+                std::io::Error::new(std::io::ErrorKind::Unsupported, why.to_owned()),
             )
-        })
+        };
+        if self.closed {
+            return Err(none("closed"));
+        }
+        if let Some(fd) = self.sentinel.get() {
+            return Ok(fd.as_fd());
+        }
+        let fd = if self.ended.get().is_some() {
+            // Reaped: its pid may be another process's now. A descriptor
+            // that is readable for good stands for the child that ended.
+            sys::ready_fd()
+        } else {
+            // Not reaped (only this object reaps it), so the pid is still
+            // the child's, alive or a zombie: the pidfd names it for good.
+            sys::pidfd_open(pid)
+        };
+        let fd = fd.ok_or_else(|| none("no sentinel"))?;
+        Ok(self.sentinel.get_or_init(|| fd).as_fd())
     }
 
     /// Releases what the process object holds (its sentinel), like
@@ -352,7 +375,8 @@ impl Process {
                 name: self.name.clone(),
             });
         }
-        self.sentinel = None;
+        self.sentinel = OnceCell::new();
+        self.closed = true;
         Ok(())
     }
 

@@ -80,5 +80,5 @@ pub(crate) use signals::{SigintGuard, ignore_sigint, ignore_sigpipe};
 pub(crate) use slots::Slots;
 pub(crate) use wait::{
     deadline_in, has_ended, pidfd_open, pidfd_signal, poll_timeout, poll_until,
-    poll_until_spinning, readable, reap, reap_timeout,
+    poll_until_spinning, readable, ready_fd, reap, reap_timeout,
 };

@@ -135,6 +135,16 @@ pub(crate) fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// A descriptor that is readable now and stays so (an eventfd holding 1),
+/// for a wait on something that has already happened; `None` if the
+/// kernel gives none.
+pub(crate) fn ready_fd() -> Option<OwnedFd> {
+    // SAFETY: eventfd takes a count and flags and returns a new fd or -1.
+    let fd = unsafe { libc::eventfd(1, libc::EFD_CLOEXEC) };
+    // SAFETY: a non-negative result is a new descriptor owned by no one else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// Sends `signal` to the process of `pidfd`, which cannot be another
 /// process than the one it was opened on, even once that one has been
 /// reaped and its pid reused (then it fails with `ESRCH`).

@@ -343,6 +343,31 @@ fork_tests! {
         assert!(!children_of(getpid()).contains(&pid), "the daemon was ended and reaped");
     }
 
+    /// The sentinel is readable exactly once the child has ended, whether
+    /// asked for while it runs or only after it was reaped (its pid may be
+    /// another process's by then), and is gone after `close`.
+    fn the_sentinel_is_ready_once_the_child_ended() {
+        let mut running = Process::new(park_forever);
+        running.start().expect("start");
+        let sentinel = running.sentinel().expect("a sentinel");
+        let none = common::wait(&[sentinel], Some(Duration::from_millis(20))).expect("waited");
+        assert!(none.is_empty(), "ready while the child runs");
+        running.kill().expect("kill");
+        let ready = common::wait(&[running.sentinel().expect("the same")], Some(Duration::from_secs(10)))
+            .expect("waited");
+        assert_eq!(ready, [0], "ready once it was killed");
+        running.join().expect("join");
+        assert_eq!(common::wait(&[running.sentinel().expect("kept")], None).expect("waited"), [0]);
+
+        let mut reaped = Process::new(|| {});
+        reaped.start().expect("start");
+        reaped.join().expect("join");
+        let ready = common::wait(&[reaped.sentinel().expect("after the reaping")], None).expect("waited");
+        assert_eq!(ready, [0], "ready when first asked for after the reaping");
+        reaped.close().expect("close");
+        assert!(reaped.sentinel().is_err(), "gone after close");
+    }
+
     /// `active_children` gives handles: pool workers by their names, and a
     /// process that a handle terminates and waits for, while its `Process`
     /// still reaps it and learns how it ended.
