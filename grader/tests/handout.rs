@@ -549,8 +549,10 @@ fn watch_grades_only_what_changed_and_quits_at_once(
     watching.keys.write_all(b"q").expect("type q");
     watching.ends_cleanly();
     let took = asked.elapsed();
-    // The run's own timeout is 20 s: the loop did not wait for it.
-    assert!(took < Duration::from_secs(5), "quit took {took:?}");
+    // The run's own timeout is 20 s: the loop did not wait for it (it
+    // quits in well under a second; half the timeout leaves a loaded
+    // machine room).
+    assert!(took < Duration::from_secs(10), "quit took {took:?}");
     let left: Vec<_> = running
         .iter()
         .filter(|&&pid| grader::procfs::stat(pid).is_some_and(|s| !s.is_zombie()))

@@ -8,6 +8,17 @@ use grader::{Run, RunReport, exercises, judge, observe};
 
 use crate::golden::assert_golden;
 
+/// The timeout of a fixture that never ends, whose report shows where
+/// each process was at the timeout: every process gets to its last wait in
+/// 0.1-0.3 s on a quiet machine, and a loaded one has delayed a run by over
+/// two seconds, so the snapshot is taken well after that.
+const HANG_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the `exit status` check says of a run stopped at [`HANG_TIMEOUT`].
+fn hung() -> String {
+    format!("did not finish within {} s", HANG_TIMEOUT.as_secs())
+}
+
 /// Grades example `fixture` as run `run_index` of `exercise`, adjusted by
 /// `adjust`, three times: a verdict that changes between tries is a defect.
 /// The first report must match the fixture's golden report.
@@ -172,10 +183,8 @@ fn non_zero_exit() {
 
 #[test]
 fn a_hang_is_killed_at_the_timeout() {
-    let report = grade_wrong("wrong_q6_hang", "q6", 0, |run| {
-        run.timeout = Duration::from_secs(2)
-    });
-    assert_fails(&report, "exit status", "did not finish within 2 s");
+    let report = grade_wrong("wrong_q6_hang", "q6", 0, |run| run.timeout = HANG_TIMEOUT);
+    assert_fails(&report, "exit status", &hung());
     assert_fails(
         &report,
         "output",
@@ -440,9 +449,9 @@ fn a_parent_that_produces_for_the_producer() {
 #[test]
 fn a_parent_that_consumes_for_the_consumer() {
     let report = grade_wrong("wrong_q7_parent_consumes", "q7", 0, |run| {
-        run.timeout = Duration::from_secs(3)
+        run.timeout = HANG_TIMEOUT
     });
-    assert_fails(&report, "exit status", "did not finish within 3 s");
+    assert_fails(&report, "exit status", &hung());
     assert_fails(&report, "output", "`Consumed 1` is missing");
 }
 
@@ -452,9 +461,9 @@ fn a_parent_that_consumes_for_the_consumer() {
 #[test]
 fn a_producer_that_never_says_it_is_done() {
     let report = grade_wrong("wrong_q7_no_end_mark", "q7", 0, |run| {
-        run.timeout = Duration::from_secs(3)
+        run.timeout = HANG_TIMEOUT
     });
-    assert_fails(&report, "exit status", "did not finish within 3 s");
+    assert_fails(&report, "exit status", &hung());
     let got = &report.failure("exit status").expect("failed").got;
     assert!(
         got.contains("(the main process): blocked in wait4, waiting for a child process to end"),
@@ -555,9 +564,9 @@ fn workers_each_with_a_barrier_of_one() {
 #[test]
 fn workers_each_with_a_barrier_of_their_own() {
     let report = grade_wrong("wrong_q10_barrier_per_process", "q10", 0, |run| {
-        run.timeout = Duration::from_secs(3)
+        run.timeout = HANG_TIMEOUT
     });
-    assert_fails(&report, "exit status", "did not finish within 3 s");
+    assert_fails(&report, "exit status", &hung());
     let got = &report.failure("exit status").expect("failed").got;
     assert_eq!(
         got.matches("(role worker): blocked in futex, waiting on a lock, a barrier")
@@ -603,9 +612,9 @@ fn a_parent_that_squares_by_itself() {
 #[test]
 fn workers_that_never_mark_a_task_done() {
     let report = grade_wrong("wrong_q11_no_task_done", "q11", 0, |run| {
-        run.timeout = Duration::from_secs(3)
+        run.timeout = HANG_TIMEOUT
     });
-    assert_fails(&report, "exit status", "did not finish within 3 s");
+    assert_fails(&report, "exit status", &hung());
     let got = &report.failure("exit status").expect("failed").got;
     assert!(
         got.contains("(the main process): blocked in futex, waiting on a lock"),
@@ -760,9 +769,9 @@ fn a_parent_that_sends_the_pongs_to_itself() {
 #[test]
 fn a_ping_pong_that_deadlocks() {
     let report = grade_wrong("wrong_q9_deadlock", "q9", 0, |run| {
-        run.timeout = Duration::from_secs(3)
+        run.timeout = HANG_TIMEOUT
     });
-    assert_fails(&report, "exit status", "did not finish within 3 s");
+    assert_fails(&report, "exit status", &hung());
     assert_fails(&report, "output", "`Child received: ping 0` is missing");
     assert_passes(&report, "nothing left behind");
 }

@@ -9,7 +9,7 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 /// How far past its deadline a timed wait may end on a loaded machine (a
 /// wait that ignores its deadline never ends at all: the harness's alarm
 /// would kill the test after two minutes).
-const SLACK: Duration = Duration::from_secs(3);
+const SLACK: Duration = Duration::from_secs(30);
 
 fork_tests! {
     /// A party killed while asleep in `wait`: when the others come, the

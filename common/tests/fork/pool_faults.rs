@@ -64,8 +64,10 @@ fork_tests! {
 
     /// A worker whose task forked a child of its own (which inherits the
     /// worker's pipes and keeps them open), then aborted: its death is seen
-    /// from the kernel within the bound, not when that child lets go of the
-    /// pipes.
+    /// from the kernel, not when that child lets go of the pipes (which
+    /// it never does until this test kills it: the bound is only for a
+    /// failure to be a failure, wide for a loaded machine and a slow core
+    /// dump).
     fn pool_worker_death_is_seen_while_its_child_holds_its_pipes() {
         let dir = temp_dir();
         let mut pool = Pool::new(1).expect("pool");
@@ -73,7 +75,7 @@ fork_tests! {
         let pending = pool
             .apply_async(fork_a_holder_then_abort, path_in(&dir, "holder"))
             .expect("queued");
-        let outcome = pending.get_timeout(Duration::from_secs(3));
+        let outcome = pending.get_timeout(Duration::from_secs(60));
         let holder = read_pid(&path_in(&dir, "holder"));
         // The holder came to this process (a subreaper) when the worker died.
         kill(holder, Signal::SIGKILL).expect("kill the holder");
@@ -82,7 +84,7 @@ fork_tests! {
             Err(Error::WorkerDied { index: 0, pid, how: Ended::Signaled(Signal::SIGABRT) }) => {
                 assert_eq!(pid, worker);
             }
-            other => panic!("expected the abort within 3 s, got {other:?}"),
+            other => panic!("expected the abort within 60 s, got {other:?}"),
         }
         assert_eq!(pool.map(identity, 0..4).expect("usable after"), [0, 1, 2, 3]);
     }
@@ -102,7 +104,7 @@ fork_tests! {
         }
         drop(tx);
         // Nothing but waiting on the channel from here.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(60);
         let mut got = Vec::new();
         while got.len() < 20 {
             let left = deadline.saturating_duration_since(Instant::now());
