@@ -64,11 +64,15 @@ pub enum Place {
 
 /// How many more looks a thread found on a CPU gets, a millisecond apart:
 /// one that waits, but woke a moment to look around (a barrier's waiters
-/// do, every 50 ms), is then found waiting.
-const LOOKS_AGAIN: usize = 5;
+/// do, every 50 ms, and a lock's every 10 ms), is then found waiting,
+/// even on a loaded machine where it may wait tens of milliseconds for a
+/// CPU before it goes back to sleep.
+const LOOKS_AGAIN: usize = 50;
 
-/// The most time all those looks may take in one snapshot.
-const LOOKING: Duration = Duration::from_millis(20);
+/// The most time all those looks may take in one snapshot: a program that
+/// truly runs (a loop) costs its verdict this much, within the grace the
+/// deadline allows.
+const LOOKING: Duration = Duration::from_millis(200);
 
 /// Where each of `pids` is now, `held` naming those held at check-in.
 pub(super) fn snapshot(pids: &[Pid], held: &[Pid]) -> Vec<Stuck> {
