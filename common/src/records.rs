@@ -86,14 +86,18 @@ pub(crate) fn widen(socket: &OwnedFd) {
     let _ = setsockopt(socket, sockopt::SndBuf, &SEND_BUFFER);
 }
 
-/// The largest record this process sends after a first one: a quarter of
-/// the send buffer a widened socket gets (so that several are in flight
-/// at once), between 32 KiB and 256 KiB. Asked of the kernel once.
+/// The largest record this process sends after a first one: half the
+/// send buffer a widened socket gets (so that two are in flight at once),
+/// between 32 KiB and 1 MiB. Asked of the kernel once. Larger records are
+/// fewer system calls and fewer wake-ups of a waiting reader: 500 messages
+/// of 1 MiB (`bench --measure pipe_bytes`, a 2 MiB buffer granted) took
+/// 76 ms at the median with records of 256 KiB, 49 ms with 512 KiB and
+/// 39 ms with 1 MiB, and their slowest of 30-40 runs 91, 62 and 50 ms.
 fn record_size(socket: &OwnedFd) -> usize {
     static SIZE: OnceLock<usize> = OnceLock::new();
     *SIZE.get_or_init(|| {
         let granted = nix::sys::socket::getsockopt(socket, sockopt::SndBuf).unwrap_or(0);
-        (granted / 4 / 4096 * 4096).clamp(32 << 10, 256 << 10)
+        (granted / 2 / 4096 * 4096).clamp(32 << 10, 1 << 20)
     })
 }
 
