@@ -1,25 +1,16 @@
 //! Hostile submissions (grader/examples/hostile_*.rs): each gets a clear
 //! verdict in time (`timing.rs`) and leaves no process behind.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use grader::{RunReport, exercises, grade_run, procfs};
 
-use crate::timing::{assert_before_timeout, assert_stopped_in_time};
+use crate::timing::{assert_before_timeout, assert_stopped_in_time, grade_q6};
 
 /// Grades example `fixture` as q6 with `timeout`; returns the report and how
 /// long grading took.
 fn grade_hostile(fixture: &str, timeout: Duration) -> (RunReport, Duration) {
-    let exercise = exercises::find("q6").expect("registered");
-    let mut run = (exercise.runs)().swap_remove(0);
-    run.timeout = timeout;
-    let binary = crate::binaries().get(fixture).expect("fixture built");
-    let start = Instant::now();
-    let report = grade_run(exercise, &run, binary).expect("graded");
-    let took = start.elapsed();
-    // The figure, for `--nocapture`.
-    eprintln!("{fixture}: verdict after {took:?} on a {timeout:?} timeout");
-    (report, took)
+    grade_q6(fixture, &[], timeout)
 }
 
 /// What the kernel showed of example `fixture` run as q6.

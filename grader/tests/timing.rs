@@ -13,9 +13,10 @@
 //! never returns; and a run that must not be waited out is graded in a
 //! fraction of its timeout.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use grader::observe::VERDICT_GRACE;
+use grader::{RunReport, exercises, grade_run};
 
 /// What a loaded machine may add to a verdict's time beyond the grader's
 /// own bound.
@@ -42,4 +43,19 @@ pub fn assert_before_timeout(took: Duration, timeout: Duration, what: &str) {
         took < timeout / 2,
         "{what}: the verdict took {took:?}, not well before the {timeout:?} timeout"
     );
+}
+
+/// Grades example `fixture` as q6 with `args` and `timeout`; returns the
+/// report and how long grading took (printed, for `--nocapture`).
+pub fn grade_q6(fixture: &str, args: &[&str], timeout: Duration) -> (RunReport, Duration) {
+    let exercise = exercises::find("q6").expect("registered");
+    let mut run = (exercise.runs)().swap_remove(0);
+    run.args = args.iter().map(|&a| a.to_owned()).collect();
+    run.timeout = timeout;
+    let binary = crate::binaries().get(fixture).expect("fixture built");
+    let start = Instant::now();
+    let report = grade_run(exercise, &run, binary).expect("graded");
+    let took = start.elapsed();
+    eprintln!("{fixture} {args:?}: verdict after {took:?} on a {timeout:?} timeout");
+    (report, took)
 }

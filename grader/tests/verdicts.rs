@@ -6,26 +6,10 @@
 use std::time::{Duration, Instant};
 
 use grader::observe::Observation;
-use grader::{RunReport, exercises, grade_run, judge, observe};
+use grader::{RunReport, exercises, judge, observe};
 
-use crate::timing::{assert_before_timeout, assert_stopped_in_time};
+use crate::timing::{assert_before_timeout, assert_stopped_in_time, grade_q6};
 use crate::wrong_solutions::{assert_fails, assert_passes};
-
-/// Grades example `fixture` as q6 with `args` and `timeout`; returns the
-/// report and how long grading took.
-fn grade_q6(fixture: &str, args: &[&str], timeout: Duration) -> (RunReport, Duration) {
-    let exercise = exercises::find("q6").expect("registered");
-    let mut run = (exercise.runs)().swap_remove(0);
-    run.args = args.iter().map(|&a| a.to_owned()).collect();
-    run.timeout = timeout;
-    let binary = crate::binaries().get(fixture).expect("fixture built");
-    let start = Instant::now();
-    let report = grade_run(exercise, &run, binary).expect("graded");
-    let took = start.elapsed();
-    // The figure, for `--nocapture`.
-    eprintln!("{fixture} {args:?}: verdict after {took:?} on a {timeout:?} timeout");
-    (report, took)
-}
 
 /// What the kernel showed of example `fixture` run as q6 with `args`, and
 /// its report.

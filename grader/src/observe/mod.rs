@@ -57,9 +57,10 @@
 //! (`deadline.rs`), counted from the start of the sandbox's launch (a
 //! launch slowed by a loaded machine does not push the verdict back):
 //! whatever the program does, every wait of the grader ends by the timeout
-//! plus 0.9 s (`VERDICT_GRACE`), and the verdict follows. Just before a run that timed out is
-//! killed, the grader reads where each of its processes was, the call
-//! each thread was blocked in (`stuck.rs`), for the report.
+//! plus 0.9 s (`VERDICT_GRACE`), and the verdict follows. Just before a
+//! run that timed out is killed, the grader reads where each of its
+//! processes was, the call each thread was blocked in (`stuck.rs`), for
+//! the report.
 //!
 //! # How nothing is left behind
 //!
