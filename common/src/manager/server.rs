@@ -65,20 +65,22 @@ pub(super) fn serve((address, authkey, ready): Start) {
         // requests in a row (see `Turns`).
         if let Some(i) = turns.fast() {
             let mut spin = Spin::new(None);
-            loop {
+            let received = loop {
                 match clients[i].try_recv_as::<Request>(crate::sys::deadline_in(REQUEST)) {
-                    Ok(None) if spin.pause() => continue,
-                    Ok(None) => turns.end(),
-                    received => match answer(&mut objects, &clients[i], received) {
-                        Served::Answered => turns.answered(i),
-                        Served::Gone => {
-                            clients.remove(i);
-                            turns.end();
-                        }
-                        Served::Stop => return,
-                    },
+                    Ok(None) if spin.pause() => {}
+                    received => break received,
                 }
-                break;
+            };
+            match received {
+                Ok(None) => turns.end(),
+                received => match answer(&mut objects, &clients[i], received) {
+                    Served::Answered => turns.answered(i),
+                    Served::Gone => {
+                        clients.remove(i);
+                        turns.end();
+                    }
+                    Served::Stop => return,
+                },
             }
             if turns.fast().is_some() {
                 continue;
