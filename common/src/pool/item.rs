@@ -304,15 +304,32 @@ pub(super) fn take_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
 mod tests {
     use super::*;
 
+    /// `values` encoded end to end.
+    fn encoded<T: Serialize + 'static>(values: &[T]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for value in values {
+            encode_item(value, &mut bytes).expect("encodes");
+        }
+        bytes
+    }
+
+    /// `count` strings read from `bytes` in one run, each of them checked
+    /// to hold no spare capacity.
+    fn strings_read_at_once(bytes: &[u8], count: usize) -> Vec<String> {
+        let mut back = Vec::<String>::new();
+        Reader::new::<String>(bytes)
+            .read_into(count, &mut back)
+            .expect("reads");
+        assert!(back.iter().all(|text| text.capacity() == text.len()));
+        back
+    }
+
     /// Encodes `values` end to end, then reads them back.
     fn round_trip<T>(values: &[T]) -> Vec<T>
     where
         T: Serialize + DeserializeOwned + 'static,
     {
-        let mut bytes = Vec::new();
-        for value in values {
-            encode_item(value, &mut bytes).expect("encodes");
-        }
+        let bytes = encoded(values);
         let mut reader = Reader::new::<T>(&bytes);
         let back = (0..values.len())
             .map(|_| reader.next::<T>().expect("decodes"))
@@ -341,10 +358,7 @@ mod tests {
 
     #[test]
     fn read_into_reads_a_run_and_names_the_value_cut_short() {
-        let mut bytes = Vec::new();
-        for n in [5u32, 6, 7] {
-            encode_item(&n, &mut bytes).expect("encodes");
-        }
+        let bytes = encoded(&[5u32, 6, 7]);
         let mut out = vec![4u32];
         Reader::new::<u32>(&bytes)
             .read_into(3, &mut out)
@@ -362,20 +376,13 @@ mod tests {
     #[test]
     fn strings_read_in_one_check_come_back_whole_and_a_cut_character_is_refused() {
         let strings: Vec<String> = (0..200).map(|n| format!("item-{n}")).collect();
-        let mut bytes = Vec::new();
-        for text in &strings {
-            encode_item(text, &mut bytes).expect("encodes");
-        }
+        let bytes = encoded(&strings);
         assert!(
             std::str::from_utf8(&bytes).is_ok(),
             "the case this test is for"
         );
+        assert_eq!(strings_read_at_once(&bytes, 200), strings);
         let mut back = Vec::<String>::new();
-        Reader::new::<String>(&bytes)
-            .read_into(200, &mut back)
-            .expect("reads");
-        assert_eq!(back, strings);
-        assert!(back.iter().all(|text| text.capacity() == text.len()));
         let failed = Reader::new::<String>(&bytes[..bytes.len() - 1]).read_into(200, &mut back);
         assert_eq!(
             failed.map_err(|(at, _)| at),
@@ -389,10 +396,7 @@ mod tests {
         assert_eq!(failed.map_err(|(at, _)| at), Err(0));
         let bytes = [1, b'a', 2, 0xc3, 0xa9];
         assert!(std::str::from_utf8(&bytes).is_ok(), "the one-check case");
-        Reader::new::<String>(&bytes)
-            .read_into(2, &mut back)
-            .expect("reads");
-        assert_eq!(back, ["a", "é"]);
+        assert_eq!(strings_read_at_once(&bytes, 2), ["a", "é"]);
     }
 
     /// Bytes a broken or hostile worker might write in place of strings
@@ -465,21 +469,14 @@ mod tests {
     #[test]
     fn strings_are_postcards_bytes_and_garbled_text_is_refused() {
         let strings = ["item-7".to_owned(), String::new(), "é".repeat(100)];
-        let mut ours = Vec::new();
-        for text in &strings {
-            encode_item(text, &mut ours).expect("encodes");
-        }
+        let ours = encoded(&strings);
         let theirs: Vec<u8> = strings
             .iter()
             .flat_map(|text| postcard::to_allocvec(text).expect("postcard"))
             .collect();
         assert_eq!(ours, theirs, "a string is encoded as postcard encodes it");
+        assert_eq!(strings_read_at_once(&ours, 3), strings);
         let mut back = Vec::<String>::new();
-        Reader::new::<String>(&ours)
-            .read_into(3, &mut back)
-            .expect("reads");
-        assert_eq!(back, strings);
-        assert!(back.iter().all(|text| text.capacity() == text.len()));
         let failed = Reader::new::<String>(&[1, b'a', 2, 0xc3, 0x28]).read_into(2, &mut back);
         assert_eq!(failed.map_err(|(at, _)| at), Err(1), "not UTF-8");
         assert!(
