@@ -12,6 +12,7 @@
 
 mod floors;
 mod report;
+mod stopwatch;
 mod workloads;
 
 use std::collections::BTreeMap;
@@ -77,12 +78,13 @@ impl Sizes {
     }
 }
 
-/// A workload timed on both sides: seconds for the whole of it.
+/// A workload timed on both sides: seconds for the whole of it, and the
+/// parent process's CPU time meanwhile.
 pub(super) struct Timed {
     pub(super) name: &'static str,
     pub(super) what: fn(&Sizes) -> String,
     pub(super) goal: &'static str,
-    ours: fn(&Sizes) -> common::Result<f64>,
+    ours: fn(&Sizes) -> common::Result<stopwatch::Lap>,
 }
 
 pub(super) const TIMED: [Timed; 6] = [
@@ -153,9 +155,9 @@ pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     TIMED.iter().map(|t| t.name).chain(FLOORS)
 }
 
-/// The figures of one run of a workload, by name: `seconds` for a timed
-/// one (and `floor`, the raw forks beside `start_join`), each figure of a
-/// floor.
+/// The figures of one run of a workload, by name: `seconds` and
+/// `parent_cpu` for a timed one (and `floor`, the raw forks beside
+/// `start_join`), each figure of a floor.
 type Figures = BTreeMap<String, f64>;
 
 /// Runs workload `name` once in this process and gives its figures: what
@@ -168,8 +170,9 @@ pub(crate) fn measure_here(name: &str, quick: bool) -> Result<Value, String> {
             // The floor just before, so that both see the machine alike.
             figures.insert("floor".to_owned(), workloads::fork_floor(&sizes));
         }
-        let seconds = (timed.ours)(&sizes).map_err(|e| e.to_string())?;
-        figures.insert("seconds".to_owned(), seconds);
+        let lap = (timed.ours)(&sizes).map_err(|e| e.to_string())?;
+        figures.insert("seconds".to_owned(), lap.seconds);
+        figures.insert("parent_cpu".to_owned(), lap.parent_cpu);
     } else {
         let measured = match name {
             "lock_cycle" => floors::lock_cycles(&sizes),
@@ -282,14 +285,10 @@ fn our_run(name: &str, quick: bool) -> Result<Figures, String> {
 }
 
 /// One Python run of `name`: its figures (a timed workload prints its
-/// seconds alone).
+/// `seconds` and `parent_cpu`, as ours).
 fn python_run(sizes: &Sizes, name: &str) -> Result<Figures, String> {
     let printed = run_python(PYTHON_SIDE, &[sizes.json(), name.to_owned()])?;
     match &printed[name] {
-        Value::Number(seconds) => Ok(Figures::from([(
-            "seconds".to_owned(),
-            seconds.as_f64().unwrap_or(f64::NAN),
-        )])),
         Value::Object(figures) => Ok(figures
             .iter()
             .filter_map(|(what, v)| Some((what.clone(), v.as_f64()?)))

@@ -3,8 +3,9 @@
 use super::{Gathered, Sizes, TIMED};
 use crate::table::{Table, median_f64, spread};
 
-/// Prints every chosen workload: medians of each side, the median of the
-/// pairwise ratios, how far apart the rounds were, and each round.
+/// Prints every chosen workload: medians of each side (its time, and its
+/// parent process's CPU time meanwhile), the median of the pairwise
+/// ratios, how far apart the rounds were, and each round.
 pub(super) fn print(
     table: &Table,
     sizes: &Sizes,
@@ -19,6 +20,17 @@ pub(super) fn print(
         let python = values(&gathered.python, &key);
         table.row("  common", millis(&ours), "ms");
         table.row("  python", millis(&python), "ms");
+        let cpu = format!("{}/parent_cpu", timed.name);
+        table.row(
+            "  common's parent, CPU time meanwhile",
+            millis(&values(&gathered.ours, &cpu)),
+            "ms",
+        );
+        table.row(
+            "  python's parent, CPU time meanwhile",
+            millis(&values(&gathered.python, &cpu)),
+            "ms",
+        );
         table.ratio(
             &format!("  python / common, median of {rounds} ratios"),
             median_f64(values(&gathered.ratios, &key)),
