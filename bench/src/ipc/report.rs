@@ -21,16 +21,10 @@ pub(super) fn print(
         table.row("  common", millis(&ours), "ms");
         table.row("  python", millis(&python), "ms");
         let cpu = format!("{}/parent_cpu", timed.name);
-        table.row(
-            "  common's parent, CPU time meanwhile",
-            millis(&values(&gathered.ours, &cpu)),
-            "ms",
-        );
-        table.row(
-            "  python's parent, CPU time meanwhile",
-            millis(&values(&gathered.python, &cpu)),
-            "ms",
-        );
+        for (side, figures) in [("common", &gathered.ours), ("python", &gathered.python)] {
+            let label = format!("  {side}'s parent, CPU time meanwhile");
+            table.row(&label, millis(&values(figures, &cpu)), "ms");
+        }
         table.ratio(
             &format!("  python / common, median of {rounds} ratios"),
             median_f64(values(&gathered.ratios, &key)),
