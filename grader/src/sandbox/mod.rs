@@ -155,7 +155,14 @@ impl Sandbox {
         loop {
             let mut buffer = [0u8; 16];
             match report.read(&mut buffer) {
-                Ok(0) => break,
+                // The end, unless the failure record came as the program
+                // exited: the kernel can say "end" with a record queued
+                // that the program sent just before it closed the socket
+                // (see `recv_record` in common), so a second look decides.
+                Ok(0) => match report.read(&mut buffer) {
+                    Ok(n) if n > 0 => record.extend_from_slice(&buffer[..n]),
+                    _ => break,
+                },
                 Ok(n) => record.extend_from_slice(&buffer[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if Instant::now() >= deadline {
