@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::trace::{Created, Ending, Events};
 pub use crate::expect::{Fact, JsonFacts as Facts, MAIN, Order, Parsed, Pattern, Role, Run};
 
 /// One exercise of the homework.
@@ -303,7 +304,7 @@ fn q1_runs() -> Vec<Run> {
     )]
 }
 
-fn q1_facts(json: &Value, checked_in: &CheckedIn) -> Vec<String> {
+fn q1_facts(json: &Value, checked_in: &CheckedIn, _: Option<&Events>) -> Vec<String> {
     let mut problems = Vec::new();
     expect(
         &mut problems,
@@ -352,8 +353,8 @@ fn q2_runs() -> Vec<Run> {
     vec![Run::json(&["--iterations", "10", "--json"], 15, q2_facts)]
 }
 
-fn q2_facts(json: &Value, _: &CheckedIn) -> Vec<String> {
-    let mut problems = Vec::new();
+fn q2_facts(json: &Value, _: &CheckedIn, traced: Option<&Events>) -> Vec<String> {
+    let mut problems = traced.map(crashes_seen).unwrap_or_default();
     for (pointer, expected) in [
         ("/memory/child_saw", Value::from(42)),
         ("/memory/parent_after_child", Value::from(0)),
@@ -371,6 +372,51 @@ fn q2_facts(json: &Value, _: &CheckedIn) -> Vec<String> {
     problems
 }
 
+/// What the kernel saw of q2's crash experiments: a process of the run
+/// killed by SIGSEGV, one killed by SIGABRT after creating a thread (the
+/// thread that aborted), and one more killed by SIGABRT (the child that
+/// aborted). The exit codes the report states could be typed in; these
+/// endings only come from the experiments.
+fn crashes_seen(events: &Events) -> Vec<String> {
+    const SIGABRT: i32 = 6;
+    const SIGSEGV: i32 = 11;
+    let killed_by = |signal: i32| -> Vec<&Created> {
+        events
+            .processes
+            .iter()
+            .filter(|p| p.exit == Some(Ending::Signaled(signal)))
+            .collect()
+    };
+    let aborted = killed_by(SIGABRT);
+    let threaded = |p: &&Created| events.threads.iter().any(|&(_, of)| of == p.pid);
+    let mut problems = Vec::new();
+    if killed_by(SIGSEGV).is_empty() {
+        problems.push(
+            "no process of the run was killed by SIGSEGV (11): the segmentation fault did \
+             not happen in a child process"
+                .to_owned(),
+        );
+    }
+    if !aborted.iter().any(threaded) {
+        problems.push(
+            "no process of the run that had created a thread was killed by SIGABRT (6): \
+             no thread aborted and took its process down"
+                .to_owned(),
+        );
+    }
+    if aborted.len() < 2 {
+        let (count, were) = match aborted.len() {
+            0 => ("no process", "was"),
+            _ => ("only 1 process", "was"),
+        };
+        problems.push(format!(
+            "{count} of the run {were} killed by SIGABRT (6), expected 2: a child that aborts \
+             and one whose thread aborts"
+        ));
+    }
+    problems
+}
+
 fn q4_runs() -> Vec<Run> {
     // The seed's snippet's pool of 4, 20 processes, one per task, then a
     // pool of 2.
@@ -381,7 +427,7 @@ fn q4_runs() -> Vec<Run> {
     )]
 }
 
-fn q4_facts(json: &Value, checked_in: &CheckedIn) -> Vec<String> {
+fn q4_facts(json: &Value, checked_in: &CheckedIn, _: Option<&Events>) -> Vec<String> {
     let mut problems = Vec::new();
     expect(
         &mut problems,

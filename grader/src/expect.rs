@@ -23,6 +23,7 @@ use common::StartMethod;
 use serde_json::Value;
 
 use crate::exercises::CheckedIn;
+use crate::trace::Events;
 
 /// The name of the main process in [`Fact`]s: the process the grader
 /// starts.
@@ -73,9 +74,10 @@ pub struct Run {
     pub hidden: bool,
 }
 
-/// Checks the JSON a run printed, next to what the kernel saw of it; returns
-/// one line per wrong fact.
-pub type JsonFacts = fn(&Value, &CheckedIn) -> Vec<String>;
+/// Checks the JSON a run printed, next to what the kernel saw of it (the
+/// processes that checked in, and the tracer's record where the run was
+/// traced); returns one line per wrong fact.
+pub type JsonFacts = fn(&Value, &CheckedIn, Option<&Events>) -> Vec<String>;
 
 /// A role some child processes play, and what each of them prints.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -247,7 +247,11 @@ fn a_pool_without_processes() {
 #[test]
 fn facts_printed_without_experiments() {
     let report = grade_wrong("wrong_q2_no_processes", "q2", 0, unchanged);
-    assert_passes(&report, "output");
+    assert_fails(
+        &report,
+        "output",
+        "no process of the run was killed by SIGSEGV (11)",
+    );
     assert_fails(
         &report,
         "processes",
@@ -262,6 +266,22 @@ fn memory_shared_through_a_thread() {
         &report,
         "output",
         "/memory/parent_after_child is 42, expected 0",
+    );
+    assert_passes(&report, "processes");
+}
+
+#[test]
+fn crashes_typed_in_without_their_experiments() {
+    let report = grade_wrong("wrong_q2_made_up_crashes", "q2", 0, unchanged);
+    assert_fails(
+        &report,
+        "output",
+        "no process of the run was killed by SIGSEGV (11)",
+    );
+    assert_fails(
+        &report,
+        "output",
+        "no process of the run that had created a thread was killed by SIGABRT (6)",
     );
     assert_passes(&report, "processes");
 }

@@ -266,7 +266,7 @@ fn json_output(exercise: &Exercise, facts: Facts, seen: &Observation) -> Check {
                 .iter()
                 .map(|c| c.ns_pid.as_raw().unsigned_abs().into())
                 .collect();
-            facts(&json, &checked_in)
+            facts(&json, &checked_in, seen.traced.as_ref().ok())
         }
         Err(error) => vec![format!("the output is not JSON: {error}")],
     };
