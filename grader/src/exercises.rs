@@ -235,14 +235,22 @@ fn q3_runs() -> Vec<Run> {
     runs
 }
 
+/// Q5's fact: the list printed is what the pool's workers computed.
+const MAPPED: Fact = Fact::Returned {
+    from: "worker",
+    line: "[{}]",
+};
+
 fn q5_runs() -> Vec<Run> {
     let seed_000 = Run {
         roles: vec![Role::silent("worker", 4)],
+        facts: vec![MAPPED],
         concurrent: true,
         ..Run::new(&[], &["[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]"])
     };
     let seed_001 = Run {
         roles: vec![Role::silent("worker", 2)],
+        facts: vec![MAPPED],
         concurrent: true,
         ..Run::new(
             &["--processes", "2", "--function", "double", "--upto", "5"],
@@ -252,6 +260,7 @@ fn q5_runs() -> Vec<Run> {
     // BEGIN HIDDEN
     let other_size = Run {
         roles: vec![Role::silent("worker", 3)],
+        facts: vec![MAPPED],
         concurrent: true,
         hidden: true,
         ..Run::new(

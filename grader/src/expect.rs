@@ -202,6 +202,19 @@ pub enum Fact {
         /// The lines of `to` that show a value taken.
         line: Pattern,
     },
+    /// Every value of the main process's line matching `line`, a list
+    /// (`[1, 4, 9]`), is a result that a process of role `from` sent it:
+    /// the answers of a `common::Pool` that the main process read out of
+    /// pipes only processes of `from` wrote hold every value listed, as
+    /// often as it is listed (see `trace/messages.rs` and
+    /// `judge/returned.rs`). So values the main process worked out itself
+    /// beside a pool that returned something else do not pass.
+    Returned {
+        /// The role whose processes computed the values (a pool's workers).
+        from: &'static str,
+        /// The main process's line that lists them.
+        line: Pattern,
+    },
     /// The children updated a `common::Value` they share at least
     /// `updates` times in all (each update a write leaving it one more
     /// than it was), and no update was unprotected: when the
@@ -383,11 +396,19 @@ impl Run {
     }
 
     /// Whether the tracer must record what crosses the socket pairs the
-    /// run makes (pipes).
+    /// run makes (`common::pipe`s).
     pub fn records_messages(&self) -> bool {
         self.facts
             .iter()
-            .any(|fact| matches!(fact, Fact::Received { .. }))
+            .any(|fact| matches!(fact, Fact::Received { .. } | Fact::Returned { .. }))
+    }
+
+    /// Whether the tracer must also record what crosses the run's pipes
+    /// (`pipe2`), as a pool's answers do.
+    pub fn follows_pipes(&self) -> bool {
+        self.facts
+            .iter()
+            .any(|fact| matches!(fact, Fact::Returned { .. }))
     }
 
     /// What is inconsistent in this run's description, one line each: a
@@ -417,6 +438,7 @@ impl Run {
                 Fact::Crossed { from, to, line }
                 | Fact::Put { from, to, line }
                 | Fact::Received { from, to, line } => (vec![from, to], vec![line]),
+                Fact::Returned { from, line } => (vec![from], vec![line]),
                 Fact::Counted { line, .. } => (vec![MAIN], vec![line]),
                 Fact::Waited { before, after } => (Vec::new(), vec![before, after]),
             };

@@ -18,7 +18,7 @@
 //! ```
 //! use grader::points::{Points, share};
 //!
-//! // q5: 10 points, 15 checks (5 per run, 3 runs): eighths of a point.
+//! // 10 points, 15 checks (5 per run, 3 runs): eighths of a point.
 //! let shares = share(10, 15);
 //! assert_eq!(shares.iter().copied().sum::<Points>(), Points::whole(10));
 //! assert_eq!(shares[0].to_string(), "0.75");

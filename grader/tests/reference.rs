@@ -87,3 +87,13 @@ fn another_right_q7_passes_under_every_start_method() {
 fn a_right_q11_that_ends_its_workers_first_passes_under_every_start_method() {
     passes_under_every_start_method("q11", "right_q11_end_marks_first");
 }
+
+/// Right Q5s in other styles (`apply` in a loop over `i32`s; results
+/// returned as text in a tuple) get full marks under every start method:
+/// the data check reads the values in the pool's answers in each encoding
+/// the pool gives them.
+#[test]
+fn other_right_q5s_pass_under_every_start_method() {
+    passes_under_every_start_method("q5", "right_q5_apply_loop");
+    passes_under_every_start_method("q5", "right_q5_text_pairs");
+}

@@ -244,6 +244,23 @@ fn a_pool_without_processes() {
     assert_fails(&report, "processes", "expected 4 child processes");
 }
 
+/// Q5 whose pool maps a function returning a made-up value while the main
+/// process prints the list it worked out: the output is right, the
+/// workers real, and the answers it read from them hold none of it.
+#[test]
+fn a_pool_whose_results_are_not_printed() {
+    let report = grade_wrong("wrong_q5_made_up_values", "q5", 0, unchanged);
+    assert_passes(&report, "output");
+    assert_passes(&report, "processes");
+    assert_fails(
+        &report,
+        "data",
+        "`[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]` lists the values `1`, `4`, `9` and 7 more \
+         that the worker processes did not send the main process",
+    );
+    fails_data_every_grading("q5", "wrong_q5_made_up_values", "the made-up pool results");
+}
+
 #[test]
 fn facts_printed_without_experiments() {
     let report = grade_wrong("wrong_q2_no_processes", "q2", 0, unchanged);

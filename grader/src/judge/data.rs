@@ -22,6 +22,10 @@
 //! show a message its process received over a pipe, sent by a process of
 //! the role `from` (see `pipes.rs`).
 //!
+//! [`Fact::Returned`]: every value the main process lists is a result
+//! the role `from` sent it, in a pool's answers it read out of their
+//! pipes (see `returned.rs`).
+//!
 //! [`Fact::Counted`]: no write of the shared value while a child was held
 //! between its read and its write (`trace/values.rs`).
 //!
@@ -39,6 +43,7 @@ use crate::report::{Check, CheckKind, Failure};
 
 use super::lines::lines;
 use super::pipes::{players, received, who};
+use super::returned::returned;
 use super::shown::{encodes, listed};
 
 pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
@@ -63,6 +68,11 @@ pub(super) fn data(exercise: &Exercise, run: &Run, seen: &Observation) -> Check 
             }
             Fact::Received { from, to, line } => {
                 let (wrong, shown) = received(run, events, seen.main, from, to, line);
+                problems.extend(wrong);
+                got.push(shown);
+            }
+            Fact::Returned { from, line } => {
+                let (wrong, shown) = returned(run, events, seen, from, line);
                 problems.extend(wrong);
                 got.push(shown);
             }
@@ -402,6 +412,10 @@ impl Fact {
                  printed, before printing it",
                 who(to),
                 who(from)
+            ),
+            Fact::Returned { from, line } => format!(
+                "every value of `{line}` printed by the main process is a result that the \
+                 {from} processes computed and sent it (the pool's answers it read hold each one)"
             ),
             Fact::Crossed { from, to, line } => format!(
                 "each `{line}` printed by {} shows a value it took out of a queue it \

@@ -25,6 +25,7 @@ mod order;
 mod output;
 mod pipes;
 mod processes;
+mod returned;
 mod senders;
 mod shown;
 

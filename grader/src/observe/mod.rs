@@ -341,6 +341,9 @@ fn launch(binary: &Path, run: &Run) -> Result<(Started, Waiter), Error> {
             if run.records_messages() {
                 tracer.record_messages();
             }
+            if run.follows_pipes() {
+                tracer.follow_pipes();
+            }
             if run.holds_first_line() {
                 tracer.hold_first_line();
             }

@@ -118,6 +118,17 @@ pub struct Events {
     /// The ends whose sends (`true`) or receives (`false`) were not all
     /// recorded: several messages in one call, or past the copy cap.
     pub messages_lost: BTreeSet<(u64, bool)>,
+    /// When the run's pipes are followed: every read and write on a pipe
+    /// (`pipe2`; its `end` is the pipe's inode, both ends sharing it) or
+    /// on an end of a stream socket pair (its `end` that socket's inode),
+    /// in the order the calls returned.
+    pub piped: Vec<Message>,
+    /// When the run's pipes are followed: the `SOCK_STREAM` socket pairs
+    /// it made, each as its two ends' inodes.
+    pub streams: Vec<(u64, u64)>,
+    /// Whether some bytes moved through the pipes were not copied (past
+    /// the copy cap).
+    pub piped_lost: bool,
     /// When a child's first line is held: which, and the writes made
     /// meanwhile.
     pub held_line: Option<HeldLine>,

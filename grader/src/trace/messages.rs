@@ -24,6 +24,14 @@
 //!   account incomplete ([`Events::messages_lost`]); the judge then takes
 //!   nothing from that direction of the pair.
 //!
+//! For a run whose facts ask for a pool's answers ([`Tracer::follow_pipes`]),
+//! the same calls on a pipe (`pipe:[INODE]` in `/proc/TID/fd`, whoever
+//! made it) and on an end of a `SOCK_STREAM` socket pair the run made
+//! (a spawned pool's workers talk through those) are followed too,
+//! recorded by the pipe's or the socket's inode ([`Events::piped`], the
+//! stream pairs in [`Events::streams`]): byte streams, judged by
+//! `judge/returned.rs`.
+//!
 //! The judge (`judge/data.rs`) matches the `k`-th record received on one
 //! end with the `k`-th sent on its peer, which is what the kernel
 //! delivered; the bytes received must begin the bytes sent, or the
@@ -50,12 +58,13 @@ pub const MESSAGES_CAP: usize = 1 << 20;
 enum Call {
     /// `socketpair`, whose descriptors are written at its fourth argument.
     Pair { sockets: u64, kind: u64 },
-    /// A call moving bytes through `end`, a socket of a pair.
+    /// A call moving bytes through `end`, a socket of a pair, or a pipe.
     Moving {
         call: u64,
         args: [u64; 6],
         end: u64,
         sent: bool,
+        pipe: bool,
     },
 }
 
@@ -68,17 +77,33 @@ pub(super) struct Messages {
     running: HashMap<Pid, Call>,
     /// Bytes copied so far.
     copied: usize,
+    /// Whether calls on pipes and stream socket pairs are followed too.
+    pipes: bool,
+    /// Each end of a stream socket pair made in the run, with its peer's,
+    /// when pipes are followed.
+    streams: HashMap<u64, u64>,
+}
+
+/// What descriptor `fd` of task `tid` is, as `/proc/TID/fd` names it.
+fn fd_link(tid: Pid, fd: u32) -> Option<String> {
+    let link = std::fs::read_link(format!("/proc/{tid}/fd/{fd}")).ok()?;
+    link.into_os_string().into_string().ok()
+}
+
+/// The inode in `link` if it names a `kind` (`socket`, `pipe`):
+/// `kind:[INODE]`.
+fn inode(link: &str, kind: &str) -> Option<u64> {
+    link.strip_prefix(kind)?
+        .strip_prefix(":[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// The inode of the socket that descriptor `fd` of task `tid` is, if it is
 /// one (`socket:[INODE]` in `/proc/TID/fd`).
 fn socket_inode(tid: Pid, fd: u32) -> Option<u64> {
-    let link = std::fs::read_link(format!("/proc/{tid}/fd/{fd}")).ok()?;
-    let link = link.to_str()?;
-    link.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
+    inode(&fd_link(tid, fd)?, "socket")
 }
 
 /// Whether system call `call` is one of `calls`.
@@ -99,11 +124,25 @@ impl Messages {
             });
         }
         // The kernel reads a descriptor as a 32-bit number.
-        let end = socket_inode(tid, args[0] as u32)?;
+        let link = fd_link(tid, args[0] as u32)?;
+        let sent = among(call, TRACED) || among(call, &[libc::SYS_sendmmsg]);
+        let stream = inode(&link, "socket").filter(|end| self.streams.contains_key(end));
+        if self.pipes
+            && let Some(pipe) = inode(&link, "pipe").or(stream)
+        {
+            // `sendmmsg` and `recvmmsg` take sockets only.
+            return Some(Call::Moving {
+                call,
+                args,
+                end: pipe,
+                sent,
+                pipe: true,
+            });
+        }
+        let end = inode(&link, "socket")?;
         if !self.peers.contains_key(&end) {
             return None;
         }
-        let sent = among(call, TRACED) || among(call, &[libc::SYS_sendmmsg]);
         if among(call, &[libc::SYS_sendmmsg, libc::SYS_recvmmsg]) {
             events.messages_lost.insert((end, sent));
             return None;
@@ -114,6 +153,7 @@ impl Messages {
             args,
             end,
             sent,
+            pipe: false,
         })
     }
 }
@@ -123,6 +163,13 @@ impl Tracer {
     /// (see the module's docs); the run's filter must stop their calls.
     pub fn record_messages(&mut self) {
         self.messages.get_or_insert_with(Messages::default);
+    }
+
+    /// Has the tracer also record what crosses the run's pipes (see the
+    /// module's docs); the run's filter must stop their calls, as for
+    /// [`Tracer::record_messages`].
+    pub fn follow_pipes(&mut self) {
+        self.messages.get_or_insert_with(Messages::default).pipes = true;
     }
 
     /// At a seccomp stop: a call on a socket pair (or one that makes a
@@ -179,9 +226,10 @@ impl Tracer {
                     args,
                     end,
                     sent,
+                    pipe,
                 } => {
                     let moved = usize::try_from(exit.sval).unwrap_or(0);
-                    self.moved(tid, call, &args, end, sent, moved);
+                    self.moved(tid, (call, &args), (end, sent, pipe), moved);
                 }
             }
         }
@@ -195,7 +243,9 @@ impl Tracer {
     /// in `tid`'s memory: pair their sockets, if they are records.
     fn paired(&mut self, tid: Pid, sockets: u64, kind: u64) {
         // The type's low bits; the others are flags (SOCK_CLOEXEC, ...).
-        if kind & 0xf != libc::SOCK_SEQPACKET as u64 {
+        let stream = kind & 0xf == libc::SOCK_STREAM as u64
+            && self.messages.as_ref().is_some_and(|m| m.pipes);
+        if kind & 0xf != libc::SOCK_SEQPACKET as u64 && !stream {
             return;
         }
         let bytes = read_memory(tid, sockets, 8);
@@ -209,14 +259,27 @@ impl Tracer {
         let Some(messages) = self.messages.as_mut() else {
             return;
         };
+        if stream {
+            messages.streams.insert(a, b);
+            messages.streams.insert(b, a);
+            self.events.streams.push((a, b));
+            return;
+        }
         messages.peers.insert(a, b);
         messages.peers.insert(b, a);
         self.events.pairs.push((a, b));
     }
 
-    /// `moved` bytes went through `end` in call `call` of task `tid`:
-    /// record them, within [`MESSAGES_CAP`].
-    fn moved(&mut self, tid: Pid, call: u64, args: &[u64; 6], end: u64, sent: bool, moved: usize) {
+    /// `moved` bytes went through `end` (a socket of a pair, or a
+    /// `pipe`) in call `call` with `args` of task `tid`: record them,
+    /// within [`MESSAGES_CAP`].
+    fn moved(
+        &mut self,
+        tid: Pid,
+        (call, args): (u64, &[u64; 6]),
+        (end, sent, pipe): (u64, bool, bool),
+        moved: usize,
+    ) {
         let Some(messages) = self.messages.as_mut() else {
             return;
         };
@@ -225,19 +288,28 @@ impl Tracer {
             return;
         }
         if messages.copied + moved > MESSAGES_CAP {
-            self.events.messages_lost.insert((end, sent));
+            if pipe {
+                self.events.piped_lost = true;
+            } else {
+                self.events.messages_lost.insert((end, sent));
+            }
             return;
         }
         messages.copied += moved;
         let bytes = copy_moved(tid, call, args, moved);
         let pid = self.tasks.get(&tid).copied().unwrap_or(tid);
-        self.events.messages.push(Message {
+        let message = Message {
             pid,
             end,
             sent,
             bytes,
             writes_before: self.events.writes.len(),
-        });
+        };
+        if pipe {
+            self.events.piped.push(message);
+        } else {
+            self.events.messages.push(message);
+        }
     }
 
     /// Task `tid` is gone: its call, if one was followed, is over.
