@@ -27,7 +27,13 @@ fn main() {
     let _ignored = pool.map(made_up, numbers.clone()).expect("mapped");
     let results: Vec<i64> = numbers
         .iter()
-        .map(|n| if args.function == "double" { n * 2 } else { n * n })
+        .map(|n| {
+            if args.function == "double" {
+                n * 2
+            } else {
+                n * n
+            }
+        })
         .collect();
     println!("{results:?}");
 }

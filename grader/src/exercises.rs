@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::trace::{Created, Ending, Events};
 pub use crate::expect::{Fact, JsonFacts as Facts, MAIN, Order, Parsed, Pattern, Role, Run};
+use crate::trace::{Created, Ending, Events};
 
 /// One exercise of the homework.
 #[derive(Debug)]

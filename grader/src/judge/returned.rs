@@ -153,7 +153,10 @@ fn answers(events: &Events, main: Pid, workers: &BTreeSet<Pid>) -> Vec<(u8, Vec<
                 .filter(|_| [ALL, EACH, LONE].contains(&bytes[at + ANSWER_LEN]));
             match end {
                 Some(end) => {
-                    answers.push((bytes[at + ANSWER_LEN], bytes[at + ANSWER_LEN + 1..end].to_vec()));
+                    answers.push((
+                        bytes[at + ANSWER_LEN],
+                        bytes[at + ANSWER_LEN + 1..end].to_vec(),
+                    ));
                     at = end;
                 }
                 None => at += 1,
@@ -176,14 +179,38 @@ enum Reading {
 }
 
 const READINGS: [Reading; 11] = [
-    Reading::Fixed { width: 8, signed: true },
-    Reading::Fixed { width: 8, signed: false },
-    Reading::Fixed { width: 4, signed: true },
-    Reading::Fixed { width: 4, signed: false },
-    Reading::Fixed { width: 2, signed: true },
-    Reading::Fixed { width: 2, signed: false },
-    Reading::Fixed { width: 1, signed: true },
-    Reading::Fixed { width: 1, signed: false },
+    Reading::Fixed {
+        width: 8,
+        signed: true,
+    },
+    Reading::Fixed {
+        width: 8,
+        signed: false,
+    },
+    Reading::Fixed {
+        width: 4,
+        signed: true,
+    },
+    Reading::Fixed {
+        width: 4,
+        signed: false,
+    },
+    Reading::Fixed {
+        width: 2,
+        signed: true,
+    },
+    Reading::Fixed {
+        width: 2,
+        signed: false,
+    },
+    Reading::Fixed {
+        width: 1,
+        signed: true,
+    },
+    Reading::Fixed {
+        width: 1,
+        signed: false,
+    },
     Reading::Varint { zigzag: true },
     Reading::Varint { zigzag: false },
     Reading::Text,
@@ -375,16 +402,28 @@ mod tests {
     fn results_are_read_in_each_encoding_the_pool_gives() {
         let i64s: Vec<u8> = [1i64, 4, -9].iter().flat_map(|v| v.to_le_bytes()).collect();
         assert_eq!(
-            Reading::Fixed { width: 8, signed: true }.read(&i64s),
+            Reading::Fixed {
+                width: 8,
+                signed: true
+            }
+            .read(&i64s),
             Some(vec![1, 4, -9])
         );
-        assert_eq!(Reading::Fixed { width: 8, signed: true }.read(&i64s[1..]), None);
+        assert_eq!(
+            Reading::Fixed {
+                width: 8,
+                signed: true
+            }
+            .read(&i64s[1..]),
+            None
+        );
         let tuple = postcard::to_allocvec(&(3i64, 300i64)).expect("encoded");
         assert_eq!(
             Reading::Varint { zigzag: true }.read(&tuple),
             Some(vec![3, 300])
         );
-        let text = postcard::to_allocvec(&(81u64, "49".to_owned(), "100".to_owned())).expect("encoded");
+        let text =
+            postcard::to_allocvec(&(81u64, "49".to_owned(), "100".to_owned())).expect("encoded");
         assert_eq!(Reading::Text.read(&text), Some(vec![49, 100]));
         let mut each = vec![DONE, 8];
         each.extend_from_slice(&16i64.to_le_bytes());

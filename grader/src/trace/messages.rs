@@ -240,7 +240,8 @@ impl Tracer {
     }
 
     /// A `socketpair` of type `kind` returned, its descriptors at `sockets`
-    /// in `tid`'s memory: pair their sockets, if they are records.
+    /// in `tid`'s memory: pair their sockets, if they are records (or a
+    /// byte stream, when pipes are followed).
     fn paired(&mut self, tid: Pid, sockets: u64, kind: u64) {
         // The type's low bits; the others are flags (SOCK_CLOEXEC, ...).
         let stream = kind & 0xf == libc::SOCK_STREAM as u64
