@@ -870,7 +870,8 @@ fn the_workflow_explains_a_grading_that_could_not_run() {
 
 /// `grader new` on a copy of this workspace's manifest and registry: the
 /// crate is written, the manifest is still TOML with the new member (and
-/// its comments), and the registry has the entry whose placeholder fails.
+/// its comments), and the registry has the entry whose placeholder fails;
+/// a number an exercise has (q7) is refused, with nothing written.
 #[test]
 fn a_new_exercise_is_added_to_the_manifest_and_the_registry() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -883,7 +884,16 @@ fn a_new_exercise_is_added_to_the_manifest_and_the_registry() {
         root.join("grader/src/exercises.rs"),
     )
     .expect("copy");
-    let output = grader(&["new", "q7-shared-memory", "--workspace"])
+    // q7 is taken: refused in one line, with nothing written.
+    let taken = grader(&["new", "q7-shared-memory", "--workspace"])
+        .arg(root)
+        .output()
+        .expect("runs");
+    assert_eq!(taken.status.code(), Some(2), "{taken:?}");
+    let said = String::from_utf8_lossy(&taken.stderr);
+    assert!(said.contains("q7 is already an exercise's id"), "{said}");
+    assert!(!root.join("q7-shared-memory").exists());
+    let output = grader(&["new", "q99-shared-memory", "--workspace"])
         .arg(root)
         .output()
         .expect("runs");
@@ -895,16 +905,16 @@ fn a_new_exercise_is_added_to_the_manifest_and_the_registry() {
         .expect("members");
     assert_eq!(
         members.iter().last().and_then(|m| m.as_str()),
-        Some("q7-shared-memory")
+        Some("q99-shared-memory")
     );
     assert!(
         added.contains("# BEGIN INSTRUCTOR"),
         "comments kept:\n{added}"
     );
-    assert!(root.join("q7-shared-memory/src/main.rs").is_file());
+    assert!(root.join("q99-shared-memory/src/main.rs").is_file());
     let registry = std::fs::read_to_string(root.join("grader/src/exercises.rs")).expect("read");
     assert!(
-        registry.contains("package: \"q7-shared-memory\""),
+        registry.contains("package: \"q99-shared-memory\""),
         "{registry}"
     );
     assert!(registry.contains(grader::author::new::PLACEHOLDER));

@@ -79,6 +79,13 @@ pub fn add_entry(registry: &str, id: &str, package: &str) -> Result<String, Erro
             "{package} is already in the registry"
         )));
     }
+    // Two exercises with one id would share a name in every report and a
+    // `{id}_runs` function the grader would then not compile with.
+    if registry.contains(&format!("id: \"{id}\"")) || registry.contains(&format!("fn {id}_runs(")) {
+        return Err(Error::Scaffold(format!(
+            "{id} is already an exercise's id: name the new one q<N>-... with a number no exercise has"
+        )));
+    }
     let entry = format!(
         r#"
     Exercise {{
@@ -286,5 +293,9 @@ mod tests {
         assert!(added.contains("fn q7_runs() -> Vec<Run>"), "{added}");
         assert!(added.contains(PLACEHOLDER));
         assert!(add_entry(&added, "q7", "q7-x").is_err(), "twice is refused");
+        let taken = add_entry(&added, "q7", "q7-y").expect_err("an id in use is refused");
+        assert!(taken.to_string().contains("q7 is already"), "{taken}");
+        let taken = add_entry(registry, "q1", "q1-y").expect_err("an id in use is refused");
+        assert!(taken.to_string().contains("q1 is already"), "{taken}");
     }
 }
