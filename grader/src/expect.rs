@@ -463,6 +463,26 @@ impl Run {
                 ));
             }
         }
+        // With `parent_waits` the children are held until the main process
+        // blocks in a join: a line it prints before joining that must show
+        // a child's value would never come, and the run would hang.
+        if self.parent_waits {
+            for fact in &self.facts {
+                if let Fact::Crossed { to: MAIN, line, .. }
+                | Fact::Put { to: MAIN, line, .. }
+                | Fact::Received { to: MAIN, line, .. } = *fact
+                    && self
+                        .main
+                        .iter()
+                        .any(|printed| value_in(line, printed).is_some())
+                {
+                    problems.push(format!(
+                        "`{line}` shows a child's value before the main process joins, but \
+                         `parent_waits` holds the children until it joins: set it false"
+                    ));
+                }
+            }
+        }
         if self.json.is_some() && !lines.is_empty() {
             problems.push("a JSON run expects no lines".to_owned());
         }
@@ -522,5 +542,28 @@ mod tests {
         assert!(problems.contains("role `producer`"), "{problems}");
         assert!(problems.contains("`x` must hold `{}` once"), "{problems}");
         assert!(Run::new(&[], &["done"]).problems().is_empty());
+    }
+
+    /// A main process that waits for a child's value before it joins, with
+    /// the children held until it joins: the run could only time out.
+    #[test]
+    fn a_value_awaited_before_a_join_the_children_wait_for_is_told() {
+        let run = |parent_waits| Run {
+            roles: vec![Role::silent("child", 1)],
+            main: vec!["Parent got 70".to_owned()],
+            facts: vec![Fact::Put {
+                from: "child",
+                to: MAIN,
+                line: "Parent got {}",
+            }],
+            parent_waits,
+            ..Run::new(&[], &["Done."])
+        };
+        let problems = run(true).problems().join("\n");
+        assert!(
+            problems.contains("`parent_waits` holds the children"),
+            "{problems}"
+        );
+        assert!(run(false).problems().is_empty());
     }
 }
