@@ -112,9 +112,10 @@ pub enum Error {
         index: usize,
     },
 
-    /// A result was not ready within the time given. Python raises
-    /// `multiprocessing.TimeoutError`.
-    #[error("the result was not ready within {0:?}")]
+    /// Nothing was ready within the time given: a pool's result, a value
+    /// in a queue, a message on a connection. Python raises
+    /// `multiprocessing.TimeoutError` (`queue.Empty` for a queue).
+    #[error("timed out: nothing was ready within {0:?}")]
     Timeout(std::time::Duration),
 
     /// [`AsyncResult::successful`](crate::AsyncResult::successful) was asked
@@ -431,6 +432,17 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "read from the fork server failed: unexpected end of file"
+        );
+    }
+
+    /// A timeout is told as one, whatever waited: a queue's `get_nowait`
+    /// on an empty queue once said "the result was not ready within 0ns".
+    #[test]
+    fn a_timeout_says_it_timed_out() {
+        let error = Error::Timeout(std::time::Duration::from_millis(10));
+        assert_eq!(
+            error.to_string(),
+            "timed out: nothing was ready within 10ms"
         );
     }
 }
