@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use grader::{SandboxPolicy, StartMethod, batch};
 
 /// Grade the multiprocessing exercises of a workspace, or of a whole class
@@ -90,9 +90,38 @@ pub(crate) enum Sandbox {
 }
 
 impl Args {
+    /// The arguments of this process, or clap's usage error (exit code 2)
+    /// for a combination clap's attributes cannot state.
+    pub(crate) fn parse_checked() -> Args {
+        let args = Args::parse();
+        if let Err(error) = args.check() {
+            error.exit();
+        }
+        args
+    }
+
+    /// Refuses `--format github` for a class: its lines for `$GITHUB_ENV`
+    /// are one submission's (the Classroom workflow's grading step), and a
+    /// batch would write none of them, silently.
+    fn check(&self) -> Result<(), clap::Error> {
+        if self.format == Format::Github && self.is_batch() {
+            return Err(Args::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--format github grades one submission (the Classroom workflow's step); \
+                 a class takes --format json or --format gradescope",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether several submissions are graded, each into the gradebook.
+    pub(crate) fn is_batch(&self) -> bool {
+        self.paths.len() > 1 || self.jobs.is_some()
+    }
+
     /// The sandbox policy these arguments ask for.
     pub(crate) fn sandbox_policy(&self) -> SandboxPolicy {
-        let batch = self.paths.len() > 1 || self.jobs.is_some();
+        let batch = self.is_batch();
         match (self.require_sandbox, self.sandbox) {
             (true, _) | (false, Some(Sandbox::Full)) => SandboxPolicy::Full,
             (false, Some(Sandbox::Isolated)) => SandboxPolicy::Isolated,
@@ -239,5 +268,29 @@ impl Format {
             json: self == Format::Json,
             gradescope: self == Format::Gradescope,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(argv: &[&str]) -> Result<(), clap::Error> {
+        Args::try_parse_from(argv)?.check()
+    }
+
+    #[test]
+    fn a_class_is_refused_the_github_format() {
+        for argv in [
+            &["grader", "--format", "github", "alice", "bob"][..],
+            &["grader", "--format", "github", "--jobs", "2", "alice"],
+        ] {
+            let error = check(argv).expect_err("a class with --format github");
+            assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+            assert_eq!(error.exit_code(), 2);
+            assert!(error.to_string().contains("one submission"), "{error}");
+        }
+        assert!(check(&["grader", "--format", "github", "alice"]).is_ok());
+        assert!(check(&["grader", "--format", "json", "alice", "bob"]).is_ok());
     }
 }

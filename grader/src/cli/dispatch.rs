@@ -19,7 +19,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     if let Err(error) = require_sandbox(args.sandbox_policy()) {
         return fail(&error);
     }
-    if args.paths.len() > 1 || args.jobs.is_some() {
+    if args.is_batch() {
         return match grade_batch(args, || instructor(args)) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
