@@ -161,6 +161,13 @@ pub enum Error {
     #[error("the other end of the pipe was closed")]
     PipeClosed,
 
+    /// A [`Manager`](crate::Manager)'s proxy was used after its server
+    /// ended: the manager was shut down or dropped, or its process died.
+    /// Python raises `BrokenPipeError`, `EOFError` or
+    /// `ConnectionRefusedError`, as the socket said.
+    #[error("the manager's server is gone: the manager was shut down, or its process ended")]
+    ManagerGone,
+
     /// [`JoinableQueue::task_done`](crate::JoinableQueue::task_done) was
     /// called more times than values were put. Python raises `ValueError`.
     #[error("task_done was called more times than values were put")]
@@ -327,6 +334,7 @@ impl Error {
             Error::NeedsFork { name } => Error::NeedsFork { name: name.clone() },
             Error::Unsendable { function } => Error::Unsendable { function },
             Error::PipeClosed => Error::PipeClosed,
+            Error::ManagerGone => Error::ManagerGone,
             Error::TaskDoneTooOften => Error::TaskDoneTooOften,
             Error::ReleasedTooOften => Error::ReleasedTooOften,
             Error::NotOwner => Error::NotOwner,

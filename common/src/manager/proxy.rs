@@ -33,11 +33,24 @@ impl Remote {
         })
     }
 
-    /// Sends `request` and returns the server's reply.
+    /// Sends `request` and returns the server's reply; [`Error::ManagerGone`]
+    /// when the server has ended (its socket closed, reset or removed).
     pub(super) fn ask(&self, request: &Request) -> Result<Reply> {
         self.with_connection(|conn| {
             conn.send(request)?;
             Ok(conn.recv_as(None)?.expect("no deadline"))
+        })
+        .map_err(|error| match error {
+            Error::PipeClosed => Error::ManagerGone,
+            Error::Os { ref source, .. }
+                if matches!(
+                    source.raw_os_error(),
+                    Some(libc::EPIPE | libc::ECONNRESET | libc::ECONNREFUSED | libc::ENOENT)
+                ) =>
+            {
+                Error::ManagerGone
+            }
+            other => other,
         })
     }
 

@@ -25,7 +25,35 @@ fork_tests! {
         let server = manager.pid();
         drop(manager);
         assert!(server.is_some());
-        assert!(squares.len().is_err(), "the server is gone with its manager");
+        assert!(
+            matches!(squares.len(), Err(common::Error::ManagerGone)),
+            "the server is gone with its manager: {:?}",
+            squares.len()
+        );
+    }
+
+    /// A proxy used after its manager was shut down, or after its server
+    /// was killed, says the manager is gone, not what the socket said.
+    fn manager_gone_is_told() {
+        let manager = Manager::new().expect("manager");
+        let dict = manager.dict::<u32, u32>().expect("dict");
+        let list = manager.list::<u32>().expect("list");
+        list.push(&1).expect("push");
+        manager.shutdown().expect("shutdown");
+        let error = dict.insert(&1, &2).expect_err("no server");
+        assert!(matches!(error, common::Error::ManagerGone), "{error}");
+        assert!(error.to_string().contains("manager's server is gone"), "{error}");
+        assert!(matches!(list.len(), Err(common::Error::ManagerGone)));
+
+        let manager = Manager::new().expect("manager");
+        let dict = manager.dict::<u32, u32>().expect("dict");
+        dict.insert(&1, &2).expect("insert");
+        let server = manager.pid().expect("a server process");
+        let server = nix::unistd::Pid::from_raw(i32::try_from(server).expect("a pid"));
+        nix::sys::signal::kill(server, nix::sys::signal::Signal::SIGKILL).expect("kill");
+        // The server is the manager's child: reaped when the manager drops.
+        let error = dict.get(&1).expect_err("no server");
+        assert!(matches!(error, common::Error::ManagerGone), "{error}");
     }
 
     /// Four processes append to one managed list at once: nothing is lost.
