@@ -97,3 +97,19 @@ fn other_right_q5s_pass_under_every_start_method() {
     passes_under_every_start_method("q5", "right_q5_apply_loop");
     passes_under_every_start_method("q5", "right_q5_text_pairs");
 }
+
+/// A right Q5 whose workers compute in `f64`, the main process printing
+/// the results as integers, gets full marks under every start method: the
+/// data check reads whole floating-point numbers too.
+#[test]
+fn a_right_q5_computing_in_floats_passes_under_every_start_method() {
+    passes_under_every_start_method("q5", "right_q5_float");
+}
+
+/// A right Q5 that warms its pool up with a map whose answers carry more
+/// than the grader keeps, before the map it prints, gets full marks under
+/// every start method: the tracer keeps the latest bytes read.
+#[test]
+fn a_right_q5_warmed_up_with_a_large_map_passes_under_every_start_method() {
+    passes_under_every_start_method("q5", "right_q5_warm_up");
+}

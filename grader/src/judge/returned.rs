@@ -12,8 +12,9 @@
 //! payload: every item's result end to end, or each item's outcome with
 //! its length), and reads the results as integers in each encoding the
 //! pool may give them (`pool/item.rs`: little-endian bytes of a fixed
-//! width, signed or not; or `postcard`'s variable-length numbers, plain
-//! or zigzag, as for a tuple). The line passes when, in one encoding, the
+//! width, signed or not; `postcard`'s variable-length numbers, plain
+//! or zigzag, as for a tuple; floats that are whole numbers; numbers
+//! written out as strings). The line passes when, in one encoding, the
 //! results hold every value listed, as often as it is listed. What the
 //! workers computed is then what was printed: a main process that works
 //! out the list itself beside a pool that returned something else (or
@@ -74,7 +75,17 @@ pub(super) fn returned(
         if missing.is_empty() {
             continue;
         }
-        let problem = if answers.is_empty() {
+        let problem = if events.piped_lost {
+            format!(
+                "`{line}` lists {} that the answers the grader still held from {} do not hold \
+                 (the pipes carried more than it keeps, {} of the latest bytes read; it held {}): \
+                 print what the pool returned, and map less before the list printed",
+                values_named(&missing),
+                senders,
+                crate::trace::MESSAGES_CAP,
+                shown(&results)
+            )
+        } else if answers.is_empty() {
             format!(
                 "`{line}` lists values the main process never received from {}: it read no \
                  answer of a pool's worker, so the workers did not compute them",
@@ -90,13 +101,6 @@ pub(super) fn returned(
             )
         };
         problems.push(problem);
-    }
-    if events.piped_lost {
-        problems.push(
-            "the pipes carried more than the grader copies, so the workers' answers could not \
-             all be read"
-                .to_owned(),
-        );
     }
     let got = format!(
         "the main process read {} from {}, holding {}",
@@ -173,12 +177,16 @@ enum Reading {
     Fixed { width: usize, signed: bool },
     /// Variable-length numbers, zigzag (signed) or plain.
     Varint { zigzag: bool },
+    /// Little-endian floating-point numbers of this width (`f64`, `f32`),
+    /// those that are whole numbers: a task may compute in floats and the
+    /// main process print them as integers.
+    Float { width: usize },
     /// Strings (a one-byte length, then the text), each a number written
     /// out, wherever they stand.
     Text,
 }
 
-const READINGS: [Reading; 11] = [
+const READINGS: [Reading; 13] = [
     Reading::Fixed {
         width: 8,
         signed: true,
@@ -213,6 +221,8 @@ const READINGS: [Reading; 11] = [
     },
     Reading::Varint { zigzag: true },
     Reading::Varint { zigzag: false },
+    Reading::Float { width: 8 },
+    Reading::Float { width: 4 },
     Reading::Text,
 ];
 
@@ -239,6 +249,26 @@ impl Reading {
                                 unsigned as i128
                             }
                         })
+                        .collect(),
+                )
+            }
+            Reading::Float { width } => {
+                if !bytes.len().is_multiple_of(width) {
+                    return None;
+                }
+                Some(
+                    bytes
+                        .chunks(width)
+                        .map(|chunk| match chunk.try_into() {
+                            Ok(eight) => f64::from_le_bytes(eight),
+                            Err(_) => {
+                                f64::from(f32::from_le_bytes(chunk.try_into().expect("four bytes")))
+                            }
+                        })
+                        // Whole numbers only, within the range an `i64`
+                        // prints.
+                        .filter(|x| x.fract() == 0.0 && x.abs() < 9.0e18)
+                        .map(|x| x as i128)
                         .collect(),
                 )
             }
@@ -421,6 +451,23 @@ mod tests {
         assert_eq!(
             Reading::Varint { zigzag: true }.read(&tuple),
             Some(vec![3, 300])
+        );
+        let floats: Vec<u8> = [1.0f64, 4.0, 2.5, -9.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(
+            Reading::Float { width: 8 }.read(&floats),
+            Some(vec![1, 4, -9]),
+            "whole numbers only"
+        );
+        let floats: Vec<u8> = [16.0f32, 25.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(
+            Reading::Float { width: 4 }.read(&floats),
+            Some(vec![16, 25])
         );
         let text =
             postcard::to_allocvec(&(81u64, "49".to_owned(), "100".to_owned())).expect("encoded");

@@ -121,13 +121,16 @@ pub struct Events {
     /// When the run's pipes are followed: every read and write on a pipe
     /// (`pipe2`; its `end` is the pipe's inode, both ends sharing it) or
     /// on an end of a stream socket pair (its `end` that socket's inode),
-    /// in the order the calls returned.
+    /// in the order the calls returned. A write's bytes are not kept (who
+    /// wrote is what is asked of it); a read's are, the latest
+    /// [`MESSAGES_CAP`](super::MESSAGES_CAP) bytes of them (an older
+    /// read's are emptied to hold newer ones).
     pub piped: Vec<Message>,
     /// When the run's pipes are followed: the `SOCK_STREAM` socket pairs
     /// it made, each as its two ends' inodes.
     pub streams: Vec<(u64, u64)>,
-    /// Whether some bytes moved through the pipes were not copied (past
-    /// the copy cap).
+    /// Whether some bytes received through the pipes are not in
+    /// [`Events::piped`]: let go to hold later ones, past the copy cap.
     pub piped_lost: bool,
     /// When a child's first line is held: which, and the writes made
     /// meanwhile.

@@ -30,7 +30,9 @@
 //! (a spawned pool's workers talk through those) are followed too,
 //! recorded by the pipe's or the socket's inode ([`Events::piped`], the
 //! stream pairs in [`Events::streams`]): byte streams, judged by
-//! `judge/returned.rs`.
+//! `judge/returned.rs`. Their writes are recorded without their bytes,
+//! their reads with the latest [`MESSAGES_CAP`] bytes read (a budget of
+//! their own, the oldest let go first).
 //!
 //! The judge (`judge/data.rs`) matches the `k`-th record received on one
 //! end with the `k`-th sent on its peer, which is what the kernel
@@ -79,6 +81,12 @@ pub(super) struct Messages {
     copied: usize,
     /// Whether calls on pipes and stream socket pairs are followed too.
     pipes: bool,
+    /// Bytes received on pipes and stream pairs held now (a budget of
+    /// their own, [`MESSAGES_CAP`]: the oldest are let go to hold new
+    /// ones).
+    piped_held: usize,
+    /// The first of [`Events::piped`] whose bytes may still be held.
+    piped_oldest: usize,
     /// Each end of a stream socket pair made in the run, with its peer's,
     /// when pipes are followed.
     streams: HashMap<u64, u64>,
@@ -288,29 +296,70 @@ impl Tracer {
             // The peer closed (a receive of nothing), or an empty record.
             return;
         }
+        let pid = self.tasks.get(&tid).copied().unwrap_or(tid);
+        if pipe {
+            self.piped(tid, pid, (call, args), (end, sent), moved);
+            return;
+        }
         if messages.copied + moved > MESSAGES_CAP {
-            if pipe {
-                self.events.piped_lost = true;
-            } else {
-                self.events.messages_lost.insert((end, sent));
-            }
+            self.events.messages_lost.insert((end, sent));
             return;
         }
         messages.copied += moved;
         let bytes = copy_moved(tid, call, args, moved);
-        let pid = self.tasks.get(&tid).copied().unwrap_or(tid);
-        let message = Message {
+        self.events.messages.push(Message {
             pid,
             end,
             sent,
             bytes,
             writes_before: self.events.writes.len(),
+        });
+    }
+
+    /// `moved` bytes went through the pipe (or stream pair's end) `end` in
+    /// call `call` with `args` of task `tid`, of process `pid`. A send is
+    /// recorded without its bytes: who wrote on each end is what the judge
+    /// asks of sends, and every send is kept, however much moved. What was
+    /// received is copied within [`MESSAGES_CAP`] bytes held, the oldest
+    /// let go first (the run's last answers are the ones printed; a
+    /// warm-up that moved more before them must not crowd them out).
+    fn piped(
+        &mut self,
+        tid: Pid,
+        pid: Pid,
+        (call, args): (u64, &[u64; 6]),
+        (end, sent): (u64, bool),
+        moved: usize,
+    ) {
+        let Some(messages) = self.messages.as_mut() else {
+            return;
         };
-        if pipe {
-            self.events.piped.push(message);
-        } else {
-            self.events.messages.push(message);
+        let mut message = Message {
+            pid,
+            end,
+            sent,
+            bytes: Vec::new(),
+            writes_before: self.events.writes.len(),
+        };
+        if !sent {
+            if moved > MESSAGES_CAP {
+                self.events.piped_lost = true;
+                return;
+            }
+            let bytes = copy_moved(tid, call, args, moved);
+            while messages.piped_held + bytes.len() > MESSAGES_CAP {
+                let oldest = &mut self.events.piped[messages.piped_oldest];
+                messages.piped_held -= oldest.bytes.len();
+                if !oldest.bytes.is_empty() {
+                    self.events.piped_lost = true;
+                }
+                oldest.bytes = Vec::new();
+                messages.piped_oldest += 1;
+            }
+            messages.piped_held += bytes.len();
+            message.bytes = bytes;
         }
+        self.events.piped.push(message);
     }
 
     /// Task `tid` is gone: its call, if one was followed, is over.
