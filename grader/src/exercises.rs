@@ -246,12 +246,14 @@ fn q5_runs() -> Vec<Run> {
         roles: vec![Role::silent("worker", 4)],
         facts: vec![MAPPED],
         concurrent: true,
+        replaceable: true,
         ..Run::new(&[], &["[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]"])
     };
     let seed_001 = Run {
         roles: vec![Role::silent("worker", 2)],
         facts: vec![MAPPED],
         concurrent: true,
+        replaceable: true,
         ..Run::new(
             &["--processes", "2", "--function", "double", "--upto", "5"],
             &["[2, 4, 6, 8, 10]"],
@@ -262,6 +264,7 @@ fn q5_runs() -> Vec<Run> {
         roles: vec![Role::silent("worker", 3)],
         facts: vec![MAPPED],
         concurrent: true,
+        replaceable: true,
         hidden: true,
         ..Run::new(
             &["--processes", "3", "--upto", "12"],

@@ -55,6 +55,11 @@ pub struct Run {
     pub parsed: Vec<Parsed>,
     /// Whether all the children must be alive at the same time.
     pub concurrent: bool,
+    /// Whether the children are a pool's workers, which the pool may
+    /// replace as they end (`maxtasksperchild`, or a worker that died):
+    /// more of them may then be created, so long as no more than
+    /// [`Run::children`] were alive at once.
+    pub replaceable: bool,
     /// Whether the main process must wait for its children (join) before
     /// printing `last`. The grader then holds the children until the main
     /// process is blocked waiting, so printing early is always caught.
@@ -287,6 +292,7 @@ impl Run {
             facts: Vec::new(),
             parsed: Vec::new(),
             concurrent: false,
+            replaceable: false,
             parent_waits: false,
             timeout: Duration::from_secs(20),
             start_method: StartMethod::Fork,

@@ -106,6 +106,14 @@ fn a_right_q5_computing_in_floats_passes_under_every_start_method() {
     passes_under_every_start_method("q5", "right_q5_float");
 }
 
+/// A right Q5 whose pool replaces each worker after one job
+/// (`maxtasksperchild(1)`) gets full marks under every start method: more
+/// workers are created than the pool's size, never more alive at once.
+#[test]
+fn a_right_q5_replacing_its_workers_passes_under_every_start_method() {
+    passes_under_every_start_method("q5", "right_q5_maxtasksperchild");
+}
+
 /// A right Q5 that warms its pool up with a map whose answers carry more
 /// than the grader keeps, before the map it prints, gets full marks under
 /// every start method: the tracer keeps the latest bytes read.

@@ -1,12 +1,15 @@
 //! The `processes` check: the expected number of child processes checked
-//! in, with distinct pids, each a child of the main process, each one the
-//! kernel saw the run create, and none sharing its creator's memory.
+//! in (or, for a pool's workers that the pool replaces as they end, more
+//! of them but never more alive at once), with distinct pids, each a
+//! child of the main process, each one the kernel saw the run create, and
+//! none sharing its creator's memory.
 
 use nix::unistd::Pid;
 
 use crate::exercises::{Exercise, Run};
 use crate::observe::{CheckIn, Observation};
 use crate::report::{Check, CheckKind, Failure};
+use crate::trace::Created;
 
 pub(super) fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> Check {
     const NAME: CheckKind = CheckKind::Processes;
@@ -17,7 +20,7 @@ pub(super) fn processes(exercise: &Exercise, run: &Run, seen: &Observation) -> C
     let (mut children, mut problems) = children(main, &checkins);
     problems.extend(sharing_memory(seen, &checkins, &mut children));
     problems.extend(not_created(seen, &checkins));
-    if children.len() != run.children() {
+    if children.len() != run.children() && !replaced(run, seen, &children) {
         problems.insert(0, miscounted(run, seen, children.len()));
     }
     if problems.is_empty() {
@@ -129,6 +132,49 @@ fn not_created(seen: &Observation, checkins: &[&CheckIn]) -> Vec<String> {
         .collect()
 }
 
+/// Whether `children`, more than the run needs, are a pool's workers
+/// that replaced others as they ended: never more than the run needs at
+/// work at once, by the kernel's account (see [`most_at_work`]).
+fn replaced(run: &Run, seen: &Observation, children: &[Pid]) -> bool {
+    let Ok(events) = &seen.traced else {
+        return false;
+    };
+    run.replaceable
+        && children.len() > run.children()
+        && most_at_work(&events.processes, children) <= run.children()
+}
+
+/// The most of `pids` at work at once, by the order in which the kernel
+/// reported their creation and their end (`processes`, in creation
+/// order). A pool starts a worker's replacement before it reaps the
+/// worker, which may still be exiting: at each creation, one process
+/// that ended before the next creation is taken for the one replaced,
+/// ending, and not counted.
+fn most_at_work(processes: &[Created], pids: &[Pid]) -> usize {
+    let among: Vec<(usize, &Created)> = processes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| pids.contains(&p.pid))
+        .collect();
+    among
+        .iter()
+        .map(|&(created, _)| {
+            let alive: Vec<&Created> = among
+                .iter()
+                .filter(|&&(before, p)| {
+                    before <= created && p.ended_after.is_none_or(|after| after > created)
+                })
+                .map(|&(_, p)| p)
+                .collect();
+            let ending = alive
+                .iter()
+                .any(|p| p.ended_after == Some(created + 1) && p.pid != processes[created].pid);
+            alive.len() - usize::from(ending)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// How many children there were against how many were expected, with
 /// what the kernel saw of the others: processes that never checked in,
 /// or threads.
@@ -170,4 +216,55 @@ fn miscounted(run: &Run, seen: &Observation, children: usize) -> String {
         Err(_) => {}
     }
     problem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(pid: i32, ended_after: Option<usize>) -> Created {
+        Created {
+            pid: Pid::from_raw(pid),
+            parent: Pid::from_raw(1),
+            exec: false,
+            shares_memory: false,
+            exit: None,
+            ended_after,
+        }
+    }
+
+    fn pids(ids: &[i32]) -> Vec<Pid> {
+        ids.iter().map(|&p| Pid::from_raw(p)).collect()
+    }
+
+    #[test]
+    fn a_replacement_is_not_counted_beside_the_worker_it_replaces() {
+        // 10 and 11 work together; 12 replaces 10, which ended right after
+        // (before any other was created: 3 had been by then), 13 replaces
+        // 11 likewise; 12 and 13 never end.
+        let replaced = [
+            created(10, Some(3)),
+            created(11, Some(4)),
+            created(12, None),
+            created(13, None),
+        ];
+        assert_eq!(most_at_work(&replaced, &pids(&[10, 11, 12, 13])), 2);
+        // 12 is created while 10 and 11 both still work, and neither ends
+        // before 13 is: three at work.
+        let three = [
+            created(10, Some(4)),
+            created(11, Some(4)),
+            created(12, None),
+            created(13, None),
+        ];
+        assert_eq!(most_at_work(&three, &pids(&[10, 11, 12, 13])), 3);
+        // Two ending at one creation: only one is the one replaced.
+        let two_ending = [
+            created(10, Some(3)),
+            created(11, Some(3)),
+            created(12, None),
+        ];
+        assert_eq!(most_at_work(&two_ending, &pids(&[10, 11, 12])), 2);
+        assert_eq!(most_at_work(&replaced, &[]), 0);
+    }
 }

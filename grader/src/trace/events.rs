@@ -25,6 +25,9 @@ pub struct Created {
     pub shares_memory: bool,
     /// How it ended, if it has.
     pub exit: Option<Ending>,
+    /// How many processes the run had created when it ended (itself
+    /// among them), if it has: those created later never ran beside it.
+    pub ended_after: Option<usize>,
 }
 
 /// Bytes one process wrote to the run's standard output, in one system

@@ -380,6 +380,7 @@ impl Tracer {
                     exec: false,
                     shares_memory: same_memory(pid, new),
                     exit: early,
+                    ended_after: early.map(|_| self.events.processes.len() + 1),
                 });
                 if self.events.processes.len() > self.limit {
                     // Neither the creator nor the new process runs again.
@@ -418,8 +419,10 @@ impl Tracer {
     }
 
     fn record_exit(&mut self, pid: Pid, exit: Ending) {
+        let created = self.events.processes.len();
         if let Some(p) = self.events.processes.iter_mut().find(|p| p.pid == pid) {
             p.exit.get_or_insert(exit);
+            p.ended_after.get_or_insert(created);
         }
     }
 }
