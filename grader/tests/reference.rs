@@ -114,6 +114,15 @@ fn a_right_q5_replacing_its_workers_passes_under_every_start_method() {
     passes_under_every_start_method("q5", "right_q5_maxtasksperchild");
 }
 
+/// A right Q5 that maps a hundred thousand numbers before the list gets
+/// full marks under every start method: its jobs are large enough for the
+/// pool to hand them over as pages (`vmsplice`), which the sandbox refuses
+/// with ENOSYS, and the pool copies them instead.
+#[test]
+fn a_right_q5_with_a_large_map_first_passes_under_every_start_method() {
+    passes_under_every_start_method("q5", "right_q5_large_map");
+}
+
 /// A right Q5 that warms its pool up with a map whose answers carry more
 /// than the grader keeps, before the map it prints, gets full marks under
 /// every start method: the tracer keeps the latest bytes read.
