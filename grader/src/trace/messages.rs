@@ -94,7 +94,7 @@ pub(super) struct Messages {
 
 /// What descriptor `fd` of task `tid` is, as `/proc/TID/fd` names it.
 fn fd_link(tid: Pid, fd: u32) -> Option<String> {
-    let link = std::fs::read_link(format!("/proc/{tid}/fd/{fd}")).ok()?;
+    let link = crate::procfs::descriptor(tid, fd.into())?;
     link.into_os_string().into_string().ok()
 }
 
