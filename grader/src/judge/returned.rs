@@ -274,26 +274,17 @@ impl Reading {
             }
             Reading::Varint { zigzag } => {
                 let mut values = Vec::new();
-                let mut n: u128 = 0;
-                let mut shift = 0;
-                for &byte in bytes {
-                    if shift > 70 {
-                        return None;
-                    }
-                    n |= u128::from(byte & 0x7f) << shift;
-                    shift += 7;
-                    if byte & 0x80 == 0 {
-                        let value = if zigzag {
-                            (n >> 1) as i128 ^ -((n & 1) as i128)
-                        } else {
-                            n as i128
-                        };
-                        values.push(value);
-                        n = 0;
-                        shift = 0;
-                    }
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let (n, taken) = varint(rest)?;
+                    values.push(if zigzag {
+                        (n >> 1) as i128 ^ -((n & 1) as i128)
+                    } else {
+                        n as i128
+                    });
+                    rest = &rest[taken..];
                 }
-                (shift == 0).then_some(values)
+                Some(values)
             }
             Reading::Text => {
                 // Wherever a string of digits stands with its length
@@ -345,26 +336,35 @@ impl Reading {
 fn outcomes(mut payload: &[u8]) -> Vec<&[u8]> {
     let mut done = Vec::new();
     while let Some((&tag, rest)) = payload.split_first() {
-        let mut len: usize = 0;
-        let mut shift = 0;
-        let mut taken = 0;
-        for &byte in rest {
-            taken += 1;
-            len |= usize::from(byte & 0x7f) << shift;
-            shift += 7;
-            if byte & 0x80 == 0 || shift > 56 {
-                break;
-            }
-        }
-        let Some(item) = rest.get(taken..taken + len) else {
+        let Some((len, taken)) = varint(rest) else {
+            break;
+        };
+        let Some(item) = usize::try_from(len)
+            .ok()
+            .and_then(|len| rest.get(taken..taken.checked_add(len)?))
+        else {
             break;
         };
         if tag == DONE {
             done.push(item);
         }
-        payload = &rest[taken + len..];
+        payload = &rest[taken + item.len()..];
     }
     done
+}
+
+/// The variable-length number `bytes` begins with (seven bits a byte,
+/// low first, as `postcard` and the pool write them), and how many bytes
+/// it took; `None` if it runs past the end or past eleven bytes.
+fn varint(bytes: &[u8]) -> Option<(u128, usize)> {
+    let mut n: u128 = 0;
+    for (i, &byte) in bytes.iter().enumerate().take(11) {
+        n |= u128::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((n, i + 1));
+        }
+    }
+    None
 }
 
 /// The results read the way that leaves fewest of `listed` missing.
